@@ -1,0 +1,45 @@
+import { GenError, GenErrors, planGeneration, syncOutput } from "../codegen/index.js";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ExitCode } from "./exit-codes.js";
+
+/** Rules that mean the environment or configuration is broken, not the schemas. */
+const environmentRules = new Set(["buf-missing", "config", "template"]);
+
+/** Options of `protocache gen`. */
+export interface GenCommandOptions {
+  readonly root: string;
+  readonly quiet: boolean;
+}
+
+/** `protocache gen`: lint, lock new revisions, regenerate `generated/`. Returns the exit code. */
+export async function genCommand(options: GenCommandOptions): Promise<number> {
+  const started = performance.now();
+  try {
+    const plan = await planGeneration(options.root);
+    const outDir = join(options.root, plan.config.outDir);
+    const diff = await syncOutput(outDir, plan.files);
+    if (plan.added.length > 0) await writeFile(join(options.root, plan.config.lockFile), plan.lockText);
+    if (!options.quiet) {
+      for (const rev of plan.added) {
+        console.log(`locked ${rev.message} r${rev.revision} as 0x${rev.id.toString(16).padStart(8, "0")}`);
+      }
+      for (const path of diff.changed) console.log(`wrote ${plan.config.outDir}/${path}`);
+      for (const path of diff.stale) console.log(`removed ${plan.config.outDir}/${path}`);
+      const ms = Math.round(performance.now() - started);
+      const summary = diff.changed.length + diff.stale.length + plan.added.length === 0 ? "up to date" : `${diff.changed.length} written, ${diff.stale.length} removed, ${plan.added.length} revision(s) locked`;
+      console.log(`protocache gen: ${summary} (${ms} ms)`);
+    }
+    return ExitCode.ok;
+  } catch (error) {
+    return reportGenFailure(error);
+  }
+}
+
+/** Prints generator errors one per line and picks the exit code. */
+export function reportGenFailure(error: unknown): number {
+  const errors = error instanceof GenErrors ? error.errors : error instanceof GenError ? [error] : undefined;
+  if (errors === undefined) throw error;
+  for (const e of errors) console.error(e.toLine());
+  return errors.some((e) => environmentRules.has(e.rule)) ? ExitCode.usage : ExitCode.findings;
+}

@@ -1,0 +1,115 @@
+import type { DescField, DescMessage, FileRegistry } from "@bufbuild/protobuf";
+import type { DeclaredDefault } from "./entities.js";
+import { oneofPropertyName, propertyName, tsTypeName, typeSymbol } from "./naming.js";
+import { literal, type GeneratedFile } from "./printer.js";
+
+/** The declared defaults one revision's readers must fill, and the fields of that revision. */
+export interface FillPlan {
+  /** Name of the generated function, e.g. `fillUserR1`. */
+  readonly name: string;
+  /** Descriptors of the revision that wrote the entries (undefined: assume every current field). */
+  readonly written: FileRegistry | undefined;
+  readonly revisionLabel: string;
+}
+
+/**
+ * Prints a function that fills declared defaults into a value decoded from
+ * entries of one revision: implicit-presence fields that revision did not
+ * have (when still zero), and unset `optional` fields. Returns false (and
+ * prints nothing) when there is nothing to fill. Nested messages are
+ * followed one level per type, so recursive types terminate.
+ */
+export function emitFill(
+  f: GeneratedFile,
+  root: DescMessage,
+  defaults: ReadonlyMap<DescField, DeclaredDefault>,
+  plan: FillPlan,
+): boolean {
+  const body = fillLines(root, "m", defaults, plan.written, new Set([root.typeName]), 1);
+  if (body.length === 0) return false;
+  f.declare(plan.name);
+  f.print(`/** Declared defaults for ${root.typeName} values read from ${plan.revisionLabel} entries. */`);
+  f.print(`function ${plan.name}(m: `, typeSymbol(root), "): void {");
+  for (const line of body) f.print(line);
+  f.print("}");
+  f.print();
+  return true;
+}
+
+function fillLines(
+  message: DescMessage,
+  v: string,
+  defaults: ReadonlyMap<DescField, DeclaredDefault>,
+  written: FileRegistry | undefined,
+  visiting: Set<string>,
+  depth: number,
+): string[] {
+  const indent = "  ".repeat(depth);
+  const old = written?.getMessage(message.typeName);
+  const lines: string[] = [];
+  for (const field of message.fields) {
+    const declared = defaults.get(field);
+    if (declared !== undefined) {
+      const target = `${v}.${propertyName(field)}`;
+      if (field.proto.proto3Optional) {
+        lines.push(`${indent}if (${target} === undefined) ${target} = ${literal(declared.value)};`);
+      } else if (written !== undefined && (old === undefined || !old.fields.some((o) => o.number === field.number))) {
+        lines.push(`${indent}if (${isZero(target, declared)}) ${target} = ${literal(declared.value)};`);
+      }
+    }
+    lines.push(...nestedLines(field, v, defaults, written, visiting, depth));
+  }
+  return lines;
+}
+
+function nestedLines(
+  field: DescField,
+  v: string,
+  defaults: ReadonlyMap<DescField, DeclaredDefault>,
+  written: FileRegistry | undefined,
+  visiting: Set<string>,
+  depth: number,
+): string[] {
+  const nested =
+    field.fieldKind === "message" ? field.message
+    : field.fieldKind === "list" && field.listKind === "message" ? field.message
+    : field.fieldKind === "map" && field.mapKind === "message" ? field.message
+    : undefined;
+  if (nested === undefined || visiting.has(nested.typeName)) return [];
+  visiting.add(nested.typeName);
+  const child = `c${depth}`;
+  const inner = fillLines(nested, child, defaults, written, visiting, depth + 1);
+  visiting.delete(nested.typeName);
+  if (inner.length === 0) return [];
+  const indent = "  ".repeat(depth);
+  const prop = `${v}.${propertyName(field)}`;
+  let open: string;
+  if (field.fieldKind === "list") open = `for (const ${child} of ${prop}) {`;
+  else if (field.fieldKind === "map") open = `for (const ${child} of ${prop}.values()) {`;
+  else if (field.oneof !== undefined && !field.proto.proto3Optional) {
+    const group = `${v}.${oneofPropertyName(field.oneof)}`;
+    const name = propertyName(field);
+    open = `if (${group}?.$case === "${name}") { const ${child} = ${group}.${name};`;
+  } else open = `if (${prop} !== undefined) { const ${child} = ${prop};`;
+  return [`${indent}${open}`, ...inner, `${indent}}`];
+}
+
+function isZero(target: string, declared: DeclaredDefault): string {
+  switch (declared.kind) {
+    case "string":
+      return `${target} === ""`;
+    case "bigint":
+      return `${target} === 0n`;
+    case "bool":
+      return `${target} === false`;
+    case "bytes":
+      return `${target}.length === 0`;
+    case "number":
+      return `${target} === 0`;
+  }
+}
+
+/** Name of the fill function for revision `revision` of an entity. */
+export function fillName(root: DescMessage, revision: number): string {
+  return `fill${tsTypeName(root)}R${revision}`;
+}

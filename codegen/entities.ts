@@ -1,0 +1,232 @@
+import { getOption, hasOption, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { GenError, throwIfAny } from "./errors.js";
+import type { ProtoImage } from "./image.js";
+import { parseKeyTemplate, type KeyTemplate } from "./key-template.js";
+
+/** A message marked `(protocache.v1.entity)`, validated. */
+export interface EntityModel {
+  readonly message: DescMessage;
+  /** The major version, from the package's `vN` suffix. */
+  readonly major: number;
+  readonly key: KeyTemplate;
+  /** Fields the key template names, in template order. */
+  readonly keyFields: readonly DescField[];
+  /** Default TTL in seconds; 0 for no expiry. */
+  readonly ttlSeconds: number;
+  readonly migratesFrom: string | undefined;
+  readonly renamedFrom: string | undefined;
+}
+
+/** A declared default for a field, already checked against the field's type. */
+export type DeclaredDefault =
+  | { readonly kind: "string"; readonly value: string }
+  | { readonly kind: "number"; readonly value: number }
+  | { readonly kind: "bigint"; readonly value: bigint }
+  | { readonly kind: "bool"; readonly value: boolean }
+  | { readonly kind: "bytes"; readonly value: Uint8Array };
+
+/** What the generator knows about the project's entities and field defaults. */
+export interface EntitySet {
+  readonly entities: readonly EntityModel[];
+  readonly defaults: ReadonlyMap<DescField, DeclaredDefault>;
+}
+
+const keyScalars = new Set<ScalarType>([
+  ScalarType.STRING, ScalarType.INT32, ScalarType.INT64, ScalarType.UINT32, ScalarType.UINT64,
+  ScalarType.SINT32, ScalarType.SINT64, ScalarType.FIXED32, ScalarType.FIXED64,
+  ScalarType.SFIXED32, ScalarType.SFIXED64, ScalarType.BOOL,
+]);
+
+const int64Scalars = new Set<ScalarType>([
+  ScalarType.INT64, ScalarType.UINT64, ScalarType.SINT64, ScalarType.FIXED64, ScalarType.SFIXED64,
+]);
+
+/** True when values of this scalar type are bigint in the generated types. */
+export function isInt64(type: ScalarType): boolean {
+  return int64Scalars.has(type);
+}
+
+/** Finds every entity message and declared default in the image and validates them all. */
+export function collectEntities(image: ProtoImage): EntitySet {
+  const entityExt = image.registry.getExtension("protocache.v1.entity");
+  const fieldExt = image.registry.getExtension("protocache.v1.field");
+  const errors: GenError[] = [];
+  const entities: EntityModel[] = [];
+  const defaults = new Map<DescField, DeclaredDefault>();
+  const namespaces = new Map<string, DescMessage>();
+
+  for (const file of image.files) {
+    for (const message of allMessages(file.messages)) {
+      if (fieldExt !== undefined) {
+        for (const field of message.fields) {
+          if (!hasOption(field, fieldExt)) continue;
+          const result = readDefault(field, getOption(field, fieldExt));
+          if (typeof result === "string") errors.push(new GenError("field-default", result, image.locate(field)));
+          else if (result !== undefined) defaults.set(field, result);
+        }
+      }
+      if (entityExt === undefined || !hasOption(message, entityExt)) continue;
+      const entity = readEntity(message, getOption(message, entityExt), image, errors);
+      if (entity === undefined) continue;
+      const namespace = `${entity.key.entity}:v${entity.major}`;
+      const other = namespaces.get(namespace);
+      if (other !== undefined) {
+        errors.push(
+          new GenError(
+            "key-collision",
+            `${message.typeName} and ${other.typeName} would share the key namespace "${namespace}:": give one a different entity name in its key template`,
+            image.locate(message),
+          ),
+        );
+        continue;
+      }
+      namespaces.set(namespace, message);
+      entities.push(entity);
+    }
+  }
+  throwIfAny(errors);
+  return { entities, defaults };
+}
+
+function* allMessages(messages: readonly DescMessage[]): Generator<DescMessage> {
+  for (const m of messages) {
+    yield m;
+    yield* allMessages(m.nestedMessages);
+  }
+}
+
+interface RawEntityOptions {
+  key: string;
+  ttlSeconds: number;
+  migratesFrom: string;
+  renamedFrom: string;
+}
+
+function readEntity(message: DescMessage, raw: unknown, image: ProtoImage, errors: GenError[]): EntityModel | undefined {
+  const options = raw as RawEntityOptions;
+  const where = image.locate(message);
+  const fail = (rule: string, text: string, at = where): undefined => {
+    errors.push(new GenError(rule, `${message.typeName}: ${text}`, at));
+    return undefined;
+  };
+  if (message.file.proto.syntax !== "proto3") {
+    return fail("entity-syntax", `entities must be declared in proto3 files (this file is ${message.file.proto.syntax || "proto2"})`);
+  }
+  const major = /\.v([1-9][0-9]*)$/.exec(message.file.proto.package)?.[1];
+  if (major === undefined) {
+    return fail(
+      "entity-version-suffix",
+      `package "${message.file.proto.package}" has no major version suffix: entities live in packages like "${message.file.proto.package || "acme.user"}.v1"`,
+    );
+  }
+  const key = parseKeyTemplate(options.key);
+  if (typeof key === "string") return fail("key-template", key);
+  const keyFields: DescField[] = [];
+  for (const segment of key.segments) {
+    if (segment.kind !== "field") continue;
+    const field = message.fields.find((f) => f.name === segment.name);
+    if (field === undefined) {
+      const names = message.fields.map((f) => f.name).join(", ");
+      return fail("key-template", `key template "${options.key}" names unknown field "${segment.name}" (fields: ${names})`);
+    }
+    const problem = keyFieldProblem(field);
+    if (problem !== undefined) {
+      return fail("key-template", `key template "${options.key}": field "${field.name}" ${problem}`, image.locate(field));
+    }
+    keyFields.push(field);
+  }
+  return {
+    message,
+    major: Number(major),
+    key,
+    keyFields,
+    ttlSeconds: options.ttlSeconds,
+    migratesFrom: options.migratesFrom === "" ? undefined : options.migratesFrom,
+    renamedFrom: options.renamedFrom === "" ? undefined : options.renamedFrom,
+  };
+}
+
+function keyFieldProblem(field: DescField): string | undefined {
+  if (field.fieldKind === "enum") return field.oneof === undefined && !field.proto.proto3Optional ? undefined : "is optional or in a oneof: key fields must always have a value";
+  if (field.fieldKind !== "scalar") return `is a ${field.fieldKind}: key fields must be scalars (string, integer, bool or enum)`;
+  if (!keyScalars.has(field.scalar)) return `has type ${ScalarType[field.scalar].toLowerCase()}: key fields must be string, integer, bool or enum`;
+  if (field.oneof !== undefined || field.proto.proto3Optional) return "is optional or in a oneof: key fields must always have a value";
+  return undefined;
+}
+
+interface RawFieldOptions {
+  default: { case: string | undefined; value?: unknown };
+}
+
+function readDefault(field: DescField, raw: unknown): DeclaredDefault | string | undefined {
+  const chosen = (raw as RawFieldOptions).default;
+  if (chosen.case === undefined) return undefined;
+  const name = `field "${field.name}"`;
+  if (field.fieldKind !== "scalar" && field.fieldKind !== "enum") {
+    return `${name}: declared defaults apply to scalar and enum fields, not to a ${field.fieldKind}`;
+  }
+  if (field.oneof !== undefined && !field.proto.proto3Optional) {
+    return `${name}: declared defaults are not supported on oneof members`;
+  }
+  const value = chosen.value;
+  const mismatch = (expected: string): string => `${name}: ${chosen.case} does not fit its type; use ${expected}`;
+  if (field.fieldKind === "enum") {
+    if (chosen.case !== "defaultEnum") return mismatch("default_enum with a value name");
+    const found = field.enum.values.find((v) => v.name === value);
+    if (found === undefined) {
+      return `${name}: default_enum "${String(value)}" is not a value of ${field.enum.typeName} (values: ${field.enum.values.map((v) => v.name).join(", ")})`;
+    }
+    return { kind: "number", value: found.number };
+  }
+  return scalarDefault(field.scalar, chosen.case, value, name, mismatch);
+}
+
+function scalarDefault(
+  type: ScalarType,
+  chosen: string,
+  value: unknown,
+  name: string,
+  mismatch: (expected: string) => string,
+): DeclaredDefault | string {
+  switch (type) {
+    case ScalarType.STRING:
+      return chosen === "defaultString" ? { kind: "string", value: value as string } : mismatch("default_string");
+    case ScalarType.BYTES:
+      return chosen === "defaultBytes" ? { kind: "bytes", value: value as Uint8Array } : mismatch("default_bytes");
+    case ScalarType.BOOL:
+      return chosen === "defaultBool" ? { kind: "bool", value: value as boolean } : mismatch("default_bool");
+    case ScalarType.DOUBLE:
+    case ScalarType.FLOAT:
+      return chosen === "defaultDouble" ? { kind: "number", value: value as number } : mismatch("default_double");
+    default:
+      return integerDefault(type, chosen, value, name, mismatch);
+  }
+}
+
+const integerRanges: Partial<Record<ScalarType, readonly [bigint, bigint]>> = {
+  [ScalarType.INT32]: [-(2n ** 31n), 2n ** 31n - 1n],
+  [ScalarType.SINT32]: [-(2n ** 31n), 2n ** 31n - 1n],
+  [ScalarType.SFIXED32]: [-(2n ** 31n), 2n ** 31n - 1n],
+  [ScalarType.UINT32]: [0n, 2n ** 32n - 1n],
+  [ScalarType.FIXED32]: [0n, 2n ** 32n - 1n],
+  [ScalarType.INT64]: [-(2n ** 63n), 2n ** 63n - 1n],
+  [ScalarType.SINT64]: [-(2n ** 63n), 2n ** 63n - 1n],
+  [ScalarType.SFIXED64]: [-(2n ** 63n), 2n ** 63n - 1n],
+  [ScalarType.UINT64]: [0n, 2n ** 64n - 1n],
+  [ScalarType.FIXED64]: [0n, 2n ** 64n - 1n],
+};
+
+function integerDefault(
+  type: ScalarType,
+  chosen: string,
+  value: unknown,
+  name: string,
+  mismatch: (expected: string) => string,
+): DeclaredDefault | string {
+  if (chosen !== "defaultInt" && chosen !== "defaultUint") return mismatch("default_int or default_uint");
+  const range = integerRanges[type];
+  const n = BigInt(value as bigint | string | number);
+  if (range === undefined) return mismatch("a default matching the field type");
+  if (n < range[0] || n > range[1]) return `${name}: default ${n} is out of range for ${ScalarType[type].toLowerCase()}`;
+  return isInt64(type) ? { kind: "bigint", value: n } : { kind: "number", value: Number(n) };
+}

@@ -1,0 +1,12 @@
+/**
+ * protocache's generator: `.proto` entities → schema lock → typed codecs and
+ * cache accessors. The CLI (`protocache gen`, `protocache check`) drives it.
+ * @packageDocumentation
+ */
+export { loadConfig, type GenConfig } from "./config.js";
+export { GenError, GenErrors, formatLocation, type SourceLocation } from "./errors.js";
+export { planGeneration, today, type GenOptions, type GenPlan } from "./gen.js";
+export { diffOutput, syncOutput, type OutputDiff } from "./output.js";
+export { canonicalClosure, formatSchemaId, schemaIdOf } from "./schema-id.js";
+export { parseKeyTemplate, type KeyTemplate, type KeySegment } from "./key-template.js";
+export { parseLock, serializeLock, verifyLock, type LockRevision, type SchemaLock } from "./lock.js";

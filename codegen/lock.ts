@@ -1,0 +1,174 @@
+import { createFileRegistry, fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { GenError } from "./errors.js";
+import { canonicalClosure, formatSchemaId, schemaIdOfText } from "./schema-id.js";
+
+/** One revision of an entity message, recorded forever in the schema lock. */
+export interface LockRevision {
+  readonly kind: "revision";
+  /** Schema ID (uint32) written into every envelope of this revision. */
+  readonly id: number;
+  /** Full name of the message, e.g. `acme.user.v1.User`. */
+  readonly message: string;
+  readonly major: number;
+  /** 1-based ordinal among this message's revisions. */
+  readonly revision: number;
+  /** UTC date (YYYY-MM-DD) this revision was first generated. */
+  readonly firstGenerated: string;
+  /** Base64 of a self-contained FileDescriptorSet of the message's closure. */
+  readonly descriptor: string;
+}
+
+/** The parsed schema lock: an append-only list of revisions. */
+export interface SchemaLock {
+  readonly entries: readonly LockRevision[];
+}
+
+const header = [
+  "{",
+  '  "protocacheLock": 1,',
+  '  "about": "Append-only registry of every cached schema revision. Written by `npm run gen`; never edit by hand.",',
+  '  "entries": [',
+];
+
+/** Serializes the lock with one entry per line, so every change is an appended line in a diff. */
+export function serializeLock(lock: SchemaLock): string {
+  const lines = lock.entries.map((e, i) => {
+    const json = JSON.stringify({
+      kind: e.kind,
+      id: formatSchemaId(e.id),
+      message: e.message,
+      major: e.major,
+      revision: e.revision,
+      firstGenerated: e.firstGenerated,
+      descriptor: e.descriptor,
+    });
+    return `    ${json}${i < lock.entries.length - 1 ? "," : ""}`;
+  });
+  return [...header, ...lines, "  ]", "}", ""].join("\n");
+}
+
+/** Line (1-based) of entry `index` in a lock written by {@link serializeLock}. */
+export function lockEntryLine(index: number): number {
+  return header.length + index + 1;
+}
+
+/** Parses lock text; structural problems are errors pointing at the entry's line. */
+export function parseLock(text: string, file: string): SchemaLock {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (cause) {
+    throw new GenError("lock-invalid", `schema lock is not valid JSON (${(cause as Error).message}); restore it from git`, { file }, { cause });
+  }
+  const raw = (doc as { entries?: unknown }).entries;
+  if ((doc as { protocacheLock?: unknown }).protocacheLock !== 1 || !Array.isArray(raw)) {
+    throw new GenError("lock-invalid", 'schema lock must be {"protocacheLock": 1, "entries": [...]}; restore it from git', { file });
+  }
+  const entries = raw.map((entry: unknown, index) => parseEntry(entry, { file, line: lockEntryLine(index) }));
+  return { entries };
+}
+
+function parseEntry(raw: unknown, at: { file: string; line: number }): LockRevision {
+  const e = raw as Record<string, unknown>;
+  const bad = (what: string): never => {
+    throw new GenError("lock-invalid", `schema lock entry ${what}; restore the lock from git`, at);
+  };
+  if (e["kind"] !== "revision") bad(`has unknown kind ${JSON.stringify(e["kind"])}`);
+  const id = typeof e["id"] === "string" && /^0x[0-9a-f]{8}$/.test(e["id"]) ? Number.parseInt(e["id"], 16) : bad("has no valid id");
+  const text = (key: string): string => (typeof e[key] === "string" && e[key] !== "" ? (e[key] as string) : bad(`has no ${key}`));
+  const positive = (key: string): number =>
+    Number.isSafeInteger(e[key]) && (e[key] as number) > 0 ? (e[key] as number) : bad(`has no valid ${key}`);
+  const date = text("firstGenerated");
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) bad("has a firstGenerated that is not YYYY-MM-DD");
+  return {
+    kind: "revision",
+    id,
+    message: text("message"),
+    major: positive("major"),
+    revision: positive("revision"),
+    firstGenerated: date,
+    descriptor: text("descriptor"),
+  };
+}
+
+/**
+ * Checks that the lock is internally consistent: every ID is the hash of the
+ * descriptor stored beside it, IDs are unique (and not 0), and each message's
+ * revisions count 1, 2, 3... A failure means the lock was edited by hand.
+ */
+export function verifyLock(lock: SchemaLock, file: string): GenError[] {
+  const errors: GenError[] = [];
+  const ids = new Map<number, number>();
+  const lastRevision = new Map<string, number>();
+  lock.entries.forEach((entry, index) => {
+    const at = { file, line: lockEntryLine(index) };
+    const tampered = (what: string): void => {
+      errors.push(new GenError("lock-tampered", `schema lock entry ${formatSchemaId(entry.id)} (${entry.message} r${entry.revision}) ${what}; restore the lock from git and run npm run gen`, at));
+    };
+    const previous = ids.get(entry.id);
+    if (previous !== undefined) tampered(`reuses the ID of entry ${previous + 1}`);
+    ids.set(entry.id, index);
+    const expected = (lastRevision.get(entry.message) ?? 0) + 1;
+    if (entry.revision !== expected) tampered(`has revision ${entry.revision} where ${expected} was expected`);
+    lastRevision.set(entry.message, entry.revision);
+    const actual = recomputeId(entry);
+    if (actual === undefined) tampered("has a descriptor that does not decode or lacks its message");
+    else if (actual !== entry.id) tampered(`has a descriptor whose schema ID is ${formatSchemaId(actual)}`);
+  });
+  return errors;
+}
+
+/** The schema ID a lock entry's stored descriptor hashes to, or undefined when unreadable. */
+export function recomputeId(entry: LockRevision): number | undefined {
+  try {
+    const set = fromBinary(FileDescriptorSetSchema, Buffer.from(entry.descriptor, "base64"));
+    const message = createFileRegistry(set).getMessage(entry.message);
+    return message === undefined ? undefined : schemaIdOfText(canonicalClosure(message));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A revision the current `.proto` sources define, ready to be locked. */
+export interface CurrentRevision {
+  readonly id: number;
+  readonly message: string;
+  readonly major: number;
+  readonly descriptor: string;
+}
+
+/**
+ * Appends revisions not yet in the lock (never rewriting an entry). An ID the
+ * lock already holds for a different message is a collision.
+ */
+export function appendRevisions(
+  lock: SchemaLock,
+  current: readonly CurrentRevision[],
+  date: string,
+): { lock: SchemaLock; added: LockRevision[]; errors: GenError[] } {
+  const byId = new Map(lock.entries.map((e) => [e.id, e]));
+  const entries = [...lock.entries];
+  const added: LockRevision[] = [];
+  const errors: GenError[] = [];
+  for (const rev of current) {
+    const existing = byId.get(rev.id);
+    if (existing !== undefined) {
+      if (existing.message !== rev.message) {
+        errors.push(
+          new GenError(
+            "schema-id-collision",
+            `schema ID ${formatSchemaId(rev.id)} of ${rev.message} collides with ${existing.message} r${existing.revision} in the lock: rename a field or message of ${rev.message} to get a new ID`,
+          ),
+        );
+      }
+      continue;
+    }
+    const revision = entries.filter((e) => e.message === rev.message).length + 1;
+    const entry: LockRevision = { kind: "revision", ...rev, revision, firstGenerated: date };
+    entries.push(entry);
+    byId.set(entry.id, entry);
+    added.push(entry);
+  }
+  return { lock: { entries }, added, errors };
+}

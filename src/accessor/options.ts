@@ -1,0 +1,162 @@
+import { ConfigError, type ProtocacheError } from "../errors.js";
+import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
+import { validatePrefix } from "../keys.js";
+
+/** Options of a generated accessor (`userCache(store, options)`). Every field is optional. */
+export interface AccessorOptions<T> {
+  /** Prepended to every key, e.g. `"myapp:"`. May not contain `* ? [ ] \ { }`. Default `""`. */
+  readonly prefix?: string;
+  /** Isolates entries of an A/B arm or region that must not share entries with others. */
+  readonly variant?: string;
+  /** Overrides the schema's `ttl_seconds` for writes without their own; 0 for no expiry. */
+  readonly ttlSeconds?: number;
+  /** Names the writer in each envelope (service and version), at most 64 UTF-8 bytes. */
+  readonly writerTag?: string;
+  /** Record the write time in each envelope (6 bytes). Default true. */
+  readonly writtenAt?: boolean;
+  /** Compress payloads of at least `minBytes` (default 1024) when that makes them smaller. Default off. */
+  readonly compression?: { readonly algorithm: "gzip" | "brotli"; readonly minBytes?: number } | false;
+  /** Largest payload a reader will decompress, in bytes. Default 8 MiB. */
+  readonly maxPayloadBytes?: number;
+  /** What to do with entries of an older revision: upgrade with declared defaults (default) or treat as a miss. */
+  readonly onOlderRevision?: "upgrade" | "miss";
+  /** Oldest revision still read; older entries are `rejected` misses. Default 1 (all). */
+  readonly minRevision?: number;
+  /** Delete entries that are `rejected` by the revision window or policy. Default false. */
+  readonly deleteRejected?: boolean;
+  /** Delete malformed (`corrupt`) entries. Default false. */
+  readonly deleteCorrupt?: boolean;
+  /** Rewrite upgraded entries in the current revision, keeping their TTL, only if unchanged since read. Default false. */
+  readonly writeBack?: boolean;
+  /** Never overwrite an entry whose schema ID this code does not know (a newer deploy's). Default true. */
+  readonly guardWrites?: boolean;
+  /** Converts values stored before protocache (no envelope); return undefined to treat as a miss. */
+  readonly legacy?: (bytes: Buffer) => T | undefined;
+  /** Rewrite converted legacy values as envelopes (compare-and-set, TTL kept). Default false. */
+  readonly rewriteLegacy?: boolean;
+  /** Store failures: `"miss"` fails open (reads miss, writes resolve `"error"`), `"throw"` rejects. Default `"miss"`. */
+  readonly onStoreError?: "miss" | "throw";
+  /** Called with every error that was absorbed (store failures, corrupt entries, failed write-backs). */
+  readonly onError?: (error: ProtocacheError) => void;
+}
+
+/** {@link AccessorOptions} with defaults applied and values checked. */
+export interface ResolvedOptions<T> {
+  readonly prefix: string;
+  readonly variant: string | undefined;
+  readonly ttlSeconds: number;
+  readonly writerTag: Buffer | undefined;
+  readonly writtenAt: boolean;
+  readonly compression: CompressionName;
+  readonly compressMinBytes: number;
+  readonly maxPayloadBytes: number;
+  readonly onOlderRevision: "upgrade" | "miss";
+  readonly minRevision: number;
+  readonly deleteRejected: boolean;
+  readonly deleteCorrupt: boolean;
+  readonly writeBack: boolean;
+  readonly guardWrites: boolean;
+  readonly legacy: ((bytes: Buffer) => T | undefined) | undefined;
+  readonly rewriteLegacy: boolean;
+  readonly onStoreError: "miss" | "throw";
+  readonly onError: ((error: ProtocacheError) => void) | undefined;
+}
+
+const known = new Set([
+  "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
+  "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
+  "onStoreError", "onError",
+]);
+
+/** Checks every option (unknown names included) and applies defaults. */
+export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schemaTtl: number): ResolvedOptions<T> {
+  const o: Record<string, unknown> = options === undefined ? {} : checkObject(options, "options");
+  for (const name of Object.keys(o)) {
+    if (!known.has(name)) throw new ConfigError(name, `unknown option; valid options are ${[...known].join(", ")}`);
+  }
+  const compression = o["compression"] === undefined || o["compression"] === false ? undefined : checkObject(o["compression"], "compression");
+  const algorithm = compression === undefined ? "none" : oneOf(compression["algorithm"], "compression.algorithm", ["gzip", "brotli"] as const, undefined);
+  return {
+    prefix: validatePrefix(str(o["prefix"], "prefix", "")),
+    variant: variantOf(o["variant"]),
+    ttlSeconds: o["ttlSeconds"] === undefined ? schemaTtl : checkTtl(o["ttlSeconds"], "ttlSeconds"),
+    writerTag: writerTagOf(o["writerTag"]),
+    writtenAt: bool(o["writtenAt"], "writtenAt", true),
+    compression: algorithm,
+    compressMinBytes: int(compression?.["minBytes"], "compression.minBytes", 1024, 0),
+    maxPayloadBytes: int(o["maxPayloadBytes"], "maxPayloadBytes", 8 * 1024 * 1024, 1),
+    onOlderRevision: oneOf(o["onOlderRevision"], "onOlderRevision", ["upgrade", "miss"] as const, "upgrade"),
+    minRevision: int(o["minRevision"], "minRevision", 1, 1),
+    deleteRejected: bool(o["deleteRejected"], "deleteRejected", false),
+    deleteCorrupt: bool(o["deleteCorrupt"], "deleteCorrupt", false),
+    writeBack: bool(o["writeBack"], "writeBack", false),
+    guardWrites: bool(o["guardWrites"], "guardWrites", true),
+    legacy: fn<(bytes: Buffer) => T | undefined>(o["legacy"], "legacy"),
+    rewriteLegacy: bool(o["rewriteLegacy"], "rewriteLegacy", false),
+    onStoreError: oneOf(o["onStoreError"], "onStoreError", ["miss", "throw"] as const, "miss"),
+    onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
+  };
+}
+
+/** Checks a TTL in seconds: a whole number, 0 meaning no expiry. */
+export function checkTtl(value: unknown, option: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(option, `expected whole seconds >= 0 (0: no expiry), got ${String(value)}`);
+  }
+  return value;
+}
+
+function checkObject(value: unknown, option: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(option, `expected an object, got ${String(value)}`);
+  return value as Record<string, unknown>;
+}
+
+function str(value: unknown, option: string, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string") throw new ConfigError(option, `expected a string, got ${typeof value}`);
+  return value;
+}
+
+function bool(value: unknown, option: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw new ConfigError(option, `expected true or false, got ${String(value)}`);
+  return value;
+}
+
+function int(value: unknown, option: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new ConfigError(option, `expected a whole number >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function oneOf<const C extends readonly string[]>(value: unknown, option: string, choices: C, fallback: C[number] | undefined): C[number] {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== "string" || !choices.includes(value)) {
+    throw new ConfigError(option, `expected one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function fn<F>(value: unknown, option: string): F | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "function") throw new ConfigError(option, `expected a function, got ${typeof value}`);
+  return value as F;
+}
+
+function variantOf(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const variant = str(value, "variant", "");
+  if (variant === "") throw new ConfigError("variant", "may not be empty (omit it for no variant)");
+  return variant;
+}
+
+function writerTagOf(value: unknown): Buffer | undefined {
+  if (value === undefined) return undefined;
+  const bytes = Buffer.from(str(value, "writerTag", ""), "utf8");
+  if (bytes.length === 0 || bytes.length > MAX_WRITER_TAG_BYTES) {
+    throw new ConfigError("writerTag", `must be 1 to ${MAX_WRITER_TAG_BYTES} UTF-8 bytes, got ${bytes.length}`);
+  }
+  return bytes;
+}

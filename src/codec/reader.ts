@@ -1,0 +1,242 @@
+import { utf8Slice } from "./node-buffer.js";
+
+/** Thrown by {@link Reader} on malformed protobuf bytes; callers turn it into a counted `corrupt` miss. */
+export class WireError extends Error {
+  override readonly name = "WireError";
+}
+
+const f32 = new Float32Array(1);
+const f32Bytes = new Uint8Array(f32.buffer);
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Message for ts-proto's `_unknownFields`: raw bytes after the tag, keyed by tag. */
+export interface WithUnknownFields {
+  _unknownFields?: { [tag: number]: Uint8Array[] } | undefined;
+}
+
+/**
+ * Bounds-checked protobuf binary reader. Every length is checked against the
+ * end of the enclosing value before it is trusted. Generated decoders call it.
+ */
+export class Reader {
+  buf: Buffer;
+  pos: number;
+  /** End of the bytes being decoded; nothing at or past it is read. */
+  limit: number;
+
+  constructor(buf: Buffer, start = 0, end = buf.length) {
+    this.buf = buf;
+    this.pos = start;
+    this.limit = end;
+  }
+
+  /** Points the reader at new bytes, so one reader can serve every decode. */
+  reset(buf: Buffer, start: number, end: number): void {
+    this.buf = buf;
+    this.pos = start;
+    this.limit = end;
+  }
+
+  /** A field tag (field number << 3 | wire type). */
+  tag(): number {
+    const b = this.buf[this.pos];
+    if (b !== undefined && b < 128 && this.pos < this.limit) {
+      this.pos++;
+      return b;
+    }
+    return this.uint32();
+  }
+
+  uint32(): number {
+    const buf = this.buf;
+    let result = 0;
+    let shift = 0;
+    let p = this.pos;
+    for (;;) {
+      if (p >= this.limit) throw new WireError("truncated varint");
+      const b = buf[p++] as number;
+      if (shift < 28) {
+        result |= (b & 127) << shift;
+      } else if (shift === 28) {
+        result |= (b & 15) << 28;
+      } else if (shift > 63) {
+        throw new WireError("varint longer than 10 bytes");
+      }
+      if (b < 128) break;
+      shift += 7;
+    }
+    this.pos = p;
+    return result >>> 0;
+  }
+
+  int32(): number {
+    return this.uint32() | 0;
+  }
+
+  sint32(): number {
+    const v = this.uint32();
+    return (v >>> 1) ^ -(v & 1);
+  }
+
+  bool(): boolean {
+    return this.uint32() !== 0;
+  }
+
+  private need(n: number): number {
+    const p = this.pos;
+    if (p + n > this.limit) throw new WireError("truncated fixed-size value");
+    this.pos = p + n;
+    return p;
+  }
+
+  fixed32(): number {
+    return this.buf.readUInt32LE(this.need(4));
+  }
+
+  sfixed32(): number {
+    return this.buf.readInt32LE(this.need(4));
+  }
+
+  float(): number {
+    const p = this.need(4);
+    const b = this.buf;
+    for (let i = 0; i < 4; i++) f32Bytes[littleEndian ? i : 3 - i] = b[p + i] as number;
+    return f32[0] as number;
+  }
+
+  double(): number {
+    const p = this.need(8);
+    const b = this.buf;
+    for (let i = 0; i < 8; i++) f64Bytes[littleEndian ? i : 7 - i] = b[p + i] as number;
+    return f64[0] as number;
+  }
+
+  /** A varint as two 32-bit halves, returned through {@link lo} and {@link hi}. */
+  private varint64(): void {
+    const buf = this.buf;
+    let lo = 0;
+    let hi = 0;
+    let p = this.pos;
+    let shift = 0;
+    for (;;) {
+      if (p >= this.limit) throw new WireError("truncated varint");
+      const b = buf[p++] as number;
+      if (shift < 28) lo |= (b & 127) << shift;
+      else if (shift === 28) {
+        lo |= (b & 15) << 28;
+        hi |= (b & 127) >> 4;
+      } else if (shift < 63) hi |= (b & 127) << (shift - 32);
+      else if (shift === 63) hi |= (b & 1) << 31;
+      else throw new WireError("varint longer than 10 bytes");
+      if (b < 128) break;
+      shift += 7;
+    }
+    this.pos = p;
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
+  }
+
+  private lo = 0;
+  private hi = 0;
+
+  uint64(): bigint {
+    const b = this.buf[this.pos];
+    if (b !== undefined && b < 128 && this.pos < this.limit) {
+      this.pos++;
+      return BigInt(b);
+    }
+    this.varint64();
+    return this.hi === 0 ? BigInt(this.lo) : (BigInt(this.hi) << 32n) | BigInt(this.lo);
+  }
+
+  int64(): bigint {
+    const v = this.uint64();
+    return v < 0x8000000000000000n ? v : BigInt.asIntN(64, v);
+  }
+
+  sint64(): bigint {
+    const v = this.uint64();
+    return (v >> 1n) ^ -(v & 1n);
+  }
+
+  fixed64(): bigint {
+    return this.buf.readBigUInt64LE(this.need(8));
+  }
+
+  sfixed64(): bigint {
+    return this.buf.readBigInt64LE(this.need(8));
+  }
+
+  /** Reads a length prefix and returns where the value ends, after checking it fits. */
+  end(): number {
+    const len = this.uint32();
+    const end = this.pos + len;
+    if (end > this.limit) throw new WireError("length exceeds the enclosing value");
+    return end;
+  }
+
+  string(): string {
+    const end = this.end();
+    const start = this.pos;
+    this.pos = end;
+    const n = end - start;
+    if (n < 16) {
+      const b = this.buf;
+      let s = "";
+      for (let p = start; p < end; p++) {
+        const c = b[p] as number;
+        if (c >= 0x80) return utf8Slice(b, start, end);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return utf8Slice(this.buf, start, end);
+  }
+
+  /** Length-prefixed bytes, copied so the caller never pins the whole stored value. */
+  bytes(): Uint8Array {
+    const end = this.end();
+    const out = new Uint8Array(this.buf.subarray(this.pos, end));
+    this.pos = end;
+    return out;
+  }
+
+  /** Checks that a nested value ended exactly where its length said. */
+  check(end: number): void {
+    if (this.pos !== end) throw new WireError("nested value overran its length");
+  }
+
+  /** Skips a field this code does not know and keeps its bytes in `_unknownFields`. */
+  unknown(message: WithUnknownFields, tag: number): void {
+    const start = this.pos;
+    this.skipField(tag);
+    const raw = new Uint8Array(this.buf.subarray(start, this.pos));
+    const fields = (message._unknownFields ??= {});
+    const list = fields[tag];
+    if (list === undefined) fields[tag] = [raw];
+    else list.push(raw);
+  }
+
+  /** Skips the value of a field with the given tag. */
+  skipField(tag: number): void {
+    if (tag >>> 3 === 0) throw new WireError("field number 0");
+    switch (tag & 7) {
+      case 0:
+        this.varint64();
+        return;
+      case 1:
+        this.need(8);
+        return;
+      case 2:
+        this.pos = this.end();
+        return;
+      case 5:
+        this.need(4);
+        return;
+      default:
+        throw new WireError(`unsupported wire type ${tag & 7} (field ${tag >>> 3})`);
+    }
+  }
+}

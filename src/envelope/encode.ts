@@ -1,0 +1,76 @@
+import type { Writer } from "../codec/writer.js";
+import { compress } from "./compression.js";
+import { Compression, ENVELOPE_VERSION, FIXED_HEADER_BYTES, Flags, MAGIC, type CompressionName } from "./format.js";
+
+/** How envelopes are written; fixed per accessor, so it is resolved once. */
+export interface EnvelopeWriteOptions {
+  /** Record the write time (6 bytes). */
+  readonly writtenAt: boolean;
+  /** Writer tag, already UTF-8 encoded and at most 64 bytes. */
+  readonly writerTag: Buffer | undefined;
+  readonly compression: CompressionName;
+  /** Payloads smaller than this are stored uncompressed. */
+  readonly compressMinBytes: number;
+}
+
+/** A payload encoder, as generated for each message. */
+export type PayloadEncoder<T> = (w: Writer, value: T) => void;
+
+/**
+ * Writes header and payload into the shared writer in one pass and returns a
+ * detached copy. Compression is applied only when it makes the payload smaller.
+ */
+export function encodeEnvelope<T>(
+  w: Writer,
+  schemaId: number,
+  value: T,
+  encode: PayloadEncoder<T>,
+  options: EnvelopeWriteOptions,
+  now: number,
+): Buffer {
+  w.reset();
+  w.ensure(FIXED_HEADER_BYTES + 6 + 65);
+  const b = w.buf;
+  let flags = 0;
+  b[0] = MAGIC;
+  b[1] = ENVELOPE_VERSION;
+  b[3] = schemaId >>> 24;
+  b[4] = (schemaId >>> 16) & 0xff;
+  b[5] = (schemaId >>> 8) & 0xff;
+  b[6] = schemaId & 0xff;
+  let p = FIXED_HEADER_BYTES;
+  if (options.writtenAt) {
+    flags |= Flags.writtenAt;
+    const hi = Math.floor(now / 0x1_0000_0000);
+    const lo = now >>> 0;
+    b[p] = (hi >>> 8) & 0xff;
+    b[p + 1] = hi & 0xff;
+    b[p + 2] = lo >>> 24;
+    b[p + 3] = (lo >>> 16) & 0xff;
+    b[p + 4] = (lo >>> 8) & 0xff;
+    b[p + 5] = lo & 0xff;
+    p += 6;
+  }
+  const tag = options.writerTag;
+  if (tag !== undefined) {
+    flags |= Flags.writerTag;
+    b[p++] = tag.length;
+    tag.copy(b, p);
+    p += tag.length;
+  }
+  b[2] = flags;
+  w.pos = p;
+  const headerEnd = p;
+  encode(w, value);
+  if (options.compression !== "none" && w.pos - headerEnd >= options.compressMinBytes) {
+    const packed = compress(options.compression, w.buf.subarray(headerEnd, w.pos));
+    if (packed.length < w.pos - headerEnd) {
+      const out = Buffer.allocUnsafe(headerEnd + packed.length);
+      w.buf.copy(out, 0, 0, headerEnd);
+      out[2] = flags | Compression[options.compression];
+      packed.copy(out, headerEnd);
+      return out;
+    }
+  }
+  return w.copy();
+}

@@ -1,0 +1,24 @@
+/** First byte of every envelope; never the first byte of JSON, msgpack, gzip, zstd, Confluent or Avro framing. */
+export const MAGIC = 0xc1;
+/** The envelope layout this code writes and reads. */
+export const ENVELOPE_VERSION = 1;
+/** Bytes before the optional fields: magic, version, flags, schema ID. */
+export const FIXED_HEADER_BYTES = 7;
+/** Offset of the big-endian uint32 schema ID (fixed, so Lua and GETRANGE can read it). */
+export const SCHEMA_ID_OFFSET = 3;
+/** Longest writer tag, in UTF-8 bytes. */
+export const MAX_WRITER_TAG_BYTES = 64;
+
+/** Flag bits of byte 2. */
+export const Flags = {
+  compressionMask: 0b0000_0011,
+  writtenAt: 0b0000_0100,
+  writerTag: 0b0000_1000,
+  reserved: 0b1111_0000,
+} as const;
+
+/** Payload compression codes stored in flag bits 0-1 (3 is reserved). */
+export const Compression = { none: 0, gzip: 1, brotli: 2 } as const;
+
+/** Name of a payload compression. */
+export type CompressionName = keyof typeof Compression;

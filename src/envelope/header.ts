@@ -1,0 +1,70 @@
+import { DecodeError } from "../errors.js";
+import { Compression, ENVELOPE_VERSION, FIXED_HEADER_BYTES, Flags, MAGIC, type CompressionName } from "./format.js";
+
+/** The parsed header of an envelope. */
+export interface EnvelopeHeader {
+  readonly version: number;
+  readonly schemaId: number;
+  readonly compression: CompressionName;
+  /** Milliseconds since the epoch when the entry was written, if recorded. */
+  readonly writtenAt: number | undefined;
+  /** Free-form tag naming the writer (service, version), if recorded. */
+  readonly writerTag: string | undefined;
+  /** Offset where the (possibly compressed) payload starts. */
+  readonly payloadStart: number;
+}
+
+const compressionByCode: readonly (CompressionName | undefined)[] = ["none", "gzip", "brotli", undefined];
+
+/** True when the bytes start like an envelope of any version (the magic byte). */
+export function isEnvelope(bytes: Uint8Array): boolean {
+  return bytes.length > 0 && bytes[0] === MAGIC;
+}
+
+/** Schema ID of an envelope header, or undefined when the bytes are too short or not an envelope. */
+export function peekSchemaId(bytes: Uint8Array): number | undefined {
+  if (bytes.length < FIXED_HEADER_BYTES || bytes[0] !== MAGIC) return undefined;
+  return ((bytes[3] as number) * 0x1000000 + ((bytes[4] as number) << 16) + ((bytes[5] as number) << 8) + (bytes[6] as number)) >>> 0;
+}
+
+/**
+ * Parses an envelope header; every length and flag is checked, and any
+ * problem is a {@link DecodeError} (a newer envelope version included:
+ * callers tell that case apart by `reason === "bad-version"`).
+ */
+export function readHeader(bytes: Uint8Array): EnvelopeHeader {
+  if (bytes.length === 0 || bytes[0] !== MAGIC) throw new DecodeError("bad-magic", "not an envelope (first byte is not 0xC1)");
+  if (bytes.length < FIXED_HEADER_BYTES) throw new DecodeError("truncated", `header needs ${FIXED_HEADER_BYTES} bytes, got ${bytes.length}`);
+  const version = bytes[1] as number;
+  const schemaId = peekSchemaId(bytes) as number;
+  if (version !== ENVELOPE_VERSION) {
+    throw new DecodeError("bad-version", `envelope version ${version} is not ${ENVELOPE_VERSION}`, schemaId);
+  }
+  const flags = bytes[2] as number;
+  const compression = compressionByCode[flags & Flags.compressionMask];
+  if ((flags & Flags.reserved) !== 0 || compression === undefined) {
+    throw new DecodeError("bad-flags", `flags 0x${flags.toString(16)} use reserved bits`, schemaId);
+  }
+  let pos = FIXED_HEADER_BYTES;
+  let writtenAt: number | undefined;
+  if ((flags & Flags.writtenAt) !== 0) {
+    if (bytes.length < pos + 6) throw new DecodeError("truncated", "written-at field cut short", schemaId);
+    writtenAt = ((bytes[pos] as number) << 8 | (bytes[pos + 1] as number)) * 0x1_0000_0000 +
+      (((bytes[pos + 2] as number) << 24) >>> 0) + ((bytes[pos + 3] as number) << 16) + ((bytes[pos + 4] as number) << 8) + (bytes[pos + 5] as number);
+    pos += 6;
+  }
+  let writerTag: string | undefined;
+  if ((flags & Flags.writerTag) !== 0) {
+    const len = bytes[pos];
+    if (len === undefined || bytes.length < pos + 1 + len) throw new DecodeError("truncated", "writer tag cut short", schemaId);
+    if (len > 64) throw new DecodeError("bad-writer-tag", `writer tag of ${len} bytes exceeds 64`, schemaId);
+    writerTag = Buffer.from(bytes.buffer, bytes.byteOffset + pos + 1, len).toString("utf8");
+    pos += 1 + len;
+  }
+  return { version, schemaId, compression, writtenAt, writerTag, payloadStart: pos };
+}
+
+/** Numeric code of a compression name, for the flags byte. */
+export function compressionCode(name: CompressionName): number {
+  return Compression[name];
+}

@@ -1,0 +1,95 @@
+/**
+ * Every error protocache raises is a {@link ProtocacheError}: one small class
+ * per failure mode, each carrying the context needed to act on it.
+ */
+export class ProtocacheError extends Error {
+  override readonly name: string = "ProtocacheError";
+}
+
+/** An option passed to protocache is missing, of the wrong type or out of range. */
+export class ConfigError extends ProtocacheError {
+  override readonly name = "ConfigError";
+  /** Dotted path of the offending option, e.g. `compression.minBytes`. */
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(`invalid option ${option}: ${message}`);
+    this.option = option;
+  }
+}
+
+/** Key fields given to an accessor cannot form a key (missing, wrong type, empty). */
+export class KeyError extends ProtocacheError {
+  override readonly name = "KeyError";
+  readonly entity: string;
+  readonly field: string;
+
+  constructor(entity: string, field: string, message: string) {
+    super(`${entity} key field "${field}": ${message}`);
+    this.entity = entity;
+    this.field = field;
+  }
+}
+
+/** A value could not be encoded (for example a field of the wrong type reached the encoder). */
+export class EncodeError extends ProtocacheError {
+  override readonly name = "EncodeError";
+  readonly entity: string;
+  readonly key: string | undefined;
+
+  constructor(entity: string, key: string | undefined, message: string, options?: ErrorOptions) {
+    super(`cannot encode ${entity}${key === undefined ? "" : ` for ${key}`}: ${message}`, options);
+    this.entity = entity;
+    this.key = key;
+  }
+}
+
+/** Why stored bytes could not be decoded. */
+export type DecodeFailure =
+  | "truncated"
+  | "bad-magic"
+  | "bad-version"
+  | "bad-flags"
+  | "bad-writer-tag"
+  | "decompress"
+  | "too-large"
+  | "payload";
+
+/** Stored bytes are not a readable envelope or payload; readers count these as `corrupt` misses. */
+export class DecodeError extends ProtocacheError {
+  override readonly name = "DecodeError";
+  readonly reason: DecodeFailure;
+  /** Schema ID from the header, when the header was readable. */
+  readonly schemaId: number | undefined;
+
+  constructor(reason: DecodeFailure, message: string, schemaId?: number, options?: ErrorOptions) {
+    super(`cannot decode entry (${reason}): ${message}`, options);
+    this.reason = reason;
+    this.schemaId = schemaId;
+  }
+}
+
+/** A schema ID is not in the schema lock this code was generated from. */
+export class UnknownSchemaError extends ProtocacheError {
+  override readonly name = "UnknownSchemaError";
+  readonly schemaId: number;
+
+  constructor(schemaId: number) {
+    super(`schema ID 0x${schemaId.toString(16).padStart(8, "0")} is not in the schema lock (written by a newer deploy?)`);
+    this.schemaId = schemaId;
+  }
+}
+
+/** The store (Redis) failed or timed out; carries the key and the driver's error as `cause`. */
+export class StoreError extends ProtocacheError {
+  override readonly name = "StoreError";
+  readonly operation: string;
+  readonly key: string | undefined;
+
+  constructor(operation: string, key: string | undefined, options: ErrorOptions) {
+    const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(`store ${operation}${key === undefined ? "" : ` ${key}`} failed: ${reason}`, options);
+    this.operation = operation;
+    this.key = key;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * protocache: typed, version-aware cache accessors generated from Protocol
+ * Buffers schemas. Generated modules give you `userCache(store)`; this entry
+ * point gives you the stores, options, errors and envelope tools.
+ * @packageDocumentation
+ */
+export type { CacheEntry, EntityCache, WriteOptions } from "./accessor/entity-cache.js";
+export type { Entity } from "./accessor/entity.js";
+export type { AccessorOptions } from "./accessor/options.js";
+export { decompress } from "./envelope/compression.js";
+export { Compression, ENVELOPE_VERSION, MAGIC, type CompressionName } from "./envelope/format.js";
+export { isEnvelope, peekSchemaId, readHeader, type EnvelopeHeader } from "./envelope/header.js";
+export {
+  ConfigError,
+  DecodeError,
+  EncodeError,
+  KeyError,
+  ProtocacheError,
+  StoreError,
+  UnknownSchemaError,
+  type DecodeFailure,
+} from "./errors.js";
+export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } from "./keys.js";
+export { SchemaRegistry, type SchemaEntry } from "./registry.js";
+export type { CacheStats, ReadOutcome, WriteOutcome } from "./stats.js";
+export { MemoryStore, type MemoryStoreOptions } from "./stores/memory-store.js";
+export { RedisStore } from "./stores/redis-store.js";
+export type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "./stores/store.js";

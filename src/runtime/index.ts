@@ -1,0 +1,13 @@
+/**
+ * Entry point for generated code only: codec primitives, entity definition
+ * and key formatting. Applications import from `protocache` instead.
+ * @packageDocumentation
+ */
+export { Reader } from "../codec/reader.js";
+export { Writer } from "../codec/writer.js";
+export { defineEntity, type Entity, type EntityDefinition, type RevisionInfo } from "../accessor/entity.js";
+export { createEntityCache, type EntityCache } from "../accessor/entity-cache.js";
+export type { AccessorOptions } from "../accessor/options.js";
+export { keyBigint, keyBool, keyInt, keyString } from "../keys.js";
+export { SchemaRegistry, type SchemaEntry } from "../registry.js";
+export type { CacheStore } from "../stores/store.js";

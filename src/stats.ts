@@ -1,0 +1,66 @@
+/** What happened to one read. */
+export type ReadOutcome =
+  /** Entry of the current revision. */
+  | "hit"
+  /** No entry at the key. */
+  | "miss"
+  /** Entry of an older revision, upgraded with declared defaults. */
+  | "upgraded"
+  /** Entry of a revision this code does not know (a newer deploy wrote it), decoded with the current codec. */
+  | "unknown"
+  /** Entry of another message: a miss, never decoded as this type. */
+  | "wrong_type"
+  /** Malformed entry (truncated, bad flags, bad compression, protobuf error): a miss. */
+  | "corrupt"
+  /** Entry older than the tolerated revision window, or older while `onOlderRevision` is `miss`: a miss. */
+  | "rejected"
+  /** Non-envelope value converted by the configured legacy reader. */
+  | "legacy"
+  /** Non-envelope value and no legacy reader (or it declined): a miss. */
+  | "foreign"
+  /** The store failed: a miss when failing open. */
+  | "error";
+
+/** What happened to one write. */
+export type WriteOutcome =
+  /** Stored. */
+  | "written"
+  /** Refused by the never-downgrade guard: the key holds an entry this code does not know. */
+  | "guarded"
+  /** The store failed (reported, not thrown, unless configured to throw). */
+  | "error";
+
+/** Write-side counters: write outcomes plus background write-backs of upgraded entries. */
+export type WriteCounter = WriteOutcome | "written_back" | "write_back_skipped";
+
+/** Counters of one accessor since it was created. */
+export interface CacheStats {
+  readonly reads: Readonly<Record<ReadOutcome, number>>;
+  readonly writes: Readonly<Record<WriteCounter, number>>;
+  /** Entries read per schema ID (hex), whatever the outcome: which revisions are still live. */
+  readonly readsBySchemaId: Readonly<Record<string, number>>;
+}
+
+/** Mutable counters behind {@link CacheStats}. */
+export class StatsCounter {
+  private readonly reads: Record<ReadOutcome, number> = {
+    hit: 0, miss: 0, upgraded: 0, unknown: 0, wrong_type: 0, corrupt: 0, rejected: 0, legacy: 0, foreign: 0, error: 0,
+  };
+  private readonly writes: Record<WriteCounter, number> = { written: 0, guarded: 0, error: 0, written_back: 0, write_back_skipped: 0 };
+  private readonly bySchema = new Map<number, number>();
+
+  read(outcome: ReadOutcome, schemaId: number | undefined): void {
+    this.reads[outcome]++;
+    if (schemaId !== undefined) this.bySchema.set(schemaId, (this.bySchema.get(schemaId) ?? 0) + 1);
+  }
+
+  write(outcome: WriteCounter): void {
+    this.writes[outcome]++;
+  }
+
+  snapshot(): CacheStats {
+    const readsBySchemaId: Record<string, number> = {};
+    for (const [id, n] of this.bySchema) readsBySchemaId[`0x${id.toString(16).padStart(8, "0")}`] = n;
+    return { reads: { ...this.reads }, writes: { ...this.writes }, readsBySchemaId };
+  }
+}

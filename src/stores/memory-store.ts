@@ -1,0 +1,108 @@
+import { guardAllows } from "../envelope/guard.js";
+import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+
+interface Slot {
+  readonly value: Buffer;
+  /** Epoch milliseconds after which the value is gone; Infinity for no expiry. */
+  readonly expiresAt: number;
+}
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /** Clock in epoch milliseconds; tests pass a fake one to move time forward. */
+  readonly now?: () => number;
+}
+
+/**
+ * An in-process store with Redis's TTL and guard semantics, for users' unit
+ * tests and demos. Values are copied in and out, as over a network.
+ */
+export class MemoryStore implements CacheStore {
+  private readonly slots = new Map<string, Slot>();
+  private readonly now: () => number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Number of live keys (expired ones are dropped first). */
+  get size(): number {
+    this.sweep();
+    return this.slots.size;
+  }
+
+  /** Remaining TTL in milliseconds, -1 without expiry, -2 when absent (like Redis PTTL). */
+  pttl(key: string): number {
+    const slot = this.live(key);
+    if (slot === undefined) return -2;
+    return slot.expiresAt === Infinity ? -1 : slot.expiresAt - this.now();
+  }
+
+  /** Stores raw bytes, bypassing accessors: how tests plant legacy or hostile values. */
+  setRaw(key: string, value: Uint8Array, ttlSeconds = 0): void {
+    this.slots.set(key, { value: Buffer.from(value), expiresAt: this.expiry(ttlSeconds) });
+  }
+
+  async get(key: string): Promise<Buffer | null> {
+    const slot = this.live(key);
+    return slot === undefined ? null : Buffer.from(slot.value);
+  }
+
+  async getMany(keys: readonly string[]): Promise<(Buffer | null)[]> {
+    return keys.map((k) => {
+      const slot = this.live(k);
+      return slot === undefined ? null : Buffer.from(slot.value);
+    });
+  }
+
+  async setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined): Promise<StoreWriteResult[]> {
+    return writes.map((w) => {
+      if (guard !== undefined && !guardAllows(this.live(w.key)?.value, guard.knownIds)) return "guarded";
+      this.slots.set(w.key, { value: Buffer.from(w.value), expiresAt: this.expiry(w.ttlSeconds) });
+      return "written";
+    });
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    let n = 0;
+    for (const k of keys) if (this.live(k) !== undefined && this.slots.delete(k)) n++;
+    return n;
+  }
+
+  async replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
+    const slot = this.live(key);
+    if (slot === undefined || !slot.value.equals(expected)) return false;
+    this.slots.set(key, { value: Buffer.from(value), expiresAt: slot.expiresAt });
+    return true;
+  }
+
+  async deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
+    const slot = this.live(key);
+    if (slot === undefined || !slot.value.equals(expected)) return false;
+    return this.slots.delete(key);
+  }
+
+  /** Every live key, for tools and tests. */
+  keys(): string[] {
+    this.sweep();
+    return [...this.slots.keys()];
+  }
+
+  private expiry(ttlSeconds: number): number {
+    return ttlSeconds > 0 ? this.now() + ttlSeconds * 1000 : Infinity;
+  }
+
+  private live(key: string): Slot | undefined {
+    const slot = this.slots.get(key);
+    if (slot !== undefined && slot.expiresAt <= this.now()) {
+      this.slots.delete(key);
+      return undefined;
+    }
+    return slot;
+  }
+
+  private sweep(): void {
+    const now = this.now();
+    for (const [k, slot] of this.slots) if (slot.expiresAt <= now) this.slots.delete(k);
+  }
+}

@@ -1,0 +1,42 @@
+/** One value to store. */
+export interface StoreWrite {
+  readonly key: string;
+  readonly value: Buffer;
+  /** Time to live in whole seconds; 0 stores without expiry. */
+  readonly ttlSeconds: number;
+}
+
+/**
+ * The never-downgrade guard of a write: refuse to replace an envelope whose
+ * schema ID is not in `knownIds` (or whose envelope version is newer).
+ */
+export interface WriteGuard {
+  /** Concatenated big-endian uint32 schema IDs the writer knows. */
+  readonly knownIds: Buffer;
+}
+
+/** Result of one write: stored, refused by the guard, or the store's error. */
+export type StoreWriteResult = "written" | "guarded" | Error;
+
+/**
+ * Where envelopes live. {@link RedisStore} is the production store;
+ * {@link MemoryStore} serves unit tests and demos with the same semantics.
+ * Implementations never interpret payloads; only the guard reads the header.
+ */
+export interface CacheStore {
+  /** The value at `key`, or null. */
+  get(key: string): Promise<Buffer | null>;
+  /** Values of many keys, in order; an Error in place of a value that could not be read. */
+  getMany(keys: readonly string[]): Promise<(Buffer | null | Error)[]>;
+  /** Stores many values (one round trip per server where possible); results in order. */
+  setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined): Promise<StoreWriteResult[]>;
+  /** Deletes keys; resolves to how many existed. */
+  delete(keys: readonly string[]): Promise<number>;
+  /**
+   * Replaces the value only if it is still byte-for-byte `expected`, keeping
+   * its remaining TTL: the compare-and-set behind write-back and migration.
+   */
+  replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean>;
+  /** Deletes the key only if its value is still byte-for-byte `expected`. */
+  deleteIfEqual(key: string, expected: Buffer): Promise<boolean>;
+}
