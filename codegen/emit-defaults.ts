@@ -28,7 +28,7 @@ export function emitFill(
   const body = fillLines(root, "m", defaults, plan.written, new Set([root.typeName]), 1);
   if (body.length === 0) return false;
   f.declare(plan.name);
-  f.print(`/** Declared defaults for ${root.typeName} values read from ${plan.revisionLabel} entries. */`);
+  f.print(`/** Declared defaults for \`${root.typeName}\` values read from ${plan.revisionLabel} entries. */`);
   f.print(`function ${plan.name}(m: `, typeSymbol(root), "): void {");
   for (const line of body) f.print(line);
   f.print("}");
@@ -53,7 +53,7 @@ function fillLines(
       const target = `${v}.${propertyName(field)}`;
       if (field.proto.proto3Optional) {
         lines.push(`${indent}if (${target} === undefined) ${target} = ${literal(declared.value)};`);
-      } else if (written !== undefined && (old === undefined || !old.fields.some((o) => o.number === field.number))) {
+      } else if (!isZeroValue(declared) && written !== undefined && (old === undefined || !old.fields.some((o) => o.number === field.number))) {
         lines.push(`${indent}if (${isZero(target, declared)}) ${target} = ${literal(declared.value)};`);
       }
     }
@@ -92,6 +92,22 @@ function nestedLines(
     open = `if (${group}?.$case === "${name}") { const ${child} = ${group}.${name};`;
   } else open = `if (${prop} !== undefined) { const ${child} = ${prop};`;
   return [`${indent}${open}`, ...inner, `${indent}}`];
+}
+
+/** A default equal to the zero value changes nothing for an implicit-presence field. */
+function isZeroValue(declared: DeclaredDefault): boolean {
+  switch (declared.kind) {
+    case "string":
+      return declared.value === "";
+    case "bigint":
+      return declared.value === 0n;
+    case "bool":
+      return !declared.value;
+    case "bytes":
+      return declared.value.length === 0;
+    case "number":
+      return declared.value === 0 && !Object.is(declared.value, -0);
+  }
 }
 
 function isZero(target: string, declared: DeclaredDefault): string {

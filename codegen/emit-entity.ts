@@ -36,7 +36,7 @@ export function emitEntity(
   const factory = accessorFactoryName(message);
   f.declare(keyName, constName, factory);
 
-  f.print(`/** Key fields of a ${message.typeName} entry: \`${templateText(entity)}\`. */`);
+  f.print(`/** Key fields of an \`${message.typeName}\` entry: \`${templateText(entity)}\`. */`);
   f.print(`export interface ${keyName} {`);
   for (const field of entity.keyFields) f.print(`  readonly ${propertyName(field)}: `, keyFieldType(field), ";");
   f.print("}");
@@ -50,7 +50,7 @@ export function emitEntity(
   const otherFills = others.map((rev) => ({ rev, fill: fillOf(rev, `revision ${rev.revision}`) }));
 
   const Entity = symbol("Entity", runtime, true);
-  f.print(`/** The ${message.typeName} entity: revisions, key template and codec. */`);
+  f.print(`/** The \`${message.typeName}\` entity: revisions, key template and codec. */`);
   f.print(`export const ${constName}: `, Entity, `<`, type, `, ${keyName}> = `, symbol("defineEntity", runtime), "({");
   f.print(`  typeName: ${literal(message.typeName)},`);
   f.print(`  entity: ${literal(entity.key.entity)},`);
@@ -72,7 +72,7 @@ export function emitEntity(
   f.print();
 
   const EntityCache = symbol("EntityCache", runtime, true);
-  f.print(`/** Typed, version-aware cache accessor of ${message.typeName} entries. */`);
+  f.print(`/** Typed, version-aware cache accessor of \`${message.typeName}\` entries. */`);
   f.print(
     `export function ${factory}(store: `, symbol("CacheStore", runtime, true),
     ", options?: ", symbol("AccessorOptions", runtime, true), "<", type, ">): ",

@@ -201,13 +201,13 @@ export function decodeSession_Client(r: Reader, end: number): Session_Client {
   return m;
 }
 
-/** Key fields of a acme.session.v1.Session entry: `session:{tenant_id}:{session_id}`. */
+/** Key fields of an `acme.session.v1.Session` entry: `session:{tenant_id}:{session_id}`. */
 export interface SessionKey {
   readonly tenantId: string;
   readonly sessionId: string;
 }
 
-/** The acme.session.v1.Session entity: revisions, key template and codec. */
+/** The `acme.session.v1.Session` entity: revisions, key template and codec. */
 export const sessionEntity: Entity<Session, SessionKey> = defineEntity({
   typeName: "acme.session.v1.Session",
   entity: "session",
@@ -222,7 +222,7 @@ export const sessionEntity: Entity<Session, SessionKey> = defineEntity({
   registry: schemaRegistry,
 });
 
-/** Typed, version-aware cache accessor of acme.session.v1.Session entries. */
+/** Typed, version-aware cache accessor of `acme.session.v1.Session` entries. */
 export function sessionCache(store: CacheStore, options?: AccessorOptions<Session>): EntityCache<Session, SessionKey> {
   return createEntityCache(sessionEntity, store, options);
 }

@@ -13,6 +13,9 @@ export function newUser(): User {
     id: "",
     name: "",
     email: "",
+    fullName: "",
+    verified: false,
+    locale: "",
   };
 }
 
@@ -21,6 +24,9 @@ export function encodeUser(w: Writer, m: User): void {
   if (m.id !== "") { w.byte(10); w.string(m.id); }
   if (m.name !== "") { w.byte(18); w.string(m.name); }
   if (m.email !== "") { w.byte(26); w.string(m.email); }
+  if (m.fullName !== "") { w.byte(34); w.string(m.fullName); }
+  if (m.verified) { w.byte(40); w.bool(m.verified); }
+  if (m.locale !== "") { w.byte(50); w.string(m.locale); }
   if (m._unknownFields !== undefined) w.unknownFields(m._unknownFields);
 }
 
@@ -39,6 +45,15 @@ export function decodeUser(r: Reader, end: number): User {
       case 26:
         m.email = r.string();
         break;
+      case 34:
+        m.fullName = r.string();
+        break;
+      case 40:
+        m.verified = r.bool();
+        break;
+      case 50:
+        m.locale = r.string();
+        break;
       default:
         r.unknown(m, t);
     }
@@ -47,18 +62,27 @@ export function decodeUser(r: Reader, end: number): User {
   return m;
 }
 
-/** Key fields of a acme.user.v1.User entry: `user:{id}`. */
+/** Key fields of an `acme.user.v1.User` entry: `user:{id}`. */
 export interface UserKey {
   readonly id: string;
 }
 
-/** The acme.user.v1.User entity: revisions, key template and codec. */
+/** Declared defaults for `acme.user.v1.User` values read from revision 1 entries. */
+function fillUserR1(m: User): void {
+  if (m.fullName === "") m.fullName = "Unknown";
+  if (m.verified === false) m.verified = true;
+  if (m.locale === "") m.locale = "en-US";
+}
+
+/** The `acme.user.v1.User` entity: revisions, key template and codec. */
 export const userEntity: Entity<User, UserKey> = defineEntity({
   typeName: "acme.user.v1.User",
   entity: "user",
   major: 1,
-  current: { schemaId: 0xbacae05f, revision: 1, fill: undefined },
-  others: [],
+  current: { schemaId: 0xd372201c, revision: 2, fill: undefined },
+  others: [
+    { schemaId: 0xbacae05f, revision: 1, fill: fillUserR1 },
+  ],
   ttlSeconds: 3600,
   keyFields: ["id"],
   key: (k) => keyString(k.id, "id"),
@@ -67,7 +91,7 @@ export const userEntity: Entity<User, UserKey> = defineEntity({
   registry: schemaRegistry,
 });
 
-/** Typed, version-aware cache accessor of acme.user.v1.User entries. */
+/** Typed, version-aware cache accessor of `acme.user.v1.User` entries. */
 export function userCache(store: CacheStore, options?: AccessorOptions<User>): EntityCache<User, UserKey> {
   return createEntityCache(userEntity, store, options);
 }

@@ -11,5 +11,14 @@ export interface User {
   id: string;
   name: string;
   email: string;
+  /** Display name; entries written before revision 2 read as "Unknown". */
+  fullName: string;
+  /**
+   * Whether the e-mail address was confirmed. Revision 1 cached only
+   * confirmed accounts, so its entries read as verified.
+   */
+  verified: boolean;
+  /** BCP 47 language tag; older entries read as "en-US". */
+  locale: string;
   _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }
