@@ -1,0 +1,131 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** One line telling how to get Redis when the tests cannot start it. */
+export const missingRedisHelp =
+  "redis-server not found on PATH: install it (apt-get install -y redis-server) or set REDIS_URL to an existing server";
+
+/** A redis-server process started for the tests. */
+export interface RedisProcess {
+  readonly port: number;
+  readonly url: string;
+  readonly process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** True when `redis-server` can be run. */
+export function hasRedisServer(): boolean {
+  return spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+/** A TCP port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/** Resolves once something answers PING on the port (or rejects after `timeoutMs`). */
+export async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.setTimeout(500);
+      socket.once("error", () => resolve(false));
+      socket.once("timeout", () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
+      socket.once("data", (data) => {
+        socket.destroy();
+        resolve(data.toString().startsWith("+PONG"));
+      });
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Starts a throwaway redis-server (no persistence) on a free port. */
+export async function startRedis(extraArgs: readonly string[] = []): Promise<RedisProcess> {
+  if (!hasRedisServer()) throw new Error(missingRedisHelp);
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "protocache-redis-"));
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", ...extraArgs],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let exited = false;
+  child.once("exit", () => (exited = true));
+  try {
+    await waitForPing(port);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    process: child,
+    stop: async () => {
+      if (!exited) {
+        const done = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await done;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A real Redis Cluster of `masters` nodes (no replicas) on free ports. */
+export interface RedisClusterProcess {
+  readonly nodes: readonly RedisProcess[];
+  stop(): Promise<void>;
+}
+
+/** Starts `masters` cluster-enabled servers and joins them with `redis-cli --cluster create`. */
+export async function startRedisCluster(masters = 3): Promise<RedisClusterProcess> {
+  const nodes: RedisProcess[] = [];
+  try {
+    for (let i = 0; i < masters; i++) {
+      nodes.push(await startRedis(["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`, "--cluster-node-timeout", "2000"]));
+    }
+    const create = spawnSync(
+      "redis-cli",
+      ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "0", "--cluster-yes"],
+      { encoding: "utf8" },
+    );
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
+    await waitForClusterOk(nodes.map((n) => n.port));
+  } catch (error) {
+    await Promise.all(nodes.map((n) => n.stop()));
+    throw error;
+  }
+  return { nodes, stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))) };
+}
+
+async function waitForClusterOk(ports: readonly number[], timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = ports.every((p) => {
+      const info = spawnSync("redis-cli", ["-p", String(p), "cluster", "info"], { encoding: "utf8" });
+      return info.stdout.includes("cluster_state:ok");
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error("Redis Cluster did not reach cluster_state:ok");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,39 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { findBuf, tsProtoPluginDir } from "../../codegen/buf.js";
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * Generates ts-proto's own full codec (encode/decode) for the example protos
+ * into `.tmp/tsproto-full/<name>`, with the same type options as buf.gen.yaml:
+ * the independent implementation the differential tests compare against.
+ */
+export function generateTsProtoCodec(name: string): string {
+  const out = join(repo, ".tmp", "tsproto-full", name);
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const template = {
+    version: "v2",
+    plugins: [
+      {
+        local: "protoc-gen-ts_proto",
+        out,
+        opt: [
+          "forceLong=bigint", "useJsonName=true", "oneof=unions", "useMapType=true", "unknownFields=true",
+          "importSuffix=.js", "esModuleInterop=true", "useDate=false", "outputServices=false",
+          "outputJsonMethods=false", "outputPartialMethods=false", "emitImportedFiles=false",
+        ],
+      },
+    ],
+  };
+  const result = spawnSync(findBuf(), ["generate", "--template", JSON.stringify(template), "--path", "proto/acme"], {
+    cwd: repo,
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${tsProtoPluginDir()}:${process.env["PATH"] ?? ""}` },
+  });
+  if (result.status !== 0) throw new Error(`buf generate (ts-proto full codec) failed: ${result.stderr}`);
+  return out;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { userCache } from "../../generated/acme/user/v1/user.cache.js";
+import type { AccessorOptions } from "../../src/accessor/options.js";
+import { ConfigError } from "../../src/errors.js";
+import type { User } from "../../generated/acme/user/v1/user.cache.js";
+import { MemoryStore } from "../../src/stores/memory-store.js";
+
+const store = new MemoryStore();
+const make = (options: unknown) => () => userCache(store, options as AccessorOptions<User>);
+
+describe("accessor options", () => {
+  it("accepts defaults and every valid option", () => {
+    expect(make(undefined)).not.toThrow();
+    expect(
+      make({
+        prefix: "app:", variant: "eu", ttlSeconds: 0, writerTag: "api@1.2.3", writtenAt: false,
+        compression: { algorithm: "brotli", minBytes: 10 }, maxPayloadBytes: 1024, onOlderRevision: "miss",
+        minRevision: 2, deleteRejected: true, deleteCorrupt: true, writeBack: true, guardWrites: false,
+        legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {},
+      }),
+    ).not.toThrow();
+  });
+
+  it.each([
+    [{ prefx: "typo" }, "prefx", /unknown option/],
+    [null, "options", /expected an object/],
+    [{ prefix: "a*" }, "prefix", /may not contain/],
+    [{ prefix: 3 }, "prefix", /expected a string/],
+    [{ variant: "" }, "variant", /may not be empty/],
+    [{ ttlSeconds: -1 }, "ttlSeconds", /whole seconds/],
+    [{ ttlSeconds: 1.5 }, "ttlSeconds", /whole seconds/],
+    [{ writerTag: "x".repeat(65) }, "writerTag", /1 to 64 UTF-8 bytes/],
+    [{ writerTag: "é".repeat(33) }, "writerTag", /got 66/],
+    [{ writtenAt: "yes" }, "writtenAt", /true or false/],
+    [{ compression: "gzip" }, "compression", /expected an object/],
+    [{ compression: { algorithm: "zstd" } }, "compression.algorithm", /"gzip", "brotli"/],
+    [{ compression: { algorithm: "gzip", minBytes: -1 } }, "compression.minBytes", /whole number >= 0/],
+    [{ maxPayloadBytes: 0 }, "maxPayloadBytes", /whole number >= 1/],
+    [{ onOlderRevision: "drop" }, "onOlderRevision", /"upgrade", "miss"/],
+    [{ minRevision: 0 }, "minRevision", /whole number >= 1/],
+    [{ legacy: "json" }, "legacy", /expected a function/],
+    [{ onStoreError: "ignore" }, "onStoreError", /"miss", "throw"/],
+  ])("rejects %j with a ConfigError on %s", (options, option, message) => {
+    try {
+      make(options)();
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).option).toBe(option);
+      expect((error as Error).message).toMatch(message);
+    }
+  });
+
+  it("validates the per-write TTL", async () => {
+    const users = userCache(store);
+    const user = { id: "1", name: "", email: "", fullName: "", verified: false, locale: "" };
+    await expect(users.set(user, { ttlSeconds: -5 })).rejects.toThrow(ConfigError);
+    await expect(users.set(user, { ttlSeconds: 5 })).resolves.toBe("written");
+  });
+});

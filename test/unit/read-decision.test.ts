@@ -1,0 +1,145 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { sessionCache, sessionEntity } from "../../generated/acme/session/v1/session.cache.js";
+import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js";
+import { interpret } from "../../src/accessor/read.js";
+import { resolveOptions } from "../../src/accessor/options.js";
+import { userEntity } from "../../generated/acme/user/v1/user.cache.js";
+import { DecodeError } from "../../src/errors.js";
+import { MemoryStore } from "../../src/stores/memory-store.js";
+import { envelope, newerUserEntry, newerUserId, userR1Entry, userRevisionId } from "../support/entries.js";
+
+const user: User = { id: "u1", name: "Ada", email: "ada@example.com", fullName: "Ada Lovelace", verified: false, locale: "en-GB" };
+
+function setup(options: Parameters<typeof userCache>[1] = {}) {
+  const store = new MemoryStore();
+  return { store, users: userCache(store, options) };
+}
+
+describe("the read decision table", () => {
+  it("current revision: decoded as is, counted as a hit", async () => {
+    const { users } = setup({ writerTag: "test@1" });
+    expect(await users.set(user)).toBe("written");
+    const entry = await users.getEntry({ id: "u1" });
+    expect(entry).toMatchObject({ outcome: "hit", value: user, schemaId: userEntity.current.schemaId, revision: 2, writerTag: "test@1" });
+    expect(entry.writtenAt).toBeInstanceOf(Date);
+    expect(users.stats().reads.hit).toBe(1);
+  });
+
+  it("older revision: upgraded with the declared defaults of the fields it lacked", async () => {
+    const { store, users } = setup();
+    store.setRaw("user:v1:u1", userR1Entry({ id: "u1", name: "Ada", email: "ada@example.com" }));
+    const entry = await users.getEntry({ id: "u1" });
+    expect(entry.outcome).toBe("upgraded");
+    expect(entry.revision).toBe(1);
+    expect(entry.value).toEqual({ id: "u1", name: "Ada", email: "ada@example.com", fullName: "Unknown", verified: true, locale: "en-US" });
+    expect(users.stats().readsBySchemaId).toEqual({ [`0x${userRevisionId(1).toString(16).padStart(8, "0")}`]: 1 });
+  });
+
+  it("older revision with onOlderRevision=miss or below minRevision: rejected, optionally deleted", async () => {
+    for (const options of [{ onOlderRevision: "miss" as const }, { minRevision: 2 }]) {
+      const { store, users } = setup({ ...options, deleteRejected: true });
+      store.setRaw("user:v1:u1", userR1Entry({ id: "u1", name: "Ada", email: "a" }));
+      expect(await users.get({ id: "u1" })).toBeUndefined();
+      expect(users.stats().reads.rejected).toBe(1);
+      await new Promise((r) => setImmediate(r));
+      expect(store.size).toBe(0);
+    }
+  });
+
+  it("write-back rewrites an upgraded entry in the current revision, keeping its TTL", async () => {
+    let now = 1_000_000;
+    const store = new MemoryStore({ now: () => now });
+    const users = userCache(store, { writeBack: true });
+    store.setRaw("user:v1:u1", userR1Entry({ id: "u1", name: "Ada", email: "a" }), 100);
+    now += 10_000;
+    await users.get({ id: "u1" });
+    await new Promise((r) => setImmediate(r));
+    expect(users.stats().writes.written_back).toBe(1);
+    expect((await users.getEntry({ id: "u1" })).outcome).toBe("hit");
+    expect(store.pttl("user:v1:u1")).toBe(90_000);
+  });
+
+  it("unknown ID (newer deploy): decoded with the current codec, new fields kept as unknown fields, never overwritten", async () => {
+    const { store, users } = setup();
+    store.setRaw("user:v1:u1", newerUserEntry({ id: "u1", name: "Ada", email: "a", fullName: "Ada L", nickname: "ada" }));
+    const entry = await users.getEntry({ id: "u1" });
+    expect(entry.outcome).toBe("unknown");
+    expect(entry.schemaId).toBe(newerUserId);
+    expect(entry.value).toMatchObject({ id: "u1", name: "Ada", fullName: "Ada L" });
+    expect(entry.value?._unknownFields).toEqual({ 58: [Uint8Array.from([3, 0x61, 0x64, 0x61])] });
+    expect(await users.set(user)).toBe("guarded");
+    expect((await users.getEntry({ id: "u1" })).schemaId).toBe(newerUserId);
+    expect(users.stats().writes.guarded).toBe(1);
+  });
+
+  it("another message's ID: a wrong_type miss, never decoded", async () => {
+    const { store, users } = setup();
+    const sessions = sessionCache(store);
+    await sessions.set({ ...(await import("../../generated/acme/session/v1/session.cache.js")).newSession(), tenantId: "t", sessionId: "u1" });
+    const bytes = await store.get("session:v1:t:u1");
+    store.setRaw("user:v1:u1", bytes as Buffer);
+    const entry = await users.getEntry({ id: "u1" });
+    expect(entry.outcome).toBe("wrong_type");
+    expect(entry.schemaId).toBe(sessionEntity.current.schemaId);
+    expect(entry.value).toBeUndefined();
+    expect(await users.set(user)).toBe("written");
+  });
+
+  it.each([
+    ["truncated header", Buffer.from([0xc1, 0x01, 0x00, 0x01])],
+    ["reserved flag bits", envelope(userRevisionId(2), Buffer.from([0x0a, 0x01, 0x61]), { flags: 0x80 })],
+    ["truncated payload", envelope(userRevisionId(2), Buffer.from([0x0a, 0x09, 0x61]))],
+    ["bad gzip", envelope(userRevisionId(2), Buffer.from("not gzip"), { flags: 0x01 })],
+    ["varint overflow", envelope(userRevisionId(2), Buffer.from([0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))],
+    ["group wire type", envelope(userRevisionId(2), Buffer.from([0x0b, 0x0c]))],
+  ])("malformed (%s): a corrupt miss, optionally deleted, never a throw", async (_, bytes) => {
+    const errors: unknown[] = [];
+    const { store, users } = setup({ deleteCorrupt: true, onError: (e) => errors.push(e) });
+    store.setRaw("user:v1:u1", bytes);
+    expect(await users.get({ id: "u1" })).toBeUndefined();
+    expect(users.stats().reads.corrupt).toBe(1);
+    expect(errors[0]).toBeInstanceOf(DecodeError);
+    await new Promise((r) => setImmediate(r));
+    expect(store.size).toBe(0);
+  });
+
+  it("a newer envelope version: an unknown miss, never deleted nor overwritten", async () => {
+    const { store, users } = setup({ deleteCorrupt: true });
+    store.setRaw("user:v1:u1", envelope(userRevisionId(2), Buffer.alloc(3), { version: 2 }));
+    expect(await users.get({ id: "u1" })).toBeUndefined();
+    expect(users.stats().reads.unknown).toBe(1);
+    expect(await users.set(user)).toBe("guarded");
+  });
+
+  it("legacy values: converted by the legacy reader (and optionally rewritten), else a foreign miss", async () => {
+    const json = Buffer.from(JSON.stringify({ id: "u1", name: "Ada", email: "a" }));
+    const plain = setup();
+    plain.store.setRaw("user:v1:u1", json);
+    expect(await plain.users.get({ id: "u1" })).toBeUndefined();
+    expect(plain.users.stats().reads.foreign).toBe(1);
+
+    const legacy = (bytes: Buffer): User => ({ ...user, ...(JSON.parse(bytes.toString()) as object) });
+    const { store, users } = setup({ legacy, rewriteLegacy: true });
+    store.setRaw("user:v1:u1", json);
+    expect(await users.get({ id: "u1" })).toMatchObject({ name: "Ada", fullName: "Ada Lovelace" });
+    await new Promise((r) => setImmediate(r));
+    expect((await users.getEntry({ id: "u1" })).outcome).toBe("hit");
+    expect(users.stats().reads.legacy).toBe(1);
+  });
+
+  it("never throws on hostile bytes, with or without a valid header", () => {
+    const options = resolveOptions<User>({}, 0);
+    const ids = [userRevisionId(1), userRevisionId(2), sessionEntity.current.schemaId, 0xabcdef01];
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom(...ids), fc.integer({ min: 0, max: 15 }), (payload, id, flags) => {
+        for (const bytes of [Buffer.from(payload), envelope(id, payload, { flags })]) {
+          const seen = interpret(userEntity, options, bytes);
+          expect(["hit", "upgraded", "unknown", "wrong_type", "corrupt", "foreign"]).toContain(seen.outcome);
+          if (seen.outcome === "corrupt") expect(seen.error).toBeInstanceOf(DecodeError);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
