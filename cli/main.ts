@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { resolve } from "node:path";
 import { ExitCode } from "./exit-codes.js";
+import { checkCommand } from "./check-command.js";
 import { genCommand } from "./gen-command.js";
 
 /** Builds the `protocache` command line; each action resolves to an exit code. */
@@ -17,6 +18,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("-q, --quiet", "print only errors", false)
     .action(async (opts: { quiet: boolean }) => {
       setExit(await genCommand({ root: resolve(program.opts<{ cwd: string }>().cwd), quiet: opts.quiet }));
+    });
+
+  program
+    .command("check")
+    .description("fail when the schemas, the lock or generated/ are not what gen would produce")
+    .action(async () => {
+      setExit(await checkCommand({ root: resolve(program.opts<{ cwd: string }>().cwd) }));
     });
 
   return program;
