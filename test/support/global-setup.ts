@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { startRedis, type RedisProcess } from "./redis-server.js";
+import { hasRedisServer, missingRedisHelp, startRedis, type RedisProcess } from "./redis-server.js";
 
 let server: RedisProcess | undefined;
 
@@ -12,6 +12,11 @@ export async function setup(project: TestProject): Promise<void> {
   if (external !== undefined && external !== "") {
     project.provide("redisUrl", external);
     return;
+  }
+  if (!hasRedisServer()) {
+    const error = new Error(missingRedisHelp);
+    error.stack = missingRedisHelp;
+    throw error;
   }
   server = await startRedis();
   project.provide("redisUrl", server.url);
