@@ -181,3 +181,29 @@ describe("when Redis is down", () => {
     await expect(users.set(ada)).rejects.toThrow(/store SET user:v1:ada failed/);
   });
 });
+
+describe("the Lua write guard", () => {
+  it("decides exactly like the in-memory guard", async () => {
+    const { guardAllows } = await import("../../src/envelope/guard.js");
+    const known = Buffer.from([0, 0, 0, 1, 0, 0, 0, 2]);
+    const cases = [
+      undefined,
+      Buffer.from('{"a":1}'),
+      Buffer.from([0xc1, 1, 0]),
+      envelope(2, Buffer.alloc(0)),
+      envelope(9, Buffer.alloc(0), { version: 0 }),
+      envelope(9, Buffer.alloc(0)),
+      envelope(1, Buffer.alloc(0), { version: 2 }),
+      envelope(0x00010000, Buffer.alloc(0)),
+      envelope(0x02000000, Buffer.alloc(0)),
+    ];
+    const prefix = uniquePrefix();
+    for (const [i, current] of cases.entries()) {
+      const key = `${prefix}g${i}`;
+      if (current !== undefined) await redis.set(key, current);
+      const [result] = await store.setMany([{ key, value: Buffer.from("new"), ttlSeconds: 30 }], { knownIds: known });
+      expect(result, `case ${i}`).toBe(guardAllows(current, known) ? "written" : "guarded");
+      if (result === "written") expect(await redis.ttl(key)).toBeGreaterThan(25);
+    }
+  });
+});
