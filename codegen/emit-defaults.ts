@@ -25,7 +25,7 @@ export function emitFill(
   defaults: ReadonlyMap<DescField, DeclaredDefault>,
   plan: FillPlan,
 ): boolean {
-  const body = fillLines(root, "m", defaults, plan.written, new Set([root.typeName]), 1);
+  const body = fillLines(root, "m", { defaults, written: plan.written, visiting: new Set([root.typeName]) }, 1);
   if (body.length === 0) return false;
   f.declare(plan.name);
   f.print(`/** Declared defaults for \`${root.typeName}\` values read from ${plan.revisionLabel} entries. */`);
@@ -36,14 +36,16 @@ export function emitFill(
   return true;
 }
 
-function fillLines(
-  message: DescMessage,
-  v: string,
-  defaults: ReadonlyMap<DescField, DeclaredDefault>,
-  written: FileRegistry | undefined,
-  visiting: Set<string>,
-  depth: number,
-): string[] {
+/** What every level of a fill function needs to know. */
+interface FillContext {
+  readonly defaults: ReadonlyMap<DescField, DeclaredDefault>;
+  readonly written: FileRegistry | undefined;
+  /** Message types on the current path, so recursive types terminate. */
+  readonly visiting: Set<string>;
+}
+
+function fillLines(message: DescMessage, v: string, ctx: FillContext, depth: number): string[] {
+  const { defaults, written } = ctx;
   const indent = "  ".repeat(depth);
   const old = written?.getMessage(message.typeName);
   const lines: string[] = [];
@@ -57,19 +59,13 @@ function fillLines(
         lines.push(`${indent}if (${isZero(target, declared)}) ${target} = ${literal(declared.value)};`);
       }
     }
-    lines.push(...nestedLines(field, v, defaults, written, visiting, depth));
+    lines.push(...nestedLines(field, v, ctx, depth));
   }
   return lines;
 }
 
-function nestedLines(
-  field: DescField,
-  v: string,
-  defaults: ReadonlyMap<DescField, DeclaredDefault>,
-  written: FileRegistry | undefined,
-  visiting: Set<string>,
-  depth: number,
-): string[] {
+function nestedLines(field: DescField, v: string, ctx: FillContext, depth: number): string[] {
+  const visiting = ctx.visiting;
   const nested =
     field.fieldKind === "message" ? field.message
     : field.fieldKind === "list" && field.listKind === "message" ? field.message
@@ -78,7 +74,7 @@ function nestedLines(
   if (nested === undefined || visiting.has(nested.typeName)) return [];
   visiting.add(nested.typeName);
   const child = `c${depth}`;
-  const inner = fillLines(nested, child, defaults, written, visiting, depth + 1);
+  const inner = fillLines(nested, child, ctx, depth + 1);
   visiting.delete(nested.typeName);
   if (inner.length === 0) return [];
   const indent = "  ".repeat(depth);

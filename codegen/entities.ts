@@ -178,16 +178,21 @@ function readDefault(field: DescField, raw: unknown): DeclaredDefault | string |
     }
     return { kind: "number", value: found.number };
   }
-  return scalarDefault(field.scalar, chosen.case, value, name, mismatch);
+  return scalarDefault(field.scalar, { chosen: chosen.case, value, name, mismatch });
 }
 
-function scalarDefault(
-  type: ScalarType,
-  chosen: string,
-  value: unknown,
-  name: string,
-  mismatch: (expected: string) => string,
-): DeclaredDefault | string {
+/** A declared default as read from the options, before it is checked against the field type. */
+interface RawDefault {
+  /** Which oneof member was set, e.g. `defaultString`. */
+  readonly chosen: string;
+  readonly value: unknown;
+  /** `field "x"`, for messages. */
+  readonly name: string;
+  readonly mismatch: (expected: string) => string;
+}
+
+function scalarDefault(type: ScalarType, raw: RawDefault): DeclaredDefault | string {
+  const { chosen, value, mismatch } = raw;
   switch (type) {
     case ScalarType.STRING:
       return chosen === "defaultString" ? { kind: "string", value: value as string } : mismatch("default_string");
@@ -199,7 +204,7 @@ function scalarDefault(
     case ScalarType.FLOAT:
       return chosen === "defaultDouble" ? { kind: "number", value: value as number } : mismatch("default_double");
     default:
-      return integerDefault(type, chosen, value, name, mismatch);
+      return integerDefault(type, raw);
   }
 }
 
@@ -216,13 +221,7 @@ const integerRanges: Partial<Record<ScalarType, readonly [bigint, bigint]>> = {
   [ScalarType.FIXED64]: [0n, 2n ** 64n - 1n],
 };
 
-function integerDefault(
-  type: ScalarType,
-  chosen: string,
-  value: unknown,
-  name: string,
-  mismatch: (expected: string) => string,
-): DeclaredDefault | string {
+function integerDefault(type: ScalarType, { chosen, value, name, mismatch }: RawDefault): DeclaredDefault | string {
   if (chosen !== "defaultInt" && chosen !== "defaultUint") return mismatch("default_int or default_uint");
   const range = integerRanges[type];
   const n = BigInt(value as bigint | string | number);
