@@ -1,8 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { resolve } from "node:path";
 import { ExitCode } from "./exit-codes.js";
-import { checkCommand } from "./check-command.js";
-import { genCommand } from "./gen-command.js";
+
 
 /** Builds the `protocache` command line; each action resolves to an exit code. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -17,6 +16,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description("lint the schemas, lock new revisions and regenerate generated/")
     .option("-q, --quiet", "print only errors", false)
     .action(async (opts: { quiet: boolean }) => {
+      const { genCommand } = await import("./gen-command.js");
       setExit(await genCommand({ root: resolve(program.opts<{ cwd: string }>().cwd), quiet: opts.quiet }));
     });
 
@@ -24,6 +24,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command("check")
     .description("fail when the schemas, the lock or generated/ are not what gen would produce")
     .action(async () => {
+      const { checkCommand } = await import("./check-command.js");
       setExit(await checkCommand({ root: resolve(program.opts<{ cwd: string }>().cwd) }));
     });
 

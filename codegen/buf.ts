@@ -50,6 +50,15 @@ export function findBuf(): string {
   }
 }
 
+/** Version of the installed buf package, part of cache keys of buf's results. */
+export function bufVersion(): string {
+  try {
+    return (require("@bufbuild/buf/package.json") as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
 /** Directory holding `protoc-gen-ts_proto`, put on PATH so buf.gen.yaml can name it. */
 export function tsProtoPluginDir(): string {
   return dirname(require.resolve("ts-proto/package.json"));

@@ -1,18 +1,17 @@
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, posix } from "node:path";
-import { parseBufDiagnostics, runBuf } from "./buf.js";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { bufVersion, parseBufDiagnostics, runBuf } from "./buf.js";
+import { ToolCache } from "./cache.js";
+import { loadConfig, type GenConfig } from "./config.js";
 import { closureDescriptorSet } from "./descriptor-set.js";
 import { collectEntities } from "./entities.js";
 import { emitAll } from "./emit.js";
 import { GenError, GenErrors, throwIfAny } from "./errors.js";
 import { parseImage, type ProtoImage } from "./image.js";
 import { appendRevisions, parseLock, serializeLock, verifyLock, type LockRevision, type SchemaLock } from "./lock.js";
-import { listFiles } from "./output.js";
 import { schemaIdOf } from "./schema-id.js";
 import { checkTemplate } from "./template.js";
-import { loadConfig, type GenConfig } from "./config.js";
-import { typesDir } from "./naming.js";
+import { runTsProto, tsProtoRequest } from "./ts-proto.js";
 
 /** Everything one generator run produced, before anything is written. */
 export interface GenPlan {
@@ -33,26 +32,29 @@ export interface GenOptions {
 }
 
 /**
- * The whole generator pipeline without touching the output: buf lint and
- * build (in parallel) → entities → schema IDs → lock (verified, appended) →
- * ts-proto types → protocache modules. Errors are {@link GenErrors}.
+ * The whole generator pipeline without touching the output: buf build →
+ * (buf lint ‖ ts-proto, both cached by content) → entities → schema IDs →
+ * lock (verified, appended) → protocache modules. Errors are {@link GenErrors}.
  */
 export async function planGeneration(root: string, options: GenOptions = {}): Promise<GenPlan> {
   const config = await loadConfig(root);
   const template = await checkTemplate(config);
-  const image = await buildImage(config);
+  const cache = new ToolCache(root);
+  const built = await runBuf(["build", "-o", "-"], config.root);
+  if (built.code !== 0) throw new GenErrors(parseBufDiagnostics("compile", built.stderr || built.stdout.toString()));
+  const image = parseImage(built.stdout, config.protoDir);
+  // Both depend only on the image, so they run while entities and the lock are worked out.
+  const lint = lintImage(config, built.stdout, cache);
+  const types = runTsProto(tsProtoRequest(image, template.opts, (name) => name.startsWith("protocache/")), cache);
+  types.catch(() => {});
+  throwIfAny(await lint);
   const entities = collectEntities(image);
 
   const currentIds = new Map<string, number>();
   const current = entities.entities.map((e) => {
     const id = schemaIdOf(e.message);
     currentIds.set(e.message.typeName, id);
-    return {
-      id,
-      message: e.message.typeName,
-      major: e.major,
-      descriptor: Buffer.from(closureDescriptorSet(e.message)).toString("base64"),
-    };
+    return { id, message: e.message.typeName, major: e.major, descriptor: Buffer.from(closureDescriptorSet(e.message)).toString("base64") };
   });
 
   const previous = await readLock(config);
@@ -60,22 +62,22 @@ export async function planGeneration(root: string, options: GenOptions = {}): Pr
   const { lock, added, errors } = appendRevisions(previous, current, options.date ?? today());
   throwIfAny(errors.map((e) => locateCollision(e, image, entities.entities.map((x) => x.message))));
 
-  const [types, ours] = await Promise.all([
-    generateTypes(config, template, image),
-    Promise.resolve(emitAll({ config, entities, currentIds, lock })),
-  ]);
-  const files = new Map<string, string>([...types, ...ours].sort(([a], [b]) => (a < b ? -1 : 1)));
+  const ours = emitAll({ config, entities, currentIds, lock });
+  const files = new Map<string, string>([...(await types), ...ours].sort(([a], [b]) => (a < b ? -1 : 1)));
   return { config, files, lock, lockText: serializeLock(lock), added };
 }
 
-async function buildImage(config: GenConfig): Promise<ProtoImage & { bytes: Uint8Array }> {
-  const [lint, build] = await Promise.all([
-    runBuf(["lint", "--error-format=text"], config.root),
-    runBuf(["build", "-o", "-"], config.root),
-  ]);
-  if (build.code !== 0) throw new GenErrors(parseBufDiagnostics("compile", build.stderr || build.stdout.toString()));
-  if (lint.code !== 0) throw new GenErrors(parseBufDiagnostics("lint", lint.stdout.toString() + lint.stderr));
-  return { ...parseImage(build.stdout, config.protoDir), bytes: build.stdout };
+/** buf lint's findings; a clean verdict is cached for the exact image bytes and lint configuration. */
+async function lintImage(config: GenConfig, imageBytes: Uint8Array, cache: ToolCache): Promise<GenError[]> {
+  const bufYaml = await readFile(join(config.root, "buf.yaml")).catch(() => Buffer.alloc(0));
+  const key = ToolCache.key("lint", bufVersion(), bufYaml, imageBytes);
+  if ((await cache.get<boolean>("lint", key)) === true) return [];
+  const lint = await runBuf(["lint", "--error-format=text"], config.root);
+  if (lint.code === 0) {
+    await cache.set("lint", key, true);
+    return [];
+  }
+  return parseBufDiagnostics("lint", lint.stdout.toString() + lint.stderr);
 }
 
 async function readLock(config: GenConfig): Promise<SchemaLock> {
@@ -87,29 +89,6 @@ async function readLock(config: GenConfig): Promise<SchemaLock> {
     throw error;
   }
   return parseLock(text, config.lockFile);
-}
-
-/** ts-proto's output for the image, keyed by path relative to the output directory. */
-async function generateTypes(config: GenConfig, template: string, image: { bytes: Uint8Array }): Promise<Map<string, string>> {
-  const work = await mkdtemp(join(tmpdir(), "protocache-gen-"));
-  try {
-    const imagePath = join(work, "image.binpb");
-    await writeFile(imagePath, image.bytes);
-    const outRoot = join(work, "out");
-    const result = await runBuf(
-      ["generate", imagePath, "--template", join(config.root, template), "--output", outRoot, "--exclude-path", "protocache"],
-      config.root,
-    );
-    if (result.code !== 0) throw new GenErrors(parseBufDiagnostics("ts-proto", result.stderr));
-    const typesRoot = join(outRoot, config.outDir, typesDir);
-    const files = new Map<string, string>();
-    for (const rel of await listFiles(typesRoot)) {
-      files.set(posix.join(typesDir, rel), await readFile(join(typesRoot, rel), "utf8"));
-    }
-    return files;
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
 }
 
 function locateCollision(error: GenError, image: ProtoImage, messages: readonly { typeName: string }[]): GenError {

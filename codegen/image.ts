@@ -1,11 +1,13 @@
 import { createFileRegistry, fromBinary, type DescEnum, type DescField, type DescFile, type DescMessage, type FileRegistry } from "@bufbuild/protobuf";
-import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { FileDescriptorSetSchema, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { posix } from "node:path";
 import type { SourceLocation } from "./errors.js";
 
 /** A compiled buf image: every file of the module plus the imports it needs. */
 export interface ProtoImage {
   readonly registry: FileRegistry;
+  /** Every file of the image (imports first), as buf built them. */
+  readonly protos: readonly FileDescriptorProto[];
   /** Files of the project itself (not google/protobuf/*), in image order. */
   readonly files: readonly DescFile[];
   /** Where a descriptor is declared, as a project-relative path with line. */
@@ -24,6 +26,7 @@ export function parseImage(bytes: Uint8Array, protoDir: string): ProtoImage {
   }
   return {
     registry,
+    protos: set.file,
     files,
     locate: (desc) => locateDesc(desc, protoDir),
   };

@@ -25,11 +25,19 @@ interface PluginEntry {
   opt?: unknown;
 }
 
+/** The ts-proto entry of buf.gen.yaml. */
+export interface TsProtoTemplate {
+  /** The template's path, relative to the root. */
+  readonly file: string;
+  /** Plugin options, exactly as buf would pass them (`key=value` each). */
+  readonly opts: readonly string[];
+}
+
 /**
  * Reads buf.gen.yaml and checks that it runs ts-proto into `<outDir>/types`
- * with the options the codecs rely on; returns the template's path.
+ * with the options the codecs rely on.
  */
-export async function checkTemplate(config: GenConfig): Promise<string> {
+export async function checkTemplate(config: GenConfig): Promise<TsProtoTemplate> {
   const file = config.template;
   let doc: { plugins?: PluginEntry[] };
   try {
@@ -45,8 +53,8 @@ export async function checkTemplate(config: GenConfig): Promise<string> {
     throw new GenError("template", `${file}: ts-proto must write to "${expectedOut}" (got "${String(tsProto.out)}")`, { file });
   }
   const opts = new Map<string, string>();
-  const raw = Array.isArray(tsProto.opt) ? tsProto.opt : typeof tsProto.opt === "string" ? tsProto.opt.split(",") : [];
-  for (const entry of raw as unknown[]) {
+  const raw = (Array.isArray(tsProto.opt) ? tsProto.opt : typeof tsProto.opt === "string" ? tsProto.opt.split(",") : []).map(String);
+  for (const entry of raw) {
     const [key, value = "true"] = String(entry).split("=");
     if (key !== undefined) opts.set(key.trim(), value.trim());
   }
@@ -55,5 +63,5 @@ export async function checkTemplate(config: GenConfig): Promise<string> {
       throw new GenError("template", `${file}: ts-proto option ${key}=${value} is required by protocache's codecs (got ${opts.get(key) ?? "unset"})`, { file });
     }
   }
-  return file;
+  return { file, opts: raw };
 }

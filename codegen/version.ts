@@ -1,4 +1,4 @@
-import { createRequire } from "node:module";
+import pkg from "../package.json" with { type: "json" };
 
 /** protocache's version, printed in every generated file's header. */
-export const generatorVersion: string = `v${(createRequire(import.meta.url)("../package.json") as { version: string }).version}`;
+export const generatorVersion: string = `v${pkg.version}`;

@@ -1,0 +1,59 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema } from "@bufbuild/protobuf/wkt";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { join, posix } from "node:path";
+import { tsProtoPluginDir } from "./buf.js";
+import { ToolCache } from "./cache.js";
+import { GenError } from "./errors.js";
+import type { ProtoImage } from "./image.js";
+import { typesDir } from "./naming.js";
+
+/**
+ * The CodeGeneratorRequest buf would send ts-proto for this image: every
+ * project file not excluded, all files (imports first) as context.
+ */
+export function tsProtoRequest(image: ProtoImage, opts: readonly string[], exclude: (file: string) => boolean): Uint8Array {
+  const fileToGenerate = image.files.map((f) => f.proto.name).filter((name) => !exclude(name));
+  return toBinary(CodeGeneratorRequestSchema, create(CodeGeneratorRequestSchema, { fileToGenerate, parameter: opts.join(","), protoFile: [...image.protos] }));
+}
+
+/**
+ * Runs `protoc-gen-ts_proto` the way buf runs a local plugin (request on
+ * stdin, response on stdout), reusing the image protocache already built
+ * instead of compiling the protos again inside `buf generate`. Results are
+ * cached by request bytes and ts-proto version.
+ */
+export async function runTsProto(request: Uint8Array, cache: ToolCache): Promise<Map<string, string>> {
+  const version = (createRequire(import.meta.url)("ts-proto/package.json") as { version: string }).version;
+  const key = ToolCache.key("ts-proto", version, request);
+  const hit = await cache.get<[string, string][]>("ts-proto", key);
+  if (hit !== undefined) return new Map(hit);
+  const files = await spawnPlugin(request);
+  await cache.set("ts-proto", key, [...files]);
+  return files;
+}
+
+async function spawnPlugin(request: Uint8Array): Promise<Map<string, string>> {
+  const child = spawn(process.execPath, [join(tsProtoPluginDir(), "protoc-gen-ts_proto")], { stdio: ["pipe", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on("data", (c: Buffer) => out.push(c));
+  child.stderr.on("data", (c: Buffer) => err.push(c));
+  child.stdin.on("error", () => {
+    // reported through the exit code below
+  });
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on("error", (cause) => reject(new GenError("ts-proto", `cannot run ts-proto: ${cause.message}; run \`npm ci\``, undefined, { cause })));
+    child.on("close", (c) => resolve(c ?? 1));
+    child.stdin.end(request);
+  });
+  if (code !== 0) {
+    throw new GenError("ts-proto", `ts-proto failed (exit ${code}): ${Buffer.concat(err).toString("utf8").trim().split("\n")[0] ?? ""}`);
+  }
+  const response = fromBinary(CodeGeneratorResponseSchema, Buffer.concat(out));
+  if (response.error !== "") throw new GenError("ts-proto", `ts-proto: ${response.error}`);
+  const files = new Map<string, string>();
+  for (const file of response.file) files.set(posix.join(typesDir, file.name), file.content);
+  return files;
+}
