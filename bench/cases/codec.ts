@@ -1,0 +1,71 @@
+import { interpret } from "../../src/accessor/read.js";
+import { resolveOptions } from "../../src/accessor/options.js";
+import { Writer } from "../../src/codec/writer.js";
+import { encodeEnvelope, type EnvelopeWriteOptions } from "../../src/envelope/encode.js";
+import { generateTsProtoCodec } from "../../test/support/tsproto-full.js";
+import type { Fixture } from "../fixtures.js";
+import { compareMicro, passes, type BenchRow, type Goal, type MicroOptions } from "../harness.js";
+
+interface TsProtoCodec {
+  encode(value: unknown): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): unknown;
+}
+
+/**
+ * Codec cases: protocache's envelope encode/decode (with accessor defaults:
+ * written-at on, no compression) against raw protobufjs, ts-proto's own
+ * codec and JSON, plus stored size against JSON.
+ */
+export async function codecCases(list: readonly Fixture<unknown>[], micro: MicroOptions): Promise<BenchRow[]> {
+  const dir = generateTsProtoCodec("bench");
+  const rows: BenchRow[] = [];
+  for (const fx of list) {
+    const ts = ((await import(`${dir}/${fx.tsProto.module}`)) as Record<string, TsProtoCodec>)[fx.tsProto.name] as TsProtoCodec;
+    const options = resolveOptions<unknown>({}, fx.entity.ttlSeconds);
+    const envelopeOptions: EnvelopeWriteOptions = { writtenAt: options.writtenAt, writerTag: options.writerTag, compression: options.compression, compressMinBytes: options.compressMinBytes };
+    const writer = new Writer();
+    const id = fx.entity.current.schemaId;
+    const encodeOurs = (): Buffer => encodeEnvelope(writer, id, fx.value, fx.encode, envelopeOptions, Date.now());
+    const stored = encodeOurs();
+    const pbBytes = fx.type.encode(fx.pb).finish();
+    const jsonBytes = Buffer.from(JSON.stringify(fx.json));
+
+    // Sanity: every contender handles the same data.
+    if (JSON.stringify(fx.type.toObject(fx.type.decode(stored.subarray(13)))) !== JSON.stringify(fx.type.toObject(fx.type.decode(pbBytes)))) {
+      throw new Error(`${fx.name}: protocache and protobufjs encode different data`);
+    }
+
+    const row = (name: string, subject: string, baseline: string, goal: Goal, a: () => unknown, b: () => unknown): void => {
+      const r = compareMicro(a, b, micro);
+      const ratioTime = r.subjectNs / r.baselineNs;
+      const ratio = goal.kind === "speedup-at-least" ? r.baselineNs / r.subjectNs : ratioTime;
+      rows.push({ case: name, entity: fx.name, subject, baseline, goal, ratio, pass: passes(goal, ratio), detail: `${fmtNs(r.subjectNs)} vs ${fmtNs(r.baselineNs)}` });
+    };
+
+    row("envelope encode", "encodeEnvelope", "protobufjs encode().finish()", { kind: "time-at-most", target: 1.1 }, encodeOurs, () => fx.type.encode(fx.pb).finish());
+    row("envelope decode", "read path: header + decode + defaults", "protobufjs decode + toObject", { kind: "time-at-most", target: 1.1 },
+      () => interpret(fx.entity, options, stored).value,
+      () => fx.type.toObject(fx.type.decode(pbBytes), { defaults: true }));
+    row("envelope encode vs JSON", "encodeEnvelope", "Buffer.from(JSON.stringify(v))", { kind: "speedup-at-least", target: 1.5 }, encodeOurs, () => Buffer.from(JSON.stringify(fx.json)));
+    row("envelope decode vs JSON", "read path", "JSON.parse(buf.toString())", { kind: "speedup-at-least", target: 1.5 },
+      () => interpret(fx.entity, options, stored).value,
+      () => JSON.parse(jsonBytes.toString()));
+    row("envelope encode vs ts-proto", "encodeEnvelope", "ts-proto encode().finish()", { kind: "speedup-at-least", target: 3 }, encodeOurs, () => ts.encode(fx.value).finish());
+    const sizeRatio = stored.length / jsonBytes.length;
+    rows.push({
+      case: "stored bytes",
+      entity: fx.name,
+      subject: "envelope (with written-at)",
+      baseline: "JSON",
+      goal: { kind: "size-at-most", target: 0.5 },
+      ratio: sizeRatio,
+      pass: sizeRatio <= 0.5,
+      detail: `${stored.length} B vs ${jsonBytes.length} B`,
+    });
+  }
+  return rows;
+}
+
+function fmtNs(ns: number): string {
+  return ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`;
+}

@@ -1,0 +1,132 @@
+import { Bench } from "tinybench";
+
+/** How a ratio is judged against its target. */
+export type Goal =
+  /** subject time / baseline time, at most `target` (e.g. 1.10). */
+  | { readonly kind: "time-at-most"; readonly target: number }
+  /** baseline time / subject time (speed-up), at least `target`. */
+  | { readonly kind: "speedup-at-least"; readonly target: number }
+  /** subject throughput / baseline throughput, at least `target`. */
+  | { readonly kind: "throughput-at-least"; readonly target: number }
+  /** subject bytes / baseline bytes, at most `target`. */
+  | { readonly kind: "size-at-most"; readonly target: number }
+  /** absolute seconds, at most `target` (no baseline). */
+  | { readonly kind: "seconds-at-most"; readonly target: number };
+
+/** One row of the results. */
+export interface BenchRow {
+  readonly case: string;
+  readonly entity: string;
+  readonly subject: string;
+  readonly baseline: string;
+  readonly goal: Goal;
+  /** The median ratio over rounds (or the absolute value for `seconds-at-most`). */
+  readonly ratio: number;
+  readonly pass: boolean;
+  /** Human-readable measurements behind the ratio (medians). */
+  readonly detail: string;
+}
+
+/** Checks a ratio against its goal. */
+export function passes(goal: Goal, ratio: number): boolean {
+  return goal.kind === "speedup-at-least" || goal.kind === "throughput-at-least" ? ratio >= goal.target : ratio <= goal.target;
+}
+
+/** Renders a goal like `≤ 1.10×`. */
+export function goalText(goal: Goal): string {
+  switch (goal.kind) {
+    case "time-at-most":
+      return `time ≤ ${goal.target.toFixed(2)}×`;
+    case "speedup-at-least":
+      return `≥ ${goal.target.toFixed(2)}× faster`;
+    case "throughput-at-least":
+      return `throughput ≥ ${goal.target.toFixed(2)}×`;
+    case "size-at-most":
+      return `bytes ≤ ${goal.target.toFixed(2)}×`;
+    case "seconds-at-most":
+      return `< ${goal.target} s`;
+  }
+}
+
+/** The median of a list of numbers. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** Options of the micro-benchmark comparison. */
+export interface MicroOptions {
+  readonly rounds: number;
+  /** Milliseconds each side runs per round (after warm-up). */
+  readonly timeMs: number;
+  /** Calls per timed sample, so the timer's own cost is amortised. */
+  readonly batch: number;
+}
+
+/**
+ * Times `subject` and `baseline` side by side: each round runs both (order
+ * alternating) with tinybench, warm-up included; the result is the median
+ * over rounds of the per-call times.
+ */
+export function compareMicro(subject: () => unknown, baseline: () => unknown, options: MicroOptions): { subjectNs: number; baselineNs: number; ratios: number[] } {
+  const subjectNs: number[] = [];
+  const baselineNs: number[] = [];
+  const ratios: number[] = [];
+  const loop = (fn: () => unknown) => () => {
+    for (let i = 0; i < options.batch; i++) fn();
+  };
+  for (let round = 0; round < options.rounds; round++) {
+    const bench = new Bench({ time: options.timeMs, warmup: true, warmupTime: Math.min(100, options.timeMs) });
+    const order = round % 2 === 0 ? (["subject", "baseline"] as const) : (["baseline", "subject"] as const);
+    for (const name of order) bench.add(name, loop(name === "subject" ? subject : baseline));
+    bench.runSync();
+    const ns = (name: string): number => {
+      const task = bench.getTask(name);
+      const result = task?.result;
+      if (result === undefined || !("latency" in result)) throw new Error(`benchmark task ${name} did not complete`);
+      return (result.latency.p50 * 1e6) / options.batch;
+    };
+    subjectNs.push(ns("subject"));
+    baselineNs.push(ns("baseline"));
+    ratios.push(ns("subject") / ns("baseline"));
+  }
+  return { subjectNs: median(subjectNs), baselineNs: median(baselineNs), ratios };
+}
+
+/**
+ * Throughput of several async operations driven by `concurrency` callers,
+ * measured side by side: every round runs each contender for `timeMs`, in
+ * rotating order. Returns ops/s medians per contender and per-round values.
+ */
+export async function compareThroughput(
+  contenders: Readonly<Record<string, (caller: number, i: number) => Promise<unknown>>>,
+  options: { readonly rounds: number; readonly timeMs: number; readonly concurrency: number; readonly warmupMs: number },
+): Promise<Map<string, number[]>> {
+  const names = Object.keys(contenders);
+  const perRound = new Map<string, number[]>(names.map((n) => [n, []]));
+  for (const name of names) await drive(contenders[name] as (c: number, i: number) => Promise<unknown>, options.concurrency, options.warmupMs);
+  for (let round = 0; round < options.rounds; round++) {
+    const order = names.map((_, i) => names[(i + round) % names.length] as string);
+    for (const name of order) {
+      perRound.get(name)?.push(await drive(contenders[name] as (c: number, i: number) => Promise<unknown>, options.concurrency, options.timeMs));
+    }
+  }
+  return perRound;
+}
+
+async function drive(op: (caller: number, i: number) => Promise<unknown>, concurrency: number, timeMs: number): Promise<number> {
+  let count = 0;
+  const start = performance.now();
+  const deadline = start + timeMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, caller) => {
+      let i = 0;
+      while (performance.now() < deadline) {
+        await op(caller, i++);
+        count++;
+      }
+    }),
+  );
+  return count / ((performance.now() - start) / 1000);
+}
