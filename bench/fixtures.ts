@@ -52,6 +52,8 @@ function largeSession(): Session {
     csrfToken: Uint8Array.from({ length: 32 }, (_, i) => (i * 37) & 0xff),
     riskScore: 0.125,
     previousClients: new Map([[1_767_000_000_000n, { ip: "198.51.100.4", userAgent: "curl/8.5.0" }]]),
+    lastSeen: { seconds: 1_767_225_660n, nanos: 250_000_000 },
+    idleTimeout: { seconds: 1800n, nanos: 0 },
   };
 }
 

@@ -43,7 +43,26 @@ export function closureDescriptorSet(root: DescMessage): Uint8Array {
     );
   }
   for (const file of files) file.dependency = dependenciesOf(file, files);
-  return toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: files }));
+  return toBinary(FileDescriptorSetSchema, create(FileDescriptorSetSchema, { file: dependenciesFirst(files) }));
+}
+
+/** Orders files so each comes after the files it depends on (ties by name), as descriptor registries require. */
+function dependenciesFirst(files: readonly FileDescriptorProto[]): FileDescriptorProto[] {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const done = new Set<string>();
+  const out: FileDescriptorProto[] = [];
+  const visit = (file: FileDescriptorProto, path: Set<string>): void => {
+    if (done.has(file.name) || path.has(file.name)) return;
+    path.add(file.name);
+    for (const dep of [...file.dependency].sort()) {
+      const target = byName.get(dep);
+      if (target !== undefined) visit(target, path);
+    }
+    done.add(file.name);
+    out.push(file);
+  };
+  for (const file of files) visit(file, new Set());
+  return out;
 }
 
 function pruneMessage(source: DescriptorProto, fullName: string, keep: ReadonlySet<string>): DescriptorProto | undefined {

@@ -1,4 +1,5 @@
 import { getOption, hasOption, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { closureOf } from "./closure.js";
 import { GenError, throwIfAny } from "./errors.js";
 import type { ProtoImage } from "./image.js";
 import { parseKeyTemplate, type KeyTemplate } from "./key-template.js";
@@ -121,6 +122,11 @@ function readEntity(message: DescMessage, raw: unknown, image: ProtoImage, error
   }
   const key = parseKeyTemplate(options.key);
   if (typeof key === "string") return fail("key-template", key);
+  if (options.migratesFrom !== "" || options.renamedFrom !== "") {
+    return fail("not-supported", "migrates_from and renamed_from are not supported yet: remove them (majors and renames come with the CI gate)");
+  }
+  const closureProblem = unsupportedInClosure(message);
+  if (closureProblem !== undefined) return fail("entity-closure", closureProblem);
   const keyFields: DescField[] = [];
   for (const segment of key.segments) {
     if (segment.kind !== "field") continue;
@@ -144,6 +150,25 @@ function readEntity(message: DescMessage, raw: unknown, image: ProtoImage, error
     migratesFrom: options.migratesFrom === "" ? undefined : options.migratesFrom,
     renamedFrom: options.renamedFrom === "" ? undefined : options.renamedFrom,
   };
+}
+
+/** Well-known types that ts-proto (with useDate=false) maps to plain messages, which the codecs handle like any other. */
+export const supportedWellKnownTypes = new Set(["google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.Empty"]);
+
+function unsupportedInClosure(message: DescMessage): string | undefined {
+  const closure = closureOf(message);
+  for (const desc of [...closure.messages, ...closure.enums]) {
+    if (desc.typeName.startsWith("google.protobuf.")) {
+      if (desc.kind === "message" && !supportedWellKnownTypes.has(desc.typeName)) {
+        return `uses ${desc.typeName}, which ts-proto maps to a special type the codecs do not support (supported well-known types: ${[...supportedWellKnownTypes].join(", ")})`;
+      }
+      continue;
+    }
+    if (desc.file.proto.syntax !== "proto3") {
+      return `uses ${desc.typeName} from ${desc.file.proto.name}, which is not proto3: every message and enum an entity uses must be declared in a proto3 file`;
+    }
+  }
+  return undefined;
 }
 
 function keyFieldProblem(field: DescField): string | undefined {

@@ -45,7 +45,7 @@ export async function planGeneration(root: string, options: GenOptions = {}): Pr
   const image = parseImage(built.stdout, config.protoDir);
   // Both depend only on the image, so they run while entities and the lock are worked out.
   const lint = lintImage(config, built.stdout, cache);
-  const types = runTsProto(tsProtoRequest(image, template.opts, (name) => name.startsWith("protocache/")), cache);
+  const types = runTsProto(tsProtoRequest(image, template.opts), cache);
   types.catch(() => {});
   throwIfAny(await lint);
   const entities = collectEntities(image);

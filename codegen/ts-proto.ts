@@ -10,11 +10,18 @@ import type { ProtoImage } from "./image.js";
 import { typesDir } from "./naming.js";
 
 /**
- * The CodeGeneratorRequest buf would send ts-proto for this image: every
- * project file not excluded, all files (imports first) as context.
+ * The CodeGeneratorRequest for this image: every project file except
+ * protocache's own options, plus the well-known-type files those import
+ * (ts-proto then writes `types/google/protobuf/timestamp.ts` and the like);
+ * all files (imports first) as context.
  */
-export function tsProtoRequest(image: ProtoImage, opts: readonly string[], exclude: (file: string) => boolean): Uint8Array {
-  const fileToGenerate = image.files.map((f) => f.proto.name).filter((name) => !exclude(name));
+export function tsProtoRequest(image: ProtoImage, opts: readonly string[]): Uint8Array {
+  const project = image.files.map((f) => f.proto.name).filter((name) => !name.startsWith("protocache/"));
+  const imported = image.files
+    .filter((f) => !f.proto.name.startsWith("protocache/"))
+    .flatMap((f) => f.proto.dependency)
+    .filter((dep) => dep.startsWith("google/protobuf/") && dep !== "google/protobuf/descriptor.proto");
+  const fileToGenerate = [...new Set([...project, ...imported])];
   return toBinary(CodeGeneratorRequestSchema, create(CodeGeneratorRequestSchema, { fileToGenerate, parameter: opts.join(","), protoFile: [...image.protos] }));
 }
 

@@ -36,6 +36,8 @@ function fullSession(): Session {
     csrfToken: Uint8Array.from([0, 1, 254, 255]),
     riskScore: 0.125,
     previousClients: new Map([[-5n, { ip: "::1", userAgent: "" }]]),
+    lastSeen: { seconds: 1_767_225_600n, nanos: 999_999_999 },
+    idleTimeout: undefined,
   };
 }
 

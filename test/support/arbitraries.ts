@@ -49,4 +49,6 @@ export const sessionArb: fc.Arbitrary<Session> = fc.record({
   csrfToken: fc.uint8Array({ maxLength: 40 }),
   riskScore: double,
   previousClients: fc.array(fc.tuple(int64, clientArb), { maxLength: 3 }).map((pairs) => new Map(pairs)),
+  lastSeen: fc.option(fc.record({ seconds: int64, nanos: fc.integer({ min: 0, max: 999_999_999 }) }), { nil: undefined }),
+  idleTimeout: fc.option(fc.record({ seconds: int64, nanos: fc.integer({ min: -999_999_999, max: 999_999_999 }) }), { nil: undefined }),
 });

@@ -24,7 +24,7 @@ export function generateTsProtoCodec(name: string): string {
         opt: [
           "forceLong=bigint", "useJsonName=true", "oneof=unions", "useMapType=true", "unknownFields=true",
           "importSuffix=.js", "esModuleInterop=true", "useDate=false", "outputServices=false",
-          "outputJsonMethods=false", "outputPartialMethods=false", "emitImportedFiles=false",
+          "outputJsonMethods=false", "outputPartialMethods=false", "emitImportedFiles=true",
         ],
       },
     ],

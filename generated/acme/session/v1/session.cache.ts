@@ -2,6 +2,8 @@
 // Regenerate with `npm run gen`; `npm run check` fails when this file is stale.
 
 import { type AccessorOptions, type CacheStore, type Entity, type EntityCache, type Reader, type Writer, createEntityCache, defineEntity, keyString } from "../../../../src/runtime/index.js";
+import { decodeDuration, encodeDuration } from "../../../google/protobuf/duration.cache.js";
+import { decodeTimestamp, encodeTimestamp } from "../../../google/protobuf/timestamp.cache.js";
 import { schemaRegistry } from "../../../registry.js";
 import type { Session, Session_Client } from "../../../types/acme/session/v1/session.js";
 
@@ -26,6 +28,8 @@ export function newSession(): Session {
     csrfToken: new Uint8Array(0),
     riskScore: 0,
     previousClients: new Map(),
+    lastSeen: undefined,
+    idleTimeout: undefined,
   };
 }
 
@@ -73,6 +77,8 @@ export function encodeSession(w: Writer, m: Session): void {
     w.byte(18); { const at = w.fork(); encodeSession_Client(w, v); w.join(at); }
     w.join(at);
   }
+  if (m.lastSeen !== undefined) { w.uint32(138); { const at = w.fork(); encodeTimestamp(w, m.lastSeen); w.join(at); } }
+  if (m.idleTimeout !== undefined) { w.uint32(146); { const at = w.fork(); encodeDuration(w, m.idleTimeout); w.join(at); } }
   if (m._unknownFields !== undefined) w.unknownFields(m._unknownFields);
 }
 
@@ -158,6 +164,12 @@ export function decodeSession(r: Reader, end: number): Session {
         m.previousClients.set(k, v ?? newSession_Client());
         break;
       }
+      case 138:
+        m.lastSeen = decodeTimestamp(r, r.end());
+        break;
+      case 146:
+        m.idleTimeout = decodeDuration(r, r.end());
+        break;
       default:
         r.unknown(m, t);
     }
@@ -212,8 +224,10 @@ export const sessionEntity: Entity<Session, SessionKey> = defineEntity({
   typeName: "acme.session.v1.Session",
   entity: "session",
   major: 1,
-  current: { schemaId: 0x60562492, revision: 1, fill: undefined },
-  others: [],
+  current: { schemaId: 0xde6e70f5, revision: 2, fill: undefined },
+  others: [
+    { schemaId: 0x60562492, revision: 1, fill: undefined },
+  ],
   ttlSeconds: 900,
   keyFields: ["tenantId", "sessionId"],
   key: (k) => keyString(k.tenantId, "tenantId") + ":" + keyString(k.sessionId, "sessionId"),

@@ -5,6 +5,8 @@
 // source: acme/session/v1/session.proto
 
 /* eslint-disable */
+import type { Duration } from "../../../google/protobuf/duration.js";
+import type { Timestamp } from "../../../google/protobuf/timestamp.js";
 
 /** How a session was started. */
 export enum DeviceKind {
@@ -35,6 +37,8 @@ export interface Session {
   csrfToken: Uint8Array;
   riskScore: number;
   previousClients: Map<bigint, Session_Client>;
+  lastSeen: Timestamp | undefined;
+  idleTimeout: Duration | undefined;
   _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }
 
