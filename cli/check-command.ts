@@ -20,6 +20,9 @@ export async function checkCommand(options: CheckCommandOptions): Promise<number
     for (const rev of plan.added) {
       findings.push(`${plan.config.lockFile}: ${rev.message} revision ${formatSchemaId(rev.id)} is not locked: run npm run gen [lock-out-of-sync]`);
     }
+    for (const { from, to } of plan.renumbered) {
+      findings.push(`${plan.config.lockFile}: ${from.message} r${from.revision} should be r${to} (two branches added revisions): run npm run gen [lock-out-of-sync]`);
+    }
     const diff = await diffOutput(join(options.root, plan.config.outDir), plan.files);
     for (const path of diff.changed) findings.push(`${plan.config.outDir}/${path}: stale or missing: run npm run gen [generated-stale]`);
     for (const path of diff.stale) findings.push(`${plan.config.outDir}/${path}: no longer generated: run npm run gen [generated-stale]`);

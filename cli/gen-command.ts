@@ -19,8 +19,11 @@ export async function genCommand(options: GenCommandOptions): Promise<number> {
     const plan = await planGeneration(options.root);
     const outDir = join(options.root, plan.config.outDir);
     const diff = await syncOutput(outDir, plan.files);
-    if (plan.added.length > 0) await writeFile(join(options.root, plan.config.lockFile), plan.lockText);
+    if (plan.lockChanged) await writeFile(join(options.root, plan.config.lockFile), plan.lockText);
     if (!options.quiet) {
+      for (const { from, to } of plan.renumbered) {
+        console.log(`renumbered ${from.message} r${from.revision} (0x${from.id.toString(16).padStart(8, "0")}) as r${to}: two branches added revisions`);
+      }
       for (const rev of plan.added) {
         console.log(`locked ${rev.message} r${rev.revision} as 0x${rev.id.toString(16).padStart(8, "0")}`);
       }

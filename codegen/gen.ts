@@ -8,7 +8,7 @@ import { collectEntities } from "./entities.js";
 import { emitAll } from "./emit.js";
 import { GenError, GenErrors, throwIfAny } from "./errors.js";
 import { parseImage, type ProtoImage } from "./image.js";
-import { appendRevisions, parseLock, serializeLock, verifyLock, type LockRevision, type SchemaLock } from "./lock.js";
+import { appendRevisions, normalizeRevisions, parseLock, serializeLock, verifyLock, type LockRevision, type SchemaLock } from "./lock.js";
 import { schemaIdOf } from "./schema-id.js";
 import { checkTemplate } from "./template.js";
 import { runTsProto, tsProtoRequest } from "./ts-proto.js";
@@ -23,6 +23,10 @@ export interface GenPlan {
   readonly lockText: string;
   /** Revisions appended by this run. */
   readonly added: readonly LockRevision[];
+  /** Entries whose ordinal was corrected (after a merge of two branches). */
+  readonly renumbered: readonly { readonly from: LockRevision; readonly to: number }[];
+  /** True when the lock file must be written. */
+  readonly lockChanged: boolean;
 }
 
 /** Options of {@link planGeneration}. */
@@ -57,14 +61,15 @@ export async function planGeneration(root: string, options: GenOptions = {}): Pr
     return { id, message: e.message.typeName, major: e.major, descriptor: Buffer.from(closureDescriptorSet(e.message)).toString("base64") };
   });
 
-  const previous = await readLock(config);
-  throwIfAny(verifyLock(previous, config.lockFile));
+  const stored = await readLock(config);
+  throwIfAny(verifyLock(stored, config.lockFile));
+  const { lock: previous, renumbered } = normalizeRevisions(stored);
   const { lock, added, errors } = appendRevisions(previous, current, options.date ?? today());
   throwIfAny(errors.map((e) => locateCollision(e, image, entities.entities.map((x) => x.message))));
 
   const ours = emitAll({ config, entities, currentIds, lock });
   const files = new Map<string, string>([...(await types), ...ours].sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { config, files, lock, lockText: serializeLock(lock), added };
+  return { config, files, lock, lockText: serializeLock(lock), added, renumbered, lockChanged: added.length + renumbered.length > 0 };
 }
 
 /** buf lint's findings; a clean verdict is cached for the exact image bytes and lint configuration. */

@@ -94,13 +94,13 @@ function parseEntry(raw: unknown, at: { file: string; line: number }): LockRevis
 
 /**
  * Checks that the lock is internally consistent: every ID is the hash of the
- * descriptor stored beside it, IDs are unique (and not 0), and each message's
- * revisions count 1, 2, 3... A failure means the lock was edited by hand.
+ * descriptor stored beside it and IDs are unique. A failure means the lock
+ * was edited by hand. (Revision ordinals are derived from order; see
+ * {@link normalizeRevisions}.)
  */
 export function verifyLock(lock: SchemaLock, file: string): GenError[] {
   const errors: GenError[] = [];
   const ids = new Map<number, number>();
-  const lastRevision = new Map<string, number>();
   lock.entries.forEach((entry, index) => {
     const at = { file, line: lockEntryLine(index) };
     const tampered = (what: string): void => {
@@ -109,9 +109,6 @@ export function verifyLock(lock: SchemaLock, file: string): GenError[] {
     const previous = ids.get(entry.id);
     if (previous !== undefined) tampered(`reuses the ID of entry ${previous + 1}`);
     ids.set(entry.id, index);
-    const expected = (lastRevision.get(entry.message) ?? 0) + 1;
-    if (entry.revision !== expected) tampered(`has revision ${entry.revision} where ${expected} was expected`);
-    lastRevision.set(entry.message, entry.revision);
     const actual = recomputeId(entry);
     if (actual === undefined) tampered("has a descriptor that does not decode or lacks its message");
     else if (actual !== entry.id) tampered(`has a descriptor whose schema ID is ${formatSchemaId(actual)}`);
@@ -128,6 +125,25 @@ export function recomputeId(entry: LockRevision): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Makes each message's revision ordinals count 1, 2, 3... in file order.
+ * They only drift when two branches each appended a revision of the same
+ * message and git merged both lines; entries in Redis carry schema IDs, not
+ * ordinals, so renumbering is safe. Returns the entries whose ordinal changed.
+ */
+export function normalizeRevisions(lock: SchemaLock): { lock: SchemaLock; renumbered: { from: LockRevision; to: number }[] } {
+  const counts = new Map<string, number>();
+  const renumbered: { from: LockRevision; to: number }[] = [];
+  const entries = lock.entries.map((entry) => {
+    const ordinal = (counts.get(entry.message) ?? 0) + 1;
+    counts.set(entry.message, ordinal);
+    if (entry.revision === ordinal) return entry;
+    renumbered.push({ from: entry, to: ordinal });
+    return { ...entry, revision: ordinal };
+  });
+  return { lock: { entries }, renumbered };
 }
 
 /** A revision the current `.proto` sources define, ready to be locked. */

@@ -17,7 +17,7 @@ export function canonicalClosure(root: DescMessage): string {
     for (const field of [...message.fields].sort((a, b) => a.number - b.number)) {
       lines.push(`  field ${field.number} ${field.name} ${label(field)} ${fieldType(field)}`);
     }
-    for (const oneof of message.oneofs) {
+    for (const oneof of [...message.oneofs].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const members = oneof.fields.map((f) => f.number).sort((a, b) => a - b);
       lines.push(`  oneof ${oneof.name} ${members.join(",")}`);
     }

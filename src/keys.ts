@@ -35,15 +35,19 @@ export function keyString(value: unknown, field: string): string {
   return escapeKeyPart(value);
 }
 
-/** Formats a 32-bit integer or enum key field. */
+/** Formats a 32-bit integer or enum key field (signed or unsigned range). */
 export function keyInt(value: unknown, field: string): string {
-  if (typeof value !== "number" || !Number.isInteger(value)) throw new KeyPartError(field, `expected an integer, got ${describe(value)}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < -0x8000_0000 || value > 0xffff_ffff) {
+    throw new KeyPartError(field, `expected a 32-bit integer, got ${describe(value)}`);
+  }
   return String(value);
 }
 
 /** Formats a 64-bit integer key field (a bigint, as in the generated types). */
 export function keyBigint(value: unknown, field: string): string {
-  if (typeof value !== "bigint") throw new KeyPartError(field, `expected a bigint, got ${describe(value)}`);
+  if (typeof value !== "bigint" || value < -(2n ** 63n) || value >= 2n ** 64n) {
+    throw new KeyPartError(field, `expected a 64-bit bigint, got ${describe(value)}`);
+  }
   return value.toString();
 }
 

@@ -6,7 +6,8 @@ import { StatsCounter, type CacheStats, type WriteOutcome } from "../stats.js";
 import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
 import type { Entity } from "./entity.js";
 import { interpret, type Interpretation } from "./read.js";
-import { checkTtl, resolveOptions, type AccessorOptions, type ResolvedOptions } from "./options.js";
+import { checkKeys, checkTtl, resolveOptions, type AccessorOptions, type ResolvedOptions } from "./options.js";
+import { ConfigError } from "../errors.js";
 
 /** Per-write options. */
 export interface WriteOptions {
@@ -57,7 +58,11 @@ const writer = new Writer();
 
 /** Creates an accessor; generated factories such as `userCache(store, options)` call this. */
 export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore, options?: AccessorOptions<T>): EntityCache<T, K> {
-  return new EntityCacheImpl(entity, store, resolveOptions(options, entity.ttlSeconds));
+  const resolved = resolveOptions(options, entity.ttlSeconds);
+  if (resolved.minRevision > entity.current.revision) {
+    throw new ConfigError("minRevision", `${entity.typeName} is at revision ${entity.current.revision}; minRevision ${resolved.minRevision} would reject every entry`);
+  }
+  return new EntityCacheImpl(entity, store, resolved);
 }
 
 class EntityCacheImpl<T, K> implements EntityCache<T, K> {
@@ -188,7 +193,11 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   private prepare(value: T, options: WriteOptions | undefined): StoreWrite {
     const key = this.keyOf(value as unknown as K);
-    const ttlSeconds = options?.ttlSeconds === undefined ? this.options.ttlSeconds : checkTtl(options.ttlSeconds, "ttlSeconds");
+    let ttlSeconds = this.options.ttlSeconds;
+    if (options !== undefined) {
+      checkKeys(options as Record<string, unknown>, "write options", ["ttlSeconds"]);
+      if (options.ttlSeconds !== undefined) ttlSeconds = checkTtl(options.ttlSeconds, "ttlSeconds");
+    }
     return { key, value: this.encode(value, key), ttlSeconds };
   }
 
@@ -230,10 +239,12 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
         break;
       case "corrupt":
         if (seen.error instanceof ProtocacheError) this.report(seen.error);
-        if (o.deleteCorrupt) this.background(this.store.deleteIfEqual(key, bytes), key);
+        // An entry whose ID this code does not know may be a newer deploy's: never delete it.
+        if (o.deleteCorrupt && seen.header !== undefined && seen.revision === undefined && !this.entity.registry.get(seen.header.schemaId)) break;
+        if (o.deleteCorrupt) this.background(() => this.store.deleteIfEqual(key, bytes), key);
         break;
       case "rejected":
-        if (o.deleteRejected) this.background(this.store.deleteIfEqual(key, bytes), key);
+        if (o.deleteRejected) this.background(() => this.store.deleteIfEqual(key, bytes), key);
         break;
       default:
         break;
@@ -250,14 +261,19 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       this.report(error as EncodeError);
       return;
     }
-    this.store.replaceIfEqual(key, seenBytes, next).then(
-      (done) => this.counter.write(done ? "written_back" : "write_back_skipped"),
-      (error: unknown) => this.report(error instanceof StoreError ? error : new StoreError("CAS", key, { cause: error })),
-    );
+    Promise.resolve()
+      .then(() => this.store.replaceIfEqual(key, seenBytes, next))
+      .then(
+        (done) => this.counter.write(done ? "written_back" : "write_back_skipped"),
+        (error: unknown) => this.report(error instanceof StoreError ? error : new StoreError("CAS", key, { cause: error })),
+      );
   }
 
-  private background(work: Promise<unknown>, key: string): void {
-    work.catch((error: unknown) => this.report(error instanceof StoreError ? error : new StoreError("DEL", key, { cause: error })));
+  /** Runs store work after the read returned; failures are reported, never thrown. */
+  private background(work: () => Promise<unknown>, key: string): void {
+    Promise.resolve()
+      .then(work)
+      .catch((error: unknown) => this.report(error instanceof StoreError ? error : new StoreError("DEL", key, { cause: error })));
   }
 
   /** Records a failed store call; rethrows it when configured to, else returns it. */

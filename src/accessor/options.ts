@@ -1,3 +1,4 @@
+import { constants } from "node:buffer";
 import { ConfigError, type ProtocacheError } from "../errors.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
 import { validatePrefix } from "../keys.js";
@@ -75,6 +76,7 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
     if (!known.has(name)) throw new ConfigError(name, `unknown option; valid options are ${[...known].join(", ")}`);
   }
   const compression = o["compression"] === undefined || o["compression"] === false ? undefined : checkObject(o["compression"], "compression");
+  if (compression !== undefined) checkKeys(compression, "compression", ["algorithm", "minBytes"]);
   const algorithm = compression === undefined ? "none" : oneOf(compression["algorithm"], "compression.algorithm", ["gzip", "brotli"] as const, undefined);
   return {
     prefix: validatePrefix(str(o["prefix"], "prefix", "")),
@@ -84,7 +86,7 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
     writtenAt: bool(o["writtenAt"], "writtenAt", true),
     compression: algorithm,
     compressMinBytes: int(compression?.["minBytes"], "compression.minBytes", 1024, 0),
-    maxPayloadBytes: int(o["maxPayloadBytes"], "maxPayloadBytes", 8 * 1024 * 1024, 1),
+    maxPayloadBytes: int(o["maxPayloadBytes"], "maxPayloadBytes", 8 * 1024 * 1024, 1, constants.MAX_LENGTH),
     onOlderRevision: oneOf(o["onOlderRevision"], "onOlderRevision", ["upgrade", "miss"] as const, "upgrade"),
     minRevision: int(o["minRevision"], "minRevision", 1, 1),
     deleteRejected: bool(o["deleteRejected"], "deleteRejected", false),
@@ -96,6 +98,13 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
     onStoreError: oneOf(o["onStoreError"], "onStoreError", ["miss", "throw"] as const, "miss"),
     onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
   };
+}
+
+/** Rejects keys of an options object that are not among `allowed` (typos must not pass silently). */
+export function checkKeys(object: Record<string, unknown>, option: string, allowed: readonly string[]): void {
+  for (const key of Object.keys(object)) {
+    if (!allowed.includes(key)) throw new ConfigError(`${option}.${key}`, `unknown option; valid options are ${allowed.join(", ")}`);
+  }
 }
 
 /** Checks a TTL in seconds: a whole number, 0 meaning no expiry. */
@@ -123,10 +132,10 @@ function bool(value: unknown, option: string, fallback: boolean): boolean {
   return value;
 }
 
-function int(value: unknown, option: string, fallback: number, min: number): number {
+function int(value: unknown, option: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-    throw new ConfigError(option, `expected a whole number >= ${min}, got ${String(value)}`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(option, `expected a whole number from ${min} to ${max}, got ${String(value)}`);
   }
   return value;
 }

@@ -49,6 +49,10 @@ export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T
   const id = header.schemaId;
   const revision = entity.revisionsById.get(id);
   if (revision === entity.current) return decodeAs(entity, options, bytes, header, "hit", revision);
+  if (revision !== undefined && revision.revision > entity.current.revision) {
+    // A later locked revision (the schema was reverted): newer than this code, so read it like an unknown one.
+    return decodeAs(entity, options, bytes, header, "unknown", undefined);
+  }
   if (revision !== undefined) {
     if (options.onOlderRevision === "miss" || revision.revision < options.minRevision) {
       return result("rejected", undefined, header, revision);

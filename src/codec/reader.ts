@@ -49,6 +49,7 @@ export class Reader {
     return this.uint32();
   }
 
+  /** An unsigned varint; bits above 32 are dropped (as for int32 fields written as 64-bit). */
   uint32(): number {
     const buf = this.buf;
     let result = 0;
@@ -71,17 +72,26 @@ export class Reader {
     return result >>> 0;
   }
 
+  /** A signed 32-bit varint (negative values arrive as ten bytes). */
   int32(): number {
     return this.uint32() | 0;
   }
 
+  /** A ZigZag-encoded signed 32-bit varint. */
   sint32(): number {
     const v = this.uint32();
     return (v >>> 1) ^ -(v & 1);
   }
 
+  /** A bool varint: true when any bit of the (up to 64-bit) value is set. */
   bool(): boolean {
-    return this.uint32() !== 0;
+    const b = this.buf[this.pos];
+    if (b !== undefined && b < 128 && this.pos < this.limit) {
+      this.pos++;
+      return b !== 0;
+    }
+    this.varint64();
+    return this.lo !== 0 || this.hi !== 0;
   }
 
   private need(n: number): number {
@@ -91,14 +101,17 @@ export class Reader {
     return p;
   }
 
+  /** Four little-endian bytes, unsigned. */
   fixed32(): number {
     return this.buf.readUInt32LE(this.need(4));
   }
 
+  /** Four little-endian bytes, two's complement. */
   sfixed32(): number {
     return this.buf.readInt32LE(this.need(4));
   }
 
+  /** IEEE 754 single precision, little-endian. */
   float(): number {
     const p = this.need(4);
     const b = this.buf;
@@ -106,6 +119,7 @@ export class Reader {
     return f32[0] as number;
   }
 
+  /** IEEE 754 double precision, little-endian. */
   double(): number {
     const p = this.need(8);
     const b = this.buf;
@@ -141,6 +155,7 @@ export class Reader {
   private lo = 0;
   private hi = 0;
 
+  /** An unsigned 64-bit varint. */
   uint64(): bigint {
     const b = this.buf[this.pos];
     if (b !== undefined && b < 128 && this.pos < this.limit) {
@@ -151,20 +166,24 @@ export class Reader {
     return this.hi === 0 ? BigInt(this.lo) : (BigInt(this.hi) << 32n) | BigInt(this.lo);
   }
 
+  /** A signed 64-bit varint (two's complement). */
   int64(): bigint {
     const v = this.uint64();
     return v < 0x8000000000000000n ? v : BigInt.asIntN(64, v);
   }
 
+  /** A ZigZag-encoded signed 64-bit varint. */
   sint64(): bigint {
     const v = this.uint64();
     return (v >> 1n) ^ -(v & 1n);
   }
 
+  /** Eight little-endian bytes, unsigned. */
   fixed64(): bigint {
     return this.buf.readBigUInt64LE(this.need(8));
   }
 
+  /** Eight little-endian bytes, two's complement. */
   sfixed64(): bigint {
     return this.buf.readBigInt64LE(this.need(8));
   }
@@ -177,6 +196,7 @@ export class Reader {
     return end;
   }
 
+  /** A length-prefixed UTF-8 string (short ASCII strings decode without a native call). */
   string(): string {
     const end = this.end();
     const start = this.pos;

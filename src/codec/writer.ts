@@ -77,28 +77,33 @@ export class Writer {
     this.uint32(((value << 1) ^ (value >> 31)) >>> 0);
   }
 
+  /** A bool as a one-byte varint. */
   bool(value: boolean): void {
     this.byte(value ? 1 : 0);
   }
 
+  /** Four little-endian bytes, unsigned. */
   fixed32(value: number): void {
     this.ensure(4);
     this.buf.writeUInt32LE(value >>> 0, this.pos);
     this.pos += 4;
   }
 
+  /** Four little-endian bytes, two's complement. */
   sfixed32(value: number): void {
     this.ensure(4);
     this.buf.writeInt32LE(value | 0, this.pos);
     this.pos += 4;
   }
 
+  /** IEEE 754 single precision, little-endian. */
   float(value: number): void {
     this.ensure(4);
     f32[0] = value;
     this.raw4(f32Bytes);
   }
 
+  /** IEEE 754 double precision, little-endian. */
   double(value: number): void {
     this.ensure(8);
     f64[0] = value;

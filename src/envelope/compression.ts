@@ -29,7 +29,7 @@ export function decompress(name: CompressionName, payload: Uint8Array, maxBytes:
         return Buffer.from(payload.buffer, payload.byteOffset, payload.length);
     }
   } catch (cause) {
-    const tooLarge = cause instanceof RangeError || (cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
+    const tooLarge = (cause as { code?: string }).code === "ERR_BUFFER_TOO_LARGE";
     throw new DecodeError(
       tooLarge ? "too-large" : "decompress",
       tooLarge ? `decompressed payload exceeds ${maxBytes} bytes` : `${name} payload does not decompress`,

@@ -166,9 +166,11 @@ export class RedisStore implements CacheStore {
   private groupByNode(keys: readonly string[]): number[][] {
     if (!this.cluster) return [keys.map((_, i) => i)];
     const slots = (this.client as Cluster).slots;
+    // ioredis prepends its keyPrefix option to every key it sends; the slot is the prefixed key's.
+    const prefix = (this.client as Cluster).options.keyPrefix ?? "";
     const groups = new Map<string, number[]>();
     keys.forEach((key, i) => {
-      const slot = calculateSlot(key);
+      const slot = calculateSlot(prefix + key);
       const node = slots[slot]?.[0] ?? `slot:${slot}`;
       let group = groups.get(node);
       if (group === undefined) groups.set(node, (group = []));

@@ -23,7 +23,7 @@ afterEach(() => project?.remove());
 async function gen(p: TempProject): Promise<{ added: number; changed: number }> {
   const plan = await planGeneration(p.root, { date: "2026-01-02" });
   const diff = await syncOutput(join(p.root, plan.config.outDir), plan.files);
-  if (plan.added.length > 0) p.write(plan.config.lockFile, plan.lockText);
+  if (plan.lockChanged) p.write(plan.config.lockFile, plan.lockText);
   return { added: plan.added.length, changed: diff.changed.length + diff.stale.length };
 }
 
@@ -81,6 +81,27 @@ describe("protocache gen on a temporary project", () => {
     expect((await gen(project)).added).toBe(0);
   });
 
+  it("renumbers revisions after a merge of two branches that each added one", async () => {
+    project = tempProject({ "proto/acme/item/v1/item.proto": itemV1 });
+    await gen(project);
+    const base = project.read("proto/protocache.lock.json");
+    const branch = async (field: string): Promise<string> => {
+      project?.write("proto/protocache.lock.json", base);
+      project?.write("proto/acme/item/v1/item.proto", itemV1.replace("int64 price_cents = 2;", `int64 price_cents = 2;\n  ${field}`));
+      await gen(project as TempProject);
+      return (project as TempProject).read("proto/protocache.lock.json").split("\n")[5] as string;
+    };
+    const a = await branch("string title = 3;");
+    const b = await branch("bool archived = 4;");
+    const lines = base.split("\n");
+    lines.splice(4, 1, `${lines[4]},`, `${a.replace(/,?$/, ",")}`, b.replace(/,$/, ""));
+    project.write("proto/protocache.lock.json", lines.join("\n"));
+    project.write("proto/acme/item/v1/item.proto", itemV1.replace("int64 price_cents = 2;", "int64 price_cents = 2;\n  string title = 3;\n  bool archived = 4;"));
+    const plan = await planGeneration(project.root, { date: "2026-01-03" });
+    expect(plan.renumbered.map((r) => [r.from.revision, r.to])).toEqual([[2, 3]]);
+    expect(plan.added.map((r) => r.revision)).toEqual([4]);
+  });
+
   it("removes generated files of deleted protos but never a hand-written file", async () => {
     project = tempProject({ "proto/acme/item/v1/item.proto": itemV1 });
     await gen(project);
@@ -113,6 +134,22 @@ describe("gen errors: one line each, with file:line", () => {
     expect(errors.some((e) => expected.test(e)), errors.join("\n")).toBe(true);
   });
 
+  it("reports unsupported types in an entity's closure and options not built yet", async () => {
+    const withImport = (imp: string, field: string) =>
+      itemV1.replace('import "protocache/v1/options.proto";', `import "protocache/v1/options.proto";\nimport "${imp}";`).replace("int64 price_cents = 2;", `int64 price_cents = 2;\n  ${field}`);
+    project = tempProject({ "proto/acme/item/v1/item.proto": withImport("google/protobuf/wrappers.proto", "google.protobuf.StringValue note = 3;") });
+    expect((await genErrors(project)).join("\n")).toMatch(/uses google.protobuf.StringValue, which ts-proto maps to a special type .* \[entity-closure\]/);
+    project.remove();
+    project = tempProject({
+      "proto/acme/item/v1/item.proto": withImport("acme/legacy/v1/legacy.proto", "acme.legacy.v1.Old old = 3;"),
+      "proto/acme/legacy/v1/legacy.proto": 'syntax = "proto2";\npackage acme.legacy.v1;\n\nmessage Old {\n  optional string name = 1 [default = "x"];\n}\n',
+    });
+    expect((await genErrors(project)).join("\n")).toMatch(/uses acme.legacy.v1.Old from acme\/legacy\/v1\/legacy.proto, which is not proto3/);
+    project.remove();
+    project = tempProject({ "proto/acme/item/v1/item.proto": itemV1.replace("ttl_seconds: 60", 'ttl_seconds: 60 migrates_from: "acme.item.v0.Item"') });
+    expect((await genErrors(project)).join("\n")).toMatch(/migrates_from and renamed_from are not supported yet.*\[not-supported\]/);
+  });
+
   it("reports two entities sharing a key namespace", async () => {
     project = tempProject({
       "proto/acme/item/v1/item.proto": itemV1,
@@ -128,8 +165,8 @@ describe("gen errors: one line each, with file:line", () => {
     const id = /"id":"(0x[0-9a-f]{8})"/.exec(lock)?.[1] ?? "";
     project.write("proto/protocache.lock.json", lock.replace(id, "0x12345678"));
     expect((await genErrors(project)).join("\n")).toMatch(/^proto\/protocache\.lock\.json:5: schema lock entry 0x12345678 \(acme.item.v1.Item r1\) has a descriptor whose schema ID is 0x[0-9a-f]{8}; restore the lock from git and run npm run gen \[lock-tampered\]$/);
-    project.write("proto/protocache.lock.json", lock.replace('"revision":1', '"revision":2'));
-    expect((await genErrors(project)).join("\n")).toMatch(/has revision 2 where 1 was expected; .*\[lock-tampered\]/);
+    project.write("proto/protocache.lock.json", lock.replace(/"descriptor":"([A-Za-z0-9+/]{10})/, '"descriptor":"AAAAAAAAAA'));
+    expect((await genErrors(project)).join("\n")).toMatch(/has a descriptor (that does not decode|whose schema ID is)/);
     project.write("proto/protocache.lock.json", "{ not json");
     expect((await genErrors(project)).join("\n")).toMatch(/schema lock is not valid JSON/);
   });

@@ -9,12 +9,14 @@ import { startRedisCluster, type RedisClusterProcess } from "../support/redis-se
 
 let cluster: RedisClusterProcess | undefined;
 let client: Cluster;
+let startupNodes: { host: string; port: number }[];
 
 beforeAll(async () => {
   const external = process.env["REDIS_CLUSTER_NODES"];
   const nodes = external !== undefined && external !== ""
     ? external.split(",").map((hp) => ({ host: hp.split(":")[0] ?? "127.0.0.1", port: Number(hp.split(":")[1]) }))
     : (cluster = await startRedisCluster(3)).nodes.map((n) => ({ host: "127.0.0.1", port: n.port }));
+  startupNodes = nodes;
   client = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
   await new Promise<void>((resolve, reject) => {
     client.once("ready", resolve);
@@ -57,6 +59,29 @@ describe("accessors on a real 3-master Redis Cluster", () => {
       client.pipeline = original;
     }
     expect(pipelines).toBe(3);
+  });
+
+  it("batches keys by the slot of ioredis's keyPrefix + key", async () => {
+    const prefixed = new Cluster(startupNodes, { keyPrefix: `${uniquePrefix()}`, redisOptions: { maxRetriesPerRequest: 1 } });
+    await new Promise<void>((resolve) => prefixed.once("ready", resolve));
+    try {
+      const users = userCache(new RedisStore(prefixed));
+      const values = Array.from({ length: 20 }, (_, i) => user(`p${i}`));
+      expect(await users.setMany(values)).toEqual(values.map(() => "written"));
+      expect(await users.getMany(values.map((u) => ({ id: u.id })))).toEqual(values);
+    } finally {
+      await prefixed.quit();
+    }
+  });
+
+  it("resends scripts after SCRIPT FLUSH on every master", async () => {
+    const prefix = uniquePrefix();
+    const users = userCache(new RedisStore(client), { prefix });
+    await Promise.all(client.nodes("master").map((n) => n.script("FLUSH")));
+    const values = Array.from({ length: 12 }, (_, i) => user(`f${i}`));
+    expect(await users.setMany(values)).toEqual(values.map(() => "written"));
+    await Promise.all(client.nodes("master").map((n) => n.script("FLUSH")));
+    expect(await users.set(user("single"))).toBe("written");
   });
 
   it("upgrades, guards and deletes across slots", async () => {

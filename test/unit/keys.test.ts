@@ -60,6 +60,17 @@ describe("keys of generated accessors", () => {
     expect(() => sessionCache(store).keyOf({ tenantId: "t" } as never)).toThrow(/key field "sessionId": expected a string, got undefined/);
   });
 
+  it("range-check integer key parts the way the codec would store them", async () => {
+    const { keyBigint, keyInt, KeyPartError } = await import("../../src/keys.js");
+    expect(keyInt(-5, "n")).toBe("-5");
+    expect(keyInt(0xffff_ffff, "n")).toBe("4294967295");
+    expect(() => keyInt(1e21, "n")).toThrow(KeyPartError);
+    expect(() => keyInt(1.5, "n")).toThrow(KeyPartError);
+    expect(keyBigint(-(2n ** 63n), "n")).toBe("-9223372036854775808");
+    expect(() => keyBigint(2n ** 64n, "n")).toThrow(KeyPartError);
+    expect(() => keyBigint(5, "n")).toThrow(/expected a 64-bit bigint, got number 5/);
+  });
+
   it("reject prefixes that could match other keys or pick a cluster slot", () => {
     for (const bad of ["a*", "a?", "[x]", "{tag}", "back\\slash"]) expect(() => validatePrefix(bad)).toThrow(ConfigError);
     expect(validatePrefix("app:v2:")).toBe("app:v2:");

@@ -34,10 +34,13 @@ describe("accessor options", () => {
     [{ writtenAt: "yes" }, "writtenAt", /true or false/],
     [{ compression: "gzip" }, "compression", /expected an object/],
     [{ compression: { algorithm: "zstd" } }, "compression.algorithm", /"gzip", "brotli"/],
-    [{ compression: { algorithm: "gzip", minBytes: -1 } }, "compression.minBytes", /whole number >= 0/],
-    [{ maxPayloadBytes: 0 }, "maxPayloadBytes", /whole number >= 1/],
+    [{ compression: { algorithm: "gzip", minBytes: -1 } }, "compression.minBytes", /whole number from 0/],
+    [{ maxPayloadBytes: 0 }, "maxPayloadBytes", /whole number from 1 to/],
+    [{ maxPayloadBytes: 2 ** 40 }, "maxPayloadBytes", /whole number from 1 to/],
+    [{ compression: { algorithm: "gzip", minbytes: 10 } }, "compression.minbytes", /unknown option/],
+    [{ minRevision: 3 }, "minRevision", /at revision 2; minRevision 3 would reject every entry/],
     [{ onOlderRevision: "drop" }, "onOlderRevision", /"upgrade", "miss"/],
-    [{ minRevision: 0 }, "minRevision", /whole number >= 1/],
+    [{ minRevision: 0 }, "minRevision", /whole number from 1/],
     [{ legacy: "json" }, "legacy", /expected a function/],
     [{ onStoreError: "ignore" }, "onStoreError", /"miss", "throw"/],
   ])("rejects %j with a ConfigError on %s", (options, option, message) => {
@@ -55,6 +58,7 @@ describe("accessor options", () => {
     const users = userCache(store);
     const user = { id: "1", name: "", email: "", fullName: "", verified: false, locale: "" };
     await expect(users.set(user, { ttlSeconds: -5 })).rejects.toThrow(ConfigError);
+    await expect(users.set(user, { ttl: 5 } as never)).rejects.toThrow(/write options.ttl: unknown option/);
     await expect(users.set(user, { ttlSeconds: 5 })).resolves.toBe("written");
   });
 });

@@ -73,6 +73,34 @@ describe("the read decision table", () => {
     expect(users.stats().writes.guarded).toBe(1);
   });
 
+  it("an unknown ID that does not decode is a corrupt miss but is never deleted", async () => {
+    const { store, users } = setup({ deleteCorrupt: true });
+    store.setRaw("user:v1:u1", envelope(0x7e57_0002, Buffer.from([0x0a, 0x50])));
+    expect(await users.get({ id: "u1" })).toBeUndefined();
+    expect(users.stats().reads.corrupt).toBe(1);
+    await new Promise((r) => setImmediate(r));
+    expect(store.size).toBe(1);
+  });
+
+  it("a later locked revision (after a revert) is read like an unknown one: never upgraded, rewritten or rejected", async () => {
+    const { defineEntity } = await import("../../src/accessor/entity.js");
+    const { createEntityCache } = await import("../../src/accessor/entity-cache.js");
+    const reverted = defineEntity({ ...userEntity, current: { schemaId: userRevisionId(1), revision: 1 }, others: [{ schemaId: userRevisionId(2), revision: 2 }] });
+    const store = new MemoryStore();
+    const bytes = await (async () => {
+      const s = new MemoryStore();
+      await userCache(s).set(user);
+      return (await s.get("user:v1:u1")) as Buffer;
+    })();
+    store.setRaw("user:v1:u1", bytes);
+    const users = createEntityCache(reverted, store, { writeBack: true, onOlderRevision: "miss", deleteRejected: true });
+    const entry = await users.getEntry({ id: "u1" });
+    expect(entry.outcome).toBe("unknown");
+    expect(entry.value).toMatchObject({ id: "u1", fullName: "Ada Lovelace" });
+    await new Promise((r) => setImmediate(r));
+    expect((await store.get("user:v1:u1"))?.equals(bytes)).toBe(true);
+  });
+
   it("another message's ID: a wrong_type miss, never decoded", async () => {
     const { store, users } = setup();
     const sessions = sessionCache(store);

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { Reader, WireError } from "../../src/codec/reader.js";
+import { Writer } from "../../src/codec/writer.js";
+
+function written(fn: (w: Writer) => void): Buffer {
+  const w = new Writer(4);
+  fn(w);
+  return w.copy();
+}
+const read = (bytes: number[] | Buffer) => new Reader(Buffer.from(bytes));
+
+describe("Writer and Reader edge cases", () => {
+  it("write negative int32 as ten bytes and read them back", () => {
+    const bytes = written((w) => w.int32(-1));
+    expect(bytes.toString("hex")).toBe("ffffffffffffffffff01");
+    expect(read(bytes).int32()).toBe(-1);
+  });
+
+  it("round-trip 64-bit extremes, zigzag included", () => {
+    for (const v of [0n, 1n, -1n, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 31n, -(2n ** 31n) - 1n]) {
+      expect(read(written((w) => w.int64(v))).int64()).toBe(v);
+      expect(read(written((w) => w.sint64(v))).sint64()).toBe(v);
+      expect(read(written((w) => w.fixed64(v))).sfixed64()).toBe(v);
+    }
+    expect(read(written((w) => w.int64(2n ** 64n - 1n))).uint64()).toBe(2n ** 64n - 1n);
+    for (const v of [0, -1, 2 ** 31 - 1, -(2 ** 31)]) expect(read(written((w) => w.sint32(v))).sint32()).toBe(v);
+  });
+
+  it("shift nested values whose length needs more than one byte", () => {
+    for (const len of [0, 127, 128, 16383, 16384, 2 ** 21]) {
+      const bytes = written((w) => {
+        const at = w.fork();
+        w.ensure(len);
+        w.buf.fill(0x61, w.pos, w.pos + len);
+        w.pos += len;
+        w.join(at);
+      });
+      const r = read(bytes);
+      const end = r.end();
+      expect(end - r.pos).toBe(len);
+      expect(end).toBe(bytes.length);
+    }
+  });
+
+  it("encode strings as UTF-8, lone surrogates as U+FFFD", () => {
+    for (const s of ["", "ascii", "é", "日本語", "😀", "a".repeat(42) + "é", "é".repeat(43), "\ud800x"]) {
+      const bytes = written((w) => w.string(s));
+      expect(read(bytes).string()).toBe(Buffer.from(s, "utf8").toString("utf8"));
+    }
+  });
+
+  it("read a bool from any bit of a 64-bit varint", () => {
+    expect(read([0x80, 0x80, 0x80, 0x80, 0x10]).bool()).toBe(true);
+    expect(read([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]).bool()).toBe(true);
+    expect(read([0x00]).bool()).toBe(false);
+  });
+
+  it("reject truncated and oversized input with WireError", () => {
+    expect(() => read([0x80]).uint32()).toThrow(WireError);
+    expect(() => read([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]).uint32()).toThrow(/longer than 10 bytes/);
+    expect(() => read([0x05, 0x61]).string()).toThrow(/length exceeds/);
+    expect(() => read([0x01, 0x02]).fixed32()).toThrow(/truncated/);
+    expect(() => read([]).skipField(0)).toThrow(/field number 0/);
+  });
+});
