@@ -6,6 +6,7 @@
 interface BufferInternals {
   utf8Write?(text: string, offset: number, length?: number): number;
   utf8Slice?(start: number, end: number): string;
+  latin1Slice?(start: number, end: number): string;
 }
 
 const probe = Buffer.alloc(0) as unknown as BufferInternals;
@@ -21,3 +22,9 @@ export const utf8Slice: (buf: Buffer, start: number, end: number) => string =
   typeof probe.utf8Slice === "function"
     ? (buf, start, end) => (buf as unknown as Required<BufferInternals>).utf8Slice(start, end)
     : (buf, start, end) => buf.toString("utf8", start, end);
+
+/** Reads bytes `start..end` as Latin-1: one char per byte (equal to UTF-8 for ASCII). */
+export const latin1Slice: (buf: Buffer, start: number, end: number) => string =
+  typeof probe.latin1Slice === "function"
+    ? (buf, start, end) => (buf as unknown as Required<BufferInternals>).latin1Slice(start, end)
+    : (buf, start, end) => buf.toString("latin1", start, end);

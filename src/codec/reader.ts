@@ -1,4 +1,4 @@
-import { utf8Slice } from "./node-buffer.js";
+import { latin1Slice, utf8Slice } from "./node-buffer.js";
 
 /** Thrown by {@link Reader} on malformed protobuf bytes; callers turn it into a counted `corrupt` miss. */
 export class WireError extends Error {
@@ -26,9 +26,16 @@ export class Reader {
   /** End of the bytes being decoded; nothing at or past it is read. */
   limit: number;
 
+  /** The whole input as Latin-1 text, made on first need: ASCII strings are cut from it without a native call each. */
+  private text = "";
+  /** Byte offset of `text[0]`, or -1 while `text` is not made. */
+  private textStart = -1;
+  private start: number;
+
   constructor(buf: Buffer, start = 0, end = buf.length) {
     this.buf = buf;
     this.pos = start;
+    this.start = start;
     this.limit = end;
   }
 
@@ -36,7 +43,10 @@ export class Reader {
   reset(buf: Buffer, start: number, end: number): void {
     this.buf = buf;
     this.pos = start;
+    this.start = start;
     this.limit = end;
+    this.text = "";
+    this.textStart = -1;
   }
 
   /** A field tag (field number << 3 | wire type). */
@@ -196,14 +206,18 @@ export class Reader {
     return end;
   }
 
-  /** A length-prefixed UTF-8 string (short ASCII strings decode without a native call). */
+  /**
+   * A length-prefixed UTF-8 string. Very short ASCII strings are built in
+   * JS; longer ASCII ones are substrings of one Latin-1 copy of the input
+   * (one native call per decode instead of one per string); anything else
+   * goes through the native UTF-8 decoder (invalid bytes become U+FFFD).
+   */
   string(): string {
     const end = this.end();
     const start = this.pos;
     this.pos = end;
-    const n = end - start;
-    if (n < 16) {
-      const b = this.buf;
+    const b = this.buf;
+    if (end - start < 8) {
       let s = "";
       for (let p = start; p < end; p++) {
         const c = b[p] as number;
@@ -212,7 +226,12 @@ export class Reader {
       }
       return s;
     }
-    return utf8Slice(this.buf, start, end);
+    for (let p = start; p < end; p++) if ((b[p] as number) >= 0x80) return utf8Slice(b, start, end);
+    if (this.textStart < 0) {
+      this.text = latin1Slice(b, this.start, this.limit);
+      this.textStart = this.start;
+    }
+    return this.text.substring(start - this.textStart, end - this.textStart);
   }
 
   /** Length-prefixed bytes, copied so the caller never pins the whole stored value. */
