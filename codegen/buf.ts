@@ -64,19 +64,19 @@ export function tsProtoPluginDir(): string {
   return dirname(require.resolve("ts-proto/package.json"));
 }
 
-/** Runs buf with the given arguments in `cwd`, collecting its output. */
-export function runBuf(args: readonly string[], cwd: string): Promise<BufResult> {
+/** Runs buf with the given arguments in `cwd`, collecting its output; `signal` kills it. */
+export function runBuf(args: readonly string[], cwd: string, signal?: AbortSignal): Promise<BufResult> {
   const bin = findBuf();
   const pathSep = process.platform === "win32" ? ";" : ":";
   const env = { ...process.env, PATH: `${tsProtoPluginDir()}${pathSep}${process.env["PATH"] ?? ""}` };
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(bin, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], ...(signal === undefined ? {} : { signal }) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
     child.on("error", (cause) =>
-      reject(new GenError("buf-missing", `cannot run buf (${bin}): ${cause.message}; run \`npm ci\``, undefined, { cause })),
+      signal?.aborted === true ? resolve({ code: 1, stdout: Buffer.alloc(0), stderr: "aborted" }) : reject(new GenError("buf-missing", `cannot run buf (${bin}): ${cause.message}; run \`npm ci\``, undefined, { cause })),
     );
     child.on("close", (code) =>
       resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString("utf8") }),

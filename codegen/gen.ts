@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { bufVersion, parseBufDiagnostics, runBuf } from "./buf.js";
+import { bufVersion, parseBufDiagnostics, runBuf, type BufResult } from "./buf.js";
 import { ToolCache } from "./cache.js";
 import { loadConfig, type GenConfig } from "./config.js";
 import { closureDescriptorSet } from "./descriptor-set.js";
@@ -11,7 +11,7 @@ import { parseImage, type ProtoImage } from "./image.js";
 import { appendRevisions, normalizeRevisions, parseLock, serializeLock, verifyLock, type LockRevision, type SchemaLock } from "./lock.js";
 import { schemaIdOf } from "./schema-id.js";
 import { checkTemplate } from "./template.js";
-import { runTsProto, tsProtoRequest } from "./ts-proto.js";
+import { runTsProto, startTsProto, tsProtoRequest } from "./ts-proto.js";
 
 /** Everything one generator run produced, before anything is written. */
 export interface GenPlan {
@@ -44,14 +44,27 @@ export async function planGeneration(root: string, options: GenOptions = {}): Pr
   const config = await loadConfig(root);
   const template = await checkTemplate(config);
   const cache = new ToolCache(root);
-  const built = await runBuf(["build", "-o", "-"], config.root);
-  if (built.code !== 0) throw new GenErrors(parseBufDiagnostics("compile", built.stderr || built.stdout.toString()));
-  const image = parseImage(built.stdout, config.protoDir);
-  // Both depend only on the image, so they run while entities and the lock are worked out.
-  const lint = lintImage(config, built.stdout, cache);
-  const types = runTsProto(tsProtoRequest(image, template.opts), cache);
-  types.catch(() => {});
-  throwIfAny(await lint);
+  // buf lint and the ts-proto plugin start with buf build; a cache hit cancels them.
+  const speculative = new AbortController();
+  const plugin = startTsProto();
+  const lintRun = runBuf(["lint", "--error-format=text"], config.root, speculative.signal);
+  lintRun.catch(() => {});
+  try {
+    const built = await runBuf(["build", "-o", "-"], config.root);
+    if (built.code !== 0) throw new GenErrors(parseBufDiagnostics("compile", built.stderr || built.stdout.toString()));
+    const image = parseImage(built.stdout, config.protoDir);
+    const lint = lintImage(config, built.stdout, cache, lintRun, speculative);
+    const types = runTsProto(tsProtoRequest(image, template.opts), cache, plugin);
+    types.catch(() => {});
+    throwIfAny(await lint);
+    return await finishPlan(config, image, types, options);
+  } finally {
+    plugin.cancel();
+    speculative.abort();
+  }
+}
+
+async function finishPlan(config: GenConfig, image: ProtoImage, types: Promise<Map<string, string>>, options: GenOptions): Promise<GenPlan> {
   const entities = collectEntities(image);
 
   const currentIds = new Map<string, number>();
@@ -73,11 +86,14 @@ export async function planGeneration(root: string, options: GenOptions = {}): Pr
 }
 
 /** buf lint's findings; a clean verdict is cached for the exact image bytes and lint configuration. */
-async function lintImage(config: GenConfig, imageBytes: Uint8Array, cache: ToolCache): Promise<GenError[]> {
+async function lintImage(config: GenConfig, imageBytes: Uint8Array, cache: ToolCache, running: Promise<BufResult>, stop: AbortController): Promise<GenError[]> {
   const bufYaml = await readFile(join(config.root, "buf.yaml")).catch(() => Buffer.alloc(0));
   const key = ToolCache.key("lint", bufVersion(), bufYaml, imageBytes);
-  if ((await cache.get<boolean>("lint", key)) === true) return [];
-  const lint = await runBuf(["lint", "--error-format=text"], config.root);
+  if ((await cache.get<boolean>("lint", key)) === true) {
+    stop.abort();
+    return [];
+  }
+  const lint = await running;
   if (lint.code === 0) {
     await cache.set("lint", key, true);
     return [];

@@ -25,23 +25,20 @@ export function tsProtoRequest(image: ProtoImage, opts: readonly string[]): Uint
   return toBinary(CodeGeneratorRequestSchema, create(CodeGeneratorRequestSchema, { fileToGenerate, parameter: opts.join(","), protoFile: [...image.protos] }));
 }
 
-/**
- * Runs `protoc-gen-ts_proto` the way buf runs a local plugin (request on
- * stdin, response on stdout), reusing the image protocache already built
- * instead of compiling the protos again inside `buf generate`. Results are
- * cached by request bytes and ts-proto version.
- */
-export async function runTsProto(request: Uint8Array, cache: ToolCache): Promise<Map<string, string>> {
-  const version = (createRequire(import.meta.url)("ts-proto/package.json") as { version: string }).version;
-  const key = ToolCache.key("ts-proto", version, request);
-  const hit = await cache.get<[string, string][]>("ts-proto", key);
-  if (hit !== undefined) return new Map(hit);
-  const files = await spawnPlugin(request);
-  await cache.set("ts-proto", key, [...files]);
-  return files;
+/** A ts-proto plugin process started ahead of its request, so Node's start-up overlaps buf's work. */
+export interface TsProtoProcess {
+  /** Sends the request; resolves to the generated files by output path. */
+  generate(request: Uint8Array): Promise<Map<string, string>>;
+  /** Kills the process when its output is not needed (cache hit, earlier error). */
+  cancel(): void;
 }
 
-async function spawnPlugin(request: Uint8Array): Promise<Map<string, string>> {
+/**
+ * Starts `protoc-gen-ts_proto` the way buf runs a local plugin (request on
+ * stdin, response on stdout), reusing the image protocache already built
+ * instead of compiling the protos again inside `buf generate`.
+ */
+export function startTsProto(): TsProtoProcess {
   const child = spawn(process.execPath, [join(tsProtoPluginDir(), "protoc-gen-ts_proto")], { stdio: ["pipe", "pipe", "pipe"] });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -50,17 +47,40 @@ async function spawnPlugin(request: Uint8Array): Promise<Map<string, string>> {
   child.stdin.on("error", () => {
     // reported through the exit code below
   });
-  const code = await new Promise<number>((resolve, reject) => {
+  const exited = new Promise<number>((resolve, reject) => {
     child.on("error", (cause) => reject(new GenError("ts-proto", `cannot run ts-proto: ${cause.message}; run \`npm ci\``, undefined, { cause })));
     child.on("close", (c) => resolve(c ?? 1));
-    child.stdin.end(request);
   });
-  if (code !== 0) {
-    throw new GenError("ts-proto", `ts-proto failed (exit ${code}): ${Buffer.concat(err).toString("utf8").trim().split("\n")[0] ?? ""}`);
+  exited.catch(() => {});
+  return {
+    async generate(request) {
+      child.stdin.end(request);
+      const code = await exited;
+      if (code !== 0) {
+        throw new GenError("ts-proto", `ts-proto failed (exit ${code}): ${Buffer.concat(err).toString("utf8").trim().split("\n")[0] ?? ""}`);
+      }
+      const response = fromBinary(CodeGeneratorResponseSchema, Buffer.concat(out));
+      if (response.error !== "") throw new GenError("ts-proto", `ts-proto: ${response.error}`);
+      const files = new Map<string, string>();
+      for (const file of response.file) files.set(posix.join(typesDir, file.name), file.content);
+      return files;
+    },
+    cancel() {
+      if (child.exitCode === null) child.kill();
+    },
+  };
+}
+
+/** ts-proto's output for a request: from the cache (keyed by request bytes and ts-proto version) or from `plugin`. */
+export async function runTsProto(request: Uint8Array, cache: ToolCache, plugin: TsProtoProcess): Promise<Map<string, string>> {
+  const version = (createRequire(import.meta.url)("ts-proto/package.json") as { version: string }).version;
+  const key = ToolCache.key("ts-proto", version, request);
+  const hit = await cache.get<[string, string][]>("ts-proto", key);
+  if (hit !== undefined) {
+    plugin.cancel();
+    return new Map(hit);
   }
-  const response = fromBinary(CodeGeneratorResponseSchema, Buffer.concat(out));
-  if (response.error !== "") throw new GenError("ts-proto", `ts-proto: ${response.error}`);
-  const files = new Map<string, string>();
-  for (const file of response.file) files.set(posix.join(typesDir, file.name), file.content);
+  const files = await plugin.generate(request);
+  await cache.set("ts-proto", key, [...files]);
   return files;
 }
