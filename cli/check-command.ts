@@ -1,36 +1,51 @@
-import { join } from "node:path";
-import { diffOutput, formatSchemaId, planGeneration } from "../codegen/index.js";
+import { CheckEnvironmentError, formatFinding, GenError, GenErrors, runCheck } from "../codegen/index.js";
 import { ExitCode } from "./exit-codes.js";
-import { reportGenFailure } from "./gen-command.js";
 
 /** Options of `protocache check`. */
 export interface CheckCommandOptions {
   readonly root: string;
+  readonly against: string | undefined;
+  readonly againstImage: string | undefined;
+  readonly json: boolean;
 }
 
 /**
- * `protocache check`: everything gen would verify (lint, key templates,
- * lock integrity), plus that the lock and `generated/` are what gen would
- * write now. Writes nothing. Returns the exit code.
+ * `protocache check`: the CI gate. Prints every finding (file:line, rule,
+ * what it breaks in the cache, a one-line fix) and returns 0 (clean),
+ * 1 (findings) or 2 (usage or environment: no git, missing ref, no buf).
  */
 export async function checkCommand(options: CheckCommandOptions): Promise<number> {
   try {
-    const plan = await planGeneration(options.root);
-    const findings: string[] = [];
-    for (const rev of plan.added) {
-      findings.push(`${plan.config.lockFile}: ${rev.message} revision ${formatSchemaId(rev.id)} is not locked: run npm run gen [lock-out-of-sync]`);
+    const report = await runCheck({
+      root: options.root,
+      ...(options.against === undefined ? {} : { against: options.against }),
+      ...(options.againstImage === undefined ? {} : { againstImage: options.againstImage }),
+    });
+    if (options.json) {
+      console.log(JSON.stringify({ ok: report.findings.length === 0, findings: report.findings, notes: report.notes }, null, 2));
+    } else {
+      for (const f of report.findings) console.error(formatFinding(f));
+      for (const note of report.notes) console.error(`note: ${note}`);
+      console.error(report.findings.length === 0 ? "protocache check: no findings" : `protocache check: ${report.findings.length} finding(s)`);
     }
-    for (const { from, to } of plan.renumbered) {
-      findings.push(`${plan.config.lockFile}: ${from.message} r${from.revision} should be r${to} (two branches added revisions): run npm run gen [lock-out-of-sync]`);
-    }
-    const diff = await diffOutput(join(options.root, plan.config.outDir), plan.files);
-    for (const path of diff.changed) findings.push(`${plan.config.outDir}/${path}: stale or missing: run npm run gen [generated-stale]`);
-    for (const path of diff.stale) findings.push(`${plan.config.outDir}/${path}: no longer generated: run npm run gen [generated-stale]`);
-    for (const line of findings) console.error(line);
-    if (findings.length > 0) return ExitCode.findings;
-    console.log("protocache check: schemas, lock and generated code are consistent");
-    return ExitCode.ok;
+    return report.findings.length === 0 ? ExitCode.ok : ExitCode.findings;
   } catch (error) {
-    return reportGenFailure(error);
+    return reportEnvironmentError(error, options.json);
   }
+}
+
+function reportEnvironmentError(error: unknown, json: boolean): number {
+  let message: string;
+  let hint: string | undefined;
+  if (error instanceof CheckEnvironmentError) {
+    message = error.message;
+    hint = error.hint;
+  } else if (error instanceof GenErrors || error instanceof GenError) {
+    message = error instanceof GenError ? error.toLine() : error.errors.map((e) => e.toLine()).join("\n");
+  } else {
+    throw error;
+  }
+  if (json) console.log(JSON.stringify({ ok: false, error: message, ...(hint === undefined ? {} : { hint }) }, null, 2));
+  else console.error(`protocache check: ${message}${hint === undefined ? "" : `\n  ${hint}`}`);
+  return ExitCode.usage;
 }

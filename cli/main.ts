@@ -22,10 +22,22 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("check")
-    .description("fail when the schemas, the lock or generated/ are not what gen would produce")
-    .action(async () => {
+    .description("the CI gate: lint, breaking changes (WIRE) against a base, lock history, generated/ freshness, protocache's rules")
+    .option("--against <ref>", "git ref to compare with", "main")
+    .option("--against-image <file>", "compare with an image built by `buf build -o <file>` instead of a git ref")
+    .option("--json", "print findings as JSON", false)
+    .action(async (opts: { against: string; againstImage?: string; json: boolean }) => {
       const { checkCommand } = await import("./check-command.js");
-      setExit(await checkCommand({ root: resolve(program.opts<{ cwd: string }>().cwd) }));
+      setExit(await checkCommand({ root: resolve(program.opts<{ cwd: string }>().cwd), against: opts.against, againstImage: opts.againstImage, json: opts.json }));
+    });
+
+  program
+    .command("retire")
+    .description("record in the lock that an entity was removed on purpose")
+    .argument("<message>", "full name of the entity message, e.g. acme.user.v1.User")
+    .action(async (message: string) => {
+      const { retireCommand } = await import("./retire-command.js");
+      setExit(await retireCommand(resolve(program.opts<{ cwd: string }>().cwd), message));
     });
 
   return program;

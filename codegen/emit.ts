@@ -6,7 +6,7 @@ import { runtimeSpecifier, type GenConfig } from "./config.js";
 import type { EntitySet } from "./entities.js";
 import { emitCodec } from "./emit-codec.js";
 import { emitEntity, type EntityRevision } from "./emit-entity.js";
-import type { LockRevision, SchemaLock } from "./lock.js";
+import { revisionsOf, type LineageOf, type LockRevision, type SchemaLock } from "./lock.js";
 import { cachePath, tsTypeName, typesModule } from "./naming.js";
 import { GeneratedFile, literal, symbol } from "./printer.js";
 import { formatSchemaId } from "./schema-id.js";
@@ -19,6 +19,8 @@ export interface EmitInput {
   /** Current schema ID of each entity, by message full name. */
   readonly currentIds: ReadonlyMap<string, number>;
   readonly lock: SchemaLock;
+  /** Groups a renamed entity's revisions with those of the names it had before. */
+  readonly lineageOf: LineageOf;
 }
 
 /** Emits protocache's modules; returns contents by path relative to the output directory. */
@@ -48,7 +50,8 @@ export function emitAll(input: EmitInput): Map<string, string> {
     for (const message of ordered) emitCodec(f, message);
     for (const entity of entities.entities.filter((e) => e.message.file === file)) {
       const name = entity.message.typeName;
-      const revisions = lock.entries.filter((e) => e.message === name);
+      const lineage = input.lineageOf(name);
+      const revisions = revisionsOf(lock).filter((e) => input.lineageOf(e.message) === lineage);
       const currentId = input.currentIds.get(name);
       const toRevision = (e: LockRevision): EntityRevision => ({ id: e.id, revision: e.revision, descriptors: descriptorsOf(e) });
       const current = revisions.find((e) => e.id === currentId);
@@ -75,7 +78,7 @@ function emitRegistry(config: GenConfig, lock: SchemaLock): string {
   f.declare("schemaRegistry");
   f.print("/** Every schema revision in the lock: decodes entries of any of them and tells known IDs from unknown. */");
   f.print("export const schemaRegistry = new ", symbol("SchemaRegistry", { kind: "runtime" }), "([");
-  for (const e of lock.entries) {
+  for (const e of revisionsOf(lock)) {
     f.print(`  { id: ${formatSchemaId(e.id)}, message: ${literal(e.message)}, major: ${e.major}, revision: ${e.revision}, descriptor: ${literal(e.descriptor)} },`);
   }
   f.print("]);");

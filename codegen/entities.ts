@@ -1,6 +1,6 @@
 import { getOption, hasOption, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { closureOf } from "./closure.js";
-import { GenError, throwIfAny } from "./errors.js";
+import { GenError } from "./errors.js";
 import type { ProtoImage } from "./image.js";
 import { parseKeyTemplate, type KeyTemplate } from "./key-template.js";
 
@@ -30,6 +30,27 @@ export type DeclaredDefault =
 export interface EntitySet {
   readonly entities: readonly EntityModel[];
   readonly defaults: ReadonlyMap<DescField, DeclaredDefault>;
+  /** Problems found; entities with problems are left out of `entities`. */
+  readonly errors: readonly GenError[];
+}
+
+/** The name an entity's revisions are counted under: the first name in its `renamed_from` chain. */
+export function lineageOf(entities: readonly EntityModel[]): (message: string) => string {
+  const renamedFrom = new Map(entities.filter((e) => e.renamedFrom !== undefined).map((e) => [e.message.typeName, e.renamedFrom as string]));
+  return (message) => {
+    let name = message;
+    for (let hops = 0; hops < 64; hops++) {
+      const older = renamedFrom.get(name);
+      if (older === undefined) return name;
+      name = older;
+    }
+    return name;
+  };
+}
+
+/** Package without its version suffix (`acme.user.v1` → `acme.user`): what majors of one entity share. */
+export function packageFamily(pkg: string): string {
+  return pkg.replace(/\.v[1-9][0-9]*$/, "");
 }
 
 const keyScalars = new Set<ScalarType>([
@@ -47,7 +68,7 @@ export function isInt64(type: ScalarType): boolean {
   return int64Scalars.has(type);
 }
 
-/** Finds every entity message and declared default in the image and validates them all. */
+/** Finds every entity message and declared default in the image and validates them all (errors are returned, not thrown). */
 export function collectEntities(image: ProtoImage): EntitySet {
   const entityExt = image.registry.getExtension("protocache.v1.entity");
   const fieldExt = image.registry.getExtension("protocache.v1.field");
@@ -85,8 +106,38 @@ export function collectEntities(image: ProtoImage): EntitySet {
       entities.push(entity);
     }
   }
-  throwIfAny(errors);
-  return { entities, defaults };
+  for (const entity of entities) errors.push(...lineageProblems(entity, entities, image));
+  return { entities, defaults, errors };
+}
+
+/** Checks `migrates_from` and `renamed_from` against the other entities. */
+function lineageProblems(entity: EntityModel, entities: readonly EntityModel[], image: ProtoImage): GenError[] {
+  const problems: GenError[] = [];
+  const name = entity.message.typeName;
+  const at = image.locate(entity.message);
+  const pkg = entity.message.file.proto.package;
+  if (entity.migratesFrom !== undefined) {
+    const target = entities.find((e) => e.message.typeName === entity.migratesFrom);
+    const why =
+      image.registry.getMessage(entity.migratesFrom) === undefined ? "does not exist"
+      : target === undefined ? "is not an entity"
+      : packageFamily(target.message.file.proto.package) !== packageFamily(pkg) ? `is not in the package family ${packageFamily(pkg)}.vN`
+      : target.major >= entity.major ? `is major ${target.major}, not older than ${entity.major}`
+      : undefined;
+    if (why !== undefined) {
+      problems.push(new GenError("migrates-from", `${name}: migrates_from "${entity.migratesFrom}" ${why}: it must name the entity of an older major of the same package family, e.g. "${packageFamily(pkg)}.v${Math.max(1, entity.major - 1)}.${entity.message.name}"`, at));
+    }
+  }
+  if (entity.renamedFrom !== undefined) {
+    const why =
+      entity.renamedFrom === name ? "names the entity itself"
+      : !/^[A-Za-z_][\w.]*$/.test(entity.renamedFrom) ? "is not a full message name"
+      : entities.some((e) => e.message.typeName === entity.renamedFrom) ? "is still an entity (a rename replaces the old message)"
+      : packageFamily(entity.renamedFrom.slice(0, entity.renamedFrom.lastIndexOf("."))) !== packageFamily(pkg) ? `is not in the package family ${packageFamily(pkg)}`
+      : undefined;
+    if (why !== undefined) problems.push(new GenError("renamed-from", `${name}: renamed_from "${entity.renamedFrom}" ${why}`, at));
+  }
+  return problems;
 }
 
 function* allMessages(messages: readonly DescMessage[]): Generator<DescMessage> {
@@ -122,9 +173,6 @@ function readEntity(message: DescMessage, raw: unknown, image: ProtoImage, error
   }
   const key = parseKeyTemplate(options.key);
   if (typeof key === "string") return fail("key-template", key);
-  if (options.migratesFrom !== "" || options.renamedFrom !== "") {
-    return fail("not-supported", "migrates_from and renamed_from are not supported yet: remove them (majors and renames come with the CI gate)");
-  }
   const closureProblem = unsupportedInClosure(message);
   if (closureProblem !== undefined) return fail("entity-closure", closureProblem);
   const keyFields: DescField[] = [];

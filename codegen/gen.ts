@@ -4,14 +4,25 @@ import { bufVersion, parseBufDiagnostics, runBuf, type BufResult } from "./buf.j
 import { ToolCache } from "./cache.js";
 import { loadConfig, type GenConfig } from "./config.js";
 import { closureDescriptorSet } from "./descriptor-set.js";
-import { collectEntities } from "./entities.js";
+import { collectEntities, lineageOf, type EntitySet } from "./entities.js";
 import { emitAll } from "./emit.js";
-import { GenError, GenErrors, throwIfAny } from "./errors.js";
+import { GenError, GenErrors } from "./errors.js";
 import { parseImage, type ProtoImage } from "./image.js";
-import { appendRevisions, normalizeRevisions, parseLock, serializeLock, verifyLock, type LockRevision, type SchemaLock } from "./lock.js";
+import {
+  appendRevisions,
+  normalizeRevisions,
+  parseLock,
+  retiredMessages,
+  revisionsOf,
+  serializeLock,
+  verifyLock,
+  type LockRevision,
+  type SchemaLock,
+} from "./lock.js";
 import { schemaIdOf } from "./schema-id.js";
 import { checkTemplate } from "./template.js";
-import { runTsProto, startTsProto, tsProtoRequest } from "./ts-proto.js";
+import { lazyTsProto, runTsProto, startTsProto, tsProtoRequest } from "./ts-proto.js";
+import { listFiles } from "./output.js";
 
 /** Everything one generator run produced, before anything is written. */
 export interface GenPlan {
@@ -23,10 +34,22 @@ export interface GenPlan {
   readonly lockText: string;
   /** Revisions appended by this run. */
   readonly added: readonly LockRevision[];
-  /** Entries whose ordinal was corrected (after a merge of two branches). */
+  /** Entries whose ordinal was corrected (after a merge of two branches, or a rename). */
   readonly renumbered: readonly { readonly from: LockRevision; readonly to: number }[];
   /** True when the lock file must be written. */
   readonly lockChanged: boolean;
+}
+
+/** What an analysis of the project found: the plan when there were no errors, and every error otherwise. */
+export interface GenAnalysis {
+  readonly config: GenConfig;
+  /** The compiled schemas, unless they did not compile. */
+  readonly image: ProtoImage | undefined;
+  readonly entities: EntitySet | undefined;
+  /** The lock as stored, if it could be read. */
+  readonly storedLock: SchemaLock | undefined;
+  readonly errors: readonly GenError[];
+  readonly plan: GenPlan | undefined;
 }
 
 /** Options of {@link planGeneration}. */
@@ -41,31 +64,79 @@ export interface GenOptions {
  * lock (verified, appended) → protocache modules. Errors are {@link GenErrors}.
  */
 export async function planGeneration(root: string, options: GenOptions = {}): Promise<GenPlan> {
+  const analysis = await analyzeProject(root, options);
+  if (analysis.plan === undefined) throw new GenErrors(analysis.errors);
+  return analysis.plan;
+}
+
+/**
+ * Runs the pipeline and collects every problem it can find in one pass
+ * (lint, entities, lock) instead of stopping at the first kind; `gen` and
+ * `check` both build on it. Configuration problems (no buf, a broken
+ * template) still throw.
+ */
+export async function analyzeProject(root: string, options: GenOptions = {}): Promise<GenAnalysis> {
   const config = await loadConfig(root);
   const template = await checkTemplate(config);
   const cache = new ToolCache(root);
-  // buf lint and the ts-proto plugin start with buf build; a cache hit cancels them.
+  // When these exact sources were seen before, lint and ts-proto will be cache hits: start nothing
+  // extra. Otherwise start buf lint and the ts-proto plugin together with buf build.
+  const fingerprint = await sourceFingerprint(config);
+  const warm = (await cache.get<boolean>("sources", fingerprint)) === true;
   const speculative = new AbortController();
-  const plugin = startTsProto();
-  const lintRun = runBuf(["lint", "--error-format=text"], config.root, speculative.signal);
-  lintRun.catch(() => {});
+  const plugin = warm ? lazyTsProto() : startTsProto();
+  const lintRun = warm ? undefined : runBuf(["lint", "--error-format=text"], config.root, speculative.signal);
+  lintRun?.catch(() => {});
+  const none = { config, image: undefined, entities: undefined, storedLock: undefined, plan: undefined };
   try {
     const built = await runBuf(["build", "-o", "-"], config.root);
-    if (built.code !== 0) throw new GenErrors(parseBufDiagnostics("compile", built.stderr || built.stdout.toString()));
+    if (built.code !== 0) return { ...none, errors: parseBufDiagnostics("compile", built.stderr || built.stdout.toString()) };
     const image = parseImage(built.stdout, config.protoDir);
     const lint = lintImage(config, built.stdout, cache, lintRun, speculative);
     const types = runTsProto(tsProtoRequest(image, template.opts), cache, plugin);
     types.catch(() => {});
-    throwIfAny(await lint);
-    return await finishPlan(config, image, types, options);
+    const errors = [...(await lint)];
+    const entities = collectEntities(image);
+    errors.push(...entities.errors);
+    let stored: SchemaLock | undefined;
+    try {
+      stored = await readLock(config.root, config.lockFile);
+      errors.push(...verifyLock(stored, config.lockFile));
+    } catch (error) {
+      if (!(error instanceof GenError)) throw error;
+      errors.push(error);
+    }
+    if (stored === undefined || errors.length > 0) return { ...none, image, entities, storedLock: stored, errors };
+    const planned = await finishPlan(config, image, entities, stored, types, options);
+    if (planned.plan !== undefined) await cache.set("sources", fingerprint, true);
+    return { config, image, entities, storedLock: stored, errors: planned.errors, plan: planned.plan };
   } finally {
     plugin.cancel();
     speculative.abort();
   }
 }
 
-async function finishPlan(config: GenConfig, image: ProtoImage, types: Promise<Map<string, string>>, options: GenOptions): Promise<GenPlan> {
-  const entities = collectEntities(image);
+async function finishPlan(
+  config: GenConfig,
+  image: ProtoImage,
+  entities: EntitySet,
+  stored: SchemaLock,
+  types: Promise<Map<string, string>>,
+  options: GenOptions,
+): Promise<{ plan: GenPlan | undefined; errors: GenError[] }> {
+  const errors: GenError[] = [];
+  const lineage = lineageOf(entities.entities);
+  const retired = retiredMessages(stored);
+  const lockedNames = new Set(revisionsOf(stored).map((e) => e.message));
+  for (const e of entities.entities) {
+    const at = image.locate(e.message);
+    if (retired.has(e.message.typeName)) {
+      errors.push(new GenError("retired-entity", `${e.message.typeName} was retired in the lock and cannot come back: give the entity a new name or a new major`, at));
+    }
+    if (e.renamedFrom !== undefined && !lockedNames.has(e.renamedFrom)) {
+      errors.push(new GenError("renamed-from", `${e.message.typeName}: renamed_from "${e.renamedFrom}" has no revision in the lock, so there are no entries to carry over: remove the option`, at));
+    }
+  }
 
   const currentIds = new Map<string, number>();
   const current = entities.entities.map((e) => {
@@ -73,27 +144,30 @@ async function finishPlan(config: GenConfig, image: ProtoImage, types: Promise<M
     currentIds.set(e.message.typeName, id);
     return { id, message: e.message.typeName, major: e.major, descriptor: Buffer.from(closureDescriptorSet(e.message)).toString("base64") };
   });
+  const { lock: previous, renumbered } = normalizeRevisions(stored, lineage);
+  const appended = appendRevisions(previous, current, options.date ?? today(), lineage);
+  errors.push(...appended.errors.map((e) => locateCollision(e, image, entities.entities.map((x) => x.message))));
+  if (errors.length > 0) return { plan: undefined, errors };
 
-  const stored = await readLock(config);
-  throwIfAny(verifyLock(stored, config.lockFile));
-  const { lock: previous, renumbered } = normalizeRevisions(stored);
-  const { lock, added, errors } = appendRevisions(previous, current, options.date ?? today());
-  throwIfAny(errors.map((e) => locateCollision(e, image, entities.entities.map((x) => x.message))));
-
-  const ours = emitAll({ config, entities, currentIds, lock });
+  const lock = appended.lock;
+  const ours = emitAll({ config, entities, currentIds, lock, lineageOf: lineage });
   const files = new Map<string, string>([...(await types), ...ours].sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { config, files, lock, lockText: serializeLock(lock), added, renumbered, lockChanged: added.length + renumbered.length > 0 };
+  const added = appended.added;
+  return {
+    plan: { config, files, lock, lockText: serializeLock(lock), added, renumbered, lockChanged: added.length + renumbered.length > 0 },
+    errors,
+  };
 }
 
 /** buf lint's findings; a clean verdict is cached for the exact image bytes and lint configuration. */
-async function lintImage(config: GenConfig, imageBytes: Uint8Array, cache: ToolCache, running: Promise<BufResult>, stop: AbortController): Promise<GenError[]> {
+async function lintImage(config: GenConfig, imageBytes: Uint8Array, cache: ToolCache, running: Promise<BufResult> | undefined, stop: AbortController): Promise<GenError[]> {
   const bufYaml = await readFile(join(config.root, "buf.yaml")).catch(() => Buffer.alloc(0));
   const key = ToolCache.key("lint", bufVersion(), bufYaml, imageBytes);
   if ((await cache.get<boolean>("lint", key)) === true) {
     stop.abort();
     return [];
   }
-  const lint = await running;
+  const lint = await (running ?? runBuf(["lint", "--error-format=text"], config.root));
   if (lint.code === 0) {
     await cache.set("lint", key, true);
     return [];
@@ -101,15 +175,26 @@ async function lintImage(config: GenConfig, imageBytes: Uint8Array, cache: ToolC
   return parseBufDiagnostics("lint", lint.stdout.toString() + lint.stderr);
 }
 
-async function readLock(config: GenConfig): Promise<SchemaLock> {
+/** A hash of everything lint and ts-proto read: buf.yaml, the template and every .proto file. */
+async function sourceFingerprint(config: GenConfig): Promise<string> {
+  const parts: (string | Uint8Array)[] = [bufVersion()];
+  for (const file of [config.template, "buf.yaml"]) parts.push(file, await readFile(join(config.root, file)).catch(() => Buffer.alloc(0)));
+  for (const file of (await listFiles(join(config.root, config.protoDir))).filter((f) => f.endsWith(".proto"))) {
+    parts.push(file, await readFile(join(config.root, config.protoDir, file)));
+  }
+  return ToolCache.key(...parts);
+}
+
+/** Reads and parses the lock file (relative to `root`); a missing file is an empty lock. */
+export async function readLock(root: string, lockFile: string): Promise<SchemaLock> {
   let text: string;
   try {
-    text = await readFile(join(config.root, config.lockFile), "utf8");
+    text = await readFile(join(root, lockFile), "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: [] };
     throw error;
   }
-  return parseLock(text, config.lockFile);
+  return parseLock(text, lockFile);
 }
 
 function locateCollision(error: GenError, image: ProtoImage, messages: readonly { typeName: string }[]): GenError {

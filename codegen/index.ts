@@ -5,8 +5,9 @@
  */
 export { loadConfig, type GenConfig } from "./config.js";
 export { GenError, GenErrors, formatLocation, type SourceLocation } from "./errors.js";
-export { planGeneration, today, type GenOptions, type GenPlan } from "./gen.js";
+export { analyzeProject, planGeneration, readLock, today, type GenAnalysis, type GenOptions, type GenPlan } from "./gen.js";
 export { diffOutput, syncOutput, type OutputDiff } from "./output.js";
 export { canonicalClosure, formatSchemaId, schemaIdOf } from "./schema-id.js";
 export { parseKeyTemplate, type KeyTemplate, type KeySegment } from "./key-template.js";
-export { parseLock, serializeLock, verifyLock, type LockRevision, type SchemaLock } from "./lock.js";
+export { parseLock, retire, retiredMessages, revisionsOf, serializeLock, verifyLock, type LockEntry, type LockRetirement, type LockRevision, type SchemaLock } from "./lock.js";
+export { CheckEnvironmentError, formatFinding, runCheck, type CheckOptions, type CheckReport, type Finding } from "./check/index.js";

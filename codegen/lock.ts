@@ -11,7 +11,7 @@ export interface LockRevision {
   /** Full name of the message, e.g. `acme.user.v1.User`. */
   readonly message: string;
   readonly major: number;
-  /** 1-based ordinal among this message's revisions. */
+  /** 1-based ordinal among the revisions of this message and the names it was renamed from. */
   readonly revision: number;
   /** UTC date (YYYY-MM-DD) this revision was first generated. */
   readonly firstGenerated: string;
@@ -19,9 +19,30 @@ export interface LockRevision {
   readonly descriptor: string;
 }
 
-/** The parsed schema lock: an append-only list of revisions. */
+/** An entity removed on purpose (`protocache retire`): its entries may be orphaned, knowingly. */
+export interface LockRetirement {
+  readonly kind: "retired";
+  readonly message: string;
+  /** UTC date (YYYY-MM-DD) of the retirement. */
+  readonly date: string;
+}
+
+/** One line of the lock. */
+export type LockEntry = LockRevision | LockRetirement;
+
+/** The parsed schema lock: an append-only list of revisions and retirements. */
 export interface SchemaLock {
-  readonly entries: readonly LockRevision[];
+  readonly entries: readonly LockEntry[];
+}
+
+/** The revision entries of a lock, in order. */
+export function revisionsOf(lock: SchemaLock): LockRevision[] {
+  return lock.entries.filter((e): e is LockRevision => e.kind === "revision");
+}
+
+/** Messages retired in the lock. */
+export function retiredMessages(lock: SchemaLock): Set<string> {
+  return new Set(lock.entries.filter((e) => e.kind === "retired").map((e) => e.message));
 }
 
 const header = [
@@ -31,20 +52,23 @@ const header = [
   '  "entries": [',
 ];
 
+/** One entry as the single line it occupies in the lock file. */
+export function entryLine(e: LockEntry): string {
+  if (e.kind === "retired") return JSON.stringify({ kind: e.kind, message: e.message, date: e.date });
+  return JSON.stringify({
+    kind: e.kind,
+    id: formatSchemaId(e.id),
+    message: e.message,
+    major: e.major,
+    revision: e.revision,
+    firstGenerated: e.firstGenerated,
+    descriptor: e.descriptor,
+  });
+}
+
 /** Serializes the lock with one entry per line, so every change is an appended line in a diff. */
 export function serializeLock(lock: SchemaLock): string {
-  const lines = lock.entries.map((e, i) => {
-    const json = JSON.stringify({
-      kind: e.kind,
-      id: formatSchemaId(e.id),
-      message: e.message,
-      major: e.major,
-      revision: e.revision,
-      firstGenerated: e.firstGenerated,
-      descriptor: e.descriptor,
-    });
-    return `    ${json}${i < lock.entries.length - 1 ? "," : ""}`;
-  });
+  const lines = lock.entries.map((e, i) => `    ${entryLine(e)}${i < lock.entries.length - 1 ? "," : ""}`);
   return [...header, ...lines, "  ]", "}", ""].join("\n");
 }
 
@@ -69,40 +93,52 @@ export function parseLock(text: string, file: string): SchemaLock {
   return { entries };
 }
 
-function parseEntry(raw: unknown, at: { file: string; line: number }): LockRevision {
+function parseEntry(raw: unknown, at: { file: string; line: number }): LockEntry {
   const e = raw as Record<string, unknown>;
   const bad = (what: string): never => {
     throw new GenError("lock-invalid", `schema lock entry ${what}; restore the lock from git`, at);
   };
+  const text = (key: string): string => (typeof e[key] === "string" && e[key] !== "" ? (e[key] as string) : bad(`has no ${key}`));
+  const date = (key: string): string => {
+    const value = text(key);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) bad(`has a ${key} that is not YYYY-MM-DD`);
+    return value;
+  };
+  if (e["kind"] === "retired") return { kind: "retired", message: text("message"), date: date("date") };
   if (e["kind"] !== "revision") bad(`has unknown kind ${JSON.stringify(e["kind"])}`);
   const id = typeof e["id"] === "string" && /^0x[0-9a-f]{8}$/.test(e["id"]) ? Number.parseInt(e["id"], 16) : bad("has no valid id");
-  const text = (key: string): string => (typeof e[key] === "string" && e[key] !== "" ? (e[key] as string) : bad(`has no ${key}`));
   const positive = (key: string): number =>
     Number.isSafeInteger(e[key]) && (e[key] as number) > 0 ? (e[key] as number) : bad(`has no valid ${key}`);
-  const date = text("firstGenerated");
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date)) bad("has a firstGenerated that is not YYYY-MM-DD");
   return {
     kind: "revision",
     id,
     message: text("message"),
     major: positive("major"),
     revision: positive("revision"),
-    firstGenerated: date,
+    firstGenerated: date("firstGenerated"),
     descriptor: text("descriptor"),
   };
 }
 
 /**
  * Checks that the lock is internally consistent: every ID is the hash of the
- * descriptor stored beside it and IDs are unique. A failure means the lock
- * was edited by hand. (Revision ordinals are derived from order; see
- * {@link normalizeRevisions}.)
+ * descriptor stored beside it, IDs are unique, and retirements name a
+ * message with revisions before them. A failure means the lock was edited
+ * by hand. (Revision ordinals are derived from order; see {@link normalizeRevisions}.)
  */
 export function verifyLock(lock: SchemaLock, file: string): GenError[] {
   const errors: GenError[] = [];
   const ids = new Map<number, number>();
+  const seen = new Set<string>();
   lock.entries.forEach((entry, index) => {
     const at = { file, line: lockEntryLine(index) };
+    if (entry.kind === "retired") {
+      if (!seen.has(entry.message)) {
+        errors.push(new GenError("lock-tampered", `schema lock retires ${entry.message}, which has no revision before it; restore the lock from git`, at));
+      }
+      return;
+    }
+    seen.add(entry.message);
     const tampered = (what: string): void => {
       errors.push(new GenError("lock-tampered", `schema lock entry ${formatSchemaId(entry.id)} (${entry.message} r${entry.revision}) ${what}; restore the lock from git and run npm run gen`, at));
     };
@@ -127,18 +163,24 @@ export function recomputeId(entry: LockRevision): number | undefined {
   }
 }
 
+/** Maps a message name to the name its revisions are counted under (the first name of a renamed entity). */
+export type LineageOf = (message: string) => string;
+
 /**
- * Makes each message's revision ordinals count 1, 2, 3... in file order.
- * They only drift when two branches each appended a revision of the same
- * message and git merged both lines; entries in Redis carry schema IDs, not
- * ordinals, so renumbering is safe. Returns the entries whose ordinal changed.
+ * Makes revision ordinals count 1, 2, 3... in file order, per lineage (a
+ * message and the names it was renamed from). They only drift when two
+ * branches each appended a revision of the same message and git merged both
+ * lines, or when a rename joins two histories; entries in Redis carry schema
+ * IDs, not ordinals, so renumbering is safe. Returns what changed.
  */
-export function normalizeRevisions(lock: SchemaLock): { lock: SchemaLock; renumbered: { from: LockRevision; to: number }[] } {
+export function normalizeRevisions(lock: SchemaLock, lineageOf: LineageOf = (m) => m): { lock: SchemaLock; renumbered: { from: LockRevision; to: number }[] } {
   const counts = new Map<string, number>();
   const renumbered: { from: LockRevision; to: number }[] = [];
   const entries = lock.entries.map((entry) => {
-    const ordinal = (counts.get(entry.message) ?? 0) + 1;
-    counts.set(entry.message, ordinal);
+    if (entry.kind !== "revision") return entry;
+    const lineage = lineageOf(entry.message);
+    const ordinal = (counts.get(lineage) ?? 0) + 1;
+    counts.set(lineage, ordinal);
     if (entry.revision === ordinal) return entry;
     renumbered.push({ from: entry, to: ordinal });
     return { ...entry, revision: ordinal };
@@ -162,8 +204,9 @@ export function appendRevisions(
   lock: SchemaLock,
   current: readonly CurrentRevision[],
   date: string,
+  lineageOf: LineageOf = (m) => m,
 ): { lock: SchemaLock; added: LockRevision[]; errors: GenError[] } {
-  const byId = new Map(lock.entries.map((e) => [e.id, e]));
+  const byId = new Map(revisionsOf(lock).map((e) => [e.id, e]));
   const entries = [...lock.entries];
   const added: LockRevision[] = [];
   const errors: GenError[] = [];
@@ -180,11 +223,17 @@ export function appendRevisions(
       }
       continue;
     }
-    const revision = entries.filter((e) => e.message === rev.message).length + 1;
+    const lineage = lineageOf(rev.message);
+    const revision = entries.filter((e) => e.kind === "revision" && lineageOf(e.message) === lineage).length + 1;
     const entry: LockRevision = { kind: "revision", ...rev, revision, firstGenerated: date };
     entries.push(entry);
     byId.set(entry.id, entry);
     added.push(entry);
   }
   return { lock: { entries }, added, errors };
+}
+
+/** Appends a retirement of `message`. */
+export function retire(lock: SchemaLock, message: string, date: string): SchemaLock {
+  return { entries: [...lock.entries, { kind: "retired", message, date }] };
 }

@@ -71,6 +71,15 @@ export function startTsProto(): TsProtoProcess {
   };
 }
 
+/** A plugin handle that starts the process only if a request is actually sent (when a cache hit is expected). */
+export function lazyTsProto(): TsProtoProcess {
+  let started: TsProtoProcess | undefined;
+  return {
+    generate: (request) => (started ??= startTsProto()).generate(request),
+    cancel: () => started?.cancel(),
+  };
+}
+
 /** ts-proto's output for a request: from the cache (keyed by request bytes and ts-proto version) or from `plugin`. */
 export async function runTsProto(request: Uint8Array, cache: ToolCache, plugin: TsProtoProcess): Promise<Map<string, string>> {
   const version = (createRequire(import.meta.url)("ts-proto/package.json") as { version: string }).version;

@@ -134,7 +134,7 @@ describe("gen errors: one line each, with file:line", () => {
     expect(errors.some((e) => expected.test(e)), errors.join("\n")).toBe(true);
   });
 
-  it("reports unsupported types in an entity's closure and options not built yet", async () => {
+  it("reports unsupported types in an entity's closure and invalid lineage options", async () => {
     const withImport = (imp: string, field: string) =>
       itemV1.replace('import "protocache/v1/options.proto";', `import "protocache/v1/options.proto";\nimport "${imp}";`).replace("int64 price_cents = 2;", `int64 price_cents = 2;\n  ${field}`);
     project = tempProject({ "proto/acme/item/v1/item.proto": withImport("google/protobuf/wrappers.proto", "google.protobuf.StringValue note = 3;") });
@@ -147,7 +147,7 @@ describe("gen errors: one line each, with file:line", () => {
     expect((await genErrors(project)).join("\n")).toMatch(/uses acme.legacy.v1.Old from acme\/legacy\/v1\/legacy.proto, which is not proto3/);
     project.remove();
     project = tempProject({ "proto/acme/item/v1/item.proto": itemV1.replace("ttl_seconds: 60", 'ttl_seconds: 60 migrates_from: "acme.item.v0.Item"') });
-    expect((await genErrors(project)).join("\n")).toMatch(/migrates_from and renamed_from are not supported yet.*\[not-supported\]/);
+    expect((await genErrors(project)).join("\n")).toMatch(/migrates_from "acme.item.v0.Item" does not exist: it must name the entity of an older major .*\[migrates-from\]/);
   });
 
   it("reports two entities sharing a key namespace", async () => {

@@ -1,0 +1,102 @@
+import { posix } from "node:path";
+import { runBuf } from "../buf.js";
+import { packageFamily } from "../entities.js";
+import { GenError } from "../errors.js";
+import type { ProtoImage } from "../image.js";
+import type { Finding } from "./finding.js";
+
+/** One line of `buf breaking --error-format=json`. */
+interface BufBreakingLine {
+  readonly path?: string;
+  readonly start_line?: number;
+  readonly start_column?: number;
+  readonly type?: string;
+  readonly message?: string;
+}
+
+/** What a change reports, in the words of a cache: context for the fix text. */
+interface Context {
+  readonly field: string | undefined;
+  /** The field or enum value number the change is about. */
+  readonly number: string;
+  readonly nextMajor: string;
+}
+
+const reinstate = "entries already in Redis were written with the old encoding";
+const rules: Record<string, { breaks: string; fix: (c: Context) => string }> = {
+  FIELD_WIRE_COMPATIBLE_TYPE: {
+    breaks: `${reinstate}: readers would decode this field with the wrong wire type (corrupt misses) or as a different value`,
+    fix: (c) => `to change the type of ${c.field === undefined ? "the field" : `\`${c.field}\``}, add a new major: \`${c.nextMajor}\` (or keep the old type)`,
+  },
+  FIELD_WIRE_COMPATIBLE_CARDINALITY: {
+    breaks: `${reinstate}: switching between repeated and singular changes how every cached value of this field decodes`,
+    fix: (c) => `add a new field with a new number instead, or make the change in a new major: \`${c.nextMajor}\``,
+  },
+  FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED: {
+    breaks: "the number is free again: a later field reusing it would misread the values old entries still carry under it",
+    fix: (c) => `keep the number out of reach: add \`reserved ${c.number};\`${c.field === undefined ? "" : ` and \`reserved "${c.field}";\``} to the message`,
+  },
+  ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED: {
+    breaks: "the number is free again: a later value reusing it would give cached entries a different meaning",
+    fix: (c) => `add \`reserved ${c.number};\` to the enum`,
+  },
+  FIELD_SAME_ONEOF: {
+    breaks: `${reinstate}: moving a field into or out of a oneof changes which other fields a cached value clears when read`,
+    fix: (c) => `leave the field where it was and add a new one, or make the change in a new major: \`${c.nextMajor}\``,
+  },
+  FIELD_SAME_DEFAULT: { breaks: `${reinstate}: unset fields would read as a different value`, fix: () => "restore the previous default" },
+  FILE_SAME_PACKAGE: {
+    breaks: "every message in the file gets new full names and schema IDs: entries written under the old names become wrong_type misses",
+    fix: (c) => `move messages between packages only by adding a new major: \`${c.nextMajor}\``,
+  },
+  MESSAGE_SAME_MESSAGE_SET_WIRE_FORMAT: { breaks: `${reinstate}: the message-set wire format changes every byte`, fix: () => "restore the previous message_set_wire_format" },
+  RESERVED_ENUM_NO_DELETE: { breaks: "a reserved number or name is free again and could be reused for a different meaning", fix: () => "restore the reservation" },
+  RESERVED_MESSAGE_NO_DELETE: { breaks: "a reserved field number or name is free again and could be reused, misreading old entries", fix: () => "restore the reservation" },
+  ENUM_SAME_TYPE: { breaks: `${reinstate}: switching between open and closed enums changes how unknown values decode`, fix: () => "keep the enum's syntax" },
+};
+
+/**
+ * Runs `buf breaking` (the WIRE category from buf.yaml) of the working tree
+ * against a base image and explains each finding in terms of the cache.
+ */
+export async function breakingFindings(root: string, baseImage: string, current: ProtoImage | undefined, protoDir: string): Promise<Finding[]> {
+  const result = await runBuf(["breaking", "--against", baseImage, "--error-format=json"], root);
+  if (result.code === 0) return [];
+  const lines = result.stdout.toString("utf8").split("\n").filter((l) => l.trim() !== "");
+  const parsed: BufBreakingLine[] = [];
+  for (const line of lines) {
+    try {
+      parsed.push(JSON.parse(line) as BufBreakingLine);
+    } catch {
+      // not a finding line
+    }
+  }
+  if (parsed.length === 0) {
+    throw new GenError("buf-breaking", `buf breaking failed: ${(result.stderr || result.stdout.toString()).trim().split("\n")[0] ?? ""}`);
+  }
+  return parsed.map((line) => explain(line, current, protoDir));
+}
+
+function explain(line: BufBreakingLine, current: ProtoImage | undefined, protoDir: string): Finding {
+  const rule = line.type ?? "BREAKING";
+  const message = line.message ?? "breaking change";
+  const path = line.path ?? "";
+  const file = path.startsWith(`${protoDir}/`) ? path : posix.join(protoDir, path);
+  const relative = path.startsWith(`${protoDir}/`) ? path.slice(protoDir.length + 1) : path;
+  const pkg = current?.files.find((f) => f.proto.name === relative)?.proto.package ?? "";
+  const major = Number(/\.v([1-9][0-9]*)$/.exec(pkg)?.[1] ?? "1");
+  const context: Context = {
+    field: /with name "([^"]+)"/.exec(message)?.[1],
+    number: /(?:[Ff]ield|value) "(\d+)"/.exec(message)?.[1] ?? "<number>",
+    nextMajor: `${packageFamily(pkg) || "your.package"}.v${major + 1}`,
+  };
+  const known = rules[rule];
+  const location = line.start_line === undefined ? { file } : { file, line: line.start_line, ...(line.start_column === undefined ? {} : { column: line.start_column }) };
+  return {
+    rule,
+    location,
+    message,
+    breaks: known?.breaks ?? `${reinstate}: this change makes them decode differently`,
+    fix: known?.fix(context) ?? `revert the change, or make it in a new major: \`${context.nextMajor}\``,
+  };
+}
