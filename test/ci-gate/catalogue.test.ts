@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCheck } from "../../codegen/check/index.js";
+import { baselineRepo, cli, copyRepo, type TempRepo } from "../support/git-repo.js";
+
+const session = "proto/acme/session/v1/session.proto";
+const user = "proto/acme/user/v1/user.proto";
+
+let base: TempRepo;
+beforeAll(() => {
+  base = baselineRepo();
+}, 120_000);
+afterAll(() => base?.remove());
+
+interface Case {
+  readonly name: string;
+  /** Applies the edit to a fresh copy of the baseline. */
+  readonly edit: (repo: TempRepo) => void;
+  /** Run `protocache gen` after the edit, as a developer should (default true). */
+  readonly gen?: boolean;
+  /** Rules expected among the findings; [] means a clean check. */
+  readonly expect: readonly string[];
+}
+
+const cases: Case[] = [
+  { name: "add a field", edit: (r) => r.edit(user, "string locale = 6", 'string nickname = 7;\n  string locale = 6'), expect: [] },
+  { name: "rename a field", edit: (r) => r.edit(session, "string user_id = 3;", "string account_id = 3;"), expect: [] },
+  { name: "delete a field without reserved", edit: (r) => r.edit(session, "  double risk_score = 15;\n", ""), expect: ["FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED"] },
+  { name: "delete a field with reserved", edit: (r) => r.edit(session, "  double risk_score = 15;\n", '  reserved 15;\n  reserved "risk_score";\n'), expect: [] },
+  { name: "int64 to uint64 (wire-compatible)", edit: (r) => r.edit(session, "int64 created_at_ms = 4;", "uint64 created_at_ms = 4;"), expect: [] },
+  { name: "string to bytes (wire-compatible)", edit: (r) => r.edit(session, "string user_id = 3;", "bytes user_id = 3;"), expect: [] },
+  { name: "int64 to string", edit: (r) => r.edit(session, "int64 created_at_ms = 4;", "string created_at_ms = 4;"), expect: ["FIELD_WIRE_COMPATIBLE_TYPE"] },
+  { name: "int32 to sint32", edit: (r) => r.edit(session, "repeated int32 recent_status_codes = 13;", "repeated sint32 recent_status_codes = 13;"), expect: ["FIELD_WIRE_COMPATIBLE_TYPE"] },
+  { name: "bytes to string", edit: (r) => r.edit(session, "bytes csrf_token = 14;", "string csrf_token = 14;"), expect: ["FIELD_WIRE_COMPATIBLE_TYPE"] },
+  { name: "repeated to singular", edit: (r) => r.edit(session, "repeated string scopes = 6;", "string scopes = 6;"), expect: ["FIELD_WIRE_COMPATIBLE_CARDINALITY"] },
+  { name: "singular to repeated", edit: (r) => r.edit(session, "uint64 request_count = 9;", "repeated uint64 request_count = 9;"), expect: ["FIELD_WIRE_COMPATIBLE_CARDINALITY"] },
+  { name: "move a field out of a oneof", edit: (r) => r.edit(session, "    string sso_provider = 12;\n  }", "  }\n  string sso_provider = 12;"), expect: ["FIELD_SAME_ONEOF"] },
+  { name: "add a field to a oneof", edit: (r) => r.edit(session, "    string sso_provider = 12;\n", "    string sso_provider = 12;\n    string api_key_id = 19;\n"), expect: [] },
+  { name: "delete an enum value", edit: (r) => r.edit(session, "  DEVICE_KIND_CLI = 3;\n", ""), expect: ["ENUM_VALUE_NO_DELETE_UNLESS_NUMBER_RESERVED"] },
+  { name: "add an enum value", edit: (r) => r.edit(session, "  DEVICE_KIND_CLI = 3;\n", "  DEVICE_KIND_CLI = 3;\n  DEVICE_KIND_TV = 4;\n"), expect: [] },
+  { name: "change a map's value type", edit: (r) => r.edit(session, "map<string, string> attributes = 7;", "map<string, int64> attributes = 7;"), expect: ["FIELD_WIRE_COMPATIBLE_TYPE"] },
+  { name: "change a nested message's field", edit: (r) => r.edit(session, "string ip = 1;", "int64 ip = 1;"), expect: ["FIELD_WIRE_COMPATIBLE_TYPE"] },
+  { name: "renumber a field", edit: (r) => r.edit(session, "double risk_score = 15;", "double risk_score = 20;"), expect: ["FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED"] },
+  { name: "rename an entity message", edit: (r) => r.edit(user, "message User {", "message Account {"), expect: ["entity-removed"] },
+  { name: "rename an entity message with renamed_from", edit: (r) => { r.edit(user, "message User {", "message Account {"); r.edit(user, "ttl_seconds: 3600", 'ttl_seconds: 3600\n    renamed_from: "acme.user.v1.User"'); }, expect: [] },
+  { name: "remove an entity", edit: (r) => r.write(user, 'syntax = "proto3";\n\npackage acme.user.v1;\n'), expect: ["entity-removed"] },
+  { name: "change a key template", edit: (r) => r.edit(user, 'key: "user:{id}"', 'key: "user:{email}"'), expect: ["key-template-changed"] },
+  { name: "move an entity to a package without a version", edit: (r) => r.edit(user, "package acme.user.v1;", "package acme.user;"), expect: ["lint", "entity-version-suffix", "FILE_SAME_PACKAGE", "entity-removed"] },
+  { name: "migrates_from a message that does not exist", edit: (r) => r.edit(user, "ttl_seconds: 3600", 'ttl_seconds: 3600\n    migrates_from: "acme.user.v0.User"'), expect: ["migrates-from"] },
+  { name: "edit the lock by hand", edit: (r) => r.edit("proto/protocache.lock.json", /"firstGenerated":"[0-9-]+"/, '"firstGenerated":"2020-01-01"'), gen: false, expect: ["lock-append-only"] },
+  { name: "tamper with a lock descriptor", edit: (r) => r.edit("proto/protocache.lock.json", /"descriptor":"(.{20})/, '"descriptor":"AAAAAAAAAAAAAAAAAAAA'), gen: false, expect: ["lock-tampered", "lock-append-only"] },
+  { name: "edit a generated file by hand", edit: (r) => r.edit("generated/acme/user/v1/user.cache.ts", "ttlSeconds: 3600", "ttlSeconds: 60"), gen: false, expect: ["generated-stale"] },
+  { name: "forget to run gen", edit: (r) => r.edit(user, "string locale = 6", 'string nickname = 7;\n  string locale = 6'), gen: false, expect: ["lock-out-of-sync", "generated-stale"] },
+];
+
+describe("protocache check --against main: a catalogue of edits", () => {
+  it.each(cases)("$name → $expect", async ({ edit, gen, expect: expected }) => {
+    const repo = copyRepo(base);
+    try {
+      edit(repo);
+      if (gen !== false) cli(repo.root, "gen", "-q");
+      const report = await runCheck({ root: repo.root, against: "main" });
+      const rules = [...new Set(report.findings.map((f) => f.rule))].sort();
+      expect(rules, report.findings.map((f) => `${f.rule}: ${f.message}`).join("\n")).toEqual([...expected].sort());
+      for (const f of report.findings) {
+        expect(f.breaks.length).toBeGreaterThan(10);
+        expect(f.fix.length).toBeGreaterThan(10);
+      }
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+});
+
+describe("retire", () => {
+  it("makes an intended removal pass, and only then", async () => {
+    const repo = copyRepo(base);
+    try {
+      repo.write(user, 'syntax = "proto3";\n\npackage acme.user.v1;\n');
+      expect(cli(repo.root, "gen", "-q").status).toBe(0);
+      expect(cli(repo.root, "check").status).toBe(1);
+      const retired = cli(repo.root, "retire", "acme.user.v1.User");
+      expect(retired.status).toBe(0);
+      expect(repo.read("proto/protocache.lock.json")).toMatch(/\{"kind":"retired","message":"acme.user.v1.User","date":"\d{4}-\d{2}-\d{2}"\}\n {2}\]/);
+      expect(cli(repo.root, "gen", "-q").status).toBe(0);
+      const check = cli(repo.root, "check");
+      expect(check.stderr).toMatch(/no findings/);
+      expect(check.status).toBe(0);
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+});

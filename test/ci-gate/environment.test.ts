@@ -1,0 +1,103 @@
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findBuf } from "../../codegen/buf.js";
+import { spawnSync } from "node:child_process";
+import { baselineRepo, cli, copyRepo, git, type TempRepo } from "../support/git-repo.js";
+
+let base: TempRepo;
+const dirs: string[] = [];
+beforeAll(() => {
+  base = baselineRepo();
+}, 120_000);
+afterAll(() => {
+  base?.remove();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "protocache-env-"));
+  dirs.push(d);
+  return d;
+}
+
+describe("protocache check: environment and output", () => {
+  it("exits 0 on a clean tree and prints what it compared with", () => {
+    const r = cli(base.root, "check");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/note: compared with main \([0-9a-f]{12}\)/);
+  }, 60_000);
+
+  it("exits 2 with one line outside a git repository", () => {
+    const dir = tempDir();
+    for (const f of ["buf.yaml", "buf.gen.yaml", "proto", "package.json", "generated"]) cpSync(join(base.root, f), join(dir, f), { recursive: true });
+    const r = cli(dir, "check");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^protocache check: .* is not inside a git repository, so there is no "main" to compare with\n {2}run protocache check in the repository, or pass --against-image/);
+  }, 60_000);
+
+  it("exits 2 in a shallow single-branch clone and prints the git command that fetches the ref", () => {
+    const repo = copyRepo(base);
+    try {
+      git(repo.root, "checkout", "-q", "-b", "feature");
+      repo.edit("proto/acme/user/v1/user.proto", "string locale = 6", "string nickname = 7;\n  string locale = 6");
+      repo.commit("feature work");
+      const clone = tempDir();
+      git(tmpdir(), "clone", "-q", "--depth", "1", "--single-branch", "--branch", "feature", `file://${repo.root}`, clone);
+      const r = cli(clone, "check");
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/git ref "main" is not in this clone \(a shallow clone\)\n {2}fetch it with: git fetch --no-tags --depth=1 origin main:main/);
+      git(clone, "fetch", "-q", "--no-tags", "--depth=1", "origin", "main:main");
+      const again = cli(clone, "check", "--against", "main");
+      expect(again.stderr).toMatch(/compared with main/);
+      expect(again.status).toBe(1);
+      expect(again.stderr).toMatch(/lock-out-of-sync/);
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+
+  it("exits 2 for a ref that does not exist in a full clone", () => {
+    const r = cli(base.root, "check", "--against", "release-9");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/git ref "release-9" is not in this clone.*\n {2}fetch it with: git fetch --no-tags origin release-9:release-9/);
+  }, 60_000);
+
+  it("compares with a saved image (--against-image) and says the lock history is not compared", () => {
+    const repo = copyRepo(base);
+    try {
+      const image = join(tempDir(), "base.binpb");
+      expect(spawnSync(findBuf(), ["build", "-o", image], { cwd: repo.root }).status).toBe(0);
+      repo.edit("proto/acme/session/v1/session.proto", "int64 created_at_ms = 4;", "string created_at_ms = 4;");
+      cli(repo.root, "gen", "-q");
+      const r = cli(repo.root, "check", "--against-image", image);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/proto\/acme\/session\/v1\/session\.proto:\d+:\d+: \[FIELD_WIRE_COMPATIBLE_TYPE\] Field "4" with name "created_at_ms"/);
+      expect(r.stderr).toMatch(/fix: to change the type of `created_at_ms`, add a new major: `acme.session.v2`/);
+      expect(r.stderr).toMatch(/note: compared with image .*the lock history is not compared/);
+      expect(cli(repo.root, "check", "--against-image", "/nonexistent.binpb").status).toBe(2);
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+
+  it("prints findings as JSON with --json", () => {
+    const repo = copyRepo(base);
+    try {
+      repo.edit("proto/acme/user/v1/user.proto", 'key: "user:{id}"', 'key: "user:{email}"');
+      cli(repo.root, "gen", "-q");
+      const r = cli(repo.root, "check", "--json");
+      expect(r.status).toBe(1);
+      const out = JSON.parse(r.stdout) as { ok: boolean; findings: { rule: string; location: { file: string; line: number }; breaks: string; fix: string }[] };
+      expect(out.ok).toBe(false);
+      expect(out.findings).toEqual([
+        expect.objectContaining({ rule: "key-template-changed", location: expect.objectContaining({ file: "proto/acme/user/v1/user.proto", line: 8 }), fix: 'keep "user:{id}", or change the key in a new major (v2)' }),
+      ]);
+      const usage = cli(repo.root, "check", "--bogus");
+      expect(usage.status).toBe(2);
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+});
