@@ -41,9 +41,9 @@ export function genCases(rounds: number): BenchRow[] {
     const goal: Goal = { kind: "time-at-most", target: 1.5 };
     const row = (subject: string, times: number[]): BenchRow => {
       const ratio = median(times.map((t, i) => t / (plain[i] ?? 1)));
-      return { case: "npm run gen, example protos", entity: "acme.*", subject, baseline: "buf generate (ts-proto)", goal, ratio, pass: passes(goal, ratio), detail: `${median(times).toFixed(0)} ms vs ${median(plain).toFixed(0)} ms` };
+      return { case: `npm run gen, example protos, ${subject.replace("protocache gen ", "")}`, entity: "acme.*", subject, baseline: "buf generate (ts-proto)", goal, ratio, pass: passes(goal, ratio), detail: `${median(times).toFixed(0)} ms vs ${median(plain).toFixed(0)} ms` };
     };
-    const rows = [row("protocache gen (tool cache warm)", warm), row("protocache gen (PROTOCACHE_NO_CACHE=1)", cold)];
+    const rows = [row("protocache gen (unchanged sources, tool cache warm)", warm), row("protocache gen (cold: PROTOCACHE_NO_CACHE=1)", cold)];
     rows.push(syntheticCase(cli));
     return rows;
   } finally {
