@@ -1,46 +1,54 @@
 #!/usr/bin/env node
-// The protocache CLI. Runs dist/cli/main.js, an esbuild bundle of cli/,
-// codegen/ and src/ that is rebuilt here whenever a source file is newer (so
-// a fresh clone needs no build step and an edit never runs stale code). Falls
-// back to tsx when esbuild cannot write the bundle.
-import { existsSync, readdirSync, statSync } from "node:fs";
+// The protocache CLI. Runs dist/protocache.mjs, an esbuild bundle of cli/,
+// codegen/ and src/, rebuilt here whenever a source file changed since the
+// bundle was built (so a fresh clone needs no build step and an edit never
+// runs stale code). Falls back to tsx when esbuild cannot write the bundle.
+import { existsSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const outdir = join(root, "dist", "cli");
-const bundle = join(outdir, "main.js");
+const bundle = join(root, "dist", "protocache.mjs");
 const sources = ["cli", "codegen", "src"].map((d) => join(root, d));
 
 function newestSource(dir) {
   let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
     const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+    try {
+      newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+    } catch {
+      // a file that vanished mid-scan (an editor's swap file) does not count
+    }
   }
   return newest;
 }
 
 async function ensureBundle() {
   if (!sources.every(existsSync)) return existsSync(bundle);
-  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
+  // The bundle's mtime is set to the newest source mtime seen *before* building,
+  // so an edit saved during a build is still newer and triggers the next rebuild.
   const newest = Math.max(...sources.map(newestSource), statSync(join(root, "package.json")).mtimeMs);
-  if (built > newest) return true;
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= newest) return true;
+  const temp = `${bundle}.${process.pid}.${Date.now()}.tmp`;
   try {
     const { build } = await import("esbuild");
     await build({
       entryPoints: [join(root, "cli", "main.ts")],
-      outdir,
-      outExtension: { ".js": ".js" },
+      outfile: temp,
       bundle: true,
-      splitting: true,
       platform: "node",
       format: "esm",
       target: "node20",
-      // Pure-JS dependencies are bundled (one file to load is much faster on
-      // every run); runtime CommonJS packages and tools stay external.
+      // Pure-JS dependencies are bundled (one file loads much faster on every
+      // run); runtime CommonJS packages and tools stay external.
       external: ["ioredis", "protobufjs", "protobufjs/*", "esbuild", "tsx", "cluster-key-slot"],
-      sourcemap: "linked",
       logLevel: "silent",
       banner: {
         js: [
@@ -50,16 +58,25 @@ async function ensureBundle() {
         ].join("\n"),
       },
     });
+    utimesSync(temp, newest / 1000, newest / 1000);
+    // Atomic: concurrent runs each see a complete bundle, old or new.
+    renameSync(temp, bundle);
     return true;
   } catch {
+    rmSync(temp, { force: true });
     return false;
   }
 }
 
-if (await ensureBundle()) {
-  await import(pathToFileURL(bundle).href);
-} else {
-  const { register } = await import("tsx/esm/api");
-  register();
-  await import(pathToFileURL(join(root, "cli", "main.ts")).href);
+try {
+  if (await ensureBundle()) {
+    await import(pathToFileURL(bundle).href);
+  } else {
+    const { register } = await import("tsx/esm/api");
+    register();
+    await import(pathToFileURL(join(root, "cli", "main.ts")).href);
+  }
+} catch (error) {
+  console.error(`protocache: cannot load the CLI: ${error instanceof Error ? error.message : String(error)}`);
+  process.exitCode = 2;
 }

@@ -50,12 +50,13 @@ export function findBuf(): string {
   }
 }
 
-/** Version of the installed buf package, part of cache keys of buf's results. */
+/** Identity of the buf in use (package version, or the PROTOCACHE_BUF override): part of cache keys of buf's results. */
 export function bufVersion(): string {
+  const override = process.env["PROTOCACHE_BUF"] ?? "";
   try {
-    return (require("@bufbuild/buf/package.json") as { version: string }).version;
+    return `${(require("@bufbuild/buf/package.json") as { version: string }).version}:${override}`;
   } catch {
-    return "unknown";
+    return `unknown:${override}`;
   }
 }
 

@@ -34,18 +34,9 @@ export interface EntitySet {
   readonly errors: readonly GenError[];
 }
 
-/** The name an entity's revisions are counted under: the first name in its `renamed_from` chain. */
-export function lineageOf(entities: readonly EntityModel[]): (message: string) => string {
-  const renamedFrom = new Map(entities.filter((e) => e.renamedFrom !== undefined).map((e) => [e.message.typeName, e.renamedFrom as string]));
-  return (message) => {
-    let name = message;
-    for (let hops = 0; hops < 64; hops++) {
-      const older = renamedFrom.get(name);
-      if (older === undefined) return name;
-      name = older;
-    }
-    return name;
-  };
+/** Renames the sources declare: entity full name → its `renamed_from`. */
+export function declaredRenames(entities: readonly EntityModel[]): Map<string, string> {
+  return new Map(entities.filter((e) => e.renamedFrom !== undefined).map((e) => [e.message.typeName, e.renamedFrom as string]));
 }
 
 /** Package without its version suffix (`acme.user.v1` → `acme.user`): what majors of one entity share. */
@@ -133,7 +124,7 @@ function lineageProblems(entity: EntityModel, entities: readonly EntityModel[], 
       entity.renamedFrom === name ? "names the entity itself"
       : !/^[A-Za-z_][\w.]*$/.test(entity.renamedFrom) ? "is not a full message name"
       : entities.some((e) => e.message.typeName === entity.renamedFrom) ? "is still an entity (a rename replaces the old message)"
-      : packageFamily(entity.renamedFrom.slice(0, entity.renamedFrom.lastIndexOf("."))) !== packageFamily(pkg) ? `is not in the package family ${packageFamily(pkg)}`
+      : !entity.renamedFrom.startsWith(`${pkg}.`) || entity.renamedFrom.slice(pkg.length + 1).includes(".") ? `is not a message of package ${pkg}: a rename stays in its package and major (a new major is a new entity, see migrates_from)`
       : undefined;
     if (why !== undefined) problems.push(new GenError("renamed-from", `${name}: renamed_from "${entity.renamedFrom}" ${why}`, at));
   }

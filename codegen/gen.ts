@@ -1,15 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { bufVersion, parseBufDiagnostics, runBuf, type BufResult } from "./buf.js";
+import { bufVersion, findBuf, parseBufDiagnostics, runBuf, type BufResult } from "./buf.js";
 import { ToolCache } from "./cache.js";
 import { loadConfig, type GenConfig } from "./config.js";
 import { closureDescriptorSet } from "./descriptor-set.js";
-import { collectEntities, lineageOf, type EntitySet } from "./entities.js";
+import { collectEntities, declaredRenames, type EntitySet } from "./entities.js";
 import { emitAll } from "./emit.js";
 import { GenError, GenErrors } from "./errors.js";
 import { parseImage, type ProtoImage } from "./image.js";
 import {
   appendRevisions,
+  lockLineage,
   normalizeRevisions,
   parseLock,
   retiredMessages,
@@ -21,7 +22,7 @@ import {
 } from "./lock.js";
 import { schemaIdOf } from "./schema-id.js";
 import { checkTemplate } from "./template.js";
-import { lazyTsProto, runTsProto, startTsProto, tsProtoRequest } from "./ts-proto.js";
+import { lazyTsProto, runTsProto, startTsProto, tsProtoRequest, type TsProtoProcess } from "./ts-proto.js";
 import { listFiles } from "./output.js";
 
 /** Everything one generator run produced, before anything is written. */
@@ -79,16 +80,18 @@ export async function analyzeProject(root: string, options: GenOptions = {}): Pr
   const config = await loadConfig(root);
   const template = await checkTemplate(config);
   const cache = new ToolCache(root);
+  findBuf(); // fails fast (buf-missing) before any child process is started
   // When these exact sources were seen before, lint and ts-proto will be cache hits: start nothing
   // extra. Otherwise start buf lint and the ts-proto plugin together with buf build.
   const fingerprint = await sourceFingerprint(config);
   const warm = (await cache.get<boolean>("sources", fingerprint)) === true;
   const speculative = new AbortController();
-  const plugin = warm ? lazyTsProto() : startTsProto();
-  const lintRun = warm ? undefined : runBuf(["lint", "--error-format=text"], config.root, speculative.signal);
-  lintRun?.catch(() => {});
+  let plugin: TsProtoProcess | undefined;
   const none = { config, image: undefined, entities: undefined, storedLock: undefined, plan: undefined };
   try {
+    plugin = warm ? lazyTsProto() : startTsProto();
+    const lintRun = warm ? undefined : runBuf(["lint", "--error-format=text"], config.root, speculative.signal);
+    lintRun?.catch(() => {});
     const built = await runBuf(["build", "-o", "-"], config.root);
     if (built.code !== 0) return { ...none, errors: parseBufDiagnostics("compile", built.stderr || built.stdout.toString()) };
     const image = parseImage(built.stdout, config.protoDir);
@@ -111,7 +114,7 @@ export async function analyzeProject(root: string, options: GenOptions = {}): Pr
     if (planned.plan !== undefined) await cache.set("sources", fingerprint, true);
     return { config, image, entities, storedLock: stored, errors: planned.errors, plan: planned.plan };
   } finally {
-    plugin.cancel();
+    plugin?.cancel();
     speculative.abort();
   }
 }
@@ -125,7 +128,8 @@ async function finishPlan(
   options: GenOptions,
 ): Promise<{ plan: GenPlan | undefined; errors: GenError[] }> {
   const errors: GenError[] = [];
-  const lineage = lineageOf(entities.entities);
+  const declared = declaredRenames(entities.entities);
+  const lineage = lockLineage(stored, declared);
   const retired = retiredMessages(stored);
   const lockedNames = new Set(revisionsOf(stored).map((e) => e.message));
   for (const e of entities.entities) {
@@ -142,7 +146,7 @@ async function finishPlan(
   const current = entities.entities.map((e) => {
     const id = schemaIdOf(e.message);
     currentIds.set(e.message.typeName, id);
-    return { id, message: e.message.typeName, major: e.major, descriptor: Buffer.from(closureDescriptorSet(e.message)).toString("base64") };
+    return { id, message: e.message.typeName, major: e.major, descriptor: Buffer.from(closureDescriptorSet(e.message)).toString("base64"), renamedFrom: e.renamedFrom };
   });
   const { lock: previous, renumbered } = normalizeRevisions(stored, lineage);
   const appended = appendRevisions(previous, current, options.date ?? today(), lineage);
@@ -150,7 +154,7 @@ async function finishPlan(
   if (errors.length > 0) return { plan: undefined, errors };
 
   const lock = appended.lock;
-  const ours = emitAll({ config, entities, currentIds, lock, lineageOf: lineage });
+  const ours = emitAll({ config, entities, currentIds, lock, lineageOf: lockLineage(lock) });
   const files = new Map<string, string>([...(await types), ...ours].sort(([a], [b]) => (a < b ? -1 : 1)));
   const added = appended.added;
   return {

@@ -17,6 +17,8 @@ export interface LockRevision {
   readonly firstGenerated: string;
   /** Base64 of a self-contained FileDescriptorSet of the message's closure. */
   readonly descriptor: string;
+  /** On the first revision of a renamed entity: the name it had before (`renamed_from`). */
+  readonly renamedFrom?: string;
 }
 
 /** An entity removed on purpose (`protocache retire`): its entries may be orphaned, knowingly. */
@@ -63,6 +65,7 @@ export function entryLine(e: LockEntry): string {
     revision: e.revision,
     firstGenerated: e.firstGenerated,
     descriptor: e.descriptor,
+    ...(e.renamedFrom === undefined ? {} : { renamedFrom: e.renamedFrom }),
   });
 }
 
@@ -109,7 +112,7 @@ function parseEntry(raw: unknown, at: { file: string; line: number }): LockEntry
   const id = typeof e["id"] === "string" && /^0x[0-9a-f]{8}$/.test(e["id"]) ? Number.parseInt(e["id"], 16) : bad("has no valid id");
   const positive = (key: string): number =>
     Number.isSafeInteger(e[key]) && (e[key] as number) > 0 ? (e[key] as number) : bad(`has no valid ${key}`);
-  return {
+  const revision: LockRevision = {
     kind: "revision",
     id,
     message: text("message"),
@@ -118,6 +121,7 @@ function parseEntry(raw: unknown, at: { file: string; line: number }): LockEntry
     firstGenerated: date("firstGenerated"),
     descriptor: text("descriptor"),
   };
+  return e["renamedFrom"] === undefined ? revision : { ...revision, renamedFrom: text("renamedFrom") };
 }
 
 /**
@@ -167,6 +171,30 @@ export function recomputeId(entry: LockRevision): number | undefined {
 export type LineageOf = (message: string) => string;
 
 /**
+ * Lineages recorded in the lock (`renamedFrom` on the first revision of a
+ * new name), plus renames the sources declare that are not locked yet. A
+ * chain of renames (A → B → C) stays one lineage even after B's option is gone.
+ */
+export function lockLineage(lock: SchemaLock, declared: ReadonlyMap<string, string> = new Map()): LineageOf {
+  const previous = new Map<string, string>();
+  const locked = new Set<string>();
+  for (const e of revisionsOf(lock)) {
+    if (e.renamedFrom !== undefined && !locked.has(e.message)) previous.set(e.message, e.renamedFrom);
+    locked.add(e.message);
+  }
+  for (const [message, from] of declared) if (!locked.has(message)) previous.set(message, from);
+  return (message) => {
+    let name = message;
+    for (let hops = 0; hops < 64; hops++) {
+      const older = previous.get(name);
+      if (older === undefined) return name;
+      name = older;
+    }
+    return name;
+  };
+}
+
+/**
  * Makes revision ordinals count 1, 2, 3... in file order, per lineage (a
  * message and the names it was renamed from). They only drift when two
  * branches each appended a revision of the same message and git merged both
@@ -194,6 +222,8 @@ export interface CurrentRevision {
   readonly message: string;
   readonly major: number;
   readonly descriptor: string;
+  /** The entity's `renamed_from`, recorded on the first revision of the new name. */
+  readonly renamedFrom?: string | undefined;
 }
 
 /**
@@ -225,7 +255,15 @@ export function appendRevisions(
     }
     const lineage = lineageOf(rev.message);
     const revision = entries.filter((e) => e.kind === "revision" && lineageOf(e.message) === lineage).length + 1;
-    const entry: LockRevision = { kind: "revision", ...rev, revision, firstGenerated: date };
+    const firstOfName = !entries.some((e) => e.kind === "revision" && e.message === rev.message);
+    const { renamedFrom, ...fields } = rev;
+    const entry: LockRevision = {
+      kind: "revision",
+      ...fields,
+      revision,
+      firstGenerated: date,
+      ...(firstOfName && renamedFrom !== undefined ? { renamedFrom } : {}),
+    };
     entries.push(entry);
     byId.set(entry.id, entry);
     added.push(entry);

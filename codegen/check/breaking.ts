@@ -1,4 +1,6 @@
-import { posix } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join, posix } from "node:path";
+import { parse } from "yaml";
 import { runBuf } from "../buf.js";
 import { packageFamily } from "../entities.js";
 import { GenError } from "../errors.js";
@@ -56,11 +58,21 @@ const rules: Record<string, { breaks: string; fix: (c: Context) => string }> = {
 };
 
 /**
- * Runs `buf breaking` (the WIRE category from buf.yaml) of the working tree
+ * The workspace's buf.yaml with its breaking section replaced by exactly
+ * `use: [WIRE]`: the gate does not depend on a config a change could weaken
+ * (an `except:` or `ignore:` added in the same pull request).
+ */
+async function wireOnlyConfig(root: string): Promise<string> {
+  const doc = (parse(await readFile(join(root, "buf.yaml"), "utf8")) ?? {}) as Record<string, unknown>;
+  return JSON.stringify({ ...doc, breaking: { use: ["WIRE"] } });
+}
+
+/**
+ * Runs `buf breaking` (always the WIRE category) of the working tree
  * against a base image and explains each finding in terms of the cache.
  */
 export async function breakingFindings(root: string, baseImage: string, current: ProtoImage | undefined, protoDir: string): Promise<Finding[]> {
-  const result = await runBuf(["breaking", "--against", baseImage, "--error-format=json"], root);
+  const result = await runBuf(["breaking", "--against", baseImage, "--error-format=json", "--config", await wireOnlyConfig(root)], root);
   if (result.code === 0) return [];
   const lines = result.stdout.toString("utf8").split("\n").filter((l) => l.trim() !== "");
   const parsed: BufBreakingLine[] = [];

@@ -1,12 +1,16 @@
-import { lineageOf, type EntityModel } from "../entities.js";
+import { ScalarType } from "@bufbuild/protobuf";
+import type { EntityModel } from "../entities.js";
 import { formatLocation, type SourceLocation } from "../errors.js";
 import type { ProtoImage } from "../image.js";
+import type { LineageOf } from "../lock.js";
 import type { Finding } from "./finding.js";
 
 /** An entity as it was in the base, reduced to what the rules compare. */
 export interface BaseEntity {
   readonly name: string;
   readonly template: string;
+  /** What actually forms the keys: literals, and field numbers with their types. */
+  readonly signature: string;
   readonly major: number;
   readonly location: SourceLocation;
 }
@@ -16,12 +20,25 @@ export function templateOf(entity: EntityModel): string {
   return [entity.key.entity, ...entity.key.segments.map((s) => (s.kind === "field" ? `{${s.name}}` : s.text))].join(":");
 }
 
+/**
+ * The key as the bytes it produces depend on it: field segments by number
+ * and type (a renamed key field keeps its keys; another field under the old
+ * name, or int32 → uint32 / bool → int32, does not).
+ */
+export function keySignature(entity: EntityModel): string {
+  let i = 0;
+  return [entity.key.entity, ...entity.key.segments.map((s) => {
+    if (s.kind === "literal") return s.text;
+    const field = entity.keyFields[i++];
+    if (field === undefined) return "{?}";
+    const type = field.fieldKind === "enum" ? `enum ${field.enum.typeName}` : field.fieldKind === "scalar" ? ScalarType[field.scalar].toLowerCase() : field.fieldKind;
+    return `{#${field.number} ${type}}`;
+  })].join(":");
+}
+
 /** Base entities from the base image. */
-export function baseEntities(entities: readonly EntityModel[], image: ProtoImage, label: string): BaseEntity[] {
-  return entities.map((e) => {
-    const at = image.locate(e.message);
-    return { name: e.message.typeName, template: templateOf(e), major: e.major, location: { ...at, file: `${at.file} (${label})` } };
-  });
+export function baseEntities(entities: readonly EntityModel[], image: ProtoImage): BaseEntity[] {
+  return entities.map((e) => ({ name: e.message.typeName, template: templateOf(e), signature: keySignature(e), major: e.major, location: image.locate(e.message) }));
 }
 
 /**
@@ -29,22 +46,29 @@ export function baseEntities(entities: readonly EntityModel[], image: ProtoImage
  * entity removed or renamed without a marker, and a key template changed
  * inside a major.
  */
-export function entityFindings(base: readonly BaseEntity[], current: readonly EntityModel[], image: ProtoImage, retired: ReadonlySet<string>): Finding[] {
+export function entityFindings(
+  base: readonly BaseEntity[],
+  current: readonly EntityModel[],
+  image: ProtoImage,
+  retired: ReadonlySet<string>,
+  lineage: LineageOf,
+  baseLabel: string,
+): Finding[] {
   const findings: Finding[] = [];
-  const lineage = lineageOf(current);
   const byName = new Map(current.map((e) => [e.message.typeName, e]));
   const baseNames = new Set(base.map((b) => b.name));
   for (const b of base) {
     const successor = byName.get(b.name) ?? current.find((e) => e.message.typeName !== b.name && lineage(e.message.typeName) === lineage(b.name));
     if (successor === undefined) {
-      if (retired.has(b.name)) continue;
+      // Retired on purpose, or still declared but invalid (gen's own error says why).
+      if (retired.has(b.name) || image.registry.getMessage(b.name) !== undefined) continue;
       const lookalike = current.find((e) => !baseNames.has(e.message.typeName) && templateOf(e) === b.template && e.major === b.major);
       findings.push({
         rule: "entity-removed",
-        location: lookalike === undefined ? b.location : image.locate(lookalike.message),
+        location: lookalike === undefined ? { file: b.location.file } : image.locate(lookalike.message),
         message:
           lookalike === undefined
-            ? `entity ${b.name} (keys "${b.template}") was removed without a retired marker`
+            ? `entity ${b.name} (keys "${b.template}", declared at ${formatLocation(b.location)} in ${baseLabel}) was removed without a retired marker`
             : `entity ${b.name} looks renamed to ${lookalike.message.typeName} (same key template "${b.template}") without a renamed_from marker`,
         breaks:
           lookalike === undefined
@@ -58,11 +82,12 @@ export function entityFindings(base: readonly BaseEntity[], current: readonly En
       continue;
     }
     const now = templateOf(successor);
-    if (now !== b.template && successor.major === b.major) {
+    if (keySignature(successor) !== b.signature && successor.major === b.major) {
+      const what = now === b.template ? `still reads "${now}" but its key fields changed number or type (${b.signature} → ${keySignature(successor)})` : `changed from "${b.template}" to "${now}"`;
       findings.push({
         rule: "key-template-changed",
         location: image.locate(successor.message),
-        message: `key template of ${successor.message.typeName} changed from "${b.template}" to "${now}" inside major ${b.major} (was ${formatLocation(b.location)})`,
+        message: `key template of ${successor.message.typeName} ${what} inside major ${b.major} (was ${formatLocation(b.location)} in ${baseLabel})`,
         breaks: "during a deploy old code and new code would read and write different keys for the same entity: a split cache where each side misses the other's writes",
         fix: `keep "${b.template}", or change the key in a new major (v${b.major + 1})`,
       });

@@ -1,7 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 
 /** The environment cannot answer the question (no git, missing ref): exit code 2, not a finding. */
 export class CheckEnvironmentError extends Error {
@@ -29,23 +27,26 @@ export function resolveRef(root: string, ref: string): string {
   const found = git(root, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
   if (found.status === 0) return found.stdout.toString("utf8").trim();
   const shallow = git(root, ["rev-parse", "--is-shallow-repository"]).stdout.toString("utf8").trim() === "true";
-  const branch = ref.replace(/^origin\//, "");
-  const fetch = ref.startsWith("origin/") ? `git fetch --no-tags${shallow ? " --depth=1" : ""} origin ${branch}` : `git fetch --no-tags${shallow ? " --depth=1" : ""} origin ${branch}:${branch}`;
+  const depth = shallow ? " --depth=1" : "";
+  let fetch: string;
+  if (/^[0-9a-f]{7,40}$/i.test(ref)) fetch = `git fetch --no-tags${depth} origin ${ref}`;
+  else if (/[~^@:]/.test(ref)) fetch = shallow ? "git fetch --unshallow (the ref is relative to history this clone does not have)" : `git fetch origin (then check that ${ref} exists)`;
+  else if (ref.startsWith("origin/")) fetch = `git fetch --no-tags${depth} origin ${ref.slice("origin/".length)}:refs/remotes/${ref}`;
+  else fetch = `git fetch --no-tags${depth} origin ${ref}:${ref}`;
   throw new CheckEnvironmentError(`git ref "${ref}" is not in this clone${shallow ? " (a shallow clone)" : " (a single-branch clone?)"}`, `fetch it with: ${fetch}`);
 }
 
 /**
- * Copies the given paths (files or directories) as they are at `commit` into
- * a new temporary directory; paths missing at that commit are skipped.
+ * Copies the given paths (files or directories) as they are at `commit`
+ * into `dir` (created if needed); paths missing at that commit are skipped.
  */
-export function exportPaths(root: string, commit: string, paths: readonly string[]): string {
-  const dir = mkdtempSync(join(tmpdir(), "protocache-base-"));
+export function exportPaths(root: string, commit: string, paths: readonly string[], dir: string): void {
+  mkdirSync(dir, { recursive: true });
   const listed = git(root, ["ls-tree", "-r", "--name-only", commit, "--", ...paths]);
   const files = listed.stdout.toString("utf8").split("\n").filter((f) => f !== "");
-  if (files.length === 0) return dir;
+  if (files.length === 0) return;
   const archive = git(root, ["archive", "--format=tar", commit, "--", ...files]);
   if (archive.status !== 0) throw new CheckEnvironmentError(`git archive ${commit} failed: ${archive.stderr.trim()}`, "check that the repository is readable");
   const untar = spawnSync("tar", ["-x", "-C", dir], { input: archive.stdout });
-  if (untar.status !== 0) throw new CheckEnvironmentError(`cannot unpack the base tree: ${untar.stderr.toString("utf8").trim()}`, "check that tar is installed and /tmp is writable");
-  return dir;
+  if (untar.status !== 0) throw new CheckEnvironmentError(`cannot unpack the base tree: ${untar.stderr.toString("utf8").trim()}`, "check that tar is installed and the temporary directory is writable");
 }

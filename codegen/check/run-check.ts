@@ -1,14 +1,17 @@
-import { existsSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { runBuf } from "../buf.js";
-import { collectEntities } from "../entities.js";
+import { collectEntities, declaredRenames } from "../entities.js";
 import { GenError } from "../errors.js";
+import { loadConfig } from "../config.js";
 import { analyzeProject, readLock } from "../gen.js";
 import { parseImage } from "../image.js";
-import { retiredMessages, type SchemaLock } from "../lock.js";
+import { lockLineage, retiredMessages, type SchemaLock } from "../lock.js";
 import { diffOutput } from "../output.js";
 import { formatSchemaId } from "../schema-id.js";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
+import { renameInImage } from "./rename-image.js";
 import { breakingFindings } from "./breaking.js";
 import { baseEntities, entityFindings } from "./entity-diff.js";
 import { findingOfGenError, type Finding } from "./finding.js";
@@ -64,14 +67,26 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     }
   }
 
-  const base = await loadBase(options, config.root, config.protoDir, config.lockFile, notes);
+  const base = await loadBase(options, config.root, notes);
   try {
     if (base.image !== undefined && analysis.image !== undefined) {
-      findings.push(...(await breakingFindings(config.root, base.image, analysis.image, config.protoDir)));
-      const baseImage = parseImage(await readFile(base.image), config.protoDir);
-      const retired = retiredMessages(analysis.storedLock ?? { entries: [] });
+      const baseBytes = await readFile(base.image);
+      const baseImage = parseImage(baseBytes, config.protoDir);
+      const currentLock = analysis.storedLock ?? { entries: [] };
+      const current = analysis.entities?.entities ?? [];
+      const lineage = lockLineage(currentLock, declaredRenames(current));
       const baseModels = collectEntities(baseImage).entities;
-      findings.push(...entityFindings(baseEntities(baseModels, baseImage, base.label), analysis.entities?.entities ?? [], analysis.image, retired));
+      // A renamed entity is compared with what it was: buf matches messages by name.
+      const renames = new Map<string, string>();
+      for (const b of baseModels) {
+        const name = b.message.typeName;
+        const successor = current.find((c) => c.message.typeName !== name && lineage(c.message.typeName) === lineage(name));
+        if (successor !== undefined && current.every((c) => c.message.typeName !== name)) renames.set(name, successor.message.typeName);
+      }
+      const against = renames.size === 0 ? base.image : join(base.dir, "renamed.binpb");
+      if (renames.size > 0) await writeFile(against, renameInImage(baseBytes, renames));
+      findings.push(...(await breakingFindings(config.root, against, analysis.image, config.protoDir)));
+      findings.push(...entityFindings(baseEntities(baseModels, baseImage), analysis.entities?.entities ?? [], analysis.image, retiredMessages(currentLock), lineage, base.label));
     }
     if (base.lock !== undefined && analysis.storedLock !== undefined) findings.push(...lockFindings(base.lock, analysis.storedLock, config.lockFile));
   } finally {
@@ -83,41 +98,52 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
 interface Base {
   /** Path of a base image file, if the base has schemas. */
   readonly image: string | undefined;
+  /** A scratch directory that lives as long as the base. */
+  readonly dir: string;
   readonly lock: SchemaLock | undefined;
   readonly label: string;
   cleanup(): void;
 }
 
-async function loadBase(options: CheckOptions, root: string, protoDir: string, lockFile: string, notes: string[]): Promise<Base> {
-  if (options.againstImage !== undefined) {
-    if (!existsSync(options.againstImage)) throw new CheckEnvironmentError(`--against-image ${options.againstImage} does not exist`, "build it on the base with: buf build -o <file>");
-    notes.push(`compared with image ${options.againstImage}; the lock history is not compared (an image carries no lock; use --against <ref>)`);
-    return { image: options.againstImage, lock: undefined, label: options.againstImage, cleanup: () => {} };
-  }
-  const ref = options.against ?? "main";
-  const commit = resolveRef(root, ref);
-  const dir = exportPaths(root, commit, ["buf.yaml", "package.json", protoDir, lockFile]);
+async function loadBase(options: CheckOptions, root: string, notes: string[]): Promise<Base> {
+  const dir = mkdtempSync(join(tmpdir(), "protocache-base-"));
   const cleanup = (): void => rmSync(dir, { recursive: true, force: true });
-  notes.push(`compared with ${ref} (${commit.slice(0, 12)})`);
   try {
+    if (options.againstImage !== undefined) {
+      const given = resolve(options.againstImage);
+      if (!existsSync(given)) throw new CheckEnvironmentError(`--against-image ${options.againstImage} does not exist`, "build it on the base with: buf build -o <file>");
+      // Normalise any image format buf reads (binpb, json, txtpb) to binary.
+      const image = join(dir, "base.binpb");
+      const converted = await runBuf(["build", given, "-o", image], root);
+      if (converted.code !== 0) throw new CheckEnvironmentError(`--against-image ${options.againstImage} is not a buf image: ${converted.stderr.trim().split("\n")[0] ?? ""}`, "build it on the base with: buf build -o <file>");
+      notes.push(`compared with image ${options.againstImage}; the lock history is not compared (an image carries no lock; use --against <ref>)`);
+      return { image, dir, lock: undefined, label: options.againstImage, cleanup };
+    }
+    const ref = options.against ?? "main";
+    const commit = resolveRef(root, ref);
+    notes.push(`compared with ${ref} (${commit.slice(0, 12)})`);
+    // The base's own configuration says where its schemas and lock were.
+    const tree = join(dir, "tree");
+    exportPaths(root, commit, ["package.json", "buf.yaml", "buf.lock"], tree);
+    const baseConfig = await loadConfig(tree);
+    exportPaths(root, commit, [baseConfig.protoDir, baseConfig.lockFile], tree);
     let lock: SchemaLock | undefined;
     try {
-      lock = await readLock(dir, lockFile);
+      lock = await readLock(tree, baseConfig.lockFile);
     } catch (error) {
       if (!(error instanceof GenError)) throw error;
       notes.push(`the lock at ${ref} does not parse (${error.message}); its history is not compared`);
     }
-    if (!existsSync(join(dir, "buf.yaml")) || !existsSync(join(dir, protoDir))) {
+    if (!existsSync(join(tree, "buf.yaml")) && !existsSync(join(tree, baseConfig.protoDir))) {
       notes.push(`${ref} has no schemas yet: nothing to compare for breaking changes`);
-      return { image: undefined, lock, label: ref, cleanup };
+      return { image: undefined, dir, lock, label: ref, cleanup };
     }
     const image = join(dir, "base.binpb");
-    const built = await runBuf(["build", "-o", image], dir);
+    const built = await runBuf(["build", "-o", image], tree);
     if (built.code !== 0) {
-      notes.push(`the schemas at ${ref} do not compile; breaking changes are not checked (${built.stderr.trim().split("\n")[0] ?? ""})`);
-      return { image: undefined, lock, label: ref, cleanup };
+      throw new CheckEnvironmentError(`the schemas at ${ref} do not build, so nothing can be compared with them: ${built.stderr.trim().split("\n")[0] ?? ""}`, "fix the base branch, or compare with another ref (--against) or a saved image (--against-image)");
     }
-    return { image, lock, label: ref, cleanup };
+    return { image, dir, lock, label: ref, cleanup };
   } catch (error) {
     cleanup();
     throw error;

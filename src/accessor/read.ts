@@ -89,6 +89,8 @@ function decodeAs<T, K>(
         ? error
         : new DecodeError("payload", error instanceof Error ? error.message : String(error), header.schemaId, { cause: error });
     return result("corrupt", undefined, header, revision, failure);
+  } finally {
+    reader.release();
   }
 }
 

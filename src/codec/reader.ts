@@ -5,11 +5,15 @@ export class WireError extends Error {
   override readonly name = "WireError";
 }
 
+const empty = Buffer.alloc(0);
 const f32 = new Float32Array(1);
 const f32Bytes = new Uint8Array(f32.buffer);
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Inputs up to this size share one Latin-1 copy for their ASCII strings (see {@link Reader.string}). */
+const sharedTextLimit = 4096;
 
 /** Message for ts-proto's `_unknownFields`: raw bytes after the tag, keyed by tag. */
 export interface WithUnknownFields {
@@ -208,9 +212,10 @@ export class Reader {
 
   /**
    * A length-prefixed UTF-8 string. Very short ASCII strings are built in
-   * JS; longer ASCII ones are substrings of one Latin-1 copy of the input
-   * (one native call per decode instead of one per string); anything else
-   * goes through the native UTF-8 decoder (invalid bytes become U+FFFD).
+   * JS; in inputs up to 4 KiB longer ASCII ones are substrings of one
+   * Latin-1 copy of the input (one native call per decode instead of one per
+   * string; a decoded string can then keep that copy, at most 4 KiB, alive);
+   * anything else goes through a native decoder (invalid UTF-8 becomes U+FFFD).
    */
   string(): string {
     const end = this.end();
@@ -227,6 +232,8 @@ export class Reader {
       return s;
     }
     for (let p = start; p < end; p++) if ((b[p] as number) >= 0x80) return utf8Slice(b, start, end);
+    // Substrings of the shared copy keep all of it alive: only worth it (and harmless) for small inputs.
+    if (this.limit - this.start > sharedTextLimit) return latin1Slice(b, start, end);
     if (this.textStart < 0) {
       this.text = latin1Slice(b, this.start, this.limit);
       this.textStart = this.start;
@@ -240,6 +247,16 @@ export class Reader {
     const out = new Uint8Array(this.buf.subarray(this.pos, end));
     this.pos = end;
     return out;
+  }
+
+  /** Drops references to the last input, so a shared reader does not keep it alive. */
+  release(): void {
+    this.buf = empty;
+    this.pos = 0;
+    this.start = 0;
+    this.limit = 0;
+    this.text = "";
+    this.textStart = -1;
   }
 
   /** Checks that a nested value ended exactly where its length said. */

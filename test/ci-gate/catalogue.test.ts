@@ -42,6 +42,27 @@ const cases: Case[] = [
   { name: "renumber a field", edit: (r) => r.edit(session, "double risk_score = 15;", "double risk_score = 20;"), expect: ["FIELD_NO_DELETE_UNLESS_NUMBER_RESERVED"] },
   { name: "rename an entity message", edit: (r) => r.edit(user, "message User {", "message Account {"), expect: ["entity-removed"] },
   { name: "rename an entity message with renamed_from", edit: (r) => { r.edit(user, "message User {", "message Account {"); r.edit(user, "ttl_seconds: 3600", 'ttl_seconds: 3600\n    renamed_from: "acme.user.v1.User"'); }, expect: [] },
+  {
+    name: "rename an entity message with renamed_from and change a field's type",
+    edit: (r) => {
+      r.edit(user, "message User {", "message Account {");
+      r.edit(user, "ttl_seconds: 3600", 'ttl_seconds: 3600\n    renamed_from: "acme.user.v1.User"');
+      r.edit(user, "string email = 3;", "int64 email = 3;");
+    },
+    expect: ["FIELD_WIRE_COMPATIBLE_TYPE"],
+  },
+  {
+    name: "renamed_from across majors",
+    edit: (r) => {
+      r.edit(user, "package acme.user.v1;", "package acme.user.v2;");
+      r.edit(user, "ttl_seconds: 3600", 'ttl_seconds: 3600\n    renamed_from: "acme.user.v1.User"');
+    },
+    expect: ["renamed-from", "lint", "FILE_SAME_PACKAGE"],
+  },
+  { name: "rename the key field (same number) with its template", edit: (r) => { r.edit(user, "string id = 1;", "string user_id = 1;"); r.edit(user, 'key: "user:{id}"', 'key: "user:{user_id}"'); }, expect: [] },
+  { name: "another field under the key field's old name", edit: (r) => { r.edit(user, "string id = 1;", "string legacy_id = 1;"); r.edit(user, "string locale = 6", "string id = 7;\n  string locale = 6"); }, expect: ["key-template-changed"] },
+  { name: "an entity that no longer validates is not reported as removed", edit: (r) => r.edit(user, 'key: "user:{id}"', 'key: "user:{nope}"'), expect: ["key-template"] },
+  { name: "weaken buf.yaml's breaking rules in the same change", edit: (r) => { r.edit("buf.yaml", "    - WIRE", "    - WIRE\n  except:\n    - FIELD_WIRE_COMPATIBLE_TYPE"); r.edit(session, "int64 created_at_ms = 4;", "string created_at_ms = 4;"); }, expect: ["FIELD_WIRE_COMPATIBLE_TYPE"] },
   { name: "remove an entity", edit: (r) => r.write(user, 'syntax = "proto3";\n\npackage acme.user.v1;\n'), expect: ["entity-removed"] },
   { name: "change a key template", edit: (r) => r.edit(user, 'key: "user:{id}"', 'key: "user:{email}"'), expect: ["key-template-changed"] },
   { name: "move an entity to a package without a version", edit: (r) => r.edit(user, "package acme.user.v1;", "package acme.user;"), expect: ["lint", "entity-version-suffix", "FILE_SAME_PACKAGE", "entity-removed"] },
@@ -65,6 +86,31 @@ describe("protocache check --against main: a catalogue of edits", () => {
         expect(f.breaks.length).toBeGreaterThan(10);
         expect(f.fix.length).toBeGreaterThan(10);
       }
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+});
+
+describe("renames over time", () => {
+  it("keep one lineage across two renames: the accessor still reads the first name's entries", async () => {
+    const repo = copyRepo(base);
+    try {
+      repo.edit(user, "message User {", "message Account {");
+      repo.edit(user, "ttl_seconds: 3600", 'ttl_seconds: 3600\n    renamed_from: "acme.user.v1.User"');
+      expect(cli(repo.root, "gen", "-q").status).toBe(0);
+      expect(repo.read("proto/protocache.lock.json")).toMatch(/"message":"acme.user.v1.Account","major":1,"revision":3,"firstGenerated":"[0-9-]+","descriptor":"[^"]+","renamedFrom":"acme.user.v1.User"/);
+      repo.commit("rename User to Account");
+      repo.edit(user, "message Account {", "message Member {");
+      repo.edit(user, 'renamed_from: "acme.user.v1.User"', 'renamed_from: "acme.user.v1.Account"');
+      expect(cli(repo.root, "gen", "-q").status).toBe(0);
+      const report = await runCheck({ root: repo.root, against: "main" });
+      expect(report.findings).toEqual([]);
+      const cache = repo.read("generated/acme/user/v1/user.cache.ts");
+      const ids = [...repo.read("proto/protocache.lock.json").matchAll(/"id":"(0x[0-9a-f]{8})","message":"acme.user.v1.(User|Account)"/g)].map((m) => m[1]);
+      expect(ids).toHaveLength(3);
+      for (const id of ids) expect(cache).toContain(`schemaId: ${id}`);
+      expect(cache).toMatch(/current: \{ schemaId: 0x[0-9a-f]{8}, revision: 4,/);
     } finally {
       repo.remove();
     }

@@ -1,6 +1,7 @@
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
+import { repoRoot } from "../support/project.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findBuf } from "../../codegen/buf.js";
 import { spawnSync } from "node:child_process";
@@ -58,6 +59,22 @@ describe("protocache check: environment and output", () => {
     }
   }, 60_000);
 
+  it("reads the base's own configuration: moving proto/ does not hide a breaking change", () => {
+    const repo = copyRepo(base);
+    try {
+      git(repo.root, "mv", "proto", "schemas");
+      repo.edit("buf.yaml", "  - path: proto", "  - path: schemas");
+      repo.write("package.json", JSON.stringify({ name: "gate-fixture", private: true, protocache: { protoDir: "schemas" } }));
+      repo.edit("schemas/acme/session/v1/session.proto", "int64 created_at_ms = 4;", "string created_at_ms = 4;");
+      cli(repo.root, "gen", "-q");
+      const r = cli(repo.root, "check");
+      expect(r.stderr).toMatch(/schemas\/acme\/session\/v1\/session\.proto:\d+:\d+: \[FIELD_WIRE_COMPATIBLE_TYPE\]/);
+      expect(r.status).toBe(1);
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+
   it("exits 2 for a ref that does not exist in a full clone", () => {
     const r = cli(base.root, "check", "--against", "release-9");
     expect(r.status).toBe(2);
@@ -77,6 +94,12 @@ describe("protocache check: environment and output", () => {
       expect(r.stderr).toMatch(/fix: to change the type of `created_at_ms`, add a new major: `acme.session.v2`/);
       expect(r.stderr).toMatch(/note: compared with image .*the lock history is not compared/);
       expect(cli(repo.root, "check", "--against-image", "/nonexistent.binpb").status).toBe(2);
+      // A relative path (resolved against the working directory) and a JSON image work too.
+      const json = join(tempDir(), "base.json");
+      expect(spawnSync(findBuf(), ["build", image, "-o", json]).status).toBe(0);
+      const viaJson = spawnSync(process.execPath, [join(repoRoot, "bin", "protocache.mjs"), "check", "-C", repo.root, "--against-image", relative(process.cwd(), json)], { encoding: "utf8" });
+      expect(viaJson.status).toBe(1);
+      expect(viaJson.stderr).toMatch(/FIELD_WIRE_COMPATIBLE_TYPE/);
     } finally {
       repo.remove();
     }
