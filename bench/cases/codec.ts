@@ -46,6 +46,9 @@ export async function codecCases(list: readonly Fixture<unknown>[], micro: Micro
     row("envelope decode", "read path: header + decode + defaults", "protobufjs decode + toObject", { kind: "time-at-most", target: 1.1 },
       () => interpret(fx.entity, options, stored).value,
       () => fx.type.toObject(fx.type.decode(pbBytes), { defaults: true }));
+    row("envelope decode vs decode only", "read path: header + decode + defaults", "protobufjs decode (no toObject)", { kind: "time-at-most", target: 1.1 },
+      () => interpret(fx.entity, options, stored).value,
+      () => fx.type.decode(pbBytes));
     row("envelope encode vs JSON", "encodeEnvelope", "Buffer.from(JSON.stringify(v))", { kind: "speedup-at-least", target: 1.5 }, encodeOurs, () => Buffer.from(JSON.stringify(fx.json)));
     row("envelope decode vs JSON", "read path", "JSON.parse(buf.toString())", { kind: "speedup-at-least", target: 1.5 },
       () => interpret(fx.entity, options, stored).value,
