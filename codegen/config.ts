@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { dirname, join, posix, relative, resolve, sep } from "node:path";
 import { GenError } from "./errors.js";
 
 /** Where the schema workflow finds and puts things, relative to the project root. */
@@ -70,7 +70,8 @@ export async function loadConfig(root: string): Promise<GenConfig> {
 /** Import specifier of the runtime as seen from a generated file (path relative to the output directory). */
 export function runtimeSpecifier(config: GenConfig, fromFile: string): string {
   if (!config.runtime.startsWith("./") && !config.runtime.startsWith("../")) return config.runtime;
-  const fromDir = posix.dirname(posix.join(config.outDir, fromFile));
-  const rel = posix.relative(fromDir, posix.normalize(config.runtime));
+  // Both sides absolute, so the result does not depend on the process's working directory.
+  const fromDir = dirname(resolve(config.root, config.outDir, fromFile));
+  const rel = relative(fromDir, resolve(config.root, config.runtime)).split(sep).join("/");
   return rel.startsWith(".") ? rel : `./${rel}`;
 }

@@ -1,0 +1,155 @@
+import { Redis } from "ioredis";
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planGeneration, syncOutput } from "../../codegen/index.js";
+import type { EntityCache } from "../../src/accessor/entity-cache.js";
+import { RedisStore } from "../../src/stores/redis-store.js";
+import { repoRoot } from "../support/project.js";
+import { connectRedis, uniquePrefix } from "../support/redis-client.js";
+
+/**
+ * Two generations of generated code, built from two revisions of the same
+ * proto, run side by side against one Redis as during a rolling deploy.
+ */
+const work = join(repoRoot, ".tmp", "rolling");
+
+const userV1 = `syntax = "proto3";
+package acme.user.v1;
+import "protocache/v1/options.proto";
+message User {
+  option (protocache.v1.entity) = { key: "user:{id}" ttl_seconds: 3600 };
+  string id = 1;
+  string name = 2;
+  string email = 3;
+}
+`;
+const userV1Next = userV1.replace(
+  "  string email = 3;\n",
+  '  string email = 3;\n  string full_name = 4 [(protocache.v1.field).default_string = "Unknown"];\n  uint32 logins = 5;\n',
+);
+
+async function generation(name: string, proto: string, lockFrom?: string): Promise<string> {
+  const root = join(work, name);
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(root, "proto", "acme", "user", "v1"), { recursive: true });
+  for (const f of ["buf.yaml", "buf.gen.yaml"]) cpSync(join(repoRoot, f), join(root, f));
+  cpSync(join(repoRoot, "proto", "protocache"), join(root, "proto", "protocache"), { recursive: true });
+  if (lockFrom !== undefined) cpSync(join(lockFrom, "proto", "protocache.lock.json"), join(root, "proto", "protocache.lock.json"));
+  writeFileSync(join(root, "package.json"), JSON.stringify({ name, private: true, type: "module", protocache: { runtime: "../../../src/runtime/index.js" } }));
+  writeFileSync(join(root, "proto", "acme", "user", "v1", "user.proto"), proto);
+  const plan = await planGeneration(root, { date: "2026-01-01" });
+  await syncOutput(join(root, "generated"), plan.files);
+  writeFileSync(join(root, "proto", "protocache.lock.json"), plan.lockText);
+  return root;
+}
+
+interface OldUser { id: string; name: string; email: string }
+interface NewUser extends OldUser { fullName: string; logins: number }
+type Factory<T> = (store: RedisStore, options?: object) => EntityCache<T, { id: string }>;
+
+let redis: Redis;
+let oldCache: Factory<OldUser>;
+let newCache: Factory<NewUser>;
+
+beforeAll(async () => {
+  const oldRoot = await generation("old", userV1);
+  const newRoot = await generation("new", userV1Next, oldRoot);
+  oldCache = ((await import(join(oldRoot, "generated", "acme", "user", "v1", "user.cache.ts"))) as { userCache: Factory<OldUser> }).userCache;
+  newCache = ((await import(join(newRoot, "generated", "acme", "user", "v1", "user.cache.ts"))) as { userCache: Factory<NewUser> }).userCache;
+  redis = connectRedis();
+}, 120_000);
+
+afterAll(async () => {
+  await redis?.quit();
+  rmSync(work, { recursive: true, force: true });
+});
+
+describe("a rolling deploy: old and new code share one cache", () => {
+  it("never crashes a reader, upgrades old entries, and never lets old code downgrade new ones", async () => {
+    const prefix = uniquePrefix();
+    const store = new RedisStore(redis);
+    const errors: unknown[] = [];
+    const options = { prefix, onError: (e: unknown) => errors.push(e) };
+    const olds = Array.from({ length: 4 }, () => oldCache(store, options));
+    const news = Array.from({ length: 4 }, () => newCache(store, options));
+    const keys = Array.from({ length: 40 }, (_, i) => `u${i}`);
+    const writtenByNew = new Set<string>();
+    const thrown: unknown[] = [];
+    const deadline = Date.now() + 2500;
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+
+    // The deploy starts: old code's entries everywhere, then each meeting once, in order.
+    await olds[0]?.setMany(keys.map((id) => ({ id, name: `old-${id}`, email: `${id}@old` })));
+    expect(await news[0]?.get({ id: "u0" })).toMatchObject({ name: "old-u0", fullName: "Unknown", logins: 0 });
+    expect(await news[0]?.set({ id: "u1", name: "new-u1", email: "u1@new", fullName: "Full u1", logins: 3 })).toBe("written");
+    writtenByNew.add("u1");
+    expect(await olds[0]?.get({ id: "u1" })).toMatchObject({ name: "new-u1", email: "u1@new" });
+    expect(await olds[0]?.set({ id: "u1", name: "old-u1", email: "u1@old" })).toBe("guarded");
+
+    // Then both generations at once, at random.
+    const worker = async (act: () => Promise<void>): Promise<void> => {
+      while (Date.now() < deadline) {
+        try {
+          await act();
+        } catch (error) {
+          thrown.push(error);
+        }
+      }
+    };
+    await Promise.all([
+      ...olds.map((cache) =>
+        worker(async () => {
+          const id = keys[random(keys.length)] as string;
+          if (random(2) === 0) {
+            const got = await cache.get({ id });
+            if (got !== undefined) expect(got.id).toBe(id);
+          } else {
+            await cache.set({ id, name: `old-${id}`, email: `${id}@old` });
+          }
+        }),
+      ),
+      ...news.map((cache) =>
+        worker(async () => {
+          const id = keys[random(keys.length)] as string;
+          if (random(2) === 0) {
+            const got = await cache.get({ id });
+            if (got !== undefined) {
+              expect(got.id).toBe(id);
+              if (got.name.startsWith("old-")) expect(got.fullName).toBe("Unknown");
+            }
+          } else if ((await cache.set({ id, name: `new-${id}`, email: `${id}@new`, fullName: `Full ${id}`, logins: 3 })) === "written") {
+            writtenByNew.add(id);
+          }
+        }),
+      ),
+    ]);
+
+    expect(thrown).toEqual([]);
+    expect(errors).toEqual([]);
+    const sum = (caches: EntityCache<unknown, never>[], pick: (s: ReturnType<EntityCache<unknown, never>["stats"]>) => number): number =>
+      caches.reduce((n, c) => n + pick(c.stats()), 0);
+    const all = [...olds, ...news] as unknown as EntityCache<unknown, never>[];
+    expect(sum(all, (s) => s.reads.corrupt + s.reads.wrong_type + s.reads.error)).toBe(0);
+    expect(sum(olds as never, (s) => s.reads.unknown)).toBeGreaterThan(0);
+    expect(sum(olds as never, (s) => s.writes.guarded)).toBeGreaterThan(0);
+    expect(sum(news as never, (s) => s.reads.upgraded)).toBeGreaterThan(0);
+
+    // Every key new code wrote still holds new code's entry: old code never downgraded one.
+    expect(writtenByNew.size).toBeGreaterThan(0);
+    const reader = newCache(store, { prefix });
+    for (const id of writtenByNew) {
+      const entry = await reader.getEntry({ id });
+      expect(entry.outcome, id).toBe("hit");
+      expect(entry.value).toMatchObject({ name: `new-${id}`, fullName: `Full ${id}`, logins: 3 });
+    }
+    // And old code reading a new entry still gets every field it knows.
+    const oldReader = oldCache(store, { prefix });
+    const [first] = [...writtenByNew];
+    expect(await oldReader.get({ id: first as string })).toMatchObject({ id: first, name: `new-${first}`, email: `${first}@new` });
+  }, 60_000);
+});
