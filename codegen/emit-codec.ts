@@ -1,5 +1,4 @@
 import { ScalarType, type DescField, type DescMessage, type DescOneof } from "@bufbuild/protobuf";
-import { isInt64 } from "./entities.js";
 import { creatorSymbol, decoderSymbol, encoderSymbol, oneofPropertyName, propertyName, typeSymbol } from "./naming.js";
 import { symbol, type GeneratedFile, type Printable } from "./printer.js";
 
@@ -266,9 +265,4 @@ function emitDecodeMapEntry(f: GeneratedFile, field: DescField & { fieldKind: "m
   f.print(`        ${name}.set(k, `, valueType.length > 0 ? ["v ?? ", valueZero] : "v", ");");
   f.print("        break;");
   f.print("      }");
-}
-
-/** True when values of this field are bigint (for literals of declared defaults). */
-export function fieldIsBigint(field: DescField): boolean {
-  return field.fieldKind === "scalar" && isInt64(field.scalar);
 }

@@ -48,8 +48,3 @@ export class GenErrors extends Error {
     this.errors = errors;
   }
 }
-
-/** Throws the collected errors, if any, as one {@link GenErrors}. */
-export function throwIfAny(errors: readonly GenError[]): void {
-  if (errors.length > 0) throw new GenErrors(errors);
-}

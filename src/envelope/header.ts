@@ -1,5 +1,5 @@
 import { DecodeError } from "../errors.js";
-import { Compression, ENVELOPE_VERSION, FIXED_HEADER_BYTES, Flags, MAGIC, type CompressionName } from "./format.js";
+import { ENVELOPE_VERSION, FIXED_HEADER_BYTES, Flags, MAGIC, SCHEMA_ID_OFFSET, type CompressionName } from "./format.js";
 
 /** The parsed header of an envelope. */
 export interface EnvelopeHeader {
@@ -24,7 +24,8 @@ export function isEnvelope(bytes: Uint8Array): boolean {
 /** Schema ID of an envelope header, or undefined when the bytes are too short or not an envelope. */
 export function peekSchemaId(bytes: Uint8Array): number | undefined {
   if (bytes.length < FIXED_HEADER_BYTES || bytes[0] !== MAGIC) return undefined;
-  return ((bytes[3] as number) * 0x1000000 + ((bytes[4] as number) << 16) + ((bytes[5] as number) << 8) + (bytes[6] as number)) >>> 0;
+  const at = SCHEMA_ID_OFFSET;
+  return ((bytes[at] as number) * 0x1000000 + ((bytes[at + 1] as number) << 16) + ((bytes[at + 2] as number) << 8) + (bytes[at + 3] as number)) >>> 0;
 }
 
 /**
@@ -62,9 +63,4 @@ export function readHeader(bytes: Uint8Array): EnvelopeHeader {
     pos += 1 + len;
   }
   return { version, schemaId, compression, writtenAt, writerTag, payloadStart: pos };
-}
-
-/** Numeric code of a compression name, for the flags byte. */
-export function compressionCode(name: CompressionName): number {
-  return Compression[name];
 }
