@@ -24,6 +24,7 @@ export function parseKeyTemplate(text: string): KeyTemplate | string {
   if (head === undefined || !entityName.test(head)) {
     return `key template "${text}" must start with a lower-case entity name ([a-z][a-z0-9_-]*), e.g. "user:{id}"`;
   }
+  if (/^v[0-9]+$/.test(head)) return `key template "${text}": the entity name "${head}" looks like a major segment (v<digits>); keys would be ambiguous`;
   const segments: KeySegment[] = [];
   const seen = new Set<string>();
   for (const part of rest) {

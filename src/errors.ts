@@ -82,7 +82,7 @@ export class UnknownSchemaError extends ProtocacheError {
 
 /** The store (Redis) failed or timed out; carries the key and the driver's error as `cause`. */
 export class StoreError extends ProtocacheError {
-  override readonly name = "StoreError";
+  override readonly name: string = "StoreError";
   readonly operation: string;
   readonly key: string | undefined;
 
@@ -90,6 +90,51 @@ export class StoreError extends ProtocacheError {
     const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
     super(`store ${operation}${key === undefined ? "" : ` ${key}`} failed: ${reason}`, options);
     this.operation = operation;
+    this.key = key;
+  }
+}
+
+/**
+ * A store call outlived the accessor's `deadlineMs`: the read failed open
+ * (or the write resolved `"error"`) without waiting for Redis; a late reply
+ * is dropped.
+ */
+export class StoreTimeoutError extends StoreError {
+  override readonly name = "StoreTimeoutError";
+  /** The deadline that passed, in milliseconds. */
+  readonly deadlineMs: number;
+
+  constructor(operation: string, key: string | undefined, deadlineMs: number) {
+    super(operation, key, { cause: new Error(`no reply within the ${deadlineMs} ms deadline`) });
+    this.deadlineMs = deadlineMs;
+  }
+}
+
+/** Redis commands a Redis ACL must allow for protocache's writes (see docs/operations.md). */
+export const SCRIPT_ACL_HINT =
+  "the Redis user must be allowed EVALSHA plus EVAL or SCRIPT LOAD, and inside the scripts GET, SET, GETRANGE and DEL on the cache's keys";
+
+/**
+ * Redis refused a guarded write, write-back or compare-and-delete because
+ * the connection's ACL user may not run protocache's Lua scripts (or a
+ * command inside them). The message names the commands to allow.
+ */
+export class ScriptPermissionError extends StoreError {
+  override readonly name = "ScriptPermissionError";
+
+  constructor(operation: string, key: string | undefined, cause: unknown) {
+    super(operation, key, { cause });
+    this.message = `${this.message} (${SCRIPT_ACL_HINT})`;
+  }
+}
+
+/** A configured `legacy` reader threw; the value was treated as a `foreign` miss. */
+export class LegacyReaderError extends ProtocacheError {
+  override readonly name = "LegacyReaderError";
+  readonly key: string;
+
+  constructor(key: string, cause: unknown) {
+    super(`legacy reader threw for ${key}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.key = key;
   }
 }

@@ -15,14 +15,19 @@ export {
   DecodeError,
   EncodeError,
   KeyError,
+  LegacyReaderError,
   ProtocacheError,
+  SCRIPT_ACL_HINT,
+  ScriptPermissionError,
   StoreError,
+  StoreTimeoutError,
   UnknownSchemaError,
   type DecodeFailure,
 } from "./errors.js";
 export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } from "./keys.js";
 export { SchemaRegistry, type SchemaEntry } from "./registry.js";
-export type { CacheStats, ReadOutcome, WriteOutcome } from "./stats.js";
+export type { CacheStats, DeleteCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
 export { MemoryStore, type MemoryStoreOptions } from "./stores/memory-store.js";
+export { NodeRedisStore, type NodeRedisClient, type NodeRedisCluster, type NodeRedisCommandOptions } from "./stores/node-redis-store.js";
 export { RedisStore } from "./stores/redis-store.js";
-export type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "./stores/store.js";
+export type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./stores/store.js";

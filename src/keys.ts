@@ -28,11 +28,36 @@ export class KeyPartError extends Error {
   }
 }
 
-/** Formats a string key field. */
+/**
+ * Formats a string key field. Lone surrogates are rejected: clients send
+ * them as U+FFFD, so `"a\uD800"` and `"a\uDC00"` would share one Redis key
+ * (and a client would compute a slot the server disagrees with).
+ */
 export function keyString(value: unknown, field: string): string {
   if (typeof value !== "string") throw new KeyPartError(field, `expected a string, got ${describe(value)}`);
   if (value === "") throw new KeyPartError(field, "is empty");
+  if (!wellFormed(value)) throw new KeyPartError(field, `is not well-formed Unicode (lone surrogate at index ${loneSurrogateAt(value)})`);
   return escapeKeyPart(value);
+}
+
+/** `String.prototype.isWellFormed` (Node 20; typed in lib ES2024, newer than this project's lib setting). */
+function wellFormed(text: string): boolean {
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** Index of the first lone surrogate in `text`, or -1. */
+export function loneSurrogateAt(text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+      else return i;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return i;
+    }
+  }
+  return -1;
 }
 
 /** Formats a 32-bit integer or enum key field (signed or unsigned range). */
@@ -64,11 +89,39 @@ function describe(value: unknown): string {
 }
 
 const unsafePrefix = /[*?[\]\\{}]/;
+const majorSegment = /^v[0-9]+$/;
 
-/** Checks a user-chosen key prefix: glob characters and braces would break SCAN isolation and slot hashing. */
+/**
+ * Checks a user-chosen key prefix. Glob characters and braces would break
+ * SCAN isolation and slot hashing; lone surrogates would alias other
+ * prefixes' bytes. A prefix is empty or `:`-terminated segments none of
+ * which looks like a major (`v` + digits): then the first `v<digits>`
+ * segment of any key is its major, so no prefix can make one entity's keys
+ * equal another's (`"session:v1:"` on User would otherwise equal Session
+ * with variant `"user"`). See docs/policies.md.
+ */
 export function validatePrefix(prefix: string, option = "prefix"): string {
+  if (prefix === "") return prefix;
   if (unsafePrefix.test(prefix)) throw new ConfigError(option, `"${prefix}" may not contain * ? [ ] \\ { or }`);
+  checkWellFormed(prefix, option);
+  if (!prefix.endsWith(":")) throw new ConfigError(option, `"${prefix}" must end with ":" (e.g. "${prefix}:"), so it cannot run into the entity name`);
+  const segment = prefix.slice(0, -1).split(":").find((s) => majorSegment.test(s));
+  if (segment !== undefined) {
+    throw new ConfigError(option, `"${prefix}" may not contain the segment "${segment}": segments of the form v<digits> mark an entity's major, so this prefix could equal another entity's keys (use e.g. "${segment.slice(1)}" or "app-${segment}")`);
+  }
   return prefix;
+}
+
+/** Rejects lone surrogates in an option: two such strings can encode to the same UTF-8 bytes. */
+export function checkWellFormed(text: string, option: string): string {
+  if (!wellFormed(text)) throw new ConfigError(option, `is not well-formed Unicode (lone surrogate at index ${loneSurrogateAt(text)})`);
+  return text;
+}
+
+/** Rejects entity names a key could confuse with a major segment (`v` + digits). */
+export function validateEntityName(entity: string, typeName: string): string {
+  if (majorSegment.test(entity)) throw new ConfigError("entity", `${typeName}: the entity name "${entity}" looks like a major segment (v<digits>); keys would be ambiguous`);
+  return entity;
 }
 
 /** Start of every key of one entity, major and variant: `{prefix}{entity}:v{major}[:{variant}]:`. */

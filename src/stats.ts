@@ -30,13 +30,25 @@ export type WriteOutcome =
   /** The store failed (reported, not thrown, unless configured to throw). */
   | "error";
 
-/** Write-side counters: write outcomes plus background write-backs of upgraded entries. */
-export type WriteCounter = WriteOutcome | "written_back" | "write_back_skipped";
+/**
+ * Write-side counters: write outcomes plus the background compare-and-set
+ * rewrites (write-back of upgraded entries, rewrite of legacy ones): done,
+ * skipped because the entry changed meanwhile, or failed.
+ */
+export type WriteCounter = WriteOutcome | "written_back" | "write_back_skipped" | "write_back_error";
+
+/**
+ * Delete counters: `delete()` calls (`deleted`, `absent`, `error`) and the
+ * background compare-and-deletes of corrupt or rejected entries (`cleaned`,
+ * `clean_skipped` when the entry changed meanwhile, `clean_error`).
+ */
+export type DeleteCounter = "deleted" | "absent" | "error" | "cleaned" | "clean_skipped" | "clean_error";
 
 /** Counters of one accessor since it was created. */
 export interface CacheStats {
   readonly reads: Readonly<Record<ReadOutcome, number>>;
   readonly writes: Readonly<Record<WriteCounter, number>>;
+  readonly deletes: Readonly<Record<DeleteCounter, number>>;
   /** Entries read per schema ID (hex), whatever the outcome: which revisions are still live. */
   readonly readsBySchemaId: Readonly<Record<string, number>>;
 }
@@ -46,7 +58,8 @@ export class StatsCounter {
   private readonly reads: Record<ReadOutcome, number> = {
     hit: 0, miss: 0, upgraded: 0, unknown: 0, wrong_type: 0, corrupt: 0, rejected: 0, legacy: 0, foreign: 0, error: 0,
   };
-  private readonly writes: Record<WriteCounter, number> = { written: 0, guarded: 0, error: 0, written_back: 0, write_back_skipped: 0 };
+  private readonly writes: Record<WriteCounter, number> = { written: 0, guarded: 0, error: 0, written_back: 0, write_back_skipped: 0, write_back_error: 0 };
+  private readonly deletes: Record<DeleteCounter, number> = { deleted: 0, absent: 0, error: 0, cleaned: 0, clean_skipped: 0, clean_error: 0 };
   private readonly bySchema = new Map<number, number>();
 
   read(outcome: ReadOutcome, schemaId: number | undefined): void {
@@ -58,9 +71,13 @@ export class StatsCounter {
     this.writes[outcome]++;
   }
 
+  delete(outcome: DeleteCounter): void {
+    this.deletes[outcome]++;
+  }
+
   snapshot(): CacheStats {
     const readsBySchemaId: Record<string, number> = {};
     for (const [id, n] of this.bySchema) readsBySchemaId[`0x${id.toString(16).padStart(8, "0")}`] = n;
-    return { reads: { ...this.reads }, writes: { ...this.writes }, readsBySchemaId };
+    return { reads: { ...this.reads }, writes: { ...this.writes }, deletes: { ...this.deletes }, readsBySchemaId };
   }
 }

@@ -1,13 +1,13 @@
 import { Writer } from "../codec/writer.js";
 import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
-import { EncodeError, KeyError, ProtocacheError, StoreError } from "../errors.js";
+import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError, StoreError } from "../errors.js";
 import { keyBase, KeyPartError } from "../keys.js";
 import { StatsCounter, type CacheStats, type WriteOutcome } from "../stats.js";
-import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import { deadlineOn } from "./deadline.js";
 import type { Entity } from "./entity.js";
 import { interpret, type Interpretation } from "./read.js";
 import { checkKeys, checkTtl, resolveOptions, type AccessorOptions, type ResolvedOptions } from "./options.js";
-import { ConfigError } from "../errors.js";
 
 /** Per-write options. */
 export interface WriteOptions {
@@ -55,9 +55,11 @@ export interface EntityCache<T, K> {
 }
 
 const writer = new Writer();
+const storeMethods = ["get", "getMany", "setMany", "delete", "replaceIfEqual", "deleteIfEqual"] as const;
 
 /** Creates an accessor; generated factories such as `userCache(store, options)` call this. */
 export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore, options?: AccessorOptions<T>): EntityCache<T, K> {
+  checkStore(store);
   const resolved = resolveOptions(options, entity.ttlSeconds);
   if (resolved.minRevision > entity.current.revision) {
     throw new ConfigError("minRevision", `${entity.typeName} is at revision ${entity.current.revision}; minRevision ${resolved.minRevision} would reject every entry`);
@@ -65,11 +67,30 @@ export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore,
   return new EntityCacheImpl(entity, store, resolved);
 }
 
+/** Rejects anything but a CacheStore, naming the usual mistake (passing the Redis client itself). */
+function checkStore(store: unknown): void {
+  if (typeof store === "object" && store !== null && storeMethods.every((m) => typeof (store as Record<string, unknown>)[m] === "function")) return;
+  let hint = "a RedisStore, NodeRedisStore or MemoryStore";
+  if (typeof store === "object" && store !== null) {
+    if ("getBuffer" in store) hint = "the ioredis client wrapped in a store: new RedisStore(client)";
+    else if ("sendCommand" in store) hint = "the node-redis client wrapped in a store: new NodeRedisStore(client)";
+  }
+  throw new ConfigError("store", `expected ${hint}, got ${store === null ? "null" : typeof store === "object" ? "an object without the CacheStore methods" : String(store)}`);
+}
+
 class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   private readonly base: string;
   private readonly envelope: EnvelopeWriteOptions;
   private readonly guard: WriteGuard | undefined;
   private readonly counter = new StatsCounter();
+  /** Bounds one store call; undefined with `deadlineMs: 0`. */
+  private readonly deadline: Deadline | undefined;
+  /**
+   * Bounds a whole batch a little after {@link deadline}, which the store
+   * applies per server: a deadline-aware store answers first with what its
+   * live servers returned; any other store is still cut off.
+   */
+  private readonly batchDeadline: Deadline | undefined;
 
   constructor(
     private readonly entity: Entity<T, K>,
@@ -84,6 +105,9 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       compressMinBytes: options.compressMinBytes,
     };
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
+    const ms = options.deadlineMs;
+    this.deadline = ms === 0 ? undefined : deadlineOn(store, ms);
+    this.batchDeadline = ms === 0 ? undefined : deadlineOn(store, ms + Math.max(5, Math.ceil(ms / 4)));
   }
 
   keyOf(fields: K): string {
@@ -102,9 +126,10 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     const key = this.keyOf(fields);
     let bytes: Buffer | null;
     try {
-      bytes = await this.store.get(key);
+      const read = this.store.get(key);
+      bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
     } catch (error) {
-      this.storeFailed(error, key);
+      this.readFailed(error, key);
       return undefined;
     }
     return bytes === null ? this.missed() : this.settle(key, bytes, interpret(this.entity, this.options, bytes)).value;
@@ -114,9 +139,10 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     const key = this.keyOf(fields);
     let bytes: Buffer | null;
     try {
-      bytes = await this.store.get(key);
+      const read = this.store.get(key);
+      bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
     } catch (error) {
-      return { key, outcome: "error", value: undefined, schemaId: undefined, revision: undefined, writtenAt: undefined, writerTag: undefined, error: this.storeFailed(error, key) };
+      return { key, outcome: "error", value: undefined, schemaId: undefined, revision: undefined, writtenAt: undefined, writerTag: undefined, error: this.readFailed(error, key) };
     }
     if (bytes === null) {
       this.missed();
@@ -137,17 +163,18 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   }
 
   async getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
-    const keys = fields.map((f) => this.keyOf(f));
+    const keys = checkArray(fields, "getMany(fields)").map((f) => this.keyOf(f));
     let found: (Buffer | null | Error)[];
     try {
-      found = await this.store.getMany(keys);
+      const read = this.store.getMany(keys, this.deadline);
+      found = await (this.batchDeadline === undefined ? read : this.batchDeadline.bound(read, "MGET", keys[0]));
     } catch (error) {
-      found = keys.map((k) => (error instanceof StoreError ? error : new StoreError("GET", k, { cause: error })));
+      found = keys.map((k) => (error instanceof StoreError ? error : new StoreError("MGET", k, { cause: error })));
     }
     return found.map((bytes, i) => {
       if (bytes === null) return this.missed();
       if (bytes instanceof Error) {
-        this.storeFailed(bytes, keys[i]);
+        this.readFailed(bytes, keys[i]);
         return undefined;
       }
       return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes)).value;
@@ -155,10 +182,11 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   }
 
   async set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
-    const write = this.prepare(value, options);
+    const write = this.prepare(value, this.ttlOf(options));
     let result: StoreWriteResult | undefined;
     try {
-      [result] = await this.store.setMany([write], this.guard);
+      const done = this.store.setMany([write], this.guard);
+      [result] = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
     } catch (error) {
       result = error instanceof Error ? error : new Error(String(error));
     }
@@ -166,10 +194,12 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   }
 
   async setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
-    const writes = values.map((v) => this.prepare(v, options));
+    const ttlSeconds = this.ttlOf(options);
+    const writes = checkArray(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
     let results: StoreWriteResult[];
     try {
-      results = await this.store.setMany(writes, this.guard);
+      const done = this.store.setMany(writes, this.guard, this.deadline);
+      results = await (this.batchDeadline === undefined ? done : this.batchDeadline.bound(done, "SET", writes[0]?.key));
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       results = writes.map(() => failure);
@@ -179,25 +209,37 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   async delete(fields: K): Promise<boolean> {
     const key = this.keyOf(fields);
+    let n: number;
     try {
-      return (await this.store.delete([key])) > 0;
+      const done = this.store.delete([key]);
+      n = await (this.deadline === undefined ? done : this.deadline.bound(done, "DEL", key));
     } catch (error) {
-      this.storeFailed(error, key);
+      const failure = asStoreError(error, "DEL", key);
+      this.counter.delete("error");
+      this.report(failure);
+      if (this.options.onStoreError === "throw") throw failure;
       return false;
     }
+    this.counter.delete(n > 0 ? "deleted" : "absent");
+    return n > 0;
   }
 
   stats(): CacheStats {
     return this.counter.snapshot();
   }
 
-  private prepare(value: T, options: WriteOptions | undefined): StoreWrite {
-    const key = this.keyOf(value as unknown as K);
-    let ttlSeconds = this.options.ttlSeconds;
-    if (options !== undefined) {
-      checkKeys(options as Record<string, unknown>, "write options", ["ttlSeconds"]);
-      if (options.ttlSeconds !== undefined) ttlSeconds = checkTtl(options.ttlSeconds, "ttlSeconds");
+  /** The TTL of a write: the accessor's, or the per-call option (validated: a caller's mistake is a ConfigError). */
+  private ttlOf(options: WriteOptions | undefined): number {
+    if (options === undefined) return this.options.ttlSeconds;
+    if (typeof options !== "object" || options === null || Array.isArray(options)) {
+      throw new ConfigError("write options", `expected an object like { ttlSeconds: 60 } or nothing, got ${options === null ? "null" : typeof options}`);
     }
+    checkKeys(options as Record<string, unknown>, "write options", ["ttlSeconds"]);
+    return options.ttlSeconds === undefined ? this.options.ttlSeconds : checkTtl(options.ttlSeconds, "ttlSeconds");
+  }
+
+  private prepare(value: T, ttlSeconds: number): StoreWrite {
+    const key = this.keyOf(value as unknown as K);
     return { key, value: this.encode(value, key), ttlSeconds };
   }
 
@@ -212,7 +254,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   private written(result: StoreWriteResult, key: string): WriteOutcome {
     if (result instanceof Error) {
       this.counter.write("error");
-      const failure = result instanceof StoreError ? result : new StoreError("SET", key, { cause: result });
+      const failure = asStoreError(result, "SET", key);
       this.report(failure);
       if (this.options.onStoreError === "throw") throw failure;
       return "error";
@@ -237,14 +279,18 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       case "legacy":
         if (o.rewriteLegacy && seen.value !== undefined) this.rewrite(key, bytes, seen.value);
         break;
+      case "foreign":
+        // The legacy reader threw: the value is a miss, and its author should hear about it.
+        if (seen.error !== undefined) this.report(new LegacyReaderError(key, seen.error));
+        break;
       case "corrupt":
         if (seen.error instanceof ProtocacheError) this.report(seen.error);
         // An entry whose ID this code does not know may be a newer deploy's: never delete it.
         if (o.deleteCorrupt && seen.header !== undefined && seen.revision === undefined && !this.entity.registry.get(seen.header.schemaId)) break;
-        if (o.deleteCorrupt) this.background(() => this.store.deleteIfEqual(key, bytes), key);
+        if (o.deleteCorrupt) this.clean(key, bytes);
         break;
       case "rejected":
-        if (o.deleteRejected) this.background(() => this.store.deleteIfEqual(key, bytes), key);
+        if (o.deleteRejected) this.clean(key, bytes);
         break;
       default:
         break;
@@ -252,33 +298,45 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     return seen;
   }
 
-  /** Compare-and-set rewrite in the current revision; the TTL is kept and a changed key is left alone. */
+  /** Compare-and-set rewrite in the current revision, in the background; the TTL is kept and a changed key is left alone. */
   private rewrite(key: string, seenBytes: Buffer, value: T): void {
     let next: Buffer;
     try {
       next = this.encode(value, key);
     } catch (error) {
+      this.counter.write("write_back_error");
       this.report(error as EncodeError);
       return;
     }
-    Promise.resolve()
-      .then(() => this.store.replaceIfEqual(key, seenBytes, next))
-      .then(
-        (done) => this.counter.write(done ? "written_back" : "write_back_skipped"),
-        (error: unknown) => this.report(error instanceof StoreError ? error : new StoreError("CAS", key, { cause: error })),
-      );
+    this.background("CAS", key, () => this.store.replaceIfEqual(key, seenBytes, next)).then(
+      (done) => this.counter.write(done ? "written_back" : "write_back_skipped"),
+      (error: unknown) => {
+        this.counter.write("write_back_error");
+        this.report(asStoreError(error, "CAS", key));
+      },
+    );
   }
 
-  /** Runs store work after the read returned; failures are reported, never thrown. */
-  private background(work: () => Promise<unknown>, key: string): void {
-    Promise.resolve()
-      .then(work)
-      .catch((error: unknown) => this.report(error instanceof StoreError ? error : new StoreError("DEL", key, { cause: error })));
+  /** Compare-and-delete of a corrupt or rejected entry, in the background. */
+  private clean(key: string, seenBytes: Buffer): void {
+    this.background("CAD", key, () => this.store.deleteIfEqual(key, seenBytes)).then(
+      (done) => this.counter.delete(done ? "cleaned" : "clean_skipped"),
+      (error: unknown) => {
+        this.counter.delete("clean_error");
+        this.report(asStoreError(error, "CAD", key));
+      },
+    );
   }
 
-  /** Records a failed store call; rethrows it when configured to, else returns it. */
-  private storeFailed(error: unknown, key: string | undefined): StoreError {
-    const failure = error instanceof StoreError ? error : new StoreError("GET", key, { cause: error });
+  /** Starts store work after the read has returned, bounded by the deadline like any call. */
+  private background<R>(operation: string, key: string, work: () => Promise<R>): Promise<R> {
+    const started = Promise.resolve().then(work);
+    return this.deadline === undefined ? started : this.deadline.bound(started, operation, key);
+  }
+
+  /** Records a failed read; rethrows it when configured to, else returns it. */
+  private readFailed(error: unknown, key: string | undefined): StoreError {
+    const failure = asStoreError(error, "GET", key);
     this.counter.read("error", undefined);
     this.report(failure);
     if (this.options.onStoreError === "throw") throw failure;
@@ -292,4 +350,13 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       // A throwing error hook must not turn a fail-open read into a crash.
     }
   }
+}
+
+function asStoreError(error: unknown, operation: string, key: string | undefined): StoreError {
+  return error instanceof StoreError ? error : new StoreError(operation, key, { cause: error });
+}
+
+function checkArray<V>(values: readonly V[], argument: string): readonly V[] {
+  if (!Array.isArray(values)) throw new ConfigError(argument, `expected an array, got ${values === null ? "null" : typeof values}`);
+  return values;
 }

@@ -1,6 +1,7 @@
 import type { Reader } from "../codec/reader.js";
 import type { Writer } from "../codec/writer.js";
 import { ConfigError } from "../errors.js";
+import { validateEntityName } from "../keys.js";
 import type { SchemaRegistry } from "../registry.js";
 
 /** One revision of an entity message, as generated from the schema lock. */
@@ -45,6 +46,7 @@ export interface Entity<T, K> extends EntityDefinition<T, K> {
 
 /** Validates a generated entity definition and indexes its revisions; called by generated modules. */
 export function defineEntity<T, K>(definition: EntityDefinition<T, K>): Entity<T, K> {
+  validateEntityName(definition.entity, definition.typeName);
   const revisionsById = new Map<number, RevisionInfo<T>>();
   for (const rev of [definition.current, ...definition.others]) {
     if (revisionsById.has(rev.schemaId)) throw new ConfigError("revisions", `${definition.typeName} lists schema ID ${rev.schemaId} twice`);

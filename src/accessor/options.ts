@@ -1,7 +1,7 @@
 import { constants } from "node:buffer";
 import { ConfigError, type ProtocacheError } from "../errors.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
-import { validatePrefix } from "../keys.js";
+import { checkWellFormed, validatePrefix } from "../keys.js";
 
 /** Options of a generated accessor (`userCache(store, options)`). Every field is optional. */
 export interface AccessorOptions<T> {
@@ -39,6 +39,13 @@ export interface AccessorOptions<T> {
   readonly onStoreError?: "miss" | "throw";
   /** Called with every error that was absorbed (store failures, corrupt entries, failed write-backs). */
   readonly onError?: (error: ProtocacheError) => void;
+  /**
+   * Milliseconds a call may wait for the store; then reads fail open and
+   * writes resolve `"error"` (a `StoreTimeoutError`), whatever the Redis
+   * client's own timeouts, and a late reply is dropped. 0 turns it off.
+   * Default 200.
+   */
+  readonly deadlineMs?: number;
 }
 
 /** {@link AccessorOptions} with defaults applied and values checked. */
@@ -61,13 +68,17 @@ export interface ResolvedOptions<T> {
   readonly rewriteLegacy: boolean;
   readonly onStoreError: "miss" | "throw";
   readonly onError: ((error: ProtocacheError) => void) | undefined;
+  readonly deadlineMs: number;
 }
 
 const known = new Set([
   "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
   "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
-  "onStoreError", "onError",
+  "onStoreError", "onError", "deadlineMs",
 ]);
+
+/** Default per-call deadline: far above a healthy Redis round trip, far below what a request can afford to hang. */
+export const DEFAULT_DEADLINE_MS = 200;
 
 /** Checks every option (unknown names included) and applies defaults. */
 export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schemaTtl: number): ResolvedOptions<T> {
@@ -97,6 +108,7 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
     rewriteLegacy: bool(o["rewriteLegacy"], "rewriteLegacy", false),
     onStoreError: oneOf(o["onStoreError"], "onStoreError", ["miss", "throw"] as const, "miss"),
     onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
+    deadlineMs: int(o["deadlineMs"], "deadlineMs", DEFAULT_DEADLINE_MS, 0, 600_000),
   };
 }
 
@@ -158,12 +170,12 @@ function variantOf(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   const variant = str(value, "variant", "");
   if (variant === "") throw new ConfigError("variant", "may not be empty (omit it for no variant)");
-  return variant;
+  return checkWellFormed(variant, "variant");
 }
 
 function writerTagOf(value: unknown): Buffer | undefined {
   if (value === undefined) return undefined;
-  const bytes = Buffer.from(str(value, "writerTag", ""), "utf8");
+  const bytes = Buffer.from(checkWellFormed(str(value, "writerTag", ""), "writerTag"), "utf8");
   if (bytes.length === 0 || bytes.length > MAX_WRITER_TAG_BYTES) {
     throw new ConfigError("writerTag", `must be 1 to ${MAX_WRITER_TAG_BYTES} UTF-8 bytes, got ${bytes.length}`);
   }

@@ -2,24 +2,45 @@ import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { StoreError } from "../errors.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
-import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import { isNoScript, runScript, type ScriptTransport } from "./scripts.js";
+import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Client = Redis | Cluster;
 type PipelineResult = [error: Error | null, result: unknown][];
 
 /**
- * The production store over an ioredis `Redis` or `Cluster` client. Batches
- * take one round trip per server: a single MGET or pipeline on a standalone
- * server, one pipeline per master on a Cluster. Timeouts and retries are the
- * client's own settings (`commandTimeout`, `maxRetriesPerRequest`).
+ * The store over an ioredis `Redis` or `Cluster` client. Batches take one
+ * round trip per server: a single MGET or pipeline on a standalone server,
+ * one pipeline per master on a Cluster (a failing master fails only its own
+ * keys). Scripts run by EVALSHA, sent by EVAL (or SCRIPT LOAD where an ACL
+ * denies EVAL) when a server lacks them. Recommended client settings are in
+ * docs/operations.md.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from "ioredis";
+ * import { RedisStore } from "protocache";
+ * const users = userCache(new RedisStore(new Redis(url, { maxRetriesPerRequest: 1 })));
+ * ```
  */
 export class RedisStore implements CacheStore {
   readonly client: Client;
   private readonly cluster: boolean;
+  private readonly scripts: ScriptTransport;
+  private readonly scriptState = { evalOnly: false };
 
   constructor(client: Client) {
     this.client = client;
     this.cluster = (client as { isCluster?: boolean }).isCluster === true;
+    this.scripts = {
+      evalsha: (s, key, args) => this.client.evalsha(s.sha1, 1, key, ...args),
+      eval: (s, key, args) => this.client.eval(s.source, 1, key, ...args),
+      // ioredis sends a keyless SCRIPT LOAD to any node: load it on every master instead.
+      load: (s) =>
+        this.cluster
+          ? Promise.all((this.client as Cluster).nodes("master").map((n) => n.script("LOAD", s.source)))
+          : this.client.script("LOAD", s.source),
+    };
   }
 
   async get(key: string): Promise<Buffer | null> {
@@ -30,35 +51,40 @@ export class RedisStore implements CacheStore {
     }
   }
 
-  async getMany(keys: readonly string[]): Promise<(Buffer | null | Error)[]> {
+  async getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]> {
     if (keys.length === 0) return [];
     if (!this.cluster) {
+      const mget = this.client.mgetBuffer(...keys);
       try {
-        return await this.client.mgetBuffer(...keys);
+        return await (deadline === undefined ? mget : deadline.bound(mget, "MGET", keys[0]));
       } catch (cause) {
-        return keys.map((k) => new StoreError("MGET", k, { cause }));
+        return keys.map((k) => (cause instanceof StoreError ? cause : new StoreError("MGET", k, { cause })));
       }
     }
-    return this.perNode(keys, "GET", (p, i) => p.getBuffer(keys[i] as string), (r) => r as Buffer | null);
+    return this.perNode(keys, "GET", (p, i) => p.getBuffer(keys[i] as string), (r) => r as Buffer | null, deadline);
   }
 
-  async setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined): Promise<StoreWriteResult[]> {
+  async setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined, deadline?: Deadline): Promise<StoreWriteResult[]> {
     if (writes.length === 0) return [];
-    if (writes.length === 1) return [await this.setOne(writes[0] as StoreWrite, guard)];
+    if (writes.length === 1) {
+      const w = writes[0] as StoreWrite;
+      const one = this.setOne(w, guard);
+      return [await (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((e: unknown) => storeError("SET", w.key, e))];
+    }
     const keys = writes.map((w) => w.key);
     const toResult = (r: unknown): StoreWriteResult => (r === 0 ? "guarded" : "written");
-    const first = await this.perNode(keys, "SET", (p, i) => this.queueSet(p, writes[i] as StoreWrite, guard, false), toResult);
-    if (guard === undefined || !first.some(isNoScript)) return first;
-    // The server has not cached the guard script yet: send the source once for the affected writes.
-    const retry = first.map((r, i) => (isNoScript(r) ? i : -1)).filter((i) => i >= 0);
-    const second = await this.perNode(
-      retry.map((i) => keys[i] as string),
-      "SET",
-      (p, j) => this.queueSet(p, writes[retry[j] as number] as StoreWrite, guard, true),
-      toResult,
+    const results = await this.perNode(keys, "SET", (p, i) => this.queueSet(p, writes[i] as StoreWrite, guard), toResult, deadline);
+    if (guard === undefined || !results.some(isNoScript)) return results;
+    // A server lacked the guard script: send it once per affected write (EVAL, or SCRIPT LOAD under a strict ACL).
+    await Promise.all(
+      results.map(async (r, i) => {
+        if (!isNoScript(r)) return;
+        const w = writes[i] as StoreWrite;
+        const one = this.setOne(w, guard);
+        results[i] = await (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((e: unknown) => storeError("SET", w.key, e));
+      }),
     );
-    retry.forEach((i, j) => (first[i] = second[j] as StoreWriteResult));
-    return first;
+    return results;
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -70,7 +96,7 @@ export class RedisStore implements CacheStore {
         throw new StoreError("DEL", keys[0], { cause });
       }
     }
-    const results = await this.perNode(keys, "DEL", (p, i) => p.del(keys[i] as string), (r) => r as number);
+    const results = await this.perNode(keys, "DEL", (p, i) => p.del(keys[i] as string), (r) => r as number, undefined);
     let n = 0;
     for (const r of results) {
       if (r instanceof Error) throw r;
@@ -80,49 +106,35 @@ export class RedisStore implements CacheStore {
   }
 
   async replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
-    try {
-      return (await this.evalScript(replaceIfEqual, key, [expected, value])) === 1;
-    } catch (cause) {
-      throw new StoreError("CAS", key, { cause });
-    }
+    return (await this.script("CAS", replaceIfEqual, key, [expected, value])) === 1;
   }
 
   async deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
-    try {
-      return (await this.evalScript(deleteIfEqual, key, [expected])) === 1;
-    } catch (cause) {
-      throw new StoreError("CAD", key, { cause });
-    }
+    return (await this.script("CAD", deleteIfEqual, key, [expected])) === 1;
   }
 
-  private async evalScript(script: LuaScript, key: string, args: (string | Buffer)[]): Promise<unknown> {
-    try {
-      return await this.client.evalsha(script.sha1, 1, key, ...args);
-    } catch (error) {
-      if (!isNoScript(error)) throw error;
-      return this.client.eval(script.source, 1, key, ...args);
-    }
+  private script(operation: string, script: LuaScript, key: string, args: (string | Buffer)[]): Promise<unknown> {
+    return runScript(this.scripts, this.scriptState, operation, script, key, args);
   }
 
   private async setOne(w: StoreWrite, guard: WriteGuard | undefined): Promise<StoreWriteResult> {
+    if (guard !== undefined) {
+      const reply = await this.script("SET", guardedSet, w.key, [w.value, String(w.ttlSeconds), guard.knownIds]);
+      return reply === 0 ? "guarded" : "written";
+    }
     try {
-      if (guard !== undefined) {
-        const reply = await this.evalScript(guardedSet, w.key, [w.value, String(w.ttlSeconds), guard.knownIds]);
-        return reply === 0 ? "guarded" : "written";
-      }
       if (w.ttlSeconds > 0) await this.client.set(w.key, w.value, "EX", w.ttlSeconds);
       else await this.client.set(w.key, w.value);
       return "written";
     } catch (cause) {
-      return new StoreError("SET", w.key, { cause });
+      throw new StoreError("SET", w.key, { cause });
     }
   }
 
-  private queueSet(p: ChainableCommander, w: StoreWrite, guard: WriteGuard | undefined, withSource: boolean): void {
+  private queueSet(p: ChainableCommander, w: StoreWrite, guard: WriteGuard | undefined): void {
     if (guard !== undefined) {
-      const args = [w.value, String(w.ttlSeconds), guard.knownIds];
-      if (withSource) p.eval(guardedSet.source, 1, w.key, ...args);
-      else p.evalsha(guardedSet.sha1, 1, w.key, ...args);
+      if (this.scriptState.evalOnly) p.eval(guardedSet.source, 1, w.key, w.value, String(w.ttlSeconds), guard.knownIds);
+      else p.evalsha(guardedSet.sha1, 1, w.key, w.value, String(w.ttlSeconds), guard.knownIds);
     } else if (w.ttlSeconds > 0) {
       p.set(w.key, w.value, "EX", w.ttlSeconds);
     } else {
@@ -131,14 +143,16 @@ export class RedisStore implements CacheStore {
   }
 
   /**
-   * Runs one command per key, batched into one pipeline per server, and maps
-   * each reply (or error) back to its key's position.
+   * Runs one command per key, batched into one pipeline per server (each
+   * bounded by the deadline on its own), and maps each reply (or error)
+   * back to its key's position.
    */
   private async perNode<R>(
     keys: readonly string[],
     operation: string,
     queue: (p: ChainableCommander, index: number) => void,
     map: (reply: unknown) => R,
+    deadline: Deadline | undefined,
   ): Promise<(R | Error)[]> {
     const out: (R | Error)[] = new Array<R | Error>(keys.length);
     await Promise.all(
@@ -147,15 +161,16 @@ export class RedisStore implements CacheStore {
         try {
           const p = this.client.pipeline();
           for (const i of indices) queue(p, i);
-          results = (await p.exec()) as PipelineResult | null;
+          const exec = p.exec() as Promise<PipelineResult | null>;
+          results = await (deadline === undefined ? exec : deadline.bound(exec, operation, keys[indices[0] as number]));
         } catch (cause) {
-          results = null;
-          for (const i of indices) out[i] = new StoreError(operation, keys[i], { cause });
+          for (const i of indices) out[i] = storeError(operation, keys[i], cause);
           return;
         }
         indices.forEach((i, j) => {
           const [error, reply] = results?.[j] ?? [new Error("pipeline returned no reply"), null];
-          out[i] = error !== null ? keepNoScript(error, operation, keys[i]) : map(reply);
+          // NOSCRIPT stays raw so setMany can send the script; other errors become StoreErrors.
+          out[i] = error === null ? map(reply) : isNoScript(error) ? error : new StoreError(operation, keys[i], { cause: error });
         });
       }),
     );
@@ -180,11 +195,6 @@ export class RedisStore implements CacheStore {
   }
 }
 
-function isNoScript(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith("NOSCRIPT");
-}
-
-/** NOSCRIPT errors stay raw so the caller can retry with the source; others become StoreErrors. */
-function keepNoScript(error: Error, operation: string, key: string | undefined): Error {
-  return isNoScript(error) ? error : new StoreError(operation, key, { cause: error });
+function storeError(operation: string, key: string | undefined, cause: unknown): StoreError {
+  return cause instanceof StoreError ? cause : new StoreError(operation, key, { cause });
 }

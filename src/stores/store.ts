@@ -15,6 +15,16 @@ export interface WriteGuard {
   readonly knownIds: Buffer;
 }
 
+/**
+ * The accessor's per-call deadline, handed to batch operations so that a
+ * slow or dead server fails only its own share: a store bounds each
+ * server's round trip with it, and keys of other servers are still served.
+ */
+export interface Deadline {
+  /** Resolves like `work`, or rejects with a StoreTimeoutError when the deadline passes first. */
+  bound<T>(work: Promise<T>, operation: string, key: string | undefined): Promise<T>;
+}
+
 /** Result of one write: stored, refused by the guard, or the store's error. */
 export type StoreWriteResult = "written" | "guarded" | Error;
 
@@ -26,10 +36,14 @@ export type StoreWriteResult = "written" | "guarded" | Error;
 export interface CacheStore {
   /** The value at `key`, or null. */
   get(key: string): Promise<Buffer | null>;
-  /** Values of many keys, in order; an Error in place of a value that could not be read. */
-  getMany(keys: readonly string[]): Promise<(Buffer | null | Error)[]>;
-  /** Stores many values (one round trip per server where possible); results in order. */
-  setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined): Promise<StoreWriteResult[]>;
+  /**
+   * Values of many keys, in order; an Error in place of a value that could
+   * not be read. With a `deadline`, each server's round trip is bounded by
+   * it, so one slow server costs only its own keys.
+   */
+  getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]>;
+  /** Stores many values (one round trip per server where possible); results in order, bounded per server like getMany. */
+  setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined, deadline?: Deadline): Promise<StoreWriteResult[]>;
   /** Deletes keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>;
   /**

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { sessionCache } from "../../generated/acme/session/v1/session.cache.js";
 import { userCache } from "../../generated/acme/user/v1/user.cache.js";
 import { ConfigError, KeyError } from "../../src/errors.js";
-import { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart, validatePrefix } from "../../src/keys.js";
+import { escapeKeyPart, keyBase, loneSurrogateAt, scanPattern, splitKeyParts, unescapeKeyPart, validateEntityName, validatePrefix } from "../../src/keys.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
 
 const forbidden = /[:*?[\]\\{}]/;
@@ -72,7 +72,99 @@ describe("keys of generated accessors", () => {
   });
 
   it("reject prefixes that could match other keys or pick a cluster slot", () => {
-    for (const bad of ["a*", "a?", "[x]", "{tag}", "back\\slash"]) expect(() => validatePrefix(bad)).toThrow(ConfigError);
-    expect(validatePrefix("app:v2:")).toBe("app:v2:");
+    for (const bad of ["a*:", "a?:", "[x]:", "{tag}:", "back\\slash:"]) expect(() => validatePrefix(bad)).toThrow(ConfigError);
+    expect(validatePrefix("app:2:")).toBe("app:2:");
+    expect(validatePrefix("")).toBe("");
   });
 });
+
+describe("exact keys (issue 8.3, 8.6)", () => {
+  const store = new MemoryStore();
+
+  it("rejects lone surrogates in key parts: two such ids would share one Redis key", () => {
+    const users = userCache(store);
+    // The client encodes every lone surrogate as U+FFFD: these three were one key.
+    expect(Buffer.from("a\uD800")).toEqual(Buffer.from("a\uFFFD"));
+    expect(() => users.keyOf({ id: "a\uD800" })).toThrow(/key field "id": is not well-formed Unicode \(lone surrogate at index 1\)/);
+    expect(() => users.keyOf({ id: "a\uDC00" })).toThrow(KeyError);
+    expect(() => users.keyOf({ id: "\uDE00\uD83D" })).toThrow(KeyError);
+    expect(users.keyOf({ id: "a\uFFFD" })).toBe("user:v1:a\uFFFD");
+    expect(users.keyOf({ id: "a\uD83D\uDE00" })).toBe("user:v1:a\uD83D\uDE00");
+  });
+
+  it("never maps two different key inputs to the same key bytes (random Unicode, lone surrogates included)", () => {
+    const unit = fc.oneof(
+      fc.constantFrom("a", ":", "%", "{", "}", "*", "\uFFFD", "\uD800", "\uDC00", "\uD83D\uDE00", "é"),
+      fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+    );
+    const part = fc.array(unit, { minLength: 1, maxLength: 6 }).map((units) => units.join(""));
+    const sessions = sessionCache(store);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.tuple(part, part), { minLength: 2, maxLength: 40, selector: ([a, b]) => `${a}\u0000${b}` }), (inputs) => {
+        const seen = new Map<string, string>();
+        for (const [tenantId, sessionId] of inputs) {
+          let key: string;
+          try {
+            key = sessions.keyOf({ tenantId, sessionId });
+          } catch (error) {
+            expect(error).toBeInstanceOf(KeyError);
+            expect(loneSurrogateAt(tenantId) >= 0 || loneSurrogateAt(sessionId) >= 0).toBe(true);
+            continue;
+          }
+          const bytes = Buffer.from(key, "utf8").toString("hex");
+          const input = `${tenantId}\u0000${sessionId}`;
+          expect(seen.get(bytes) ?? input).toBe(input);
+          seen.set(bytes, input);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("a prefix cannot make one entity's keys another's: `session:v1:` on User vs Session with variant `user`", () => {
+    // Before: both were "session:v1:user:v1:42".
+    expect(sessionCache(store, { variant: "user" }).keyOf({ tenantId: "v1", sessionId: "42" })).toBe("session:v1:user:v1:42");
+    expect(() => userCache(store, { prefix: "session:v1:" })).toThrow(ConfigError);
+    expect(() => userCache(store, { prefix: "session" })).toThrow(/must end with ":"/);
+  });
+
+  it("every accepted prefix, entity, major, variant and parts parse back from the key alone", () => {
+    const segment = fc.oneof(fc.constantFrom("v1", "v22", "app", "user", "session", "", "v", "vx1"), fc.string({ maxLength: 4 }));
+    const entity = fc.stringMatching(/^[a-z][a-z0-9_-]{0,6}$/);
+    const config = fc.record({
+      prefix: fc.array(segment, { maxLength: 3 }).map((s) => s.map((x) => `${x}:`).join("")),
+      entity,
+      major: fc.integer({ min: 1, max: 30 }),
+      variant: fc.option(fc.string({ minLength: 1, maxLength: 4 }), { nil: undefined }),
+      parts: fc.array(fc.string({ minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(config, (c) => {
+        try {
+          validatePrefix(c.prefix);
+          validateEntityName(c.entity, "T");
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConfigError);
+          return;
+        }
+        const key = keyBase(c.prefix, c.entity, c.major, c.variant) + c.parts.map(escapeKeyPart).join(":");
+        expect(parseKey(key, c.parts.length)).toEqual({ ...c, variant: c.variant });
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+/** Reads a key back knowing only its entity's number of parts: the first `v<digits>` segment is the major. */
+function parseKey(key: string, partCount: number): { prefix: string; entity: string; major: number; variant: string | undefined; parts: string[] } {
+  const segments = key.split(":");
+  const m = segments.findIndex((s, i) => i > 0 && /^v[0-9]+$/.test(s));
+  const rest = segments.slice(m + 1);
+  return {
+    prefix: segments.slice(0, m - 1).map((s) => `${s}:`).join(""),
+    entity: segments[m - 1] as string,
+    major: Number((segments[m] as string).slice(1)),
+    variant: rest.length > partCount ? unescapeKeyPart(rest[0] as string) : undefined,
+    parts: rest.slice(rest.length - partCount).map(unescapeKeyPart),
+  };
+}

@@ -16,7 +16,7 @@ describe("accessor options", () => {
         prefix: "app:", variant: "eu", ttlSeconds: 0, writerTag: "api@1.2.3", writtenAt: false,
         compression: { algorithm: "brotli", minBytes: 10 }, maxPayloadBytes: 1024, onOlderRevision: "miss",
         minRevision: 2, deleteRejected: true, deleteCorrupt: true, writeBack: true, guardWrites: false,
-        legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {},
+        legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {}, deadlineMs: 0,
       }),
     ).not.toThrow();
   });
@@ -43,6 +43,15 @@ describe("accessor options", () => {
     [{ minRevision: 0 }, "minRevision", /whole number from 1/],
     [{ legacy: "json" }, "legacy", /expected a function/],
     [{ onStoreError: "ignore" }, "onStoreError", /"miss", "throw"/],
+    [{ deadlineMs: -1 }, "deadlineMs", /whole number from 0 to 600000/],
+    [{ deadlineMs: 2.5 }, "deadlineMs", /whole number from 0 to 600000/],
+    [{ deadlineMs: "100" }, "deadlineMs", /whole number from 0 to 600000/],
+    [{ deadlineMs: 3_600_000 }, "deadlineMs", /whole number from 0 to 600000/],
+    [{ prefix: "app" }, "prefix", /must end with ":"/],
+    [{ prefix: "session:v1:" }, "prefix", /may not contain the segment "v1"/],
+    [{ prefix: "app:\uD800:" }, "prefix", /not well-formed Unicode \(lone surrogate at index 4\)/],
+    [{ variant: "eu\uDC00" }, "variant", /not well-formed Unicode/],
+    [{ writerTag: "api\uD800" }, "writerTag", /not well-formed Unicode/],
   ])("rejects %j with a ConfigError on %s", (options, option, message) => {
     try {
       make(options)();
@@ -60,5 +69,24 @@ describe("accessor options", () => {
     await expect(users.set(user, { ttlSeconds: -5 })).rejects.toThrow(ConfigError);
     await expect(users.set(user, { ttl: 5 } as never)).rejects.toThrow(/write options.ttl: unknown option/);
     await expect(users.set(user, { ttlSeconds: 5 })).resolves.toBe("written");
+  });
+
+  it("rejects per-call options that are not an object with a ConfigError, not a TypeError", async () => {
+    const users = userCache(store);
+    const user = { id: "1", name: "", email: "", fullName: "", verified: false, locale: "" };
+    for (const bad of [null, 5, "ttl", [60]]) {
+      await expect(users.set(user, bad as never)).rejects.toThrow(ConfigError);
+      await expect(users.setMany([user], bad as never)).rejects.toThrow(/invalid option write options: expected an object/);
+    }
+    await expect(users.getMany({ id: "1" } as never)).rejects.toThrow(ConfigError);
+    await expect(users.setMany(user as never)).rejects.toThrow(/invalid option setMany\(values\): expected an array/);
+  });
+
+  it("rejects a missing or wrong store with a ConfigError naming the fix", () => {
+    expect(() => userCache(undefined as never)).toThrow(/invalid option store: expected a RedisStore, NodeRedisStore or MemoryStore, got undefined/);
+    expect(() => userCache(null as never)).toThrow(ConfigError);
+    expect(() => userCache({ get: () => null } as never)).toThrow(/an object without the CacheStore methods/);
+    expect(() => userCache({ getBuffer: () => null } as never)).toThrow(/new RedisStore\(client\)/);
+    expect(() => userCache({ sendCommand: () => null } as never)).toThrow(/new NodeRedisStore\(client\)/);
   });
 });

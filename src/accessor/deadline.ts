@@ -1,0 +1,156 @@
+import { StoreTimeoutError } from "../errors.js";
+import type { Deadline } from "../stores/store.js";
+
+/** One outstanding store call: a node of its queue's list, unlinked the moment it settles. */
+class Call {
+  prev: Call | undefined = undefined;
+  next: Call | undefined = undefined;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+
+  constructor(
+    readonly startedAt: number,
+    readonly operation: string,
+    readonly key: string | undefined,
+  ) {}
+}
+
+/**
+ * Outstanding calls of one deadline length on one store, oldest first:
+ * since every call waits the same time, the calls to expire are always at
+ * the head, and a settled call leaves the list at once (no per-call timer,
+ * signal or listener; nothing is retained after a call settles).
+ */
+class DeadlineQueue implements Deadline {
+  private head: Call | undefined = undefined;
+  private tail: Call | undefined = undefined;
+  size = 0;
+
+  constructor(
+    readonly ms: number,
+    private readonly sweeper: Sweeper,
+  ) {}
+
+  bound<T>(work: Promise<T>, operation: string, key: string | undefined): Promise<T> {
+    const call = new Call(performance.now(), operation, key);
+    const bounded = new Promise<T>((resolve, reject) => {
+      call.resolve = resolve as (value: unknown) => void;
+      call.reject = reject;
+    });
+    this.append(call);
+    work.then(
+      (value) => {
+        if (this.unlink(call)) call.resolve(value);
+      },
+      (error: unknown) => {
+        if (this.unlink(call)) call.reject(error);
+      },
+    );
+    return bounded;
+  }
+
+  /** Rejects every call started at or before `now - ms`; late replies then find them unlinked and are dropped. */
+  expire(now: number): void {
+    const cutoff = now - this.ms;
+    let call = this.head;
+    while (call !== undefined && call.startedAt <= cutoff) {
+      const next = call.next;
+      this.unlink(call);
+      call.reject(new StoreTimeoutError(call.operation, call.key, this.ms));
+      call = next;
+    }
+  }
+
+  private append(call: Call): void {
+    if (this.tail === undefined) this.head = call;
+    else {
+      this.tail.next = call;
+      call.prev = this.tail;
+    }
+    this.tail = call;
+    this.size++;
+    if (this.size === 1) this.sweeper.arm();
+  }
+
+  /** Removes a call from the list; false when it was already removed (expired, or settled). */
+  private unlink(call: Call): boolean {
+    if (call.prev === undefined && this.head !== call) return false;
+    if (call.prev === undefined) this.head = call.next;
+    else call.prev.next = call.next;
+    if (call.next === undefined) this.tail = call.prev;
+    else call.next.prev = call.prev;
+    call.prev = call.next = undefined;
+    this.size--;
+    return true;
+  }
+}
+
+/**
+ * One timer per store, running only while calls are outstanding: every
+ * tick (an eighth of the shortest deadline, 1-25 ms) it expires the calls
+ * whose deadline passed, so a call fails at most one tick after its deadline.
+ */
+class Sweeper {
+  private readonly queues: DeadlineQueue[] = [];
+  private timer: ReturnType<typeof setInterval> | undefined = undefined;
+  private tickMs = 25;
+
+  queue(ms: number): DeadlineQueue {
+    let queue = this.queues.find((q) => q.ms === ms);
+    if (queue === undefined) {
+      queue = new DeadlineQueue(ms, this);
+      this.queues.push(queue);
+      this.tickMs = Math.max(1, Math.min(25, Math.floor(Math.min(...this.queues.map((q) => q.ms)) / 8)));
+      if (this.timer !== undefined) {
+        this.stop();
+        this.arm();
+      }
+    }
+    return queue;
+  }
+
+  arm(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => this.sweep(), this.tickMs);
+    // A cache's bookkeeping must never keep a process alive.
+    this.timer.unref();
+  }
+
+  /** Calls outstanding and whether the timer runs; for tests (nothing may be left behind). */
+  state(): { outstanding: number; timer: boolean } {
+    return { outstanding: this.queues.reduce((n, q) => n + q.size, 0), timer: this.timer !== undefined };
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    let outstanding = 0;
+    for (const q of this.queues) {
+      q.expire(now);
+      outstanding += q.size;
+    }
+    if (outstanding === 0) this.stop();
+  }
+
+  private stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+const sweepers = new WeakMap<object, Sweeper>();
+
+function sweeperOf(store: object): Sweeper {
+  let sweeper = sweepers.get(store);
+  if (sweeper === undefined) sweepers.set(store, (sweeper = new Sweeper()));
+  return sweeper;
+}
+
+/** The deadline of `ms` milliseconds on `store`'s shared sweeper. */
+export function deadlineOn(store: object, ms: number): Deadline {
+  return sweeperOf(store).queue(ms);
+}
+
+/** Outstanding calls and timer state of a store's sweeper (tests assert nothing leaks). */
+export function deadlineState(store: object): { outstanding: number; timer: boolean } {
+  return sweepers.get(store)?.state() ?? { outstanding: 0, timer: false };
+}

@@ -1,0 +1,80 @@
+import { expect, it } from "vitest";
+import { guardAllows } from "../../src/envelope/guard.js";
+import { StoreError } from "../../src/errors.js";
+import { describeEveryBackend } from "../support/backends.js";
+import { envelope } from "../support/entries.js";
+import { uniquePrefix } from "../support/redis-client.js";
+
+/** The CacheStore contract, run over every backend. */
+describeEveryBackend("the store contract", (backend) => {
+  it("compare-and-set never resurrects a deleted key nor clobbers a newer value, and keeps the TTL", async () => {
+    const prefix = uniquePrefix();
+    const { store, raw } = backend();
+    expect(await store.replaceIfEqual(`${prefix}gone`, Buffer.from("a"), Buffer.from("b"))).toBe(false);
+    expect(await raw.get(`${prefix}gone`)).toBeNull();
+    await raw.set(`${prefix}k`, "new", 300);
+    expect(await store.replaceIfEqual(`${prefix}k`, Buffer.from("old"), Buffer.from("b"))).toBe(false);
+    expect((await raw.get(`${prefix}k`))?.toString()).toBe("new");
+    expect(await store.replaceIfEqual(`${prefix}k`, Buffer.from("new"), Buffer.from([0, 0xff]))).toBe(true);
+    expect(await raw.get(`${prefix}k`)).toEqual(Buffer.from([0, 0xff]));
+    expect(await raw.ttl(`${prefix}k`)).toBeGreaterThan(290);
+    expect(await store.deleteIfEqual(`${prefix}k`, Buffer.from("old"))).toBe(false);
+    expect(await store.deleteIfEqual(`${prefix}k`, Buffer.from([0, 0xff]))).toBe(true);
+    expect(await raw.get(`${prefix}k`)).toBeNull();
+  });
+
+  it("the server-side write guard decides exactly like guardAllows, and keeps the TTL it was given", async () => {
+    const { store, raw } = backend();
+    const known = Buffer.from([0, 0, 0, 1, 0, 0, 0, 2]);
+    const cases = [
+      undefined,
+      Buffer.from('{"a":1}'),
+      Buffer.from([0xc1, 1, 0]),
+      envelope(2, Buffer.alloc(0)),
+      envelope(9, Buffer.alloc(0), { version: 0 }),
+      envelope(9, Buffer.alloc(0)),
+      envelope(1, Buffer.alloc(0), { version: 2 }),
+      envelope(0x00010000, Buffer.alloc(0)),
+      envelope(0x02000000, Buffer.alloc(0)),
+      envelope(0x00000100, Buffer.alloc(0)),
+    ];
+    const prefix = uniquePrefix();
+    for (const [i, current] of cases.entries()) if (current !== undefined) await raw.set(`${prefix}g${i}`, current);
+    const writes = cases.map((_, i) => ({ key: `${prefix}g${i}`, value: Buffer.from("new"), ttlSeconds: 30 }));
+    const batch = await store.setMany(writes, { knownIds: known });
+    for (const [i, current] of cases.entries()) {
+      const expected = guardAllows(current, known) ? "written" : "guarded";
+      expect(batch[i], `case ${i}`).toBe(expected);
+      if (expected === "written") expect(await raw.ttl(writes[i]?.key as string)).toBeGreaterThan(25);
+      else expect(await raw.get(writes[i]?.key as string)).toEqual(current);
+    }
+  });
+
+  it("getMany answers in order with null for absent keys and an Error only for keys that failed", async (context) => {
+    const { store, raw } = backend();
+    const prefix = uniquePrefix();
+    await raw.set(`${prefix}a`, Buffer.from([1]));
+    await raw.set(`${prefix}c`, Buffer.from([3]));
+    expect(await store.getMany([`${prefix}a`, `${prefix}b`, `${prefix}c`])).toEqual([Buffer.from([1]), null, Buffer.from([3])]);
+    expect(await store.getMany([])).toEqual([]);
+    if (raw.setWrongType === undefined || !backend().cluster) return context.skip();
+    // On a Cluster each key is its own command: a failing key fails alone.
+    await raw.setWrongType(`${prefix}h`);
+    const got = await store.getMany([`${prefix}a`, `${prefix}h`, `${prefix}c`]);
+    expect(got[0]).toEqual(Buffer.from([1]));
+    expect(got[1]).toBeInstanceOf(StoreError);
+    expect(got[2]).toEqual(Buffer.from([3]));
+  });
+
+  it("setMany without a guard writes with and without expiry; delete counts what existed", async () => {
+    const { store, raw } = backend();
+    const prefix = uniquePrefix();
+    const writes = Array.from({ length: 30 }, (_, i) => ({ key: `${prefix}w${i}`, value: Buffer.from([i, 0xc1]), ttlSeconds: i % 2 === 0 ? 0 : 100 }));
+    expect(await store.setMany(writes, undefined)).toEqual(writes.map(() => "written"));
+    expect(await raw.ttl(`${prefix}w0`)).toBe(-1);
+    expect(await raw.ttl(`${prefix}w1`)).toBeGreaterThan(90);
+    expect(await raw.get(`${prefix}w7`)).toEqual(Buffer.from([7, 0xc1]));
+    expect(await store.delete(writes.map((w) => w.key).concat(`${prefix}absent`))).toBe(30);
+    expect(await store.get(`${prefix}w3`)).toBeNull();
+  });
+});
