@@ -27,7 +27,10 @@ class DeadlineQueue implements Deadline {
   size = 0;
 
   constructor(
+    /** How long a call may wait. */
     readonly ms: number,
+    /** The deadline its timeout errors name: the accessor's, also for a batch's slightly later outer bound. */
+    readonly reportedMs: number,
     private readonly sweeper: Sweeper,
   ) {}
 
@@ -56,7 +59,7 @@ class DeadlineQueue implements Deadline {
     while (call !== undefined && call.startedAt <= cutoff) {
       const next = call.next;
       this.unlink(call);
-      call.reject(new StoreTimeoutError(call.operation, call.key, this.ms));
+      call.reject(new StoreTimeoutError(call.operation, call.key, this.reportedMs));
       call = next;
     }
   }
@@ -95,10 +98,10 @@ class Sweeper {
   private timer: ReturnType<typeof setInterval> | undefined = undefined;
   private tickMs = 25;
 
-  queue(ms: number): DeadlineQueue {
-    let queue = this.queues.find((q) => q.ms === ms);
+  queue(ms: number, reportedMs: number): DeadlineQueue {
+    let queue = this.queues.find((q) => q.ms === ms && q.reportedMs === reportedMs);
     if (queue === undefined) {
-      queue = new DeadlineQueue(ms, this);
+      queue = new DeadlineQueue(ms, reportedMs, this);
       this.queues.push(queue);
       this.tickMs = Math.max(1, Math.min(25, Math.floor(Math.min(...this.queues.map((q) => q.ms)) / 8)));
       if (this.timer !== undefined) {
@@ -145,9 +148,9 @@ function sweeperOf(store: object): Sweeper {
   return sweeper;
 }
 
-/** The deadline of `ms` milliseconds on `store`'s shared sweeper. */
-export function deadlineOn(store: object, ms: number): Deadline {
-  return sweeperOf(store).queue(ms);
+/** The deadline of `ms` milliseconds on `store`'s shared sweeper; its errors name `reportedMs` (default `ms`). */
+export function deadlineOn(store: object, ms: number, reportedMs = ms): Deadline {
+  return sweeperOf(store).queue(ms, reportedMs);
 }
 
 /** Outstanding calls and timer state of a store's sweeper (tests assert nothing leaks). */

@@ -107,7 +107,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
     const ms = options.deadlineMs;
     this.deadline = ms === 0 ? undefined : deadlineOn(store, ms);
-    this.batchDeadline = ms === 0 ? undefined : deadlineOn(store, ms + Math.max(5, Math.ceil(ms / 4)));
+    this.batchDeadline = ms === 0 ? undefined : deadlineOn(store, ms + Math.max(5, Math.ceil(ms / 4)), ms);
   }
 
   keyOf(fields: K): string {

@@ -48,7 +48,8 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
       socket.connect(port, "127.0.0.1", () => socket.write("PING\r\n"));
       socket.once("data", (data) => {
         socket.destroy();
-        resolve(data.toString().startsWith("+PONG"));
+        // A server with requirepass answers NOAUTH: it is up all the same.
+        resolve(data.toString().startsWith("+PONG") || data.toString().startsWith("-NOAUTH"));
       });
     });
     if (ok) return;
@@ -57,10 +58,10 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
-/** Starts a throwaway redis-server (no persistence) on a free port. */
-export async function startRedis(extraArgs: readonly string[] = []): Promise<RedisProcess> {
+/** Starts a throwaway redis-server (no persistence) on a free port, or on `options.port` (a restart). */
+export async function startRedis(extraArgs: readonly string[] = [], options: { port?: number } = {}): Promise<RedisProcess> {
   if (!hasRedisServer()) throw new Error(missingRedisHelp);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "protocache-redis-"));
   const child = spawn(
     "redis-server",
@@ -97,11 +98,11 @@ export interface RedisClusterProcess {
 }
 
 /** Starts `masters` cluster-enabled servers and joins them with `redis-cli --cluster create`. */
-export async function startRedisCluster(masters = 3): Promise<RedisClusterProcess> {
+export async function startRedisCluster(masters = 3, extraArgs: readonly string[] = []): Promise<RedisClusterProcess> {
   const nodes: RedisProcess[] = [];
   try {
     for (let i = 0; i < masters; i++) {
-      nodes.push(await startRedis(["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`, "--cluster-node-timeout", "2000"]));
+      nodes.push(await startRedis(["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`, "--cluster-node-timeout", "2000", ...extraArgs]));
     }
     const create = spawnSync(
       "redis-cli",
