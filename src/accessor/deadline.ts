@@ -52,16 +52,22 @@ class DeadlineQueue implements Deadline {
     return bounded;
   }
 
-  /** Rejects every call started at or before `now - ms`; late replies then find them unlinked and are dropped. */
-  expire(now: number): void {
+  /**
+   * Rejects every call started at or before `now - ms`; late replies then
+   * find them unlinked and are dropped. Returns whether any call expired.
+   */
+  expire(now: number): boolean {
     const cutoff = now - this.ms;
     let call = this.head;
+    let expired = false;
     while (call !== undefined && call.startedAt <= cutoff) {
       const next = call.next;
       this.unlink(call);
       call.reject(new StoreTimeoutError(call.operation, call.key, this.reportedMs));
+      expired = true;
       call = next;
     }
+    return expired;
   }
 
   private append(call: Call): void {
@@ -103,6 +109,7 @@ class Sweeper {
     if (queue === undefined) {
       queue = new DeadlineQueue(ms, reportedMs, this);
       this.queues.push(queue);
+      this.queues.sort((a, b) => a.ms - b.ms);
       this.tickMs = Math.max(1, Math.min(25, Math.floor(Math.min(...this.queues.map((q) => q.ms)) / 8)));
       if (this.timer !== undefined) {
         this.stop();
@@ -124,11 +131,18 @@ class Sweeper {
     return { outstanding: this.queues.reduce((n, q) => n + q.size, 0), timer: this.timer !== undefined };
   }
 
+  /**
+   * Expires overdue calls, shortest deadline first. Once a queue expired
+   * something, longer queues wait for the next tick: a batch's per-server
+   * timeouts then settle the batch (in microtasks) before its own, later
+   * outer bound is checked, even when the event loop was blocked past both.
+   */
   private sweep(): void {
     const now = performance.now();
     let outstanding = 0;
+    let expired = false;
     for (const q of this.queues) {
-      q.expire(now);
+      if (!expired) expired = q.expire(now);
       outstanding += q.size;
     }
     if (outstanding === 0) this.stop();

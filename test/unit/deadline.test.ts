@@ -116,6 +116,18 @@ describe("per-call deadlines (issue 8.5)", () => {
     await noLeftovers(store);
   });
 
+  it("still serves the other servers' keys when the event loop was blocked past the batch's outer bound", async () => {
+    const store = new SlowStore(Infinity, (key) => key.endsWith("slow"));
+    await userCache(store.inner).set(ada);
+    const users = userCache(store, { deadlineMs: 20 });
+    const pending = users.getMany([{ id: "ada" }, { id: "slow" }]);
+    const until = performance.now() + 100;
+    while (performance.now() < until) {
+      // Busy: both the per-server deadline and the batch's outer bound pass before the next sweep.
+    }
+    expect(await pending).toEqual([ada, undefined]);
+  });
+
   it("bounds background write-backs too, counting the failure", async () => {
     const store = new SlowStore(0);
     const { userR1Entry } = await import("../support/entries.js");
