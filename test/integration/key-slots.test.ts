@@ -86,3 +86,18 @@ describe("a bad id in a Cluster batch", () => {
     expect(users.stats().reads.error).toBe(0);
   });
 });
+
+describe("ioredis's own keyPrefix option", () => {
+  it("batches keys by the slot of keyPrefix + key, as ioredis sends them", async () => {
+    const prefixed = await connectIoredisCluster({ keyPrefix: uniquePrefix(), redisOptions: { maxRetriesPerRequest: 1 } });
+    try {
+      const users = userCache(new RedisStore(prefixed));
+      const values = Array.from({ length: 20 }, (_, i) => ({ id: `p${i}`, name: "", email: "", fullName: "", verified: false, locale: "" }));
+      expect(await users.setMany(values)).toEqual(values.map(() => "written"));
+      expect(await users.getMany(values.map((u) => ({ id: u.id })))).toEqual(values);
+      expect(users.stats().reads.error).toBe(0);
+    } finally {
+      await prefixed.quit();
+    }
+  });
+});
