@@ -1,8 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Redis } from "ioredis";
 import { accessorCases } from "./cases/accessor.js";
+import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
+import { ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
 import { fixtures, type Fixture } from "./fixtures.js";
 import type { BenchRow } from "./harness.js";
@@ -10,7 +11,7 @@ import { printTable, writeReport } from "./report.js";
 import { startRedis } from "../test/support/redis-server.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=codec,redis,gen]`: every case is a
+ * `npm run bench [-- --quick] [-- --only=codec,redis,clients,gen]`: every case is a
  * ratio against a baseline measured side by side in the same run. Prints a
  * table, writes bench/results.json and docs/benchmarks.md (full runs only).
  */
@@ -32,14 +33,37 @@ if (wanted("codec")) {
   console.error("codec: process with ioredis loaded …");
   rows.push(...codecSuite(["--with-ioredis"]).map((r) => ({ ...r, entity: `${r.entity}, ioredis loaded` })));
 }
-if (wanted("redis")) {
-  console.error("redis: 64 concurrent callers …");
+if (wanted("redis") || wanted("clients")) {
   const server = process.env["REDIS_URL"] ? undefined : await startRedis();
-  const redis = new Redis(process.env["REDIS_URL"] ?? server?.url ?? "");
+  const url = process.env["REDIS_URL"] ?? server?.url ?? "";
+  const throughput = { rounds: quick ? 3 : 5, timeMs: quick ? 400 : 1000, concurrency: 64 };
+  const fxs = fixtures() as unknown as Fixture<unknown>[];
   try {
-    rows.push(...(await accessorCases(redis, fixtures() as unknown as Fixture<unknown>[], { rounds: quick ? 3 : 7, timeMs: quick ? 400 : 1000, concurrency: 64 })));
+    if (wanted("redis")) {
+      console.error("redis: accessors on ioredis and node-redis, 64 concurrent callers …");
+      // ioredis as `new Redis(url)` makes it; node-redis with its per-command timeout off (docs/operations.md).
+      const clients = [ioredisClient(url), await nodeRedisClient(url, "node-redis", 0)];
+      try {
+        rows.push(...(await accessorCases(clients, fxs, throughput)));
+      } finally {
+        await Promise.all(clients.map((c) => c.close()));
+      }
+    }
+    if (wanted("clients")) {
+      console.error("clients: settings of each client …");
+      const clients = {
+        ioredis: ioredisClient(url, settingNames.ioredis),
+        ioredisAuto: ioredisClient(url, settingNames.ioredisAuto, { enableAutoPipelining: true }),
+        nodeRedis: await nodeRedisClient(url, settingNames.nodeRedis, undefined),
+        nodeRedisOff: await nodeRedisClient(url, settingNames.nodeRedisOff, 0),
+      };
+      try {
+        for (const fx of fxs) rows.push(...(await clientSettingsCases(clients, fx, throughput)));
+      } finally {
+        await Promise.all(Object.values(clients).map((c) => c.close()));
+      }
+    }
   } finally {
-    redis.disconnect();
     await server?.stop();
   }
 }

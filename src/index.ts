@@ -28,6 +28,6 @@ export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } f
 export { SchemaRegistry, type SchemaEntry } from "./registry.js";
 export type { CacheStats, DeleteCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
 export { MemoryStore, type MemoryStoreOptions } from "./stores/memory-store.js";
-export { NodeRedisStore, type NodeRedisClient, type NodeRedisCluster, type NodeRedisCommandOptions } from "./stores/node-redis-store.js";
+export { NodeRedisStore, type NodeRedisClient, type NodeRedisCluster, type NodeRedisTypeMapping } from "./stores/node-redis-store.js";
 export { RedisStore } from "./stores/redis-store.js";
 export type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./stores/store.js";

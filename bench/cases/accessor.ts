@@ -1,10 +1,10 @@
-import type { Redis } from "ioredis";
 import { createEntityCache, type EntityCache } from "../../src/accessor/entity-cache.js";
+import type { AccessorOptions } from "../../src/accessor/options.js";
 import { Writer } from "../../src/codec/writer.js";
 import { encodeEnvelope } from "../../src/envelope/encode.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
 import type { Fixture } from "../fixtures.js";
 import { compareThroughput, median, passes, type BenchRow, type Goal } from "../harness.js";
+import type { BenchClient } from "./clients.js";
 
 /** Options of the accessor throughput cases. */
 export interface ThroughputOptions {
@@ -14,84 +14,91 @@ export interface ThroughputOptions {
 }
 
 const keysPerCaller = 16;
+type Op = (caller: number, i: number) => Promise<unknown>;
+type Results = Map<string, number[]>;
 
 /**
- * Accessor get/set throughput with 64 concurrent callers against three
- * hand-written baselines on the same Redis connection and data, plus
- * getMany of 100 keys against 100 concurrent single gets.
+ * Accessor get/set throughput, 64 concurrent callers, on every client
+ * given (ioredis and node-redis on one server), against hand-written
+ * baselines on the same connections and data: the raw client with
+ * pre-encoded Buffers (the floor), the guard script sent raw, JSON strings,
+ * and protobufjs. All contenders of one operation run interleaved in the
+ * same rounds, so every ratio, across clients too, is measured side by side.
  */
-export async function accessorCases(redis: Redis, list: readonly Fixture<unknown>[], options: ThroughputOptions): Promise<BenchRow[]> {
+export async function accessorCases(clients: readonly BenchClient[], list: readonly Fixture<unknown>[], options: ThroughputOptions): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
+  const ioredis = clients[0] as BenchClient;
   for (const fx of list) {
     const prefix = `bench:${fx.entity.entity}:`;
-    const guarded = createEntityCache(fx.entity, new RedisStore(redis), { prefix });
-    const unguarded = createEntityCache(fx.entity, new RedisStore(redis), { prefix, guardWrites: false });
-    const keyOf = (caller: number, i: number): string => `${prefix}raw:${caller}:${i % keysPerCaller}`;
-    const fieldsOf = (caller: number, i: number): never => withKey(fx, `${caller}-${i % keysPerCaller}`) as never;
+    const cache = (c: BenchClient, extra: AccessorOptions<unknown> = {}) => createEntityCache(fx.entity, c.store, { prefix, ...extra });
+    const rawKey = (caller: number, i: number): string => `${prefix}raw:${caller}:${i % keysPerCaller}`;
     const valueOf = (caller: number, i: number): unknown => withKey(fx, `${caller}-${i % keysPerCaller}`);
     const preEncoded = encodeEnvelope(new Writer(), fx.entity.current.schemaId, fx.value, fx.encode, { writtenAt: true, writerTag: undefined, compression: "none", compressMinBytes: 0 }, Date.now());
+    const knownIds = fx.entity.registry.knownIds;
     const pbBytes = Buffer.from(fx.type.encode(fx.pb).finish());
     const jsonText = JSON.stringify(fx.json);
-
-    // Populate every key each contender reads.
+    const seed = cache(ioredis, { guardWrites: false });
     for (let caller = 0; caller < options.concurrency; caller++) {
       for (let i = 0; i < keysPerCaller; i++) {
-        await guarded.set(valueOf(caller, i));
-        await redis.set(keyOf(caller, i), preEncoded);
-        await redis.set(`${keyOf(caller, i)}:pb`, pbBytes);
-        await redis.set(`${keyOf(caller, i)}:json`, jsonText);
+        await seed.set(valueOf(caller, i));
+        await ioredis.setBuffer(rawKey(caller, i), preEncoded, 3600);
+        await ioredis.setBuffer(`${rawKey(caller, i)}:pb`, pbBytes, 3600);
+        await ioredis.setString(`${rawKey(caller, i)}:json`, jsonText, 3600);
       }
     }
 
-    const sets = await compareThroughput(
-      {
-        accessor: (c, i) => guarded.set(valueOf(c, i)),
-        "accessor (guardWrites: false)": (c, i) => unguarded.set(valueOf(c, i)),
-        protobufjs: (c, i) => redis.set(`${keyOf(c, i)}:pb`, fx.type.encode(fx.pb).finish() as Buffer, "EX", 3600),
-        json: (c, i) => redis.set(`${keyOf(c, i)}:json`, JSON.stringify(fx.json), "EX", 3600),
-        floor: (c, i) => redis.set(keyOf(c, i), preEncoded, "EX", 3600),
-      },
-      { ...options, warmupMs: 300 },
-    );
-    const gets = await compareThroughput(
-      {
-        accessor: (c, i) => guarded.get(fieldsOf(c, i)),
-        protobufjs: async (c, i) => fx.type.decode((await redis.getBuffer(`${keyOf(c, i)}:pb`)) as Buffer),
-        json: async (c, i) => JSON.parse((await redis.get(`${keyOf(c, i)}:json`)) as string),
-        floor: (c, i) => redis.getBuffer(keyOf(c, i)),
-      },
-      { ...options, warmupMs: 300 },
-    );
-    const add = (op: string, results: Map<string, number[]>, subject: string, baseline: string, label: string, goal: Goal): void => {
-      const s = results.get(subject) ?? [];
-      const b = results.get(baseline) ?? [];
-      const ratio = median(s.map((v, i) => v / (b[i] ?? 1)));
-      rows.push({
-        case: `accessor ${op}${subject === "accessor" ? "" : ", guardWrites: false,"} vs ${label}`,
-        entity: fx.name,
-        subject: subject === "accessor" ? `accessor.${op}` : subject,
-        baseline: label,
-        goal,
-        ratio,
-        pass: passes(goal, ratio),
-        detail: `${kops(median(s))} vs ${kops(median(b))} ops/s`,
-      });
-    };
-    for (const [op, results] of [["set", sets], ["get", gets]] as const) {
-      add(op, results, "accessor", "protobufjs", "protobufjs + ioredis", { kind: "throughput-at-least", target: 0.95 });
-      add(op, results, "accessor", "json", "JSON + ioredis", { kind: "throughput-at-least", target: 1.05 });
-      add(op, results, "accessor", "floor", "raw ioredis, pre-encoded (floor)", { kind: "throughput-at-least", target: 0.85 });
+    const sets: Record<string, Op> = {};
+    const gets: Record<string, Op> = {};
+    for (const c of clients) {
+      const guarded = cache(c);
+      const unguarded = cache(c, { guardWrites: false });
+      const noDeadline = cache(c, { deadlineMs: 0 });
+      sets[`${c.name}: accessor`] = (k, i) => guarded.set(valueOf(k, i));
+      sets[`${c.name}: accessor, guardWrites false`] = (k, i) => unguarded.set(valueOf(k, i));
+      sets[`${c.name}: accessor, deadlineMs 0`] = (k, i) => noDeadline.set(valueOf(k, i));
+      sets[`${c.name}: raw SET`] = (k, i) => c.setBuffer(rawKey(k, i), preEncoded, 3600);
+      // A real write sends fresh bytes: the same SET with a new Buffer each time shows what that alone costs the client.
+      sets[`${c.name}: raw SET, fresh Buffer`] = (k, i) => c.setBuffer(rawKey(k, i), Buffer.from(preEncoded), 3600);
+      sets[`${c.name}: raw guard script`] = (k, i) => c.guardedSet(rawKey(k, i), preEncoded, 3600, knownIds);
+      sets[`${c.name}: JSON`] = (k, i) => c.setString(`${rawKey(k, i)}:json`, JSON.stringify(fx.json), 3600);
+      gets[`${c.name}: accessor`] = (k, i) => guarded.get(valueOf(k, i) as never);
+      gets[`${c.name}: accessor, deadlineMs 0`] = (k, i) => noDeadline.get(valueOf(k, i) as never);
+      gets[`${c.name}: raw GET`] = (k, i) => c.getBuffer(rawKey(k, i));
+      gets[`${c.name}: JSON`] = async (k, i) => JSON.parse((await c.getString(`${rawKey(k, i)}:json`)) as string);
     }
-    // The same set cases without the never-downgrade guard (a Lua EVALSHA per write), to separate its cost.
-    add("set", sets, "accessor (guardWrites: false)", "protobufjs", "protobufjs + ioredis", { kind: "throughput-at-least", target: 0.95 });
-    add("set", sets, "accessor (guardWrites: false)", "json", "JSON + ioredis", { kind: "throughput-at-least", target: 1.05 });
-    add("set", sets, "accessor (guardWrites: false)", "floor", "raw ioredis, pre-encoded (floor)", { kind: "throughput-at-least", target: 0.85 });
-    rows.push(await getManyCase(fx, guarded, options));
+    sets["protobufjs + ioredis"] = (k, i) => ioredis.setBuffer(`${rawKey(k, i)}:pb`, fx.type.encode(fx.pb).finish() as Buffer, 3600);
+    gets["protobufjs + ioredis"] = async (k, i) => fx.type.decode((await ioredis.getBuffer(`${rawKey(k, i)}:pb`)) as Buffer);
+
+    for (const [op, contenders] of [["set", sets], ["get", gets]] as const) {
+      const results = await compareThroughput(contenders, { ...options, warmupMs: 300 });
+      const row = (subject: string, baseline: string, caseName: string, goal: Goal): void => {
+        rows.push(ratioRow(results, subject, baseline, caseName, fx.name, goal));
+      };
+      for (const c of clients) {
+        const floor = op === "set" ? "raw SET" : "raw GET";
+        row(`${c.name}: accessor`, `${c.name}: ${floor}`, `accessor ${op} on ${c.name} vs raw ${c.name}, pre-encoded Buffers`, atLeast(0.9));
+        if (op === "set") {
+          row(`${c.name}: accessor`, `${c.name}: raw guard script`, `accessor set on ${c.name} vs the guard script sent raw, pre-encoded`, atLeast(0.9));
+          row(`${c.name}: accessor, guardWrites false`, `${c.name}: raw SET`, `accessor set, guardWrites: false, on ${c.name} vs raw ${c.name}, pre-encoded Buffers`, atLeast(0.9));
+          row(`${c.name}: accessor, guardWrites false`, `${c.name}: raw SET, fresh Buffer`, `accessor set, guardWrites: false, on ${c.name} vs raw ${c.name}, a fresh Buffer per write`, atLeast(0.9));
+        }
+        row(`${c.name}: accessor`, `${c.name}: JSON`, `accessor ${op} on ${c.name} vs JSON on ${c.name}`, atLeast(1.05));
+        row(`${c.name}: accessor`, `${c.name}: accessor, deadlineMs 0`, `accessor ${op} on ${c.name}, deadlines on vs off`, atLeast(0.97));
+      }
+      const best = bestOf(results, clients.map((c) => `${c.name}: accessor`));
+      row(best, `${ioredis.name}: JSON`, `accessor ${op}, best client (${best.split(":")[0]}) vs JSON + ioredis strings`, atLeast(1.3));
+      if (op === "set") {
+        const bestUnguarded = bestOf(results, clients.map((c) => `${c.name}: accessor, guardWrites false`));
+        row(bestUnguarded, `${ioredis.name}: JSON`, `accessor set, guardWrites: false, best client (${bestUnguarded.split(":")[0]}) vs JSON + ioredis strings`, atLeast(1.3));
+      }
+      row(`${ioredis.name}: accessor`, "protobufjs + ioredis", `accessor ${op} on ioredis vs protobufjs + ioredis`, atLeast(0.95));
+    }
+    for (const c of clients) rows.push(await getManyCase(fx, cache(c), c.name, options));
   }
   return rows;
 }
 
-async function getManyCase(fx: Fixture<unknown>, cache: EntityCache<unknown, never>, options: ThroughputOptions): Promise<BenchRow> {
+async function getManyCase(fx: Fixture<unknown>, cache: EntityCache<unknown, never>, client: string, options: ThroughputOptions): Promise<BenchRow> {
   const keys = Array.from({ length: 100 }, (_, i) => withKey(fx, `many-${i}`) as never);
   await cache.setMany(keys);
   const results = await compareThroughput(
@@ -101,20 +108,26 @@ async function getManyCase(fx: Fixture<unknown>, cache: EntityCache<unknown, nev
     },
     { rounds: options.rounds, timeMs: options.timeMs, concurrency: 8, warmupMs: 300 },
   );
-  const s = results.get("getMany") ?? [];
-  const b = results.get("singles") ?? [];
+  const row = ratioRow(results, "getMany", "singles", `getMany(100) vs 100 single gets, ${client}`, fx.name, atLeast(5));
+  return { ...row, subject: "accessor.getMany", baseline: "Promise.all of accessor.get", detail: `${kops(median(results.get("getMany") ?? []) * 100)} vs ${kops(median(results.get("singles") ?? []) * 100)} keys/s` };
+}
+
+/** A row comparing two contenders of one run: the median of per-round ratios. */
+export function ratioRow(results: Results, subject: string, baseline: string, caseName: string, entity: string, goal: Goal): BenchRow {
+  const s = results.get(subject) ?? [];
+  const b = results.get(baseline) ?? [];
   const ratio = median(s.map((v, i) => v / (b[i] ?? 1)));
-  const goal: Goal = { kind: "throughput-at-least", target: 5 };
-  return {
-    case: "getMany(100) vs 100 single gets",
-    entity: fx.name,
-    subject: "accessor.getMany",
-    baseline: "Promise.all of accessor.get",
-    goal,
-    ratio,
-    pass: passes(goal, ratio),
-    detail: `${kops(median(s) * 100)} vs ${kops(median(b) * 100)} keys/s`,
-  };
+  return { case: caseName, entity, subject, baseline, goal, ratio, pass: passes(goal, ratio), detail: `${kops(median(s))} vs ${kops(median(b))} ops/s` };
+}
+
+/** The contender with the highest median throughput. */
+function bestOf(results: Results, names: readonly string[]): string {
+  return [...names].sort((a, b) => median(results.get(b) ?? []) - median(results.get(a) ?? []))[0] as string;
+}
+
+/** Throughput goal. */
+export function atLeast(target: number): Goal {
+  return { kind: "throughput-at-least", target };
 }
 
 /** The fixture's value with its key field(s) replaced, so callers use distinct keys. */
@@ -123,6 +136,7 @@ function withKey(fx: Fixture<unknown>, id: string): unknown {
   return "tenantId" in v ? { ...v, sessionId: id } : { ...v, id };
 }
 
-function kops(opsPerSecond: number): string {
+/** Thousands per second, one decimal. */
+export function kops(opsPerSecond: number): string {
   return `${(opsPerSecond / 1000).toFixed(1)}k`;
 }

@@ -7,9 +7,15 @@ class Call {
   next: Call | undefined = undefined;
   resolve!: (value: unknown) => void;
   reject!: (error: unknown) => void;
+  /**
+   * The first sweep's clock after the call started (-1 until a sweep saw
+   * it): never earlier than the start, so a call never expires early, and
+   * no clock is read per call (a clock read costs about what the rest of
+   * the bookkeeping does).
+   */
+  seenAt = -1;
 
   constructor(
-    readonly startedAt: number,
     readonly operation: string,
     readonly key: string | undefined,
   ) {}
@@ -35,7 +41,7 @@ class DeadlineQueue implements Deadline {
   ) {}
 
   bound<T>(work: Promise<T>, operation: string, key: string | undefined): Promise<T> {
-    const call = new Call(performance.now(), operation, key);
+    const call = new Call(operation, key);
     const bounded = new Promise<T>((resolve, reject) => {
       call.resolve = resolve as (value: unknown) => void;
       call.reject = reject;
@@ -52,15 +58,21 @@ class DeadlineQueue implements Deadline {
     return bounded;
   }
 
+  /** Stamps the calls no sweep has seen yet (the newest, at the tail) with this sweep's clock. */
+  stamp(now: number): void {
+    for (let call = this.tail; call !== undefined && call.seenAt < 0; call = call.prev) call.seenAt = now;
+  }
+
   /**
-   * Rejects every call started at or before `now - ms`; late replies then
-   * find them unlinked and are dropped. Returns whether any call expired.
+   * Rejects every call seen by a sweep at or before `now - ms`; late
+   * replies then find them unlinked and are dropped. Returns whether any
+   * call expired.
    */
   expire(now: number): boolean {
     const cutoff = now - this.ms;
     let call = this.head;
     let expired = false;
-    while (call !== undefined && call.startedAt <= cutoff) {
+    while (call !== undefined && call.seenAt >= 0 && call.seenAt <= cutoff) {
       const next = call.next;
       this.unlink(call);
       call.reject(new StoreTimeoutError(call.operation, call.key, this.reportedMs));
@@ -96,8 +108,9 @@ class DeadlineQueue implements Deadline {
 
 /**
  * One timer per store, running only while calls are outstanding: every
- * tick (an eighth of the shortest deadline, 1-25 ms) it expires the calls
- * whose deadline passed, so a call fails at most one tick after its deadline.
+ * tick (an eighth of the shortest deadline, 1-25 ms) it stamps new calls
+ * and expires those whose deadline passed since they were first stamped,
+ * so a call fails between its deadline and two ticks after it.
  */
 class Sweeper {
   private readonly queues: DeadlineQueue[] = [];
@@ -142,6 +155,7 @@ class Sweeper {
     let outstanding = 0;
     let expired = false;
     for (const q of this.queues) {
+      q.stamp(now);
       if (!expired) expired = q.expire(now);
       outstanding += q.size;
     }

@@ -55,7 +55,7 @@ export interface EntityCache<T, K> {
 }
 
 const writer = new Writer();
-const storeMethods = ["get", "getMany", "setMany", "delete", "replaceIfEqual", "deleteIfEqual"] as const;
+const storeMethods = ["get", "getMany", "set", "setMany", "delete", "replaceIfEqual", "deleteIfEqual"] as const;
 
 /** Creates an accessor; generated factories such as `userCache(store, options)` call this. */
 export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore, options?: AccessorOptions<T>): EntityCache<T, K> {
@@ -183,14 +183,14 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   async set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
     const write = this.prepare(value, this.ttlOf(options));
-    let result: StoreWriteResult | undefined;
+    let result: StoreWriteResult;
     try {
-      const done = this.store.setMany([write], this.guard);
-      [result] = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
+      const done = this.store.set(write, this.guard);
+      result = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
     } catch (error) {
       result = error instanceof Error ? error : new Error(String(error));
     }
-    return this.written(result ?? new Error("store returned no result"), write.key);
+    return this.written(result, write.key);
   }
 
   async setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {

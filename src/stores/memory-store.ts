@@ -55,12 +55,18 @@ export class MemoryStore implements CacheStore {
     });
   }
 
+  async set(w: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded"> {
+    return this.setNow(w, guard);
+  }
+
   async setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined): Promise<StoreWriteResult[]> {
-    return writes.map((w) => {
-      if (guard !== undefined && !guardAllows(this.live(w.key)?.value, guard.knownIds)) return "guarded";
-      this.slots.set(w.key, { value: Buffer.from(w.value), expiresAt: this.expiry(w.ttlSeconds) });
-      return "written";
-    });
+    return writes.map((w) => this.setNow(w, guard));
+  }
+
+  private setNow(w: StoreWrite, guard: WriteGuard | undefined): "written" | "guarded" {
+    if (guard !== undefined && !guardAllows(this.live(w.key)?.value, guard.knownIds)) return "guarded";
+    this.slots.set(w.key, { value: Buffer.from(w.value), expiresAt: this.expiry(w.ttlSeconds) });
+    return "written";
   }
 
   async delete(keys: readonly string[]): Promise<number> {

@@ -2,7 +2,7 @@ import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { StoreError } from "../errors.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
-import { isNoScript, runScript, type ScriptTransport } from "./scripts.js";
+import { guardOutcome, isNoScript, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Client = Redis | Cluster;
@@ -43,12 +43,15 @@ export class RedisStore implements CacheStore {
     };
   }
 
-  async get(key: string): Promise<Buffer | null> {
-    try {
-      return await this.client.getBuffer(key);
-    } catch (cause) {
-      throw new StoreError("GET", key, { cause });
+  get(key: string): Promise<Buffer | null> {
+    return this.client.getBuffer(key);
+  }
+
+  set(w: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded"> {
+    if (guard !== undefined) {
+      return this.script("SET", guardedSet, w.key, [w.value, String(w.ttlSeconds), guard.knownIds], guardOutcome);
     }
+    return (w.ttlSeconds > 0 ? this.client.set(w.key, w.value, "EX", w.ttlSeconds) : this.client.set(w.key, w.value)).then(written);
   }
 
   async getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]> {
@@ -68,7 +71,7 @@ export class RedisStore implements CacheStore {
     if (writes.length === 0) return [];
     if (writes.length === 1) {
       const w = writes[0] as StoreWrite;
-      const one = this.setOne(w, guard);
+      const one = this.set(w, guard);
       return [await (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((e: unknown) => storeError("SET", w.key, e))];
     }
     const keys = writes.map((w) => w.key);
@@ -80,7 +83,7 @@ export class RedisStore implements CacheStore {
       results.map(async (r, i) => {
         if (!isNoScript(r)) return;
         const w = writes[i] as StoreWrite;
-        const one = this.setOne(w, guard);
+        const one = this.set(w, guard);
         results[i] = await (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((e: unknown) => storeError("SET", w.key, e));
       }),
     );
@@ -105,30 +108,16 @@ export class RedisStore implements CacheStore {
     return n;
   }
 
-  async replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
-    return (await this.script("CAS", replaceIfEqual, key, [expected, value])) === 1;
+  replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
+    return this.script("CAS", replaceIfEqual, key, [expected, value], isOne);
   }
 
-  async deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
-    return (await this.script("CAD", deleteIfEqual, key, [expected])) === 1;
+  deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
+    return this.script("CAD", deleteIfEqual, key, [expected], isOne);
   }
 
-  private script(operation: string, script: LuaScript, key: string, args: (string | Buffer)[]): Promise<unknown> {
-    return runScript(this.scripts, this.scriptState, operation, script, key, args);
-  }
-
-  private async setOne(w: StoreWrite, guard: WriteGuard | undefined): Promise<StoreWriteResult> {
-    if (guard !== undefined) {
-      const reply = await this.script("SET", guardedSet, w.key, [w.value, String(w.ttlSeconds), guard.knownIds]);
-      return reply === 0 ? "guarded" : "written";
-    }
-    try {
-      if (w.ttlSeconds > 0) await this.client.set(w.key, w.value, "EX", w.ttlSeconds);
-      else await this.client.set(w.key, w.value);
-      return "written";
-    } catch (cause) {
-      throw new StoreError("SET", w.key, { cause });
-    }
+  private script<R>(operation: string, script: LuaScript, key: string, args: (string | Buffer)[], map: (reply: unknown) => R): Promise<R> {
+    return runScript(this.scripts, this.scriptState, operation, script, key, args, map);
   }
 
   private queueSet(p: ChainableCommander, w: StoreWrite, guard: WriteGuard | undefined): void {

@@ -25,28 +25,44 @@ export function isNoPermission(error: unknown): boolean {
  * Runs a script by SHA and, when the server does not have it, sends it the
  * way the ACL allows: EVAL (one round trip, as node-redis and ioredis do),
  * else SCRIPT LOAD then EVALSHA. A store whose ACL denies EVALSHA itself
- * switches to EVAL for good (`state.evalOnly`). Any permission failure
- * becomes a {@link ScriptPermissionError} naming the commands to allow.
+ * switches to EVAL for good (`state.evalOnly`). Any failure becomes a
+ * StoreError; permission failures a {@link ScriptPermissionError} naming
+ * the commands to allow. The common case costs one EVALSHA and one `then`
+ * (which also maps the reply with `map`).
  */
-export async function runScript(
+export function runScript<R>(
   transport: ScriptTransport,
   state: { evalOnly: boolean },
   operation: string,
   script: LuaScript,
   key: string,
   args: readonly (string | Buffer)[],
+  map: (reply: unknown) => R,
+): Promise<R> {
+  if (state.evalOnly) {
+    return transport.eval(script, key, args).then(map, (error: unknown) => {
+      throw scriptError(operation, key, error);
+    });
+  }
+  return transport.evalsha(script, key, args).then(map, (error: unknown) => recover(transport, state, operation, script, key, args, error).then(map));
+}
+
+/** The slow path of {@link runScript}, after EVALSHA failed with `first`. */
+async function recover(
+  transport: ScriptTransport,
+  state: { evalOnly: boolean },
+  operation: string,
+  script: LuaScript,
+  key: string,
+  args: readonly (string | Buffer)[],
+  first: unknown,
 ): Promise<unknown> {
   try {
-    if (state.evalOnly) return await transport.eval(script, key, args);
-    try {
-      return await transport.evalsha(script, key, args);
-    } catch (error) {
-      if (isNoPermission(error) && !isInsideScript(error)) {
-        state.evalOnly = true;
-        return await transport.eval(script, key, args);
-      }
-      if (!isNoScript(error)) throw error;
+    if (isNoPermission(first) && !isInsideScript(first)) {
+      state.evalOnly = true;
+      return await transport.eval(script, key, args);
     }
+    if (!isNoScript(first)) throw first;
     try {
       return await transport.eval(script, key, args);
     } catch (error) {
@@ -67,4 +83,19 @@ export function scriptError(operation: string, key: string | undefined, error: u
 
 function isInsideScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes("can't run this command");
+}
+
+/** The guard script's reply: 0 refused, 1 stored. */
+export function guardOutcome(reply: unknown): "written" | "guarded" {
+  return reply === 0 ? "guarded" : "written";
+}
+
+/** Maps any SET reply to "written". */
+export function written(): "written" {
+  return "written";
+}
+
+/** The compare-and-set and compare-and-delete scripts' reply: 1 done, 0 left alone. */
+export function isOne(reply: unknown): boolean {
+  return reply === 1;
 }

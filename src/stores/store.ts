@@ -34,7 +34,7 @@ export type StoreWriteResult = "written" | "guarded" | Error;
  * Implementations never interpret payloads; only the guard reads the header.
  */
 export interface CacheStore {
-  /** The value at `key`, or null. */
+  /** The value at `key`, or null; rejects with the client's error (the accessor wraps it in a StoreError). */
   get(key: string): Promise<Buffer | null>;
   /**
    * Values of many keys, in order; an Error in place of a value that could
@@ -42,6 +42,8 @@ export interface CacheStore {
    * it, so one slow server costs only its own keys.
    */
   getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]>;
+  /** Stores one value, refused (`"guarded"`) when the guard says so; rejects with the client's error. */
+  set(write: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded">;
   /** Stores many values (one round trip per server where possible); results in order, bounded per server like getMany. */
   setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined, deadline?: Deadline): Promise<StoreWriteResult[]>;
   /** Deletes keys; resolves to how many existed. */

@@ -167,10 +167,10 @@ describeEveryBackend("accessors", (backend: () => Backend) => {
     const cache = users({ prefix });
     const values = Array.from({ length: 100 }, (_, i) => user(`u${i}`));
     // node-redis stops a write pass at the socket's 16 KiB high-water mark: 40 guarded writes stay below it.
-    const set = await countRoundTrips(() => cache.setMany(values.slice(0, 40)));
+    const set = await countRoundTrips(prefix, () => cache.setMany(values.slice(0, 40)));
     expect(set.result).toEqual(values.slice(0, 40).map(() => "written"));
     await cache.setMany(values.slice(40));
-    const read = await countRoundTrips(() => cache.getMany([...values.map((u) => ({ id: u.id })), { id: "missing" }]));
+    const read = await countRoundTrips(prefix, () => cache.getMany([...values.map((u) => ({ id: u.id })), { id: "missing" }]));
     expect(read.result).toEqual([...values, undefined]);
     expect(read.roundTrips).toBeLessThanOrEqual(backend().servers);
     expect(set.roundTrips).toBeLessThanOrEqual(backend().servers);
@@ -206,7 +206,7 @@ describeEveryBackend("accessors", (backend: () => Backend) => {
     const prefix = uniquePrefix();
     const ids = Array.from({ length: 60 }, (_, i) => `{same}${i}`);
     await users({ prefix }).setMany(ids.map(user));
-    const read = await countRoundTrips(() => users({ prefix }).getMany(ids.map((id) => ({ id }))));
+    const read = await countRoundTrips(prefix, () => users({ prefix }).getMany(ids.map((id) => ({ id }))));
     expect(read.result).toEqual(ids.map(user));
     expect(read.sockets).toBe(backend().servers);
   });

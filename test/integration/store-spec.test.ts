@@ -50,6 +50,19 @@ describeEveryBackend("the store contract", (backend) => {
     }
   });
 
+  it("set writes one value, guarded or not, and refuses only what the guard refuses", async () => {
+    const { store, raw } = backend();
+    const prefix = uniquePrefix();
+    const known = Buffer.from([0, 0, 0, 1]);
+    await raw.set(`${prefix}newer`, envelope(7, Buffer.alloc(0)));
+    expect(await store.set({ key: `${prefix}newer`, value: Buffer.from("x"), ttlSeconds: 0 }, { knownIds: known })).toBe("guarded");
+    expect(await store.set({ key: `${prefix}fresh`, value: Buffer.from("y"), ttlSeconds: 50 }, { knownIds: known })).toBe("written");
+    expect(await raw.ttl(`${prefix}fresh`)).toBeGreaterThan(45);
+    expect(await store.set({ key: `${prefix}newer`, value: Buffer.from("z"), ttlSeconds: 0 }, undefined)).toBe("written");
+    expect((await raw.get(`${prefix}newer`))?.toString()).toBe("z");
+    expect(await raw.ttl(`${prefix}newer`)).toBe(-1);
+  });
+
   it("getMany answers in order with null for absent keys and an Error only for keys that failed", async (context) => {
     const { store, raw } = backend();
     const prefix = uniquePrefix();

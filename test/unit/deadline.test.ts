@@ -41,6 +41,9 @@ class SlowStore implements CacheStore {
       }),
     );
   }
+  set(write: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded"> {
+    return this.later(write.key, () => this.inner.set(write, guard));
+  }
   setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined): Promise<StoreWriteResult[]> {
     return this.later(writes[0]?.key, () => this.inner.setMany(writes, guard));
   }
