@@ -62,6 +62,7 @@ export function emitAll(input: EmitInput): Map<string, string> {
   }
 
   out.set("registry.ts", emitRegistry(config, lock));
+  out.set("descriptors.ts", emitDescriptors(config, lock));
   for (const [path, content] of emitIndexes(config, [...byFile.values()].map((s) => s.file))) out.set(path, content);
   return out;
 }
@@ -76,12 +77,29 @@ function header(source: string): string[] {
 function emitRegistry(config: GenConfig, lock: SchemaLock): string {
   const f = new GeneratedFile("registry.ts", (from) => runtimeSpecifier(config, from));
   f.declare("schemaRegistry");
-  f.print("/** Every schema revision in the lock: decodes entries of any of them and tells known IDs from unknown. */");
-  f.print("export const schemaRegistry = new ", symbol("SchemaRegistry", { kind: "runtime" }), "([");
+  f.print("/** Every schema revision in the lock, as a small ID table: tells known IDs from unknown and names the message and revision of each. */");
+  f.print("export const schemaRegistry = /*@__PURE__*/ new ", symbol("SchemaRegistry", { kind: "runtime" }), "([");
+  for (const e of revisionsOf(lock)) {
+    f.print(`  { id: ${formatSchemaId(e.id)}, message: ${literal(e.message)}, major: ${e.major}, revision: ${e.revision} },`);
+  }
+  f.print("]);");
+  return f.content(header(`from ${config.lockFile}`));
+}
+
+/**
+ * The lock's descriptors as plain data, in a module of their own that no
+ * accessor imports: `new SchemaDecoder(schemaDescriptors)` (from
+ * `protocache/descriptors`) decodes entries of any revision, for tools.
+ */
+function emitDescriptors(config: GenConfig, lock: SchemaLock): string {
+  const f = new GeneratedFile("descriptors.ts", (from) => runtimeSpecifier(config, from));
+  f.declare("schemaDescriptors");
+  f.print("/** Every revision in the lock with its descriptor closure (base64 FileDescriptorSet): pass to `SchemaDecoder` from `protocache/descriptors`. */");
+  f.print("export const schemaDescriptors: readonly { readonly id: number; readonly message: string; readonly major: number; readonly revision: number; readonly descriptor: string }[] = [");
   for (const e of revisionsOf(lock)) {
     f.print(`  { id: ${formatSchemaId(e.id)}, message: ${literal(e.message)}, major: ${e.major}, revision: ${e.revision}, descriptor: ${literal(e.descriptor)} },`);
   }
-  f.print("]);");
+  f.print("];");
   return f.content(header(`from ${config.lockFile}`));
 }
 

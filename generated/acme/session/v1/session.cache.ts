@@ -220,7 +220,7 @@ export interface SessionKey {
 }
 
 /** The `acme.session.v1.Session` entity: revisions, key template and codec. */
-export const sessionEntity: Entity<Session, SessionKey> = defineEntity({
+export const sessionEntity: Entity<Session, SessionKey> = /*@__PURE__*/ defineEntity({
   typeName: "acme.session.v1.Session",
   entity: "session",
   major: 1,

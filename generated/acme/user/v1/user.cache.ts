@@ -75,7 +75,7 @@ function fillUserR1(m: User): void {
 }
 
 /** The `acme.user.v1.User` entity: revisions, key template and codec. */
-export const userEntity: Entity<User, UserKey> = defineEntity({
+export const userEntity: Entity<User, UserKey> = /*@__PURE__*/ defineEntity({
   typeName: "acme.user.v1.User",
   entity: "user",
   major: 1,
