@@ -105,7 +105,7 @@ export async function analyzeProject(root: string, options: GenOptions = {}): Pr
     let stored: SchemaLock | undefined;
     try {
       stored = await readLock(config.root, config.lockFile);
-      errors.push(...verifyLock(stored, config.lockFile));
+      errors.push(...verifyLock(stored, config.lockFile, config.commands.gen));
     } catch (error) {
       if (!(error instanceof GenError)) throw error;
       errors.push(error);

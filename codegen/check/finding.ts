@@ -36,14 +36,15 @@ const genRules: Record<string, Explanation> = {
   "migrates-from": { breaks: "a v2 accessor could not read through to the v1 entries it claims to migrate from", fix: "name the entity of an older major of the same package family, or remove migrates_from" },
   "renamed-from": { breaks: "entries written under the old name would not be carried over to the renamed entity", fix: "name the entity's previous full name, or remove renamed_from" },
   "retired-entity": { breaks: "a retired entity's orphaned entries would be read again with no history of what changed", fix: "use a new message name or a new major" },
-  "lock-tampered": { breaks: "schema IDs would no longer match the descriptors readers decode entries with", fix: "restore proto/protocache.lock.json from git and run npm run gen" },
-  "lock-invalid": { breaks: "no revision history: readers could not decode entries of older revisions", fix: "restore proto/protocache.lock.json from git and run npm run gen" },
+  "lock-tampered": { breaks: "schema IDs would no longer match the descriptors readers decode entries with", fix: "restore {lock} from git and run {gen}" },
+  "lock-invalid": { breaks: "no revision history: readers could not decode entries of older revisions", fix: "restore {lock} from git and run {gen}" },
   "schema-id-collision": { breaks: "entries of two messages would carry the same schema ID and be decoded as each other", fix: "rename a field or the message to get a new schema ID" },
   "ts-proto": { breaks: "types cannot be generated", fix: "fix the reported problem, or run npm ci" },
 };
 
-/** A generator error as a finding, with what it breaks and how to fix it. */
-export function findingOfGenError(error: GenError): Finding {
-  const explained = genRules[error.rule] ?? { breaks: "gen cannot produce the accessors", fix: "fix the reported problem and run npm run gen" };
-  return { rule: error.rule, location: error.location, message: error.message, ...explained };
+/** A generator error as a finding, with what it breaks and how to fix it in this project (its lock file and gen command). */
+export function findingOfGenError(error: GenError, project: { readonly lockFile: string; readonly genCommand: string }): Finding {
+  const explained = genRules[error.rule] ?? { breaks: "gen cannot produce the accessors", fix: "fix the reported problem and run {gen}" };
+  const fix = explained.fix.replace("{lock}", project.lockFile).replace("{gen}", project.genCommand);
+  return { rule: error.rule, location: error.location, message: error.message, breaks: explained.breaks, fix };
 }

@@ -44,11 +44,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const notes: string[] = [];
   const analysis = await analyzeProject(options.root);
   const { config } = analysis;
-  const findings: Finding[] = analysis.errors.map(findingOfGenError);
+  const project = { lockFile: config.lockFile, genCommand: config.commands.gen };
+  const findings: Finding[] = analysis.errors.map((e) => findingOfGenError(e, project));
 
   const plan = analysis.plan;
   if (plan !== undefined) {
-    const lockFix = "run npm run gen and commit the lock with the change";
+    const lockFix = `run ${config.commands.gen} and commit the lock with the change`;
     for (const rev of plan.added) {
       findings.push({ rule: "lock-out-of-sync", location: { file: config.lockFile }, message: `${rev.message} revision ${formatSchemaId(rev.id)} is not in the lock: gen was not run`, breaks: "entries written by this revision would carry a schema ID no deployed reader knows (read as unknown, never upgraded)", fix: lockFix });
     }
@@ -63,7 +64,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
         location: { file: `${config.outDir}/` },
         message: `${stale.length} generated file(s) differ from what gen writes (stale, missing or edited by hand): ${stale.join(", ")}`,
         breaks: "services would run accessors that do not match the schemas and lock (wrong schema IDs, codecs or defaults)",
-        fix: "run npm run gen and commit generated/",
+        fix: `run ${config.commands.gen} and commit ${config.outDir}/`,
       });
     }
   }
@@ -91,7 +92,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       findings.push(...(await breakingFindings(base.dir, currentImage, against, analysis.image, config.protoDir)));
       findings.push(...entityFindings(baseEntities(baseModels, baseImage), analysis.entities?.entities ?? [], analysis.image, retiredMessages(currentLock), lineage, base.label));
     }
-    if (base.lock !== undefined && analysis.storedLock !== undefined) findings.push(...lockFindings(base.lock, analysis.storedLock, config.lockFile));
+    if (base.lock !== undefined && analysis.storedLock !== undefined) findings.push(...lockFindings(base.lock, analysis.storedLock, config.lockFile, config.commands.gen));
   } finally {
     base.cleanup();
   }

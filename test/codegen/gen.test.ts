@@ -164,7 +164,7 @@ describe("gen errors: one line each, with file:line", () => {
     const lock = project.read("proto/protocache.lock.json");
     const id = /"id":"(0x[0-9a-f]{8})"/.exec(lock)?.[1] ?? "";
     project.write("proto/protocache.lock.json", lock.replace(id, "0x12345678"));
-    expect((await genErrors(project)).join("\n")).toMatch(/^proto\/protocache\.lock\.json:5: schema lock entry 0x12345678 \(acme.item.v1.Item r1\) has a descriptor whose schema ID is 0x[0-9a-f]{8}; restore the lock from git and run npm run gen \[lock-tampered\]$/);
+    expect((await genErrors(project)).join("\n")).toMatch(/^proto\/protocache\.lock\.json:5: schema lock entry 0x12345678 \(acme.item.v1.Item r1\) has a descriptor whose schema ID is 0x[0-9a-f]{8}; restore the lock from git and run npx protocache gen \[lock-tampered\]$/);
     project.write("proto/protocache.lock.json", lock.replace(/"descriptor":"([A-Za-z0-9+/]{10})/, '"descriptor":"AAAAAAAAAA'));
     expect((await genErrors(project)).join("\n")).toMatch(/has a descriptor (that does not decode|whose schema ID is)/);
     project.write("proto/protocache.lock.json", "{ not json");
