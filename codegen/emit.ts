@@ -5,6 +5,7 @@ import { closureOf } from "./closure.js";
 import { runtimeSpecifier, type GenConfig } from "./config.js";
 import type { EntitySet } from "./entities.js";
 import { emitCodec } from "./emit-codec.js";
+import { emitCreate } from "./emit-create.js";
 import { emitEntity, type EntityRevision } from "./emit-entity.js";
 import { revisionsOf, type LineageOf, type LockRevision, type SchemaLock } from "./lock.js";
 import { cachePath, tsTypeName, typesModule } from "./naming.js";
@@ -47,7 +48,10 @@ export function emitAll(input: EmitInput): Map<string, string> {
     const ordered = declarationOrder(file).filter((m) => messages.has(m));
     f.reexport(ordered.map(tsTypeName), typesModule(file), true);
     f.reexport(declarationOrderEnums(file).filter((e) => enums.has(e)).map(tsTypeName), typesModule(file), false);
-    for (const message of ordered) emitCodec(f, message);
+    for (const message of ordered) {
+      emitCodec(f, message);
+      emitCreate(f, message);
+    }
     for (const entity of entities.entities.filter((e) => e.message.file === file)) {
       const name = entity.message.typeName;
       const lineage = input.lineageOf(name);
