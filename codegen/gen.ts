@@ -21,6 +21,7 @@ import {
   type SchemaLock,
 } from "./lock.js";
 import { schemaIdOf } from "./schema-id.js";
+import { compatibilityWithLocked, numberReuseErrors } from "./history.js";
 import { lazyTsProto, runTsProto, startTsProto, tsProtoRequest, type TsProtoProcess } from "./ts-proto.js";
 import { tsProtoOptions } from "./ts-proto-options.js";
 import { assembleWorkspace, type BufWorkspace } from "./workspace.js";
@@ -153,6 +154,9 @@ async function finishPlan(
   const { lock: previous, renumbered } = normalizeRevisions(stored, lineage);
   const appended = appendRevisions(previous, current, options.date ?? today(), lineage);
   errors.push(...appended.errors.map((e) => locateCollision(e, image, entities.entities.map((x) => x.message))));
+  // The lock's whole history: numbers reused after a gap, and (before locking anything) wire compatibility with the last locked revision.
+  errors.push(...numberReuseErrors({ lock: previous, lineageOf: lineage, entities: entities.entities, currentIds, image }));
+  if (errors.length === 0) errors.push(...(await compatibilityWithLocked(appended.added, appended.lock, lineage, image, config.protoDir)));
   if (errors.length > 0) return { plan: undefined, errors };
 
   const lock = appended.lock;

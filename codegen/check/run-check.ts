@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runBuf } from "../buf.js";
 import { collectEntities, declaredRenames } from "../entities.js";
-import { GenError } from "../errors.js";
+import { formatLocation, GenError } from "../errors.js";
 import { loadConfig } from "../config.js";
 import { analyzeProject, readLock } from "../gen.js";
 import { parseImage } from "../image.js";
@@ -96,7 +96,13 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   } finally {
     base.cleanup();
   }
-  return { findings, notes };
+  // gen's comparison with the last locked revision and buf's with the base often find the same change once each.
+  const seen = new Set<string>();
+  const unique = findings.filter((f) => {
+    const key = `${f.rule}|${f.location === undefined ? "" : formatLocation(f.location)}|${f.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+  return { findings: unique, notes };
 }
 
 interface Base {

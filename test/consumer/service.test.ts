@@ -112,7 +112,9 @@ describe("a service using the packed packages", () => {
     const cart = join(svc, "proto", "shop", "cart", "v1", "cart.proto");
     const original = readFileSync(cart, "utf8");
     writeFileSync(cart, original.replace("uint32 quantity = 2;", "string quantity = 2;"));
-    sh(svc, "npm", ["run", "gen"]);
+    const refused = sh(svc, "npm", ["run", "gen"]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/Cart: the new revision is not wire-compatible with r1 .*gen did not lock it:\n.*\[FIELD_WIRE_COMPATIBLE_TYPE\] Field "2" with name "quantity"/);
     const breaking = sh(svc, "npm", ["run", "check"]);
     expect(breaking.status, breaking.stdout + breaking.stderr).toBe(1);
     expect(breaking.stderr).toMatch(/proto\/shop\/cart\/v1\/cart\.proto:\d+:\d+: \[FIELD_WIRE_COMPATIBLE_TYPE\] Field "2" with name "quantity" on message "Line" changed type from "uint32" to "string"/);
