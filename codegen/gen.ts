@@ -82,6 +82,9 @@ export async function analyzeProject(root: string, options: GenOptions = {}): Pr
   const config = await loadConfig(root);
   const cache = new ToolCache(root);
   findBuf(); // fails fast (buf-missing) before any child process is started
+  if (!(await listFiles(join(config.root, config.protoDir))).some((f) => f.endsWith(".proto"))) {
+    throw new GenError("config", `${config.protoDir}/ has no .proto files: add an entity there (\`npx protocache init\` writes an example)`, { file: config.protoDir });
+  }
   const workspace = assembleWorkspace(config.root, config.protoDir);
   const speculative = new AbortController();
   let plugin: TsProtoProcess | undefined;

@@ -70,6 +70,15 @@ describe("protocache as a user meets it", () => {
   });
 });
 
+describe("protocache gen before there is anything to generate", () => {
+  it("exits 2 and points at init when the proto folder is missing or holds no .proto file", () => {
+    const dir = service();
+    const r = run(dir, "gen");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("proto: proto/ has no .proto files: add an entity there (`npx protocache init` writes an example) [config]\n");
+  });
+});
+
 describe("protocache init", () => {
   it("writes proto/ with an example, buf.yaml and the scripts; gen then works from a subfolder and names the script in headers", () => {
     const dir = service();
