@@ -35,7 +35,17 @@ function versionOf(name) {
   return version;
 }
 
-const pick = (names) => Object.fromEntries(names.map((n) => [n, versionOf(n)]));
+/**
+ * Dependency ranges of a package: caret ranges (so a service's install can
+ * dedupe), except the tools whose exact version decides generated output and
+ * lint verdicts (buf, ts-proto), which stay pinned.
+ */
+const pinned = new Set(["@bufbuild/buf", "ts-proto"]);
+const pick = (names) =>
+  Object.fromEntries(names.map((n) => {
+    const version = versionOf(n);
+    return [n, pinned.has(n) || !/^\d+\.\d+\.\d+$/.test(version) ? version : `^${version}`];
+  }));
 
 const common = {
   version: rootPkg.version,
