@@ -3,12 +3,13 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findBuf, tsProtoPluginDir } from "../../codegen/buf.js";
+import { assembleWorkspace } from "../../codegen/workspace.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
  * Generates ts-proto's own full codec (encode/decode) for the example protos
- * into `.tmp/tsproto-full/<name>`, with the same type options as buf.gen.yaml:
+ * into `.tmp/tsproto-full/<name>`, with the same type options as gen (codegen/ts-proto-options.ts):
  * the independent implementation the differential tests compare against.
  */
 export function generateTsProtoCodec(name: string): string {
@@ -29,11 +30,13 @@ export function generateTsProtoCodec(name: string): string {
       },
     ],
   };
+  const workspace = assembleWorkspace(repo, "proto");
   const result = spawnSync(findBuf(), ["generate", "--template", JSON.stringify(template), "--path", "proto/acme"], {
-    cwd: repo,
+    cwd: workspace.dir,
     encoding: "utf8",
     env: { ...process.env, PATH: `${tsProtoPluginDir()}:${process.env["PATH"] ?? ""}` },
   });
+  workspace.dispose();
   if (result.status !== 0) throw new Error(`buf generate (ts-proto full codec) failed: ${result.stderr}`);
   return out;
 }

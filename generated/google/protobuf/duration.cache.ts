@@ -40,3 +40,16 @@ export function decodeDuration(r: Reader, end: number): Duration {
   r.check(end);
   return m;
 }
+
+/**
+ * A `google.protobuf.Duration` with the given fields and every other field at its zero value:
+ * unlike an object literal, a call keeps compiling when the schema gains a field.
+ */
+export function createDuration(init?: Partial<Duration>): Duration {
+  const m = newDuration();
+  if (init === undefined) return m;
+  if (init.seconds !== undefined) m.seconds = init.seconds;
+  if (init.nanos !== undefined) m.nanos = init.nanos;
+  if (init._unknownFields !== undefined) m._unknownFields = init._unknownFields;
+  return m;
+}

@@ -40,3 +40,16 @@ export function decodeTimestamp(r: Reader, end: number): Timestamp {
   r.check(end);
   return m;
 }
+
+/**
+ * A `google.protobuf.Timestamp` with the given fields and every other field at its zero value:
+ * unlike an object literal, a call keeps compiling when the schema gains a field.
+ */
+export function createTimestamp(init?: Partial<Timestamp>): Timestamp {
+  const m = newTimestamp();
+  if (init === undefined) return m;
+  if (init.seconds !== undefined) m.seconds = init.seconds;
+  if (init.nanos !== undefined) m.nanos = init.nanos;
+  if (init._unknownFields !== undefined) m._unknownFields = init._unknownFields;
+  return m;
+}

@@ -178,6 +178,34 @@ export function decodeSession(r: Reader, end: number): Session {
   return m;
 }
 
+/**
+ * A `acme.session.v1.Session` with the given fields and every other field at its zero value:
+ * unlike an object literal, a call keeps compiling when the schema gains a field.
+ */
+export function createSession(init?: Partial<Session>): Session {
+  const m = newSession();
+  if (init === undefined) return m;
+  if (init.tenantId !== undefined) m.tenantId = init.tenantId;
+  if (init.sessionId !== undefined) m.sessionId = init.sessionId;
+  if (init.userId !== undefined) m.userId = init.userId;
+  if (init.createdAtMs !== undefined) m.createdAtMs = init.createdAtMs;
+  if (init.device !== undefined) m.device = init.device;
+  if (init.scopes !== undefined) m.scopes = init.scopes;
+  if (init.attributes !== undefined) m.attributes = init.attributes;
+  if (init.client !== undefined) m.client = init.client;
+  if (init.requestCount !== undefined) m.requestCount = init.requestCount;
+  if (init.impersonatorId !== undefined) m.impersonatorId = init.impersonatorId;
+  if (init.authMethod !== undefined) m.authMethod = init.authMethod;
+  if (init.recentStatusCodes !== undefined) m.recentStatusCodes = init.recentStatusCodes;
+  if (init.csrfToken !== undefined) m.csrfToken = init.csrfToken;
+  if (init.riskScore !== undefined) m.riskScore = init.riskScore;
+  if (init.previousClients !== undefined) m.previousClients = init.previousClients;
+  if (init.lastSeen !== undefined) m.lastSeen = init.lastSeen;
+  if (init.idleTimeout !== undefined) m.idleTimeout = init.idleTimeout;
+  if (init._unknownFields !== undefined) m._unknownFields = init._unknownFields;
+  return m;
+}
+
 /** `acme.session.v1.Session.Client` with every field at its zero value. */
 export function newSession_Client(): Session_Client {
   return {
@@ -213,6 +241,19 @@ export function decodeSession_Client(r: Reader, end: number): Session_Client {
   return m;
 }
 
+/**
+ * A `acme.session.v1.Session.Client` with the given fields and every other field at its zero value:
+ * unlike an object literal, a call keeps compiling when the schema gains a field.
+ */
+export function createSession_Client(init?: Partial<Session_Client>): Session_Client {
+  const m = newSession_Client();
+  if (init === undefined) return m;
+  if (init.ip !== undefined) m.ip = init.ip;
+  if (init.userAgent !== undefined) m.userAgent = init.userAgent;
+  if (init._unknownFields !== undefined) m._unknownFields = init._unknownFields;
+  return m;
+}
+
 /** Key fields of an `acme.session.v1.Session` entry: `session:{tenant_id}:{session_id}`. */
 export interface SessionKey {
   readonly tenantId: string;
@@ -220,7 +261,7 @@ export interface SessionKey {
 }
 
 /** The `acme.session.v1.Session` entity: revisions, key template and codec. */
-export const sessionEntity: Entity<Session, SessionKey> = defineEntity({
+export const sessionEntity: Entity<Session, SessionKey> = /*@__PURE__*/ defineEntity({
   typeName: "acme.session.v1.Session",
   entity: "session",
   major: 1,
