@@ -53,6 +53,7 @@ if (wanted("redis") || wanted("clients")) {
       console.error("clients: settings of each client …");
       const clients = {
         ioredis: ioredisClient(url, settingNames.ioredis),
+        ioredisFailFast: ioredisClient(url, settingNames.ioredisFailFast, { commandTimeout: 200, maxRetriesPerRequest: 1, enableOfflineQueue: false }),
         ioredisAuto: ioredisClient(url, settingNames.ioredisAuto, { enableAutoPipelining: true }),
         nodeRedis: await nodeRedisClient(url, settingNames.nodeRedis, undefined),
         nodeRedisOff: await nodeRedisClient(url, settingNames.nodeRedisOff, 0),

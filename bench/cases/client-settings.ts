@@ -9,6 +9,7 @@ import type { BenchClient } from "./clients.js";
 /** The client configurations compared; names match the `BenchClient.name`s main.ts creates. */
 export const settingNames = {
   ioredis: "ioredis defaults",
+  ioredisFailFast: "ioredis fail-fast (README: commandTimeout 200, maxRetriesPerRequest 1, no offline queue)",
   ioredisAuto: "ioredis enableAutoPipelining",
   nodeRedis: "node-redis defaults (5 s timeout)",
   nodeRedisOff: "node-redis timeout 0",
@@ -45,6 +46,7 @@ export async function clientSettingsCases(clients: Readonly<Record<keyof typeof 
     ratioRow(results, `${n.nodeRedisOff}: raw`, `${n.nodeRedis}: raw`, "node-redis 1:1 SET/GET: timeout 0 vs default timeout", fx.name, atLeast(1.3)),
     ratioRow(results, `${n.nodeRedisOff}: accessor`, `${n.nodeRedis}: accessor`, "accessor on node-redis: timeout 0 + protocache deadline vs node-redis defaults", fx.name, atLeast(1.2)),
     ratioRow(results, `${n.ioredis}: raw`, `${n.ioredisAuto}: raw`, "ioredis 1:1 SET/GET: defaults vs enableAutoPipelining", fx.name, atLeast(1.0)),
+    ratioRow(results, `${n.ioredisFailFast}: raw`, `${n.ioredis}: raw`, "ioredis 1:1 SET/GET: fail-fast settings (commandTimeout) vs defaults", fx.name, atLeast(0.95)),
     ratioRow(results, `${n.nodeRedisOff}: raw`, `${n.ioredis}: raw`, "1:1 SET/GET: node-redis timeout 0 vs ioredis defaults", fx.name, atLeast(1.0)),
     ratioRow(results, `${n.nodeRedisOff}: accessor`, `${n.ioredis}: accessor`, "accessor 1:1 set/get: node-redis timeout 0 vs ioredis defaults", fx.name, atLeast(1.0)),
     ratioRow(many, n.nodeRedisOff, n.ioredis, "store getMany(100) (MGET): node-redis timeout 0 vs ioredis", fx.name, atLeast(1.0)),

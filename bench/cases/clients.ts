@@ -23,7 +23,11 @@ export interface BenchClient {
 }
 
 /** ioredis with the given options (defaults: what `new Redis(url)` gives). */
-export function ioredisClient(url: string, name = "ioredis", options: { enableAutoPipelining?: boolean } = {}): BenchClient {
+export function ioredisClient(
+  url: string,
+  name = "ioredis",
+  options: { enableAutoPipelining?: boolean; commandTimeout?: number; maxRetriesPerRequest?: number; enableOfflineQueue?: boolean } = {},
+): BenchClient {
   const redis = new Redis(url, options);
   return {
     name,

@@ -8,7 +8,7 @@ import { ScriptPermissionError, StoreError, StoreTimeoutError } from "../../src/
 import { NodeRedisStore } from "../../src/stores/node-redis-store.js";
 import { RedisStore } from "../../src/stores/redis-store.js";
 import type { CacheStore } from "../../src/stores/store.js";
-import { clientKinds, clusterClient, standaloneClient, type ClientUnderTest } from "../support/fault-clients.js";
+import { clientKinds, clusterClient, recommendedClient, standaloneClient, type ClientUnderTest } from "../support/fault-clients.js";
 import { freePort, startRedis, startRedisCluster, type RedisProcess } from "../support/redis-server.js";
 
 /**
@@ -116,6 +116,35 @@ describe.each(clientKinds)("%s under faults", (kind) => {
       figures[`${kind} kill: worst call while down`] = Math.round(Math.max(...during.map((r) => r.end - r.start)));
       figures[`${kind} kill: recovery after restart`] = Math.round(recovered - upAt);
     } finally {
+      await run.stop();
+      await client.close();
+      await server.stop();
+    }
+  });
+
+  it("with the recommended settings, a stall is cut short by the client too: bounded queue or dropped connection, then recovery", async () => {
+    const server = await startRedis();
+    const client = await recommendedClient(kind, server.port);
+    const errors: Error[] = [];
+    const users = userCache(client.store, { deadlineMs, onError: (e) => errors.push(e) });
+    const run = load(client.store);
+    try {
+      await sleep(200);
+      server.process.kill("SIGSTOP");
+      // More calls than node-redis's queue bound (100); again after ioredis's socketTimeout (1 s) dropped the connection.
+      const burst = Array.from({ length: 300 }, (_, i) => users.get({ id: `b${i}` }));
+      await sleep(1500);
+      burst.push(...Array.from({ length: 50 }, (_, i) => users.get({ id: `c${i}` })));
+      await sleep(500);
+      const resumedAt = performance.now();
+      server.process.kill("SIGCONT");
+      expect(await Promise.all(burst)).toEqual(burst.map(() => undefined));
+      const reasons = errors.map((e) => (e.cause instanceof Error ? e.cause.message : e.message)).join("\n");
+      // Not only the deadline: the client itself gave up on the stalled connection.
+      expect(reasons).toMatch(kind === "ioredis" ? /Socket timeout|Connection is closed|Stream isn't writeable/ : /queue is full/i);
+      figures[`${kind} recommended: recovery after SIGCONT`] = Math.round((await recoveredAt(run.records, resumedAt)) - resumedAt);
+    } finally {
+      server.process.kill("SIGCONT");
       await run.stop();
       await client.close();
       await server.stop();

@@ -49,3 +49,26 @@ export async function clusterClient(kind: ClientKind, ports: readonly number[]):
   await client.connect();
   return { store: new NodeRedisStore(client), close: async () => void client.destroy() };
 }
+
+/**
+ * A client with docs/operations.md's recommended settings (timings
+ * shortened for the test: `socketTimeout` and `pingInterval` of 1 s).
+ */
+export async function recommendedClient(kind: ClientKind, port: number): Promise<ClientUnderTest> {
+  if (kind === "ioredis") {
+    const client = new Redis({ port, host: "127.0.0.1", lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 1, enableOfflineQueue: false, socketTimeout: 1000 });
+    client.on("error", () => {});
+    await client.connect();
+    return { store: new RedisStore(client), close: async () => client.disconnect() };
+  }
+  const client = createClient({
+    socket: { port, host: "127.0.0.1" },
+    commandOptions: { timeout: 0 },
+    commandsQueueMaxLength: 100,
+    disableOfflineQueue: true,
+    pingInterval: 1000,
+  });
+  client.on("error", () => {});
+  await client.connect();
+  return { store: new NodeRedisStore(client), close: async () => void (client.isOpen ? client.destroy() : undefined) };
+}
