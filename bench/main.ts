@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { accessorCases } from "./cases/accessor.js";
+import { accessorCases, deadlineCases } from "./cases/accessor.js";
 import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
 import { ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
@@ -11,7 +11,7 @@ import { printTable, writeReport } from "./report.js";
 import { startRedis } from "../test/support/redis-server.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=codec,redis,clients,gen]`: every case is a
+ * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,gen]`: every case is a
  * ratio against a baseline measured side by side in the same run. Prints a
  * table, writes bench/results.json and docs/benchmarks.md (full runs only).
  */
@@ -33,18 +33,19 @@ if (wanted("codec")) {
   console.error("codec: process with ioredis loaded …");
   rows.push(...codecSuite(["--with-ioredis"]).map((r) => ({ ...r, entity: `${r.entity}, ioredis loaded` })));
 }
-if (wanted("redis") || wanted("clients")) {
+if (wanted("redis") || wanted("deadlines") || wanted("clients")) {
   const server = process.env["REDIS_URL"] ? undefined : await startRedis();
   const url = process.env["REDIS_URL"] ?? server?.url ?? "";
   const throughput = { rounds: quick ? 3 : 5, timeMs: quick ? 400 : 1000, concurrency: 64 };
   const fxs = fixtures() as unknown as Fixture<unknown>[];
   try {
-    if (wanted("redis")) {
+    if (wanted("redis") || wanted("deadlines")) {
       console.error("redis: accessors on ioredis and node-redis, 64 concurrent callers …");
       // ioredis as `new Redis(url)` makes it; node-redis with its per-command timeout off (docs/operations.md).
       const clients = [ioredisClient(url), await nodeRedisClient(url, "node-redis", 0)];
       try {
-        rows.push(...(await accessorCases(clients, fxs, throughput)));
+        if (wanted("redis")) rows.push(...(await accessorCases(clients, fxs, throughput)));
+        rows.push(...(await deadlineCases(clients, fxs, { ...throughput, rounds: quick ? 3 : 9, timeMs: quick ? 300 : 500 })));
       } finally {
         await Promise.all(clients.map((c) => c.close()));
       }

@@ -52,17 +52,14 @@ export async function accessorCases(clients: readonly BenchClient[], list: reado
     for (const c of clients) {
       const guarded = cache(c);
       const unguarded = cache(c, { guardWrites: false });
-      const noDeadline = cache(c, { deadlineMs: 0 });
       sets[`${c.name}: accessor`] = (k, i) => guarded.set(valueOf(k, i));
       sets[`${c.name}: accessor, guardWrites false`] = (k, i) => unguarded.set(valueOf(k, i));
-      sets[`${c.name}: accessor, deadlineMs 0`] = (k, i) => noDeadline.set(valueOf(k, i));
       sets[`${c.name}: raw SET`] = (k, i) => c.setBuffer(rawKey(k, i), preEncoded, 3600);
       // A real write sends fresh bytes: the same SET with a new Buffer each time shows what that alone costs the client.
       sets[`${c.name}: raw SET, fresh Buffer`] = (k, i) => c.setBuffer(rawKey(k, i), Buffer.from(preEncoded), 3600);
       sets[`${c.name}: raw guard script`] = (k, i) => c.guardedSet(rawKey(k, i), preEncoded, 3600, knownIds);
       sets[`${c.name}: JSON`] = (k, i) => c.setString(`${rawKey(k, i)}:json`, JSON.stringify(fx.json), 3600);
       gets[`${c.name}: accessor`] = (k, i) => guarded.get(valueOf(k, i) as never);
-      gets[`${c.name}: accessor, deadlineMs 0`] = (k, i) => noDeadline.get(valueOf(k, i) as never);
       gets[`${c.name}: raw GET`] = (k, i) => c.getBuffer(rawKey(k, i));
       gets[`${c.name}: JSON`] = async (k, i) => JSON.parse((await c.getString(`${rawKey(k, i)}:json`)) as string);
     }
@@ -83,7 +80,6 @@ export async function accessorCases(clients: readonly BenchClient[], list: reado
           row(`${c.name}: accessor, guardWrites false`, `${c.name}: raw SET, fresh Buffer`, `accessor set, guardWrites: false, on ${c.name} vs raw ${c.name}, a fresh Buffer per write`, atLeast(0.9));
         }
         row(`${c.name}: accessor`, `${c.name}: JSON`, `accessor ${op} on ${c.name} vs JSON on ${c.name}`, atLeast(1.05));
-        row(`${c.name}: accessor`, `${c.name}: accessor, deadlineMs 0`, `accessor ${op} on ${c.name}, deadlines on vs off`, atLeast(0.97));
       }
       const best = bestOf(results, clients.map((c) => `${c.name}: accessor`));
       row(best, `${ioredis.name}: JSON`, `accessor ${op}, best client (${best.split(":")[0]}) vs JSON + ioredis strings`, atLeast(1.3));
@@ -94,6 +90,30 @@ export async function accessorCases(clients: readonly BenchClient[], list: reado
       row(`${ioredis.name}: accessor`, "protobufjs + ioredis", `accessor ${op} on ioredis vs protobufjs + ioredis`, atLeast(0.95));
     }
     for (const c of clients) rows.push(await getManyCase(fx, cache(c), c.name, options));
+  }
+  return rows;
+}
+
+/**
+ * The cost of per-call deadlines: the same accessor with `deadlineMs` on
+ * (the default) and off, only those two interleaved, over more and shorter
+ * rounds than the other cases, since the expected difference is small.
+ */
+export async function deadlineCases(clients: readonly BenchClient[], list: readonly Fixture<unknown>[], options: ThroughputOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const fx of list) {
+    const prefix = `bench:deadline:${fx.entity.entity}:`;
+    const valueOf = (caller: number, i: number): unknown => withKey(fx, `${caller}-${i % keysPerCaller}`);
+    for (const c of clients) {
+      const on = createEntityCache(fx.entity, c.store, { prefix });
+      const off = createEntityCache(fx.entity, c.store, { prefix, deadlineMs: 0 });
+      for (let caller = 0; caller < options.concurrency; caller++) for (let i = 0; i < keysPerCaller; i++) await off.set(valueOf(caller, i));
+      for (const op of ["get", "set"] as const) {
+        const run = (cache: EntityCache<unknown, never>): Op => (op === "get" ? (k, i) => cache.get(valueOf(k, i) as never) : (k, i) => cache.set(valueOf(k, i)));
+        const results = await compareThroughput({ on: run(on), off: run(off) }, { ...options, warmupMs: 300 });
+        rows.push(ratioRow(results, "on", "off", `accessor ${op} on ${c.name}, deadlines on vs off`, fx.name, atLeast(0.97)));
+      }
+    }
   }
   return rows;
 }
