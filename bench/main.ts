@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { accessorCases, deadlineCases } from "./cases/accessor.js";
+import { accessorCases, deadlineCases, deadlineCpuCases } from "./cases/accessor.js";
 import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
 import { ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
@@ -46,6 +46,7 @@ if (wanted("redis") || wanted("deadlines") || wanted("clients")) {
       try {
         if (wanted("redis")) rows.push(...(await accessorCases(clients, fxs, throughput)));
         rows.push(...(await deadlineCases(clients, fxs, { ...throughput, rounds: quick ? 3 : 9, timeMs: quick ? 300 : 500 })));
+        rows.push(...(await deadlineCpuCases(fxs, { ...throughput, rounds: quick ? 3 : 9, timeMs: quick ? 300 : 500 })));
       } finally {
         await Promise.all(clients.map((c) => c.close()));
       }

@@ -2,6 +2,7 @@ import { createEntityCache, type EntityCache } from "../../src/accessor/entity-c
 import type { AccessorOptions } from "../../src/accessor/options.js";
 import { Writer } from "../../src/codec/writer.js";
 import { encodeEnvelope } from "../../src/envelope/encode.js";
+import { MemoryStore } from "../../src/stores/memory-store.js";
 import type { Fixture } from "../fixtures.js";
 import { compareThroughput, median, passes, type BenchRow, type Goal } from "../harness.js";
 import type { BenchClient } from "./clients.js";
@@ -90,6 +91,30 @@ export async function accessorCases(clients: readonly BenchClient[], list: reado
       row(`${ioredis.name}: accessor`, "protobufjs + ioredis", `accessor ${op} on ioredis vs protobufjs + ioredis`, atLeast(0.95));
     }
     for (const c of clients) rows.push(await getManyCase(fx, cache(c), c.name, options));
+  }
+  return rows;
+}
+
+/**
+ * The accessor's own CPU per call, deadlines on vs off, with no I/O at all:
+ * a MemoryStore answering at once, one caller. The upper bound of what
+ * deadlines can cost relative to a call.
+ */
+export async function deadlineCpuCases(list: readonly Fixture<unknown>[], options: ThroughputOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const fx of list) {
+    const store = new MemoryStore();
+    const on = createEntityCache(fx.entity, store, {});
+    const off = createEntityCache(fx.entity, store, { deadlineMs: 0 });
+    const value = withKey(fx, "cpu");
+    await off.set(value);
+    for (const op of ["get", "set"] as const) {
+      const run = (cache: EntityCache<unknown, never>): Op => (op === "get" ? () => cache.get(value as never) : () => cache.set(value));
+      const results = await compareThroughput({ on: run(on), off: run(off) }, { ...options, concurrency: 1, warmupMs: 200 });
+      const row = ratioRow(results, "on", "off", `accessor ${op} without I/O (MemoryStore), deadlines on vs off`, fx.name, atLeast(0.97));
+      const ns = (name: string): string => `${(1e9 / median(results.get(name) ?? [])).toFixed(0)} ns`;
+      rows.push({ ...row, detail: `${ns("on")} vs ${ns("off")} per call` });
+    }
   }
   return rows;
 }
