@@ -15,7 +15,9 @@ export const requiredTsProtoOptions: Readonly<Record<string, string>> = {
   useJsonName: "true",
   oneof: "unions",
   useMapType: "true",
-  unknownFields: "true",
+  // protocache keeps unknown fields itself (one byte range per message, under a symbol): ts-proto's
+  // `_unknownFields` (one array per field) must stay out of the types. See docs/codegen.md.
+  unknownFields: "false",
   useDate: "false",
 };
 

@@ -22,7 +22,7 @@ export function generateTsProtoCodec(name: string): string {
         local: "protoc-gen-ts_proto",
         out,
         opt: [
-          "forceLong=bigint", "useJsonName=true", "oneof=unions", "useMapType=true", "unknownFields=true",
+          "forceLong=bigint", "useJsonName=true", "oneof=unions", "useMapType=true", "unknownFields=false",
           "importSuffix=.js", "esModuleInterop=true", "useDate=false", "outputServices=false",
           "outputJsonMethods=false", "outputPartialMethods=false", "emitImportedFiles=true",
         ],
