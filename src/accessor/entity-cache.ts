@@ -82,6 +82,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       writerTag: options.writerTag,
       compression: options.compression,
       compressMinBytes: options.compressMinBytes,
+      maxPayloadBytes: options.maxPayloadBytes,
     };
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
   }

@@ -37,7 +37,12 @@ function result<T>(
  * message, legacy data or corrupt. Pure and synchronous; never throws.
  */
 export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer): Interpretation<T> {
-  if (bytes.length === 0 || bytes[0] !== MAGIC) return interpretLegacy(options, bytes);
+  if (bytes.length === 0 || bytes[0] !== MAGIC) {
+    if (bytes.length > options.maxPayloadBytes) {
+      return result<T>("foreign", undefined, undefined, undefined, new DecodeError("too-large", `value of ${bytes.length} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes}): not given to the legacy reader`));
+    }
+    return interpretLegacy(options, bytes);
+  }
   let header: EnvelopeHeader;
   try {
     header = readHeader(bytes);
@@ -72,6 +77,12 @@ function decodeAs<T, K>(
   outcome: "hit" | "upgraded" | "unknown",
   revision: RevisionInfo<T> | undefined,
 ): Interpretation<T> {
+  const stored = bytes.length - header.payloadStart;
+  if (stored > options.maxPayloadBytes) {
+    // Checked before any work: an oversized payload is never decompressed nor decoded.
+    const error = new DecodeError("too-large", `payload of ${stored} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes})`, header.schemaId);
+    return result("corrupt", undefined, header, revision, error);
+  }
   try {
     let payload = bytes;
     let start = header.payloadStart;

@@ -146,6 +146,21 @@ describe("the read decision table", () => {
     expect((await store.get("user:v1:u1"))?.subarray(-group.length)).toEqual(Buffer.from(group));
   });
 
+  it("maxPayloadBytes bounds every payload: an uncompressed one above it is a too-large corrupt miss, a legacy one is not given to the legacy reader, and set refuses to write one", async () => {
+    const errors: unknown[] = [];
+    let legacyCalls = 0;
+    const { store, users } = setup({ maxPayloadBytes: 64, onError: (e) => errors.push(e), legacy: () => (legacyCalls++, undefined) });
+    store.setRaw("user:v1:u1", envelope(userRevisionId(2), Buffer.from([0x0a, 70, ...Buffer.alloc(70, 0x61)])));
+    const entry = await users.getEntry({ id: "u1" });
+    expect(entry.outcome).toBe("corrupt");
+    expect((entry.error as DecodeError).reason).toBe("too-large");
+    store.setRaw("user:v1:u2", Buffer.from(JSON.stringify({ id: "u2", name: "x".repeat(80) })));
+    expect((await users.getEntry({ id: "u2" })).outcome).toBe("foreign");
+    expect(legacyCalls).toBe(0);
+    await expect(users.set({ ...user, name: "x".repeat(80) })).rejects.toThrow(/payload of \d+ bytes exceeds maxPayloadBytes \(64\)/);
+    expect(await users.set(user)).toBe("written");
+  });
+
   it("a newer envelope version: an unknown miss, never deleted nor overwritten", async () => {
     const { store, users } = setup({ deleteCorrupt: true });
     store.setRaw("user:v1:u1", envelope(userRevisionId(2), Buffer.alloc(3), { version: 2 }));
