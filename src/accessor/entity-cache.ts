@@ -1,3 +1,4 @@
+import { FieldValueError } from "../codec/field-checks.js";
 import { Writer } from "../codec/writer.js";
 import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
 import { EncodeError, KeyError, ProtocacheError, StoreError } from "../errors.js";
@@ -206,7 +207,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     try {
       return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, this.envelope, Date.now());
     } catch (cause) {
-      throw new EncodeError(this.entity.typeName, key, cause instanceof Error ? cause.message : String(cause), { cause });
+      const field = cause instanceof FieldValueError ? cause.pathFrom(value) : undefined;
+      throw new EncodeError(this.entity.typeName, key, cause instanceof Error ? cause.message : String(cause), { cause }, field);
     }
   }
 

@@ -85,6 +85,22 @@ describe.each([
   });
 });
 
+describe("wire semantics", () => {
+  it("merge a message field that occurs twice instead of replacing it (later scalars win, lists append)", () => {
+    const client = (bytes: number[]) => [0x42, bytes.length, ...bytes];
+    const bytes = Buffer.from([
+      ...client([0x0a, 0x01, 0x61]), // client { ip: "a" }
+      0x32, 0x01, 0x78, // scopes: "x"
+      ...client([0x12, 0x01, 0x62]), // client { user_agent: "b" }
+      0x32, 0x01, 0x79, // scopes: "y"
+      ...client([0x0a, 0x01, 0x63]), // client { ip: "c" }
+    ]);
+    const decoded = oursDecode(decodeSession, bytes);
+    expect(decoded.client).toEqual({ ip: "c", userAgent: "b" });
+    expect(decoded.scopes).toEqual(["x", "y"]);
+  });
+});
+
 describe("unknown fields", () => {
   it("are kept as one byte range per message, in wire order, and written back unchanged after the known fields", () => {
     // Fields 100 (LEN, VARINT, LEN again: the same number interleaved) and 101, unknown to User, around a known field.
