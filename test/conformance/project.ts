@@ -41,18 +41,23 @@ export function conformanceSchema(source = readFileSync(pristineSchema, "utf8"))
 }
 
 /**
- * Writes a protocache project holding the conformance schema into `dir`
- * (buf.yaml exempts that one file from lint: its names are the suite's, not
- * STANDARD's), runs the generator on it and returns the path of the
- * generated module. Generated code imports this repository's runtime.
+ * Writes a protocache project holding the conformance schema (and `extra`
+ * proto files, by path under proto/) into `dir` (buf.yaml exempts the
+ * conformance file from lint: its names are the suite's, not STANDARD's),
+ * runs the generator on it and returns the path of the generated module.
+ * Generated code imports this repository's runtime.
  */
-export async function generateConformanceProject(dir: string): Promise<string> {
+export async function generateConformanceProject(dir: string, extra: Record<string, string> = {}): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "proto", dirname(schemaPath)), { recursive: true });
   mkdirSync(join(dir, "proto", "protocache", "v1"), { recursive: true });
   cpSync(join(repoRoot, "proto", "protocache", "v1", "options.proto"), join(dir, "proto", "protocache", "v1", "options.proto"));
   cpSync(join(repoRoot, "buf.gen.yaml"), join(dir, "buf.gen.yaml"));
   writeFileSync(join(dir, "proto", schemaPath), conformanceSchema());
+  for (const [path, content] of Object.entries(extra)) {
+    mkdirSync(dirname(join(dir, "proto", path)), { recursive: true });
+    writeFileSync(join(dir, "proto", path), content);
+  }
   writeFileSync(
     join(dir, "buf.yaml"),
     ["version: v2", "modules:", "  - path: proto", "lint:", "  use:", "    - STANDARD", "  ignore:", `    - proto/${schemaPath}`, "breaking:", "  use:", "    - WIRE", ""].join("\n"),

@@ -8,10 +8,11 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
  * Generates ts-proto's own full codec (encode/decode) for the example protos
- * into `.tmp/tsproto-full/<name>`, with the same type options as buf.gen.yaml:
+ * (or the protos under `paths` of another buf workspace `root`) into
+ * `.tmp/tsproto-full/<name>`, with the same type options as buf.gen.yaml:
  * the independent implementation the differential tests compare against.
  */
-export function generateTsProtoCodec(name: string): string {
+export function generateTsProtoCodec(name: string, root = repo, paths: readonly string[] = ["proto/acme"]): string {
   const out = join(repo, ".tmp", "tsproto-full", name);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -29,8 +30,8 @@ export function generateTsProtoCodec(name: string): string {
       },
     ],
   };
-  const result = spawnSync(findBuf(), ["generate", "--template", JSON.stringify(template), "--path", "proto/acme"], {
-    cwd: repo,
+  const result = spawnSync(findBuf(), ["generate", "--template", JSON.stringify(template), ...paths.flatMap((p) => ["--path", p])], {
+    cwd: root,
     encoding: "utf8",
     env: { ...process.env, PATH: `${tsProtoPluginDir()}:${process.env["PATH"] ?? ""}` },
   });

@@ -3,27 +3,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { decodeSession, encodeSession, sessionEntity, type Session } from "../../generated/acme/session/v1/session.cache.js";
 import { decodeUser, encodeUser, userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
 import { schemaRegistry } from "../../generated/registry.js";
-import { Reader } from "../../src/codec/reader.js";
+import type { Reader } from "../../src/codec/reader.js";
 import { unknownFields, unknownFieldsOf } from "../../src/codec/unknown-fields.js";
-import { Writer } from "../../src/codec/writer.js";
+import type { Writer } from "../../src/codec/writer.js";
 import { sessionArb, userArb } from "../support/arbitraries.js";
+import { decodeWith as oursDecode, encodeWith as ours, type TsProtoCodec } from "../support/codec-harness.js";
 import { generateTsProtoCodec } from "../support/tsproto-full.js";
-
-interface TsProtoCodec<T> {
-  encode(message: T): { finish(): Uint8Array };
-  decode(input: Uint8Array): T;
-}
-
-const writer = new Writer(64);
-function ours<T>(encode: (w: Writer, v: T) => void, value: T): Buffer {
-  writer.reset();
-  encode(writer, value);
-  return writer.copy();
-}
-function oursDecode<T>(decode: (r: Reader, end: number) => T, bytes: Uint8Array): T {
-  const buf = Buffer.from(bytes);
-  return decode(new Reader(buf), buf.length);
-}
 
 let tsUser: TsProtoCodec<User>;
 let tsSession: TsProtoCodec<Session>;
