@@ -30,10 +30,10 @@ export function emitDecoder(f: GeneratedFile, message: DescMessage, type: Printa
   f.print("    switch (t) {");
   for (const field of [...message.fields].sort((a, b) => a.number - b.number)) emitField(f, field);
   f.print("      default:");
-  f.print("        r.unknown(m, t);");
+  f.print("        r.unknown(t);");
   f.print("    }");
   f.print("  }");
-  f.print("  r.leave(end);");
+  f.print("  r.leave(end, m);");
   f.print("  return m;");
   f.print("}");
   f.print();

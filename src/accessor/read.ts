@@ -1,6 +1,6 @@
 import { Reader } from "../codec/reader.js";
 import { decompress } from "../envelope/compression.js";
-import { MAGIC } from "../envelope/format.js";
+import { ENVELOPE_VERSION, MAGIC } from "../envelope/format.js";
 import { readHeader, type EnvelopeHeader } from "../envelope/header.js";
 import { DecodeError } from "../errors.js";
 import type { ReadOutcome } from "../stats.js";
@@ -48,8 +48,9 @@ export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T
     header = readHeader(bytes);
   } catch (error) {
     const decodeError = error as DecodeError;
-    // A newer envelope version is a newer deploy's entry, not damage: miss, never delete.
-    return decodeError.reason === "bad-version" ? result<T>("unknown", undefined, undefined, undefined, decodeError) : result<T>("corrupt", undefined, undefined, undefined, decodeError);
+    // A newer envelope version is a newer deploy's entry, not damage: miss, never delete. Version 0 is damage.
+    const newer = decodeError.reason === "bad-version" && (bytes[1] as number) > ENVELOPE_VERSION;
+    return result<T>(newer ? "unknown" : "corrupt", undefined, undefined, undefined, decodeError);
   }
   const id = header.schemaId;
   const revision = entity.revisionsById.get(id);

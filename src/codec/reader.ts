@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { latin1Slice, utf8Slice } from "./node-buffer.js";
-import { UnknownSpans } from "./unknown-fields.js";
+import { UnknownCollector } from "./unknown-fields.js";
 
 /** Thrown by {@link Reader} on malformed protobuf bytes; callers turn it into a counted `corrupt` miss. */
 export class WireError extends Error {
@@ -42,7 +42,7 @@ export class Reader {
   private tagStart = 0;
   /** Messages (and groups being skipped) currently open. */
   private depth = 0;
-  private readonly spans = new UnknownSpans();
+  private readonly unknowns = new UnknownCollector(MAX_DEPTH);
   /** Field numbers of the unknown groups being skipped, innermost last. */
   private readonly groups = new Int32Array(MAX_DEPTH + 1);
 
@@ -62,21 +62,24 @@ export class Reader {
     this.text = "";
     this.textStart = -1;
     this.depth = 0;
-    this.spans.clear();
+    this.unknowns.reset();
   }
 
   /** Starts decoding a message: one level deeper, refused past {@link MAX_DEPTH}. */
   enter(): void {
-    if (++this.depth > MAX_DEPTH) throw new WireError(`messages nested deeper than ${MAX_DEPTH}`);
+    const depth = ++this.depth;
+    if (depth > MAX_DEPTH) throw new WireError(`messages nested deeper than ${MAX_DEPTH}`);
+    this.unknowns.open(depth);
   }
 
   /**
-   * Ends a message that had to end at `end`; when it is the outermost one,
-   * copies the unknown fields seen into the messages that own them.
+   * Ends the message that had to end at `end`; `m`, when given, gets the
+   * unknown fields {@link unknown} kept for it (one byte array, wire order).
    */
-  leave(end: number): void {
+  leave(end: number, m?: object): void {
     if (this.pos !== end) throw new WireError("nested value overran its length");
-    if (--this.depth === 0 && this.spans.size !== 0) this.spans.flush(this.buf);
+    if (m !== undefined) this.unknowns.close(this.depth, this.buf, m);
+    if (--this.depth === 0) this.unknowns.finish();
   }
 
   /** A field tag (field number << 3 | wire type); must fit 32 bits. */
@@ -314,7 +317,14 @@ export class Reader {
   /** Length-prefixed bytes, copied so the caller never pins the whole stored value. */
   bytes(): Uint8Array {
     const end = this.end();
-    const out = new Uint8Array(this.buf.subarray(this.pos, end));
+    const start = this.pos;
+    const out = new Uint8Array(end - start);
+    if (end - start <= 32) {
+      const b = this.buf;
+      for (let i = start; i < end; i++) out[i - start] = b[i] as number;
+    } else {
+      this.buf.copy(out, 0, start, end);
+    }
     this.pos = end;
     return out;
   }
@@ -328,7 +338,7 @@ export class Reader {
     this.text = "";
     this.textStart = -1;
     this.depth = 0;
-    this.spans.clear();
+    this.unknowns.reset();
   }
 
   /** Checks that a nested value (map entry, packed list) ended exactly where its length said. */
@@ -338,12 +348,13 @@ export class Reader {
 
   /**
    * Skips the field whose tag {@link tag} just read and keeps it (tag and
-   * value bytes) as an unknown field of `message`, in wire order.
+   * value bytes) as an unknown field of the message being decoded, in wire
+   * order; {@link leave} hands them over.
    */
-  unknown(message: object, tag: number): void {
+  unknown(tag: number): void {
     const start = this.tagStart;
     this.skipField(tag);
-    this.spans.add(message, start, this.pos);
+    this.unknowns.add(this.depth, this.buf, start, this.pos);
   }
 
   /** Skips the value of a field with the given tag (a group up to its matching end). */

@@ -21,65 +21,122 @@ export function unknownFieldsOf(message: object): Uint8Array | undefined {
   return (message as WithUnknownFields)[unknownFields];
 }
 
-/**
- * Byte ranges of unknown fields seen during one decode, grouped per owning
- * message only when the decode ends: one allocation per message that has
- * unknown fields, whatever their number, and adjacent fields share a range.
- */
-export class UnknownSpans {
-  private owners: object[] = [];
-  private bounds: number[] = [];
+/** Copies `src[s..e]` to `dst` at `at`: a loop for a few bytes, one native call for more. */
+function copyBytes(src: Buffer, s: number, e: number, dst: Uint8Array, at: number): void {
+  if (e - s <= 16) for (let i = s; i < e; i++) dst[at++] = src[i] as number;
+  else src.copy(dst, at, s, e);
+}
 
-  /** Records bytes `start..end` as unknown fields of `owner`, extending the last range when adjacent. */
-  add(owner: object, start: number, end: number): void {
-    const n = this.owners.length;
-    if (n !== 0 && this.owners[n - 1] === owner && this.bounds[2 * n - 1] === start) {
-      this.bounds[2 * n - 1] = end;
+/** A scratch buffer this large or smaller is kept for the next decode. */
+const retainedScratch = 64 * 1024;
+
+/**
+ * Collects the unknown fields of the messages being decoded, one nesting
+ * level per message. A message's unknown fields that are adjacent on the wire
+ * are one pending input range (no copy); when a known field or a nested
+ * message comes in between, the pending range is appended to a scratch
+ * buffer used as a stack, so that when the message ends its unknown fields
+ * are one contiguous range, in wire order, copied out once. Work and memory
+ * are proportional to the unknown bytes, never one array per field, and a
+ * message decoded into twice (a merged field) grows its bytes geometrically.
+ */
+export class UnknownCollector {
+  private readonly start: Int32Array;
+  private readonly end: Int32Array;
+  /** Scratch offset at which each open level's bytes begin. */
+  private readonly mark: Int32Array;
+  private scratch = Buffer.allocUnsafe(0);
+  private used = 0;
+  /** Growable buffers of messages that received unknown fields more than once in this decode. */
+  private merged: Map<object, { buf: Buffer; len: number }> | undefined;
+
+  constructor(maxDepth: number) {
+    this.start = new Int32Array(maxDepth + 2).fill(-1);
+    this.end = new Int32Array(maxDepth + 2);
+    this.mark = new Int32Array(maxDepth + 2);
+  }
+
+  /** A message starts at nesting level `depth`. */
+  open(depth: number): void {
+    this.mark[depth] = this.used;
+    this.start[depth] = -1;
+  }
+
+  /** Bytes `s..e` of `input` are an unknown field of the message at level `depth`. */
+  add(depth: number, input: Buffer, s: number, e: number): void {
+    if (this.end[depth] === s && (this.start[depth] as number) >= 0) {
+      this.end[depth] = e;
       return;
     }
-    this.owners.push(owner);
-    this.bounds.push(start, end);
+    if ((this.start[depth] as number) >= 0) this.push(input, this.start[depth] as number, this.end[depth] as number);
+    this.start[depth] = s;
+    this.end[depth] = e;
   }
 
-  get size(): number {
-    return this.owners.length;
-  }
-
-  /** Copies every recorded range out of `buf` into its owner (after bytes it already had). */
-  flush(buf: Buffer): void {
-    const owners = this.owners;
-    const bounds = this.bounds;
-    const totals = new Map<object, number>();
-    for (let i = 0; i < owners.length; i++) {
-      const o = owners[i] as object;
-      totals.set(o, (totals.get(o) ?? 0) + (bounds[2 * i + 1] as number) - (bounds[2 * i] as number));
-    }
-    const fill = new Map<object, { bytes: Uint8Array; at: number }>();
-    for (const [o, total] of totals) {
-      const before = (o as WithUnknownFields)[unknownFields];
-      const bytes = new Uint8Array((before?.length ?? 0) + total);
-      if (before !== undefined) bytes.set(before);
-      fill.set(o, { bytes, at: before?.length ?? 0 });
-    }
-    for (let i = 0; i < owners.length; i++) {
-      const target = fill.get(owners[i] as object) as { bytes: Uint8Array; at: number };
-      const start = bounds[2 * i] as number;
-      const end = bounds[2 * i + 1] as number;
-      buf.copy(target.bytes, target.at, start, end);
-      target.at += end - start;
-    }
-    for (const [o, { bytes }] of fill) (o as WithUnknownFields)[unknownFields] = bytes;
-    this.clear();
-  }
-
-  /** Forgets every range (and the owners, so they can be collected). */
-  clear(): void {
-    if (this.owners.length > 4096) {
-      this.owners = [];
-      this.bounds = [];
+  /** The message at level `depth` ends: `owner` gets its unknown fields, after any it had. */
+  close(depth: number, input: Buffer, owner: object): void {
+    const s = this.start[depth] as number;
+    if (s < 0) return;
+    this.start[depth] = -1;
+    const mark = this.mark[depth] as number;
+    if (this.used === mark) {
+      this.attach(owner, input, s, this.end[depth] as number);
     } else {
-      this.owners.length = 0;
-      this.bounds.length = 0;
+      this.push(input, s, this.end[depth] as number);
+      this.attach(owner, this.scratch, mark, this.used);
+      this.used = mark;
     }
+  }
+
+  /** Forgets everything (between decodes, or after a failed one). */
+  reset(): void {
+    this.used = 0;
+    this.start.fill(-1);
+    if (this.scratch.length > retainedScratch) this.scratch = Buffer.allocUnsafe(0);
+    this.merged = undefined;
+  }
+
+  private push(input: Buffer, s: number, e: number): void {
+    const n = e - s;
+    if (this.used + n > this.scratch.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.used + n, 256));
+      this.scratch.copy(next, 0, 0, this.used);
+      this.scratch = next;
+    }
+    copyBytes(input, s, e, this.scratch, this.used);
+    this.used += n;
+  }
+
+  private attach(owner: object, src: Buffer, s: number, e: number): void {
+    const n = e - s;
+    const target = owner as WithUnknownFields;
+    let grow = this.merged?.get(owner);
+    if (grow === undefined) {
+      const before = target[unknownFields];
+      if (before === undefined) {
+        const out = new Uint8Array(n);
+        copyBytes(src, s, e, out, 0);
+        target[unknownFields] = out;
+        return;
+      }
+      // The message was decoded into before (a merged field): grow geometrically, hand over in finish().
+      grow = { buf: Buffer.alloc(Math.max(2 * (before.length + n), 64)), len: before.length };
+      grow.buf.set(before);
+      (this.merged ??= new Map()).set(owner, grow);
+    }
+    if (grow.len + n > grow.buf.length) {
+      const buf = Buffer.alloc(2 * (grow.len + n));
+      grow.buf.copy(buf, 0, 0, grow.len);
+      grow.buf = buf;
+    }
+    copyBytes(src, s, e, grow.buf, grow.len);
+    grow.len += n;
+  }
+
+  /** The outermost message ended: messages whose unknown fields came in several parts get them all. */
+  finish(): void {
+    if (this.merged === undefined) return;
+    for (const [owner, { buf, len }] of this.merged) (owner as WithUnknownFields)[unknownFields] = new Uint8Array(buf.buffer, buf.byteOffset, len);
+    this.merged = undefined;
   }
 }

@@ -37,9 +37,9 @@ export function decodeDuration(r: Reader, end: number, m: Duration = newDuration
         m.nanos = r.int32();
         break;
       default:
-        r.unknown(m, t);
+        r.unknown(t);
     }
   }
-  r.leave(end);
+  r.leave(end, m);
   return m;
 }

@@ -37,9 +37,9 @@ export function decodeTimestamp(r: Reader, end: number, m: Timestamp = newTimest
         m.nanos = r.int32();
         break;
       default:
-        r.unknown(m, t);
+        r.unknown(t);
     }
   }
-  r.leave(end);
+  r.leave(end, m);
   return m;
 }

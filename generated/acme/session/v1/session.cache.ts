@@ -206,10 +206,10 @@ export function decodeSession(r: Reader, end: number, m: Session = newSession())
         m.idleTimeout = decodeDuration(r, r.end(), m.idleTimeout);
         break;
       default:
-        r.unknown(m, t);
+        r.unknown(t);
     }
   }
-  r.leave(end);
+  r.leave(end, m);
   return m;
 }
 
@@ -244,10 +244,10 @@ export function decodeSession_Client(r: Reader, end: number, m: Session_Client =
         m.userAgent = r.string();
         break;
       default:
-        r.unknown(m, t);
+        r.unknown(t);
     }
   }
-  r.leave(end);
+  r.leave(end, m);
   return m;
 }
 

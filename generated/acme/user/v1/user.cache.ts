@@ -62,10 +62,10 @@ export function decodeUser(r: Reader, end: number, m: User = newUser()): User {
         m.locale = r.string();
         break;
       default:
-        r.unknown(m, t);
+        r.unknown(t);
     }
   }
-  r.leave(end);
+  r.leave(end, m);
   return m;
 }
 
