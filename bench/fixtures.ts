@@ -1,7 +1,8 @@
 import type protobuf from "protobufjs";
 import { encodeSession, decodeSession, sessionEntity, type Session } from "../generated/acme/session/v1/session.cache.js";
 import { encodeUser, decodeUser, userEntity, type User } from "../generated/acme/user/v1/user.cache.js";
-import { schemaRegistry } from "../generated/registry.js";
+import { SchemaDecoder } from "../src/descriptors/index.js";
+import { schemaDescriptors } from "../generated/descriptors.js";
 import type { Entity } from "../src/accessor/entity.js";
 import type { Reader } from "../src/codec/reader.js";
 import type { Writer } from "../src/codec/writer.js";
@@ -78,7 +79,7 @@ function plain(value: unknown): unknown {
 }
 
 function fixture<T>(name: string, entity: Entity<T, never>, value: T, encode: Fixture<T>["encode"], decode: Fixture<T>["decode"], tsProto: Fixture<T>["tsProto"]): Fixture<T> {
-  const type = schemaRegistry.typeOf(entity.current.schemaId);
+  const type = new SchemaDecoder(schemaDescriptors).typeOf(entity.current.schemaId);
   const json = plain(value);
   return { name, entity, value, json, type, pb: type.fromObject(json as Record<string, unknown>), encode, decode, tsProto };
 }

@@ -20,6 +20,6 @@ export async function retireCommand(root: string, message: string): Promise<numb
     return ExitCode.ok;
   }
   await writeFile(join(root, config.lockFile), serializeLock(retire(lock, message, today())));
-  console.log(`retired ${message} in ${config.lockFile}; remove the message from proto/ (if not done yet) and run npm run gen`);
+  console.log(`retired ${message} in ${config.lockFile}; remove the message from ${config.protoDir}/ (if not done yet) and run ${config.commands.gen}`);
   return ExitCode.ok;
 }

@@ -1,6 +1,12 @@
-import { readFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, posix, relative, resolve, sep } from "node:path";
 import { GenError } from "./errors.js";
+
+/** The commands that run gen and check in a project, as its users type them (`npm run gen` or `npx protocache gen`). */
+export interface ProjectCommands {
+  readonly gen: string;
+  readonly check: string;
+}
 
 /** Where the schema workflow finds and puts things, relative to the project root. */
 export interface GenConfig {
@@ -11,42 +17,69 @@ export interface GenConfig {
   readonly outDir: string;
   /** The schema lock file. */
   readonly lockFile: string;
-  /** buf generate template running ts-proto. */
-  readonly template: string;
   /**
    * How generated code imports protocache's runtime: a package specifier
    * (default `protocache/runtime`) or a `./` path relative to the root.
    */
   readonly runtime: string;
+  /** How this project runs gen and check: named in messages and generated headers. */
+  readonly commands: ProjectCommands;
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Ignore options this version does not know (reading a base commit's configuration, which may be older). */
+  readonly lenient?: boolean;
 }
 
 const defaults = {
   protoDir: "proto",
   outDir: "generated",
-  template: "buf.gen.yaml",
   runtime: "protocache/runtime",
 } as const;
 
-/** Reads the optional `"protocache"` section of the project's package.json. */
-export async function loadConfig(root: string): Promise<GenConfig> {
-  let section: Record<string, unknown> = {};
+const options = ["protoDir", "outDir", "lockFile", "runtime"];
+const removed: Record<string, string> = {
+  template: "the generator owns ts-proto's options now, so a buf.gen.yaml is no longer read: remove the option (and the file)",
+};
+
+interface PackageJson {
+  readonly protocache?: unknown;
+  readonly scripts?: Record<string, unknown>;
+}
+
+function readPackageJson(root: string): PackageJson {
+  let text: string;
   try {
-    const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { protocache?: unknown };
-    if (pkg.protocache !== undefined) {
-      if (typeof pkg.protocache !== "object" || pkg.protocache === null) {
-        throw new GenError("config", 'package.json "protocache" must be an object', { file: "package.json" });
-      }
-      section = pkg.protocache as Record<string, unknown>;
-    }
+    text = readFileSync(join(root, "package.json"), "utf8");
   } catch (error) {
-    if (error instanceof GenError) throw error;
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new GenError("config", `cannot read package.json: ${(error as Error).message}`, { file: "package.json" });
-    }
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw new GenError("config", `cannot read package.json: ${(error as Error).message}`, { file: "package.json" });
   }
-  const known = new Set(["protoDir", "outDir", "lockFile", "template", "runtime"]);
-  for (const key of Object.keys(section)) {
-    if (!known.has(key)) throw new GenError("config", `package.json "protocache.${key}" is not an option (options: ${[...known].join(", ")})`, { file: "package.json" });
+  try {
+    const pkg = JSON.parse(text) as unknown;
+    return typeof pkg === "object" && pkg !== null ? (pkg as PackageJson) : {};
+  } catch (error) {
+    throw new GenError("config", `package.json is not valid JSON: ${(error as Error).message}`, { file: "package.json" });
+  }
+}
+
+/** Reads the optional `"protocache"` section of the project's package.json. */
+export async function loadConfig(root: string, opts: LoadConfigOptions = {}): Promise<GenConfig> {
+  const pkg = readPackageJson(root);
+  let section: Record<string, unknown> = {};
+  if (pkg.protocache !== undefined) {
+    if (typeof pkg.protocache !== "object" || pkg.protocache === null) {
+      throw new GenError("config", 'package.json "protocache" must be an object', { file: "package.json" });
+    }
+    section = pkg.protocache as Record<string, unknown>;
+  }
+  if (opts.lenient !== true) {
+    for (const key of Object.keys(section)) {
+      const why = removed[key];
+      if (why !== undefined) throw new GenError("config", `package.json "protocache.${key}": ${why}`, { file: "package.json" });
+      if (!options.includes(key)) throw new GenError("config", `package.json "protocache.${key}" is not an option (options: ${options.join(", ")})`, { file: "package.json" });
+    }
   }
   const text = (key: string, fallback: string): string => {
     const value = section[key];
@@ -62,9 +95,53 @@ export async function loadConfig(root: string): Promise<GenConfig> {
     protoDir,
     outDir: text("outDir", defaults.outDir),
     lockFile: text("lockFile", posix.join(protoDir, "protocache.lock.json")),
-    template: text("template", defaults.template),
     runtime,
+    commands: projectCommands(root, pkg),
   };
+}
+
+/**
+ * The commands that work in the project: its own package.json script when
+ * one runs `protocache gen`/`check` (as `init` adds), else the package
+ * manager's way of running the installed bin.
+ */
+export function projectCommands(root: string, pkg: PackageJson = readPackageJson(root)): ProjectCommands {
+  const manager = existsSync(join(root, "pnpm-lock.yaml")) ? "pnpm" : existsSync(join(root, "yarn.lock")) ? "yarn" : "npm";
+  const scripts = Object.entries(pkg.scripts ?? {}).filter((e): e is [string, string] => typeof e[1] === "string");
+  const command = (sub: "gen" | "check"): string => {
+    const runs = new RegExp(`\\bprotocache\\b\\S*\\s+${sub}(\\s|$)`);
+    const matching = scripts.filter(([, value]) => runs.test(value)).map(([name]) => name);
+    const script = matching.includes(sub) ? sub : matching[0];
+    if (script !== undefined) return manager === "npm" ? `npm run ${script}` : `${manager} ${script}`;
+    return manager === "npm" ? `npx protocache ${sub}` : manager === "pnpm" ? `pnpm exec protocache ${sub}` : `yarn protocache ${sub}`;
+  };
+  return { gen: command("gen"), check: command("check") };
+}
+
+/**
+ * The project a command run in `start` is about: the nearest directory at or
+ * above it with a package.json that looks like a protocache project (a
+ * `"protocache"` section, a buf.yaml or a `proto/` folder), else the nearest
+ * with a package.json at all; undefined when there is none.
+ */
+export function findProjectRoot(start: string): string | undefined {
+  let nearest: string | undefined;
+  for (let dir = resolve(start); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json")) && !dir.split(sep).includes("node_modules")) {
+      nearest ??= dir;
+      const pkg = safeRead(dir);
+      if (pkg.protocache !== undefined || existsSync(join(dir, "buf.yaml")) || existsSync(join(dir, defaults.protoDir))) return dir;
+    }
+    if (dirname(dir) === dir) return nearest;
+  }
+}
+
+function safeRead(dir: string): PackageJson {
+  try {
+    return readPackageJson(dir);
+  } catch {
+    return {};
+  }
 }
 
 /** Import specifier of the runtime as seen from a generated file (path relative to the output directory). */

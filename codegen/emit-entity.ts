@@ -51,7 +51,7 @@ export function emitEntity(
 
   const Entity = symbol("Entity", runtime, true);
   f.print(`/** The \`${message.typeName}\` entity: revisions, key template and codec. */`);
-  f.print(`export const ${constName}: `, Entity, `<`, type, `, ${keyName}> = `, symbol("defineEntity", runtime), "({");
+  f.print(`export const ${constName}: `, Entity, `<`, type, `, ${keyName}> = /*@__PURE__*/ `, symbol("defineEntity", runtime), "({");
   f.print(`  typeName: ${literal(message.typeName)},`);
   f.print(`  entity: ${literal(entity.key.entity)},`);
   f.print(`  major: ${entity.major},`);

@@ -21,8 +21,10 @@ import {
   type SchemaLock,
 } from "./lock.js";
 import { schemaIdOf } from "./schema-id.js";
-import { checkTemplate } from "./template.js";
+import { compatibilityWithLocked, numberReuseErrors } from "./history.js";
 import { lazyTsProto, runTsProto, startTsProto, tsProtoRequest, type TsProtoProcess } from "./ts-proto.js";
+import { tsProtoOptions } from "./ts-proto-options.js";
+import { assembleWorkspace, type BufWorkspace } from "./workspace.js";
 import { listFiles } from "./output.js";
 
 /** Everything one generator run produced, before anything is written. */
@@ -74,29 +76,32 @@ export async function planGeneration(root: string, options: GenOptions = {}): Pr
  * Runs the pipeline and collects every problem it can find in one pass
  * (lint, entities, lock) instead of stopping at the first kind; `gen` and
  * `check` both build on it. Configuration problems (no buf, a broken
- * template) still throw.
+ * buf.yaml) still throw.
  */
 export async function analyzeProject(root: string, options: GenOptions = {}): Promise<GenAnalysis> {
   const config = await loadConfig(root);
-  const template = await checkTemplate(config);
   const cache = new ToolCache(root);
   findBuf(); // fails fast (buf-missing) before any child process is started
-  // When these exact sources were seen before, lint and ts-proto will be cache hits: start nothing
-  // extra. Otherwise start buf lint and the ts-proto plugin together with buf build.
-  const fingerprint = await sourceFingerprint(config);
-  const warm = (await cache.get<boolean>("sources", fingerprint)) === true;
+  if (!(await listFiles(join(config.root, config.protoDir))).some((f) => f.endsWith(".proto"))) {
+    throw new GenError("config", `${config.protoDir}/ has no .proto files: add an entity there (\`npx protocache init\` writes an example)`, { file: config.protoDir });
+  }
+  const workspace = assembleWorkspace(config.root, config.protoDir);
   const speculative = new AbortController();
   let plugin: TsProtoProcess | undefined;
   const none = { config, image: undefined, entities: undefined, storedLock: undefined, plan: undefined };
   try {
+    // When these exact sources were seen before, lint and ts-proto will be cache hits: start nothing
+    // extra. Otherwise start buf lint and the ts-proto plugin together with buf build.
+    const fingerprint = await sourceFingerprint(config, workspace);
+    const warm = (await cache.get<boolean>("sources", fingerprint)) === true;
     plugin = warm ? lazyTsProto() : startTsProto();
-    const lintRun = warm ? undefined : runBuf(["lint", "--error-format=text"], config.root, speculative.signal);
+    const lintRun = warm ? undefined : runBuf(["lint", "--error-format=text"], workspace.dir, speculative.signal);
     lintRun?.catch(() => {});
-    const built = await runBuf(["build", "-o", "-"], config.root);
+    const built = await runBuf(["build", "-o", "-"], workspace.dir);
     if (built.code !== 0) return { ...none, errors: parseBufDiagnostics("compile", built.stderr || built.stdout.toString()) };
     const image = parseImage(built.stdout, config.protoDir);
-    const lint = lintImage(config, built.stdout, cache, lintRun, speculative);
-    const types = runTsProto(tsProtoRequest(image, template.opts), cache, plugin);
+    const lint = lintImage(workspace, built.stdout, cache, lintRun, speculative);
+    const types = runTsProto(tsProtoRequest(image, tsProtoOptions), cache, plugin);
     types.catch(() => {});
     const errors = [...(await lint)];
     const entities = collectEntities(image);
@@ -104,7 +109,7 @@ export async function analyzeProject(root: string, options: GenOptions = {}): Pr
     let stored: SchemaLock | undefined;
     try {
       stored = await readLock(config.root, config.lockFile);
-      errors.push(...verifyLock(stored, config.lockFile));
+      errors.push(...verifyLock(stored, config.lockFile, config.commands.gen));
     } catch (error) {
       if (!(error instanceof GenError)) throw error;
       errors.push(error);
@@ -116,6 +121,7 @@ export async function analyzeProject(root: string, options: GenOptions = {}): Pr
   } finally {
     plugin?.cancel();
     speculative.abort();
+    workspace.dispose();
   }
 }
 
@@ -151,6 +157,9 @@ async function finishPlan(
   const { lock: previous, renumbered } = normalizeRevisions(stored, lineage);
   const appended = appendRevisions(previous, current, options.date ?? today(), lineage);
   errors.push(...appended.errors.map((e) => locateCollision(e, image, entities.entities.map((x) => x.message))));
+  // The lock's whole history: numbers reused after a gap, and (before locking anything) wire compatibility with the last locked revision.
+  errors.push(...numberReuseErrors({ lock: previous, lineageOf: lineage, entities: entities.entities, currentIds, image }));
+  if (errors.length === 0) errors.push(...(await compatibilityWithLocked(appended.added, appended.lock, lineage, image, config.protoDir)));
   if (errors.length > 0) return { plan: undefined, errors };
 
   const lock = appended.lock;
@@ -164,14 +173,13 @@ async function finishPlan(
 }
 
 /** buf lint's findings; a clean verdict is cached for the exact image bytes and lint configuration. */
-async function lintImage(config: GenConfig, imageBytes: Uint8Array, cache: ToolCache, running: Promise<BufResult> | undefined, stop: AbortController): Promise<GenError[]> {
-  const bufYaml = await readFile(join(config.root, "buf.yaml")).catch(() => Buffer.alloc(0));
-  const key = ToolCache.key("lint", bufVersion(), bufYaml, imageBytes);
+async function lintImage(workspace: BufWorkspace, imageBytes: Uint8Array, cache: ToolCache, running: Promise<BufResult> | undefined, stop: AbortController): Promise<GenError[]> {
+  const key = ToolCache.key("lint", bufVersion(), workspace.config, imageBytes);
   if ((await cache.get<boolean>("lint", key)) === true) {
     stop.abort();
     return [];
   }
-  const lint = await (running ?? runBuf(["lint", "--error-format=text"], config.root));
+  const lint = await (running ?? runBuf(["lint", "--error-format=text"], workspace.dir));
   if (lint.code === 0) {
     await cache.set("lint", key, true);
     return [];
@@ -179,10 +187,9 @@ async function lintImage(config: GenConfig, imageBytes: Uint8Array, cache: ToolC
   return parseBufDiagnostics("lint", lint.stdout.toString() + lint.stderr);
 }
 
-/** A hash of everything lint and ts-proto read: buf.yaml, the template and every .proto file. */
-async function sourceFingerprint(config: GenConfig): Promise<string> {
-  const parts: (string | Uint8Array)[] = [bufVersion()];
-  for (const file of [config.template, "buf.yaml"]) parts.push(file, await readFile(join(config.root, file)).catch(() => Buffer.alloc(0)));
+/** A hash of everything lint and ts-proto read: the workspace's buf.yaml, ts-proto's options and every .proto file. */
+async function sourceFingerprint(config: GenConfig, workspace: BufWorkspace): Promise<string> {
+  const parts: (string | Uint8Array)[] = [bufVersion(), workspace.config, tsProtoOptions.join(",")];
   for (const file of (await listFiles(join(config.root, config.protoDir))).filter((f) => f.endsWith(".proto"))) {
     parts.push(file, await readFile(join(config.root, config.protoDir, file)));
   }

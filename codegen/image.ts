@@ -5,6 +5,8 @@ import type { SourceLocation } from "./errors.js";
 
 /** A compiled buf image: every file of the module plus the imports it needs. */
 export interface ProtoImage {
+  /** The image as buf wrote it (an Image is a FileDescriptorSet on the wire). */
+  readonly bytes: Uint8Array;
   readonly registry: FileRegistry;
   /** Every file of the image (imports first), as buf built them. */
   readonly protos: readonly FileDescriptorProto[];
@@ -25,6 +27,7 @@ export function parseImage(bytes: Uint8Array, protoDir: string): ProtoImage {
     if (file !== undefined) files.push(file);
   }
   return {
+    bytes,
     registry,
     protos: set.file,
     files,

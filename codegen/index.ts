@@ -3,10 +3,11 @@
  * cache accessors. The CLI (`protocache gen`, `protocache check`) drives it.
  * @packageDocumentation
  */
-export { loadConfig, type GenConfig } from "./config.js";
+export { findProjectRoot, loadConfig, projectCommands, type GenConfig, type ProjectCommands } from "./config.js";
+export { generatorVersion } from "./version.js";
 export { GenError, GenErrors, formatLocation, type SourceLocation } from "./errors.js";
 export { analyzeProject, planGeneration, readLock, today, type GenAnalysis, type GenOptions, type GenPlan } from "./gen.js";
-export { diffOutput, syncOutput, type OutputDiff } from "./output.js";
+export { diffOutput, listFiles, syncOutput, type OutputDiff } from "./output.js";
 export { canonicalClosure, formatSchemaId, schemaIdOf } from "./schema-id.js";
 export { parseKeyTemplate, type KeyTemplate, type KeySegment } from "./key-template.js";
 export { parseLock, retire, retiredMessages, revisionsOf, serializeLock, verifyLock, type LockEntry, type LockRetirement, type LockRevision, type SchemaLock } from "./lock.js";

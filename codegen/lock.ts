@@ -50,7 +50,7 @@ export function retiredMessages(lock: SchemaLock): Set<string> {
 const header = [
   "{",
   '  "protocacheLock": 1,',
-  '  "about": "Append-only registry of every cached schema revision. Written by `npm run gen`; never edit by hand.",',
+  '  "about": "Append-only registry of every cached schema revision. Written by `protocache gen`; never edit by hand.",',
   '  "entries": [',
 ];
 
@@ -130,7 +130,7 @@ function parseEntry(raw: unknown, at: { file: string; line: number }): LockEntry
  * message with revisions before them. A failure means the lock was edited
  * by hand. (Revision ordinals are derived from order; see {@link normalizeRevisions}.)
  */
-export function verifyLock(lock: SchemaLock, file: string): GenError[] {
+export function verifyLock(lock: SchemaLock, file: string, genCommand = "protocache gen"): GenError[] {
   const errors: GenError[] = [];
   const ids = new Map<number, number>();
   const seen = new Set<string>();
@@ -144,7 +144,7 @@ export function verifyLock(lock: SchemaLock, file: string): GenError[] {
     }
     seen.add(entry.message);
     const tampered = (what: string): void => {
-      errors.push(new GenError("lock-tampered", `schema lock entry ${formatSchemaId(entry.id)} (${entry.message} r${entry.revision}) ${what}; restore the lock from git and run npm run gen`, at));
+      errors.push(new GenError("lock-tampered", `schema lock entry ${formatSchemaId(entry.id)} (${entry.message} r${entry.revision}) ${what}; restore the lock from git and run ${genCommand}`, at));
     };
     const previous = ids.get(entry.id);
     if (previous !== undefined) tampered(`reuses the ID of entry ${previous + 1}`);

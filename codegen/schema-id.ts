@@ -46,6 +46,11 @@ export function formatSchemaId(id: number): string {
   return `0x${id.toString(16).padStart(8, "0")}`;
 }
 
+/** A field's label and type as the canonical text spells them, e.g. `repeated message acme.Line`. */
+export function fieldSignature(field: DescField): string {
+  return `${label(field)} ${fieldType(field)}`;
+}
+
 function label(field: DescField): string {
   if (field.fieldKind === "list") return "repeated";
   if (field.fieldKind === "map") return "map";

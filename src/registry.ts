@@ -1,8 +1,4 @@
-import protobuf from "protobufjs";
-import "protobufjs/ext/descriptor.js";
-import { UnknownSchemaError } from "./errors.js";
-
-/** One revision from the schema lock, as embedded in generated code. */
+/** One revision from the schema lock, as embedded in generated code: what accessors need, no descriptors. */
 export interface SchemaEntry {
   readonly id: number;
   /** Full message name, e.g. `acme.user.v1.User`. */
@@ -10,32 +6,20 @@ export interface SchemaEntry {
   readonly major: number;
   /** 1-based revision ordinal of this message. */
   readonly revision: number;
-  /** Base64 FileDescriptorSet of the message's closure. */
-  readonly descriptor: string;
 }
 
-/** Options for turning a decoded message into plain JSON-safe data. */
-const plainObject: protobuf.IConversionOptions = {
-  longs: String,
-  enums: String,
-  bytes: String,
-  defaults: true,
-  arrays: true,
-  objects: true,
-  oneofs: false,
-};
-
 /**
- * Every schema revision the code was generated with. Answers "which message
- * and revision is this ID" and decodes a payload of any locked revision,
- * compiling each revision's descriptors once, on first use, synchronously.
+ * Every schema revision the code was generated with, as a small ID table:
+ * tells known IDs from unknown ones (the write guard's list) and which
+ * message and revision an ID is. Decoding payloads of any revision needs the
+ * descriptors, which live behind `protocache/descriptors` so the hot path
+ * never loads them.
  */
 export class SchemaRegistry {
   readonly entries: readonly SchemaEntry[];
   /** Every known ID as concatenated big-endian uint32s: the write guard's argument. */
   readonly knownIds: Buffer;
   private readonly byId = new Map<number, SchemaEntry>();
-  private readonly types = new Map<number, protobuf.Type>();
 
   constructor(entries: readonly SchemaEntry[]) {
     this.entries = entries;
@@ -54,27 +38,5 @@ export class SchemaRegistry {
   /** All revisions of one message, oldest first. */
   revisionsOf(message: string): SchemaEntry[] {
     return this.entries.filter((e) => e.message === message);
-  }
-
-  /** The protobufjs type of a locked revision, compiled from its stored descriptors. */
-  typeOf(id: number): protobuf.Type {
-    const cached = this.types.get(id);
-    if (cached !== undefined) return cached;
-    const entry = this.byId.get(id);
-    if (entry === undefined) throw new UnknownSchemaError(id);
-    const root = protobuf.Root.fromDescriptor(Buffer.from(entry.descriptor, "base64"));
-    const type = root.lookupType(entry.message);
-    this.types.set(id, type);
-    return type;
-  }
-
-  /**
-   * Decodes a payload with the exact revision that wrote it, into plain data
-   * (64-bit integers and enums as strings, bytes as base64): for inspection
-   * and tooling, not the hot path.
-   */
-  decode(id: number, payload: Uint8Array): Record<string, unknown> {
-    const type = this.typeOf(id);
-    return type.toObject(type.decode(payload), plainObject);
   }
 }

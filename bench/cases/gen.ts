@@ -3,6 +3,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findBuf, tsProtoPluginDir } from "../../codegen/buf.js";
+import { tsProtoOptions } from "../../codegen/ts-proto-options.js";
+import { assembleWorkspace } from "../../codegen/workspace.js";
 import { median, passes, type BenchRow, type Goal } from "../harness.js";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -16,18 +18,21 @@ function timeCommand(command: string, args: readonly string[], cwd: string, env:
 }
 
 /**
- * `npm run gen` (the protocache CLI, as npm runs it) against plain
- * `buf generate` with the same ts-proto template, alternating, on a copy
- * of the example project; and gen over a synthetic 200-message project.
+ * `protocache gen` (the built CLI bundle) against plain `buf generate` with
+ * the same ts-proto options, alternating, on a copy of the example project;
+ * and gen over a synthetic 200-message project.
  */
 export function genCases(rounds: number): BenchRow[] {
   const work = mkdtempSync(join(tmpdir(), "protocache-bench-gen-"));
   try {
-    for (const f of ["buf.yaml", "buf.gen.yaml", "package.json", "proto"]) cpSync(join(repo, f), join(work, f), { recursive: true });
+    for (const f of ["buf.yaml", "package.json", "proto"]) cpSync(join(repo, f), join(work, f), { recursive: true });
     const cli = join(repo, "bin", "protocache.mjs");
     const pathEnv = { PATH: `${tsProtoPluginDir()}:${process.env["PATH"] ?? ""}` };
     const runGen = (env: NodeJS.ProcessEnv = {}) => timeCommand(process.execPath, [cli, "gen", "-q", "-C", work], work, env);
-    const runBuf = () => timeCommand(findBuf(), ["generate", "--template", "buf.gen.yaml", "--output", join(work, "plain")], work, pathEnv);
+    // The baseline sees the same buf workspace gen assembles (the schemas plus protocache's options).
+    const workspace = assembleWorkspace(work, "proto");
+    const template = JSON.stringify({ version: "v2", inputs: [{ directory: "proto" }], plugins: [{ local: "protoc-gen-ts_proto", out: "types", opt: tsProtoOptions }] });
+    const runBuf = () => timeCommand(findBuf(), ["generate", "--template", template, "--output", join(work, "plain")], workspace.dir, pathEnv);
     runGen();
     runBuf();
     const warm: number[] = [];
@@ -45,6 +50,7 @@ export function genCases(rounds: number): BenchRow[] {
     };
     const rows = [row("protocache gen (unchanged sources, tool cache warm)", warm), row("protocache gen (cold: PROTOCACHE_NO_CACHE=1)", cold)];
     rows.push(syntheticCase(cli));
+    workspace.dispose();
     return rows;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -54,10 +60,8 @@ export function genCases(rounds: number): BenchRow[] {
 function syntheticCase(cli: string): BenchRow {
   const work = mkdtempSync(join(tmpdir(), "protocache-bench-200-"));
   try {
-    for (const f of ["buf.yaml", "buf.gen.yaml"]) cpSync(join(repo, f), join(work, f));
+    cpSync(join(repo, "buf.yaml"), join(work, "buf.yaml"));
     writeFileSync(join(work, "package.json"), "{}");
-    mkdirSync(join(work, "proto", "protocache", "v1"), { recursive: true });
-    cpSync(join(repo, "proto", "protocache", "v1", "options.proto"), join(work, "proto", "protocache", "v1", "options.proto"));
     for (let f = 0; f < 20; f++) {
       const dir = join(work, "proto", "synth", `p${f}`, "v1");
       mkdirSync(dir, { recursive: true });

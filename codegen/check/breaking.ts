@@ -1,6 +1,4 @@
-import { readFile } from "node:fs/promises";
-import { join, posix } from "node:path";
-import { parse } from "yaml";
+import { posix } from "node:path";
 import { runBuf } from "../buf.js";
 import { packageFamily } from "../entities.js";
 import { GenError } from "../errors.js";
@@ -57,22 +55,16 @@ const rules: Record<string, { breaks: string; fix: (c: Context) => string }> = {
   ENUM_SAME_TYPE: { breaks: `${reinstate}: switching between open and closed enums changes how unknown values decode`, fix: () => "keep the enum's syntax" },
 };
 
-/**
- * The workspace's buf.yaml with its breaking section replaced by exactly
- * `use: [WIRE]`: the gate does not depend on a config a change could weaken
- * (an `except:` or `ignore:` added in the same pull request).
- */
-async function wireOnlyConfig(root: string): Promise<string> {
-  const doc = (parse(await readFile(join(root, "buf.yaml"), "utf8")) ?? {}) as Record<string, unknown>;
-  return JSON.stringify({ ...doc, breaking: { use: ["WIRE"] } });
-}
+/** buf's configuration for the gate: exactly the WIRE category, whatever the project's buf.yaml says. */
+const wireOnly = JSON.stringify({ version: "v2", breaking: { use: ["WIRE"] } });
 
 /**
- * Runs `buf breaking` (always the WIRE category) of the working tree
- * against a base image and explains each finding in terms of the cache.
+ * Runs `buf breaking` (always the WIRE category) of an image against a base
+ * image, both files in `dir`, and explains each finding in terms of the
+ * cache. The current image is the one gen built: nothing is compiled again.
  */
-export async function breakingFindings(root: string, baseImage: string, current: ProtoImage | undefined, protoDir: string): Promise<Finding[]> {
-  const result = await runBuf(["breaking", "--against", baseImage, "--error-format=json", "--config", await wireOnlyConfig(root)], root);
+export async function breakingFindings(dir: string, currentImage: string, baseImage: string, current: ProtoImage | undefined, protoDir: string): Promise<Finding[]> {
+  const result = await runBuf(["breaking", currentImage, "--against", baseImage, "--error-format=json", "--config", wireOnly], dir);
   if (result.code === 0) return [];
   const lines = result.stdout.toString("utf8").split("\n").filter((l) => l.trim() !== "");
   const parsed: BufBreakingLine[] = [];

@@ -1,4 +1,4 @@
-import { formatLocation, type GenError, type SourceLocation } from "../errors.js";
+import { formatLocation, GenError, type SourceLocation } from "../errors.js";
 
 /** One problem `protocache check` reports: where, which rule, what it breaks in the cache, and how to fix it. */
 export interface Finding {
@@ -36,14 +36,40 @@ const genRules: Record<string, Explanation> = {
   "migrates-from": { breaks: "a v2 accessor could not read through to the v1 entries it claims to migrate from", fix: "name the entity of an older major of the same package family, or remove migrates_from" },
   "renamed-from": { breaks: "entries written under the old name would not be carried over to the renamed entity", fix: "name the entity's previous full name, or remove renamed_from" },
   "retired-entity": { breaks: "a retired entity's orphaned entries would be read again with no history of what changed", fix: "use a new message name or a new major" },
-  "lock-tampered": { breaks: "schema IDs would no longer match the descriptors readers decode entries with", fix: "restore proto/protocache.lock.json from git and run npm run gen" },
-  "lock-invalid": { breaks: "no revision history: readers could not decode entries of older revisions", fix: "restore proto/protocache.lock.json from git and run npm run gen" },
+  "lock-tampered": { breaks: "schema IDs would no longer match the descriptors readers decode entries with", fix: "restore {lock} from git and run {gen}" },
+  "lock-invalid": { breaks: "no revision history: readers could not decode entries of older revisions", fix: "restore {lock} from git and run {gen}" },
   "schema-id-collision": { breaks: "entries of two messages would carry the same schema ID and be decoded as each other", fix: "rename a field or the message to get a new schema ID" },
   "ts-proto": { breaks: "types cannot be generated", fix: "fix the reported problem, or run npm ci" },
+  "number-reused": {
+    breaks: "entries written by the older revision still carry values under this number: readers would take them for the new field or value (a wrong value, or a corrupt miss)",
+    fix: "give it a number never used before, and keep the old one out of reach with `reserved <number>;` (the lock remembers every number ever used)",
+  },
 };
 
-/** A generator error as a finding, with what it breaks and how to fix it. */
-export function findingOfGenError(error: GenError): Finding {
-  const explained = genRules[error.rule] ?? { breaks: "gen cannot produce the accessors", fix: "fix the reported problem and run npm run gen" };
-  return { rule: error.rule, location: error.location, message: error.message, ...explained };
+/**
+ * A problem gen reports in exactly the words `check` would use for it (a
+ * breaking change against the last locked revision), with one line of
+ * context saying what it was compared with.
+ */
+export class FindingError extends GenError {
+  readonly finding: Finding;
+  readonly context: string;
+
+  constructor(finding: Finding, context: string) {
+    super(finding.rule, finding.message, finding.location);
+    this.finding = finding;
+    this.context = context;
+  }
+
+  override toLine(): string {
+    return `${this.context}:\n${formatFinding(this.finding)}`;
+  }
+}
+
+/** A generator error as a finding, with what it breaks and how to fix it in this project (its lock file and gen command). */
+export function findingOfGenError(error: GenError, project: { readonly lockFile: string; readonly genCommand: string }): Finding {
+  if (error instanceof FindingError) return error.finding;
+  const explained = genRules[error.rule] ?? { breaks: "gen cannot produce the accessors", fix: "fix the reported problem and run {gen}" };
+  const fix = explained.fix.replace("{lock}", project.lockFile).replace("{gen}", project.genCommand);
+  return { rule: error.rule, location: error.location, message: error.message, breaks: explained.breaks, fix };
 }

@@ -3,7 +3,6 @@ import { entryLine, lockEntryLine, type LockEntry, type SchemaLock } from "../lo
 import type { Finding } from "./finding.js";
 
 const breaks = "readers decode entries by the revision their schema ID names: a changed or missing entry makes cached entries unreadable or misread";
-const fix = "restore proto/protocache.lock.json from the base branch, then run npm run gen (it only appends)";
 
 function describe(e: LockEntry): string {
   return e.kind === "retired" ? `retirement of ${e.message}` : `${e.message} r${e.revision} (${formatSchemaId(e.id)})`;
@@ -13,7 +12,8 @@ function describe(e: LockEntry): string {
  * The lock is append-only: every entry of the base lock must still be there,
  * unchanged and in the same place, with new entries only after them.
  */
-export function lockFindings(base: SchemaLock, current: SchemaLock, lockFile: string): Finding[] {
+export function lockFindings(base: SchemaLock, current: SchemaLock, lockFile: string, genCommand: string): Finding[] {
+  const fix = `restore ${lockFile} from the base branch, then run ${genCommand} (it only appends)`;
   const findings: Finding[] = [];
   const currentLines = current.entries.map(entryLine);
   base.entries.forEach((entry, i) => {

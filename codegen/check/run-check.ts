@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runBuf } from "../buf.js";
 import { collectEntities, declaredRenames } from "../entities.js";
-import { GenError } from "../errors.js";
+import { formatLocation, GenError } from "../errors.js";
 import { loadConfig } from "../config.js";
 import { analyzeProject, readLock } from "../gen.js";
 import { parseImage } from "../image.js";
@@ -12,6 +12,7 @@ import { diffOutput } from "../output.js";
 import { formatSchemaId } from "../schema-id.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { renameInImage } from "./rename-image.js";
+import { assembleWorkspace } from "../workspace.js";
 import { breakingFindings } from "./breaking.js";
 import { baseEntities, entityFindings } from "./entity-diff.js";
 import { findingOfGenError, type Finding } from "./finding.js";
@@ -43,11 +44,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const notes: string[] = [];
   const analysis = await analyzeProject(options.root);
   const { config } = analysis;
-  const findings: Finding[] = analysis.errors.map(findingOfGenError);
+  const project = { lockFile: config.lockFile, genCommand: config.commands.gen };
+  const findings: Finding[] = analysis.errors.map((e) => findingOfGenError(e, project));
 
   const plan = analysis.plan;
   if (plan !== undefined) {
-    const lockFix = "run npm run gen and commit the lock with the change";
+    const lockFix = `run ${config.commands.gen} and commit the lock with the change`;
     for (const rev of plan.added) {
       findings.push({ rule: "lock-out-of-sync", location: { file: config.lockFile }, message: `${rev.message} revision ${formatSchemaId(rev.id)} is not in the lock: gen was not run`, breaks: "entries written by this revision would carry a schema ID no deployed reader knows (read as unknown, never upgraded)", fix: lockFix });
     }
@@ -62,7 +64,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
         location: { file: `${config.outDir}/` },
         message: `${stale.length} generated file(s) differ from what gen writes (stale, missing or edited by hand): ${stale.join(", ")}`,
         breaks: "services would run accessors that do not match the schemas and lock (wrong schema IDs, codecs or defaults)",
-        fix: "run npm run gen and commit generated/",
+        fix: `run ${config.commands.gen} and commit ${config.outDir}/`,
       });
     }
   }
@@ -85,14 +87,22 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       }
       const against = renames.size === 0 ? base.image : join(base.dir, "renamed.binpb");
       if (renames.size > 0) await writeFile(against, renameInImage(baseBytes, renames));
-      findings.push(...(await breakingFindings(config.root, against, analysis.image, config.protoDir)));
+      const currentImage = join(base.dir, "current.binpb");
+      await writeFile(currentImage, analysis.image.bytes);
+      findings.push(...(await breakingFindings(base.dir, currentImage, against, analysis.image, config.protoDir)));
       findings.push(...entityFindings(baseEntities(baseModels, baseImage), analysis.entities?.entities ?? [], analysis.image, retiredMessages(currentLock), lineage, base.label));
     }
-    if (base.lock !== undefined && analysis.storedLock !== undefined) findings.push(...lockFindings(base.lock, analysis.storedLock, config.lockFile));
+    if (base.lock !== undefined && analysis.storedLock !== undefined) findings.push(...lockFindings(base.lock, analysis.storedLock, config.lockFile, config.commands.gen));
   } finally {
     base.cleanup();
   }
-  return { findings, notes };
+  // gen's comparison with the last locked revision and buf's with the base often find the same change once each.
+  const seen = new Set<string>();
+  const unique = findings.filter((f) => {
+    const key = `${f.rule}|${f.location === undefined ? "" : formatLocation(f.location)}|${f.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+  return { findings: unique, notes };
 }
 
 interface Base {
@@ -114,7 +124,7 @@ async function loadBase(options: CheckOptions, root: string, notes: string[]): P
       if (!existsSync(given)) throw new CheckEnvironmentError(`--against-image ${options.againstImage} does not exist`, "build it on the base with: buf build -o <file>");
       // Normalise any image format buf reads (binpb, json, txtpb) to binary.
       const image = join(dir, "base.binpb");
-      const converted = await runBuf(["build", given, "-o", image], root);
+      const converted = await runBuf(["build", given, "-o", image], dir);
       if (converted.code !== 0) throw new CheckEnvironmentError(`--against-image ${options.againstImage} is not a buf image: ${converted.stderr.trim().split("\n")[0] ?? ""}`, "build it on the base with: buf build -o <file>");
       notes.push(`compared with image ${options.againstImage}; the lock history is not compared (an image carries no lock; use --against <ref>)`);
       return { image, dir, lock: undefined, label: options.againstImage, cleanup };
@@ -125,7 +135,7 @@ async function loadBase(options: CheckOptions, root: string, notes: string[]): P
     // The base's own configuration says where its schemas and lock were.
     const tree = join(dir, "tree");
     exportPaths(root, commit, ["package.json", "buf.yaml", "buf.lock"], tree);
-    const baseConfig = await loadConfig(tree);
+    const baseConfig = await loadConfig(tree, { lenient: true });
     exportPaths(root, commit, [baseConfig.protoDir, baseConfig.lockFile], tree);
     let lock: SchemaLock | undefined;
     try {
@@ -134,12 +144,13 @@ async function loadBase(options: CheckOptions, root: string, notes: string[]): P
       if (!(error instanceof GenError)) throw error;
       notes.push(`the lock at ${ref} does not parse (${error.message}); its history is not compared`);
     }
-    if (!existsSync(join(tree, "buf.yaml")) && !existsSync(join(tree, baseConfig.protoDir))) {
+    if (!existsSync(join(tree, baseConfig.protoDir))) {
       notes.push(`${ref} has no schemas yet: nothing to compare for breaking changes`);
       return { image: undefined, dir, lock, label: ref, cleanup };
     }
     const image = join(dir, "base.binpb");
-    const built = await runBuf(["build", "-o", image], tree);
+    const workspace = assembleWorkspace(tree, baseConfig.protoDir, { allowOwnOptions: true });
+    const built = await runBuf(["build", "-o", image], workspace.dir).finally(() => workspace.dispose());
     if (built.code !== 0) {
       throw new CheckEnvironmentError(`the schemas at ${ref} do not build, so nothing can be compared with them: ${built.stderr.trim().split("\n")[0] ?? ""}`, "fix the base branch, or compare with another ref (--against) or a saved image (--against-image)");
     }

@@ -21,6 +21,12 @@ export function unknownFieldsOf(message: object): Uint8Array | undefined {
   return (message as WithUnknownFields)[unknownFields];
 }
 
+/** Gives `to` the unknown fields kept on `from` (generated `createX(init)` calls it, so a copy keeps them). */
+export function copyUnknownFields(from: object, to: object): void {
+  const u = (from as WithUnknownFields)[unknownFields];
+  if (u !== undefined) (to as WithUnknownFields)[unknownFields] = u;
+}
+
 /** Copies `src[s..e]` to `dst` at `at`: a loop for a few bytes, one native call for more. */
 function copyBytes(src: Buffer, s: number, e: number, dst: Uint8Array, at: number): void {
   if (e - s <= 16) for (let i = s; i < e; i++) dst[at++] = src[i] as number;

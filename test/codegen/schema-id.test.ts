@@ -1,9 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { runBuf } from "../../codegen/buf.js";
 import { parseImage } from "../../codegen/image.js";
 import { appendRevisions } from "../../codegen/lock.js";
 import { canonicalClosure, schemaIdOf } from "../../codegen/schema-id.js";
-import { tempProject, type TempProject } from "../support/project.js";
+import { buildImage, tempProject, type TempProject } from "../support/project.js";
 
 const base = `syntax = "proto3";
 package acme.shop.v1;
@@ -43,9 +42,7 @@ afterAll(() => projects.forEach((p) => p.remove()));
 async function idOf(proto: string, message = "acme.shop.v1.Cart"): Promise<number> {
   const project = tempProject({ "proto/acme/shop/v1/cart.proto": proto });
   projects.push(project);
-  const built = await runBuf(["build", "-o", "-"], project.root);
-  if (built.code !== 0) throw new Error(built.stderr);
-  const desc = parseImage(built.stdout, "proto").registry.getMessage(message);
+  const desc = parseImage(await buildImage(project.root), "proto").registry.getMessage(message);
   if (desc === undefined) throw new Error(`no ${message}`);
   return schemaIdOf(desc);
 }
@@ -88,8 +85,7 @@ describe("schema IDs", () => {
   it("hash a readable canonical text of the closure only", async () => {
     const project = tempProject({ "proto/acme/shop/v1/cart.proto": base });
     projects.push(project);
-    const built = await runBuf(["build", "-o", "-"], project.root);
-    const cart = parseImage(built.stdout, "proto").registry.getMessage("acme.shop.v1.Cart");
+    const cart = parseImage(await buildImage(project.root), "proto").registry.getMessage("acme.shop.v1.Cart");
     const text = canonicalClosure(cart as NonNullable<typeof cart>);
     expect(text).toContain("message acme.shop.v1.Cart.Line\n  field 1 sku singular string\n  field 2 qty singular int32\n");
     expect(text).toContain("  field 4 totals map <string,int64>\n");

@@ -7,12 +7,13 @@ import { repoRoot } from "../support/project.js";
 const dir = join(repoRoot, ".tmp", "typecheck");
 
 const good = `import { MemoryStore } from "../../src/index.js";
-import { userCache } from "../../generated/acme/user/v1/user.cache.js";
+import { createUser, userCache } from "../../generated/acme/user/v1/user.cache.js";
 import { sessionCache } from "../../generated/acme/session/v1/session.cache.js";
 const users = userCache(new MemoryStore());
 export const a = users.get({ id: "42" });
 export const b = sessionCache(new MemoryStore()).get({ tenantId: "t", sessionId: "s" });
 export const c = users.set({ id: "1", name: "", email: "", fullName: "", verified: false, locale: "" });
+export const d = users.set(createUser({ id: "1", verified: true }));
 `;
 
 const bad: Record<string, string> = {
@@ -20,6 +21,8 @@ const bad: Record<string, string> = {
   "missing key field": 'sessions.get({ tenantId: "t" });',
   "key field of the wrong type": "users.get({ id: 42 });",
   "value missing a field": 'users.set({ id: "1" });',
+  "constructor given an unknown field": 'createUser({ idd: "1" });',
+  "constructor given a field of the wrong type": "createUser({ verified: 1 });",
 };
 
 function tsc(files: Record<string, string>): { status: number | null; out: string } {
@@ -36,11 +39,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("generated accessor types (checked with tsc)", () => {
   it("accept correct key fields and values, and reject wrong ones", () => {
     const header = `import { MemoryStore } from "../../src/index.js";
-import { userCache } from "../../generated/acme/user/v1/user.cache.js";
+import { createUser, userCache } from "../../generated/acme/user/v1/user.cache.js";
 import { sessionCache } from "../../generated/acme/session/v1/session.cache.js";
 const users = userCache(new MemoryStore());
 const sessions = sessionCache(new MemoryStore());
 void sessions;
+void createUser;
 `;
     const files: Record<string, string> = { "good.ts": good };
     Object.values(bad).forEach((line, i) => (files[`bad${i}.ts`] = `${header}// @ts-expect-error must not compile\n${line}\n`));

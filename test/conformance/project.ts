@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { planGeneration, syncOutput } from "../../codegen/index.js";
@@ -50,9 +50,6 @@ export function conformanceSchema(source = readFileSync(pristineSchema, "utf8"))
 export async function generateConformanceProject(dir: string, extra: Record<string, string> = {}): Promise<string> {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, "proto", dirname(schemaPath)), { recursive: true });
-  mkdirSync(join(dir, "proto", "protocache", "v1"), { recursive: true });
-  cpSync(join(repoRoot, "proto", "protocache", "v1", "options.proto"), join(dir, "proto", "protocache", "v1", "options.proto"));
-  cpSync(join(repoRoot, "buf.gen.yaml"), join(dir, "buf.gen.yaml"));
   writeFileSync(join(dir, "proto", schemaPath), conformanceSchema());
   for (const [path, content] of Object.entries(extra)) {
     mkdirSync(dirname(join(dir, "proto", path)), { recursive: true });

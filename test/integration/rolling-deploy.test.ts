@@ -33,8 +33,7 @@ async function generation(name: string, proto: string, lockFrom?: string): Promi
   const root = join(work, name);
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, "proto", "acme", "user", "v1"), { recursive: true });
-  for (const f of ["buf.yaml", "buf.gen.yaml"]) cpSync(join(repoRoot, f), join(root, f));
-  cpSync(join(repoRoot, "proto", "protocache"), join(root, "proto", "protocache"), { recursive: true });
+  cpSync(join(repoRoot, "buf.yaml"), join(root, "buf.yaml"));
   if (lockFrom !== undefined) cpSync(join(lockFrom, "proto", "protocache.lock.json"), join(root, "proto", "protocache.lock.json"));
   writeFileSync(join(root, "package.json"), JSON.stringify({ name, private: true, type: "module", protocache: { runtime: "../../../src/runtime/index.js" } }));
   writeFileSync(join(root, "proto", "acme", "user", "v1", "user.proto"), proto);

@@ -1,6 +1,7 @@
 import protobuf from "protobufjs";
 import { userEntity } from "../../generated/acme/user/v1/user.cache.js";
 import { schemaRegistry } from "../../generated/registry.js";
+import { schemaDecoder } from "./descriptors.js";
 
 /**
  * Entries as other code would have written them, built independently of
@@ -34,7 +35,7 @@ export function userRevisionId(n: number): number {
 /** An entry exactly as revision-1 code wrote it: `{ id, name, email }` through the lock's r1 descriptor. */
 export function userR1Entry(value: { id: string; name: string; email: string }): Buffer {
   const id = userRevisionId(1);
-  const type = schemaRegistry.typeOf(id);
+  const type = schemaDecoder.typeOf(id);
   return envelope(id, type.encode(type.fromObject(value)).finish());
 }
 

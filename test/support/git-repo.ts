@@ -51,7 +51,7 @@ function wrap(root: string): TempRepo {
 /** Creates the baseline repository once: the repo's schemas and lock, generated, committed on main. */
 export function baselineRepo(): TempRepo {
   const root = mkdtempSync(join(tmpdir(), "protocache-gate-"));
-  for (const f of ["buf.yaml", "buf.gen.yaml", "proto"]) cpSync(join(repoRoot, f), join(root, f), { recursive: true });
+  for (const f of ["buf.yaml", "proto"]) cpSync(join(repoRoot, f), join(root, f), { recursive: true });
   writeFileSync(join(root, "package.json"), JSON.stringify({ name: "gate-fixture", private: true }));
   writeFileSync(join(root, ".gitignore"), "node_modules/\n");
   git(root, "init", "-q", "-b", "main");

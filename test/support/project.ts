@@ -2,8 +2,10 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runBuf } from "../../codegen/buf.js";
+import { assembleWorkspace } from "../../codegen/workspace.js";
 
-/** The repository root (for buf.yaml, buf.gen.yaml and options.proto). */
+/** The repository root (for buf.yaml). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** A throwaway protocache project in a temp directory. */
@@ -16,15 +18,13 @@ export interface TempProject {
 }
 
 /**
- * Creates a project with the repo's buf.yaml, buf.gen.yaml and
- * protocache/v1/options.proto, plus the given files (paths relative to root).
+ * Creates a project with the repo's buf.yaml plus the given files (paths
+ * relative to root); protocache/v1/options.proto comes from the generator.
  */
 export function tempProject(files: Record<string, string> = {}): TempProject {
   const root = mkdtempSync(join(tmpdir(), "protocache-project-"));
   cpSync(join(repoRoot, "buf.yaml"), join(root, "buf.yaml"));
-  cpSync(join(repoRoot, "buf.gen.yaml"), join(root, "buf.gen.yaml"));
-  mkdirSync(join(root, "proto", "protocache", "v1"), { recursive: true });
-  cpSync(join(repoRoot, "proto", "protocache", "v1", "options.proto"), join(root, "proto", "protocache", "v1", "options.proto"));
+  mkdirSync(join(root, "proto"), { recursive: true });
   const project: TempProject = {
     root,
     write(path, content) {
@@ -37,6 +37,18 @@ export function tempProject(files: Record<string, string> = {}): TempProject {
   project.write("package.json", JSON.stringify({ name: "fixture", private: true, type: "module" }));
   for (const [path, content] of Object.entries(files)) project.write(path, content);
   return project;
+}
+
+/** `buf build` of a project's schemas (with protocache's options, as gen builds them); `out` is a file path or "-" for stdout. */
+export async function buildImage(root: string, out = "-"): Promise<Buffer> {
+  const workspace = assembleWorkspace(root, "proto");
+  try {
+    const built = await runBuf(["build", "-o", out], workspace.dir);
+    if (built.code !== 0) throw new Error(`buf build failed: ${built.stderr}`);
+    return built.stdout;
+  } finally {
+    workspace.dispose();
+  }
 }
 
 /** A one-entity proto file in package `acme.<pkg>.v<major>`, with the given message body. */

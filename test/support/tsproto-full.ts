@@ -3,13 +3,14 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findBuf, tsProtoPluginDir } from "../../codegen/buf.js";
+import { assembleWorkspace } from "../../codegen/workspace.js";
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
  * Generates ts-proto's own full codec (encode/decode) for the example protos
- * (or the protos under `paths` of another buf workspace `root`) into
- * `.tmp/tsproto-full/<name>`, with the same type options as buf.gen.yaml:
+ * (or the protos under `paths` of another project `root`) into
+ * `.tmp/tsproto-full/<name>`, with the same type options as gen (codegen/ts-proto-options.ts):
  * the independent implementation the differential tests compare against.
  */
 export function generateTsProtoCodec(name: string, root = repo, paths: readonly string[] = ["proto/acme"]): string {
@@ -30,11 +31,13 @@ export function generateTsProtoCodec(name: string, root = repo, paths: readonly 
       },
     ],
   };
+  const workspace = assembleWorkspace(root, "proto");
   const result = spawnSync(findBuf(), ["generate", "--template", JSON.stringify(template), ...paths.flatMap((p) => ["--path", p])], {
-    cwd: root,
+    cwd: workspace.dir,
     encoding: "utf8",
     env: { ...process.env, PATH: `${tsProtoPluginDir()}:${process.env["PATH"] ?? ""}` },
   });
+  workspace.dispose();
   if (result.status !== 0) throw new Error(`buf generate (ts-proto full codec) failed: ${result.stderr}`);
   return out;
 }

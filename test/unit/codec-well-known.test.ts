@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { FieldValueError } from "../../src/codec/field-checks.js";
 import { Reader, WireError } from "../../src/codec/reader.js";
 import { Writer } from "../../src/codec/writer.js";
-import type { SchemaRegistry } from "../../src/registry.js";
+import { SchemaDecoder, type SchemaDescriptor } from "../../src/descriptors/index.js";
 import { generateConformanceProject, repoRoot } from "../conformance/project.js";
 import { decodeWith, encodeWith, type TsProtoCodec } from "../support/codec-harness.js";
 import { messageArbitrary } from "../support/descriptor-arbitrary.js";
@@ -73,10 +73,11 @@ beforeAll(async () => {
   await generateConformanceProject(project, { "protocache_test/wkt/v1/shapes.proto": shapesProto });
   const tsDir = generateTsProtoCodec("wkt-differential", project, ["proto/protobuf_test_messages", "proto/protocache_test"]);
   const load = async (path: string): Promise<Record<string, unknown>> => (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  const { schemaRegistry } = (await load(join(project, "generated", "registry.ts"))) as { schemaRegistry: SchemaRegistry };
+  const { schemaDescriptors } = (await load(join(project, "generated", "descriptors.ts"))) as { schemaDescriptors: readonly SchemaDescriptor[] };
+  const decoder = new SchemaDecoder(schemaDescriptors);
   const add = async (name: string, typeName: string, module: string): Promise<void> => {
     const generated = await load(join(project, "generated", `${module}.cache.ts`));
-    const entry = schemaRegistry.entries.find((e) => e.message === typeName);
+    const entry = schemaDescriptors.find((e) => e.message === typeName);
     if (entry === undefined) throw new Error(`${typeName} is not in the lock`);
     const desc = createFileRegistry(fromBinary(FileDescriptorSetSchema, Buffer.from(entry.descriptor, "base64"))).getMessage(typeName);
     if (desc === undefined) throw new Error(`${typeName} is not in its descriptor`);
@@ -85,7 +86,7 @@ beforeAll(async () => {
       encode: generated[`encode${name}`] as Encode,
       decode: generated[`decode${name}`] as Decode,
       ts: (await load(join(tsDir, `${module}.ts`)))[name] as TsProtoCodec<unknown>,
-      pb: schemaRegistry.typeOf(entry.id),
+      pb: decoder.typeOf(entry.id),
       desc,
     });
   };

@@ -204,10 +204,12 @@ describe("the read decision table", () => {
 describe("the schema registry", () => {
   it("decodes a payload of any locked revision into plain data", async () => {
     const { schemaRegistry } = await import("../../generated/registry.js");
+    const { schemaDecoder } = await import("../support/descriptors.js");
     const r1 = userRevisionId(1);
     const bytes = userR1Entry({ id: "u1", name: "Ada", email: "a@x" });
-    expect(schemaRegistry.decode(r1, bytes.subarray(7))).toEqual({ id: "u1", name: "Ada", email: "a@x" });
-    expect(schemaRegistry.get(r1)).toMatchObject({ message: "acme.user.v1.User", major: 1, revision: 1 });
-    expect(() => schemaRegistry.decode(0x01, bytes)).toThrow(/schema ID 0x00000001 is not in the schema lock/);
+    expect(schemaDecoder.decode(r1, bytes.subarray(7))).toEqual({ id: "u1", name: "Ada", email: "a@x" });
+    expect(schemaRegistry.get(r1)).toEqual({ id: r1, message: "acme.user.v1.User", major: 1, revision: 1 });
+    expect(schemaDecoder.registry.get(r1)).toEqual({ id: r1, message: "acme.user.v1.User", major: 1, revision: 1, descriptor: expect.any(String) });
+    expect(() => schemaDecoder.decode(0x01, bytes)).toThrow(/schema ID 0x00000001 is not in the schema lock/);
   });
 });

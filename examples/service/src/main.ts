@@ -1,0 +1,32 @@
+// Writes a cart to Redis through the generated accessor, reads it back and
+// prints it as JSON. REDIS_URL picks the server (default: a local one).
+import { Redis } from "ioredis";
+import { RedisStore } from "protocache";
+import { cartCache, createCart, createCart_Line } from "../generated/shop/cart/v1/cart.cache.js";
+
+// Fail fast: a cache must never make a request wait on a slow or absent Redis
+// (docs/operations.md of protocache explains each setting).
+const redis = new Redis(process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379", {
+  lazyConnect: true,
+  connectTimeout: 1_000,
+  commandTimeout: 200,
+  maxRetriesPerRequest: 1,
+  enableOfflineQueue: false,
+});
+
+try {
+  await redis.connect();
+  const carts = cartCache(new RedisStore(redis), { writerTag: "example-cart-service@1.0.0" });
+  const cart = createCart({
+    cartId: "c-1001",
+    customerId: "u-42",
+    lines: [createCart_Line({ sku: "tea-earl-grey", quantity: 2, unitPriceCents: 450n })],
+    updatedAtMs: BigInt(Date.now()),
+  });
+  const written = await carts.set(cart);
+  const read = await carts.get({ cartId: "c-1001" });
+  if (written !== "written" || read === undefined) throw new Error(`round trip failed: set → ${written}, get → ${String(read)}`);
+  console.log(JSON.stringify({ written, read, stats: carts.stats().reads }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+} finally {
+  redis.disconnect();
+}
