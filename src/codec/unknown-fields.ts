@@ -94,10 +94,9 @@ export class UnknownCollector {
     }
   }
 
-  /** Forgets everything (between decodes, or after a failed one). */
+  /** Forgets everything (between decodes, or after a failed one); every level's range is reset when it opens. */
   reset(): void {
     this.used = 0;
-    this.start.fill(-1);
     if (this.scratch.length > retainedScratch) this.scratch = Buffer.allocUnsafe(0);
     this.merged = undefined;
   }
