@@ -1,6 +1,8 @@
 import { createFileRegistry, fromBinary, type DescMessage } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import fc from "fast-check";
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type protobuf from "protobufjs";
@@ -125,6 +127,39 @@ describe.each(["TestAllTypesProto3", "WellKnownShapes"])("generated %s codec (ev
       { numRuns: 100 },
     );
   });
+});
+
+describe("well-known types: TypeScript shapes", () => {
+  it("the generated codecs type-check against ts-proto's interfaces, whose well-known fields are plain values (tsc)", () => {
+    writeFileSync(
+      join(project, "generated", "shapes-usage.ts"),
+      `import { createWellKnownShapes } from "./protocache_test/wkt/v1/shapes.cache.js";
+export const ok = createWellKnownShapes({
+  stringWrappers: new Map([["a", "x"]]),
+  int64Wrappers: new Map([[1n, 2n]]),
+  structs: new Map([["s", { a: [1, null, { b: "c" }] }]]),
+  values: new Map([["v", 1.5]]),
+  lists: new Map([["l", [true, "x"]]]),
+  masks: new Map([["m", ["a.b"]]]),
+  anys: new Map([["any", { typeUrl: "type.googleapis.com/x", value: new Uint8Array(0) }]]),
+  choice: { $case: "choiceValue", choiceValue: { nested: [1] } },
+  optionalDouble: 0.5,
+  list: [1, "two"],
+  floatWrapper: undefined,
+});
+// @ts-expect-error a DoubleValue is a number
+createWellKnownShapes({ optionalDouble: "0.5" });
+// @ts-expect-error an Int64Value is a bigint
+createWellKnownShapes({ int64Wrappers: new Map([[1n, 2]]) });
+// @ts-expect-error a FieldMask is its paths
+createWellKnownShapes({ masks: new Map([["m", { paths: ["a"] }]]) });
+`,
+    );
+    writeFileSync(join(project, "tsconfig.json"), JSON.stringify({ extends: join(repoRoot, "tsconfig.json"), include: ["generated"], compilerOptions: { noUnusedLocals: false } }));
+    const tsc = spawnSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(project, "tsconfig.json")], { encoding: "utf8" });
+    expect(tsc.stdout + tsc.stderr).toBe("");
+    expect(tsc.status).toBe(0);
+  }, 120_000);
 });
 
 describe("well-known types: edges", () => {
