@@ -207,7 +207,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     try {
       return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, this.envelope, Date.now());
     } catch (cause) {
-      const field = cause instanceof FieldValueError ? cause.pathFrom(value) : undefined;
+      const field = cause instanceof FieldValueError ? cause.pathFrom(value) || undefined : undefined;
       throw new EncodeError(this.entity.typeName, key, cause instanceof Error ? cause.message : String(cause), { cause }, field);
     }
   }
