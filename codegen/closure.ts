@@ -32,7 +32,7 @@ export function closureOf(root: DescMessage): Closure {
 }
 
 /** The message and enum types one field's values use (map entries count as messages). */
-function fieldRefs(field: DescMessage["fields"][number]): (DescMessage | DescEnum)[] {
+export function fieldRefs(field: DescMessage["fields"][number]): (DescMessage | DescEnum)[] {
   const refs: (DescMessage | DescEnum)[] = [];
   switch (field.fieldKind) {
     case "message":

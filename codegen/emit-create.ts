@@ -1,6 +1,6 @@
 import type { DescMessage } from "@bufbuild/protobuf";
 import { creatorSymbol, oneofPropertyName, propertyName, tsTypeName, typeSymbol } from "./naming.js";
-import type { GeneratedFile } from "./printer.js";
+import { symbol, type GeneratedFile } from "./printer.js";
 
 /** Name of the generated constructor of a message, e.g. `createUser`. */
 export function constructorName(message: DescMessage): string {
@@ -27,7 +27,7 @@ export function emitCreate(f: GeneratedFile, message: DescMessage): void {
     const p = member.kind === "oneof" ? oneofPropertyName(member) : propertyName(member);
     f.print(`  if (init.${p} !== undefined) m.${p} = init.${p};`);
   }
-  f.print("  if (init._unknownFields !== undefined) m._unknownFields = init._unknownFields;");
+  f.print("  ", symbol("copyUnknownFields", { kind: "runtime" }), "(init, m);");
   f.print("  return m;");
   f.print("}");
   f.print();

@@ -1,7 +1,7 @@
 import { createFileRegistry, fromBinary, type DescEnum, type DescFile, type DescMessage, type FileRegistry } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { posix } from "node:path";
-import { closureOf } from "./closure.js";
+import { closureOf, fieldRefs } from "./closure.js";
 import { runtimeSpecifier, type GenConfig } from "./config.js";
 import type { EntitySet } from "./entities.js";
 import { emitCodec } from "./emit-codec.js";
@@ -12,6 +12,7 @@ import { cachePath, tsTypeName, typesModule } from "./naming.js";
 import { GeneratedFile, literal, symbol } from "./printer.js";
 import { formatSchemaId } from "./schema-id.js";
 import { generatorVersion } from "./version.js";
+import { unwrappedWellKnown } from "./well-known.js";
 
 /** Inputs of the emitter: validated entities, their current IDs, and the lock that holds them. */
 export interface EmitInput {
@@ -37,9 +38,12 @@ export function emitAll(input: EmitInput): Map<string, string> {
     return s;
   };
   for (const entity of entities.entities) {
-    const closure = closureOf(entity.message);
-    for (const m of closure.messages) if (m.proto.options?.mapEntry !== true) slot(m.file).messages.add(m);
-    for (const e of closure.enums) slot(e.file).enums.add(e);
+    // Well-known types ts-proto unwraps have runtime codecs: no generated code for them or their enums.
+    const coded = closureOf(entity.message).messages.filter((m) => unwrappedWellKnown(m.typeName) === undefined);
+    for (const m of coded) {
+      if (m.proto.options?.mapEntry !== true) slot(m.file).messages.add(m);
+      for (const ref of m.fields.flatMap(fieldRefs)) if (ref.kind === "enum") slot(ref.file).enums.add(ref);
+    }
   }
 
   for (const { file, messages, enums } of [...byFile.values()].sort((a, b) => (a.file.name < b.file.name ? -1 : 1))) {

@@ -1,5 +1,5 @@
 import { getOption, hasOption, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
-import { closureOf } from "./closure.js";
+import { closureOf, fieldRefs } from "./closure.js";
 import { GenError } from "./errors.js";
 import type { ProtoImage } from "./image.js";
 import { parseKeyTemplate, type KeyTemplate } from "./key-template.js";
@@ -165,7 +165,7 @@ function readEntity(message: DescMessage, raw: unknown, image: ProtoImage, error
   const key = parseKeyTemplate(options.key);
   if (typeof key === "string") return fail("key-template", key);
   const closureProblem = unsupportedInClosure(message);
-  if (closureProblem !== undefined) return fail("entity-closure", closureProblem);
+  if (closureProblem !== undefined) return fail("entity-closure", closureProblem.text, image.locate(closureProblem.field));
   const keyFields: DescField[] = [];
   for (const segment of key.segments) {
     if (segment.kind !== "field") continue;
@@ -191,20 +191,25 @@ function readEntity(message: DescMessage, raw: unknown, image: ProtoImage, error
   };
 }
 
-/** Well-known types that ts-proto (with useDate=false) maps to plain messages, which the codecs handle like any other. */
-export const supportedWellKnownTypes = new Set(["google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.Empty"]);
-
-function unsupportedInClosure(message: DescMessage): string | undefined {
-  const closure = closureOf(message);
-  for (const desc of [...closure.messages, ...closure.enums]) {
-    if (desc.typeName.startsWith("google.protobuf.")) {
-      if (desc.kind === "message" && !supportedWellKnownTypes.has(desc.typeName)) {
-        return `uses ${desc.typeName}, which ts-proto maps to a special type the codecs do not support (supported well-known types: ${[...supportedWellKnownTypes].join(", ")})`;
+/**
+ * The first field in an entity's closure whose type the codecs cannot
+ * handle: anything not declared in a proto3 file (proto2 and editions
+ * semantics such as required fields, groups and closed enums). Every
+ * well-known type is proto3 except descriptor.proto's; the ones ts-proto
+ * represents as plain values (wrappers, Struct, Value, ListValue, FieldMask)
+ * have runtime codecs.
+ */
+function unsupportedInClosure(message: DescMessage): { text: string; field: DescField } | undefined {
+  for (const owner of closureOf(message).messages) {
+    for (const field of owner.fields) {
+      for (const ref of fieldRefs(field)) {
+        if (ref.file.proto.syntax === "proto3") continue;
+        const syntax = ref.file.proto.syntax || "proto2";
+        return {
+          field,
+          text: `field "${field.name}" of ${owner.typeName} uses ${ref.typeName} from ${ref.file.proto.name}, which is not proto3 (it is ${syntax}): every message and enum an entity uses must be declared in a proto3 file`,
+        };
       }
-      continue;
-    }
-    if (desc.file.proto.syntax !== "proto3") {
-      return `uses ${desc.typeName} from ${desc.file.proto.name}, which is not proto3: every message and enum an entity uses must be declared in a proto3 file`;
     }
   }
   return undefined;

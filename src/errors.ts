@@ -31,16 +31,19 @@ export class KeyError extends ProtocacheError {
   }
 }
 
-/** A value could not be encoded (for example a field of the wrong type reached the encoder). */
+/** A value could not be encoded: a field value that does not fit its proto type, a cycle, or a payload over `maxPayloadBytes`. */
 export class EncodeError extends ProtocacheError {
   override readonly name = "EncodeError";
   readonly entity: string;
   readonly key: string | undefined;
+  /** Path of the offending field inside the value, e.g. `client.ip` or `scopes[2]`, when one field is to blame. */
+  readonly field: string | undefined;
 
-  constructor(entity: string, key: string | undefined, message: string, options?: ErrorOptions) {
-    super(`cannot encode ${entity}${key === undefined ? "" : ` for ${key}`}: ${message}`, options);
+  constructor(entity: string, key: string | undefined, message: string, options?: ErrorOptions, field?: string) {
+    super(`cannot encode ${entity}${key === undefined ? "" : ` for ${key}`}: ${field === undefined ? "" : `field ${field}: `}${message}`, options);
     this.entity = entity;
     this.key = key;
+    this.field = field;
   }
 }
 

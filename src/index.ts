@@ -7,6 +7,7 @@
 export type { CacheEntry, EntityCache, WriteOptions } from "./accessor/entity-cache.js";
 export type { Entity } from "./accessor/entity.js";
 export type { AccessorOptions } from "./accessor/options.js";
+export { unknownFields, unknownFieldsOf, type WithUnknownFields } from "./codec/unknown-fields.js";
 export { decompress } from "./envelope/compression.js";
 export { Compression, ENVELOPE_VERSION, MAGIC, type CompressionName } from "./envelope/format.js";
 export { isEnvelope, peekSchemaId, readHeader, type EnvelopeHeader } from "./envelope/header.js";

@@ -1,3 +1,4 @@
+import { FieldValueError } from "../codec/field-checks.js";
 import { Writer } from "../codec/writer.js";
 import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
 import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError, StoreError } from "../errors.js";
@@ -103,6 +104,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       writerTag: options.writerTag,
       compression: options.compression,
       compressMinBytes: options.compressMinBytes,
+      maxPayloadBytes: options.maxPayloadBytes,
     };
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
     const ms = options.deadlineMs;
@@ -247,7 +249,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     try {
       return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, this.envelope, Date.now());
     } catch (cause) {
-      throw new EncodeError(this.entity.typeName, key, cause instanceof Error ? cause.message : String(cause), { cause });
+      const field = cause instanceof FieldValueError ? cause.pathFrom(value) || undefined : undefined;
+      throw new EncodeError(this.entity.typeName, key, cause instanceof Error ? cause.message : String(cause), { cause }, field);
     }
   }
 
@@ -280,8 +283,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
         if (o.rewriteLegacy && seen.value !== undefined) this.rewrite(key, bytes, seen.value);
         break;
       case "foreign":
-        // The legacy reader threw: the value is a miss, and its author should hear about it.
-        if (seen.error !== undefined) this.report(new LegacyReaderError(key, seen.error));
+        // Too large to hand to the legacy reader (a DecodeError), or the reader threw: a miss, and reported.
+        if (seen.error !== undefined) this.report(seen.error instanceof ProtocacheError ? seen.error : new LegacyReaderError(key, seen.error));
         break;
       case "corrupt":
         if (seen.error instanceof ProtocacheError) this.report(seen.error);

@@ -17,7 +17,7 @@ export interface AccessorOptions<T> {
   readonly writtenAt?: boolean;
   /** Compress payloads of at least `minBytes` (default 1024) when that makes them smaller. Default off. */
   readonly compression?: { readonly algorithm: "gzip" | "brotli"; readonly minBytes?: number } | false;
-  /** Largest payload a reader will decompress, in bytes. Default 8 MiB. */
+  /** Largest payload in bytes, compressed or not: larger entries are `corrupt` before any work (legacy values are not given to `legacy`), and `set` refuses to write one. Default 8 MiB. */
   readonly maxPayloadBytes?: number;
   /** What to do with entries of an older revision: upgrade with declared defaults (default) or treat as a miss. */
   readonly onOlderRevision?: "upgrade" | "miss";

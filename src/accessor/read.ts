@@ -1,6 +1,6 @@
 import { Reader } from "../codec/reader.js";
 import { decompress } from "../envelope/compression.js";
-import { MAGIC } from "../envelope/format.js";
+import { ENVELOPE_VERSION, MAGIC } from "../envelope/format.js";
 import { readHeader, type EnvelopeHeader } from "../envelope/header.js";
 import { DecodeError } from "../errors.js";
 import type { ReadOutcome } from "../stats.js";
@@ -37,14 +37,20 @@ function result<T>(
  * message, legacy data or corrupt. Pure and synchronous; never throws.
  */
 export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer): Interpretation<T> {
-  if (bytes.length === 0 || bytes[0] !== MAGIC) return interpretLegacy(options, bytes);
+  if (bytes.length === 0 || bytes[0] !== MAGIC) {
+    if (bytes.length > options.maxPayloadBytes) {
+      return result<T>("foreign", undefined, undefined, undefined, new DecodeError("too-large", `value of ${bytes.length} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes}): not given to the legacy reader`));
+    }
+    return interpretLegacy(options, bytes);
+  }
   let header: EnvelopeHeader;
   try {
     header = readHeader(bytes);
   } catch (error) {
     const decodeError = error as DecodeError;
-    // A newer envelope version is a newer deploy's entry, not damage: miss, never delete.
-    return decodeError.reason === "bad-version" ? result<T>("unknown", undefined, undefined, undefined, decodeError) : result<T>("corrupt", undefined, undefined, undefined, decodeError);
+    // A newer envelope version is a newer deploy's entry, not damage: miss, never delete. Version 0 is damage.
+    const newer = decodeError.reason === "bad-version" && (bytes[1] as number) > ENVELOPE_VERSION;
+    return result<T>(newer ? "unknown" : "corrupt", undefined, undefined, undefined, decodeError);
   }
   const id = header.schemaId;
   const revision = entity.revisionsById.get(id);
@@ -72,6 +78,12 @@ function decodeAs<T, K>(
   outcome: "hit" | "upgraded" | "unknown",
   revision: RevisionInfo<T> | undefined,
 ): Interpretation<T> {
+  const stored = bytes.length - header.payloadStart;
+  if (stored > options.maxPayloadBytes) {
+    // Checked before any work: an oversized payload is never decompressed nor decoded.
+    const error = new DecodeError("too-large", `payload of ${stored} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes})`, header.schemaId);
+    return result("corrupt", undefined, header, revision, error);
+  }
   try {
     let payload = bytes;
     let start = header.payloadStart;

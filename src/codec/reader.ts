@@ -1,4 +1,6 @@
+import { isUtf8 } from "node:buffer";
 import { latin1Slice, utf8Slice } from "./node-buffer.js";
+import { UnknownCollector } from "./unknown-fields.js";
 
 /** Thrown by {@link Reader} on malformed protobuf bytes; callers turn it into a counted `corrupt` miss. */
 export class WireError extends Error {
@@ -15,14 +17,15 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Inputs up to this size share one Latin-1 copy for their ASCII strings (see {@link Reader.string}). */
 const sharedTextLimit = 4096;
 
-/** Message for ts-proto's `_unknownFields`: raw bytes after the tag, keyed by tag. */
-export interface WithUnknownFields {
-  _unknownFields?: { [tag: number]: Uint8Array[] } | undefined;
-}
+/** Deepest nesting of messages (and unknown groups) a reader accepts, as other protobuf runtimes do. */
+export const MAX_DEPTH = 100;
 
 /**
  * Bounds-checked protobuf binary reader. Every length is checked against the
- * end of the enclosing value before it is trusted. Generated decoders call it.
+ * end of the enclosing value before it is trusted, nesting is limited to
+ * {@link MAX_DEPTH}, and unknown fields are kept as byte ranges copied out
+ * once per message when the outermost decode ends: work and memory stay
+ * proportional to the input. Generated decoders call it.
  */
 export class Reader {
   buf: Buffer;
@@ -35,6 +38,13 @@ export class Reader {
   /** Byte offset of `text[0]`, or -1 while `text` is not made. */
   private textStart = -1;
   private start: number;
+  /** Offset of the tag {@link tag} read last: where an unknown field's bytes start. */
+  private tagStart = 0;
+  /** Messages (and groups being skipped) currently open. */
+  private depth = 0;
+  private readonly unknowns = new UnknownCollector(MAX_DEPTH);
+  /** Field numbers of the unknown groups being skipped, innermost last. */
+  private readonly groups = new Int32Array(MAX_DEPTH + 1);
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
     this.buf = buf;
@@ -51,19 +61,68 @@ export class Reader {
     this.limit = end;
     this.text = "";
     this.textStart = -1;
+    this.depth = 0;
+    this.unknowns.reset();
   }
 
-  /** A field tag (field number << 3 | wire type). */
+  /** Starts decoding a message: one level deeper, refused past {@link MAX_DEPTH}. */
+  enter(): void {
+    const depth = ++this.depth;
+    if (depth > MAX_DEPTH) throw new WireError(`messages nested deeper than ${MAX_DEPTH}`);
+    this.unknowns.open(depth);
+  }
+
+  /**
+   * Ends the message that had to end at `end`; `m`, when given, gets the
+   * unknown fields {@link unknown} kept for it (one byte array, wire order).
+   */
+  leave(end: number, m?: object): void {
+    if (this.pos !== end) throw new WireError("nested value overran its length");
+    if (m !== undefined) this.unknowns.close(this.depth, this.buf, m);
+    if (--this.depth === 0) this.unknowns.finish();
+  }
+
+  /** A field tag (field number << 3 | wire type); must fit 32 bits. */
   tag(): number {
-    const b = this.buf[this.pos];
-    if (b !== undefined && b < 128 && this.pos < this.limit) {
-      this.pos++;
-      return b;
+    const p = this.pos;
+    this.tagStart = p;
+    if (p < this.limit) {
+      const b = this.buf[p] as number;
+      if (b < 128) {
+        this.pos = p + 1;
+        return b;
+      }
     }
-    return this.uint32();
+    return this.varint32();
   }
 
-  /** An unsigned varint; bits above 32 are dropped (as for int32 fields written as 64-bit). */
+  /** A varint that must fit 32 bits unsigned (tags and lengths): anything larger is malformed, never wrapped. */
+  private varint32(): number {
+    const buf = this.buf;
+    let result = 0;
+    let shift = 0;
+    let p = this.pos;
+    for (;;) {
+      if (p >= this.limit) throw new WireError("truncated varint");
+      const b = buf[p++] as number;
+      if (shift < 28) result |= (b & 127) << shift;
+      else if (shift === 28) {
+        if ((b & 0x70) !== 0) throw new WireError("varint exceeds 32 bits");
+        result |= (b & 15) << 28;
+      } else if ((b & 127) !== 0) throw new WireError("varint exceeds 32 bits");
+      else if (shift === 63 && b >= 128) throw new WireError("varint longer than 10 bytes");
+      if (b < 128) break;
+      shift += 7;
+    }
+    this.pos = p;
+    return result >>> 0;
+  }
+
+  /**
+   * A varint field value as 32 bits unsigned: bits above 32 are dropped, as
+   * the spec says for int32 and enum values written as 64-bit varints. A
+   * varint over 10 bytes or 64 bits is malformed.
+   */
   uint32(): number {
     const buf = this.buf;
     let result = 0;
@@ -76,8 +135,8 @@ export class Reader {
         result |= (b & 127) << shift;
       } else if (shift === 28) {
         result |= (b & 15) << 28;
-      } else if (shift > 63) {
-        throw new WireError("varint longer than 10 bytes");
+      } else if (shift === 63 && b > 1) {
+        throw new WireError(b >= 128 ? "varint longer than 10 bytes" : "varint exceeds 64 bits");
       }
       if (b < 128) break;
       shift += 7;
@@ -156,8 +215,8 @@ export class Reader {
         lo |= (b & 15) << 28;
         hi |= (b & 127) >> 4;
       } else if (shift < 63) hi |= (b & 127) << (shift - 32);
-      else if (shift === 63) hi |= (b & 1) << 31;
-      else throw new WireError("varint longer than 10 bytes");
+      else if (b <= 1) hi |= b << 31;
+      else throw new WireError(b >= 128 ? "varint longer than 10 bytes" : "varint exceeds 64 bits");
       if (b < 128) break;
       shift += 7;
     }
@@ -204,7 +263,14 @@ export class Reader {
 
   /** Reads a length prefix and returns where the value ends, after checking it fits. */
   end(): number {
-    const len = this.uint32();
+    const p = this.pos;
+    let len: number;
+    if (p < this.limit && (this.buf[p] as number) < 128) {
+      len = this.buf[p] as number;
+      this.pos = p + 1;
+    } else {
+      len = this.varint32();
+    }
     const end = this.pos + len;
     if (end > this.limit) throw new WireError("length exceeds the enclosing value");
     return end;
@@ -215,7 +281,8 @@ export class Reader {
    * JS; in inputs up to 4 KiB longer ASCII ones are substrings of one
    * Latin-1 copy of the input (one native call per decode instead of one per
    * string; a decoded string can then keep that copy, at most 4 KiB, alive);
-   * anything else goes through a native decoder (invalid UTF-8 becomes U+FFFD).
+   * anything else is checked and decoded natively. Invalid UTF-8 is
+   * malformed (proto3 strings are UTF-8), never silently replaced.
    */
   string(): string {
     const end = this.end();
@@ -226,12 +293,12 @@ export class Reader {
       let s = "";
       for (let p = start; p < end; p++) {
         const c = b[p] as number;
-        if (c >= 0x80) return utf8Slice(b, start, end);
+        if (c >= 0x80) return this.utf8(start, end);
         s += String.fromCharCode(c);
       }
       return s;
     }
-    for (let p = start; p < end; p++) if ((b[p] as number) >= 0x80) return utf8Slice(b, start, end);
+    for (let p = start; p < end; p++) if ((b[p] as number) >= 0x80) return this.utf8(start, end);
     // Substrings of the shared copy keep all of it alive: only worth it (and harmless) for small inputs.
     if (this.limit - this.start > sharedTextLimit) return latin1Slice(b, start, end);
     if (this.textStart < 0) {
@@ -241,10 +308,23 @@ export class Reader {
     return this.text.substring(start - this.textStart, end - this.textStart);
   }
 
+  private utf8(start: number, end: number): string {
+    const b = this.buf;
+    if (!isUtf8(b.subarray(start, end))) throw new WireError("string is not valid UTF-8");
+    return utf8Slice(b, start, end);
+  }
+
   /** Length-prefixed bytes, copied so the caller never pins the whole stored value. */
   bytes(): Uint8Array {
     const end = this.end();
-    const out = new Uint8Array(this.buf.subarray(this.pos, end));
+    const start = this.pos;
+    const out = new Uint8Array(end - start);
+    if (end - start <= 32) {
+      const b = this.buf;
+      for (let i = start; i < end; i++) out[i - start] = b[i] as number;
+    } else {
+      this.buf.copy(out, 0, start, end);
+    }
     this.pos = end;
     return out;
   }
@@ -257,27 +337,35 @@ export class Reader {
     this.limit = 0;
     this.text = "";
     this.textStart = -1;
+    this.depth = 0;
+    this.unknowns.reset();
   }
 
-  /** Checks that a nested value ended exactly where its length said. */
+  /** Checks that a nested value (map entry, packed list) ended exactly where its length said. */
   check(end: number): void {
     if (this.pos !== end) throw new WireError("nested value overran its length");
   }
 
-  /** Skips a field this code does not know and keeps its bytes in `_unknownFields`. */
-  unknown(message: WithUnknownFields, tag: number): void {
-    const start = this.pos;
+  /**
+   * Skips the field whose tag {@link tag} just read and keeps it (tag and
+   * value bytes) as an unknown field of the message being decoded, in wire
+   * order; {@link leave} hands them over.
+   */
+  unknown(tag: number): void {
+    const start = this.tagStart;
     this.skipField(tag);
-    const raw = new Uint8Array(this.buf.subarray(start, this.pos));
-    const fields = (message._unknownFields ??= {});
-    const list = fields[tag];
-    if (list === undefined) fields[tag] = [raw];
-    else list.push(raw);
+    this.unknowns.add(this.depth, this.buf, start, this.pos);
   }
 
-  /** Skips the value of a field with the given tag. */
+  /** Skips the value of a field with the given tag (a group up to its matching end). */
   skipField(tag: number): void {
     if (tag >>> 3 === 0) throw new WireError("field number 0");
+    if ((tag & 7) === 3) this.skipGroup(tag >>> 3);
+    else this.skipValue(tag);
+  }
+
+  /** Skips a value of any wire type but the group ones. */
+  private skipValue(tag: number): void {
     switch (tag & 7) {
       case 0:
         this.varint64();
@@ -291,8 +379,31 @@ export class Reader {
       case 5:
         this.need(4);
         return;
+      case 4:
+        throw new WireError(`end-group tag without a start (field ${tag >>> 3})`);
       default:
-        throw new WireError(`unsupported wire type ${tag & 7} (field ${tag >>> 3})`);
+        throw new WireError(`invalid wire type ${tag & 7} (field ${tag >>> 3})`);
+    }
+  }
+
+  /** Skips a group (wire type 3) through its matching end tag; groups inside count towards {@link MAX_DEPTH}. */
+  private skipGroup(number: number): void {
+    const open = this.groups;
+    let top = 0;
+    open[top++] = number;
+    if (this.depth + top > MAX_DEPTH) throw new WireError(`groups nested deeper than ${MAX_DEPTH}`);
+    while (top > 0) {
+      const t = this.varint32();
+      const n = t >>> 3;
+      if (n === 0) throw new WireError("field number 0");
+      if ((t & 7) === 3) {
+        if (this.depth + top + 1 > MAX_DEPTH) throw new WireError(`groups nested deeper than ${MAX_DEPTH}`);
+        open[top++] = n;
+      } else if ((t & 7) === 4) {
+        if (open[--top] !== n) throw new WireError(`end-group tag of field ${n} closes a group of field ${open[top] as number}`);
+      } else {
+        this.skipValue(t);
+      }
     }
   }
 }

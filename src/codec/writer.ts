@@ -1,4 +1,7 @@
+import { invalidField } from "./field-checks.js";
 import { utf8Write } from "./node-buffer.js";
+import { unknownFields, type WithUnknownFields } from "./unknown-fields.js";
+import { MAX_DEPTH } from "./reader.js";
 
 const f32 = new Float32Array(1);
 const f32Bytes = new Uint8Array(f32.buffer);
@@ -24,6 +27,8 @@ const charCodeAt = String.prototype.charCodeAt;
 export class Writer {
   buf: Buffer;
   pos = 0;
+  /** Messages currently being written; never more than a reader accepts ({@link MAX_DEPTH}). */
+  depth = 0;
 
   constructor(initialSize = 8192) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -33,6 +38,15 @@ export class Writer {
   reset(): void {
     if (this.buf.length > maxRetained) this.buf = Buffer.allocUnsafe(8192);
     this.pos = 0;
+    this.depth = 0;
+  }
+
+  /**
+   * Starts writing message `m`: one level deeper. Past {@link MAX_DEPTH}
+   * (a cycle, or a value no reader would accept) it throws.
+   */
+  enter(m: object): void {
+    if (++this.depth > MAX_DEPTH) throw invalidField(m, "", `at most ${MAX_DEPTH} nested messages (is the value cyclic?)`, m);
   }
 
   /** A copy of bytes `start..pos`, detached from the scratch buffer. */
@@ -253,16 +267,21 @@ export class Writer {
     this.pos += size - 1;
   }
 
-  /** Re-emits fields preserved by a reader that did not know them (ts-proto's `_unknownFields` layout). */
-  unknownFields(fields: { readonly [tag: number]: readonly Uint8Array[] }): void {
-    for (const key of Object.keys(fields)) {
-      const tag = Number(key);
-      for (const raw of fields[tag] ?? []) {
-        this.uint32(tag);
-        this.ensure(raw.length);
-        this.buf.set(raw, this.pos);
-        this.pos += raw.length;
-      }
+  /** Raw bytes, as they are. */
+  raw(bytes: Uint8Array): void {
+    const n = bytes.length;
+    this.ensure(n);
+    this.buf.set(bytes, this.pos);
+    this.pos += n;
+  }
+
+  /** Ends message `m`: writes back the unknown fields a reader kept on it, then leaves its level. */
+  leave(m: object): void {
+    const u = (m as WithUnknownFields)[unknownFields];
+    if (u !== undefined) {
+      if (!(u instanceof Uint8Array)) throw invalidField(m, "[unknownFields]", "Uint8Array", u);
+      this.raw(u);
     }
+    this.depth--;
   }
 }

@@ -11,6 +11,8 @@ export interface EnvelopeWriteOptions {
   readonly compression: CompressionName;
   /** Payloads smaller than this are stored uncompressed. */
   readonly compressMinBytes: number;
+  /** Largest payload (before compression) to write: what readers accept. Default: no limit. */
+  readonly maxPayloadBytes?: number;
 }
 
 /** A payload encoder, as generated for each message. */
@@ -18,7 +20,9 @@ export type PayloadEncoder<T> = (w: Writer, value: T) => void;
 
 /**
  * Writes header and payload into the shared writer in one pass and returns a
- * detached copy. Compression is applied only when it makes the payload smaller.
+ * detached copy. Compression is applied only when it makes the payload
+ * smaller. A payload larger than `maxPayloadBytes` throws: readers with the
+ * same limit would count it as corrupt.
  */
 export function encodeEnvelope<T>(
   w: Writer,
@@ -62,6 +66,10 @@ export function encodeEnvelope<T>(
   w.pos = p;
   const headerEnd = p;
   encode(w, value);
+  const size = w.pos - headerEnd;
+  if (options.maxPayloadBytes !== undefined && size > options.maxPayloadBytes) {
+    throw new RangeError(`payload of ${size} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes}): readers would reject it`);
+  }
   if (options.compression !== "none" && w.pos - headerEnd >= options.compressMinBytes) {
     const packed = compress(options.compression, w.buf.subarray(headerEnd, w.pos));
     if (packed.length < w.pos - headerEnd) {

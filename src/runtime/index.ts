@@ -5,6 +5,36 @@
  */
 export { Reader } from "../codec/reader.js";
 export { Writer } from "../codec/writer.js";
+export { invalidField, isFloat32, isInt64, isUint64 } from "../codec/field-checks.js";
+export { copyUnknownFields } from "../codec/unknown-fields.js";
+export {
+  decodeBoolValue,
+  decodeBytesValue,
+  decodeDoubleValue,
+  decodeFieldMask,
+  decodeFloatValue,
+  decodeInt32Value,
+  decodeInt64Value,
+  decodeListValue,
+  decodeStringValue,
+  decodeStruct,
+  decodeUInt32Value,
+  decodeUInt64Value,
+  decodeValue,
+  encodeBoolValue,
+  encodeBytesValue,
+  encodeDoubleValue,
+  encodeFieldMask,
+  encodeFloatValue,
+  encodeInt32Value,
+  encodeInt64Value,
+  encodeListValue,
+  encodeStringValue,
+  encodeStruct,
+  encodeUInt32Value,
+  encodeUInt64Value,
+  encodeValue,
+} from "../codec/well-known.js";
 export { defineEntity, type Entity, type EntityDefinition, type RevisionInfo } from "../accessor/entity.js";
 export { createEntityCache, type EntityCache } from "../accessor/entity-cache.js";
 export type { AccessorOptions } from "../accessor/options.js";

@@ -138,14 +138,16 @@ describe("gen errors: one line each, with file:line", () => {
   it("reports unsupported types in an entity's closure and invalid lineage options", async () => {
     const withImport = (imp: string, field: string) =>
       itemV1.replace('import "protocache/v1/options.proto";', `import "protocache/v1/options.proto";\nimport "${imp}";`).replace("int64 price_cents = 2;", `int64 price_cents = 2;\n  ${field}`);
-    project = tempProject({ "proto/acme/item/v1/item.proto": withImport("google/protobuf/wrappers.proto", "google.protobuf.StringValue note = 3;") });
-    expect((await genErrors(project)).join("\n")).toMatch(/uses google.protobuf.StringValue, which ts-proto maps to a special type .* \[entity-closure\]/);
+    project = tempProject({ "proto/acme/item/v1/item.proto": withImport("google/protobuf/descriptor.proto", "google.protobuf.FileDescriptorProto file = 3;") });
+    expect((await genErrors(project)).join("\n")).toMatch(
+      /^proto\/acme\/item\/v1\/item\.proto:13:3: acme.item.v1.Item: field "file" of acme.item.v1.Item uses google.protobuf.FileDescriptorProto from google\/protobuf\/descriptor.proto, which is not proto3 \(it is proto2\): .* \[entity-closure\]$/m,
+    );
     project.remove();
     project = tempProject({
       "proto/acme/item/v1/item.proto": withImport("acme/legacy/v1/legacy.proto", "acme.legacy.v1.Old old = 3;"),
       "proto/acme/legacy/v1/legacy.proto": 'syntax = "proto2";\npackage acme.legacy.v1;\n\nmessage Old {\n  optional string name = 1 [default = "x"];\n}\n',
     });
-    expect((await genErrors(project)).join("\n")).toMatch(/uses acme.legacy.v1.Old from acme\/legacy\/v1\/legacy.proto, which is not proto3/);
+    expect((await genErrors(project)).join("\n")).toMatch(/^proto\/acme\/item\/v1\/item\.proto:13:3: .*field "old" of acme.item.v1.Item uses acme.legacy.v1.Old from acme\/legacy\/v1\/legacy.proto, which is not proto3/m);
     project.remove();
     project = tempProject({ "proto/acme/item/v1/item.proto": itemV1.replace("ttl_seconds: 60", 'ttl_seconds: 60 migrates_from: "acme.item.v0.Item"') });
     expect((await genErrors(project)).join("\n")).toMatch(/migrates_from "acme.item.v0.Item" does not exist: it must name the entity of an older major .*\[migrates-from\]/);

@@ -2,7 +2,7 @@ import { expect, it } from "vitest";
 import { newSession, sessionCache, type Session } from "../../generated/acme/session/v1/session.cache.js";
 import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
-import { LegacyReaderError, StoreError } from "../../src/errors.js";
+import { DecodeError, LegacyReaderError, StoreError } from "../../src/errors.js";
 import { describeEveryBackend, type Backend } from "../support/backends.js";
 import { envelope, newerUserEntry, newerUserId, userR1Entry } from "../support/entries.js";
 import { uniquePrefix } from "../support/redis-client.js";
@@ -160,6 +160,19 @@ describeEveryBackend("accessors", (backend: () => Backend) => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(LegacyReaderError);
     expect((errors[0] as LegacyReaderError).message).toMatch(/bad legacy JSON/);
+  });
+
+  it("reports a legacy value too large for the legacy reader as a DecodeError, not as the reader's failure", async () => {
+    const prefix = uniquePrefix();
+    await backend().raw.set(`${prefix}user:v1:big`, JSON.stringify({ id: "big", pad: "x".repeat(100) }));
+    const errors: unknown[] = [];
+    let called = 0;
+    const cache = users({ prefix, maxPayloadBytes: 50, legacy: () => { called++; return undefined; }, onError: (e) => errors.push(e) });
+    expect(await cache.get({ id: "big" })).toBeUndefined();
+    expect(called).toBe(0);
+    expect(cache.stats().reads.foreign).toBe(1);
+    expect(errors[0]).toBeInstanceOf(DecodeError);
+    expect((errors[0] as DecodeError).reason).toBe("too-large");
   });
 
   it("getMany of 100 keys and setMany of 40: in order, one round trip per server", async () => {

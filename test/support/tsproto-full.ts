@@ -9,10 +9,11 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
  * Generates ts-proto's own full codec (encode/decode) for the example protos
- * into `.tmp/tsproto-full/<name>`, with the same type options as gen (codegen/ts-proto-options.ts):
+ * (or the protos under `paths` of another project `root`) into
+ * `.tmp/tsproto-full/<name>`, with the same type options as gen (codegen/ts-proto-options.ts):
  * the independent implementation the differential tests compare against.
  */
-export function generateTsProtoCodec(name: string): string {
+export function generateTsProtoCodec(name: string, root = repo, paths: readonly string[] = ["proto/acme"]): string {
   const out = join(repo, ".tmp", "tsproto-full", name);
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
@@ -23,15 +24,15 @@ export function generateTsProtoCodec(name: string): string {
         local: "protoc-gen-ts_proto",
         out,
         opt: [
-          "forceLong=bigint", "useJsonName=true", "oneof=unions", "useMapType=true", "unknownFields=true",
+          "forceLong=bigint", "useJsonName=true", "oneof=unions", "useMapType=true", "unknownFields=false",
           "importSuffix=.js", "esModuleInterop=true", "useDate=false", "outputServices=false",
           "outputJsonMethods=false", "outputPartialMethods=false", "emitImportedFiles=true",
         ],
       },
     ],
   };
-  const workspace = assembleWorkspace(repo, "proto");
-  const result = spawnSync(findBuf(), ["generate", "--template", JSON.stringify(template), "--path", "proto/acme"], {
+  const workspace = assembleWorkspace(root, "proto");
+  const result = spawnSync(findBuf(), ["generate", "--template", JSON.stringify(template), ...paths.flatMap((p) => ["--path", p])], {
     cwd: workspace.dir,
     encoding: "utf8",
     env: { ...process.env, PATH: `${tsProtoPluginDir()}:${process.env["PATH"] ?? ""}` },

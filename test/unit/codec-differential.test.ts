@@ -3,38 +3,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { decodeSession, encodeSession, sessionEntity, type Session } from "../../generated/acme/session/v1/session.cache.js";
 import { decodeUser, encodeUser, userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
 import { schemaDecoder } from "../support/descriptors.js";
-import { Reader } from "../../src/codec/reader.js";
-import { Writer } from "../../src/codec/writer.js";
+import type { Reader } from "../../src/codec/reader.js";
+import { unknownFields, unknownFieldsOf } from "../../src/codec/unknown-fields.js";
+import type { Writer } from "../../src/codec/writer.js";
 import { sessionArb, userArb } from "../support/arbitraries.js";
+import { decodeWith as oursDecode, encodeWith as ours, type TsProtoCodec } from "../support/codec-harness.js";
 import { generateTsProtoCodec } from "../support/tsproto-full.js";
-
-interface TsProtoCodec<T> {
-  encode(message: T): { finish(): Uint8Array };
-  decode(input: Uint8Array): T;
-}
-
-const writer = new Writer(64);
-function ours<T>(encode: (w: Writer, v: T) => void, value: T): Buffer {
-  writer.reset();
-  encode(writer, value);
-  return writer.copy();
-}
-function oursDecode<T>(decode: (r: Reader, end: number) => T, bytes: Uint8Array): T {
-  const buf = Buffer.from(bytes);
-  return decode(new Reader(buf), buf.length);
-}
-
-/** ts-proto's decoder leaves an empty `_unknownFields: {}` where ours leaves none. */
-function withoutEmptyUnknown<T>(value: T): T {
-  if (value instanceof Map) for (const v of value.values()) withoutEmptyUnknown(v);
-  else if (Array.isArray(value)) value.forEach(withoutEmptyUnknown);
-  else if (typeof value === "object" && value !== null && !(value instanceof Uint8Array)) {
-    const v = value as { _unknownFields?: object } & Record<string, unknown>;
-    if (v._unknownFields !== undefined && Object.keys(v._unknownFields).length === 0) delete v._unknownFields;
-    for (const child of Object.values(v)) withoutEmptyUnknown(child);
-  }
-  return value;
-}
 
 let tsUser: TsProtoCodec<User>;
 let tsSession: TsProtoCodec<Session>;
@@ -76,7 +50,7 @@ describe.each([
     fc.assert(
       fc.property(arb, (value) => {
         const codec = ts();
-        expect(withoutEmptyUnknown(codec.decode(new Uint8Array(ours(encode, value))))).toEqual(value);
+        expect(codec.decode(new Uint8Array(ours(encode, value)))).toEqual(value);
         expect(oursDecode(decode, codec.encode(value).finish())).toEqual(value);
       }),
       { numRuns: 300 },
@@ -96,16 +70,33 @@ describe.each([
   });
 });
 
+describe("wire semantics", () => {
+  it("merge a message field that occurs twice instead of replacing it (later scalars win, lists append)", () => {
+    const client = (bytes: number[]) => [0x42, bytes.length, ...bytes];
+    const bytes = Buffer.from([
+      ...client([0x0a, 0x01, 0x61]), // client { ip: "a" }
+      0x32, 0x01, 0x78, // scopes: "x"
+      ...client([0x12, 0x01, 0x62]), // client { user_agent: "b" }
+      0x32, 0x01, 0x79, // scopes: "y"
+      ...client([0x0a, 0x01, 0x63]), // client { ip: "c" }
+    ]);
+    const decoded = oursDecode(decodeSession, bytes);
+    expect(decoded.client).toEqual({ ip: "c", userAgent: "b" });
+    expect(decoded.scopes).toEqual(["x", "y"]);
+  });
+});
+
 describe("unknown fields", () => {
-  it("are preserved by a reader that does not know them and written back unchanged", () => {
-    // Session bytes decoded as User: fields 4..16 are unknown to User except 4,5,6 (wire-compatible or not).
-    const extra = Buffer.from([0xa2, 0x06, 0x03, 0x61, 0x62, 0x63, 0xa8, 0x06, 0x2a]); // field 100 "abc", field 101 = 42
+  it("are kept as one byte range per message, in wire order, and written back unchanged after the known fields", () => {
+    // Fields 100 (LEN, VARINT, LEN again: the same number interleaved) and 101, unknown to User, around a known field.
+    const unknownA = Buffer.from([0xa2, 0x06, 0x03, 0x61, 0x62, 0x63, 0xa0, 0x06, 0x07]);
+    const unknownB = Buffer.from([0xa2, 0x06, 0x01, 0x7a, 0xa8, 0x06, 0x2a]);
     const user = { id: "u1", name: "n", email: "e", fullName: "f", verified: true, locale: "l" };
-    const bytes = Buffer.concat([ours(encodeUser, user), extra]);
+    const bytes = Buffer.concat([unknownA, ours(encodeUser, { ...user, locale: "" }), unknownB, Buffer.from([0x32, 0x01, 0x6c])]);
     const decoded = oursDecode(decodeUser, bytes);
-    expect(decoded._unknownFields).toEqual({ 802: [Uint8Array.from([0x03, 0x61, 0x62, 0x63])], 808: [Uint8Array.from([0x2a])] });
-    expect(ours(encodeUser, decoded).toString("hex")).toBe(bytes.toString("hex"));
-    const theirs = tsUser.decode(bytes)._unknownFields ?? {};
-    expect(Object.fromEntries(Object.entries(theirs).map(([k, v]) => [k, v.map((b) => Uint8Array.from(b))]))).toEqual(decoded._unknownFields);
+    expect(decoded).toEqual({ ...user, [unknownFields]: new Uint8Array(Buffer.concat([unknownA, unknownB])) });
+    expect(ours(encodeUser, decoded).toString("hex")).toBe(Buffer.concat([ours(encodeUser, user), unknownA, unknownB]).toString("hex"));
+    // An edited copy keeps them too (object spread copies symbol-keyed properties).
+    expect(unknownFieldsOf({ ...decoded, name: "m" })).toBe(unknownFieldsOf(decoded));
   });
 });

@@ -62,4 +62,40 @@ describe("Writer and Reader edge cases", () => {
     expect(() => read([0x01, 0x02]).fixed32()).toThrow(/truncated/);
     expect(() => read([]).skipField(0)).toThrow(/field number 0/);
   });
+
+  it("reject a length varint of 2^32 or more instead of reading it modulo 2^32", () => {
+    // 2^32 encodes as 80 80 80 80 10: modulo 2^32 it would be an empty string.
+    expect(() => read([0x80, 0x80, 0x80, 0x80, 0x10, 0x61]).string()).toThrow(/varint exceeds 32 bits/);
+    expect(() => read([0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]).end()).toThrow(/varint exceeds 32 bits/);
+    // A zero-padded length that still fits 32 bits is valid protobuf.
+    expect(read([0x81, 0x80, 0x80, 0x80, 0x00, 0x61]).string()).toBe("a");
+  });
+
+  it("reject tags above 32 bits, varints over 10 bytes and 10th bytes above 1", () => {
+    expect(() => read([0x88, 0x80, 0x80, 0x80, 0x10]).tag()).toThrow(/exceeds 32 bits/);
+    expect(() => read([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x01]).int64()).toThrow(/longer than 10 bytes/);
+    expect(() => read([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).int64()).toThrow(/exceeds 64 bits/);
+    expect(() => read([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).int32()).toThrow(/exceeds 64 bits/);
+    expect(read([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]).int64()).toBe(-1n);
+  });
+
+  it("reject strings that are not valid UTF-8", () => {
+    for (const bad of [[0x80], [0xc3], [0xed, 0xa0, 0x80], [0xf0, 0x9f, 0x98], [0x61, 0x62, 0x63, 0x64, 0x65, 0x66, 0x67, 0x68, 0xff]]) {
+      expect(() => read([bad.length, ...bad]).string()).toThrow(/not valid UTF-8/);
+    }
+    expect(read([4, 0xf0, 0x9f, 0x98, 0x80]).string()).toBe("😀");
+  });
+
+  it("skip well-formed groups, nested ones included, and reject broken or too deeply nested ones", () => {
+    const r = read([0x0b, 0x08, 0x01, 0x13, 0x14, 0x0c, 0x7a]);
+    r.skipField(r.tag());
+    expect(r.pos).toBe(6);
+    expect(() => read([0x0b, 0x14]).skipField(0x0b)).toThrow();
+    const deep = (n: number) => [...Array<number>(n).fill(0x0b), ...Array<number>(n).fill(0x0c)];
+    const ok = read(deep(100));
+    ok.skipField(ok.tag());
+    expect(ok.pos).toBe(200);
+    const tooDeep = read(deep(101));
+    expect(() => tooDeep.skipField(tooDeep.tag())).toThrow(/nested deeper than 100/);
+  });
 });

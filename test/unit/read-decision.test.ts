@@ -5,6 +5,7 @@ import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js
 import { interpret } from "../../src/accessor/read.js";
 import { resolveOptions } from "../../src/accessor/options.js";
 import { userEntity } from "../../generated/acme/user/v1/user.cache.js";
+import { unknownFieldsOf } from "../../src/codec/unknown-fields.js";
 import { DecodeError } from "../../src/errors.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
 import { envelope, newerUserEntry, newerUserId, userR1Entry, userRevisionId } from "../support/entries.js";
@@ -67,7 +68,7 @@ describe("the read decision table", () => {
     expect(entry.outcome).toBe("unknown");
     expect(entry.schemaId).toBe(newerUserId);
     expect(entry.value).toMatchObject({ id: "u1", name: "Ada", fullName: "Ada L" });
-    expect(entry.value?._unknownFields).toEqual({ 58: [Uint8Array.from([3, 0x61, 0x64, 0x61])] });
+    expect(unknownFieldsOf(entry.value ?? {})).toEqual(Uint8Array.from([58, 3, 0x61, 0x64, 0x61]));
     expect(await users.set(user)).toBe("guarded");
     expect((await users.getEntry({ id: "u1" })).schemaId).toBe(newerUserId);
     expect(users.stats().writes.guarded).toBe(1);
@@ -120,7 +121,9 @@ describe("the read decision table", () => {
     ["truncated payload", envelope(userRevisionId(2), Buffer.from([0x0a, 0x09, 0x61]))],
     ["bad gzip", envelope(userRevisionId(2), Buffer.from("not gzip"), { flags: 0x01 })],
     ["varint overflow", envelope(userRevisionId(2), Buffer.from([0x28, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))],
-    ["group wire type", envelope(userRevisionId(2), Buffer.from([0x0b, 0x0c]))],
+    ["unterminated group", envelope(userRevisionId(2), Buffer.from([0x0b, 0x08, 0x01]))],
+    ["mismatched end-group", envelope(userRevisionId(2), Buffer.from([0x0b, 0x14]))],
+    ["end-group without a start", envelope(userRevisionId(2), Buffer.from([0x0c]))],
   ])("malformed (%s): a corrupt miss, optionally deleted, never a throw", async (_, bytes) => {
     const errors: unknown[] = [];
     const { store, users } = setup({ deleteCorrupt: true, onError: (e) => errors.push(e) });
@@ -130,6 +133,32 @@ describe("the read decision table", () => {
     expect(errors[0]).toBeInstanceOf(DecodeError);
     await new Promise((r) => setImmediate(r));
     expect(store.size).toBe(0);
+  });
+
+  it("a well-formed unknown group (wire type 3/4): a hit that keeps the group's bytes and writes them back", async () => {
+    const { store, users } = setup();
+    const group = [0x0b, 0x08, 0x01, 0x13, 0x1a, 0x01, 0x78, 0x14, 0x0c]; // field 1 group { 1: 1, group 2 { 3: "x" } }
+    store.setRaw("user:v1:u1", envelope(userRevisionId(2), Buffer.from([0x0a, 0x02, 0x75, 0x31, ...group])));
+    const value = await users.get({ id: "u1" });
+    expect(value?.id).toBe("u1");
+    expect(unknownFieldsOf(value ?? {})).toEqual(Uint8Array.from(group));
+    expect(await users.set(value as User)).toBe("written");
+    expect((await store.get("user:v1:u1"))?.subarray(-group.length)).toEqual(Buffer.from(group));
+  });
+
+  it("maxPayloadBytes bounds every payload: an uncompressed one above it is a too-large corrupt miss, a legacy one is not given to the legacy reader, and set refuses to write one", async () => {
+    const errors: unknown[] = [];
+    let legacyCalls = 0;
+    const { store, users } = setup({ maxPayloadBytes: 64, onError: (e) => errors.push(e), legacy: () => (legacyCalls++, undefined) });
+    store.setRaw("user:v1:u1", envelope(userRevisionId(2), Buffer.from([0x0a, 70, ...Buffer.alloc(70, 0x61)])));
+    const entry = await users.getEntry({ id: "u1" });
+    expect(entry.outcome).toBe("corrupt");
+    expect((entry.error as DecodeError).reason).toBe("too-large");
+    store.setRaw("user:v1:u2", Buffer.from(JSON.stringify({ id: "u2", name: "x".repeat(80) })));
+    expect((await users.getEntry({ id: "u2" })).outcome).toBe("foreign");
+    expect(legacyCalls).toBe(0);
+    await expect(users.set({ ...user, name: "x".repeat(80) })).rejects.toThrow(/payload of \d+ bytes exceeds maxPayloadBytes \(64\)/);
+    expect(await users.set(user)).toBe("written");
   });
 
   it("a newer envelope version: an unknown miss, never deleted nor overwritten", async () => {

@@ -82,5 +82,4 @@ export interface Duration {
    * to +999,999,999 inclusive.
    */
   nanos: number;
-  _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }

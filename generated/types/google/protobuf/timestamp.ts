@@ -112,5 +112,4 @@ export interface Timestamp {
    * inclusive.
    */
   nanos: number;
-  _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }

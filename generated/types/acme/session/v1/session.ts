@@ -39,24 +39,20 @@ export interface Session {
   previousClients: Map<bigint, Session_Client>;
   lastSeen: Timestamp | undefined;
   idleTimeout: Duration | undefined;
-  _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }
 
 /** Where the session connects from. */
 export interface Session_Client {
   ip: string;
   userAgent: string;
-  _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }
 
 export interface Session_AttributesEntry {
   key: string;
   value: string;
-  _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }
 
 export interface Session_PreviousClientsEntry {
   key: bigint;
   value: Session_Client | undefined;
-  _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }

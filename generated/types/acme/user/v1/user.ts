@@ -20,5 +20,4 @@ export interface User {
   verified: boolean;
   /** BCP 47 language tag; older entries read as "en-US". */
   locale: string;
-  _unknownFields?: { [key: number]: Uint8Array[] } | undefined;
 }

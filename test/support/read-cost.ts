@@ -1,0 +1,52 @@
+import { GCProfiler, setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
+
+/** What one call cost: wall time and the memory it needed above what was live before it. */
+export interface Cost<T> {
+  readonly result: T;
+  readonly ms: number;
+  /** Highest V8 heap use during the call (sampled before every collection and at the end) plus ArrayBuffer memory still held at its end, above the start. */
+  readonly peakBytes: number;
+}
+
+/**
+ * Runs `fn` after a full GC and reports its time and peak memory: V8's GC
+ * profiler gives the heap in use before every collection during the call,
+ * `process.memoryUsage()` the ArrayBuffer memory (decompressed payloads,
+ * copies of unknown fields) held at its end. Garbage counts until collected.
+ */
+export function measure<T>(fn: () => T): Cost<T> {
+  const probe = start();
+  const result = fn();
+  return probe.stop(result);
+}
+
+function start(): { stop<T>(result: T): Cost<T> } {
+  collect();
+  collect();
+  const before = process.memoryUsage();
+  const profiler = new GCProfiler();
+  profiler.start();
+  const t0 = performance.now();
+  return {
+    stop(result) {
+      const ms = performance.now() - t0;
+      const { statistics } = profiler.stop();
+      const end = process.memoryUsage();
+      let heapPeak = end.heapUsed;
+      for (const gc of statistics) heapPeak = Math.max(heapPeak, gc.beforeGC.heapStatistics.usedHeapSize);
+      const external = Math.max(0, end.arrayBuffers - before.arrayBuffers);
+      return { result, ms, peakBytes: Math.max(0, heapPeak - before.heapUsed) + external };
+    },
+  };
+}
+
+/** {@link measure} for a call that returns a promise (GCs during the wait count too). */
+export async function measureAsync<T>(fn: () => Promise<T>): Promise<Cost<T>> {
+  const probe = start();
+  const result = await fn();
+  return probe.stop(result);
+}
