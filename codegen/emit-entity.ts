@@ -1,7 +1,8 @@
 import { ScalarType, type DescField, type FileRegistry } from "@bufbuild/protobuf";
 import { isInt64, type DeclaredDefault, type EntityModel } from "./entities.js";
 import { emitFill, fillName } from "./emit-defaults.js";
-import { accessorFactoryName, decoderSymbol, encoderSymbol, propertyName, tsTypeName, typeSymbol } from "./naming.js";
+import { emitMigrations, emitRevisionView, previousMember, type PreviousLink } from "./emit-migrations.js";
+import { accessorFactoryName, creatorSymbol, decoderSymbol, encoderSymbol, propertyName, tsTypeName, typeSymbol } from "./naming.js";
 import { literal, symbol, type GeneratedFile, type Printable } from "./printer.js";
 import { formatSchemaId } from "./schema-id.js";
 
@@ -11,6 +12,8 @@ const runtime = { kind: "runtime" } as const;
 export interface EntityRevision {
   readonly id: number;
   readonly revision: number;
+  /** The message's full name in that revision (it differs before a rename). */
+  readonly message: string;
   readonly descriptors: FileRegistry;
 }
 
@@ -18,8 +21,8 @@ export interface EntityRevision {
 export const registrySymbol = symbol("schemaRegistry", { kind: "generated", path: "registry.js" });
 
 /**
- * Prints an entity's key interface, declared-default fills, definition and
- * typed accessor factory.
+ * Prints an entity's key interface, declared-default fills, older
+ * revisions' views, definition, typed migrations and accessor factories.
  */
 export function emitEntity(
   f: GeneratedFile,
@@ -27,6 +30,7 @@ export function emitEntity(
   current: EntityRevision,
   others: readonly EntityRevision[],
   defaults: ReadonlyMap<DescField, DeclaredDefault>,
+  previous?: PreviousLink,
 ): void {
   const message = entity.message;
   const type = typeSymbol(message);
@@ -47,7 +51,11 @@ export function emitEntity(
     return emitFill(f, message, defaults, { name, written: rev.descriptors, revisionLabel: label }) ? name : "undefined";
   };
   const currentFill = fillOf(current, `current (r${current.revision}) or newer`);
-  const otherFills = others.map((rev) => ({ rev, fill: fillOf(rev, `revision ${rev.revision}`) }));
+  const otherFills = others.map((rev) => ({
+    rev,
+    fill: fillOf(rev, `revision ${rev.revision}`),
+    view: rev.revision < current.revision ? emitRevisionView(f, message, rev) : "undefined",
+  }));
 
   const Entity = symbol("Entity", runtime, true);
   f.print(`/** The \`${message.typeName}\` entity: revisions, key template and codec. */`);
@@ -59,7 +67,7 @@ export function emitEntity(
   if (otherFills.length === 0) f.print("  others: [],");
   else {
     f.print("  others: [");
-    for (const { rev, fill } of otherFills) f.print(`    { schemaId: ${formatSchemaId(rev.id)}, revision: ${rev.revision}, fill: ${fill} },`);
+    for (const { rev, fill, view } of otherFills) f.print(`    { schemaId: ${formatSchemaId(rev.id)}, revision: ${rev.revision}, fill: ${fill}, view: ${view} },`);
     f.print("  ],");
   }
   f.print(`  ttlSeconds: ${entity.ttlSeconds},`);
@@ -67,20 +75,33 @@ export function emitEntity(
   f.print("  key: (k) => ", keyExpression(entity), ",");
   f.print("  encode: ", encoderSymbol(message), ",");
   f.print("  decode: ", decoderSymbol(message), ",");
+  f.print("  newValue: ", creatorSymbol(message), ",");
+  f.print(`  defaults: { ${topLevelDefaults(entity, defaults).join(", ")} },`);
+  if (previous !== undefined) f.print(...previousMember(previous));
   f.print("  registry: ", registrySymbol, ",");
   f.print("});");
   f.print();
 
+  emitMigrations(f, entity, constName, keyName, others.filter((r) => r.revision < current.revision), previous);
+  if (previous !== undefined) return;
   const EntityCache = symbol("EntityCache", runtime, true);
-  f.print(`/** Typed, version-aware cache accessor of \`${message.typeName}\` entries. */`);
+  f.print(`/** Typed, version-aware cache accessor of \`${message.typeName}\` entries (with the migrations \`define${typeName}Cache\` recorded, if any). */`);
   f.print(
     `export function ${factory}(store: `, symbol("CacheStore", runtime, true),
-    ", options?: ", symbol("AccessorOptions", runtime, true), "<", type, ">): ",
+    ", options?: ", symbol("AccessorOptions", runtime, true), "<", type, `, ${keyName}>): `,
     EntityCache, "<", type, `, ${keyName}> {`,
   );
   f.print(`  return `, symbol("createEntityCache", runtime), `(${constName}, store, options);`);
   f.print("}");
   f.print();
+}
+
+/** `fullName: "Unknown"`-style members: the declared defaults of the entity's own fields, by property name. */
+function topLevelDefaults(entity: EntityModel, defaults: ReadonlyMap<DescField, DeclaredDefault>): string[] {
+  return entity.message.fields.flatMap((field) => {
+    const declared = defaults.get(field);
+    return declared === undefined ? [] : [`${propertyName(field)}: ${literal(declared.value)}`];
+  });
 }
 
 function templateText(entity: EntityModel): string {

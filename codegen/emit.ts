@@ -1,14 +1,15 @@
-import { createFileRegistry, fromBinary, type DescEnum, type DescFile, type DescMessage, type FileRegistry } from "@bufbuild/protobuf";
+import { createFileRegistry, fromBinary, type DescEnum, type DescField, type DescFile, type DescMessage, type FileRegistry } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { posix } from "node:path";
 import { closureOf, fieldRefs } from "./closure.js";
 import { runtimeSpecifier, type GenConfig } from "./config.js";
-import type { EntitySet } from "./entities.js";
+import type { EntityModel, EntitySet } from "./entities.js";
 import { emitCodec } from "./emit-codec.js";
 import { emitCreate } from "./emit-create.js";
 import { emitEntity, type EntityRevision } from "./emit-entity.js";
+import type { PreviousLink } from "./emit-migrations.js";
 import { revisionsOf, type LineageOf, type LockRevision, type SchemaLock } from "./lock.js";
-import { cachePath, tsTypeName, typesModule } from "./naming.js";
+import { cachePath, propertyName, tsTypeName, typesModule } from "./naming.js";
 import { GeneratedFile, literal, symbol } from "./printer.js";
 import { formatSchemaId } from "./schema-id.js";
 import { generatorVersion } from "./version.js";
@@ -61,10 +62,10 @@ export function emitAll(input: EmitInput): Map<string, string> {
       const lineage = input.lineageOf(name);
       const revisions = revisionsOf(lock).filter((e) => input.lineageOf(e.message) === lineage);
       const currentId = input.currentIds.get(name);
-      const toRevision = (e: LockRevision): EntityRevision => ({ id: e.id, revision: e.revision, descriptors: descriptorsOf(e) });
+      const toRevision = (e: LockRevision): EntityRevision => ({ id: e.id, revision: e.revision, message: e.message, descriptors: descriptorsOf(e) });
       const current = revisions.find((e) => e.id === currentId);
       if (current === undefined) throw new Error(`internal: ${name} has no locked current revision`);
-      emitEntity(f, entity, toRevision(current), revisions.filter((e) => e !== current).map(toRevision), entities.defaults);
+      emitEntity(f, entity, toRevision(current), revisions.filter((e) => e !== current).map(toRevision), entities.defaults, previousLink(entity, entities));
     }
     out.set(path, f.content(header(config, `from ${file.proto.name}`)));
   }
@@ -73,6 +74,16 @@ export function emitAll(input: EmitInput): Map<string, string> {
   out.set("descriptors.ts", emitDescriptors(config, lock));
   for (const [path, content] of emitIndexes(config, [...byFile.values()].map((s) => s.file))) out.set(path, content);
   return out;
+}
+
+/** The previous major of an entity with `migrates_from` (validated by collectEntities), and whether its key maps itself. */
+function previousLink(entity: EntityModel, entities: EntitySet): PreviousLink | undefined {
+  const prev = entities.entities.find((e) => e.message.typeName === entity.migratesFrom);
+  if (prev === undefined) return undefined;
+  const sameKind = (a: DescField, b: DescField): boolean =>
+    a.fieldKind === b.fieldKind && (a.fieldKind === "scalar" ? a.scalar === (b as typeof a).scalar : a.fieldKind === "enum" && a.enum.typeName === (b as typeof a).enum.typeName);
+  const keyDerivable = prev.keyFields.every((p) => entity.keyFields.some((k) => propertyName(k) === propertyName(p) && sameKind(k, p)));
+  return { entity: prev, keyDerivable };
 }
 
 function header(config: GenConfig, source: string): string[] {

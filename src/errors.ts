@@ -131,7 +131,7 @@ export class ScriptPermissionError extends StoreError {
   }
 }
 
-/** A configured `legacy` reader threw; the value was treated as a `foreign` miss. */
+/** A configured `legacy` reader threw; the value was a counted `legacy_rejected` miss. */
 export class LegacyReaderError extends ProtocacheError {
   override readonly name = "LegacyReaderError";
   readonly key: string;
@@ -139,5 +139,44 @@ export class LegacyReaderError extends ProtocacheError {
   constructor(key: string, cause: unknown) {
     super(`legacy reader threw for ${key}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.key = key;
+  }
+}
+
+/**
+ * A service's migration code threw (or returned something that is not an
+ * object): an upgrade hook of an older revision, or `fromPrevious` on a
+ * read-through from the previous major. The read was a counted
+ * `upgrade_failed` miss.
+ */
+export class UpgradeError extends ProtocacheError {
+  override readonly name = "UpgradeError";
+  readonly entity: string;
+  readonly key: string | undefined;
+  /** What ran: `upgrades[1]` or `fromPrevious`. */
+  readonly hook: string;
+
+  constructor(entity: string, key: string | undefined, hook: string, cause: unknown) {
+    super(`${hook} of ${entity} failed${key === undefined ? "" : ` for ${key}`}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.entity = entity;
+    this.key = key;
+    this.hook = hook;
+  }
+}
+
+/**
+ * A legacy value (from before protocache) was converted, but does not fit
+ * the current type: not an object, or a field of the wrong type. The read
+ * was a counted `legacy_rejected` miss; nothing was written.
+ */
+export class LegacyValueError extends ProtocacheError {
+  override readonly name = "LegacyValueError";
+  readonly key: string;
+  /** The offending field, when one field is to blame. */
+  readonly field: string | undefined;
+
+  constructor(key: string, message: string, field?: string, options?: ErrorOptions) {
+    super(`legacy value at ${key} does not fit the current type: ${field === undefined ? "" : `field ${field}: `}${message}`, options);
+    this.key = key;
+    this.field = field;
   }
 }

@@ -6,6 +6,8 @@
  */
 export type { CacheEntry, EntityCache, WriteOptions } from "./accessor/entity-cache.js";
 export type { Entity } from "./accessor/entity.js";
+export type { LegacyObject, LegacySource } from "./accessor/legacy.js";
+export type { Migrations } from "./accessor/migrations.js";
 export type { AccessorOptions } from "./accessor/options.js";
 export { unknownFields, unknownFieldsOf, type WithUnknownFields } from "./codec/unknown-fields.js";
 export { decompress } from "./envelope/compression.js";
@@ -17,12 +19,14 @@ export {
   EncodeError,
   KeyError,
   LegacyReaderError,
+  LegacyValueError,
   ProtocacheError,
   SCRIPT_ACL_HINT,
   ScriptPermissionError,
   StoreError,
   StoreTimeoutError,
   UnknownSchemaError,
+  UpgradeError,
   type DecodeFailure,
 } from "./errors.js";
 export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } from "./keys.js";
@@ -30,5 +34,6 @@ export { SchemaRegistry, type SchemaEntry } from "./registry.js";
 export type { CacheStats, DeleteCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
 export { MemoryStore, type MemoryStoreOptions } from "./stores/memory-store.js";
 export { NodeRedisStore, type NodeRedisClient, type NodeRedisCluster, type NodeRedisTypeMapping } from "./stores/node-redis-store.js";
+export type { CompareMode, RedisStoreOptions } from "./stores/compare-commands.js";
 export { RedisStore } from "./stores/redis-store.js";
-export type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./stores/store.js";
+export type { CacheStore, Deadline, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "./stores/store.js";

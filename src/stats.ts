@@ -4,8 +4,12 @@ export type ReadOutcome =
   | "hit"
   /** No entry at the key. */
   | "miss"
-  /** Entry of an older revision, upgraded with declared defaults. */
+  /** Entry of an older revision, upgraded with declared defaults (and the revision's upgrade hook, if any). */
   | "upgraded"
+  /** Entry of an older revision (or of the previous major) whose upgrade hook or `fromPrevious` threw: a miss, reported. */
+  | "upgrade_failed"
+  /** Miss in this major, found in the previous major's key space and converted with `fromPrevious` (read-through). */
+  | "read_through"
   /** Entry of a revision this code does not know (a newer deploy wrote it), decoded with the current codec. */
   | "unknown"
   /** Entry of another message: a miss, never decoded as this type. */
@@ -16,6 +20,8 @@ export type ReadOutcome =
   | "rejected"
   /** Non-envelope value converted by the configured legacy reader. */
   | "legacy"
+  /** Legacy value whose reader threw, or whose converted value does not fit the current type: a miss, reported. */
+  | "legacy_rejected"
   /** Non-envelope value and no legacy reader (or it declined): a miss. */
   | "foreign"
   /** The store failed: a miss when failing open. */
@@ -35,14 +41,41 @@ export type WriteOutcome =
  * rewrites (write-back of upgraded entries, rewrite of legacy ones): done,
  * skipped because the entry changed meanwhile, or failed.
  */
-export type WriteCounter = WriteOutcome | "written_back" | "write_back_skipped" | "write_back_error";
+export type WriteCounter =
+  | WriteOutcome
+  | "written_back"
+  | "write_back_skipped"
+  | "write_back_error"
+  /** A read-through wrote this major's entry from the previous major's, with its expiry. */
+  | "migrated"
+  /** The read-through write found this major's entry already there, or the previous one changed or gone. */
+  | "migrate_skipped"
+  | "migrate_error"
+  /** A legacy entry at an old key was written as an envelope at this key, with its expiry. */
+  | "adopted"
+  /** The adoption found the new key already written, or the legacy entry changed or gone. */
+  | "adopt_skipped"
+  | "adopt_error"
+  /** Dual-write: the previous major's entry written beside this major's (`previousMajor: "dual-write"`). */
+  | "dual_written"
+  /** Dual-write refused by the previous major's never-downgrade guard. */
+  | "dual_write_guarded"
+  | "dual_write_error";
 
 /**
  * Delete counters: `delete()` calls (`deleted`, `absent`, `error`) and the
  * background compare-and-deletes of corrupt or rejected entries (`cleaned`,
  * `clean_skipped` when the entry changed meanwhile, `clean_error`).
  */
-export type DeleteCounter = "deleted" | "absent" | "error" | "cleaned" | "clean_skipped" | "clean_error";
+export type DeleteCounter =
+  | "deleted"
+  | "absent"
+  | "error"
+  | "cleaned"
+  | "clean_skipped"
+  | "clean_error"
+  /** A legacy entry deleted after its adoption (`legacy.deleteOld`), only while unchanged. */
+  | "legacy_deleted";
 
 /** Counters of one accessor since it was created. */
 export interface CacheStats {
@@ -56,10 +89,16 @@ export interface CacheStats {
 /** Mutable counters behind {@link CacheStats}. */
 export class StatsCounter {
   private readonly reads: Record<ReadOutcome, number> = {
-    hit: 0, miss: 0, upgraded: 0, unknown: 0, wrong_type: 0, corrupt: 0, rejected: 0, legacy: 0, foreign: 0, error: 0,
+    hit: 0, miss: 0, upgraded: 0, upgrade_failed: 0, read_through: 0, unknown: 0, wrong_type: 0, corrupt: 0, rejected: 0, legacy: 0,
+    legacy_rejected: 0, foreign: 0, error: 0,
   };
-  private readonly writes: Record<WriteCounter, number> = { written: 0, guarded: 0, error: 0, written_back: 0, write_back_skipped: 0, write_back_error: 0 };
-  private readonly deletes: Record<DeleteCounter, number> = { deleted: 0, absent: 0, error: 0, cleaned: 0, clean_skipped: 0, clean_error: 0 };
+  private readonly writes: Record<WriteCounter, number> = {
+    written: 0, guarded: 0, error: 0, written_back: 0, write_back_skipped: 0, write_back_error: 0, migrated: 0, migrate_skipped: 0,
+    migrate_error: 0, adopted: 0, adopt_skipped: 0, adopt_error: 0, dual_written: 0, dual_write_guarded: 0, dual_write_error: 0,
+  };
+  private readonly deletes: Record<DeleteCounter, number> = {
+    deleted: 0, absent: 0, error: 0, cleaned: 0, clean_skipped: 0, clean_error: 0, legacy_deleted: 0,
+  };
   private readonly bySchema = new Map<number, number>();
 
   read(outcome: ReadOutcome, schemaId: number | undefined): void {

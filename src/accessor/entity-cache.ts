@@ -1,14 +1,16 @@
 import { FieldValueError } from "../codec/field-checks.js";
 import { Writer } from "../codec/writer.js";
 import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
-import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError, StoreError } from "../errors.js";
+import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError, StoreError, UpgradeError } from "../errors.js";
 import { keyBase, KeyPartError } from "../keys.js";
-import { StatsCounter, type CacheStats, type WriteOutcome } from "../stats.js";
+import { StatsCounter, type CacheStats, type WriteCounter, type WriteOutcome } from "../stats.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import { carry, type CarryResult } from "./carry.js";
 import { deadlineOn } from "./deadline.js";
 import type { Entity } from "./entity.js";
-import { interpret, type Interpretation } from "./read.js";
-import { checkKeys, checkTtl, resolveOptions, type AccessorOptions, type ResolvedOptions } from "./options.js";
+import { migrationsOf, type Migrations } from "./migrations.js";
+import { checkedResult, interpret, type Interpretation } from "./read.js";
+import { checkKeys, checkTtl, envelopeOptionsOf, resolveOptions, type AccessorOptions, type ResolvedOptions } from "./options.js";
 
 /** Per-write options. */
 export interface WriteOptions {
@@ -56,14 +58,70 @@ export interface EntityCache<T, K> {
 }
 
 const writer = new Writer();
-const storeMethods = ["get", "getMany", "set", "setMany", "delete", "replaceIfEqual", "deleteIfEqual"] as const;
+const storeMethods = ["get", "getMany", "set", "setMany", "delete", "replaceIfEqual", "deleteIfEqual", "getWithExpiry", "createIfAbsent"] as const;
+
+/**
+ * The key under which an accessor exposes its internals to protocache's
+ * own tools (`migrate`, `census`): the same decision table, hooks, keys and
+ * store the accessor uses, so a tool never holds a second copy of them.
+ * Not for application code.
+ */
+export const accessorInternals: unique symbol = Symbol.for("protocache.accessorInternals") as never;
+
+/** What {@link accessorInternals} returns. */
+export interface AccessorInternals<T, K> {
+  readonly entity: Entity<T, K>;
+  readonly store: CacheStore;
+  readonly options: ResolvedOptions<T>;
+  /** `{prefix}{entity}:v{major}[:{variant}]:`: every key of this accessor starts with it (SCAN patterns). */
+  readonly keyBase: string;
+  keyOf(fields: K): string;
+  /** The read decision table with this accessor's options and the entity's hooks. */
+  interpret(bytes: Buffer, key?: string): Interpretation<T>;
+  /** The envelope `set` would write for `value` (validated: an EncodeError for a value that does not fit). */
+  encode(value: T, key?: string): Buffer;
+  /** The previous major, for an entity with `migrates_from` and defined migrations. */
+  readonly previous: PreviousInternals<T, K> | undefined;
+}
+
+/** The previous major as a tool sees it: its key space, its decision table, and the service's typed conversion. */
+export interface PreviousInternals<T, K> {
+  readonly entity: Entity<unknown, unknown>;
+  /** `{prefix}{entity}:v{previous major}[:{variant}]:`. */
+  readonly keyBase: string;
+  /** The previous major's key for this major's key fields. */
+  keyOf(fields: K): string;
+  /**
+   * Bytes at a previous-major key → this major's value: the previous
+   * entity's decision table (its declared defaults and hooks), then
+   * `fromPrevious`. Outcome `read_through` with the value, `upgrade_failed`
+   * when `fromPrevious` threw, or the previous entry's miss outcome. The
+   * key this value belongs at is `keyOf(value)` of this major.
+   */
+  convert(bytes: Buffer, key?: string): Interpretation<T>;
+  /** `toPrevious`, when the service defined it (dual-write). */
+  readonly toPrevious: ((value: T) => unknown) | undefined;
+}
 
 /** Creates an accessor; generated factories such as `userCache(store, options)` call this. */
-export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore, options?: AccessorOptions<T>): EntityCache<T, K> {
+export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore, options?: AccessorOptions<T, K>): EntityCache<T, K> {
   checkStore(store);
-  const resolved = resolveOptions(options, entity.ttlSeconds);
+  const resolved = resolveOptions(options, entity.ttlSeconds, entity.keyFields);
   if (resolved.minRevision > entity.current.revision) {
     throw new ConfigError("minRevision", `${entity.typeName} is at revision ${entity.current.revision}; minRevision ${resolved.minRevision} would reject every entry`);
+  }
+  const previousMajor = (options as Record<string, unknown> | undefined)?.["previousMajor"];
+  if (entity.previous === undefined && previousMajor !== undefined) {
+    throw new ConfigError("previousMajor", `${entity.typeName} has no migrates_from: there is no previous major to read through or dual-write`);
+  }
+  if (entity.previous !== undefined) {
+    const m = migrationsOf(entity);
+    if (m?.fromPrevious === undefined) {
+      throw new ConfigError("migrations", `${entity.typeName} migrates from ${entity.previous.entity.typeName}: create its accessors with the generated define…Cache({ fromPrevious, … }) factory`);
+    }
+    if (resolved.previousMajor === "dual-write" && m.toPrevious === undefined) {
+      throw new ConfigError("previousMajor", `"dual-write" needs toPrevious in ${entity.typeName}'s migrations`);
+    }
   }
   return new EntityCacheImpl(entity, store, resolved);
 }
@@ -79,6 +137,16 @@ function checkStore(store: unknown): void {
   throw new ConfigError("store", `expected ${hint}, got ${store === null ? "null" : typeof store === "object" ? "an object without the CacheStore methods" : String(store)}`);
 }
 
+/** The previous major as one accessor uses it: resolved once. */
+interface PreviousSide<T, K> {
+  readonly entity: Entity<unknown, unknown>;
+  readonly base: string;
+  readonly options: ResolvedOptions<unknown>;
+  readonly migrations: Migrations<T, K>;
+  /** This major's key fields → the previous major's. */
+  readonly mapKey: (fields: K) => unknown;
+}
+
 class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   private readonly base: string;
   private readonly envelope: EnvelopeWriteOptions;
@@ -92,6 +160,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
    * live servers returned; any other store is still cut off.
    */
   private readonly batchDeadline: Deadline | undefined;
+  /** The previous major, for an entity with `migrates_from`. */
+  private readonly previous: PreviousSide<T, K> | undefined;
 
   constructor(
     private readonly entity: Entity<T, K>,
@@ -99,29 +169,29 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     private readonly options: ResolvedOptions<T>,
   ) {
     this.base = keyBase(options.prefix, entity.entity, entity.major, options.variant);
-    this.envelope = {
-      writtenAt: options.writtenAt,
-      writerTag: options.writerTag,
-      compression: options.compression,
-      compressMinBytes: options.compressMinBytes,
-      maxPayloadBytes: options.maxPayloadBytes,
-    };
+    this.envelope = envelopeOptionsOf(options);
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
     const ms = options.deadlineMs;
     this.deadline = ms === 0 ? undefined : deadlineOn(store, ms);
     this.batchDeadline = ms === 0 ? undefined : deadlineOn(store, ms + Math.max(5, Math.ceil(ms / 4)), ms);
+    const previous = entity.previous;
+    const migrations = migrationsOf(entity);
+    if (previous !== undefined && migrations !== undefined) {
+      const mapKey = previous.key ?? (migrations.previousKey as (fields: K) => unknown);
+      this.previous = {
+        entity: previous.entity,
+        base: keyBase(options.prefix, previous.entity.entity, previous.entity.major, options.variant),
+        // The previous major's entries are read as its own accessors read them, without side effects.
+        options: { ...options, legacy: undefined, rewriteLegacy: false, minRevision: 1, onOlderRevision: "upgrade", writeBack: false, deleteCorrupt: false, deleteRejected: false },
+        migrations,
+        mapKey,
+      };
+    }
+    Object.defineProperty(this, accessorInternals, { value: () => this.internals(), enumerable: false });
   }
 
   keyOf(fields: K): string {
-    try {
-      return this.base + this.entity.key(fields);
-    } catch (error) {
-      if (error instanceof KeyPartError) throw new KeyError(this.entity.typeName, error.field, error.message);
-      if (fields === null || typeof fields !== "object") {
-        throw new KeyError(this.entity.typeName, this.entity.keyFields.join(", "), `expected an object with the key fields, got ${String(fields)}`);
-      }
-      throw error;
-    }
+    return this.keyIn(this.base, this.entity, fields);
   }
 
   async get(fields: K): Promise<T | undefined> {
@@ -134,7 +204,9 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       this.readFailed(error, key);
       return undefined;
     }
-    return bytes === null ? this.missed() : this.settle(key, bytes, interpret(this.entity, this.options, bytes)).value;
+    if (bytes !== null) return this.settle(key, bytes, interpret(this.entity, this.options, bytes, { key, fields })).value;
+    if (!this.hasFallback()) return this.missed();
+    return ((await this.fallback([fields], [key]))[0] ?? this.miss()).value;
   }
 
   async getEntry(fields: K): Promise<CacheEntry<T>> {
@@ -146,11 +218,9 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     } catch (error) {
       return { key, outcome: "error", value: undefined, schemaId: undefined, revision: undefined, writtenAt: undefined, writerTag: undefined, error: this.readFailed(error, key) };
     }
-    if (bytes === null) {
-      this.missed();
-      return { key, outcome: "miss", value: undefined, schemaId: undefined, revision: undefined, writtenAt: undefined, writerTag: undefined, error: undefined };
-    }
-    const seen = this.settle(key, bytes, interpret(this.entity, this.options, bytes));
+    let seen: Interpretation<T>;
+    if (bytes !== null) seen = this.settle(key, bytes, interpret(this.entity, this.options, bytes, { key, fields }));
+    else seen = (this.hasFallback() ? (await this.fallback([fields], [key]))[0] : undefined) ?? this.miss();
     const header = seen.header;
     return {
       key,
@@ -166,25 +236,27 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   async getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
     const keys = checkArray(fields, "getMany(fields)").map((f) => this.keyOf(f));
-    let found: (Buffer | null | Error)[];
-    try {
-      const read = this.store.getMany(keys, this.deadline);
-      found = await (this.batchDeadline === undefined ? read : this.batchDeadline.bound(read, "MGET", keys[0]));
-    } catch (error) {
-      found = keys.map((k) => (error instanceof StoreError ? error : new StoreError("MGET", k, { cause: error })));
-    }
-    return found.map((bytes, i) => {
-      if (bytes === null) return this.missed();
+    const found = await this.readMany(keys, "MGET");
+    const out = found.map((bytes, i) => {
+      if (bytes === null) return undefined;
       if (bytes instanceof Error) {
         this.readFailed(bytes, keys[i]);
-        return undefined;
+        return null;
       }
-      return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes)).value;
+      return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes, { key: keys[i] as string, fields: fields[i] })).value ?? null;
     });
+    const absent = out.flatMap((v, i) => (v === undefined ? [i] : []));
+    if (absent.length > 0) {
+      const more = this.hasFallback() ? await this.fallback(absent.map((i) => fields[i] as K), absent.map((i) => keys[i] as string)) : [];
+      absent.forEach((i, j) => (out[i] = (more[j] ?? this.miss()).value ?? null));
+    }
+    return out.map((v) => v ?? undefined);
   }
 
   async set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
-    const write = this.prepare(value, this.ttlOf(options));
+    const ttlSeconds = this.ttlOf(options);
+    const write = this.prepare(value, ttlSeconds);
+    const dual = this.dualWrite([value], ttlSeconds);
     let result: StoreWriteResult;
     try {
       const done = this.store.set(write, this.guard);
@@ -192,29 +264,29 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     } catch (error) {
       result = error instanceof Error ? error : new Error(String(error));
     }
+    await dual;
     return this.written(result, write.key);
   }
 
   async setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
     const ttlSeconds = this.ttlOf(options);
     const writes = checkArray(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
-    let results: StoreWriteResult[];
-    try {
-      const done = this.store.setMany(writes, this.guard, this.deadline);
-      results = await (this.batchDeadline === undefined ? done : this.batchDeadline.bound(done, "SET", writes[0]?.key));
-    } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      results = writes.map(() => failure);
-    }
+    const dual = this.dualWrite(values, ttlSeconds);
+    const results = await this.writeMany(writes, this.guard);
+    await dual;
     return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key));
   }
 
   async delete(fields: K): Promise<boolean> {
     const key = this.keyOf(fields);
-    let n: number;
+    // While the previous major is in use, its key goes first: a read-through racing this delete then finds it gone and undoes its copy.
+    const keys = this.previous !== undefined && this.options.previousMajor !== "off" ? [this.previousKeyOf(fields), key] : [key];
+    let n = 0;
     try {
-      const done = this.store.delete([key]);
-      n = await (this.deadline === undefined ? done : this.deadline.bound(done, "DEL", key));
+      for (const k of keys) {
+        const done = this.store.delete([k]);
+        n += await (this.deadline === undefined ? done : this.deadline.bound(done, "DEL", k));
+      }
     } catch (error) {
       const failure = asStoreError(error, "DEL", key);
       this.counter.delete("error");
@@ -228,6 +300,226 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   stats(): CacheStats {
     return this.counter.snapshot();
+  }
+
+  /** What {@link accessorInternals} exposes to tools. */
+  private internals(): AccessorInternals<T, K> {
+    const p = this.previous;
+    return {
+      entity: this.entity,
+      store: this.store,
+      options: this.options,
+      keyBase: this.base,
+      keyOf: (fields) => this.keyOf(fields),
+      interpret: (bytes, key) => interpret(this.entity, this.options, bytes, key === undefined ? undefined : { key, fields: undefined }),
+      encode: (value, key) => this.encode(value, key),
+      previous:
+        p === undefined ? undefined : (
+          {
+            entity: p.entity,
+            keyBase: p.base,
+            keyOf: (fields) => this.previousKeyOf(fields),
+            convert: (bytes, key) => this.convertPrevious(p, bytes, key),
+            toPrevious: p.migrations.toPrevious,
+          }
+        ),
+    };
+  }
+
+  private keyIn<E, F>(base: string, entity: Entity<E, F>, fields: F): string {
+    try {
+      return base + entity.key(fields);
+    } catch (error) {
+      if (error instanceof KeyPartError) throw new KeyError(entity.typeName, error.field, error.message);
+      if (fields === null || typeof fields !== "object") {
+        throw new KeyError(entity.typeName, entity.keyFields.join(", "), `expected an object with the key fields, got ${String(fields)}`);
+      }
+      throw error;
+    }
+  }
+
+  private previousKeyOf(fields: K): string {
+    const p = this.previous as PreviousSide<T, K>;
+    return this.keyIn(p.base, p.entity, p.mapKey(fields));
+  }
+
+  /** True when a miss here may be found elsewhere: the previous major, or a legacy key space. */
+  private hasFallback(): boolean {
+    return (this.previous !== undefined && this.options.previousMajor !== "off") || this.options.legacy?.key !== undefined;
+  }
+
+  /**
+   * Misses at this accessor's keys, looked up where older data lives: the
+   * previous major's keys (read-through), then the legacy key space
+   * (adoption), one batched read each. Returns a settled (counted)
+   * interpretation per key, or undefined where nothing usable was found.
+   */
+  private async fallback(fields: readonly K[], keys: readonly string[]): Promise<(Interpretation<T> | undefined)[]> {
+    const out: (Interpretation<T> | undefined)[] = keys.map(() => undefined);
+    const p = this.previous;
+    if (p !== undefined && this.options.previousMajor !== "off") {
+      const from = this.mappedKeys(fields, (f) => this.previousKeyOf(f), "previousKey");
+      const found = await this.readMany(from.map((k) => k ?? ""), "GET");
+      found.forEach((bytes, i) => {
+        const source = from[i];
+        if (source !== undefined && bytes instanceof Buffer) out[i] = this.readThrough(p, keys[i] as string, source, bytes);
+        else if (bytes instanceof Error) this.report(asStoreError(bytes, "GET", source));
+      });
+    }
+    const legacy = this.options.legacy;
+    const todo = out.flatMap((seen, i) => (seen === undefined ? [i] : []));
+    if (legacy?.key !== undefined && todo.length > 0) {
+      const legacyKey = legacy.key;
+      const from = this.mappedKeys(todo.map((i) => fields[i] as K), (f) => this.legacyKeyOf(legacyKey, f), "legacy.key");
+      const found = await this.readMany(from.map((k) => k ?? ""), "GET");
+      found.forEach((bytes, j) => {
+        const i = todo[j] as number;
+        const source = from[j];
+        if (source !== undefined && bytes instanceof Buffer) out[i] = this.adopt(keys[i] as string, fields[i] as K, source, bytes);
+        else if (bytes instanceof Error) this.report(asStoreError(bytes, "GET", source));
+      });
+    }
+    return out;
+  }
+
+  /** Keys of another key space for each key's fields; a mapping that throws is reported and that key skipped. */
+  private mappedKeys(fields: readonly K[], map: (fields: K) => string, what: string): (string | undefined)[] {
+    return fields.map((f) => {
+      try {
+        return map(f);
+      } catch (error) {
+        this.report(error instanceof ProtocacheError ? error : new UpgradeError(this.entity.typeName, undefined, what, error));
+        return undefined;
+      }
+    });
+  }
+
+  private legacyKeyOf(map: (fields: unknown) => string, fields: K): string {
+    const key = map(fields);
+    if (typeof key !== "string" || key === "") throw new ConfigError("legacy.key", `expected a non-empty string key, got ${typeof key === "string" ? '""' : typeof key}`);
+    return key;
+  }
+
+  /** The previous major's entry → this major's value (the previous entity's decision table, then fromPrevious). */
+  private convertPrevious(p: PreviousSide<T, K>, bytes: Buffer, key: string | undefined): Interpretation<T> {
+    const seen = interpret(p.entity, p.options, bytes, key === undefined ? undefined : { key, fields: undefined });
+    if (seen.value === undefined) return { ...seen, value: undefined, revision: undefined };
+    try {
+      const value = checkedResult((p.migrations.fromPrevious as (old: unknown) => T)(seen.value));
+      return { outcome: "read_through", value, header: seen.header, revision: undefined, error: undefined };
+    } catch (error) {
+      return { outcome: "upgrade_failed", value: undefined, header: seen.header, revision: undefined, error: new UpgradeError(this.entity.typeName, key, "fromPrevious", error) };
+    }
+  }
+
+  /** A miss here found in the previous major: converted, returned, and copied here in the background with its expiry. */
+  private readThrough(p: PreviousSide<T, K>, key: string, source: string, bytes: Buffer): Interpretation<T> | undefined {
+    let seen = this.convertPrevious(p, bytes, source);
+    let next: Buffer | undefined;
+    if (seen.outcome === "read_through") {
+      try {
+        next = this.encode(seen.value as T, key);
+      } catch (error) {
+        seen = { ...seen, outcome: "upgrade_failed", value: undefined, error: new UpgradeError(this.entity.typeName, source, "fromPrevious", error) };
+      }
+    }
+    if (seen.outcome !== "read_through" && seen.outcome !== "upgrade_failed") {
+      // Nothing usable in the previous major (a miss there too): reported if damaged, counted as this read's miss.
+      if (seen.error instanceof ProtocacheError) this.report(seen.error);
+      return undefined;
+    }
+    this.counter.read(seen.outcome, seen.header?.schemaId);
+    if (seen.error instanceof ProtocacheError) this.report(seen.error);
+    if (next !== undefined) this.carryInBackground(source, bytes, key, next, false, ["migrated", "migrate_skipped", "migrate_error"]);
+    return seen;
+  }
+
+  /** A miss here found in the legacy key space: converted, returned, and (with `adopt`) written here with its expiry. */
+  private adopt(key: string, fields: K, source: string, bytes: Buffer): Interpretation<T> | undefined {
+    const seen = interpret(this.entity, this.options, bytes, { key: source, fields });
+    if (seen.outcome !== "legacy" && seen.outcome !== "legacy_rejected") {
+      // Not a legacy value (the reader declined, or an envelope sits at the old key): a miss here.
+      if (seen.error instanceof ProtocacheError) this.report(seen.error);
+      return undefined;
+    }
+    this.counter.read(seen.outcome, undefined);
+    if (seen.error instanceof ProtocacheError) this.report(seen.error);
+    const legacy = this.options.legacy;
+    if (seen.envelope !== undefined && legacy?.adopt === true) {
+      this.carryInBackground(source, bytes, key, seen.envelope, legacy.deleteOld, ["adopted", "adopt_skipped", "adopt_error"]);
+    }
+    return seen;
+  }
+
+  private carryInBackground(source: string, bytes: Buffer, target: string, value: Buffer, deleteSource: boolean, counters: readonly [WriteCounter, WriteCounter, WriteCounter]): void {
+    this.background("COPY", target, () => carry(this.store, source, bytes, target, value, deleteSource)).then(
+      (done: CarryResult) => {
+        this.counter.write(done === "created" ? counters[0] : counters[1]);
+        if (deleteSource && done !== "changed") this.counter.delete("legacy_deleted");
+      },
+      (error: unknown) => {
+        this.counter.write(counters[2]);
+        this.report(asStoreError(error, "COPY", target));
+      },
+    );
+  }
+
+  /** Dual-write: the previous major's entries for `values`, written beside this major's (counted, never failing the write). */
+  private async dualWrite(values: readonly T[], ttlSeconds: number): Promise<void> {
+    const p = this.previous;
+    if (p === undefined || this.options.previousMajor !== "dual-write") return;
+    const toPrevious = p.migrations.toPrevious as (value: T) => unknown;
+    const writes: StoreWrite[] = [];
+    for (const value of values) {
+      try {
+        const old = checkedResult(toPrevious(value));
+        const key = this.keyIn(p.base, p.entity, old);
+        writes.push({ key, value: encodeEnvelope(writer, p.entity.current.schemaId, old, p.entity.encode, this.envelope, Date.now()), ttlSeconds });
+      } catch (error) {
+        this.counter.write("dual_write_error");
+        this.report(error instanceof ProtocacheError ? error : new UpgradeError(this.entity.typeName, undefined, "toPrevious", error));
+      }
+    }
+    if (writes.length === 0) return;
+    const guard = this.guard === undefined ? undefined : { knownIds: p.entity.registry.knownIds };
+    const results = await this.writeMany(writes, guard);
+    results.forEach((r, i) => {
+      if (r === "written") this.counter.write("dual_written");
+      else if (r === "guarded") this.counter.write("dual_write_guarded");
+      else {
+        this.counter.write("dual_write_error");
+        this.report(asStoreError(r, "SET", writes[i]?.key));
+      }
+    });
+  }
+
+  /** Reads many keys in one round trip per server; an Error in place of each value that could not be read. */
+  private async readMany(keys: readonly string[], operation: string): Promise<(Buffer | null | Error)[]> {
+    try {
+      const read = this.store.getMany(keys, this.deadline);
+      return await (this.batchDeadline === undefined ? read : this.batchDeadline.bound(read, operation, keys[0]));
+    } catch (error) {
+      return keys.map((k) => asStoreError(error, operation, k));
+    }
+  }
+
+  private async writeMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined): Promise<StoreWriteResult[]> {
+    if (writes.length === 1) {
+      const w = writes[0] as StoreWrite;
+      try {
+        const done = this.store.set(w, guard);
+        return [await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", w.key))];
+      } catch (error) {
+        return [error instanceof Error ? error : new Error(String(error))];
+      }
+    }
+    try {
+      const done = this.store.setMany(writes, guard, this.deadline);
+      return await (this.batchDeadline === undefined ? done : this.batchDeadline.bound(done, "SET", writes[0]?.key));
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      return writes.map(() => failure);
+    }
   }
 
   /** The TTL of a write: the accessor's, or the per-call option (validated: a caller's mistake is a ConfigError). */
@@ -271,6 +563,12 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     return undefined;
   }
 
+  /** A counted miss, as an interpretation. */
+  private miss(): Interpretation<T> {
+    this.counter.read("miss", undefined);
+    return { outcome: "miss", value: undefined, header: undefined, revision: undefined, error: undefined };
+  }
+
   /** Counts a read and runs its side effects (write-back, deletes) in the background. */
   private settle(key: string, bytes: Buffer, seen: Interpretation<T>): Interpretation<T> {
     this.counter.read(seen.outcome, seen.header?.schemaId);
@@ -280,10 +578,14 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
         if (o.writeBack && seen.value !== undefined) this.rewrite(key, bytes, seen.value);
         break;
       case "legacy":
-        if (o.rewriteLegacy && seen.value !== undefined) this.rewrite(key, bytes, seen.value);
+        if (o.rewriteLegacy && seen.envelope !== undefined) this.replace(key, bytes, seen.envelope);
+        break;
+      case "upgrade_failed":
+      case "legacy_rejected":
+        if (seen.error instanceof ProtocacheError) this.report(seen.error);
         break;
       case "foreign":
-        // Too large to hand to the legacy reader (a DecodeError), or the reader threw: a miss, and reported.
+        // Too large to hand to the legacy reader: a miss, and reported.
         if (seen.error !== undefined) this.report(seen.error instanceof ProtocacheError ? seen.error : new LegacyReaderError(key, seen.error));
         break;
       case "corrupt":
@@ -311,6 +613,10 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       this.report(error as EncodeError);
       return;
     }
+    this.replace(key, seenBytes, next);
+  }
+
+  private replace(key: string, seenBytes: Buffer, next: Buffer): void {
     this.background("CAS", key, () => this.store.replaceIfEqual(key, seenBytes, next)).then(
       (done) => this.counter.write(done ? "written_back" : "write_back_skipped"),
       (error: unknown) => {

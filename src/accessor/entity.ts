@@ -15,6 +15,24 @@ export interface RevisionInfo<T> {
    * Absent when there is nothing to fill.
    */
   readonly fill?: ((value: T) => void) | undefined;
+  /**
+   * The value as this (older) revision wrote it: its fields under its own
+   * names, copied from the value decoded with the current codec, before
+   * declared defaults. Upgrade hooks receive it. Absent for the current revision.
+   */
+  readonly view?: ((value: T) => unknown) | undefined;
+}
+
+/** The previous major an entity migrates from (`migrates_from`), as generated. */
+export interface PreviousMajor<K> {
+  /** The previous major's entity (its own revisions, key template and codec). */
+  readonly entity: Entity<unknown, unknown>;
+  /**
+   * The previous major's key fields for this major's key fields, when the
+   * generator could derive them (same names and types); otherwise the
+   * service's migrations supply `previousKey`.
+   */
+  readonly key: ((fields: K) => unknown) | undefined;
 }
 
 /** Everything the runtime needs about one entity; written by the generator, not by hand. */
@@ -35,6 +53,12 @@ export interface EntityDefinition<T, K> {
   readonly key: (fields: K) => string;
   readonly encode: (w: Writer, value: T) => void;
   readonly decode: (r: Reader, end: number) => T;
+  /** A value with every field at its zero value (`newUser`): where legacy values are built. */
+  readonly newValue?: (() => T) | undefined;
+  /** Declared defaults of top-level fields by property name: what a legacy value lacking the field gets. */
+  readonly defaults?: Readonly<Record<string, unknown>> | undefined;
+  /** The previous major, for an entity with `migrates_from`. */
+  readonly previous?: PreviousMajor<K> | undefined;
   /** The whole schema lock, to tell IDs of other messages from unknown ones. */
   readonly registry: SchemaRegistry;
 }

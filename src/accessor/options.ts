@@ -1,10 +1,12 @@
 import { constants } from "node:buffer";
 import { ConfigError, type ProtocacheError } from "../errors.js";
+import type { EnvelopeWriteOptions } from "../envelope/encode.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
 import { checkWellFormed, validatePrefix } from "../keys.js";
+import { readJson, type LegacyObject, type LegacySource, type ResolvedLegacy } from "./legacy.js";
 
 /** Options of a generated accessor (`userCache(store, options)`). Every field is optional. */
-export interface AccessorOptions<T> {
+export interface AccessorOptions<T, K = unknown> {
   /** Prepended to every key, e.g. `"myapp:"`. May not contain `* ? [ ] \ { }`. Default `""`. */
   readonly prefix?: string;
   /** Isolates entries of an A/B arm or region that must not share entries with others. */
@@ -27,14 +29,35 @@ export interface AccessorOptions<T> {
   readonly deleteRejected?: boolean;
   /** Delete malformed (`corrupt`) entries. Default false. */
   readonly deleteCorrupt?: boolean;
-  /** Rewrite upgraded entries in the current revision, keeping their TTL, only if unchanged since read. Default false. */
+  /**
+   * Rewrite upgraded entries in the current revision by compare-and-set:
+   * only if unchanged since read, keeping their TTL exactly (a deleted key is
+   * never re-created). Default true (docs/migrations.md says why, and when to
+   * turn it off).
+   */
   readonly writeBack?: boolean;
   /** Never overwrite an entry whose schema ID this code does not know (a newer deploy's). Default true. */
   readonly guardWrites?: boolean;
-  /** Converts values stored before protocache (no envelope); return undefined to treat as a miss. */
-  readonly legacy?: (bytes: Buffer) => T | undefined;
-  /** Rewrite converted legacy values as envelopes (compare-and-set, TTL kept). Default false. */
+  /**
+   * Values stored before protocache: a reader (`(bytes) => object`, for
+   * non-envelope values at this accessor's own keys), or a
+   * {@link LegacySource} saying where the old entries live (a key function or
+   * prefix) and how to read them (JSON by default). Converted values get
+   * declared defaults for missing fields and are checked against the
+   * current type; return undefined to treat a value as a `foreign` miss.
+   */
+  readonly legacy?: ((bytes: Buffer) => LegacyObject<T> | undefined) | LegacySource<K, T>;
+  /** Rewrite converted legacy values found at this accessor's own keys as envelopes (compare-and-set, TTL kept). Default: the source's `adopt` (true), false for a plain reader function. */
   readonly rewriteLegacy?: boolean;
+  /**
+   * For an entity with `migrates_from`, how the previous major is used while
+   * both run: `"read-through"` (default: a miss reads the previous major's
+   * entry, converts it with `fromPrevious` and writes it here with its
+   * expiry; deletes remove both keys), `"dual-write"` (also writes every
+   * value to the previous major with `toPrevious`, so its readers keep
+   * hitting), or `"off"` (the transition is over: this major alone).
+   */
+  readonly previousMajor?: "read-through" | "dual-write" | "off";
   /** Store failures: `"miss"` fails open (reads miss, writes resolve `"error"`), `"throw"` rejects. Default `"miss"`. */
   readonly onStoreError?: "miss" | "throw";
   /** Called with every error that was absorbed (store failures, corrupt entries, failed write-backs). */
@@ -48,8 +71,8 @@ export interface AccessorOptions<T> {
   readonly deadlineMs?: number;
 }
 
-/** {@link AccessorOptions} with defaults applied and values checked. */
-export interface ResolvedOptions<T> {
+/** {@link AccessorOptions} with defaults applied and values checked (the type parameter only names the entity). */
+export interface ResolvedOptions<_T = unknown> {
   readonly prefix: string;
   readonly variant: string | undefined;
   readonly ttlSeconds: number;
@@ -64,8 +87,9 @@ export interface ResolvedOptions<T> {
   readonly deleteCorrupt: boolean;
   readonly writeBack: boolean;
   readonly guardWrites: boolean;
-  readonly legacy: ((bytes: Buffer) => T | undefined) | undefined;
+  readonly legacy: ResolvedLegacy | undefined;
   readonly rewriteLegacy: boolean;
+  readonly previousMajor: "read-through" | "dual-write" | "off";
   readonly onStoreError: "miss" | "throw";
   readonly onError: ((error: ProtocacheError) => void) | undefined;
   readonly deadlineMs: number;
@@ -74,14 +98,14 @@ export interface ResolvedOptions<T> {
 const known = new Set([
   "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
   "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
-  "onStoreError", "onError", "deadlineMs",
+  "previousMajor", "onStoreError", "onError", "deadlineMs",
 ]);
 
 /** Default per-call deadline: far above a healthy Redis round trip, far below what a request can afford to hang. */
 export const DEFAULT_DEADLINE_MS = 200;
 
-/** Checks every option (unknown names included) and applies defaults. */
-export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schemaTtl: number): ResolvedOptions<T> {
+/** Checks every option (unknown names included) and applies defaults; `keyFields` names the entity's key fields (for `legacy.prefix`). */
+export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | undefined, schemaTtl: number, keyFields: readonly string[] = []): ResolvedOptions<T> {
   const o: Record<string, unknown> = options === undefined ? {} : checkObject(options, "options");
   for (const name of Object.keys(o)) {
     if (!known.has(name)) throw new ConfigError(name, `unknown option; valid options are ${[...known].join(", ")}`);
@@ -89,6 +113,7 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
   const compression = o["compression"] === undefined || o["compression"] === false ? undefined : checkObject(o["compression"], "compression");
   if (compression !== undefined) checkKeys(compression, "compression", ["algorithm", "minBytes"]);
   const algorithm = compression === undefined ? "none" : oneOf(compression["algorithm"], "compression.algorithm", ["gzip", "brotli"] as const, undefined);
+  const legacy = legacyOf(o["legacy"], keyFields);
   return {
     prefix: validatePrefix(str(o["prefix"], "prefix", "")),
     variant: variantOf(o["variant"]),
@@ -102,13 +127,25 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
     minRevision: int(o["minRevision"], "minRevision", 1, 1),
     deleteRejected: bool(o["deleteRejected"], "deleteRejected", false),
     deleteCorrupt: bool(o["deleteCorrupt"], "deleteCorrupt", false),
-    writeBack: bool(o["writeBack"], "writeBack", false),
+    writeBack: bool(o["writeBack"], "writeBack", true),
     guardWrites: bool(o["guardWrites"], "guardWrites", true),
-    legacy: fn<(bytes: Buffer) => T | undefined>(o["legacy"], "legacy"),
-    rewriteLegacy: bool(o["rewriteLegacy"], "rewriteLegacy", false),
+    legacy,
+    rewriteLegacy: bool(o["rewriteLegacy"], "rewriteLegacy", legacy !== undefined && typeof o["legacy"] !== "function" && legacy.adopt),
+    previousMajor: oneOf(o["previousMajor"], "previousMajor", ["read-through", "dual-write", "off"] as const, "read-through"),
     onStoreError: oneOf(o["onStoreError"], "onStoreError", ["miss", "throw"] as const, "miss"),
     onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
     deadlineMs: int(o["deadlineMs"], "deadlineMs", DEFAULT_DEADLINE_MS, 0, 600_000),
+  };
+}
+
+/** How an accessor with these options writes envelopes. */
+export function envelopeOptionsOf(options: ResolvedOptions<unknown>): EnvelopeWriteOptions {
+  return {
+    writtenAt: options.writtenAt,
+    writerTag: options.writerTag,
+    compression: options.compression,
+    compressMinBytes: options.compressMinBytes,
+    maxPayloadBytes: options.maxPayloadBytes,
   };
 }
 
@@ -180,4 +217,26 @@ function writerTagOf(value: unknown): Buffer | undefined {
     throw new ConfigError("writerTag", `must be 1 to ${MAX_WRITER_TAG_BYTES} UTF-8 bytes, got ${bytes.length}`);
   }
   return bytes;
+}
+
+function legacyOf(value: unknown, keyFields: readonly string[]): ResolvedLegacy | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === "function") return { key: undefined, read: value as (bytes: Buffer) => unknown, adopt: false, deleteOld: false };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError("legacy", `expected a function (a reader) or an object like { key, read }, got ${value === null ? "null" : String(value)}`);
+  }
+  const source = value as Record<string, unknown>;
+  checkKeys(source, "legacy", ["key", "prefix", "read", "adopt", "deleteOld"]);
+  const key = fn<(fields: unknown) => string>(source["key"], "legacy.key");
+  const prefix = source["prefix"] === undefined ? undefined : checkWellFormed(str(source["prefix"], "legacy.prefix", ""), "legacy.prefix");
+  if (key !== undefined && prefix !== undefined) throw new ConfigError("legacy", "give either key or prefix, not both");
+  const byPrefix =
+    prefix === undefined ? undefined
+    : (fields: unknown) => prefix + keyFields.map((k) => String((fields as Record<string, unknown>)[k])).join(":");
+  return {
+    key: key ?? byPrefix,
+    read: fn<(bytes: Buffer, key: string) => unknown>(source["read"], "legacy.read") ?? readJson,
+    adopt: bool(source["adopt"], "legacy.adopt", true),
+    deleteOld: bool(source["deleteOld"], "legacy.deleteOld", false),
+  };
 }

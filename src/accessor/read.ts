@@ -1,11 +1,16 @@
 import { Reader } from "../codec/reader.js";
+import { copyUnknownFields } from "../codec/unknown-fields.js";
+import { Writer } from "../codec/writer.js";
 import { decompress } from "../envelope/compression.js";
+import { encodeEnvelope } from "../envelope/encode.js";
 import { ENVELOPE_VERSION, MAGIC } from "../envelope/format.js";
 import { readHeader, type EnvelopeHeader } from "../envelope/header.js";
-import { DecodeError } from "../errors.js";
+import { DecodeError, LegacyReaderError, LegacyValueError, UpgradeError } from "../errors.js";
 import type { ReadOutcome } from "../stats.js";
 import type { Entity, RevisionInfo } from "./entity.js";
-import type { ResolvedOptions } from "./options.js";
+import { legacyEncodeError, legacyValue } from "./legacy.js";
+import { migrationsOf } from "./migrations.js";
+import { envelopeOptionsOf, type ResolvedOptions } from "./options.js";
 
 /** What the read decision table concluded for one stored value. */
 export interface Interpretation<T> {
@@ -15,11 +20,20 @@ export interface Interpretation<T> {
   readonly header: EnvelopeHeader | undefined;
   /** The revision of this message that wrote the entry, when known. */
   readonly revision: RevisionInfo<T> | undefined;
-  /** Why an entry was `corrupt`, or what the legacy reader threw. */
+  /** Why an entry was `corrupt`, `upgrade_failed` or `legacy_rejected`. */
   readonly error: Error | undefined;
+  /** For a `legacy` value: the envelope it converts to (what adoption or `rewriteLegacy` writes). */
+  readonly envelope?: Buffer | undefined;
+}
+
+/** Where the bytes were read: the key (for errors and legacy readers) and its key fields (legacy values get them). */
+export interface ReadAt<K> {
+  readonly key: string;
+  readonly fields: K | undefined;
 }
 
 const reader = new Reader(Buffer.alloc(0));
+const writer = new Writer();
 
 function result<T>(
   outcome: ReadOutcome,
@@ -27,21 +41,26 @@ function result<T>(
   header?: EnvelopeHeader,
   revision?: RevisionInfo<T>,
   error?: Error,
+  envelope?: Buffer,
 ): Interpretation<T> {
-  return { outcome, value, header, revision, error };
+  return { outcome, value, header, revision, error, envelope };
 }
 
 /**
  * The read decision table (docs/policies.md): decides, for bytes found at a
  * key, whether they are a hit, an upgrade, a newer revision, another
- * message, legacy data or corrupt. Pure and synchronous; never throws.
+ * message, legacy data or corrupt, and runs the entity's upgrade hooks
+ * (after declared defaults) on older revisions. Synchronous; never throws:
+ * a throwing hook or legacy reader is an outcome with its error. The one
+ * place where stored bytes become a current-revision value (accessors and
+ * operations share it). `at` names the key read, for errors and legacy values.
  */
-export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer): Interpretation<T> {
+export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, at?: ReadAt<K>): Interpretation<T> {
   if (bytes.length === 0 || bytes[0] !== MAGIC) {
     if (bytes.length > options.maxPayloadBytes) {
       return result<T>("foreign", undefined, undefined, undefined, new DecodeError("too-large", `value of ${bytes.length} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes}): not given to the legacy reader`));
     }
-    return interpretLegacy(options, bytes);
+    return interpretLegacy(entity, options, bytes, at);
   }
   let header: EnvelopeHeader;
   try {
@@ -63,7 +82,7 @@ export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T
     if (options.onOlderRevision === "miss" || revision.revision < options.minRevision) {
       return result("rejected", undefined, header, revision);
     }
-    return decodeAs(entity, options, bytes, header, "upgraded", revision);
+    return decodeAs(entity, options, bytes, header, "upgraded", revision, at?.key);
   }
   if (entity.registry.get(id) !== undefined) return result<T>("wrong_type", undefined, header);
   // Same major, unknown ID: a newer revision. CI guarantees it is wire-compatible with ours.
@@ -77,6 +96,7 @@ function decodeAs<T, K>(
   header: EnvelopeHeader,
   outcome: "hit" | "upgraded" | "unknown",
   revision: RevisionInfo<T> | undefined,
+  key?: string,
 ): Interpretation<T> {
   const stored = bytes.length - header.payloadStart;
   if (stored > options.maxPayloadBytes) {
@@ -92,8 +112,19 @@ function decodeAs<T, K>(
       start = 0;
     }
     reader.reset(payload, start, payload.length);
-    const value = entity.decode(reader, payload.length);
+    let value = entity.decode(reader, payload.length);
+    const hook = outcome === "upgraded" && revision !== undefined ? migrationsOf(entity)?.upgrades?.[revision.revision] : undefined;
+    // The revision's own view is taken before declared defaults fill the value.
+    const old = hook === undefined ? undefined : view(revision as RevisionInfo<T>, value);
     (revision ?? entity.current).fill?.(value);
+    if (hook !== undefined) {
+      try {
+        value = checkedResult(hook(old as never, value));
+      } catch (error) {
+        const failure = new UpgradeError(entity.typeName, key, `upgrades[${(revision as RevisionInfo<T>).revision}]`, error);
+        return result("upgrade_failed", undefined, header, revision, failure);
+      }
+    }
     return result(outcome, value, header, revision);
   } catch (error) {
     const failure =
@@ -106,12 +137,45 @@ function decodeAs<T, K>(
   }
 }
 
-function interpretLegacy<T>(options: ResolvedOptions<T>, bytes: Buffer): Interpretation<T> {
-  if (options.legacy === undefined) return result<T>("foreign", undefined);
+/** The value as an older revision wrote it (for its upgrade hook), keeping unknown fields. */
+function view<T>(revision: RevisionInfo<T>, value: T): unknown {
+  if (revision.view === undefined) return value;
+  const old = revision.view(value) as object;
+  copyUnknownFields(value as object, old);
+  return old;
+}
+
+/** A hook's result must at least be an object (the types say the rest; encoding checks it before any write). */
+export function checkedResult<T>(value: T): T {
+  if (typeof value !== "object" || value === null) throw new TypeError(`expected the upgraded value (an object), got ${value === null ? "null" : typeof value}`);
+  return value;
+}
+
+/**
+ * A non-envelope value: given to the legacy reader, made into a value of
+ * the current type (declared defaults, the key's fields, every field
+ * checked), encoded as the envelope adoption writes, and read back from it.
+ */
+function interpretLegacy<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, at: ReadAt<K> | undefined): Interpretation<T> {
+  const legacy = options.legacy;
+  if (legacy === undefined) return result<T>("foreign", undefined);
+  const key = at?.key ?? "(unknown key)";
+  let raw: unknown;
   try {
-    const value = options.legacy(bytes);
-    return value === undefined ? result<T>("foreign", undefined) : result<T>("legacy", value);
+    raw = legacy.read(bytes, key);
   } catch (error) {
-    return result<T>("foreign", undefined, undefined, undefined, error instanceof Error ? error : new Error(String(error)));
+    return result<T>("legacy_rejected", undefined, undefined, undefined, new LegacyReaderError(key, error));
   }
+  if (raw === undefined) return result<T>("foreign", undefined);
+  let envelope: Buffer;
+  let value: T | undefined;
+  try {
+    value = legacyValue(entity, raw, at?.fields, key);
+    envelope = encodeEnvelope(writer, entity.current.schemaId, value, entity.encode, envelopeOptionsOf(options as ResolvedOptions<unknown>), Date.now());
+  } catch (error) {
+    return result<T>("legacy_rejected", undefined, undefined, undefined, legacyEncodeError(key, value, error));
+  }
+  const read = interpret(entity, { ...options, legacy: undefined }, envelope);
+  if (read.outcome !== "hit") return result<T>("legacy_rejected", undefined, undefined, undefined, read.error ?? new LegacyValueError(key, `does not read back (${read.outcome})`));
+  return result<T>("legacy", read.value, undefined, undefined, undefined, envelope);
 }

@@ -1,5 +1,5 @@
 import { guardAllows } from "../envelope/guard.js";
-import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import type { CacheStore, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 interface Slot {
   readonly value: Buffer;
@@ -86,6 +86,18 @@ export class MemoryStore implements CacheStore {
     const slot = this.live(key);
     if (slot === undefined || !slot.value.equals(expected)) return false;
     return this.slots.delete(key);
+  }
+
+  async getWithExpiry(key: string): Promise<StoredValue | null> {
+    const slot = this.live(key);
+    return slot === undefined ? null : { value: Buffer.from(slot.value), expireAt: slot.expiresAt === Infinity ? undefined : slot.expiresAt };
+  }
+
+  async createIfAbsent(key: string, value: Buffer, expireAt: number | undefined): Promise<boolean> {
+    if (this.live(key) !== undefined) return false;
+    // Like Redis: an expiry already past stores nothing that can be read.
+    if (expireAt === undefined || expireAt > this.now()) this.slots.set(key, { value: Buffer.from(value), expiresAt: expireAt ?? Infinity });
+    return true;
   }
 
   /** Every live key, for tools and tests. */

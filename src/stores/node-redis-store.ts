@@ -1,7 +1,8 @@
 import { StoreError } from "../errors.js";
+import { CompareCommands, compareModeOf, compareWith, deleteIfEqualArgs, detectArgs, hasDelex, setIfEqualArgs, type RedisStoreOptions } from "./compare-commands.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
-import { guardOutcome, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
-import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import { guardOutcome, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
+import type { CacheStore, Deadline, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Arg = string | Buffer;
 
@@ -14,14 +15,20 @@ export interface NodeRedisClient {
   sendCommand(args: Arg[]): Promise<unknown>;
   /** A view of the client whose replies map RESP types as given (node-redis's `withTypeMapping`). */
   withTypeMapping(mapping: NodeRedisTypeMapping): NodeRedisClient;
+  /** A transaction (MULTI/EXEC): read-through and adoption read a value and its expiry atomically. */
+  multi?(): { addCommand(args: Arg[]): unknown; exec(): Promise<unknown[]> };
 }
 
 /** What protocache needs of a node-redis cluster made by `createCluster`. */
 export interface NodeRedisCluster {
   sendCommand(firstKey: Arg | undefined, isReadonly: boolean | undefined, args: Arg[]): Promise<unknown>;
   withTypeMapping(mapping: NodeRedisTypeMapping): NodeRedisCluster;
-  /** The cluster's masters; only its presence is used, to tell a cluster from a client. */
+  /** The cluster's masters: tells a cluster from a client, and where IFEQ support is detected. */
   readonly masters: readonly unknown[];
+  /** A transaction routed by a key (MULTI/EXEC on that key's master). */
+  multi?(routing?: Arg): { addCommand(firstKey: Arg | undefined, isReadonly: boolean | undefined, args: Arg[]): unknown; exec(): Promise<unknown[]> };
+  /** The client of one master (IFEQ detection asks every master). */
+  nodeClient?(node: never): Promise<{ sendCommand(args: Arg[]): Promise<unknown> }>;
 }
 
 /** A node-redis type mapping: RESP type code to the JS type of replies. */
@@ -57,19 +64,42 @@ export class NodeRedisStore implements CacheStore {
   private readonly cluster: boolean;
   private readonly scripts: ScriptTransport;
   private readonly scriptState = { evalOnly: false };
+  private readonly transaction: (key: string, commands: Arg[][]) => Promise<unknown[]>;
+  /** Whether compare-and-set and compare-and-delete use IFEQ (Redis 8.4+) or Lua. */
+  readonly compare: CompareCommands;
 
-  constructor(client: NodeRedisClient | NodeRedisCluster) {
+  constructor(client: NodeRedisClient | NodeRedisCluster, options?: RedisStoreOptions) {
     this.client = client;
     this.cluster = "masters" in client && Array.isArray((client as NodeRedisCluster).masters);
     // A view with bulk replies as Buffers, made once: per-command options would cost node-redis a third of its throughput.
     const mapping = { [BLOB_STRING]: Buffer };
+    const noMulti = (): never => {
+      throw new Error("this client has no multi(): protocache needs a node-redis client or cluster");
+    };
     if (this.cluster) {
       const c = (client as NodeRedisCluster).withTypeMapping(mapping);
       this.send = (key, readonly, args) => c.sendCommand(key, readonly, args);
+      this.transaction = (key, commands) => {
+        const m = c.multi?.(key) ?? noMulti();
+        for (const args of commands) m.addCommand(key, false, args);
+        return m.exec();
+      };
     } else {
       const c = (client as NodeRedisClient).withTypeMapping(mapping);
       this.send = (_key, _readonly, args) => c.sendCommand(args);
+      this.transaction = (_key, commands) => {
+        const m = c.multi?.() ?? noMulti();
+        for (const args of commands) m.addCommand(args);
+        return m.exec();
+      };
     }
+    this.compare = new CompareCommands(compareModeOf(options), async () => {
+      if (!this.cluster) return hasDelex(await this.send("", false, [...detectArgs]));
+      const c = client as NodeRedisCluster;
+      if (c.nodeClient === undefined || c.masters.length === 0) return false;
+      const replies = await Promise.all(c.masters.map(async (m) => (await (c.nodeClient as (n: unknown) => Promise<{ sendCommand(args: Arg[]): Promise<unknown> }>)(m)).sendCommand([...detectArgs])));
+      return replies.every(hasDelex);
+    });
     this.scripts = {
       evalsha: (s, key, args) => this.send(key, false, ["EVALSHA", s.sha1, "1", key, ...args]),
       eval: (s, key, args) => this.send(key, false, ["EVAL", s.source, "1", key, ...args]),
@@ -133,11 +163,44 @@ export class NodeRedisStore implements CacheStore {
   }
 
   replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
-    return this.script("CAS", replaceIfEqual, key, [expected, value], isOne);
+    return compareWith(
+      this.compare,
+      () => this.send(key, false, setIfEqualArgs(key, expected, value)).then((r) => r !== null),
+      () => this.script("CAS", replaceIfEqual, key, [expected, value], isOne),
+    ).catch((error: unknown) => {
+      throw scriptError("CAS", key, error);
+    });
   }
 
   deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
-    return this.script("CAD", deleteIfEqual, key, [expected], isOne);
+    return compareWith(
+      this.compare,
+      () => this.send(key, false, deleteIfEqualArgs(key, expected)).then(isOne),
+      () => this.script("CAD", deleteIfEqual, key, [expected], isOne),
+    ).catch((error: unknown) => {
+      throw scriptError("CAD", key, error);
+    });
+  }
+
+  async getWithExpiry(key: string): Promise<StoredValue | null> {
+    let replies: unknown[];
+    try {
+      replies = await this.transaction(key, [["GET", key], ["PEXPIRETIME", key]]);
+    } catch (cause) {
+      throw new StoreError("GET", key, { cause });
+    }
+    const [value, expireAt] = replies;
+    if (!(value instanceof Buffer) || typeof expireAt !== "number" || expireAt === -2) return null;
+    return { value, expireAt: expireAt < 0 ? undefined : expireAt };
+  }
+
+  async createIfAbsent(key: string, value: Buffer, expireAt: number | undefined): Promise<boolean> {
+    try {
+      const args: Arg[] = expireAt === undefined ? ["SET", key, value, "NX"] : ["SET", key, value, "PXAT", String(expireAt), "NX"];
+      return (await this.send(key, false, args)) !== null;
+    } catch (cause) {
+      throw new StoreError("SET", key, { cause });
+    }
   }
 
   private script<R>(operation: string, script: LuaScript, key: string, args: Arg[], map: (reply: unknown) => R): Promise<R> {

@@ -1,9 +1,10 @@
 import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { StoreError } from "../errors.js";
+import { CompareCommands, compareModeOf, compareWith, deleteIfEqualArgs, detectArgs, hasDelex, setIfEqualArgs, type RedisStoreOptions } from "./compare-commands.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
-import { guardOutcome, isNoScript, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
-import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import { guardOutcome, isNoScript, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
+import type { CacheStore, Deadline, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Client = Redis | Cluster;
 type PipelineResult = [error: Error | null, result: unknown][];
@@ -13,8 +14,10 @@ type PipelineResult = [error: Error | null, result: unknown][];
  * round trip per server: a single MGET or pipeline on a standalone server,
  * one pipeline per master on a Cluster (a failing master fails only its own
  * keys). Scripts run by EVALSHA, sent by EVAL (or SCRIPT LOAD where an ACL
- * denies EVAL) when a server lacks them. Recommended client settings are in
- * docs/operations.md.
+ * denies EVAL) when a server lacks them; compare-and-set and
+ * compare-and-delete use `SET … IFEQ` and `DELEX … IFEQ` instead where
+ * every server has them (Redis 8.4+, detected once per store). Recommended
+ * client settings are in docs/operations.md.
  *
  * @example
  * ```ts
@@ -28,10 +31,17 @@ export class RedisStore implements CacheStore {
   private readonly cluster: boolean;
   private readonly scripts: ScriptTransport;
   private readonly scriptState = { evalOnly: false };
+  /** Whether compare-and-set and compare-and-delete use IFEQ (Redis 8.4+) or Lua. */
+  readonly compare: CompareCommands;
 
-  constructor(client: Client) {
+  constructor(client: Client, options?: RedisStoreOptions) {
     this.client = client;
     this.cluster = (client as { isCluster?: boolean }).isCluster === true;
+    this.compare = new CompareCommands(compareModeOf(options), async () => {
+      const servers: (Redis | Cluster)[] = this.cluster ? (this.client as Cluster).nodes("master") : [this.client];
+      const replies = await Promise.all(servers.map((s) => s.call(...detectArgs)));
+      return servers.length > 0 && replies.every(hasDelex);
+    });
     this.scripts = {
       evalsha: (s, key, args) => this.client.evalsha(s.sha1, 1, key, ...args),
       eval: (s, key, args) => this.client.eval(s.source, 1, key, ...args),
@@ -109,11 +119,45 @@ export class RedisStore implements CacheStore {
   }
 
   replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
-    return this.script("CAS", replaceIfEqual, key, [expected, value], isOne);
+    return compareWith(
+      this.compare,
+      () => this.client.call(...(setIfEqualArgs(key, expected, value) as [string, ...(string | Buffer)[]])).then((r) => r === "OK"),
+      () => this.script("CAS", replaceIfEqual, key, [expected, value], isOne),
+    ).catch((error: unknown) => {
+      throw scriptError("CAS", key, error);
+    });
   }
 
   deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
-    return this.script("CAD", deleteIfEqual, key, [expected], isOne);
+    return compareWith(
+      this.compare,
+      () => this.client.call(...(deleteIfEqualArgs(key, expected) as [string, ...(string | Buffer)[]])).then(isOne),
+      () => this.script("CAD", deleteIfEqual, key, [expected], isOne),
+    ).catch((error: unknown) => {
+      throw scriptError("CAD", key, error);
+    });
+  }
+
+  async getWithExpiry(key: string): Promise<StoredValue | null> {
+    let replies: PipelineResult | null;
+    try {
+      replies = (await this.client.multi().getBuffer(key).pexpiretime(key).exec()) as PipelineResult | null;
+    } catch (cause) {
+      throw storeError("GET", key, cause);
+    }
+    const [[getError, value] = [null, null], [expError, expireAt] = [null, -2]] = replies ?? [];
+    if (getError !== null || expError !== null) throw storeError("GET", key, getError ?? expError);
+    if (value === null || typeof expireAt !== "number" || expireAt === -2) return null;
+    return { value: value as Buffer, expireAt: expireAt < 0 ? undefined : expireAt };
+  }
+
+  async createIfAbsent(key: string, value: Buffer, expireAt: number | undefined): Promise<boolean> {
+    try {
+      const reply = expireAt === undefined ? await this.client.set(key, value, "NX") : await this.client.set(key, value, "PXAT", expireAt, "NX");
+      return reply === "OK";
+    } catch (cause) {
+      throw storeError("SET", key, cause);
+    }
   }
 
   private script<R>(operation: string, script: LuaScript, key: string, args: (string | Buffer)[], map: (reply: unknown) => R): Promise<R> {

@@ -25,6 +25,13 @@ export interface Deadline {
   bound<T>(work: Promise<T>, operation: string, key: string | undefined): Promise<T>;
 }
 
+/** A stored value with its absolute expiry. */
+export interface StoredValue {
+  readonly value: Buffer;
+  /** Expiry in epoch milliseconds by the server's clock (PEXPIRETIME), or undefined for none. */
+  readonly expireAt: number | undefined;
+}
+
 /** Result of one write: stored, refused by the guard, or the store's error. */
 export type StoreWriteResult = "written" | "guarded" | Error;
 
@@ -55,4 +62,16 @@ export interface CacheStore {
   replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean>;
   /** Deletes the key only if its value is still byte-for-byte `expected`. */
   deleteIfEqual(key: string, expected: Buffer): Promise<boolean>;
+  /**
+   * The value and its absolute expiry, read atomically (GET and PEXPIRETIME
+   * in one MULTI), or null: what a copy to another key needs to keep the
+   * expiry exactly. Needs Redis 7.0 (PEXPIRETIME).
+   */
+  getWithExpiry(key: string): Promise<StoredValue | null>;
+  /**
+   * Creates the key only if it does not exist (SET NX), expiring at
+   * `expireAt` (epoch ms, PXAT) or never; resolves false when the key
+   * existed. An `expireAt` already past creates nothing that can be read.
+   */
+  createIfAbsent(key: string, value: Buffer, expireAt: number | undefined): Promise<boolean>;
 }

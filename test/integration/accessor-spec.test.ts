@@ -150,13 +150,13 @@ describeEveryBackend("accessors", (backend: () => Backend) => {
     expect(cache.stats().reads).toMatchObject({ corrupt: 1, rejected: 1 });
   });
 
-  it("reports a throwing legacy reader to onError and counts the value as foreign", async () => {
+  it("reports a throwing legacy reader to onError as a LegacyReaderError and counts the value as legacy_rejected", async () => {
     const prefix = uniquePrefix();
     await backend().raw.set(`${prefix}user:v1:json`, '{"id":"json"}');
     const errors: unknown[] = [];
     const cache = users({ prefix, legacy: () => { throw new Error("bad legacy JSON"); }, onError: (e) => errors.push(e) });
     expect(await cache.get({ id: "json" })).toBeUndefined();
-    expect(cache.stats().reads.foreign).toBe(1);
+    expect(cache.stats().reads.legacy_rejected).toBe(1);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(LegacyReaderError);
     expect((errors[0] as LegacyReaderError).message).toMatch(/bad legacy JSON/);

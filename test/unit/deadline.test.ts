@@ -3,7 +3,7 @@ import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js
 import { deadlineState } from "../../src/accessor/deadline.js";
 import { StoreTimeoutError } from "../../src/errors.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
-import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../../src/stores/store.js";
+import type { CacheStore, Deadline, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "../../src/stores/store.js";
 
 /**
  * The per-call deadline against stores that answer late or never (the
@@ -43,6 +43,12 @@ class SlowStore implements CacheStore {
   }
   set(write: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded"> {
     return this.later(write.key, () => this.inner.set(write, guard));
+  }
+  getWithExpiry(key: string): Promise<StoredValue | null> {
+    return this.later(key, () => this.inner.getWithExpiry(key));
+  }
+  createIfAbsent(key: string, value: Buffer, expireAt: number | undefined): Promise<boolean> {
+    return this.later(key, () => this.inner.createIfAbsent(key, value, expireAt));
   }
   setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined): Promise<StoreWriteResult[]> {
     return this.later(writes[0]?.key, () => this.inner.setMany(writes, guard));
