@@ -77,7 +77,7 @@ export function emitEntity(
   f.print("  decode: ", decoderSymbol(message), ",");
   f.print("  newValue: ", creatorSymbol(message), ",");
   f.print(`  defaults: { ${topLevelDefaults(entity, defaults).join(", ")} },`);
-  if (previous !== undefined) f.print(...previousMember(previous));
+  if (previous !== undefined) f.print(...previousMember(previous, keyName));
   f.print("  registry: ", registrySymbol, ",");
   f.print("});");
   f.print();

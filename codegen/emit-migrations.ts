@@ -80,11 +80,12 @@ function previousSymbols(prev: EntityModel): { entity: ImportSymbol; key: Import
 }
 
 /** The `previous:` member of an entity definition. */
-export function previousMember(link: PreviousLink): Printable[] {
+export function previousMember(link: PreviousLink, keyName: string): Printable[] {
   const { entity: prevEntity } = previousSymbols(link.entity);
-  if (!link.keyDerivable) return ["  previous: { entity: ", prevEntity, ", key: undefined },"];
+  const fn = symbol("previousMajor", runtime);
+  if (!link.keyDerivable) return ["  previous: ", fn, "(", prevEntity, ", undefined),"];
   const fields = link.entity.keyFields.map((k) => `${propertyName(k)}: k.${propertyName(k)}`).join(", ");
-  return ["  previous: { entity: ", prevEntity, `, key: (k) => ({ ${fields} }) },`];
+  return ["  previous: ", fn, "(", prevEntity, `, (k: ${keyName}) => ({ ${fields} })),`];
 }
 
 /**

@@ -3,5 +3,6 @@
 
 export * as acmeSessionV1 from "./acme/session/v1/index.js";
 export * as acmeUserV1 from "./acme/user/v1/index.js";
+export * as acmeUserV2 from "./acme/user/v2/index.js";
 export * as googleProtobuf from "./google/protobuf/index.js";
 export { schemaRegistry } from "./registry.js";

@@ -9,4 +9,5 @@ export const schemaRegistry = /*@__PURE__*/ new SchemaRegistry([
   { id: 0xbacae05f, message: "acme.user.v1.User", major: 1, revision: 1 },
   { id: 0xd372201c, message: "acme.user.v1.User", major: 1, revision: 2 },
   { id: 0xde6e70f5, message: "acme.session.v1.Session", major: 1, revision: 2 },
+  { id: 0x990de494, message: "acme.user.v2.User", major: 2, revision: 1 },
 ]);

@@ -63,6 +63,11 @@ export interface EntityDefinition<T, K> {
   readonly registry: SchemaRegistry;
 }
 
+/** Links an entity to the previous major it migrates from (generated code calls it; it erases the previous major's types). */
+export function previousMajor<K, P, PK>(entity: Entity<P, PK>, key: ((fields: K) => PK) | undefined): PreviousMajor<K> {
+  return { entity: entity as unknown as Entity<unknown, unknown>, key };
+}
+
 /** A validated entity definition with its revisions indexed by schema ID. */
 export interface Entity<T, K> extends EntityDefinition<T, K> {
   readonly revisionsById: ReadonlyMap<number, RevisionInfo<T>>;

@@ -35,7 +35,7 @@ export {
   encodeUInt64Value,
   encodeValue,
 } from "../codec/well-known.js";
-export { defineEntity, type Entity, type EntityDefinition, type PreviousMajor, type RevisionInfo } from "../accessor/entity.js";
+export { defineEntity, previousMajor, type Entity, type EntityDefinition, type PreviousMajor, type RevisionInfo } from "../accessor/entity.js";
 export { accessorInternals, createEntityCache, type AccessorInternals, type EntityCache, type PreviousInternals } from "../accessor/entity-cache.js";
 export { defineMigrations, migrationsOf, type Migrations } from "../accessor/migrations.js";
 export { interpret, type Interpretation, type ReadAt } from "../accessor/read.js";
