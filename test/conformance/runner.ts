@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { fetchDebianPackages } from "../support/debian-packages.js";
 import { conformancePackage, repoRoot } from "./project.js";
 
 /** How to start `conformance_test_runner`: a command and the arguments that come before the runner's own. */
@@ -54,45 +55,9 @@ export function conformanceRunner(): RunnerCommand {
 
 /** Downloads and unpacks Debian 13's libc6, libstdc++6 and libgcc-s1 into {@link runtimeDir}. */
 function fetchDebianRuntime(why: string): void {
-  const fail = (step: string, detail: string): never => {
-    throw new RunnerUnavailable(`it needs a newer C library (${why}) and fetching Debian 13's ${debianPackages.join(", ")} failed at ${step}: ${detail}`);
-  };
-  for (const tool of ["apt-get", "dpkg-deb"]) {
-    if (spawnSync(tool, ["--version"], { encoding: "utf8" }).status !== 0) fail("setup", `${tool} is not available (a Debian or Ubuntu system is needed)`);
+  try {
+    fetchDebianPackages({ dir: runtimeDir, suites: ["trixie"], packages: debianPackages });
+  } catch (error) {
+    throw new RunnerUnavailable(`it needs a newer C library (${why}) and ${error instanceof Error ? error.message : String(error)}`);
   }
-  const keyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
-  if (!existsSync(keyring)) fail("setup", `${keyring} is missing (apt-get install debian-archive-keyring)`);
-  rmSync(runtimeDir, { recursive: true, force: true });
-  const apt = join(runtimeDir, "apt");
-  const debs = join(runtimeDir, "debs");
-  for (const dir of [join(apt, "sources.list.d"), join(apt, "preferences.d"), join(apt, "lists", "partial"), join(apt, "cache", "archives", "partial"), debs]) mkdirSync(dir, { recursive: true });
-  const mirror = process.env["PROTOCACHE_DEBIAN_MIRROR"] ?? "http://deb.debian.org/debian";
-  writeFileSync(join(apt, "sources.list"), `deb [signed-by=${keyring}] ${mirror} trixie main\n`);
-  writeFileSync(join(apt, "status"), "");
-  // Every path apt uses points into runtimeDir: the system's sources, lists, cache and dpkg status are untouched.
-  const options = [
-    `Dir::Etc::SourceList=${join(apt, "sources.list")}`,
-    `Dir::Etc::SourceParts=${join(apt, "sources.list.d")}`,
-    `Dir::Etc::Preferences=${join(apt, "preferences")}`,
-    `Dir::Etc::PreferencesParts=${join(apt, "preferences.d")}`,
-    `Dir::State=${apt}`,
-    `Dir::State::Lists=${join(apt, "lists")}`,
-    `Dir::State::status=${join(apt, "status")}`,
-    `Dir::Cache=${join(apt, "cache")}`,
-    "Debug::NoLocking=1",
-    "APT::Architecture=amd64",
-    "APT::Sandbox::User=root",
-    "Acquire::Languages=none",
-  ].flatMap((o) => ["-o", o]);
-  const aptGet = (args: string[], step: string): void => {
-    const run = spawnSync("apt-get", [...options, "-qq", ...args], { cwd: debs, encoding: "utf8", timeout: 300_000 });
-    if (run.status !== 0) fail(step, (run.error?.message ?? `${run.stderr}${run.stdout}`).trim().split("\n").filter((l) => !l.startsWith("W:")).join(" ").slice(0, 300));
-  };
-  aptGet(["update", "--error-on=any"], `apt-get update from ${mirror} trixie`);
-  aptGet(["download", ...debianPackages], "apt-get download");
-  for (const deb of readdirSync(debs).filter((f) => f.endsWith(".deb"))) {
-    const run = spawnSync("dpkg-deb", ["-x", join(debs, deb), join(runtimeDir, "root")], { encoding: "utf8" });
-    if (run.status !== 0) fail(`dpkg-deb -x ${deb}`, run.stderr.trim());
-  }
-  rmSync(join(apt, "lists"), { recursive: true, force: true });
 }

@@ -58,14 +58,21 @@ export async function waitForPing(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
+/** How to start a redis-server other than the one on the PATH (e.g. a newer one from test/support/redis8.ts). */
+export interface ServerCommand {
+  readonly command: string;
+  /** Arguments before the server's own. */
+  readonly args: readonly string[];
+}
+
 /** Starts a throwaway redis-server (no persistence) on a free port, or on `options.port` (a restart). */
-export async function startRedis(extraArgs: readonly string[] = [], options: { port?: number } = {}): Promise<RedisProcess> {
-  if (!hasRedisServer()) throw new Error(missingRedisHelp);
+export async function startRedis(extraArgs: readonly string[] = [], options: { port?: number; server?: ServerCommand } = {}): Promise<RedisProcess> {
+  if (options.server === undefined && !hasRedisServer()) throw new Error(missingRedisHelp);
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), "protocache-redis-"));
   const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", ...extraArgs],
+    options.server?.command ?? "redis-server",
+    [...(options.server?.args ?? []), "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", ...extraArgs],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let exited = false;
