@@ -279,8 +279,12 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   async delete(fields: K): Promise<boolean> {
     const key = this.keyOf(fields);
-    // While the previous major is in use, its key goes first: a read-through racing this delete then finds it gone and undoes its copy.
-    const keys = this.previous !== undefined && this.options.previousMajor !== "off" ? [this.previousKeyOf(fields), key] : [key];
+    // Older copies go first (the legacy key, the previous major's): a read-through or adoption racing this
+    // delete then finds its source gone and undoes its copy, so nothing deleted comes back.
+    const keys = [key];
+    if (this.previous !== undefined && this.options.previousMajor !== "off") keys.unshift(this.previousKeyOf(fields));
+    const legacy = this.options.legacy;
+    if (legacy?.key !== undefined) keys.unshift(this.legacyKeyOf(legacy.key, fields));
     let n = 0;
     try {
       for (const k of keys) {

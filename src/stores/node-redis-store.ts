@@ -15,8 +15,6 @@ export interface NodeRedisClient {
   sendCommand(args: Arg[]): Promise<unknown>;
   /** A view of the client whose replies map RESP types as given (node-redis's `withTypeMapping`). */
   withTypeMapping(mapping: NodeRedisTypeMapping): NodeRedisClient;
-  /** A transaction (MULTI/EXEC): read-through and adoption read a value and its expiry atomically. */
-  multi?(): { addCommand(args: Arg[]): unknown; exec(): Promise<unknown[]> };
 }
 
 /** What protocache needs of a node-redis cluster made by `createCluster`. */
@@ -25,8 +23,6 @@ export interface NodeRedisCluster {
   withTypeMapping(mapping: NodeRedisTypeMapping): NodeRedisCluster;
   /** The cluster's masters: tells a cluster from a client, and where IFEQ support is detected. */
   readonly masters: readonly unknown[];
-  /** A transaction routed by a key (MULTI/EXEC on that key's master). */
-  multi?(routing?: Arg): { addCommand(firstKey: Arg | undefined, isReadonly: boolean | undefined, args: Arg[]): unknown; exec(): Promise<unknown[]> };
   /** The client of one master (IFEQ detection asks every master). */
   nodeClient?(node: never): Promise<{ sendCommand(args: Arg[]): Promise<unknown> }>;
 }
@@ -64,7 +60,6 @@ export class NodeRedisStore implements CacheStore {
   private readonly cluster: boolean;
   private readonly scripts: ScriptTransport;
   private readonly scriptState = { evalOnly: false };
-  private readonly transaction: (key: string, commands: Arg[][]) => Promise<unknown[]>;
   /** Whether compare-and-set and compare-and-delete use IFEQ (Redis 8.4+) or Lua. */
   readonly compare: CompareCommands;
 
@@ -73,25 +68,12 @@ export class NodeRedisStore implements CacheStore {
     this.cluster = "masters" in client && Array.isArray((client as NodeRedisCluster).masters);
     // A view with bulk replies as Buffers, made once: per-command options would cost node-redis a third of its throughput.
     const mapping = { [BLOB_STRING]: Buffer };
-    const noMulti = (): never => {
-      throw new Error("this client has no multi(): protocache needs a node-redis client or cluster");
-    };
     if (this.cluster) {
       const c = (client as NodeRedisCluster).withTypeMapping(mapping);
       this.send = (key, readonly, args) => c.sendCommand(key, readonly, args);
-      this.transaction = (key, commands) => {
-        const m = c.multi?.(key) ?? noMulti();
-        for (const args of commands) m.addCommand(key, false, args);
-        return m.exec();
-      };
     } else {
       const c = (client as NodeRedisClient).withTypeMapping(mapping);
       this.send = (_key, _readonly, args) => c.sendCommand(args);
-      this.transaction = (_key, commands) => {
-        const m = c.multi?.() ?? noMulti();
-        for (const args of commands) m.addCommand(args);
-        return m.exec();
-      };
     }
     this.compare = new CompareCommands(compareModeOf(options), async () => {
       if (!this.cluster) return hasDelex(await this.send("", false, [...detectArgs]));
@@ -182,16 +164,24 @@ export class NodeRedisStore implements CacheStore {
     });
   }
 
+  /**
+   * PEXPIRETIME, GET, PEXPIRETIME, sent in one write (one round trip):
+   * node-redis's MULTI does not apply the Buffer type mapping to EXEC's
+   * replies, so a transaction cannot return binary values. Equal expiries
+   * around the GET mean the value was read with that expiry (a rewrite
+   * with KEEPTTL keeps it; any other write changes it); otherwise the
+   * entry is reported absent and the caller leaves it alone.
+   */
   async getWithExpiry(key: string): Promise<StoredValue | null> {
     let replies: unknown[];
     try {
-      replies = await this.transaction(key, [["GET", key], ["PEXPIRETIME", key]]);
+      replies = await Promise.all([this.send(key, true, ["PEXPIRETIME", key]), this.send(key, true, ["GET", key]), this.send(key, true, ["PEXPIRETIME", key])]);
     } catch (cause) {
       throw new StoreError("GET", key, { cause });
     }
-    const [value, expireAt] = replies;
-    if (!(value instanceof Buffer) || typeof expireAt !== "number" || expireAt === -2) return null;
-    return { value, expireAt: expireAt < 0 ? undefined : expireAt };
+    const [before, value, after] = replies;
+    if (!(value instanceof Buffer) || typeof before !== "number" || before !== after || before === -2) return null;
+    return { value, expireAt: before < 0 ? undefined : before };
   }
 
   async createIfAbsent(key: string, value: Buffer, expireAt: number | undefined): Promise<boolean> {

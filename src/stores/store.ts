@@ -63,9 +63,10 @@ export interface CacheStore {
   /** Deletes the key only if its value is still byte-for-byte `expected`. */
   deleteIfEqual(key: string, expected: Buffer): Promise<boolean>;
   /**
-   * The value and its absolute expiry, read atomically (GET and PEXPIRETIME
-   * in one MULTI), or null: what a copy to another key needs to keep the
-   * expiry exactly. Needs Redis 7.0 (PEXPIRETIME).
+   * The value and the absolute expiry it had when read (one round trip:
+   * GET and PEXPIRETIME in a MULTI, or PEXPIRETIME around a GET), or null:
+   * what a copy to another key needs to keep the expiry exactly. Needs
+   * Redis 7.0 (PEXPIRETIME).
    */
   getWithExpiry(key: string): Promise<StoredValue | null>;
   /**
