@@ -5,13 +5,14 @@ import { accessorCases, deadlineCases, deadlineCpuCases } from "./cases/accessor
 import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
 import { ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
+import { compareCases, writeBackCases } from "./cases/migrations.js";
 import { fixtures, type Fixture } from "./fixtures.js";
 import type { BenchRow } from "./harness.js";
 import { printTable, writeReport } from "./report.js";
 import { startRedis } from "../test/support/redis-server.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,gen]`: every case is a
+ * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,migrations,gen]`: every case is a
  * ratio against a baseline measured side by side in the same run. Prints a
  * table, writes bench/results.json and docs/benchmarks.md (full runs only).
  */
@@ -32,6 +33,17 @@ if (wanted("codec")) {
   rows.push(...codecSuite([]));
   console.error("codec: process with ioredis loaded …");
   rows.push(...codecSuite(["--with-ioredis"]).map((r) => ({ ...r, entity: `${r.entity}, ioredis loaded` })));
+}
+if (wanted("migrations")) {
+  const server = process.env["REDIS_URL"] ? undefined : await startRedis();
+  try {
+    console.error("migrations: writeBack on vs off …");
+    rows.push(...(await writeBackCases(process.env["REDIS_URL"] ?? server?.url ?? "", { rounds: quick ? 3 : 7, entries: quick ? 2000 : 10_000, timeMs: 0 })));
+  } finally {
+    await server?.stop();
+  }
+  console.error("migrations: SET IFEQ vs Lua on Redis 8.4+ …");
+  rows.push(...(await compareCases({ rounds: quick ? 3 : 7, timeMs: quick ? 300 : 700 })));
 }
 if (wanted("redis") || wanted("deadlines") || wanted("clients")) {
   const server = process.env["REDIS_URL"] ? undefined : await startRedis();
