@@ -1,4 +1,6 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../support/project.js";
@@ -21,5 +23,15 @@ describe("npm run demo", () => {
     expect(out).toContain("migrated=960, migrate_skipped=0");
     expect(out).toContain("written=100, dual_written=100; v1 instances read them: hit=100, miss=0");
     expect(out).toContain("user:v2:5 absent, user:v1:5 absent");
+  }, 60_000);
+
+  it("runs on MemoryStore, and says so, where redis-server is not installed", () => {
+    // A PATH with nothing on it: node itself is started by its absolute path.
+    const env = { ...process.env, PATH: mkdtempSync(join(tmpdir(), "protocache-empty-path-")) };
+    const run = spawnSync(process.execPath, ["--import", "tsx", join(repoRoot, "examples", "demo", "main.ts")], { cwd: repoRoot, encoding: "utf8", timeout: 60_000, env });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/on MemoryStore \(redis-server is not installed/);
+    expect(run.stdout).toContain("migrated=960, migrate_skipped=0");
+    expect(run.stdout).toContain("user:v2:5 absent, user:v1:5 absent");
   }, 60_000);
 });
