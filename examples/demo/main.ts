@@ -22,10 +22,15 @@ import { MemoryStore, RedisStore, type CacheStore, type CacheStats } from "../..
 import { hasRedisServer, startRedis, type RedisProcess } from "../../test/support/redis-server.js";
 
 const users = 1000;
+// Generous deadlines: this demo may share its machine with anything else running; 200 ms (the default) suits a production Redis.
+const options = { deadlineMs: 2000 } as const;
 const say = (text = ""): void => console.log(text);
 const count = (stats: CacheStats, ...names: string[]): string =>
   names.map((n) => `${n}=${(stats.reads as Record<string, number>)[n] ?? (stats.writes as Record<string, number>)[n] ?? (stats.deletes as Record<string, number>)[n]}`).join(", ");
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200));
+/** Waits until the background copies and rewrites the reads started are done (they run after each read returns). */
+async function settle(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
+}
 
 // The service's migrations, defined once per entity (docs/migrations.md): every accessor made below uses them.
 const userCache = defineUserCache({
@@ -116,9 +121,12 @@ async function main(): Promise<void> {
     say();
 
     say("2. protocache v1 is deployed and adopts the old cache on misses (legacy: { key: ({ id }) => `v3:user:${id}`, deleteOld: true }):");
-    const adopting = userCache(store, { legacy: { key: ({ id }) => `v3:user:${id}`, deleteOld: true }, onError: () => {} });
+    const adopting = userCache(store, { ...options, legacy: { key: ({ id }) => `v3:user:${id}`, deleteOld: true }, onError: () => {} });
     for (let i = 0; i < ids.length; i += 100) await adopting.getMany(ids.slice(i, i + 100));
-    await settle();
+    await settle(() => {
+      const w = adopting.stats().writes;
+      return w.adopted + w.adopt_skipped + w.adopt_error === adopting.stats().reads.legacy;
+    });
     const s2 = adopting.stats();
     say(`   ${count(s2, "legacy", "legacy_rejected")}: valid and partial entries converted, wrong-typed and malformed ones refused (counted, reported to onError).`);
     say(`   ${count(s2, "adopted", "legacy_deleted")}: written as envelopes at user:v1:<id> with the old expiry, old keys deleted.`);
@@ -129,10 +137,13 @@ async function main(): Promise<void> {
     say("3. Revision 2 of acme.user.v1.User (full_name, verified, locale) rolls out while revision-1 instances still run.");
     const old = new RevisionOneInstance(store);
     for (let i = 0; i < 200; i++) await old.set({ id: `r1-${i}`, name: `grace hopper ${i}`, email: `g${i}@example.com` }, 300);
-    const rolling = userCache(store);
+    const rolling = userCache(store, options);
     const r1Ids = Array.from({ length: 200 }, (_, i) => ({ id: `r1-${i}` }));
     const upgraded = await rolling.getMany(r1Ids);
-    await settle();
+    await settle(() => {
+      const w = rolling.stats().writes;
+      return w.written_back + w.write_back_skipped + w.write_back_error === rolling.stats().reads.upgraded;
+    });
     const s3 = rolling.stats();
     say(`   revision 2 reads revision 1's entries: ${count(s3, "upgraded", "written_back")} (compare-and-set, TTL kept: ${await ttlOf("user:v1:r1-0")}).`);
     say(`   user r1-0 reads as ${JSON.stringify(upgraded[0])}: declared defaults, then the upgrade hook (fullName from name).`);
@@ -144,10 +155,13 @@ async function main(): Promise<void> {
     say();
 
     say("4. Major v2 (acme.user.v2.User, migrates_from acme.user.v1.User) ships beside v1, reading through and dual-writing.");
-    const v2 = userV2Cache(store, { previousMajor: "dual-write" });
-    const v1 = userCache(store);
+    const v2 = userV2Cache(store, { ...options, previousMajor: "dual-write" });
+    const v1 = userCache(store, options);
     for (let i = 0; i < ids.length; i += 100) await v2.getMany(ids.slice(i, i + 100));
-    await settle();
+    await settle(() => {
+      const w = v2.stats().writes;
+      return w.migrated + w.migrate_skipped + w.migrate_error === v2.stats().reads.read_through;
+    });
     const s4 = v2.stats();
     say(`   v2 misses read through to v1: ${count(s4, "read_through", "miss")}; copies written to user:v2:<id>: ${count(s4, "migrated", "migrate_skipped")}.`);
     say(`   user:v2:7 ${await ttlOf("user:v2:7")}, user:v1:7 ${await ttlOf("user:v1:7")}: a copy never outlives its source.`);
@@ -156,7 +170,7 @@ async function main(): Promise<void> {
     say(`   v2 writes 100 users: ${count(v2.stats(), "written", "dual_written")}; v1 instances read them: ${count(v1.stats(), "hit", "miss")}, e.g. ${JSON.stringify((seenByV1[5] as User).fullName)}.`);
     await v2.delete({ id: "5" });
     say(`   v2 deletes user 5: user:v2:5 ${await ttlOf("user:v2:5")}, user:v1:5 ${await ttlOf("user:v1:5")}.`);
-    const done = userV2Cache(store, { previousMajor: "off" });
+    const done = userV2Cache(store, { ...options, previousMajor: "off" });
     await done.get({ id: "999" });
     say(`   once every instance runs v2, previousMajor: "off" ends the transition: ${count(done.stats(), "hit", "read_through")} for user 999.`);
     say();

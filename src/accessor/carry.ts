@@ -16,18 +16,30 @@ export type CarryResult = "created" | "exists" | "changed";
  * 3. check the source again (with `deleteSource`, by deleting it only if
  *    unchanged): if it was changed or deleted meanwhile, delete the target
  *    only if it still holds what was written, so a delete that raced the
- *    copy wins. Deleters remove the source before the target.
+ *    copy wins. Deleters remove the source before the target. Only the
+ *    instance that created the target deletes the source: another one
+ *    deleting it would make the creator undo a good copy.
  */
-export async function carry(store: CacheStore, source: string, expected: Buffer, target: string, value: Buffer, deleteSource: boolean): Promise<CarryResult> {
-  const found = await store.getWithExpiry(source);
+export async function carry(
+  store: CacheStore,
+  source: string,
+  expected: Buffer,
+  target: string,
+  value: Buffer,
+  deleteSource: boolean,
+  bound: Bound = (work) => work,
+): Promise<CarryResult> {
+  const found = await bound(store.getWithExpiry(source), "GET", source);
   if (found === null || !found.value.equals(expected)) return "changed";
-  const created = await store.createIfAbsent(target, value, found.expireAt);
-  if (!created) {
-    if (deleteSource) await store.deleteIfEqual(source, expected);
-    return "exists";
-  }
-  const unchanged = deleteSource ? await store.deleteIfEqual(source, expected) : (await store.get(source))?.equals(expected) === true;
+  // The target exists: another instance copied it first (it deletes the source), or it was written anew.
+  if (!(await bound(store.createIfAbsent(target, value, found.expireAt), "SET", target))) return "exists";
+  const unchanged = deleteSource
+    ? await bound(store.deleteIfEqual(source, expected), "CAD", source)
+    : (await bound(store.get(source), "GET", source))?.equals(expected) === true;
   if (unchanged) return "created";
-  await store.deleteIfEqual(target, value);
+  await bound(store.deleteIfEqual(target, value), "CAD", target);
   return "changed";
 }
+
+/** Bounds one store call (the accessor's per-call deadline). */
+export type Bound = <R>(work: Promise<R>, operation: string, key: string) => Promise<R>;

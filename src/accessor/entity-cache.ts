@@ -456,10 +456,13 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   }
 
   private carryInBackground(source: string, bytes: Buffer, target: string, value: Buffer, deleteSource: boolean, counters: readonly [WriteCounter, WriteCounter, WriteCounter]): void {
-    this.background("COPY", target, () => carry(this.store, source, bytes, target, value, deleteSource)).then(
+    // Each step of the copy has the deadline of one call (not the whole copy).
+    const deadline = this.deadline;
+    const bound = <R>(work: Promise<R>, operation: string, key: string): Promise<R> => (deadline === undefined ? work : deadline.bound(work, operation, key));
+    Promise.resolve().then(() => carry(this.store, source, bytes, target, value, deleteSource, bound)).then(
       (done: CarryResult) => {
         this.counter.write(done === "created" ? counters[0] : counters[1]);
-        if (deleteSource && done !== "changed") this.counter.delete("legacy_deleted");
+        if (deleteSource && done === "created") this.counter.delete("legacy_deleted");
       },
       (error: unknown) => {
         this.counter.write(counters[2]);

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { parseLock, serializeLock } from "../../codegen/lock.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoRoot } from "./project.js";
@@ -48,10 +49,18 @@ function wrap(root: string): TempRepo {
   };
 }
 
-/** Creates the baseline repository once: the repo's schemas and lock, generated, committed on main. */
+/**
+ * Creates the baseline repository once: the repo's schemas and lock,
+ * generated, committed on main. Without the second major of User
+ * (acme.user.v2, which migrates_from v1): the catalogue edits v1 on its own.
+ */
 export function baselineRepo(): TempRepo {
   const root = mkdtempSync(join(tmpdir(), "protocache-gate-"));
   for (const f of ["buf.yaml", "proto"]) cpSync(join(repoRoot, f), join(root, f), { recursive: true });
+  rmSync(join(root, "proto", "acme", "user", "v2"), { recursive: true, force: true });
+  const lockFile = join(root, "proto", "protocache.lock.json");
+  const lock = parseLock(readFileSync(lockFile, "utf8"), "proto/protocache.lock.json");
+  writeFileSync(lockFile, serializeLock({ entries: lock.entries.filter((e) => !("message" in e && e.message.startsWith("acme.user.v2."))) }));
   writeFileSync(join(root, "package.json"), JSON.stringify({ name: "gate-fixture", private: true }));
   writeFileSync(join(root, ".gitignore"), "node_modules/\n");
   git(root, "init", "-q", "-b", "main");
