@@ -64,15 +64,37 @@ interface V2 { id: string; displayName: string; email: string; roles: string[] }
 type Factory<T> = (store: CacheStore, options?: AccessorOptions<T, { id: string }>) => EntityCache<T, { id: string }>;
 type Define = (migrations: { fromPrevious: (old: V1) => V2; toPrevious?: (v: V2) => V1 }) => Factory<V2>;
 
+// A third major whose key field has another name: its migrations must map the key (previousKey).
+const v3Proto = `syntax = "proto3";
+package acme.user.v3;
+import "protocache/v1/options.proto";
+message User {
+  option (protocache.v1.entity) = { key: "user:{account_id}" ttl_seconds: 3600 migrates_from: "acme.user.v2.User" };
+  string account_id = 1;
+  string display_name = 2;
+}
+`;
+
+interface V3 { accountId: string; displayName: string }
+type DefineV3 = (migrations: { fromPrevious: (old: V2) => V3; previousKey: (key: { accountId: string }) => { id: string } }) => (store: CacheStore, options?: object) => EntityCache<V3, { accountId: string }>;
+
 let redis: Redis;
 let v1Cache: Factory<V1>;
 let defineV2: Define;
+let chain: { v1: Factory<V1>; defineV2: Define; defineV3: DefineV3 };
 
 beforeAll(async () => {
   const old = await generation("old", { "acme/user/v1/user.proto": v1Proto });
   const next = await generation("new", { "acme/user/v1/user.proto": v1Proto, "acme/user/v2/user.proto": v2Proto }, old);
-  v1Cache = ((await import(join(old, "generated", "acme", "user", "v1", "user.cache.ts"))) as { userCache: Factory<V1> }).userCache;
-  defineV2 = ((await import(join(next, "generated", "acme", "user", "v2", "user.cache.ts"))) as { defineUserCache: Define }).defineUserCache;
+  const third = await generation("third", { "acme/user/v1/user.proto": v1Proto, "acme/user/v2/user.proto": v2Proto, "acme/user/v3/user.proto": v3Proto }, next);
+  const load = async <M>(root: string, major: number): Promise<M> => (await import(join(root, "generated", "acme", "user", `v${major}`, "user.cache.ts"))) as M;
+  v1Cache = (await load<{ userCache: Factory<V1> }>(old, 1)).userCache;
+  defineV2 = (await load<{ defineUserCache: Define }>(next, 2)).defineUserCache;
+  chain = {
+    v1: (await load<{ userCache: Factory<V1> }>(third, 1)).userCache,
+    defineV2: (await load<{ defineUserCache: Define }>(third, 2)).defineUserCache,
+    defineV3: (await load<{ defineUserCache: DefineV3 }>(third, 3)).defineUserCache,
+  };
   redis = connectRedis();
 }, 120_000);
 
@@ -233,4 +255,25 @@ describe("a rolling deploy across a major: v1 and v2 code share one Redis", () =
     for (const id of deletedLast) if ((await redis.exists(v1Key(id), v2Key(id))) > 0) left.push(id);
     expect(left).toEqual([]);
   }, 60_000);
+
+  it("chains work one step at a time: v3 reads through to v2 (mapping the key with previousKey), never to v1", async () => {
+    const prefix = uniquePrefix();
+    const store = new RedisStore(redis);
+    const options = { prefix, deadlineMs: 2000 };
+    const v1 = chain.v1(store, options);
+    const v2 = chain.defineV2({ fromPrevious, toPrevious })(store, options);
+    const v3 = chain.defineV3({ fromPrevious: (old) => ({ accountId: old.id, displayName: old.displayName.toUpperCase() }), previousKey: (key) => ({ id: key.accountId }) })(store, options);
+    await v1.set({ id: "a", name: "n", email: "e", fullName: "ada" }, { ttlSeconds: 100 });
+    // Only v1 has it: v3 does not look two majors back.
+    expect(await v3.get({ accountId: "a" })).toBeUndefined();
+    expect(v3.stats().reads).toMatchObject({ miss: 1, read_through: 0 });
+    // v2 (still deployed) reads through to v1; then v3 reads through to v2.
+    expect(await v2.get({ id: "a" })).toEqual({ id: "a", displayName: "ada", email: "e", roles: [] });
+    await expect.poll(() => v2.stats().writes.migrated).toBe(1);
+    expect(await v3.get({ accountId: "a" })).toEqual({ accountId: "a", displayName: "ADA" });
+    await expect.poll(() => v3.stats().writes.migrated).toBe(1);
+    expect(await redis.pexpiretime(`${prefix}user:v3:a`)).toBe(await redis.pexpiretime(`${prefix}user:v1:a`));
+    expect(await v3.delete({ accountId: "a" })).toBe(true);
+    expect(await redis.exists(`${prefix}user:v2:a`, `${prefix}user:v3:a`)).toBe(0);
+  });
 });
