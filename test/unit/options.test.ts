@@ -4,6 +4,7 @@ import type { AccessorOptions } from "../../src/accessor/options.js";
 import { ConfigError } from "../../src/errors.js";
 import type { User } from "../../generated/acme/user/v1/user.cache.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
+import { NodeRedisStore } from "../../src/stores/node-redis-store.js";
 
 const store = new MemoryStore();
 const make = (options: unknown) => () => userCache(store, options as AccessorOptions<User>);
@@ -42,6 +43,13 @@ describe("accessor options", () => {
     [{ onOlderRevision: "drop" }, "onOlderRevision", /"upgrade", "miss"/],
     [{ minRevision: 0 }, "minRevision", /whole number from 1/],
     [{ legacy: "json" }, "legacy", /expected a function/],
+    [{ legacy: { key: () => "x", prefix: "old:" } }, "legacy", /either key or prefix/],
+    [{ legacy: { keys: () => "x" } }, "legacy.keys", /unknown option/],
+    [{ legacy: { read: "json" } }, "legacy.read", /expected a function/],
+    [{ legacy: { deleteOld: "yes" } }, "legacy.deleteOld", /true or false/],
+    [{ legacy: { prefix: "old\uD800" } }, "legacy.prefix", /not well-formed Unicode/],
+    [{ previousMajor: "off" }, "previousMajor", /has no migrates_from/],
+    [{ previousMajor: "both" }, "previousMajor", /"read-through", "dual-write", "off"/],
     [{ onStoreError: "ignore" }, "onStoreError", /"miss", "throw"/],
     [{ deadlineMs: -1 }, "deadlineMs", /whole number from 0 to 600000/],
     [{ deadlineMs: 2.5 }, "deadlineMs", /whole number from 0 to 600000/],
@@ -61,6 +69,13 @@ describe("accessor options", () => {
       expect((error as ConfigError).option).toBe(option);
       expect((error as Error).message).toMatch(message);
     }
+  });
+
+  it("validates the stores' options (compare mode)", () => {
+    const client = { sendCommand: async () => null, withTypeMapping: () => client };
+    expect(() => new NodeRedisStore(client, { compare: "lua" })).not.toThrow();
+    expect(() => new NodeRedisStore(client, { compare: "ifeq" } as never)).toThrow(/store options.compare: expected "auto" or "lua"/);
+    expect(() => new NodeRedisStore(client, { comapre: "lua" } as never)).toThrow(/store options.comapre: unknown option/);
   });
 
   it("validates the per-write TTL", async () => {
