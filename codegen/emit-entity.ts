@@ -76,7 +76,8 @@ export function emitEntity(
   f.print("  encode: ", encoderSymbol(message), ",");
   f.print("  decode: ", decoderSymbol(message), ",");
   f.print("  newValue: ", creatorSymbol(message), ",");
-  f.print(`  defaults: { ${topLevelDefaults(entity, defaults).join(", ")} },`);
+  const declared = topLevelDefaults(entity, defaults);
+  f.print(declared.length === 0 ? "  defaults: {}," : `  defaults: { ${declared.join(", ")} },`);
   if (previous !== undefined) f.print(...previousMember(previous, keyName));
   f.print("  registry: ", registrySymbol, ",");
   f.print("});");

@@ -57,7 +57,13 @@ export function emitRevisionView(f: GeneratedFile, message: DescMessage, rev: En
   f.print();
   f.print(`/** Revision ${rev.revision}'s view of a value decoded with the current codec, before declared defaults. */`);
   f.print(`function ${fn}(m: `, type, `): ${typeName} {`);
-  f.print(`  return { ${members.map((m) => `${m.name}: m.${m.from}`).join(", ")} };`);
+  const copies = members.map((m) => `${m.name}: m.${m.from}`);
+  if (copies.length <= 4) f.print(`  return { ${copies.join(", ")} };`);
+  else {
+    f.print("  return {");
+    for (const c of copies) f.print(`    ${c},`);
+    f.print("  };");
+  }
   f.print("}");
   f.print();
   return fn;

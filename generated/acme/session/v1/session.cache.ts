@@ -322,7 +322,23 @@ export interface Session_R1 {
 
 /** Revision 1's view of a value decoded with the current codec, before declared defaults. */
 function viewSessionR1(m: Session): Session_R1 {
-  return { tenantId: m.tenantId, sessionId: m.sessionId, userId: m.userId, createdAtMs: m.createdAtMs, device: m.device, scopes: m.scopes, attributes: m.attributes, client: m.client, requestCount: m.requestCount, impersonatorId: m.impersonatorId, authMethod: m.authMethod, recentStatusCodes: m.recentStatusCodes, csrfToken: m.csrfToken, riskScore: m.riskScore, previousClients: m.previousClients };
+  return {
+    tenantId: m.tenantId,
+    sessionId: m.sessionId,
+    userId: m.userId,
+    createdAtMs: m.createdAtMs,
+    device: m.device,
+    scopes: m.scopes,
+    attributes: m.attributes,
+    client: m.client,
+    requestCount: m.requestCount,
+    impersonatorId: m.impersonatorId,
+    authMethod: m.authMethod,
+    recentStatusCodes: m.recentStatusCodes,
+    csrfToken: m.csrfToken,
+    riskScore: m.riskScore,
+    previousClients: m.previousClients,
+  };
 }
 
 /** The `acme.session.v1.Session` entity: revisions, key template and codec. */
@@ -340,7 +356,7 @@ export const sessionEntity: Entity<Session, SessionKey> = /*@__PURE__*/ defineEn
   encode: encodeSession,
   decode: decodeSession,
   newValue: newSession,
-  defaults: {  },
+  defaults: {},
   registry: schemaRegistry,
 });
 
