@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../support/project.js";
@@ -45,6 +45,14 @@ const bad: Record<string, string> = {
   "legacy key function reading a field the key does not have": 'users.get; userCache(new MemoryStore(), { legacy: { key: ({ idd }) => String(idd) } });',
 };
 
+/** The `ts` snippets of docs/migrations.md, with a service's imports (`./generated/…`, `protocache`) pointed at this repository. */
+function docSnippets(): string[] {
+  const markdown = readFileSync(join(repoRoot, "docs", "migrations.md"), "utf8");
+  return [...markdown.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) =>
+    (m[1] as string).replace(/from "\.\/generated\//g, 'from "../../generated/').replace(/from "protocache"/g, 'from "../../src/index.js"'),
+  );
+}
+
 function tsc(files: Record<string, string>): { status: number | null; out: string } {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -57,7 +65,7 @@ function tsc(files: Record<string, string>): { status: number | null; out: strin
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe("generated accessor types (checked with tsc)", () => {
-  it("accept correct key fields, values, upgrade hooks, fromPrevious/toPrevious and legacy key functions, and reject each wrong one", () => {
+  it("accept correct key fields, values, upgrade hooks, fromPrevious/toPrevious, legacy key functions and every ts snippet of docs/migrations.md, and reject each wrong one", () => {
     const header = `import { MemoryStore } from "../../src/index.js";
 import { createUser, defineUserCache, userCache } from "../../generated/acme/user/v1/user.cache.js";
 import { createUser as createUserV2, defineUserCache as defineUserV2Cache } from "../../generated/acme/user/v2/user.cache.js";
@@ -71,6 +79,9 @@ void defineUserV2Cache;
 void createUserV2;
 `;
     const files: Record<string, string> = { "good.ts": good };
+    const snippets = docSnippets();
+    expect(snippets.length).toBeGreaterThanOrEqual(3);
+    snippets.forEach((code, i) => (files[`doc-snippet${i + 1}.ts`] = code));
     Object.values(bad).forEach((line, i) => (files[`bad${i}.ts`] = `${header}// @ts-expect-error must not compile\n${line}\n`));
     const result = tsc(files);
     // Each bad line carries @ts-expect-error: tsc passes only if every one of them is an error.
