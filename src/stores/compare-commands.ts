@@ -59,8 +59,8 @@ export class CompareCommands {
 
   constructor(
     mode: CompareMode,
-    /** Resolves true when every server the store talks to has IFEQ and DELEX. */
-    private readonly detect: () => Promise<boolean>,
+    /** Resolves true when every server the store talks to has IFEQ and DELEX; undefined when it cannot tell yet (no Cluster topology). */
+    private readonly detect: () => Promise<boolean | undefined>,
   ) {
     this.state = mode === "lua" ? "lua" : "unknown";
   }
@@ -76,7 +76,7 @@ export class CompareCommands {
       this.state = "detecting";
       this.detect().then(
         (yes) => {
-          if (this.state === "detecting") this.state = yes ? "ifeq" : "lua";
+          if (this.state === "detecting") this.state = yes === undefined ? "unknown" : yes ? "ifeq" : "lua";
         },
         () => {
           if (this.state === "detecting") this.state = "lua";
@@ -92,6 +92,7 @@ export class CompareCommands {
     while (this.state === "detecting") await new Promise((r) => setTimeout(r, 1));
     return this.state === "ifeq" ? "ifeq" : "lua";
   }
+
 
   /** The server refused IFEQ: Lua from now on. */
   fallBack(): void {

@@ -78,7 +78,9 @@ export class NodeRedisStore implements CacheStore {
     this.compare = new CompareCommands(compareModeOf(options), async () => {
       if (!this.cluster) return hasDelex(await this.send("", false, [...detectArgs]));
       const c = client as NodeRedisCluster;
-      if (c.nodeClient === undefined || c.masters.length === 0) return false;
+      if (c.nodeClient === undefined) return false;
+      // A cluster that has not loaded its topology yet: ask again next time.
+      if (c.masters.length === 0) return undefined;
       const replies = await Promise.all(c.masters.map(async (m) => (await (c.nodeClient as (n: unknown) => Promise<{ sendCommand(args: Arg[]): Promise<unknown> }>)(m)).sendCommand([...detectArgs])));
       return replies.every(hasDelex);
     });

@@ -39,8 +39,10 @@ export class RedisStore implements CacheStore {
     this.cluster = (client as { isCluster?: boolean }).isCluster === true;
     this.compare = new CompareCommands(compareModeOf(options), async () => {
       const servers: (Redis | Cluster)[] = this.cluster ? (this.client as Cluster).nodes("master") : [this.client];
+      // A Cluster client that has not loaded its topology yet: ask again next time.
+      if (servers.length === 0) return undefined;
       const replies = await Promise.all(servers.map((s) => s.call(...detectArgs)));
-      return servers.length > 0 && replies.every(hasDelex);
+      return replies.every(hasDelex);
     });
     this.scripts = {
       evalsha: (s, key, args) => this.client.evalsha(s.sha1, 1, key, ...args),
