@@ -1,9 +1,10 @@
 import { Redis } from "ioredis";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userCache } from "../../generated/acme/user/v1/user.cache.js";
 import { NodeRedisStore } from "../../src/stores/node-redis-store.js";
 import { RedisStore } from "../../src/stores/redis-store.js";
+import { clusterNodes, connectIoredisCluster } from "../support/backends.js";
 import { bulk, FakeRespServer } from "../support/fake-resp-server.js";
 import { connectRedis } from "../support/redis-client.js";
 import { startRedis, type RedisProcess } from "../support/redis-server.js";
@@ -110,6 +111,26 @@ describe("Redis 7.0 (the run's server): Lua", () => {
       }
     });
   }
+});
+
+describe("Redis Cluster 7.0 (the run's cluster): detection asks every master", () => {
+  it("ioredis and node-redis clusters detect no DELEX, and compare-and-set runs the script on the key's master", async () => {
+    const io = await connectIoredisCluster();
+    const nr = await createCluster({ rootNodes: clusterNodes().map((n) => ({ url: `redis://${n.host}:${n.port}` })) }).on("error", () => {}).connect();
+    try {
+      for (const store of [new RedisStore(io), new NodeRedisStore(nr)]) {
+        expect(await store.compare.ready()).toBe("lua");
+        const key = `cas-cluster-${Math.random()}`;
+        await io.set(key, "a", "EX", 100);
+        expect(await store.replaceIfEqual(key, Buffer.from("a"), Buffer.from("b"))).toBe(true);
+        expect(await io.get(key)).toBe("b");
+        expect(await io.ttl(key)).toBeGreaterThan(90);
+      }
+    } finally {
+      io.disconnect();
+      nr.destroy();
+    }
+  });
 });
 
 describe("against a fake RESP server: exact command shapes, detection once, fallback to Lua", () => {
