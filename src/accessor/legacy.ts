@@ -24,8 +24,8 @@ export interface LegacySource<K, T = unknown> {
   readonly prefix?: string;
   /**
    * Turns stored bytes into a plain object with the current type's property
-   * names (or undefined: not a legacy entry, a `foreign` miss). Default:
-   * UTF-8 JSON. A reader that throws is reported and counted.
+   * names (or undefined: not a legacy entry, a `foreign` miss), synchronously.
+   * Default: UTF-8 JSON. A reader that throws is reported and counted.
    */
   readonly read?: (bytes: Buffer, key: string) => LegacyObject<T> | undefined;
   /** Write converted values as envelopes at this accessor's key, keeping the old entry's expiry. Default true. */
@@ -35,7 +35,7 @@ export interface LegacySource<K, T = unknown> {
 }
 
 /** What a legacy reader returns: an object with (some of) the current type's properties, each still to be checked. */
-export type LegacyObject<T> = { readonly [P in keyof T]?: unknown } & object;
+export type LegacyObject<T> = { readonly [P in keyof T]?: unknown } & { readonly then?: never } & object;
 
 /** {@link LegacySource} with defaults applied. */
 export interface ResolvedLegacy {
@@ -63,6 +63,9 @@ export function readJson(bytes: Buffer): unknown {
 export function legacyValue<T, K>(entity: Entity<T, K>, raw: unknown, keyFields: K | undefined, key: string): T {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw new LegacyValueError(key, `expected an object, got ${raw === null ? "null" : Array.isArray(raw) ? "an array" : typeof raw}`);
+  }
+  if (typeof (raw as { then?: unknown }).then === "function") {
+    throw new LegacyValueError(key, "the legacy reader returned a Promise: readers are synchronous (decode the stored bytes, fetch nothing)");
   }
   if (entity.newValue === undefined) throw new LegacyValueError(key, `${entity.typeName} was generated without newValue: regenerate`);
   const value = entity.newValue() as Record<string, unknown>;

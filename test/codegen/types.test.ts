@@ -42,6 +42,7 @@ const bad: Record<string, string> = {
   "new major with a misspelled fromPrevious": "defineUserV2Cache({ fromPrevios: () => createUserV2() });",
   "fromPrevious returning the previous major's type": "defineUserV2Cache({ fromPrevious: (old) => old });",
   "toPrevious returning this major's type": "defineUserV2Cache({ fromPrevious: () => createUserV2(), toPrevious: (v) => v });",
+  "asynchronous legacy reader": 'userCache(new MemoryStore(), { legacy: { read: async (bytes) => ({ name: bytes.toString() }) } });',
   "legacy key function reading a field the key does not have": 'users.get; userCache(new MemoryStore(), { legacy: { key: ({ idd }) => String(idd) } });',
 };
 

@@ -226,19 +226,28 @@ describe("adopting a legacy cache", () => {
     expect((await users.getEntry({ id: "42" })).outcome).toBe("hit");
   });
 
-  it("a prefix maps the key too; wrong-typed fields, non-objects and malformed JSON are counted legacy_rejected misses, reported, and never written", async () => {
+  it("a prefix maps the key too; wrong-typed fields, non-objects (null, arrays) and malformed JSON are counted legacy_rejected misses, reported, and never written", async () => {
     const { store, users, errors } = legacySetup({ legacy: { prefix: "old:" } });
     store.setRaw("old:a", Buffer.from('{"name":42}'));
     store.setRaw("old:b", Buffer.from("[1,2]"));
     store.setRaw("old:c", Buffer.from("{not json"));
     store.setRaw("old:d", Buffer.from('{"verified":"yes"}'));
-    expect(await users.getMany([{ id: "a" }, { id: "b" }, { id: "c" }, { id: "d" }])).toEqual([undefined, undefined, undefined, undefined]);
+    store.setRaw("old:e", Buffer.from("null"));
+    expect(await users.getMany(["a", "b", "c", "d", "e"].map((id) => ({ id })))).toEqual([undefined, undefined, undefined, undefined, undefined]);
     await tick();
-    expect(users.stats().reads).toMatchObject({ legacy_rejected: 4, legacy: 0, miss: 0 });
-    expect(errors.map((e) => e.name)).toEqual(["LegacyValueError", "LegacyValueError", "LegacyReaderError", "LegacyValueError"]);
+    expect(users.stats().reads).toMatchObject({ legacy_rejected: 5, legacy: 0, miss: 0 });
+    expect(errors.map((e) => e.name)).toEqual(["LegacyValueError", "LegacyValueError", "LegacyReaderError", "LegacyValueError", "LegacyValueError"]);
     expect((errors[0] as LegacyValueError).field).toBe("name");
     expect(errors[2]).toBeInstanceOf(LegacyReaderError);
-    expect(store.keys().sort()).toEqual(["old:a", "old:b", "old:c", "old:d"]);
+    expect(store.keys().sort()).toEqual(["old:a", "old:b", "old:c", "old:d", "old:e"]);
+  });
+
+  it("an asynchronous reader is refused: its Promise is never taken for a value", async () => {
+    const { store, users, errors } = legacySetup({ legacy: { prefix: "old:", read: (async () => ({ name: "x" })) as never } });
+    store.setRaw("old:a", Buffer.from("{}"));
+    expect(await users.get({ id: "a" })).toBeUndefined();
+    expect(users.stats().reads.legacy_rejected).toBe(1);
+    expect(errors[0]?.message).toMatch(/returned a Promise/);
   });
 
   it("a reader at the accessor's own keys: its output is checked, defaults apply, and rewriteLegacy turns it into an envelope keeping the TTL", async () => {
