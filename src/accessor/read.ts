@@ -145,9 +145,10 @@ function view<T>(revision: RevisionInfo<T>, value: T): unknown {
   return old;
 }
 
-/** A hook's result must at least be an object (the types say the rest; encoding checks it before any write). */
+/** A hook's result must at least be an object, and not a Promise (the types say the rest; encoding checks it before any write). */
 export function checkedResult<T>(value: T): T {
   if (typeof value !== "object" || value === null) throw new TypeError(`expected the upgraded value (an object), got ${value === null ? "null" : typeof value}`);
+  if (typeof (value as { then?: unknown }).then === "function") throw new TypeError("got a Promise: migration functions are synchronous");
   return value;
 }
 

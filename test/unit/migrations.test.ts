@@ -52,8 +52,8 @@ describe("upgrade hooks", () => {
     expect(seen).toHaveLength(1);
   });
 
-  it("a throwing hook (or one returning no object) is a counted upgrade_failed miss reported as an UpgradeError, never a throw, and nothing is written back", async () => {
-    for (const hook of [() => { throw new Error("boom"); }, () => null as unknown as User]) {
+  it("a throwing hook (or one returning no object, or a Promise) is a counted upgrade_failed miss reported as an UpgradeError, never a throw, and nothing is written back", async () => {
+    for (const hook of [() => { throw new Error("boom"); }, () => null as unknown as User, (async () => ({})) as unknown as () => User]) {
       const entity = freshV1();
       defineMigrations(entity, { upgrades: { 1: hook } });
       const store = new MemoryStore();
