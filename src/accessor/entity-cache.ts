@@ -582,7 +582,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     const o = this.options;
     switch (seen.outcome) {
       case "upgraded":
-        if (o.writeBack && seen.value !== undefined) this.rewrite(key, bytes, seen.value);
+        if (o.writeBack && seen.envelope !== undefined) this.replace(key, bytes, seen.envelope);
+        else if (o.writeBack && seen.value !== undefined) this.rewrite(key, bytes, seen.value);
         break;
       case "legacy":
         if (o.rewriteLegacy && seen.envelope !== undefined) this.replace(key, bytes, seen.envelope);

@@ -1,3 +1,4 @@
+import { FieldValueError } from "../codec/field-checks.js";
 import { Reader } from "../codec/reader.js";
 import { copyUnknownFields } from "../codec/unknown-fields.js";
 import { Writer } from "../codec/writer.js";
@@ -22,7 +23,7 @@ export interface Interpretation<T> {
   readonly revision: RevisionInfo<T> | undefined;
   /** Why an entry was `corrupt`, `upgrade_failed` or `legacy_rejected`. */
   readonly error: Error | undefined;
-  /** For a `legacy` value: the envelope it converts to (what adoption or `rewriteLegacy` writes). */
+  /** For a `legacy` value, or one an upgrade hook made: its envelope in the current revision (what adoption, `rewriteLegacy` or write-back stores). */
   readonly envelope?: Buffer | undefined;
 }
 
@@ -117,15 +118,18 @@ function decodeAs<T, K>(
     // The revision's own view is taken before declared defaults fill the value.
     const old = hook === undefined ? undefined : view(revision as RevisionInfo<T>, value);
     (revision ?? entity.current).fill?.(value);
-    if (hook !== undefined) {
-      try {
-        value = checkedResult(hook(old as never, value));
-      } catch (error) {
-        const failure = new UpgradeError(entity.typeName, key, `upgrades[${(revision as RevisionInfo<T>).revision}]`, error);
-        return result("upgrade_failed", undefined, header, revision, failure);
-      }
+    if (hook === undefined) return result(outcome, value, header, revision);
+    let envelope: Buffer;
+    try {
+      value = checkedResult(hook(old as never, value));
+      // The hook's result is checked field by field now (the envelope write-back stores): never a mistyped value.
+      envelope = encodeEnvelope(writer, entity.current.schemaId, value, entity.encode, envelopeOptionsOf(options as ResolvedOptions<unknown>), Date.now());
+    } catch (error) {
+      const cause = error instanceof FieldValueError ? new TypeError(`field ${error.pathFrom(value) || "(value)"}: ${error.message}`) : error;
+      const failure = new UpgradeError(entity.typeName, key, `upgrades[${(revision as RevisionInfo<T>).revision}]`, cause);
+      return result("upgrade_failed", undefined, header, revision, failure);
     }
-    return result(outcome, value, header, revision);
+    return result(outcome, value, header, revision, undefined, envelope);
   } catch (error) {
     const failure =
       error instanceof DecodeError

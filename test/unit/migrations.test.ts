@@ -52,8 +52,9 @@ describe("upgrade hooks", () => {
     expect(seen).toHaveLength(1);
   });
 
-  it("a throwing hook (or one returning no object, or a Promise) is a counted upgrade_failed miss reported as an UpgradeError, never a throw, and nothing is written back", async () => {
-    for (const hook of [() => { throw new Error("boom"); }, () => null as unknown as User, (async () => ({})) as unknown as () => User]) {
+  it("a throwing hook (or one returning no object, a Promise, or a field of the wrong type) is a counted upgrade_failed miss reported as an UpgradeError, never a throw, and nothing is written back", async () => {
+    const mistyped = (_old: User_R1, u: User): User => ({ ...u, verified: "yes" as unknown as boolean });
+    for (const hook of [() => { throw new Error("boom"); }, () => null as unknown as User, (async () => ({})) as unknown as () => User, mistyped]) {
       const entity = freshV1();
       defineMigrations(entity, { upgrades: { 1: hook } });
       const store = new MemoryStore();
