@@ -204,7 +204,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       this.readFailed(error, key);
       return undefined;
     }
-    if (bytes !== null) return this.settle(key, bytes, interpret(this.entity, this.options, bytes, { key, fields })).value;
+    if (bytes !== null) return this.settle(key, bytes, interpret(this.entity, this.options, bytes, key, fields)).value;
     if (!this.hasFallback()) return this.missed();
     return ((await this.fallback([fields], [key]))[0] ?? this.miss()).value;
   }
@@ -219,7 +219,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       return { key, outcome: "error", value: undefined, schemaId: undefined, revision: undefined, writtenAt: undefined, writerTag: undefined, error: this.readFailed(error, key) };
     }
     let seen: Interpretation<T>;
-    if (bytes !== null) seen = this.settle(key, bytes, interpret(this.entity, this.options, bytes, { key, fields }));
+    if (bytes !== null) seen = this.settle(key, bytes, interpret(this.entity, this.options, bytes, key, fields));
     else seen = (this.hasFallback() ? (await this.fallback([fields], [key]))[0] : undefined) ?? this.miss();
     const header = seen.header;
     return {
@@ -243,7 +243,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
         this.readFailed(bytes, keys[i]);
         return null;
       }
-      return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes, { key: keys[i] as string, fields: fields[i] })).value ?? null;
+      return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes, keys[i], fields[i])).value ?? null;
     });
     const absent = out.flatMap((v, i) => (v === undefined ? [i] : []));
     if (absent.length > 0) {
@@ -315,7 +315,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       options: this.options,
       keyBase: this.base,
       keyOf: (fields) => this.keyOf(fields),
-      interpret: (bytes, key) => interpret(this.entity, this.options, bytes, key === undefined ? undefined : { key, fields: undefined }),
+      interpret: (bytes, key) => interpret(this.entity, this.options, bytes, key),
       encode: (value, key) => this.encode(value, key),
       previous:
         p === undefined ? undefined : (
@@ -406,7 +406,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   /** The previous major's entry → this major's value (the previous entity's decision table, then fromPrevious). */
   private convertPrevious(p: PreviousSide<T, K>, bytes: Buffer, key: string | undefined): Interpretation<T> {
-    const seen = interpret(p.entity, p.options, bytes, key === undefined ? undefined : { key, fields: undefined });
+    const seen = interpret(p.entity, p.options, bytes, key);
     if (seen.value === undefined) return { ...seen, value: undefined, revision: undefined };
     try {
       const value = checkedResult((p.migrations.fromPrevious as (old: unknown) => T)(seen.value));
@@ -440,7 +440,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   /** A miss here found in the legacy key space: converted, returned, and (with `adopt`) written here with its expiry. */
   private adopt(key: string, fields: K, source: string, bytes: Buffer): Interpretation<T> | undefined {
-    const seen = interpret(this.entity, this.options, bytes, { key: source, fields });
+    const seen = interpret(this.entity, this.options, bytes, source, fields);
     if (seen.outcome !== "legacy" && seen.outcome !== "legacy_rejected") {
       // Not a legacy value (the reader declined, or an envelope sits at the old key): a miss here.
       if (seen.error instanceof ProtocacheError) this.report(seen.error);

@@ -27,11 +27,6 @@ export interface Interpretation<T> {
   readonly envelope?: Buffer | undefined;
 }
 
-/** Where the bytes were read: the key (for errors and legacy readers) and its key fields (legacy values get them). */
-export interface ReadAt<K> {
-  readonly key: string;
-  readonly fields: K | undefined;
-}
 
 const reader = new Reader(Buffer.alloc(0));
 const writer = new Writer();
@@ -54,14 +49,15 @@ function result<T>(
  * (after declared defaults) on older revisions. Synchronous; never throws:
  * a throwing hook or legacy reader is an outcome with its error. The one
  * place where stored bytes become a current-revision value (accessors and
- * operations share it). `at` names the key read, for errors and legacy values.
+ * operations share it). `key` names the key read (for errors and legacy
+ * readers); a legacy value gets the key fields `fields`.
  */
-export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, at?: ReadAt<K>): Interpretation<T> {
+export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, key?: string, fields?: K): Interpretation<T> {
   if (bytes.length === 0 || bytes[0] !== MAGIC) {
     if (bytes.length > options.maxPayloadBytes) {
       return result<T>("foreign", undefined, undefined, undefined, new DecodeError("too-large", `value of ${bytes.length} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes}): not given to the legacy reader`));
     }
-    return interpretLegacy(entity, options, bytes, at);
+    return interpretLegacy(entity, options, bytes, key, fields);
   }
   let header: EnvelopeHeader;
   try {
@@ -83,7 +79,7 @@ export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T
     if (options.onOlderRevision === "miss" || revision.revision < options.minRevision) {
       return result("rejected", undefined, header, revision);
     }
-    return decodeAs(entity, options, bytes, header, "upgraded", revision, at?.key);
+    return decodeAs(entity, options, bytes, header, "upgraded", revision, key);
   }
   if (entity.registry.get(id) !== undefined) return result<T>("wrong_type", undefined, header);
   // Same major, unknown ID: a newer revision. CI guarantees it is wire-compatible with ours.
@@ -161,10 +157,10 @@ export function checkedResult<T>(value: T): T {
  * the current type (declared defaults, the key's fields, every field
  * checked), encoded as the envelope adoption writes, and read back from it.
  */
-function interpretLegacy<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, at: ReadAt<K> | undefined): Interpretation<T> {
+function interpretLegacy<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, at: string | undefined, fields: K | undefined): Interpretation<T> {
   const legacy = options.legacy;
   if (legacy === undefined) return result<T>("foreign", undefined);
-  const key = at?.key ?? "(unknown key)";
+  const key = at ?? "(unknown key)";
   let raw: unknown;
   try {
     raw = legacy.read(bytes, key);
@@ -175,7 +171,7 @@ function interpretLegacy<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>
   let envelope: Buffer;
   let value: T | undefined;
   try {
-    value = legacyValue(entity, raw, at?.fields, key);
+    value = legacyValue(entity, raw, fields, key);
     envelope = encodeEnvelope(writer, entity.current.schemaId, value, entity.encode, envelopeOptionsOf(options as ResolvedOptions<unknown>), Date.now());
   } catch (error) {
     return result<T>("legacy_rejected", undefined, undefined, undefined, legacyEncodeError(key, value, error));

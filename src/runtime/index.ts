@@ -38,7 +38,7 @@ export {
 export { defineEntity, previousMajor, type Entity, type EntityDefinition, type PreviousMajor, type RevisionInfo } from "../accessor/entity.js";
 export { accessorInternals, createEntityCache, type AccessorInternals, type EntityCache, type PreviousInternals } from "../accessor/entity-cache.js";
 export { defineMigrations, migrationsOf, type Migrations } from "../accessor/migrations.js";
-export { interpret, type Interpretation, type ReadAt } from "../accessor/read.js";
+export { interpret, type Interpretation } from "../accessor/read.js";
 export type { AccessorOptions } from "../accessor/options.js";
 export { keyBigint, keyBool, keyInt, keyString } from "../keys.js";
 export { SchemaRegistry, type SchemaEntry } from "../registry.js";
