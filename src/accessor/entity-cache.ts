@@ -103,6 +103,13 @@ export interface PreviousInternals<T, K> {
   readonly toPrevious: ((value: T) => unknown) | undefined;
 }
 
+/** The internals of an accessor made by {@link createEntityCache}, for protocache's tools; a ConfigError for anything else. */
+export function internalsOf<T, K>(accessor: EntityCache<T, K>): AccessorInternals<T, K> {
+  const get = (accessor as unknown as Partial<Record<typeof accessorInternals, () => AccessorInternals<T, K>>>)[accessorInternals];
+  if (typeof get !== "function") throw new ConfigError("accessor", "expected an accessor made by a generated factory (userCache(store) or defineUserCache(...)(store))");
+  return get();
+}
+
 /** Creates an accessor; generated factories such as `userCache(store, options)` call this. */
 export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore, options?: AccessorOptions<T, K>): EntityCache<T, K> {
   checkStore(store);
