@@ -239,9 +239,9 @@ describe("a rolling deploy across a major: v1 and v2 code share one Redis", () =
     const v1 = total(olds as unknown as EntityCache<unknown, never>[]);
     const v2 = total(news as unknown as EntityCache<unknown, never>[]);
     expect(v1.corrupt + v1.wrong_type + v1.error + v2.corrupt + v2.wrong_type + v2.error + v2.upgrade_failed).toBe(0);
-    // v1 keeps hitting: most of its reads find an entry (written by v1 or dual-written by v2).
+    // v1 keeps hitting: most of its reads find an entry (written by v1 or dual-written by v2; 94% here).
     expect(v1.hit).toBeGreaterThan(0);
-    expect(v1.hit / (v1.hit + v1.miss)).toBeGreaterThan(0.5);
+    expect(v1.hit / (v1.hit + v1.miss)).toBeGreaterThan(0.8);
     expect(checked).toBeGreaterThan(0);
     expect(v2.read_through).toBeGreaterThan(0);
     expect(v2.migrated).toBeGreaterThan(0);
