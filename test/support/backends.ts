@@ -20,6 +20,8 @@ export interface RawAccess {
   get(key: string): Promise<Buffer | null>;
   /** Remaining TTL in seconds: -1 without expiry, -2 when absent (like TTL). */
   ttl(key: string): Promise<number>;
+  /** Absolute expiry in epoch ms: -1 without expiry, -2 when absent (like PEXPIRETIME). */
+  expireTime(key: string): Promise<number>;
   /** Makes `key` hold a Redis hash (a wrong-type reply for GET); absent on MemoryStore. */
   readonly setWrongType: ((key: string) => Promise<void>) | undefined;
   /** SCRIPT FLUSH on every server (a restart's effect on cached scripts); a no-op on MemoryStore. */
@@ -67,6 +69,7 @@ function redisRaw(client: Redis | Cluster): RawAccess {
     },
     get: (key) => client.getBuffer(key),
     ttl: (key) => client.ttl(key),
+    expireTime: async (key) => Number(await client.call("PEXPIRETIME", key)),
     setWrongType: async (key) => void (await client.hset(key, "a", "b")),
     scriptFlush: async () => void (await Promise.all(masters().map((n) => n.script("FLUSH")))),
   };
@@ -81,6 +84,10 @@ function memoryRaw(store: MemoryStore): RawAccess {
     async ttl(key) {
       const ms = store.pttl(key);
       return ms < 0 ? ms : Math.ceil(ms / 1000);
+    },
+    async expireTime(key) {
+      const ms = store.pttl(key);
+      return ms < 0 ? ms : Date.now() + ms;
     },
     setWrongType: undefined,
     async scriptFlush() {},
