@@ -55,8 +55,12 @@ const common = {
   ...(rootPkg.repository === undefined ? {} : { repository: rootPkg.repository }),
 };
 
-/** Optional peers of the runtime: the Redis clients a store can wrap (none is loaded by importing protocache). */
-const runtimePeers = { ioredis: ">=5.4", redis: ">=5.0" };
+/**
+ * Optional peers of the runtime: the Redis clients a store can wrap and the
+ * OpenTelemetry API `protocache/otel` is typed against (none is loaded by
+ * importing protocache).
+ */
+const runtimePeers = { ioredis: ">=5.4", redis: ">=5.0", "@opentelemetry/api": "^1.3.0" };
 
 function runtimeManifest() {
   const entry = (path) => ({ types: `./lib/${path}.d.ts`, default: `./lib/${path}.js` });
@@ -68,6 +72,7 @@ function runtimeManifest() {
       ".": entry("index"),
       "./runtime": entry("runtime/index"),
       "./descriptors": entry("descriptors/index"),
+      "./otel": entry("otel/index"),
       "./package.json": "./package.json",
     },
     types: "./lib/index.d.ts",

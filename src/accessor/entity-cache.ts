@@ -5,8 +5,10 @@ import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError,
 import { keyBase, KeyPartError } from "../keys.js";
 import { StatsCounter, type CacheStats, type WriteOutcome } from "../stats.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
 import { deadlineOn } from "./deadline.js";
 import type { Entity } from "./entity.js";
+import { accessorInternals, type AccessorInternals, type WithInternals } from "./internals.js";
 import { interpret, type Interpretation } from "./read.js";
 import { checkKeys, checkTtl, resolveOptions, type AccessorOptions, type ResolvedOptions } from "./options.js";
 
@@ -79,11 +81,12 @@ function checkStore(store: unknown): void {
   throw new ConfigError("store", `expected ${hint}, got ${store === null ? "null" : typeof store === "object" ? "an object without the CacheStore methods" : String(store)}`);
 }
 
-class EntityCacheImpl<T, K> implements EntityCache<T, K> {
+class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T> {
   private readonly base: string;
   private readonly envelope: EnvelopeWriteOptions;
   private readonly guard: WriteGuard | undefined;
-  private readonly counter = new StatsCounter();
+  private readonly recorder: MetricRecorder | undefined;
+  private readonly counter: StatsCounter;
   /** Bounds one store call; undefined with `deadlineMs: 0`. */
   private readonly deadline: Deadline | undefined;
   /**
@@ -107,6 +110,14 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       maxPayloadBytes: options.maxPayloadBytes,
     };
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
+    this.recorder = options.metrics?.bind({
+      message: entity.typeName,
+      entity: entity.entity,
+      major: entity.major,
+      schemaId: entity.current.schemaId,
+      variant: options.variant,
+    });
+    this.counter = new StatsCounter(this.recorder, entity.current.schemaId);
     const ms = options.deadlineMs;
     this.deadline = ms === 0 ? undefined : deadlineOn(store, ms);
     this.batchDeadline = ms === 0 ? undefined : deadlineOn(store, ms + Math.max(5, Math.ceil(ms / 4)), ms);
@@ -124,7 +135,59 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     }
   }
 
-  async get(fields: K): Promise<T | undefined> {
+  get(fields: K): Promise<T | undefined> {
+    return this.recorder === undefined ? this.getNow(fields) : this.timed("get", performance.now(), this.getNow(fields));
+  }
+
+  getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
+    return this.recorder === undefined ? this.getManyNow(fields) : this.timed("getMany", performance.now(), this.getManyNow(fields));
+  }
+
+  set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
+    return this.recorder === undefined ? this.setNow(value, options) : this.timed("set", performance.now(), this.setNow(value, options));
+  }
+
+  setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
+    return this.recorder === undefined ? this.setManyNow(values, options) : this.timed("setMany", performance.now(), this.setManyNow(values, options));
+  }
+
+  delete(fields: K): Promise<boolean> {
+    return this.recorder === undefined ? this.deleteNow(fields) : this.timed("delete", performance.now(), this.deleteNow(fields));
+  }
+
+  [accessorInternals](): AccessorInternals<T> {
+    return {
+      entity: this.entity as unknown as Entity<T, never>,
+      store: this.store,
+      options: this.options,
+      keyBase: this.base,
+      interpret: (bytes) => this.interpret(bytes),
+      encode: (value, key) => this.encode(value, key),
+      recorder: this.recorder,
+    };
+  }
+
+  /** The read path every read takes (the decision table); counts nothing. */
+  private interpret(bytes: Buffer): Interpretation<T> {
+    return interpret(this.entity, this.options, bytes);
+  }
+
+  /** Reports how long a call took once it settles. */
+  private timed<R>(call: TimedCall, started: number, work: Promise<R>): Promise<R> {
+    const recorder = this.recorder as MetricRecorder;
+    return work.then(
+      (result) => {
+        recorder.duration(call, performance.now() - started);
+        return result;
+      },
+      (error: unknown) => {
+        recorder.duration(call, performance.now() - started);
+        throw error;
+      },
+    );
+  }
+
+  private async getNow(fields: K): Promise<T | undefined> {
     const key = this.keyOf(fields);
     let bytes: Buffer | null;
     try {
@@ -134,7 +197,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       this.readFailed(error, key);
       return undefined;
     }
-    return bytes === null ? this.missed() : this.settle(key, bytes, interpret(this.entity, this.options, bytes)).value;
+    return bytes === null ? this.missed() : this.settle(key, bytes, this.interpret(bytes)).value;
   }
 
   async getEntry(fields: K): Promise<CacheEntry<T>> {
@@ -150,7 +213,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       this.missed();
       return { key, outcome: "miss", value: undefined, schemaId: undefined, revision: undefined, writtenAt: undefined, writerTag: undefined, error: undefined };
     }
-    const seen = this.settle(key, bytes, interpret(this.entity, this.options, bytes));
+    const seen = this.settle(key, bytes, this.interpret(bytes));
     const header = seen.header;
     return {
       key,
@@ -164,7 +227,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     };
   }
 
-  async getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
+  private async getManyNow(fields: readonly K[]): Promise<(T | undefined)[]> {
     const keys = checkArray(fields, "getMany(fields)").map((f) => this.keyOf(f));
     let found: (Buffer | null | Error)[];
     try {
@@ -179,11 +242,11 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
         this.readFailed(bytes, keys[i]);
         return undefined;
       }
-      return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes)).value;
+      return this.settle(keys[i] as string, bytes, this.interpret(bytes)).value;
     });
   }
 
-  async set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
+  private async setNow(value: T, options?: WriteOptions): Promise<WriteOutcome> {
     const write = this.prepare(value, this.ttlOf(options));
     let result: StoreWriteResult;
     try {
@@ -195,7 +258,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     return this.written(result, write.key);
   }
 
-  async setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
+  private async setManyNow(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
     const ttlSeconds = this.ttlOf(options);
     const writes = checkArray(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
     let results: StoreWriteResult[];
@@ -209,7 +272,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key));
   }
 
-  async delete(fields: K): Promise<boolean> {
+  private async deleteNow(fields: K): Promise<boolean> {
     const key = this.keyOf(fields);
     let n: number;
     try {

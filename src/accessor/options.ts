@@ -2,6 +2,7 @@ import { constants } from "node:buffer";
 import { ConfigError, type ProtocacheError } from "../errors.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
 import { checkWellFormed, validatePrefix } from "../keys.js";
+import type { MetricsSink } from "../metrics/sink.js";
 
 /** Options of a generated accessor (`userCache(store, options)`). Every field is optional. */
 export interface AccessorOptions<T> {
@@ -46,6 +47,8 @@ export interface AccessorOptions<T> {
    * Default 200.
    */
   readonly deadlineMs?: number;
+  /** Receives every outcome `stats()` counts, with entity, major and schema ID, and get/set latencies (e.g. `openTelemetryMetrics(meter)` from `protocache/otel`). Default none. */
+  readonly metrics?: MetricsSink;
 }
 
 /** {@link AccessorOptions} with defaults applied and values checked. */
@@ -69,12 +72,13 @@ export interface ResolvedOptions<T> {
   readonly onStoreError: "miss" | "throw";
   readonly onError: ((error: ProtocacheError) => void) | undefined;
   readonly deadlineMs: number;
+  readonly metrics: MetricsSink | undefined;
 }
 
 const known = new Set([
   "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
   "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
-  "onStoreError", "onError", "deadlineMs",
+  "onStoreError", "onError", "deadlineMs", "metrics",
 ]);
 
 /** Default per-call deadline: far above a healthy Redis round trip, far below what a request can afford to hang. */
@@ -109,6 +113,7 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
     onStoreError: oneOf(o["onStoreError"], "onStoreError", ["miss", "throw"] as const, "miss"),
     onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
     deadlineMs: int(o["deadlineMs"], "deadlineMs", DEFAULT_DEADLINE_MS, 0, 600_000),
+    metrics: metricsOf(o["metrics"]),
   };
 }
 
@@ -180,4 +185,12 @@ function writerTagOf(value: unknown): Buffer | undefined {
     throw new ConfigError("writerTag", `must be 1 to ${MAX_WRITER_TAG_BYTES} UTF-8 bytes, got ${bytes.length}`);
   }
   return bytes;
+}
+
+function metricsOf(value: unknown): MetricsSink | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || typeof (value as MetricsSink).bind !== "function") {
+    throw new ConfigError("metrics", `expected a MetricsSink (an object with bind(scope)), got ${value === null ? "null" : typeof value}`);
+  }
+  return value as MetricsSink;
 }

@@ -106,6 +106,8 @@ export interface BulkStore {
   scan(node: ScanNode, cursor: string, match: string, count: number): Promise<ScanPage>;
   /** Values (and, with `withExpiry`, absolute expiries) of keys, pipelined; null for absent keys. */
   read(node: ScanNode, keys: readonly string[], withExpiry: boolean): Promise<(StoredValue | null | Error)[]>;
+  /** Like `read`, for keys on any server (routed by key): for looking at a few given keys. */
+  lookup(keys: readonly string[], withExpiry: boolean): Promise<(StoredValue | null | Error)[]>;
   /** Classifies keys by their first 7 bytes and sizes, aggregated on the server: a reply of a few entries per batch. */
   tally(node: ScanNode, keys: readonly string[]): Promise<HeadTally[]>;
   /** Compare-and-set of each item, keeping its TTL exactly; never re-creates a deleted key. */

@@ -74,6 +74,10 @@ export class MemoryBulk implements BulkStore {
     });
   }
 
+  lookup(keys: readonly string[], withExpiry: boolean): Promise<(StoredValue | null | Error)[]> {
+    return this.read(node, keys, withExpiry);
+  }
+
   async tally(_node: ScanNode, keys: readonly string[]): Promise<HeadTally[]> {
     const groups = new Map<string, { kind: HeadTally["kind"]; schemaId: number | undefined; count: number; bytes: number }>();
     for (const k of keys) {

@@ -84,6 +84,13 @@ export class RedisBulk implements BulkStore {
     return parseRead(replies, keys, withExpiry);
   }
 
+  async lookup(keys: readonly string[], withExpiry: boolean): Promise<(StoredValue | null | Error)[]> {
+    if (keys.length === 0) return [];
+    const commands = readArgs(keys, withExpiry);
+    const replies = await this.transport.routed(commands.map((c) => String(c[1])), commands);
+    return parseRead(replies, keys, withExpiry);
+  }
+
   async tally(node: ScanNode, keys: readonly string[]): Promise<HeadTally[]> {
     if (keys.length === 0) return [];
     const [reply] = await this.runScripts(node, [tallyArgs(keys)]);
