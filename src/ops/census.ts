@@ -44,10 +44,11 @@ interface CensusStats extends WalkTotals {
 
 /**
  * Counts the entries of one entity and major per schema ID (hence per
- * revision), with their bytes, reading only headers: each SCAN batch is
- * classified on the server that holds it by a small script, so replies stay
- * a few entries per batch (header-only `GETRANGE key 0 6` would return 7
- * bytes per key; the bench compares both). Legacy values, impossible
+ * revision), with their bytes, reading only headers: each SCAN step runs
+ * inside a small script on the server that holds the keys, which reads
+ * each key's first 7 bytes and size and replies with the cursor and a few
+ * tally entries: no key name or value crosses the network (the bench
+ * compares it with SCAN + GETRANGE and with SCAN + full GET). Legacy values, impossible
  * headers, newer envelope versions and non-string keys are counted apart.
  * A damaged payload behind a valid header is only found by reading it
  * (`migrate --dry-run` or `inspect`).
@@ -73,10 +74,10 @@ export async function census(target: unknown, options: CensusOptions = {}): Prom
     namespace: space.namespace,
     options: { ...walkOptions, ...(sample === undefined ? {} : { limit: sample }) },
     stats,
-    batch: async (node, keys) => {
-      const tally = await space.store.bulk.tally(node, keys);
-      return (into) => {
-        for (const t of tally) {
+    step: async (node, cursor, count) => {
+      const page = await space.store.bulk.tallyScan(node, cursor, space.match, count, space.namespace);
+      const merge = (into: CensusStats & WalkTotals): void => {
+        for (const t of page.tally) {
           const id = `${t.kind}:${t.schemaId ?? ""}`;
           const g = into.groups.get(id) ?? { kind: t.kind, schemaId: t.schemaId, count: 0, bytes: 0 };
           g.count += t.count;
@@ -85,6 +86,7 @@ export async function census(target: unknown, options: CensusOptions = {}): Prom
           space.recorder?.operation("census", t.kind, t.count, t.schemaId);
         }
       };
+      return { cursor: page.cursor, keys: page.keys, merge };
     },
     onProgress: (p) => {
       fraction = p.fraction;

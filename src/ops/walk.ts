@@ -60,7 +60,9 @@ interface WalkSpec<S> {
   /** The counters: merged into after each successful batch, saved in checkpoints. */
   readonly stats: S & WalkTotals;
   /** Handles one batch and returns what to add to the counters; throws RetryableBatchError to have it sent again. */
-  readonly batch: (node: ScanNode, keys: string[]) => Promise<(stats: S & WalkTotals) => void>;
+  readonly batch?: (node: ScanNode, keys: string[]) => Promise<(stats: S & WalkTotals) => void>;
+  /** Instead of SCAN plus `batch`: one step done on the server (SCAN included), returning the next cursor and the keys it handled. */
+  readonly step?: (node: ScanNode, cursor: string, count: number) => Promise<{ cursor: string; keys: number; merge: (stats: S & WalkTotals) => void }>;
   readonly onProgress: ((progress: WalkProgress) => void) | undefined;
 }
 
@@ -174,15 +176,23 @@ export async function walk<S>(spec: WalkSpec<S>): Promise<void> {
       let failingSince: number | undefined;
       for (;;) {
         try {
-          const page = await bulk.scan(node, cursor, spec.match, count);
-          const keys = page.keys.filter((k) => k.startsWith(spec.namespace));
-          if (limiter !== undefined && keys.length > 0) await limiter.take(keys.length);
-          const merge = keys.length === 0 ? undefined : await spec.batch(node, keys);
-          merge?.(stats);
-          stats.scanned += keys.length;
-          stats.unreadableKeys += page.unreadable;
+          if (spec.step !== undefined) {
+            const done = await spec.step(node, cursor, count);
+            done.merge(stats);
+            stats.scanned += done.keys;
+            if (limiter !== undefined && done.keys > 0) await limiter.take(done.keys);
+            cursor = done.cursor;
+          } else {
+            const page = await bulk.scan(node, cursor, spec.match, count);
+            const keys = page.keys.filter((k) => k.startsWith(spec.namespace));
+            if (limiter !== undefined && keys.length > 0) await limiter.take(keys.length);
+            const merge = keys.length === 0 || spec.batch === undefined ? undefined : await spec.batch(node, keys);
+            merge?.(stats);
+            stats.scanned += keys.length;
+            stats.unreadableKeys += page.unreadable;
+            cursor = page.cursor;
+          }
           examined += count;
-          cursor = page.cursor;
           break;
         } catch (error) {
           if (!isRetryable(error)) throw error;

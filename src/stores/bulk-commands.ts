@@ -1,5 +1,5 @@
 import type { CreateItem, DeleteRule, DeleteTally, HeadClass, HeadTally, ReplaceItem, ReplaceResult, StoredValue } from "./bulk.js";
-import { deleteWhereScript, replaceKeepTtlScript, tallyScript } from "./bulk-lua.js";
+import { deleteWhereScript, replaceKeepTtlScript, tallyScanScript, tallyScript } from "./bulk-lua.js";
 import type { LuaScript } from "./lua.js";
 
 /**
@@ -78,6 +78,16 @@ export function parseTally(reply: unknown): HeadTally[] {
     out.push({ kind, schemaId: group.length === 5 ? group.readUInt32BE(1) : undefined, count: Number(reply[i + 1]), bytes: Number(reply[i + 2]) });
   }
   return out;
+}
+
+export function tallyScanArgs(cursor: string, match: string, count: number, namespace: string): CommandArgs {
+  return evalshaArgs(tallyScanScript, [], [cursor, match, String(count), namespace]);
+}
+
+/** Parses the server-side census step's reply: cursor, keys counted, then the tally. */
+export function parseTallyScan(reply: unknown): { cursor: string; keys: number; tally: HeadTally[] } {
+  if (!Array.isArray(reply) || reply.length < 2) throw new Error("unexpected census step reply");
+  return { cursor: text(reply[0]), keys: Number(reply[1]), tally: parseTally(reply.slice(2)) };
 }
 
 /** The rule as the cleanup script's first two arguments. */

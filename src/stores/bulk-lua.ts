@@ -59,6 +59,40 @@ return out
 `);
 
 /**
+ * Census of one SCAN step, SCAN included: the server walks its own keys
+ * and returns only the next cursor, how many keys of the namespace it saw
+ * and their tally, so not even key names cross the network. ARGV: cursor,
+ * MATCH pattern, COUNT, namespace (every counted key starts with it).
+ * Reply: cursor, keys counted, then group, count, bytes, ….
+ */
+export const tallyScanScript = script(`${classify}
+local r = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local ns = ARGV[4]
+local counts, sizes, order = {}, {}, {}
+local seen = 0
+for _, k in ipairs(r[2]) do
+  if string.sub(k, 1, #ns) == ns then
+    seen = seen + 1
+    local g, n = classify(k)
+    if counts[g] == nil then
+      counts[g] = 0
+      sizes[g] = 0
+      order[#order + 1] = g
+    end
+    counts[g] = counts[g] + 1
+    sizes[g] = sizes[g] + n
+  end
+end
+local out = {r[1], seen}
+for _, g in ipairs(order) do
+  out[#out + 1] = g
+  out[#out + 1] = counts[g]
+  out[#out + 1] = sizes[g]
+end
+return out
+`);
+
+/**
  * Cleanup of one SCAN batch: each key is classified and, when the rule
  * selects it, UNLINKed in the same atomic step, so a concurrent rewrite in
  * another revision is never deleted. ARGV[1]: rule letters ('A' every

@@ -110,12 +110,26 @@ export interface BulkStore {
   lookup(keys: readonly string[], withExpiry: boolean): Promise<(StoredValue | null | Error)[]>;
   /** Classifies keys by their first 7 bytes and sizes, aggregated on the server: a reply of a few entries per batch. */
   tally(node: ScanNode, keys: readonly string[]): Promise<HeadTally[]>;
+  /**
+   * One SCAN step and the census of the keys it found that start with
+   * `namespace`, both on the server (a script): the reply is the cursor and
+   * a few tally entries, without key names.
+   */
+  tallyScan(node: ScanNode, cursor: string, match: string, count: number, namespace: string): Promise<TallyPage>;
   /** Compare-and-set of each item, keeping its TTL exactly; never re-creates a deleted key. */
   replace(node: ScanNode, items: readonly ReplaceItem[]): Promise<(ReplaceResult | Error)[]>;
   /** Creates each key only if absent, with its absolute expiry; routed by key (any server). */
   create(items: readonly CreateItem[]): Promise<("created" | "exists" | Error)[]>;
   /** Deletes (UNLINK) the keys the rule selects, deciding and deleting each atomically on the server. */
   deleteWhere(node: ScanNode, keys: readonly string[], rule: DeleteRule): Promise<DeleteTally>;
+}
+
+/** One server-side census step. */
+export interface TallyPage {
+  readonly cursor: string;
+  /** Keys of the namespace the step counted. */
+  readonly keys: number;
+  readonly tally: HeadTally[];
 }
 
 /** A store that offers the bulk primitives: every store protocache ships. */

@@ -1,4 +1,4 @@
-import type { BulkStore, CreateItem, DeleteRule, DeleteTally, HeadTally, NodeInfo, ReplaceItem, ReplaceResult, ScanNode, ScanPage, StoredValue } from "./bulk.js";
+import type { BulkStore, CreateItem, DeleteRule, DeleteTally, HeadTally, NodeInfo, ReplaceItem, ReplaceResult, ScanNode, ScanPage, StoredValue, TallyPage } from "./bulk.js";
 import { classifyHead, ruleSelects } from "./head-class.js";
 
 /** What {@link MemoryBulk} may do to a MemoryStore's entries. */
@@ -90,6 +90,12 @@ export class MemoryBulk implements BulkStore {
       groups.set(id, g);
     }
     return [...groups.values()];
+  }
+
+  async tallyScan(node: ScanNode, cursor: string, match: string, count: number, namespace: string): Promise<TallyPage> {
+    const page = await this.scan(node, cursor, match, count);
+    const keys = page.keys.filter((k) => k.startsWith(namespace));
+    return { cursor: page.cursor, keys: keys.length, tally: await this.tally(node, keys) };
   }
 
   async replace(_node: ScanNode, items: readonly ReplaceItem[]): Promise<(ReplaceResult | Error)[]> {

@@ -1,4 +1,4 @@
-import type { BulkStore, CreateItem, DeleteRule, DeleteTally, HeadTally, NodeInfo, ReplaceItem, ReplaceResult, ScanNode, ScanPage, StoredValue } from "./bulk.js";
+import type { BulkStore, CreateItem, DeleteRule, DeleteTally, HeadTally, NodeInfo, ReplaceItem, ReplaceResult, ScanNode, ScanPage, StoredValue, TallyPage } from "./bulk.js";
 import {
   createArgs,
   deleteWhereArgs,
@@ -14,10 +14,12 @@ import {
   replaceArgs,
   scanArgs,
   tallyArgs,
+  tallyScanArgs,
+  parseTallyScan,
   text,
   type CommandArgs,
 } from "./bulk-commands.js";
-import { deleteWhereScript, replaceKeepTtlScript, tallyScript } from "./bulk-lua.js";
+import { deleteWhereScript, replaceKeepTtlScript, tallyScanScript, tallyScript } from "./bulk-lua.js";
 
 /** One server's pipeline, as a client library offers it. */
 export interface NodeChannel extends ScanNode {
@@ -33,7 +35,7 @@ export interface BulkTransport {
   routed(keys: readonly string[], commands: readonly CommandArgs[]): Promise<unknown[]>;
 }
 
-const scripts = [tallyScript, deleteWhereScript, replaceKeepTtlScript];
+const scripts = [tallyScript, tallyScanScript, deleteWhereScript, replaceKeepTtlScript];
 
 /**
  * {@link BulkStore} over any client library's pipelines: one pipeline per
@@ -96,6 +98,12 @@ export class RedisBulk implements BulkStore {
     const [reply] = await this.runScripts(node, [tallyArgs(keys)]);
     if (reply instanceof Error) throw reply;
     return parseTally(reply);
+  }
+
+  async tallyScan(node: ScanNode, cursor: string, match: string, count: number, namespace: string): Promise<TallyPage> {
+    const [reply] = await this.runScripts(node, [tallyScanArgs(cursor, match, count, namespace)]);
+    if (reply instanceof Error) throw reply;
+    return parseTallyScan(reply);
   }
 
   async replace(node: ScanNode, items: readonly ReplaceItem[]): Promise<(ReplaceResult | Error)[]> {

@@ -110,6 +110,32 @@ describeEveryBackend("bulk primitives", (backend) => {
     expect(new Map(tally.map((t) => [`${t.kind}:${t.schemaId}`, { count: t.count, bytes: t.bytes }]))).toEqual(expected);
   });
 
+  it("tallyScan (SCAN and census in one script) counts the namespace's keys exactly like tally over a SCAN walk", async () => {
+    const prefix = uniquePrefix();
+    const { raw, store } = backend();
+    const bulk = (store as unknown as { bulk: BulkStore }).bulk;
+    const inside = corpus.flatMap(([name, value]) => Array.from({ length: 20 }, (_, i) => ({ key: `${prefix}ns:${name}:${i}`, value })));
+    await raw.setMany([...inside, { key: `${prefix}ns`, value: "x" }, { key: `${prefix}nsx:1`, value: "y" }]);
+    const totals = new Map<string, number>();
+    let keys = 0;
+    for (const node of await bulk.nodes()) {
+      let cursor = "0";
+      do {
+        const page = await bulk.tallyScan(node, cursor, `${prefix}ns*`, 37, `${prefix}ns:`);
+        keys += page.keys;
+        for (const t of page.tally) totals.set(`${t.kind}:${t.schemaId}`, (totals.get(`${t.kind}:${t.schemaId}`) ?? 0) + t.count);
+        cursor = page.cursor;
+      } while (cursor !== "0");
+    }
+    expect(keys).toBe(inside.length);
+    const expected = new Map<string, number>();
+    for (const { value } of inside) {
+      const { kind, schemaId } = classifyHead(value);
+      expected.set(`${kind}:${schemaId}`, (expected.get(`${kind}:${schemaId}`) ?? 0) + 1);
+    }
+    expect(totals).toEqual(expected);
+  });
+
   it("replace keeps the TTL exactly (none stays none), never re-creates a deleted key and leaves changed values alone; works after SCRIPT FLUSH", async () => {
     const prefix = sameSlotPrefix();
     const { raw, store } = backend();
