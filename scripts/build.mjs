@@ -92,9 +92,9 @@ function generatorManifest() {
     description: "Generator, CI gate and operations CLI of protocache: `protocache init`, `gen`, `check`, `migrate`, `census`, `cleanup`, `inspect`, `deprecatable` (install as a devDependency)",
     bin: { protocache: "./bin/protocache.js" },
     files: ["bin", "proto", "README.md"],
-    // ioredis, cli-progress, protobufjs and cluster-key-slot: the operations commands (bundled runtime code
-    // connects with ioredis, decodes any locked revision with protobufjs); loaded only when one of them runs.
-    dependencies: pick(["@bufbuild/buf", "@bufbuild/protobuf", "cli-progress", "cluster-key-slot", "commander", "ioredis", "protobufjs", "ts-proto", "yaml"]),
+    // redis (node-redis), cli-progress, protobufjs and cluster-key-slot: the operations commands (bundled
+    // runtime code connects with node-redis, decodes any locked revision with protobufjs); loaded only when one runs.
+    dependencies: pick(["@bufbuild/buf", "@bufbuild/protobuf", "cli-progress", "cluster-key-slot", "commander", "protobufjs", "redis", "ts-proto", "yaml"]),
     // Generated code calls this runtime: same minor. Optional so that npm never
     // fetches it on its own (a service installs it as a dependency).
     peerDependencies: { protocache: `~${rootPkg.version}` },

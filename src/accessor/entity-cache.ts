@@ -87,6 +87,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T> {
   private readonly guard: WriteGuard | undefined;
   private readonly recorder: MetricRecorder | undefined;
   private readonly counter: StatsCounter;
+  /** The recorder wants call durations: read the clock around each call. */
+  private readonly timing: boolean;
   /** Bounds one store call; undefined with `deadlineMs: 0`. */
   private readonly deadline: Deadline | undefined;
   /**
@@ -118,6 +120,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T> {
       variant: options.variant,
     });
     this.counter = new StatsCounter(this.recorder, entity.current.schemaId);
+    this.timing = this.recorder?.duration !== undefined;
     const ms = options.deadlineMs;
     this.deadline = ms === 0 ? undefined : deadlineOn(store, ms);
     this.batchDeadline = ms === 0 ? undefined : deadlineOn(store, ms + Math.max(5, Math.ceil(ms / 4)), ms);
@@ -135,24 +138,25 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T> {
     }
   }
 
+  // Each call's start time when the metrics sink wants durations, else -1 (no clock read).
   get(fields: K): Promise<T | undefined> {
-    return this.recorder === undefined ? this.getNow(fields) : this.timed("get", performance.now(), this.getNow(fields));
+    return this.getNow(fields, this.timing ? performance.now() : -1);
   }
 
   getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
-    return this.recorder === undefined ? this.getManyNow(fields) : this.timed("getMany", performance.now(), this.getManyNow(fields));
+    return this.getManyNow(fields, this.timing ? performance.now() : -1);
   }
 
   set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
-    return this.recorder === undefined ? this.setNow(value, options) : this.timed("set", performance.now(), this.setNow(value, options));
+    return this.setNow(value, this.timing ? performance.now() : -1, options);
   }
 
   setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
-    return this.recorder === undefined ? this.setManyNow(values, options) : this.timed("setMany", performance.now(), this.setManyNow(values, options));
+    return this.setManyNow(values, this.timing ? performance.now() : -1, options);
   }
 
   delete(fields: K): Promise<boolean> {
-    return this.recorder === undefined ? this.deleteNow(fields) : this.timed("delete", performance.now(), this.deleteNow(fields));
+    return this.deleteNow(fields, this.timing ? performance.now() : -1);
   }
 
   [accessorInternals](): AccessorInternals<T> {
@@ -172,32 +176,26 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T> {
     return interpret(this.entity, this.options, bytes);
   }
 
-  /** Reports how long a call took once it settles. */
-  private timed<R>(call: TimedCall, started: number, work: Promise<R>): Promise<R> {
-    const recorder = this.recorder as MetricRecorder;
-    return work.then(
-      (result) => {
-        recorder.duration(call, performance.now() - started);
-        return result;
-      },
-      (error: unknown) => {
-        recorder.duration(call, performance.now() - started);
-        throw error;
-      },
-    );
+  /** Reports how long a call took (called as it settles, without a promise of its own). */
+  private took(call: TimedCall, started: number): void {
+    (this.recorder as MetricRecorder).duration?.(call, performance.now() - started);
   }
 
-  private async getNow(fields: K): Promise<T | undefined> {
-    const key = this.keyOf(fields);
-    let bytes: Buffer | null;
+  private async getNow(fields: K, started: number): Promise<T | undefined> {
     try {
-      const read = this.store.get(key);
-      bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
-    } catch (error) {
-      this.readFailed(error, key);
-      return undefined;
+      const key = this.keyOf(fields);
+      let bytes: Buffer | null;
+      try {
+        const read = this.store.get(key);
+        bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
+      } catch (error) {
+        this.readFailed(error, key);
+        return undefined;
+      }
+      return bytes === null ? this.missed() : this.settle(key, bytes, this.interpret(bytes)).value;
+    } finally {
+      if (started >= 0) this.took("get", started);
     }
-    return bytes === null ? this.missed() : this.settle(key, bytes, this.interpret(bytes)).value;
   }
 
   async getEntry(fields: K): Promise<CacheEntry<T>> {
@@ -227,66 +225,82 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T> {
     };
   }
 
-  private async getManyNow(fields: readonly K[]): Promise<(T | undefined)[]> {
-    const keys = checkArray(fields, "getMany(fields)").map((f) => this.keyOf(f));
-    let found: (Buffer | null | Error)[];
+  private async getManyNow(fields: readonly K[], started: number): Promise<(T | undefined)[]> {
     try {
-      const read = this.store.getMany(keys, this.deadline);
-      found = await (this.batchDeadline === undefined ? read : this.batchDeadline.bound(read, "MGET", keys[0]));
-    } catch (error) {
-      found = keys.map((k) => (error instanceof StoreError ? error : new StoreError("MGET", k, { cause: error })));
-    }
-    return found.map((bytes, i) => {
-      if (bytes === null) return this.missed();
-      if (bytes instanceof Error) {
-        this.readFailed(bytes, keys[i]);
-        return undefined;
+      const keys = checkArray(fields, "getMany(fields)").map((f) => this.keyOf(f));
+      let found: (Buffer | null | Error)[];
+      try {
+        const read = this.store.getMany(keys, this.deadline);
+        found = await (this.batchDeadline === undefined ? read : this.batchDeadline.bound(read, "MGET", keys[0]));
+      } catch (error) {
+        found = keys.map((k) => (error instanceof StoreError ? error : new StoreError("MGET", k, { cause: error })));
       }
-      return this.settle(keys[i] as string, bytes, this.interpret(bytes)).value;
-    });
+      return found.map((bytes, i) => {
+        if (bytes === null) return this.missed();
+        if (bytes instanceof Error) {
+          this.readFailed(bytes, keys[i]);
+          return undefined;
+        }
+        return this.settle(keys[i] as string, bytes, this.interpret(bytes)).value;
+      });
+    } finally {
+      if (started >= 0) this.took("getMany", started);
+    }
   }
 
-  private async setNow(value: T, options?: WriteOptions): Promise<WriteOutcome> {
-    const write = this.prepare(value, this.ttlOf(options));
-    let result: StoreWriteResult;
+  private async setNow(value: T, started: number, options?: WriteOptions): Promise<WriteOutcome> {
     try {
-      const done = this.store.set(write, this.guard);
-      result = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
-    } catch (error) {
-      result = error instanceof Error ? error : new Error(String(error));
+      const write = this.prepare(value, this.ttlOf(options));
+      let result: StoreWriteResult;
+      try {
+        const done = this.store.set(write, this.guard);
+        result = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
+      } catch (error) {
+        result = error instanceof Error ? error : new Error(String(error));
+      }
+      return this.written(result, write.key);
+    } finally {
+      if (started >= 0) this.took("set", started);
     }
-    return this.written(result, write.key);
   }
 
-  private async setManyNow(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
-    const ttlSeconds = this.ttlOf(options);
-    const writes = checkArray(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
-    let results: StoreWriteResult[];
+  private async setManyNow(values: readonly T[], started: number, options?: WriteOptions): Promise<WriteOutcome[]> {
     try {
-      const done = this.store.setMany(writes, this.guard, this.deadline);
-      results = await (this.batchDeadline === undefined ? done : this.batchDeadline.bound(done, "SET", writes[0]?.key));
-    } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      results = writes.map(() => failure);
+      const ttlSeconds = this.ttlOf(options);
+      const writes = checkArray(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
+      let results: StoreWriteResult[];
+      try {
+        const done = this.store.setMany(writes, this.guard, this.deadline);
+        results = await (this.batchDeadline === undefined ? done : this.batchDeadline.bound(done, "SET", writes[0]?.key));
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        results = writes.map(() => failure);
+      }
+      return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key));
+    } finally {
+      if (started >= 0) this.took("setMany", started);
     }
-    return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key));
   }
 
-  private async deleteNow(fields: K): Promise<boolean> {
-    const key = this.keyOf(fields);
-    let n: number;
+  private async deleteNow(fields: K, started: number): Promise<boolean> {
     try {
-      const done = this.store.delete([key]);
-      n = await (this.deadline === undefined ? done : this.deadline.bound(done, "DEL", key));
-    } catch (error) {
-      const failure = asStoreError(error, "DEL", key);
-      this.counter.delete("error");
-      this.report(failure);
-      if (this.options.onStoreError === "throw") throw failure;
-      return false;
+      const key = this.keyOf(fields);
+      let n: number;
+      try {
+        const done = this.store.delete([key]);
+        n = await (this.deadline === undefined ? done : this.deadline.bound(done, "DEL", key));
+      } catch (error) {
+        const failure = asStoreError(error, "DEL", key);
+        this.counter.delete("error");
+        this.report(failure);
+        if (this.options.onStoreError === "throw") throw failure;
+        return false;
+      }
+      this.counter.delete(n > 0 ? "deleted" : "absent");
+      return n > 0;
+    } finally {
+      if (started >= 0) this.took("delete", started);
     }
-    this.counter.delete(n > 0 ? "deleted" : "absent");
-    return n > 0;
   }
 
   stats(): CacheStats {

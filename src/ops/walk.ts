@@ -1,6 +1,6 @@
 import { ConfigError, ProtocacheError, StoreError } from "../errors.js";
 import { isReplyError, isTransientReply } from "../stores/bulk-commands.js";
-import type { BulkStore, ScanNode } from "../stores/bulk.js";
+import type { BulkStore, ScanNode, ScanPage } from "../stores/bulk.js";
 import { loadCheckpoint, saveCheckpoint, type NodeCursor } from "./checkpoint.js";
 import { RateLimiter } from "./rate-limiter.js";
 
@@ -171,6 +171,8 @@ export async function walk<S>(spec: WalkSpec<S>): Promise<void> {
     if (known?.done === true && known.runId === runId) return;
     if (known !== undefined && known.runId !== runId) stats.rescans++;
     cursors.set(node.id, { cursor, runId, done: false });
+    // The next SCAN page is asked for while the current batch is handled: one round trip less per batch.
+    let prefetched: { cursor: string; page: Promise<ScanPage> } | undefined;
     while (!limitReached()) {
       if (options.signal?.aborted === true) return;
       let failingSince: number | undefined;
@@ -183,7 +185,13 @@ export async function walk<S>(spec: WalkSpec<S>): Promise<void> {
             if (limiter !== undefined && done.keys > 0) await limiter.take(done.keys);
             cursor = done.cursor;
           } else {
-            const page = await bulk.scan(node, cursor, spec.match, count);
+            const page = await (prefetched?.cursor === cursor ? prefetched.page : bulk.scan(node, cursor, spec.match, count));
+            prefetched = undefined;
+            if (page.cursor !== "0") {
+              const next = bulk.scan(node, page.cursor, spec.match, count);
+              next.catch(() => {}); // awaited (and its failure handled) on the next turn, or dropped
+              prefetched = { cursor: page.cursor, page: next };
+            }
             const keys = page.keys.filter((k) => k.startsWith(spec.namespace));
             if (limiter !== undefined && keys.length > 0) await limiter.take(keys.length);
             const merge = keys.length === 0 || spec.batch === undefined ? undefined : await spec.batch(node, keys);
@@ -195,6 +203,7 @@ export async function walk<S>(spec: WalkSpec<S>): Promise<void> {
           examined += count;
           break;
         } catch (error) {
+          prefetched = undefined;
           if (!isRetryable(error)) throw error;
           failingSince ??= performance.now();
           stats.retries++;
