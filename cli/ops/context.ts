@@ -19,6 +19,7 @@ export interface KeySpaceArgs {
   readonly message: string | undefined;
 }
 
+/** A schema ID as `0x` and 8 hex digits. */
 export const hex = (id: number): string => `0x${id.toString(16).padStart(8, "0")}`;
 
 /** The lock's ID table. */

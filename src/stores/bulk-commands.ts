@@ -7,11 +7,13 @@ import type { LuaScript } from "./lua.js";
  * any client (tested without a server). Bulk-string replies arrive as
  * Buffers, integers as numbers, errors as Error instances.
  */
+/** One argument of a command. */
 export type Arg = string | Buffer;
 
-/** A command and, for routing on a Cluster, its key. */
+/** One command: its name and arguments. */
 export type CommandArgs = Arg[];
 
+/** `SCAN cursor MATCH pattern COUNT n`. */
 export function scanArgs(cursor: string, match: string, count: number): CommandArgs {
   return ["SCAN", cursor, "MATCH", match, "COUNT", String(count)];
 }
@@ -57,10 +59,12 @@ export function parseRead(replies: readonly unknown[], keys: readonly string[], 
   });
 }
 
+/** `EVALSHA sha numkeys keys… args…`. */
 export function evalshaArgs(s: LuaScript, keys: readonly Arg[], args: readonly Arg[]): CommandArgs {
   return ["EVALSHA", s.sha1, String(keys.length), ...keys, ...args];
 }
 
+/** The census script over one batch of keys (passed as ARGV: they are local to the server). */
 export function tallyArgs(keys: readonly string[]): CommandArgs {
   return evalshaArgs(tallyScript, [], keys);
 }
@@ -80,6 +84,7 @@ export function parseTally(reply: unknown): HeadTally[] {
   return out;
 }
 
+/** The census step script: SCAN and tally in one call. */
 export function tallyScanArgs(cursor: string, match: string, count: number, namespace: string): CommandArgs {
   return evalshaArgs(tallyScanScript, [], [cursor, match, String(count), namespace]);
 }
@@ -98,19 +103,23 @@ export function ruleArgs(rule: DeleteRule): [string, Buffer] {
   return [letters, ids];
 }
 
+/** The cleanup script over one batch of keys. */
 export function deleteWhereArgs(keys: readonly string[], rule: DeleteRule): CommandArgs {
   return evalshaArgs(deleteWhereScript, [], [...ruleArgs(rule), ...keys]);
 }
 
+/** Parses the cleanup script's reply: deleted count, bytes freed. */
 export function parseDeleteTally(reply: unknown): DeleteTally {
   if (!Array.isArray(reply) || reply.length !== 2) throw new Error("unexpected cleanup script reply");
   return { deleted: Number(reply[0]), bytes: Number(reply[1]) };
 }
 
+/** The TTL-keeping compare-and-set of one item (its key declared, so it can be routed). */
 export function replaceArgs(item: ReplaceItem): CommandArgs {
   return evalshaArgs(replaceKeepTtlScript, [item.key], [item.expected, item.value]);
 }
 
+/** Maps the compare-and-set reply (1, 0, -1) to its meaning. */
 export function parseReplace(reply: unknown): ReplaceResult | Error {
   if (reply instanceof Error) return reply;
   return reply === 1 ? "replaced" : reply === 0 ? "absent" : reply === -1 ? "changed" : new Error(`unexpected compare-and-set reply: ${String(reply)}`);
@@ -121,6 +130,7 @@ export function createArgs(item: CreateItem): CommandArgs {
   return item.expireAt === undefined ? ["SET", item.key, item.value, "NX"] : ["SET", item.key, item.value, "PXAT", String(item.expireAt), "NX"];
 }
 
+/** `OK` → created; nil (NX refused) → exists. */
 export function parseCreate(reply: unknown): "created" | "exists" | Error {
   if (reply instanceof Error) return reply;
   return reply === null || reply === undefined ? "exists" : "created";
@@ -138,6 +148,7 @@ export function isNoScriptReply(reply: unknown): boolean {
   return reply instanceof Error && reply.message.startsWith("NOSCRIPT");
 }
 
+/** A reply as text (bulk strings arrive as Buffers). */
 export function text(reply: unknown): string {
   return Buffer.isBuffer(reply) ? reply.toString("utf8") : String(reply);
 }
