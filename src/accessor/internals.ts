@@ -5,7 +5,7 @@ import type { ResolvedOptions } from "./options.js";
 import type { Interpretation } from "./read.js";
 
 /** Key under which an accessor exposes {@link AccessorInternals} to protocache's own operations. */
-export const accessorInternals: unique symbol = Symbol.for("protocache.accessor.internals");
+export const accessorInternals: unique symbol = Symbol.for("protocache.accessorInternals");
 
 /**
  * What operations (migrate, census, cleanup) need of an accessor: its
@@ -21,24 +21,34 @@ export interface AccessorInternals<T> {
   readonly options: ResolvedOptions<T>;
   /** `{prefix}{entity}:v{major}[:{variant}]:` */
   readonly keyBase: string;
-  /** The read path of `get`, without counting. */
-  interpret(bytes: Buffer): Interpretation<T>;
+  /** The read path of `get`, without counting (`key`: the key the bytes were read at, for messages). */
+  interpret(bytes: Buffer, key?: string): Interpretation<T>;
   /** The bytes `set` would store for `value` (current revision, this accessor's envelope options). */
-  encode(value: T, key: string): Buffer;
+  encode(value: T, key?: string): Buffer;
   /** The accessor's metrics recorder, when a sink is configured. */
   readonly recorder: MetricRecorder | undefined;
   /**
-   * For the accessor of a `migrates_from` entity: the previous major's
-   * accessor internals and the typed conversion, so `migrate` can move the
-   * previous major's key space into this one. Absent otherwise.
+   * For the accessor of a `migrates_from` entity: the previous major's key
+   * space and its read path followed by the typed `fromPrevious`, so
+   * `migrate` can move that key space into this one. Absent otherwise.
    */
-  readonly previous?: PreviousMajor<unknown, T> | undefined;
+  readonly previous?: PreviousMajor<T> | undefined;
 }
 
-/** The previous major of an entity and how its values become this major's. */
-export interface PreviousMajor<P, T> {
-  readonly internals: AccessorInternals<P>;
-  readonly fromPrevious: (old: P) => T;
+/**
+ * The previous major as `migrate` needs it (the subset of what the
+ * migrations runtime exposes for a `migrates_from` entity).
+ */
+export interface PreviousMajor<T> {
+  /** `{prefix}{entity}:v{previous major}[:{variant}]:`. */
+  readonly keyBase: string;
+  /**
+   * Bytes at a previous-major key → this major's value: the previous
+   * major's read path, then `fromPrevious`. Outcome `read_through` with the
+   * value, `upgrade_failed` when the conversion threw, or the previous
+   * entry's own outcome when it has no value.
+   */
+  convert(bytes: Buffer, key?: string): Interpretation<T> | { readonly outcome: string; readonly value: T | undefined; readonly header: Interpretation<T>["header"]; readonly error: Error | undefined };
 }
 
 /** An accessor carrying {@link AccessorInternals}. */

@@ -103,22 +103,22 @@ export async function migrate<T, K, P = never>(accessor: EntityCache<T, K>, opti
   if (options.from !== undefined && (typeof options.from.convert !== "function" || internalsOf(options.from.accessor) === undefined)) {
     throw new ConfigError("from", "expected { accessor: <the previous major's accessor>, convert: (old) => current }");
   }
-  const previous: PreviousMajor<unknown, T> | undefined =
-    options.from === undefined
-      ? target.previous
-      : { internals: internalsOf<unknown>(options.from.accessor) as AccessorInternals<unknown>, fromPrevious: options.from.convert as (old: unknown) => T };
-  const source = previous?.internals ?? target;
-  const store = scanCapable(source.store);
+  if (options.from !== undefined && internalsOf(options.from.accessor)?.store !== target.store) {
+    throw new ConfigError("from", "the previous major's accessor must use the same store as this one");
+  }
+  const previous: PreviousMajor<T> | undefined = options.from === undefined ? target.previous : explicitPrevious(options.from.accessor, options.from.convert);
+  const store = scanCapable(target.store);
+  const sourceBase = previous?.keyBase ?? target.keyBase;
   const dryRun = options.dryRun ?? false;
   const stats = emptyStats();
-  const match = `${globEscape(source.keyBase)}*`;
+  const match = `${globEscape(sourceBase)}*`;
   const started = performance.now();
   const batch = previous === undefined ? revisionBatch(target, dryRun) : majorBatch(target, previous, dryRun);
   await walk({
     bulk: store.bulk,
     operation: previous === undefined ? "migrate" : "migrate-major",
     match,
-    namespace: source.keyBase,
+    namespace: sourceBase,
     options,
     stats,
     batch: async (node, keys) => {
@@ -156,8 +156,26 @@ function judge<T>(seen: Interpretation<T>, crossMajor: boolean): { value: T } | 
     case "corrupt":
       return { outcome: "failed", reason: `corrupt (${seen.error instanceof DecodeError ? seen.error.reason : "unreadable"})` };
     default:
-      return { outcome: "failed", reason: `read outcome ${seen.outcome}` };
+      // Outcomes the read path may add (e.g. a throwing upgrade hook): failed, named.
+      return { outcome: "failed", reason: `read outcome ${seen.outcome}${seen.error === undefined ? "" : `: ${seen.error.message.slice(0, 120)}`}` };
   }
+}
+
+/** The previous major from `from`: its accessor's read path, then the conversion. */
+function explicitPrevious<T, P>(accessor: unknown, convert: (old: P) => T): PreviousMajor<T> {
+  const source = internalsOf<P>(accessor) as AccessorInternals<P>;
+  return {
+    keyBase: source.keyBase,
+    convert: (bytes, key) => {
+      const seen = source.interpret(bytes, key);
+      if (seen.value === undefined) return { outcome: seen.outcome, value: undefined, header: seen.header, error: seen.error };
+      try {
+        return { outcome: "read_through", value: convert(seen.value), header: seen.header, error: undefined };
+      } catch (error) {
+        return { outcome: "upgrade_failed", value: undefined, header: seen.header, error: error instanceof Error ? error : new Error(String(error)) };
+      }
+    },
+  };
 }
 
 /** A per-key store error: retried with the batch when transient, else a failure. */
@@ -180,7 +198,7 @@ function revisionBatch<T>(target: AccessorInternals<T>, dryRun: boolean): Batch 
         const key = pending[i] as string;
         if (r === null) return tally.add("gone");
         if (r instanceof Error) return storeFailure(r, tally, key);
-        const seen = target.interpret(r.value);
+        const seen = target.interpret(r.value, key);
         const verdict = judge(seen, false);
         if (!("value" in verdict)) return tally.add(verdict.outcome, verdict.reason, key);
         try {
@@ -217,10 +235,9 @@ function countMigrated(tally: BatchTally<MigrateOutcome>, schemaId: number | und
 }
 
 /** Copies the previous major's entries into the target's key space (create-if-absent with the old entry's expiry). */
-function majorBatch<T>(target: AccessorInternals<T>, previous: PreviousMajor<unknown, T>, dryRun: boolean): Batch {
-  const source = previous.internals;
-  const bulk = scanCapable(source.store).bulk;
-  const targetBulk = scanCapable(target.store).bulk;
+function majorBatch<T>(target: AccessorInternals<T>, previous: PreviousMajor<T>, dryRun: boolean): Batch {
+  const bulk = scanCapable(target.store).bulk;
+  const targetBulk = bulk;
   return async (node, keys) => {
     const tally = new BatchTally<MigrateOutcome>();
     const read = await bulk.read(node, keys, true);
@@ -231,16 +248,18 @@ function majorBatch<T>(target: AccessorInternals<T>, previous: PreviousMajor<unk
       const key = keys[i] as string;
       if (r === null) return tally.add("gone");
       if (r instanceof Error) return storeFailure(r, tally, key);
-      const seen = source.interpret(r.value);
-      const verdict = judge(seen, true);
-      if (!("value" in verdict)) return tally.add(verdict.outcome === "current" ? "skipped" : verdict.outcome, verdict.reason, key);
+      const seen = previous.convert(r.value, key);
+      if (seen.outcome === "upgrade_failed") return tally.add("failed", `conversion to the new major: ${seen.error?.message.slice(0, 120)}`, key);
+      if (seen.outcome !== "read_through" || seen.value === undefined) {
+        const verdict = judge({ ...seen, revision: undefined } as Interpretation<T>, false);
+        return "value" in verdict ? tally.add("skipped", "declined by the read path", key) : tally.add(verdict.outcome === "current" ? "skipped" : verdict.outcome, verdict.reason ?? "declined by the read path", key);
+      }
       if (r.expireAt !== undefined && r.expireAt <= now) return tally.add("gone");
       let newKey: string;
       let bytes: Buffer;
       try {
-        const converted = previous.fromPrevious(verdict.value);
-        newKey = target.keyBase + target.entity.key(converted as never);
-        bytes = target.encode(converted, newKey);
+        newKey = target.keyBase + target.entity.key(seen.value as never);
+        bytes = target.encode(seen.value, newKey);
       } catch (error) {
         return tally.add("failed", `conversion to the new major: ${(error as Error).message.slice(0, 120)}`, key);
       }
