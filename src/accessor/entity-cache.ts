@@ -5,9 +5,11 @@ import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError,
 import { keyBase, KeyPartError } from "../keys.js";
 import { StatsCounter, type CacheStats, type WriteCounter, type WriteOutcome } from "../stats.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
 import { carry, type CarryResult } from "./carry.js";
 import { deadlineOn } from "./deadline.js";
 import type { Entity } from "./entity.js";
+import { accessorInternals, type AccessorInternals, type WithInternals } from "./internals.js";
 import { migrationsOf, type Migrations } from "./migrations.js";
 import { checkedResult, interpret, type Interpretation } from "./read.js";
 import { checkKeys, checkTtl, envelopeOptionsOf, resolveOptions, type AccessorOptions, type ResolvedOptions } from "./options.js";
@@ -60,56 +62,6 @@ export interface EntityCache<T, K> {
 const writer = new Writer();
 const storeMethods = ["get", "getMany", "set", "setMany", "delete", "replaceIfEqual", "deleteIfEqual", "getWithExpiry", "createIfAbsent"] as const;
 
-/**
- * The key under which an accessor exposes its internals to protocache's
- * own tools (`migrate`, `census`): the same decision table, hooks, keys and
- * store the accessor uses, so a tool never holds a second copy of them.
- * Not for application code.
- */
-export const accessorInternals: unique symbol = Symbol.for("protocache.accessorInternals") as never;
-
-/** What {@link accessorInternals} returns. */
-export interface AccessorInternals<T, K> {
-  readonly entity: Entity<T, K>;
-  readonly store: CacheStore;
-  readonly options: ResolvedOptions<T>;
-  /** `{prefix}{entity}:v{major}[:{variant}]:`: every key of this accessor starts with it (SCAN patterns). */
-  readonly keyBase: string;
-  keyOf(fields: K): string;
-  /** The read decision table with this accessor's options and the entity's hooks. */
-  interpret(bytes: Buffer, key?: string): Interpretation<T>;
-  /** The envelope `set` would write for `value` (validated: an EncodeError for a value that does not fit). */
-  encode(value: T, key?: string): Buffer;
-  /** The previous major, for an entity with `migrates_from` and defined migrations. */
-  readonly previous: PreviousInternals<T, K> | undefined;
-}
-
-/** The previous major as a tool sees it: its key space, its decision table, and the service's typed conversion. */
-export interface PreviousInternals<T, K> {
-  readonly entity: Entity<unknown, unknown>;
-  /** `{prefix}{entity}:v{previous major}[:{variant}]:`. */
-  readonly keyBase: string;
-  /** The previous major's key for this major's key fields. */
-  keyOf(fields: K): string;
-  /**
-   * Bytes at a previous-major key → this major's value: the previous
-   * entity's decision table (its declared defaults and hooks), then
-   * `fromPrevious`. Outcome `read_through` with the value, `upgrade_failed`
-   * when `fromPrevious` threw, or the previous entry's miss outcome. The
-   * key this value belongs at is `keyOf(value)` of this major.
-   */
-  convert(bytes: Buffer, key?: string): Interpretation<T>;
-  /** `toPrevious`, when the service defined it (dual-write). */
-  readonly toPrevious: ((value: T) => unknown) | undefined;
-}
-
-/** The internals of an accessor made by {@link createEntityCache}, for protocache's tools; a ConfigError for anything else. */
-export function internalsOf<T, K>(accessor: EntityCache<T, K>): AccessorInternals<T, K> {
-  const get = (accessor as unknown as Partial<Record<typeof accessorInternals, () => AccessorInternals<T, K>>>)[accessorInternals];
-  if (typeof get !== "function") throw new ConfigError("accessor", "expected an accessor made by a generated factory (userCache(store) or defineUserCache(...)(store))");
-  return get();
-}
-
 /** Creates an accessor; generated factories such as `userCache(store, options)` call this. */
 export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore, options?: AccessorOptions<T, K>): EntityCache<T, K> {
   checkStore(store);
@@ -154,11 +106,14 @@ interface PreviousSide<T, K> {
   readonly mapKey: (fields: K) => unknown;
 }
 
-class EntityCacheImpl<T, K> implements EntityCache<T, K> {
+class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly base: string;
   private readonly envelope: EnvelopeWriteOptions;
   private readonly guard: WriteGuard | undefined;
-  private readonly counter = new StatsCounter();
+  private readonly recorder: MetricRecorder | undefined;
+  private readonly counter: StatsCounter;
+  /** The recorder wants call durations: read the clock around each call. */
+  private readonly timing: boolean;
   /** Bounds one store call; undefined with `deadlineMs: 0`. */
   private readonly deadline: Deadline | undefined;
   /**
@@ -178,6 +133,15 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     this.base = keyBase(options.prefix, entity.entity, entity.major, options.variant);
     this.envelope = envelopeOptionsOf(options);
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
+    this.recorder = options.metrics?.bind({
+      message: entity.typeName,
+      entity: entity.entity,
+      major: entity.major,
+      schemaId: entity.current.schemaId,
+      variant: options.variant,
+    });
+    this.counter = new StatsCounter(this.recorder, entity.current.schemaId);
+    this.timing = this.recorder?.duration !== undefined;
     const ms = options.deadlineMs;
     this.deadline = ms === 0 ? undefined : deadlineOn(store, ms);
     this.batchDeadline = ms === 0 ? undefined : deadlineOn(store, ms + Math.max(5, Math.ceil(ms / 4)), ms);
@@ -194,26 +158,55 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
         mapKey,
       };
     }
-    Object.defineProperty(this, accessorInternals, { value: () => this.internals(), enumerable: false });
   }
 
   keyOf(fields: K): string {
     return this.keyIn(this.base, this.entity, fields);
   }
 
-  async get(fields: K): Promise<T | undefined> {
-    const key = this.keyOf(fields);
-    let bytes: Buffer | null;
+  // Each call's start time when the metrics sink wants durations, else -1 (no clock read).
+  get(fields: K): Promise<T | undefined> {
+    return this.getNow(fields, this.timing ? performance.now() : -1);
+  }
+
+  getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
+    return this.getManyNow(fields, this.timing ? performance.now() : -1);
+  }
+
+  set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
+    return this.setNow(value, this.timing ? performance.now() : -1, options);
+  }
+
+  setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
+    return this.setManyNow(values, this.timing ? performance.now() : -1, options);
+  }
+
+  delete(fields: K): Promise<boolean> {
+    return this.deleteNow(fields, this.timing ? performance.now() : -1);
+  }
+
+  /** Reports how long a call took (called as it settles, without a promise of its own). */
+  private took(call: TimedCall, started: number): void {
+    (this.recorder as MetricRecorder).duration?.(call, performance.now() - started);
+  }
+
+  private async getNow(fields: K, started: number): Promise<T | undefined> {
     try {
-      const read = this.store.get(key);
-      bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
-    } catch (error) {
-      this.readFailed(error, key);
-      return undefined;
+      const key = this.keyOf(fields);
+      let bytes: Buffer | null;
+      try {
+        const read = this.store.get(key);
+        bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
+      } catch (error) {
+        this.readFailed(error, key);
+        return undefined;
+      }
+      if (bytes !== null) return this.settle(key, bytes, interpret(this.entity, this.options, bytes, key, fields)).value;
+      if (!this.hasFallback()) return this.missed();
+      return ((await this.fallback([fields], [key]))[0] ?? this.miss()).value;
+    } finally {
+      if (started >= 0) this.took("get", started);
     }
-    if (bytes !== null) return this.settle(key, bytes, interpret(this.entity, this.options, bytes, key, fields)).value;
-    if (!this.hasFallback()) return this.missed();
-    return ((await this.fallback([fields], [key]))[0] ?? this.miss()).value;
   }
 
   async getEntry(fields: K): Promise<CacheEntry<T>> {
@@ -241,50 +234,70 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     };
   }
 
-  async getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
-    const keys = checkArray(fields, "getMany(fields)").map((f) => this.keyOf(f));
-    const found = await this.readMany(keys, "MGET");
-    const out = found.map((bytes, i) => {
-      if (bytes === null) return undefined;
-      if (bytes instanceof Error) {
-        this.readFailed(bytes, keys[i]);
-        return null;
-      }
-      return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes, keys[i], fields[i])).value ?? null;
-    });
-    const absent = out.flatMap((v, i) => (v === undefined ? [i] : []));
-    if (absent.length > 0) {
-      const more = this.hasFallback() ? await this.fallback(absent.map((i) => fields[i] as K), absent.map((i) => keys[i] as string)) : [];
-      absent.forEach((i, j) => (out[i] = (more[j] ?? this.miss()).value ?? null));
-    }
-    return out.map((v) => v ?? undefined);
-  }
-
-  async set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
-    const ttlSeconds = this.ttlOf(options);
-    const write = this.prepare(value, ttlSeconds);
-    const dual = this.dualWrite([value], ttlSeconds);
-    let result: StoreWriteResult;
+  private async getManyNow(fields: readonly K[], started: number): Promise<(T | undefined)[]> {
     try {
-      const done = this.store.set(write, this.guard);
-      result = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
-    } catch (error) {
-      result = error instanceof Error ? error : new Error(String(error));
+      const keys = checkArray(fields, "getMany(fields)").map((f) => this.keyOf(f));
+      const found = await this.readMany(keys, "MGET");
+      const out = found.map((bytes, i) => {
+        if (bytes === null) return undefined;
+        if (bytes instanceof Error) {
+          this.readFailed(bytes, keys[i]);
+          return null;
+        }
+        return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes, keys[i], fields[i])).value ?? null;
+      });
+      const absent = out.flatMap((v, i) => (v === undefined ? [i] : []));
+      if (absent.length > 0) {
+        const more = this.hasFallback() ? await this.fallback(absent.map((i) => fields[i] as K), absent.map((i) => keys[i] as string)) : [];
+        absent.forEach((i, j) => (out[i] = (more[j] ?? this.miss()).value ?? null));
+      }
+      return out.map((v) => v ?? undefined);
+    } finally {
+      if (started >= 0) this.took("getMany", started);
     }
-    await dual;
-    return this.written(result, write.key);
   }
 
-  async setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
-    const ttlSeconds = this.ttlOf(options);
-    const writes = checkArray(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
-    const dual = this.dualWrite(values, ttlSeconds);
-    const results = await this.writeMany(writes, this.guard);
-    await dual;
-    return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key));
+  private async setNow(value: T, started: number, options?: WriteOptions): Promise<WriteOutcome> {
+    try {
+      const ttlSeconds = this.ttlOf(options);
+      const write = this.prepare(value, ttlSeconds);
+      const dual = this.dualWrite([value], ttlSeconds);
+      let result: StoreWriteResult;
+      try {
+        const done = this.store.set(write, this.guard);
+        result = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
+      } catch (error) {
+        result = error instanceof Error ? error : new Error(String(error));
+      }
+      await dual;
+      return this.written(result, write.key);
+    } finally {
+      if (started >= 0) this.took("set", started);
+    }
   }
 
-  async delete(fields: K): Promise<boolean> {
+  private async setManyNow(values: readonly T[], started: number, options?: WriteOptions): Promise<WriteOutcome[]> {
+    try {
+      const ttlSeconds = this.ttlOf(options);
+      const writes = checkArray(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
+      const dual = this.dualWrite(values, ttlSeconds);
+      const results = await this.writeMany(writes, this.guard);
+      await dual;
+      return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key));
+    } finally {
+      if (started >= 0) this.took("setMany", started);
+    }
+  }
+
+  private async deleteNow(fields: K, started: number): Promise<boolean> {
+    try {
+      return await this.deleteKeys(fields);
+    } finally {
+      if (started >= 0) this.took("delete", started);
+    }
+  }
+
+  private async deleteKeys(fields: K): Promise<boolean> {
     const key = this.keyOf(fields);
     // Older copies go first (the legacy key, the previous major's): a read-through or adoption racing this
     // delete then finds its source gone and undoes its copy, so nothing deleted comes back.
@@ -313,8 +326,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     return this.counter.snapshot();
   }
 
-  /** What {@link accessorInternals} exposes to tools. */
-  private internals(): AccessorInternals<T, K> {
+  [accessorInternals](): AccessorInternals<T, K> {
     const p = this.previous;
     return {
       entity: this.entity,
@@ -322,8 +334,10 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       options: this.options,
       keyBase: this.base,
       keyOf: (fields) => this.keyOf(fields),
+      // The read path of get, counting nothing (an operation's reads are not traffic).
       interpret: (bytes, key) => interpret(this.entity, this.options, bytes, key),
       encode: (value, key) => this.encode(value, key),
+      recorder: this.recorder,
       previous:
         p === undefined ? undefined : (
           {

@@ -4,6 +4,7 @@ import type { EnvelopeWriteOptions } from "../envelope/encode.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
 import { checkWellFormed, validatePrefix } from "../keys.js";
 import { readJson, type LegacyObject, type LegacySource, type ResolvedLegacy } from "./legacy.js";
+import type { MetricsSink } from "../metrics/sink.js";
 
 /** Options of a generated accessor (`userCache(store, options)`). Every field is optional. */
 export interface AccessorOptions<T, K = unknown> {
@@ -69,6 +70,8 @@ export interface AccessorOptions<T, K = unknown> {
    * Default 200.
    */
   readonly deadlineMs?: number;
+  /** Receives every outcome `stats()` counts, with entity, major and schema ID, and get/set latencies (e.g. `openTelemetryMetrics(meter)` from `protocache/otel`). Default none. */
+  readonly metrics?: MetricsSink;
 }
 
 /** {@link AccessorOptions} with defaults applied and values checked (the type parameter only names the entity). */
@@ -93,12 +96,13 @@ export interface ResolvedOptions<_T = unknown> {
   readonly onStoreError: "miss" | "throw";
   readonly onError: ((error: ProtocacheError) => void) | undefined;
   readonly deadlineMs: number;
+  readonly metrics: MetricsSink | undefined;
 }
 
 const known = new Set([
   "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
   "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
-  "previousMajor", "onStoreError", "onError", "deadlineMs",
+  "previousMajor", "onStoreError", "onError", "deadlineMs", "metrics",
 ]);
 
 /** Default per-call deadline: far above a healthy Redis round trip, far below what a request can afford to hang. */
@@ -135,6 +139,7 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
     onStoreError: oneOf(o["onStoreError"], "onStoreError", ["miss", "throw"] as const, "miss"),
     onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
     deadlineMs: int(o["deadlineMs"], "deadlineMs", DEFAULT_DEADLINE_MS, 0, 600_000),
+    metrics: metricsOf(o["metrics"]),
   };
 }
 
@@ -239,4 +244,12 @@ function legacyOf(value: unknown, keyFields: readonly string[]): ResolvedLegacy 
     adopt: bool(source["adopt"], "legacy.adopt", true),
     deleteOld: bool(source["deleteOld"], "legacy.deleteOld", false),
   };
+}
+
+function metricsOf(value: unknown): MetricsSink | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || typeof (value as MetricsSink).bind !== "function") {
+    throw new ConfigError("metrics", `expected a MetricsSink (an object with bind(scope)), got ${value === null ? "null" : typeof value}`);
+  }
+  return value as MetricsSink;
 }

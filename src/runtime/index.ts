@@ -36,7 +36,8 @@ export {
   encodeValue,
 } from "../codec/well-known.js";
 export { defineEntity, previousMajor, type Entity, type EntityDefinition, type PreviousMajor, type RevisionInfo } from "../accessor/entity.js";
-export { accessorInternals, createEntityCache, internalsOf, type AccessorInternals, type EntityCache, type PreviousInternals } from "../accessor/entity-cache.js";
+export { createEntityCache, type EntityCache } from "../accessor/entity-cache.js";
+export { accessorInternals, internalsOf, type AccessorInternals } from "../accessor/internals.js";
 export { defineMigrations, migrationsOf, type Migrations } from "../accessor/migrations.js";
 export { interpret, type Interpretation } from "../accessor/read.js";
 export type { AccessorOptions } from "../accessor/options.js";

@@ -1,8 +1,11 @@
 import { StoreError } from "../errors.js";
 import { CompareCommands, compareModeOf, compareWith, deleteIfEqualArgs, detectArgs, hasDelex, setIfEqualArgs, type RedisStoreOptions } from "./compare-commands.js";
+import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
+import { nodeRedisTransport } from "./node-redis-bulk.js";
+import { RedisBulk } from "./redis-bulk.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
 import { guardOutcome, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
-import type { CacheStore, Deadline, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Arg = string | Buffer;
 
@@ -54,8 +57,9 @@ const BLOB_STRING = 36;
  * const users = userCache(new NodeRedisStore(client));
  * ```
  */
-export class NodeRedisStore implements CacheStore {
+export class NodeRedisStore implements CacheStore, ScanCapable {
   readonly client: NodeRedisClient | NodeRedisCluster;
+  private bulkStore: BulkStore | undefined;
   private readonly send: (key: string, readonly: boolean, args: Arg[]) => Promise<unknown>;
   private readonly cluster: boolean;
   private readonly scripts: ScriptTransport;
@@ -90,6 +94,11 @@ export class NodeRedisStore implements CacheStore {
       // On a Cluster the key routes SCRIPT LOAD to the master that will run the script.
       load: (s, key) => this.send(key, false, ["SCRIPT", "LOAD", s.source]),
     };
+  }
+
+  /** Bulk primitives for operations (migrate, census, cleanup): per-master SCAN and pipelines. */
+  get bulk(): BulkStore {
+    return (this.bulkStore ??= new RedisBulk(nodeRedisTransport(this.client, { [BLOB_STRING]: Buffer })));
   }
 
   get(key: string): Promise<Buffer | null> {

@@ -2,9 +2,12 @@ import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { StoreError } from "../errors.js";
 import { CompareCommands, compareModeOf, compareWith, deleteIfEqualArgs, detectArgs, hasDelex, setIfEqualArgs, type RedisStoreOptions } from "./compare-commands.js";
+import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
+import { ioredisTransport } from "./ioredis-bulk.js";
+import { RedisBulk } from "./redis-bulk.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
 import { guardOutcome, isNoScript, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
-import type { CacheStore, Deadline, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Client = Redis | Cluster;
 type PipelineResult = [error: Error | null, result: unknown][];
@@ -26,8 +29,9 @@ type PipelineResult = [error: Error | null, result: unknown][];
  * const users = userCache(new RedisStore(new Redis(url, { maxRetriesPerRequest: 1 })));
  * ```
  */
-export class RedisStore implements CacheStore {
+export class RedisStore implements CacheStore, ScanCapable {
   readonly client: Client;
+  private bulkStore: BulkStore | undefined;
   private readonly cluster: boolean;
   private readonly scripts: ScriptTransport;
   private readonly scriptState = { evalOnly: false };
@@ -53,6 +57,11 @@ export class RedisStore implements CacheStore {
           ? Promise.all((this.client as Cluster).nodes("master").map((n) => n.script("LOAD", s.source)))
           : this.client.script("LOAD", s.source),
     };
+  }
+
+  /** Bulk primitives for operations (migrate, census, cleanup): per-master SCAN and pipelines. */
+  get bulk(): BulkStore {
+    return (this.bulkStore ??= new RedisBulk(ioredisTransport(this.client, (keys) => this.groupByNode(keys))));
   }
 
   get(key: string): Promise<Buffer | null> {

@@ -1,3 +1,5 @@
+import type { StoredValue } from "./bulk.js";
+
 /** One value to store. */
 export interface StoreWrite {
   readonly key: string;
@@ -23,13 +25,6 @@ export interface WriteGuard {
 export interface Deadline {
   /** Resolves like `work`, or rejects with a StoreTimeoutError when the deadline passes first. */
   bound<T>(work: Promise<T>, operation: string, key: string | undefined): Promise<T>;
-}
-
-/** A stored value with its absolute expiry. */
-export interface StoredValue {
-  readonly value: Buffer;
-  /** Expiry in epoch milliseconds by the server's clock (PEXPIRETIME), or undefined for none. */
-  readonly expireAt: number | undefined;
 }
 
 /** Result of one write: stored, refused by the guard, or the store's error. */

@@ -3,7 +3,8 @@ import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js
 import { deadlineState } from "../../src/accessor/deadline.js";
 import { StoreTimeoutError } from "../../src/errors.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
-import type { CacheStore, Deadline, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "../../src/stores/store.js";
+import type { StoredValue } from "../../src/stores/bulk.js";
+import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../../src/stores/store.js";
 
 /**
  * The per-call deadline against stores that answer late or never (the
