@@ -50,16 +50,16 @@ describe("protocache operations commands against real servers", () => {
     p.set(`${prefix}user:v1:bad`, envelope(userRevisionId(2), Buffer.from([0x0a, 0xff])));
     await p.exec();
 
-    const dry = run(["migrate", "user", "--prefix", prefix, "--dry-run", "--json"], { REDIS_URL: url() });
+    const dry = run(["migrate", "user", "--major", "1", "--prefix", prefix, "--dry-run", "--json"], { REDIS_URL: url() });
     expect(dry.json).toMatchObject({ dryRun: true, counts: { migrated: 600, failed: 1, skipped: 1 } });
-    const migrated = run(["migrate", "user", "--prefix", prefix, "--count", "100"], { REDIS_URL: url() });
+    const migrated = run(["migrate", "user", "--major", "1", "--prefix", prefix, "--count", "100"], { REDIS_URL: url() });
     expect(migrated.status, migrated.stderr).toBe(1); // one corrupt entry failed
     expect(migrated.stdout).toMatch(/migrated 600, already current 0, skipped 1, failed 1/);
     expect(migrated.stderr).toMatch(/^migrate .*user:v1: 602 keys, ~100%/m); // not a TTY: plain lines
     expect(peekSchemaId((await redis.getBuffer(`${prefix}user:v1:7`)) as Buffer)).toBe(userEntity.current.schemaId);
     expect(await redis.ttl(`${prefix}user:v1:7`)).toBeGreaterThan(800);
 
-    const census = run(["census", "user", "--prefix", prefix, "--redis", url(), "--json"]);
+    const census = run(["census", "user", "--major", "1", "--prefix", prefix, "--redis", url(), "--json"]);
     expect(census.status).toBe(0);
     const groups = (census.json["census"] as { groups: { schemaId?: string; kind: string; count: number; revision?: number; firstGenerated?: string }[] }[])[0]?.groups;
     expect(groups?.find((g) => g.revision === 2)).toMatchObject({ count: 601, schemaId: `0x${userEntity.current.schemaId.toString(16)}` });
@@ -69,19 +69,19 @@ describe("protocache operations commands against real servers", () => {
     expect(inspected.status).toBe(0);
     expect(inspected.json).toMatchObject({ kind: "envelope", schema: { revision: 2 }, payload: { id: "7", fullName: "Unknown" } });
 
-    expect(run(["cleanup", "user", "--prefix", prefix, "--legacy", "--redis", url()]).status).toBe(2); // no --yes
-    expect(run(["cleanup", "user", "--prefix", prefix, "--legacy", "--corrupt", "--yes", "--redis", url(), "--json"]).json).toMatchObject({ deleted: 1 });
+    expect(run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--legacy", "--redis", url()]).status).toBe(2); // no --yes
+    expect(run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--legacy", "--corrupt", "--yes", "--redis", url(), "--json"]).json).toMatchObject({ deleted: 1 });
     expect(await redis.exists(`${prefix}user:v1:json`)).toBe(0);
 
     const dir = mkdtempSync(join(tmpdir(), "protocache-reads-"));
     dirs.push(dir);
     const reads = join(dir, "reads.json");
     writeFileSync(reads, JSON.stringify([{ readsBySchemaId: { [`0x${userRevisionId(1).toString(16)}`]: 0 } }, { readsBySchemaId: {} }]));
-    const verdict = run(["deprecatable", "user", "--revision", "1", "--prefix", prefix, "--reads", reads, "--redis", url()]);
+    const verdict = run(["deprecatable", "user", "--major", "1", "--revision", "1", "--prefix", prefix, "--reads", reads, "--redis", url()]);
     expect(verdict.status, verdict.stdout).toBe(0);
     expect(verdict.stdout).toMatch(/can be removed/);
     writeFileSync(reads, JSON.stringify({ [`0x${userRevisionId(1).toString(16)}`]: 3 }));
-    expect(run(["deprecatable", "user", "--revision", "1", "--prefix", prefix, "--reads", reads, "--redis", url()]).status).toBe(1);
+    expect(run(["deprecatable", "user", "--major", "1", "--revision", "1", "--prefix", prefix, "--reads", reads, "--redis", url()]).status).toBe(1);
   });
 
   it("census and migrate on the Cluster through --cluster", async () => {
@@ -90,10 +90,10 @@ describe("protocache operations commands against real servers", () => {
       const prefix = uniquePrefix();
       await Promise.all(Array.from({ length: 300 }, (_, i) => cluster.set(`${prefix}user:v1:${i}`, userR1Entry({ id: String(i), name: "", email: "" }))));
       const nodes = clusterNodes().map((n) => `${n.host}:${n.port}`).join(",");
-      const r = run(["migrate", "user", "--prefix", prefix, "--cluster", nodes, "--json"]);
+      const r = run(["migrate", "user", "--major", "1", "--prefix", prefix, "--cluster", nodes, "--json"]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.json).toMatchObject({ counts: { migrated: 300, failed: 0 } });
-      const census = run(["census", "user", "--prefix", prefix, "--cluster", nodes, "--json"]);
+      const census = run(["census", "user", "--major", "1", "--prefix", prefix, "--cluster", nodes, "--json"]);
       expect((census.json["census"] as { groups: { revision?: number; count: number }[] }[])[0]?.groups).toEqual([expect.objectContaining({ revision: 2, count: 300 })]);
     } finally {
       cluster.disconnect();
@@ -106,8 +106,8 @@ describe("protocache operations commands against real servers", () => {
     expect(none.status).toBe(2);
     expect(run(["census", "--cluster", "nohost"]).status).toBe(2);
     expect(run(["census", "--redis", "redis://127.0.0.1:1"]).status).toBe(2);
-    expect(run(["migrate", "user", "--rate", "0", "--redis", url()]).status).toBe(2);
-    expect(run(["cleanup", "user", "--redis", url(), "--dry-run"]).stderr).toMatch(/select what to delete/);
+    expect(run(["migrate", "user", "--major", "1", "--rate", "0", "--redis", url()]).status).toBe(2);
+    expect(run(["cleanup", "user", "--major", "1", "--redis", url(), "--dry-run"]).stderr).toMatch(/select what to delete/);
   });
 });
 

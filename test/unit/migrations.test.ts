@@ -7,6 +7,7 @@ import { defineEntity, type Entity } from "../../src/accessor/entity.js";
 import { defineMigrations } from "../../src/accessor/migrations.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
 import { ConfigError, LegacyReaderError, LegacyValueError, UpgradeError, type ProtocacheError } from "../../src/errors.js";
+import { migrate } from "../../src/ops/migrate.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
 import { userR1Entry } from "../support/entries.js";
 
@@ -207,6 +208,24 @@ describe("a new major (migrates_from)", () => {
     expect(inside.keyOf(converted?.value as UserV2)).toBe("user:v2:u1");
     expect(inside.interpret(inside.encode(converted?.value as UserV2)).outcome).toBe("hit");
     expect(internalsOf({})).toBeUndefined();
+  });
+
+  it("migrate(v2 accessor) moves the previous major's key space with the same conversion (and hooks) as a read-through, keeping each expiry", async () => {
+    // migrate judges expiries by the real clock: a MemoryStore on it.
+    const store = new MemoryStore();
+    const entity = freshV2();
+    defineMigrations(entity, { fromPrevious: fromV1 });
+    const users = createEntityCache(entity, store);
+    const v1 = createEntityCache(userEntity, store);
+    await v1.setMany([createUser({ id: "a", fullName: "A" }), createUser({ id: "b", fullName: "B" })], { ttlSeconds: 60 });
+    await v1.set(createUser({ id: "c", fullName: "C" }), { ttlSeconds: 0 });
+    const expiry = (await store.getWithExpiry("user:v1:a"))?.expireAt;
+    const report = await migrate(users);
+    expect(report).toMatchObject({ mode: "major", match: "user:v1:*", counts: { migrated: 3, failed: 0 } });
+    expect(await users.getMany([{ id: "a" }, { id: "c" }])).toEqual([createUserV2({ id: "a", displayName: "A" }), createUserV2({ id: "c", displayName: "C" })]);
+    expect(users.stats().reads).toMatchObject({ hit: 2, read_through: 0 });
+    expect((await store.getWithExpiry("user:v2:a"))?.expireAt).toBe(expiry);
+    expect(store.pttl("user:v2:c")).toBe(-1);
   });
 
   it("refuses an accessor without migrations, dual-write without toPrevious, and previousMajor on an entity without a previous major", () => {
