@@ -1,4 +1,5 @@
 import { FieldValueError } from "../codec/field-checks.js";
+import { describeValue } from "../describe-value.js";
 import { Writer } from "../codec/writer.js";
 import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
 import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError, StoreError } from "../errors.js";
@@ -76,7 +77,7 @@ function checkStore(store: unknown): void {
     if ("getBuffer" in store) hint = "the ioredis client wrapped in a store: new RedisStore(client)";
     else if ("sendCommand" in store) hint = "the node-redis client wrapped in a store: new NodeRedisStore(client)";
   }
-  throw new ConfigError("store", `expected ${hint}, got ${store === null ? "null" : typeof store === "object" ? "an object without the CacheStore methods" : String(store)}`);
+  throw new ConfigError("store", `expected ${hint}, got ${store === null ? "null" : typeof store === "object" ? "an object without the CacheStore methods" : describeValue(store)}`);
 }
 
 class EntityCacheImpl<T, K> implements EntityCache<T, K> {
@@ -118,7 +119,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     } catch (error) {
       if (error instanceof KeyPartError) throw new KeyError(this.entity.typeName, error.field, error.message);
       if (fields === null || typeof fields !== "object") {
-        throw new KeyError(this.entity.typeName, this.entity.keyFields.join(", "), `expected an object with the key fields, got ${String(fields)}`);
+        throw new KeyError(this.entity.typeName, this.entity.keyFields.join(", "), `expected an object with the key fields, got ${describeValue(fields)}`);
       }
       throw error;
     }
@@ -234,7 +235,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   private ttlOf(options: WriteOptions | undefined): number {
     if (options === undefined) return this.options.ttlSeconds;
     if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      throw new ConfigError("write options", `expected an object like { ttlSeconds: 60 } or nothing, got ${options === null ? "null" : typeof options}`);
+      throw new ConfigError("write options", `expected an object like { ttlSeconds: 60 } or nothing, got ${describeValue(options)}`);
     }
     checkKeys(options as Record<string, unknown>, "write options", ["ttlSeconds"]);
     return options.ttlSeconds === undefined ? this.options.ttlSeconds : checkTtl(options.ttlSeconds, "ttlSeconds");
@@ -360,6 +361,6 @@ function asStoreError(error: unknown, operation: string, key: string | undefined
 }
 
 function checkArray<V>(values: readonly V[], argument: string): readonly V[] {
-  if (!Array.isArray(values)) throw new ConfigError(argument, `expected an array, got ${values === null ? "null" : typeof values}`);
+  if (!Array.isArray(values)) throw new ConfigError(argument, `expected an array, got ${describeValue(values)}`);
   return values;
 }

@@ -1,4 +1,5 @@
 import { constants } from "node:buffer";
+import { describeValue } from "../describe-value.js";
 import { ConfigError, type ProtocacheError } from "../errors.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
 import { checkWellFormed, validatePrefix } from "../keys.js";
@@ -122,32 +123,32 @@ export function checkKeys(object: Record<string, unknown>, option: string, allow
 /** Checks a TTL in seconds: a whole number, 0 meaning no expiry. */
 export function checkTtl(value: unknown, option: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigError(option, `expected whole seconds >= 0 (0: no expiry), got ${String(value)}`);
+    throw new ConfigError(option, `expected whole seconds >= 0 (0: no expiry), got ${describeValue(value)}`);
   }
   return value;
 }
 
 function checkObject(value: unknown, option: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(option, `expected an object, got ${String(value)}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(option, `expected an object, got ${describeValue(value)}`);
   return value as Record<string, unknown>;
 }
 
 function str(value: unknown, option: string, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== "string") throw new ConfigError(option, `expected a string, got ${typeof value}`);
+  if (typeof value !== "string") throw new ConfigError(option, `expected a string, got ${describeValue(value)}`);
   return value;
 }
 
 function bool(value: unknown, option: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new ConfigError(option, `expected true or false, got ${String(value)}`);
+  if (typeof value !== "boolean") throw new ConfigError(option, `expected true or false, got ${describeValue(value)}`);
   return value;
 }
 
 function int(value: unknown, option: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(option, `expected a whole number from ${min} to ${max}, got ${String(value)}`);
+    throw new ConfigError(option, `expected a whole number from ${min} to ${max}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -155,14 +156,14 @@ function int(value: unknown, option: string, fallback: number, min: number, max 
 function oneOf<const C extends readonly string[]>(value: unknown, option: string, choices: C, fallback: C[number] | undefined): C[number] {
   if (value === undefined && fallback !== undefined) return fallback;
   if (typeof value !== "string" || !choices.includes(value)) {
-    throw new ConfigError(option, `expected one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${String(value)}`);
+    throw new ConfigError(option, `expected one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${describeValue(value)}`);
   }
   return value;
 }
 
 function fn<F>(value: unknown, option: string): F | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "function") throw new ConfigError(option, `expected a function, got ${typeof value}`);
+  if (typeof value !== "function") throw new ConfigError(option, `expected a function, got ${describeValue(value)}`);
   return value as F;
 }
 

@@ -57,7 +57,9 @@ describe("keys of generated accessors", () => {
     expect(() => users.keyOf({ id: "" })).toThrow(KeyError);
     expect(() => users.keyOf({ id: 42 as unknown as string })).toThrow(/acme.user.v1.User key field "id": expected a string, got number 42/);
     expect(() => users.keyOf(undefined as unknown as { id: string })).toThrow(KeyError);
-    expect(() => sessionCache(store).keyOf({ tenantId: "t" } as never)).toThrow(/key field "sessionId": expected a string, got undefined/);
+    expect(() => sessionCache(store).keyOf({ tenantId: "t" } as never)).toThrow(/key field "sessionId": expected a string, got undefined$/);
+    expect(() => users.keyOf({ id: ["1"] as unknown as string })).toThrow(/key field "id": expected a string, got array \[ '1' \]$/);
+    expect(() => users.keyOf(null as unknown as { id: string })).toThrow(/key field "id": expected an object with the key fields, got null$/);
   });
 
   it("range-check integer key parts the way the codec would store them", async () => {

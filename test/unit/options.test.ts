@@ -63,6 +63,36 @@ describe("accessor options", () => {
     }
   });
 
+  it.each([
+    ['invalid option ttlSeconds: expected whole seconds >= 0 (0: no expiry), got string "60"', { ttlSeconds: "60" }],
+    ['invalid option deadlineMs: expected a whole number from 0 to 600000, got string "100"', { deadlineMs: "100" }],
+    ["invalid option options: expected an object, got array []", []],
+    ['invalid option writtenAt: expected true or false, got string "yes"', { writtenAt: "yes" }],
+    ["invalid option prefix: expected a string, got number 3", { prefix: 3 }],
+    ['invalid option onStoreError: expected one of "miss", "throw", got null', { onStoreError: null }],
+    ["invalid option legacy: expected a function, got object { parse: 1 }", { legacy: { parse: 1 } }],
+    ["invalid option compression.minBytes: expected a whole number from 0 to 9007199254740991, got bigint 10n", { compression: { algorithm: "gzip", minBytes: 10n } }],
+  ])("says %s", (message, options) => {
+    try {
+      make(options)();
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe(message);
+    }
+  });
+
+  it("caps the value an error message shows (a 100 000-character option costs a short message)", () => {
+    try {
+      make({ onOlderRevision: "x".repeat(100_000) })();
+      expect.unreachable();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain(`got string "${"x".repeat(100)}"…(100000 bytes)`);
+      expect(message.length).toBeLessThan(250);
+    }
+  });
+
   it("validates the per-write TTL", async () => {
     const users = userCache(store);
     const user = { id: "1", name: "", email: "", fullName: "", verified: false, locale: "" };
