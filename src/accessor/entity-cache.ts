@@ -1,5 +1,5 @@
 import { FieldValueError } from "../codec/field-checks.js";
-import { describeValue } from "../describe-value.js";
+import { describeValue, quoteCapped } from "../describe-value.js";
 import { Writer } from "../codec/writer.js";
 import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
 import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError, StoreError } from "../errors.js";
@@ -100,6 +100,10 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     private readonly options: ResolvedOptions<T>,
   ) {
     this.base = keyBase(options.prefix, entity.entity, entity.major, options.variant);
+    const baseBytes = Buffer.byteLength(this.base);
+    if (baseBytes >= options.maxKeyBytes) {
+      throw new ConfigError("maxKeyBytes", `${options.maxKeyBytes} bytes leave no room for a key part after ${quoteCapped(this.base)} (${baseBytes} bytes)`);
+    }
     this.envelope = {
       writtenAt: options.writtenAt,
       writerTag: options.writerTag,
@@ -114,8 +118,9 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   }
 
   keyOf(fields: K): string {
+    let key: string;
     try {
-      return this.base + this.entity.key(fields);
+      key = this.base + this.entity.key(fields);
     } catch (error) {
       if (error instanceof KeyPartError) throw new KeyError(this.entity.typeName, error.field, error.message);
       if (fields === null || typeof fields !== "object") {
@@ -123,6 +128,13 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       }
       throw error;
     }
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most keys need no byte count.
+    const max = this.options.maxKeyBytes;
+    if (key.length * 3 > max) {
+      const bytes = Buffer.byteLength(key);
+      if (bytes > max) throw new KeyError(this.entity.typeName, this.entity.keyFields.join(", "), `makes the key ${bytes} bytes, over maxKeyBytes (${max})`);
+    }
+    return key;
   }
 
   async get(fields: K): Promise<T | undefined> {

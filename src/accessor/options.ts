@@ -47,6 +47,12 @@ export interface AccessorOptions<T> {
    * Default 200.
    */
   readonly deadlineMs?: number;
+  /**
+   * Longest key in UTF-8 bytes (prefix, entity, variant and escaped key
+   * fields together): a longer one is a KeyError before any I/O. Default
+   * 1024, at most 65536.
+   */
+  readonly maxKeyBytes?: number;
 }
 
 /** {@link AccessorOptions} with defaults applied and values checked. */
@@ -70,13 +76,20 @@ export interface ResolvedOptions<T> {
   readonly onStoreError: "miss" | "throw";
   readonly onError: ((error: ProtocacheError) => void) | undefined;
   readonly deadlineMs: number;
+  readonly maxKeyBytes: number;
 }
 
 const known = new Set([
   "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
   "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
-  "onStoreError", "onError", "deadlineMs",
+  "onStoreError", "onError", "deadlineMs", "maxKeyBytes",
 ]);
+
+/**
+ * Default longest key: Redis's own documentation calls a 1024-byte key "a bad idea" (memory,
+ * and costly key comparisons on lookup), so no sane key template needs more.
+ */
+export const DEFAULT_MAX_KEY_BYTES = 1024;
 
 /** Default per-call deadline: far above a healthy Redis round trip, far below what a request can afford to hang. */
 export const DEFAULT_DEADLINE_MS = 200;
@@ -110,6 +123,7 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
     onStoreError: oneOf(o["onStoreError"], "onStoreError", ["miss", "throw"] as const, "miss"),
     onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
     deadlineMs: int(o["deadlineMs"], "deadlineMs", DEFAULT_DEADLINE_MS, 0, 600_000),
+    maxKeyBytes: int(o["maxKeyBytes"], "maxKeyBytes", DEFAULT_MAX_KEY_BYTES, 1, 65_536),
   };
 }
 

@@ -16,7 +16,7 @@ describe("accessor options", () => {
         prefix: "app:", variant: "eu", ttlSeconds: 0, writerTag: "api@1.2.3", writtenAt: false,
         compression: { algorithm: "brotli", minBytes: 10 }, maxPayloadBytes: 1024, onOlderRevision: "miss",
         minRevision: 2, deleteRejected: true, deleteCorrupt: true, writeBack: true, guardWrites: false,
-        legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {}, deadlineMs: 0,
+        legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {}, deadlineMs: 0, maxKeyBytes: 2048,
       }),
     ).not.toThrow();
   });
