@@ -1,4 +1,5 @@
-import { StoreError } from "../errors.js";
+import { ConfigError, StoreError } from "../errors.js";
+import { describeClient, isNodeRedisClient } from "./client-kind.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
 import { guardOutcome, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
@@ -59,6 +60,7 @@ export class NodeRedisStore implements CacheStore {
   private readonly scriptState = { evalOnly: false };
 
   constructor(client: NodeRedisClient | NodeRedisCluster) {
+    if (!isNodeRedisClient(client)) throw new ConfigError("client", `expected a node-redis client (createClient or createCluster), got ${describeClient(client)}`);
     this.client = client;
     this.cluster = "masters" in client && Array.isArray((client as NodeRedisCluster).masters);
     // A view with bulk replies as Buffers, made once: per-command options would cost node-redis a third of its throughput.

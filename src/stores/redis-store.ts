@@ -1,6 +1,7 @@
 import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
-import { StoreError } from "../errors.js";
+import { ConfigError, StoreError } from "../errors.js";
+import { describeClient, isIoredisClient } from "./client-kind.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
 import { guardOutcome, isNoScript, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
@@ -30,6 +31,7 @@ export class RedisStore implements CacheStore {
   private readonly scriptState = { evalOnly: false };
 
   constructor(client: Client) {
+    if (!isIoredisClient(client)) throw new ConfigError("client", `expected an ioredis Redis or Cluster client, got ${describeClient(client)}`);
     this.client = client;
     this.cluster = (client as { isCluster?: boolean }).isCluster === true;
     this.scripts = {
