@@ -5,6 +5,7 @@ import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js
 import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError, StoreError } from "../errors.js";
 import { keyBase, KeyPartError } from "../keys.js";
 import { StatsCounter, type CacheStats, type WriteOutcome } from "../stats.js";
+import { MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP } from "../stores/batches.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
 import { deadlineOn } from "./deadline.js";
 import type { Entity } from "./entity.js";
@@ -40,13 +41,13 @@ export interface CacheEntry<T> {
 export interface EntityCache<T, K> {
   /** The value at the key made of `fields`, or undefined on any kind of miss. */
   get(fields: K): Promise<T | undefined>;
-  /** Values of many keys in order, fetched in one round trip per server. */
+  /** Values of many keys in order: one round trip per server and 1000 keys; at most `maxBatchKeys` keys. */
   getMany(fields: readonly K[]): Promise<(T | undefined)[]>;
   /** Like `get`, with the outcome and header details. */
   getEntry(fields: K): Promise<CacheEntry<T>>;
   /** Stores `value` under the key derived from its own key fields. */
   set(value: T, options?: WriteOptions): Promise<WriteOutcome>;
-  /** Stores many values, one round trip per server. */
+  /** Stores many values: one round trip per server and 250 values; at most `maxBatchKeys` values. */
   setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]>;
   /** Deletes the entry; resolves true if there was one. */
   delete(fields: K): Promise<boolean>;
@@ -87,12 +88,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   private readonly counter = new StatsCounter();
   /** Bounds one store call; undefined with `deadlineMs: 0`. */
   private readonly deadline: Deadline | undefined;
-  /**
-   * Bounds a whole batch a little after {@link deadline}, which the store
-   * applies per server: a deadline-aware store answers first with what its
-   * live servers returned; any other store is still cut off.
-   */
-  private readonly batchDeadline: Deadline | undefined;
+  /** Outer bounds of batches by how many chunks one server may take in turn (a power of two); see {@link batchDeadline}. */
+  private readonly batchDeadlines = new Map<number, Deadline>();
 
   constructor(
     private readonly entity: Entity<T, K>,
@@ -114,7 +111,6 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
     const ms = options.deadlineMs;
     this.deadline = ms === 0 ? undefined : deadlineOn(store, ms);
-    this.batchDeadline = ms === 0 ? undefined : deadlineOn(store, ms + Math.max(5, Math.ceil(ms / 4)), ms);
   }
 
   keyOf(fields: K): string {
@@ -178,18 +174,22 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
   }
 
   async getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
-    const keys = checkArray(fields, "getMany(fields)").map((f) => this.keyOf(f));
+    const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
     let found: (Buffer | null | Error)[];
     try {
       const read = this.store.getMany(keys, this.deadline);
-      found = await (this.batchDeadline === undefined ? read : this.batchDeadline.bound(read, "MGET", keys[0]));
+      const bound = this.batchDeadline(keys.length, MAX_KEYS_PER_ROUND_TRIP);
+      found = await (bound === undefined ? read : bound.bound(read, "MGET", keys[0]));
     } catch (error) {
-      found = keys.map((k) => (error instanceof StoreError ? error : new StoreError("MGET", k, { cause: error })));
+      const failure = asStoreError(error, "MGET", keys[0]);
+      found = keys.map(() => failure);
     }
+    // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
+    const reported = new Set<Error>();
     return found.map((bytes, i) => {
       if (bytes === null) return this.missed();
       if (bytes instanceof Error) {
-        this.readFailed(bytes, keys[i]);
+        this.readFailed(bytes, keys[i], reported);
         return undefined;
       }
       return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes)).value;
@@ -210,16 +210,18 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   async setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
     const ttlSeconds = this.ttlOf(options);
-    const writes = checkArray(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
+    const writes = this.checkBatch(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
     let results: StoreWriteResult[];
     try {
       const done = this.store.setMany(writes, this.guard, this.deadline);
-      results = await (this.batchDeadline === undefined ? done : this.batchDeadline.bound(done, "SET", writes[0]?.key));
+      const bound = this.batchDeadline(writes.length, MAX_WRITES_PER_ROUND_TRIP);
+      results = await (bound === undefined ? done : bound.bound(done, "SET", writes[0]?.key));
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       results = writes.map(() => failure);
     }
-    return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key));
+    const reported = new Set<Error>();
+    return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key, reported));
   }
 
   async delete(fields: K): Promise<boolean> {
@@ -241,6 +243,31 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
 
   stats(): CacheStats {
     return this.counter.snapshot();
+  }
+
+  /** Rejects a batch that is not an array or has more than `maxBatchKeys` entries, before any work. */
+  private checkBatch<V>(values: readonly V[], argument: string): readonly V[] {
+    checkArray(values, argument);
+    const max = this.options.maxBatchKeys;
+    if (values.length > max) throw new ConfigError(argument, `${values.length} entries, over maxBatchKeys (${max}): split the batch, or raise maxBatchKeys`);
+    return values;
+  }
+
+  /**
+   * Bounds a whole batch of `n` keys a little after {@link deadline}, which
+   * the store applies per round trip (chunks of `perRoundTrip` keys, one
+   * server's in turn): a deadline-aware store answers first with what
+   * its live servers returned; any other store is still cut off. The bound
+   * grows with the chunks one server may have to take in turn, so a large
+   * batch is never cut off for its size alone.
+   */
+  private batchDeadline(n: number, perRoundTrip: number): Deadline | undefined {
+    const ms = this.options.deadlineMs;
+    if (ms === 0) return undefined;
+    const rounds = 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / perRoundTrip))));
+    let bound = this.batchDeadlines.get(rounds);
+    if (bound === undefined) this.batchDeadlines.set(rounds, (bound = deadlineOn(this.store, rounds * (ms + Math.max(5, Math.ceil(ms / 4))), ms)));
+    return bound;
   }
 
   /** The TTL of a write: the accessor's, or the per-call option (validated: a caller's mistake is a ConfigError). */
@@ -267,11 +294,15 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     }
   }
 
-  private written(result: StoreWriteResult, key: string): WriteOutcome {
+  /** Counts a write's outcome; an error is reported unless it is in `reported` (a batch's chunk already reported it). */
+  private written(result: StoreWriteResult, key: string, reported?: Set<Error>): WriteOutcome {
     if (result instanceof Error) {
       this.counter.write("error");
       const failure = asStoreError(result, "SET", key);
-      this.report(failure);
+      if (reported?.has(result) !== true) {
+        reported?.add(result);
+        this.report(failure);
+      }
       if (this.options.onStoreError === "throw") throw failure;
       return "error";
     }
@@ -350,11 +381,14 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     return this.deadline === undefined ? started : this.deadline.bound(started, operation, key);
   }
 
-  /** Records a failed read; rethrows it when configured to, else returns it. */
-  private readFailed(error: unknown, key: string | undefined): StoreError {
+  /** Records a failed read (reported unless in `reported`); rethrows it when configured to, else returns it. */
+  private readFailed(error: unknown, key: string | undefined, reported?: Set<unknown>): StoreError {
     const failure = asStoreError(error, "GET", key);
     this.counter.read("error", undefined);
-    this.report(failure);
+    if (reported?.has(error) !== true) {
+      reported?.add(error);
+      this.report(failure);
+    }
     if (this.options.onStoreError === "throw") throw failure;
     return failure;
   }

@@ -53,6 +53,12 @@ export interface AccessorOptions<T> {
    * 1024, at most 65536.
    */
   readonly maxKeyBytes?: number;
+  /**
+   * Most keys one `getMany` or `setMany` may take: a larger batch is a
+   * ConfigError before any work. Batches go to Redis in chunks of 1000 keys
+   * per server whatever this is. Default 100000.
+   */
+  readonly maxBatchKeys?: number;
 }
 
 /** {@link AccessorOptions} with defaults applied and values checked. */
@@ -77,12 +83,13 @@ export interface ResolvedOptions<T> {
   readonly onError: ((error: ProtocacheError) => void) | undefined;
   readonly deadlineMs: number;
   readonly maxKeyBytes: number;
+  readonly maxBatchKeys: number;
 }
 
 const known = new Set([
   "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
   "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
-  "onStoreError", "onError", "deadlineMs", "maxKeyBytes",
+  "onStoreError", "onError", "deadlineMs", "maxKeyBytes", "maxBatchKeys",
 ]);
 
 /**
@@ -90,6 +97,12 @@ const known = new Set([
  * and costly key comparisons on lookup), so no sane key template needs more.
  */
 export const DEFAULT_MAX_KEY_BYTES = 1024;
+
+/**
+ * Default largest batch: 100 chunks of 1000 keys per server, a fraction of a second of
+ * round trips, while the values decoded for one call stay a bounded amount of work.
+ */
+export const DEFAULT_MAX_BATCH_KEYS = 100_000;
 
 /** Default per-call deadline: far above a healthy Redis round trip, far below what a request can afford to hang. */
 export const DEFAULT_DEADLINE_MS = 200;
@@ -124,6 +137,7 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
     onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
     deadlineMs: int(o["deadlineMs"], "deadlineMs", DEFAULT_DEADLINE_MS, 0, 600_000),
     maxKeyBytes: int(o["maxKeyBytes"], "maxKeyBytes", DEFAULT_MAX_KEY_BYTES, 1, 65_536),
+    maxBatchKeys: int(o["maxBatchKeys"], "maxBatchKeys", DEFAULT_MAX_BATCH_KEYS, 1, 10_000_000),
   };
 }
 

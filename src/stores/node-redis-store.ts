@@ -1,4 +1,6 @@
+import calculateSlot from "cluster-key-slot";
 import { ConfigError, StoreError } from "../errors.js";
+import { allPositions, asStoreError, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./batches.js";
 import { describeClient, isNodeRedisClient } from "./client-kind.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
 import { guardOutcome, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
@@ -23,6 +25,8 @@ export interface NodeRedisCluster {
   withTypeMapping(mapping: NodeRedisTypeMapping): NodeRedisCluster;
   /** The cluster's masters; only its presence is used, to tell a cluster from a client. */
   readonly masters: readonly unknown[];
+  /** The slot table (node-redis's `cluster.slots`): which master serves each slot, to split batches per server. */
+  readonly slots?: readonly ({ readonly master: { readonly address: string } } | undefined)[];
 }
 
 /** A node-redis type mapping: RESP type code to the JS type of replies. */
@@ -37,7 +41,8 @@ const BLOB_STRING = 36;
  * Replies come back as Buffers through node-redis's type mapping; node-redis
  * routes every command on a Cluster and pipelines the commands of one
  * event-loop turn into one write per server, so a batch is one round trip
- * per server. Scripts run as node-redis runs them (EVALSHA, EVAL when the
+ * per server and 1000 keys read or 250 values written (chunks of one
+ * server go one after another). Scripts run as node-redis runs them (EVALSHA, EVAL when the
  * server lacks one), with SCRIPT LOAD when an ACL denies EVAL.
  *
  * Recommended client settings are in docs/operations.md: protocache's own
@@ -93,34 +98,37 @@ export class NodeRedisStore implements CacheStore {
 
   async getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]> {
     if (keys.length === 0) return [];
+    const out = new Array<Buffer | null | Error>(keys.length);
     if (!this.cluster) {
-      const mget = this.send(keys[0] as string, true, ["MGET", ...keys]) as Promise<(Buffer | null)[]>;
-      try {
-        return await (deadline === undefined ? mget : deadline.bound(mget, "MGET", keys[0]));
-      } catch (cause) {
-        return keys.map((k) => (cause instanceof StoreError ? cause : new StoreError("MGET", k, { cause })));
-      }
+      const mget = (chunk: readonly number[]) => this.send(keys[chunk[0] as number] as string, true, ["MGET", ...chunk.map((i) => keys[i] as string)]) as Promise<(Buffer | null)[]>;
+      await sendInChunks(allPositions(keys.length), out, "MGET", (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, mget);
+      return out;
     }
-    // One GET per key, all issued in this turn: node-redis writes each server's share in one go.
-    return Promise.all(
-      keys.map((key) => {
-        const get = this.send(key, true, ["GET", key]) as Promise<Buffer | null>;
-        return (deadline === undefined ? get : deadline.bound(get, "GET", key)).catch((cause: unknown) =>
-          cause instanceof StoreError ? cause : new StoreError("GET", key, { cause }),
-        );
-      }),
-    );
+    // One GET per key, a chunk's all issued in one turn: node-redis writes each server's share in one go.
+    const gets = (chunk: readonly number[]) =>
+      Promise.all(
+        chunk.map((i) => {
+          const key = keys[i] as string;
+          return (this.send(key, true, ["GET", key]) as Promise<Buffer | null>).catch((cause: unknown) => asStoreError("GET", key, cause));
+        }),
+      );
+    await Promise.all(this.groupByServer(keys).map((positions) => sendInChunks(positions, out, "GET", (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, gets)));
+    return out;
   }
 
   async setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined, deadline?: Deadline): Promise<StoreWriteResult[]> {
-    return Promise.all(
-      writes.map((w) => {
-        const one = this.set(w, guard);
-        return (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((cause: unknown) =>
-          cause instanceof StoreError ? cause : new StoreError("SET", w.key, { cause }),
-        );
-      }),
-    );
+    if (writes.length === 0) return [];
+    const out = new Array<StoreWriteResult>(writes.length);
+    const keys = writes.map((w) => w.key);
+    const sets = (chunk: readonly number[]) =>
+      Promise.all(
+        chunk.map((i) => {
+          const w = writes[i] as StoreWrite;
+          return this.set(w, guard).catch((cause: unknown) => asStoreError("SET", w.key, cause));
+        }),
+      );
+    await Promise.all(this.groupByServer(keys).map((positions) => sendInChunks(positions, out, "SET", (i) => keys[i], deadline, MAX_WRITES_PER_ROUND_TRIP, sets)));
+    return out;
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -140,6 +148,25 @@ export class NodeRedisStore implements CacheStore {
 
   deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
     return this.script("CAD", deleteIfEqual, key, [expected], isOne);
+  }
+
+  /**
+   * Key positions grouped by the master serving their slot, from the
+   * cluster's slot table (one group on a standalone server; one per slot if
+   * the table is missing).
+   */
+  private groupByServer(keys: readonly string[]): number[][] {
+    if (!this.cluster) return [allPositions(keys.length)];
+    const slots = (this.client as NodeRedisCluster).slots;
+    const groups = new Map<string, number[]>();
+    keys.forEach((key, i) => {
+      const slot = calculateSlot(key);
+      const server = slots?.[slot]?.master.address ?? `slot:${slot}`;
+      let group = groups.get(server);
+      if (group === undefined) groups.set(server, (group = []));
+      group.push(i);
+    });
+    return [...groups.values()];
   }
 
   private script<R>(operation: string, script: LuaScript, key: string, args: Arg[], map: (reply: unknown) => R): Promise<R> {

@@ -16,7 +16,7 @@ describe("accessor options", () => {
         prefix: "app:", variant: "eu", ttlSeconds: 0, writerTag: "api@1.2.3", writtenAt: false,
         compression: { algorithm: "brotli", minBytes: 10 }, maxPayloadBytes: 1024, onOlderRevision: "miss",
         minRevision: 2, deleteRejected: true, deleteCorrupt: true, writeBack: true, guardWrites: false,
-        legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {}, deadlineMs: 0, maxKeyBytes: 2048,
+        legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {}, deadlineMs: 0, maxKeyBytes: 2048, maxBatchKeys: 10,
       }),
     ).not.toThrow();
   });
@@ -110,6 +110,20 @@ describe("accessor options", () => {
     }
     await expect(users.getMany({ id: "1" } as never)).rejects.toThrow(ConfigError);
     await expect(users.setMany(user as never)).rejects.toThrow(/invalid option setMany\(values\): expected an array/);
+  });
+
+  it("rejects a batch over maxBatchKeys (default 100 000) with a ConfigError before any work; the option is validated", async () => {
+    const users = userCache(store);
+    const user = (id: string) => ({ id, name: "", email: "", fullName: "", verified: false, locale: "" });
+    await expect(users.getMany(Array.from({ length: 100_001 }, (_, i) => ({ id: `${i}` })))).rejects.toThrow(
+      /invalid option getMany\(fields\): 100001 entries, over maxBatchKeys \(100000\): split the batch, or raise maxBatchKeys/,
+    );
+    expect(await users.getMany(Array.from({ length: 100_000 }, (_, i) => ({ id: `${i}` })))).toHaveLength(100_000);
+    const empty = new MemoryStore();
+    const small = userCache(empty, { maxBatchKeys: 10 });
+    await expect(small.setMany(Array.from({ length: 11 }, (_, i) => user(`${i}`)))).rejects.toThrow(/setMany\(values\): 11 entries, over maxBatchKeys \(10\)/);
+    expect(empty.size).toBe(0);
+    for (const bad of [0, 1.5, "5", 10_000_001]) expect(make({ maxBatchKeys: bad })).toThrow(/invalid option maxBatchKeys: expected a whole number from 1 to 10000000/);
   });
 
   it("rejects a missing or wrong store with a ConfigError naming the fix", () => {
