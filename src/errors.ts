@@ -54,6 +54,7 @@ export type DecodeFailure =
   | "truncated"
   | "bad-magic"
   | "bad-version"
+  | "bad-schema-id"
   | "bad-flags"
   | "bad-writer-tag"
   | "decompress"
