@@ -238,7 +238,9 @@ function readDefault(field: DescField, raw: unknown): DeclaredDefault | string |
     return `${name}: declared defaults are not supported on oneof members`;
   }
   const value = chosen.value;
-  const mismatch = (expected: string): string => `${name}: ${chosen.case} does not fit its type; use ${expected}`;
+  // The option as written in the .proto file (default_string), not protobuf-es's property name (defaultString).
+  const option = chosen.case.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const mismatch = (expected: string): string => `${name}: ${option} does not fit its type; use ${expected}`;
   if (field.fieldKind === "enum") {
     if (chosen.case !== "defaultEnum") return mismatch("default_enum with a value name");
     const found = field.enum.values.find((v) => v.name === value);
