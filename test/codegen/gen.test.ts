@@ -154,6 +154,31 @@ describe("gen errors: one line each, with file:line", () => {
     expect((await genErrors(project)).join("\n")).toMatch(/migrates_from "acme.item.v0.Item" does not exist: it must name the entity of an older major .*\[migrates-from\]/);
   });
 
+  it("migrates_from suggests only entities that exist, and none at all when no older major exists", async () => {
+    const itemV2 = (from: string) =>
+      entityProto("item", `message Item {\n  option (protocache.v1.entity) = { key: "item:{sku}" migrates_from: "${from}" };\n  string sku = 1;\n}`, 2);
+    project = tempProject({ "proto/acme/item/v1/item.proto": itemV1, "proto/acme/item/v2/item.proto": itemV2("acme.item.v1.Itme") });
+    const typo = (await genErrors(project)).join("\n");
+    expect(typo).toMatch(/migrates_from "acme.item.v1.Itme" does not exist: it must name the entity of an older major of the same package family, e.g. "acme.item.v1.Item" \[migrates-from\]/);
+    project.remove();
+    // The older major was removed (retired): nothing to suggest, and never the name just rejected.
+    project = tempProject({ "proto/acme/item/v2/item.proto": itemV2("acme.item.v1.Item") });
+    const gone = (await genErrors(project)).join("\n");
+    expect(gone).toMatch(/migrates_from "acme.item.v1.Item" does not exist: it must name the entity of an older major of the same package family, and acme.item has none \(a retired one cannot be migrated from\): remove migrates_from \[migrates-from\]/);
+    expect(gone).not.toMatch(/e\.g\./);
+  });
+
+  it("an entity rejected for another reason (a key collision) is not also reported as 'not an entity' by migrates_from", async () => {
+    project = tempProject({
+      "proto/acme/item/v1/item.proto": itemV1,
+      "proto/acme/item/v1/other.proto": entityProto("item", 'message Other {\n  option (protocache.v1.entity) = { key: "item:{id}" };\n  string id = 1;\n}'),
+      "proto/acme/item/v2/item.proto": entityProto("item", 'message Item {\n  option (protocache.v1.entity) = { key: "item:{sku}" migrates_from: "acme.item.v1.Other" };\n  string sku = 1;\n}', 2),
+    });
+    const errors = await genErrors(project);
+    expect(errors.join("\n")).toMatch(/would share the key namespace "item:v1:"/);
+    expect(errors.join("\n")).not.toMatch(/is not an entity/);
+  });
+
   it("reports two entities sharing a key namespace", async () => {
     project = tempProject({
       "proto/acme/item/v1/item.proto": itemV1,
