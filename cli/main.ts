@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { generatorVersion } from "../codegen/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { NoProjectError, projectRoot } from "./project.js";
@@ -7,9 +7,16 @@ const examples = (lines: readonly string[]): string => `\nExamples:\n${lines.map
 
 /** Builds the `protocache` command line; each action resolves to an exit code. */
 export function buildProgram(setExit: (code: number) => void): Command {
+  const version = generatorVersion.replace(/^v/, "");
   const program = new Command("protocache")
     .description("Schema-first, version-aware Redis cache accessors from Protocol Buffers")
-    .version(generatorVersion.replace(/^v/, ""), "-v, --version", "print the version of protocache-gen")
+    .version(version, "-V, --version", "print the version of protocache-gen")
+    // -v too: earlier releases printed the version with it, and many CLIs do.
+    .addOption(new Option("-v", "print the version of protocache-gen").hideHelp())
+    .on("option:v", () => {
+      process.stdout.write(`${version}\n`);
+      throw new CommanderError(0, "protocache.version", version);
+    })
     .option("-C, --cwd <dir>", "run as if started in <dir>; the project root is the nearest folder at or above it with a package.json")
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -38,6 +45,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("gen")
+    .alias("generate")
     .description("lint the schemas, lock new revisions and regenerate the generated code")
     .option("-q, --quiet", "print only errors", false)
     .addHelpText("after", examples(["npx protocache gen", "npx protocache gen -C services/accounts", "npx protocache gen --quiet"]))

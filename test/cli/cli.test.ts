@@ -43,8 +43,8 @@ function service(pkg: object = { name: "svc", private: true, type: "module" }): 
 }
 
 describe("protocache as a user meets it", () => {
-  it("prints its version with --version", () => {
-    const r = run(tmpdir(), "--version");
+  it.each(["--version", "-V", "-v"])("prints its version with %s", (flag) => {
+    const r = run(tmpdir(), flag);
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe((JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }).version);
   });
@@ -61,6 +61,15 @@ describe("protocache as a user meets it", () => {
     const r = run(tmpdir(), "gne");
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown command 'gne'\n\(Did you mean gen\?\)/);
+    const typo = run(tmpdir(), "gnerate");
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/unknown command 'gnerate'\n\(Did you mean generate\?\)/);
+  });
+
+  it("takes generate as another name of gen", () => {
+    const r = run(tmpdir(), "help", "generate");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Usage: protocache gen\|generate \[options\]/);
   });
 
   it("exits 2 with one line when there is no package.json at or above the directory", () => {
