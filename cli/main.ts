@@ -24,7 +24,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText(
       "after",
       examples([
-        "npx protocache init          # proto/, buf.yaml, gen and check scripts",
+        "npx protocache init          # proto/, buf.yaml, .gitignore, gen and check scripts",
         "npx protocache gen           # after editing a .proto: lock, regenerate",
         "npx protocache check         # the CI gate, against main",
         "npx protocache help check    # options and examples of one command",
@@ -34,7 +34,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("init")
-    .description("set up protocache in this project: proto/ (with an example entity), buf.yaml, gen and check scripts; changes no existing file")
+    .description("set up protocache in this project: proto/ (with an example entity), buf.yaml, .gitignore, gen and check scripts; changes no existing file")
     .option("--github", `also write a GitHub Actions workflow running the CI gate`, false)
     .option("--base <branch>", "base branch the CI gate compares with", "main")
     .addHelpText("after", examples(["npx protocache init", "npx protocache init --github --base develop"]))
