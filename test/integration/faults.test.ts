@@ -33,8 +33,8 @@ interface CallRecord {
 }
 
 /** 16 callers alternating set and get until `stop()`; every call's start, end and success recorded. */
-function load(store: CacheStore): { records: CallRecord[]; stop(): Promise<void> } {
-  const users = userCache(store, { deadlineMs, guardWrites: true });
+function load(store: CacheStore, ms = deadlineMs): { records: CallRecord[]; stop(): Promise<void> } {
+  const users = userCache(store, { deadlineMs: ms, guardWrites: true });
   const records: CallRecord[] = [];
   let running = true;
   const callers = Array.from({ length: 16 }, async (_, c) => {
@@ -68,10 +68,13 @@ async function recoveredAt(records: CallRecord[], since: number, timeoutMs = 15_
 }
 
 describe.each(clientKinds)("%s under faults", (kind) => {
-  it("SIGSTOP mid-load: every call resolves within the deadline while Redis is stopped; traffic recovers after SIGCONT", async () => {
+  it("SIGSTOP mid-load: every call resolves within the deadline while Redis is stopped (deadlineMs 100 and 200); traffic recovers after SIGCONT", async () => {
     const server = await startRedis();
     const client = await standaloneClient(kind, server.port);
     const run = load(client.store);
+    // The same load with the default deadline (200 ms) through a second client (its own sweeper), for docs/reliability.md.
+    const second = await standaloneClient(kind, server.port);
+    const byDefault = load(second.store, 200);
     try {
       await sleep(300);
       expect(run.records.some((r) => r.ok)).toBe(true);
@@ -81,14 +84,20 @@ describe.each(clientKinds)("%s under faults", (kind) => {
       const resumedAt = performance.now();
       server.process.kill("SIGCONT");
       const during = run.records.filter((r) => r.start >= stoppedAt && r.start < stoppedAt + 500);
+      const duringByDefault = byDefault.records.filter((r) => r.start >= stoppedAt && r.start < stoppedAt + 500);
       expect(during.length).toBeGreaterThan(0);
+      expect(duringByDefault.length).toBeGreaterThan(0);
       // Without a deadline these calls would end only after SIGCONT.
-      expect(during.every((r) => !r.ok && r.end < resumedAt)).toBe(true);
+      expect([...during, ...duringByDefault].every((r) => !r.ok && r.end < resumedAt)).toBe(true);
       const recovered = await recoveredAt(run.records, resumedAt);
       figures[`${kind} stop: worst call while stopped`] = Math.round(Math.max(...during.map((r) => r.end - r.start)));
+      figures[`${kind} stop, deadlineMs 200: fastest call while stopped`] = Math.round(Math.min(...duringByDefault.map((r) => r.end - r.start)));
+      figures[`${kind} stop, deadlineMs 200: worst call while stopped`] = Math.round(Math.max(...duringByDefault.map((r) => r.end - r.start)));
       figures[`${kind} stop: recovery after SIGCONT`] = Math.round(recovered - resumedAt);
     } finally {
       server.process.kill("SIGCONT");
+      await byDefault.stop();
+      await second.close();
       await run.stop();
       await client.close();
       await server.stop();
