@@ -10,6 +10,8 @@ export type Goal =
   | { readonly kind: "throughput-at-least"; readonly target: number }
   /** subject bytes / baseline bytes, at most `target`. */
   | { readonly kind: "size-at-most"; readonly target: number }
+  /** baseline amount / subject amount (how many times fewer, e.g. bytes read), at least `target`. */
+  | { readonly kind: "fewer-at-least"; readonly target: number }
   /** absolute seconds, at most `target` (no baseline). */
   | { readonly kind: "seconds-at-most"; readonly target: number };
 
@@ -29,7 +31,7 @@ export interface BenchRow {
 
 /** Checks a ratio against its goal. */
 export function passes(goal: Goal, ratio: number): boolean {
-  return goal.kind === "speedup-at-least" || goal.kind === "throughput-at-least" ? ratio >= goal.target : ratio <= goal.target;
+  return goal.kind === "speedup-at-least" || goal.kind === "throughput-at-least" || goal.kind === "fewer-at-least" ? ratio >= goal.target : ratio <= goal.target;
 }
 
 /** Renders a goal like `≤ 1.10×`. */
@@ -43,6 +45,8 @@ export function goalText(goal: Goal): string {
       return `throughput ≥ ${goal.target.toFixed(2)}×`;
     case "size-at-most":
       return `bytes ≤ ${goal.target.toFixed(2)}×`;
+    case "fewer-at-least":
+      return `≥ ${goal.target.toFixed(0)}× fewer`;
     case "seconds-at-most":
       return `< ${goal.target} s`;
   }

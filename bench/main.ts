@@ -5,13 +5,14 @@ import { accessorCases, deadlineCases, deadlineCpuCases } from "./cases/accessor
 import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
 import { ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
+import { censusCases, metricsCases, migrateCases } from "./cases/ops.js";
 import { fixtures, type Fixture } from "./fixtures.js";
 import type { BenchRow } from "./harness.js";
 import { printTable, writeReport } from "./report.js";
 import { startRedis } from "../test/support/redis-server.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,gen]`: every case is a
+ * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,ops,metrics,gen]`: every case is a
  * ratio against a baseline measured side by side in the same run. Prints a
  * table, writes bench/results.json and docs/benchmarks.md (full runs only).
  */
@@ -68,6 +69,26 @@ if (wanted("redis") || wanted("deadlines") || wanted("clients")) {
     }
   } finally {
     await server?.stop();
+  }
+}
+if (wanted("ops") || wanted("metrics")) {
+  // A server of their own: the cases FLUSHDB it between rounds.
+  const server = await startRedis();
+  try {
+    if (wanted("ops")) {
+      const keys = quick ? 50_000 : 200_000;
+      const ops = { keys, rounds: quick ? 1 : 3, naiveSample: quick ? 500 : 2_000 };
+      console.error(`ops: migrate ${keys / 1000}k small entries vs the naive loop and the raw pipelined copy …`);
+      rows.push(...(await migrateCases(server.url, ops)));
+      console.error(`ops: census of ${keys / 1000}k ~1 KB entries vs SCAN + full GET and SCAN + GETRANGE …`);
+      rows.push(...(await censusCases(server.url, ops)));
+    }
+    if (wanted("metrics")) {
+      console.error("metrics: no-op sink vs none …");
+      rows.push(...(await metricsCases(server.url, quick ? 3 : 9, quick ? 300 : 500)));
+    }
+  } finally {
+    await server.stop();
   }
 }
 if (wanted("gen")) {

@@ -83,7 +83,124 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await retireCommand(root(), message));
     });
 
+  addOperations(program, root, setExit);
   return program;
+}
+
+const collect = <T>(parse: (v: string) => T) => (value: string, previous: T[] = []): T[] => [...previous, parse(value)];
+
+interface ConnectionArgs {
+  redis?: string;
+  cluster?: string;
+  json: boolean;
+}
+
+interface KeySpaceCliArgs extends ConnectionArgs {
+  major?: number;
+  prefix?: string;
+  variant?: string;
+  message?: string;
+}
+
+/** Options every command that talks to Redis takes. */
+function withConnection(command: Command): Command {
+  return command
+    .option("--redis <url>", "Redis URL (default: $REDIS_URL), e.g. redis://user:pass@host:6379/0")
+    .option("--cluster <nodes>", "Redis Cluster seed nodes, host:port[,host:port…]")
+    .option("--json", "print the result as JSON", false);
+}
+
+/** Options naming a key space: `{prefix}{entity}:v{major}[:{variant}]:`. */
+function withKeySpace(command: Command, wholeNumber: (name: string) => (v: string) => number): Command {
+  return withConnection(command)
+    .option("--major <n>", "major version (default: the entity's major in proto/)", wholeNumber("--major"))
+    .option("--prefix <prefix>", "key prefix the accessors use (their prefix option), e.g. myapp:")
+    .option("--variant <variant>", "only this variant's keys")
+    .option("--message <name>", "full message name, for a major no longer in proto/ (e.g. acme.user.v1.User)");
+}
+
+const exitCodes = "\nExit codes: 0 ok, 1 findings (failed entries, not removable, key absent), 2 usage or environment (no Redis, bad options, schemas that do not compile).\n";
+
+/** migrate, census, cleanup, inspect, deprecatable: loaded only when one of them runs. */
+function addOperations(program: Command, root: () => string, setExit: (code: number) => void): void {
+  const context = () => import("./ops/context.js");
+  const lazyWhole = (name: string) => (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new CommanderError(2, "protocache.usage", `${name} expects a whole number >= 1, got "${value}"`);
+    return n;
+  };
+  const progress = (json: boolean): boolean => !json;
+
+  withKeySpace(program.command("migrate"), lazyWhole)
+    .description("move every entry of an entity (and major) to the revision in proto/ now, keeping each key's TTL; resumable, rate-limited")
+    .argument("<entity>", "entity name from the key template, e.g. user")
+    .option("--rate <keys/s>", "keys per second at most", lazyWhole("--rate"))
+    .option("--count <n>", "SCAN COUNT per step and server (default 500)", lazyWhole("--count"))
+    .option("--checkpoint <file>", "record per-server cursors in <file> and resume from it")
+    .option("--dry-run", "count what would be migrated, write nothing", false)
+    .addHelpText("after", `${examples(["npx protocache migrate user --redis redis://cache:6379 --dry-run", "npx protocache migrate user --cluster 10.0.0.1:7000,10.0.0.2:7000 --rate 5000 --checkpoint user.migrate.json"])}${exitCodes}`)
+    .action(async (entity: string, opts: KeySpaceCliArgs & { rate?: number; count?: number; checkpoint?: string; dryRun: boolean }) => {
+      const { migrateCommand } = await import("./ops/migrate-command.js");
+      setExit(await migrateCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, dryRun: opts.dryRun, json: opts.json, progress: progress(opts.json) }));
+    });
+
+  withKeySpace(program.command("census"), lazyWhole)
+    .description("entries per schema ID and revision of each entity and major, with bytes, read header-only")
+    .argument("[entities...]", "entity names (default: every entity in proto/)")
+    .option("--sample <n>", "stop after n keys per key space and estimate the rest", lazyWhole("--sample"))
+    .option("--count <n>", "SCAN COUNT per step and server (default 500)", lazyWhole("--count"))
+    .addHelpText("after", `${examples(["npx protocache census --redis redis://cache:6379", "npx protocache census user --sample 100000 --json"])}${exitCodes}`)
+    .action(async (entities: string[], opts: KeySpaceCliArgs & { sample?: number; count?: number }) => {
+      const { censusCommand } = await import("./ops/census-command.js");
+      setExit(await censusCommand({ root: root(), entities, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, sample: opts.sample, count: opts.count, json: opts.json, progress: progress(opts.json) }));
+    });
+
+  withKeySpace(program.command("cleanup"), lazyWhole)
+    .description("delete entries of given revisions or schema IDs, legacy or corrupt values, or a whole retired major, in one entity's key space only")
+    .argument("<entity>", "entity name from the key template, e.g. user")
+    .option("--revision <n>", "entries of this revision (repeatable)", collect(lazyWhole("--revision")))
+    .addOption(new Option("--schema-id <id>", "entries of this schema ID, 0x… (repeatable)").argParser(collect((v: string) => v)))
+    .option("--legacy", "values that are not envelopes", false)
+    .option("--corrupt", "envelopes whose header cannot be valid", false)
+    .option("--all", "every entry: a whole retired major", false)
+    .option("--include-current", "allow selecting the revision proto/ writes now", false)
+    .option("--dry-run", "count what would be deleted, delete nothing", false)
+    .option("--yes", "really delete (required without --dry-run)", false)
+    .option("--rate <keys/s>", "keys per second at most", lazyWhole("--rate"))
+    .option("--count <n>", "SCAN COUNT per step and server (default 500)", lazyWhole("--count"))
+    .option("--checkpoint <file>", "record per-server cursors in <file> and resume from it")
+    .addHelpText("after", `${examples(["npx protocache cleanup user --revision 1 --dry-run", "npx protocache cleanup user --major 1 --message acme.user.v1.User --all --yes"])}${exitCodes}`)
+    .action(async (entity: string, opts: KeySpaceCliArgs & { revision?: number[]; schemaId?: string[]; legacy: boolean; corrupt: boolean; all: boolean; includeCurrent: boolean; dryRun: boolean; yes: boolean; rate?: number; count?: number; checkpoint?: string }) => {
+      const [{ cleanupCommand }, { schemaId, reportFailure }] = await Promise.all([import("./ops/cleanup-command.js"), context()]);
+      let ids: number[];
+      try {
+        ids = (opts.schemaId ?? []).map(schemaId);
+      } catch (error) {
+        setExit(reportFailure("cleanup", error, opts.json));
+        return;
+      }
+      setExit(await cleanupCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, revisions: opts.revision ?? [], schemaIds: ids, legacy: opts.legacy, corrupt: opts.corrupt, all: opts.all, includeCurrent: opts.includeCurrent, dryRun: opts.dryRun, yes: opts.yes, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, json: opts.json, progress: progress(opts.json) }));
+    });
+
+  withConnection(program.command("inspect"))
+    .description("one key: envelope header, schema and revision, writer, age, TTL, payload as JSON")
+    .argument("<key>", "the Redis key, e.g. user:v1:42")
+    .addHelpText("after", `${examples(["npx protocache inspect user:v1:42 --redis redis://cache:6379", "npx protocache inspect 'myapp:session:v1:acme:s-17' --json"])}${exitCodes}`)
+    .action(async (key: string, opts: ConnectionArgs) => {
+      const { inspectCommand } = await import("./ops/inspect-command.js");
+      setExit(await inspectCommand({ root: root(), key, redis: opts.redis, cluster: opts.cluster, json: opts.json }));
+    });
+
+  withKeySpace(program.command("deprecatable"), lazyWhole)
+    .description("can a revision's upgrade code (or a whole previous major) be removed? entries left (census) and reads (counts you export)")
+    .argument("<entity>", "entity name from the key template, e.g. user")
+    .option("--revision <n>", "the revision (default: the whole major)", lazyWhole("--revision"))
+    .option("--reads <file>", "read counts per schema ID: stats() snapshots, {\"0x…\": n}, or a Prometheus query result (docs/operations.md)")
+    .addHelpText("after", `${examples(["npx protocache deprecatable user --revision 1 --reads reads.json", "npx protocache deprecatable user --major 1 --message acme.user.v1.User --reads reads.json"])}${exitCodes}`)
+    .action(async (entity: string, opts: KeySpaceCliArgs & { revision?: number; reads?: string }) => {
+      const { deprecatableCommand } = await import("./ops/deprecatable-command.js");
+      setExit(await deprecatableCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, revision: opts.revision, reads: opts.reads, json: opts.json }));
+    });
 }
 
 async function main(argv: readonly string[]): Promise<number> {

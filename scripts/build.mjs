@@ -2,8 +2,9 @@
 //
 //   dist/protocache      the runtime a service depends on: src/ compiled by tsc
 //                        (JavaScript, .d.ts, source maps with inlined sources)
-//   dist/protocache-gen  the generator, CI gate and `protocache` bin: cli/ and
-//                        codegen/ bundled by esbuild into one file, plus
+//   dist/protocache-gen  the generator, CI gate, operations and `protocache` bin:
+//                        cli/ and codegen/ (and the runtime code the operations
+//                        commands run) bundled by esbuild into one file, plus
 //                        protocache/v1/options.proto
 //
 // Each gets a package.json derived from the root one (version, license,
@@ -27,7 +28,7 @@ export const dist = {
 export const generatorBin = join(dist.generator, "bin", "protocache.js");
 
 /** Sources the generator bundle is built from (the dev launcher rebuilds when one is newer). */
-export const generatorSources = ["cli", "codegen", "package.json", "scripts/build.mjs"].map((p) => join(root, p));
+export const generatorSources = ["cli", "codegen", "src", "package.json", "scripts/build.mjs"].map((p) => join(root, p));
 
 function versionOf(name) {
   const version = rootPkg.dependencies?.[name] ?? rootPkg.devDependencies?.[name];
@@ -55,8 +56,12 @@ const common = {
   ...(rootPkg.repository === undefined ? {} : { repository: rootPkg.repository }),
 };
 
-/** Optional peers of the runtime: the Redis clients a store can wrap (none is loaded by importing protocache). */
-const runtimePeers = { ioredis: ">=5.4", redis: ">=5.0" };
+/**
+ * Optional peers of the runtime: the Redis clients a store can wrap and the
+ * OpenTelemetry API `protocache/otel` is typed against (none is loaded by
+ * importing protocache).
+ */
+const runtimePeers = { ioredis: ">=5.4", redis: ">=5.0", "@opentelemetry/api": "^1.3.0" };
 
 function runtimeManifest() {
   const entry = (path) => ({ types: `./lib/${path}.d.ts`, default: `./lib/${path}.js` });
@@ -68,6 +73,7 @@ function runtimeManifest() {
       ".": entry("index"),
       "./runtime": entry("runtime/index"),
       "./descriptors": entry("descriptors/index"),
+      "./otel": entry("otel/index"),
       "./package.json": "./package.json",
     },
     types: "./lib/index.d.ts",
@@ -83,10 +89,12 @@ function generatorManifest() {
   return {
     name: "protocache-gen",
     ...common,
-    description: "Generator and CI gate of protocache: `protocache init`, `gen`, `check` (install as a devDependency)",
+    description: "Generator, CI gate and operations CLI of protocache: `protocache init`, `gen`, `check`, `migrate`, `census`, `cleanup`, `inspect`, `deprecatable` (install as a devDependency)",
     bin: { protocache: "./bin/protocache.js" },
     files: ["bin", "proto", "README.md"],
-    dependencies: pick(["@bufbuild/buf", "@bufbuild/protobuf", "commander", "ts-proto", "yaml"]),
+    // redis (node-redis), cli-progress, protobufjs and cluster-key-slot: the operations commands (bundled
+    // runtime code connects with node-redis, decodes any locked revision with protobufjs); loaded only when one runs.
+    dependencies: pick(["@bufbuild/buf", "@bufbuild/protobuf", "cli-progress", "cluster-key-slot", "commander", "protobufjs", "redis", "ts-proto", "yaml"]),
     // Generated code calls this runtime: same minor. Optional so that npm never
     // fetches it on its own (a service installs it as a dependency).
     peerDependencies: { protocache: `~${rootPkg.version}` },

@@ -28,6 +28,30 @@ export {
 export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } from "./keys.js";
 export { SchemaRegistry, type SchemaEntry } from "./registry.js";
 export type { CacheStats, DeleteCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
+export { noopMetrics, type MetricRecorder, type MetricScope, type MetricsSink, type TimedCall } from "./metrics/sink.js";
+export { census, type CensusGroup, type CensusOptions, type CensusReport } from "./ops/census.js";
+export { cleanup, type CleanupOptions, type CleanupReport, type CleanupSelection } from "./ops/cleanup.js";
+export { deprecatable, parseReadCounts, type DeprecationTarget, type DeprecationVerdict, type ReadCounts } from "./ops/deprecatable.js";
+export { inspect, type InspectOptions, type InspectReport, type PayloadDecoder } from "./ops/inspect.js";
+export type { KeySpaceSpec } from "./ops/key-space.js";
+export { migrate, type MigrateOptions, type MigrateOutcome, type MigrateProgress, type MigrateReport, type MigrateStats } from "./ops/migrate.js";
+export type { OutcomeCounts } from "./ops/tally.js";
+export type { WalkOptions, WalkProgress, WalkTotals } from "./ops/walk.js";
+export type {
+  BulkStore,
+  CreateItem,
+  DeleteRule,
+  DeleteTally,
+  HeadClass,
+  HeadTally,
+  NodeInfo,
+  ReplaceItem,
+  ReplaceResult,
+  ScanCapable,
+  ScanNode,
+  ScanPage,
+  StoredValue,
+} from "./stores/bulk.js";
 export { MemoryStore, type MemoryStoreOptions } from "./stores/memory-store.js";
 export { NodeRedisStore, type NodeRedisClient, type NodeRedisCluster, type NodeRedisTypeMapping } from "./stores/node-redis-store.js";
 export { RedisStore } from "./stores/redis-store.js";

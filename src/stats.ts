@@ -1,3 +1,5 @@
+import type { MetricRecorder } from "./metrics/sink.js";
+
 /** What happened to one read. */
 export type ReadOutcome =
   /** Entry of the current revision. */
@@ -53,7 +55,12 @@ export interface CacheStats {
   readonly readsBySchemaId: Readonly<Record<string, number>>;
 }
 
-/** Mutable counters behind {@link CacheStats}. */
+/**
+ * Mutable counters behind {@link CacheStats}. Every increment also goes to
+ * the metrics recorder, when there is one, as `count(group, outcome,
+ * schemaId)` with the group's name in {@link CacheStats}: a counter added
+ * here must do the same, so metrics always report what `stats()` counts.
+ */
 export class StatsCounter {
   private readonly reads: Record<ReadOutcome, number> = {
     hit: 0, miss: 0, upgraded: 0, unknown: 0, wrong_type: 0, corrupt: 0, rejected: 0, legacy: 0, foreign: 0, error: 0,
@@ -62,17 +69,29 @@ export class StatsCounter {
   private readonly deletes: Record<DeleteCounter, number> = { deleted: 0, absent: 0, error: 0, cleaned: 0, clean_skipped: 0, clean_error: 0 };
   private readonly bySchema = new Map<number, number>();
 
+  /**
+   * @param recorder receives every increment (see the class comment)
+   * @param writtenSchemaId the schema ID this accessor writes: the ID reported with write counters
+   */
+  constructor(
+    private readonly recorder?: MetricRecorder,
+    private readonly writtenSchemaId?: number,
+  ) {}
+
   read(outcome: ReadOutcome, schemaId: number | undefined): void {
     this.reads[outcome]++;
     if (schemaId !== undefined) this.bySchema.set(schemaId, (this.bySchema.get(schemaId) ?? 0) + 1);
+    this.recorder?.count("reads", outcome, schemaId);
   }
 
   write(outcome: WriteCounter): void {
     this.writes[outcome]++;
+    this.recorder?.count("writes", outcome, this.writtenSchemaId);
   }
 
   delete(outcome: DeleteCounter): void {
     this.deletes[outcome]++;
+    this.recorder?.count("deletes", outcome, undefined);
   }
 
   snapshot(): CacheStats {

@@ -7,8 +7,10 @@ import { keyBase, KeyPartError } from "../keys.js";
 import { StatsCounter, type CacheStats, type WriteOutcome } from "../stats.js";
 import { MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP } from "../stores/batches.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
 import { deadlineOn } from "./deadline.js";
 import type { Entity } from "./entity.js";
+import { accessorInternals, type AccessorInternals, type WithInternals } from "./internals.js";
 import { interpret, type Interpretation } from "./read.js";
 import { checkKeys, checkTtl, resolveOptions, type AccessorOptions, type ResolvedOptions } from "./options.js";
 
@@ -81,11 +83,14 @@ function checkStore(store: unknown): void {
   throw new ConfigError("store", `expected ${hint}, got ${store === null ? "null" : typeof store === "object" ? "an object without the CacheStore methods" : describeValue(store)}`);
 }
 
-class EntityCacheImpl<T, K> implements EntityCache<T, K> {
+class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T> {
   private readonly base: string;
   private readonly envelope: EnvelopeWriteOptions;
   private readonly guard: WriteGuard | undefined;
-  private readonly counter = new StatsCounter();
+  private readonly recorder: MetricRecorder | undefined;
+  private readonly counter: StatsCounter;
+  /** The recorder wants call durations: read the clock around each call. */
+  private readonly timing: boolean;
   /** Bounds one store call; undefined with `deadlineMs: 0`. */
   private readonly deadline: Deadline | undefined;
   /** Outer bounds of batches by how many chunks one server may take in turn (a power of two); see {@link batchDeadline}. */
@@ -109,6 +114,15 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       maxPayloadBytes: options.maxPayloadBytes,
     };
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
+    this.recorder = options.metrics?.bind({
+      message: entity.typeName,
+      entity: entity.entity,
+      major: entity.major,
+      schemaId: entity.current.schemaId,
+      variant: options.variant,
+    });
+    this.counter = new StatsCounter(this.recorder, entity.current.schemaId);
+    this.timing = this.recorder?.duration !== undefined;
     const ms = options.deadlineMs;
     this.deadline = ms === 0 ? undefined : deadlineOn(store, ms);
   }
@@ -133,17 +147,64 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     return key;
   }
 
-  async get(fields: K): Promise<T | undefined> {
-    const key = this.keyOf(fields);
-    let bytes: Buffer | null;
+  // Each call's start time when the metrics sink wants durations, else -1 (no clock read).
+  get(fields: K): Promise<T | undefined> {
+    return this.getNow(fields, this.timing ? performance.now() : -1);
+  }
+
+  getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
+    return this.getManyNow(fields, this.timing ? performance.now() : -1);
+  }
+
+  set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
+    return this.setNow(value, this.timing ? performance.now() : -1, options);
+  }
+
+  setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
+    return this.setManyNow(values, this.timing ? performance.now() : -1, options);
+  }
+
+  delete(fields: K): Promise<boolean> {
+    return this.deleteNow(fields, this.timing ? performance.now() : -1);
+  }
+
+  [accessorInternals](): AccessorInternals<T> {
+    return {
+      entity: this.entity as unknown as Entity<T, never>,
+      store: this.store,
+      options: this.options,
+      keyBase: this.base,
+      interpret: (bytes) => this.interpret(bytes),
+      encode: (value, key) => this.encode(value, key),
+      recorder: this.recorder,
+    };
+  }
+
+  /** The read path every read takes (the decision table); counts nothing. */
+  private interpret(bytes: Buffer): Interpretation<T> {
+    return interpret(this.entity, this.options, bytes);
+  }
+
+  /** Reports how long a call took (called as it settles, without a promise of its own). */
+  private took(call: TimedCall, started: number): void {
+    (this.recorder as MetricRecorder).duration?.(call, performance.now() - started);
+  }
+
+  private async getNow(fields: K, started: number): Promise<T | undefined> {
     try {
-      const read = this.store.get(key);
-      bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
-    } catch (error) {
-      this.readFailed(error, key);
-      return undefined;
+      const key = this.keyOf(fields);
+      let bytes: Buffer | null;
+      try {
+        const read = this.store.get(key);
+        bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
+      } catch (error) {
+        this.readFailed(error, key);
+        return undefined;
+      }
+      return bytes === null ? this.missed() : this.settle(key, bytes, this.interpret(bytes)).value;
+    } finally {
+      if (started >= 0) this.took("get", started);
     }
-    return bytes === null ? this.missed() : this.settle(key, bytes, interpret(this.entity, this.options, bytes)).value;
   }
 
   async getEntry(fields: K): Promise<CacheEntry<T>> {
@@ -159,7 +220,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
       this.missed();
       return { key, outcome: "miss", value: undefined, schemaId: undefined, revision: undefined, writtenAt: undefined, writerTag: undefined, error: undefined };
     }
-    const seen = this.settle(key, bytes, interpret(this.entity, this.options, bytes));
+    const seen = this.settle(key, bytes, this.interpret(bytes));
     const header = seen.header;
     return {
       key,
@@ -173,72 +234,88 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K> {
     };
   }
 
-  async getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
-    const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
-    let found: (Buffer | null | Error)[];
+  private async getManyNow(fields: readonly K[], started: number): Promise<(T | undefined)[]> {
     try {
-      const read = this.store.getMany(keys, this.deadline);
-      const bound = this.batchDeadline(keys.length, MAX_KEYS_PER_ROUND_TRIP);
-      found = await (bound === undefined ? read : bound.bound(read, "MGET", keys[0]));
-    } catch (error) {
-      const failure = asStoreError(error, "MGET", keys[0]);
-      found = keys.map(() => failure);
-    }
-    // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
-    const reported = new Set<Error>();
-    return found.map((bytes, i) => {
-      if (bytes === null) return this.missed();
-      if (bytes instanceof Error) {
-        this.readFailed(bytes, keys[i], reported);
-        return undefined;
+      const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
+      let found: (Buffer | null | Error)[];
+      try {
+        const read = this.store.getMany(keys, this.deadline);
+        const bound = this.batchDeadline(keys.length, MAX_KEYS_PER_ROUND_TRIP);
+        found = await (bound === undefined ? read : bound.bound(read, "MGET", keys[0]));
+      } catch (error) {
+        const failure = asStoreError(error, "MGET", keys[0]);
+        found = keys.map(() => failure);
       }
-      return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes)).value;
-    });
+      // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
+      const reported = new Set<Error>();
+      return found.map((bytes, i) => {
+        if (bytes === null) return this.missed();
+        if (bytes instanceof Error) {
+          this.readFailed(bytes, keys[i], reported);
+          return undefined;
+        }
+        return this.settle(keys[i] as string, bytes, this.interpret(bytes)).value;
+      });
+    } finally {
+      if (started >= 0) this.took("getMany", started);
+    }
   }
 
-  async set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
-    const write = this.prepare(value, this.ttlOf(options));
-    let result: StoreWriteResult;
+  private async setNow(value: T, started: number, options?: WriteOptions): Promise<WriteOutcome> {
     try {
-      const done = this.store.set(write, this.guard);
-      result = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
-    } catch (error) {
-      result = error instanceof Error ? error : new Error(String(error));
+      const write = this.prepare(value, this.ttlOf(options));
+      let result: StoreWriteResult;
+      try {
+        const done = this.store.set(write, this.guard);
+        result = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
+      } catch (error) {
+        result = error instanceof Error ? error : new Error(String(error));
+      }
+      return this.written(result, write.key);
+    } finally {
+      if (started >= 0) this.took("set", started);
     }
-    return this.written(result, write.key);
   }
 
-  async setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
-    const ttlSeconds = this.ttlOf(options);
-    const writes = this.checkBatch(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
-    let results: StoreWriteResult[];
+  private async setManyNow(values: readonly T[], started: number, options?: WriteOptions): Promise<WriteOutcome[]> {
     try {
-      const done = this.store.setMany(writes, this.guard, this.deadline);
-      const bound = this.batchDeadline(writes.length, MAX_WRITES_PER_ROUND_TRIP);
-      results = await (bound === undefined ? done : bound.bound(done, "SET", writes[0]?.key));
-    } catch (error) {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      results = writes.map(() => failure);
+      const ttlSeconds = this.ttlOf(options);
+      const writes = this.checkBatch(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
+      let results: StoreWriteResult[];
+      try {
+        const done = this.store.setMany(writes, this.guard, this.deadline);
+        const bound = this.batchDeadline(writes.length, MAX_WRITES_PER_ROUND_TRIP);
+        results = await (bound === undefined ? done : bound.bound(done, "SET", writes[0]?.key));
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error));
+        results = writes.map(() => failure);
+      }
+      const reported = new Set<Error>();
+      return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key, reported));
+    } finally {
+      if (started >= 0) this.took("setMany", started);
     }
-    const reported = new Set<Error>();
-    return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key, reported));
   }
 
-  async delete(fields: K): Promise<boolean> {
-    const key = this.keyOf(fields);
-    let n: number;
+  private async deleteNow(fields: K, started: number): Promise<boolean> {
     try {
-      const done = this.store.delete([key]);
-      n = await (this.deadline === undefined ? done : this.deadline.bound(done, "DEL", key));
-    } catch (error) {
-      const failure = asStoreError(error, "DEL", key);
-      this.counter.delete("error");
-      this.report(failure);
-      if (this.options.onStoreError === "throw") throw failure;
-      return false;
+      const key = this.keyOf(fields);
+      let n: number;
+      try {
+        const done = this.store.delete([key]);
+        n = await (this.deadline === undefined ? done : this.deadline.bound(done, "DEL", key));
+      } catch (error) {
+        const failure = asStoreError(error, "DEL", key);
+        this.counter.delete("error");
+        this.report(failure);
+        if (this.options.onStoreError === "throw") throw failure;
+        return false;
+      }
+      this.counter.delete(n > 0 ? "deleted" : "absent");
+      return n > 0;
+    } finally {
+      if (started >= 0) this.took("delete", started);
     }
-    this.counter.delete(n > 0 ? "deleted" : "absent");
-    return n > 0;
   }
 
   stats(): CacheStats {

@@ -3,6 +3,7 @@ import { describeValue } from "../describe-value.js";
 import { ConfigError, type ProtocacheError } from "../errors.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
 import { checkWellFormed, validatePrefix } from "../keys.js";
+import type { MetricsSink } from "../metrics/sink.js";
 
 /** Options of a generated accessor (`userCache(store, options)`). Every field is optional. */
 export interface AccessorOptions<T> {
@@ -59,6 +60,8 @@ export interface AccessorOptions<T> {
    * per server whatever this is. Default 100000.
    */
   readonly maxBatchKeys?: number;
+  /** Receives every outcome `stats()` counts, with entity, major and schema ID, and get/set latencies (e.g. `openTelemetryMetrics(meter)` from `protocache/otel`). Default none. */
+  readonly metrics?: MetricsSink;
 }
 
 /** {@link AccessorOptions} with defaults applied and values checked. */
@@ -84,12 +87,13 @@ export interface ResolvedOptions<T> {
   readonly deadlineMs: number;
   readonly maxKeyBytes: number;
   readonly maxBatchKeys: number;
+  readonly metrics: MetricsSink | undefined;
 }
 
 const known = new Set([
   "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
   "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
-  "onStoreError", "onError", "deadlineMs", "maxKeyBytes", "maxBatchKeys",
+  "onStoreError", "onError", "deadlineMs", "maxKeyBytes", "maxBatchKeys", "metrics",
 ]);
 
 /**
@@ -138,6 +142,7 @@ export function resolveOptions<T>(options: AccessorOptions<T> | undefined, schem
     deadlineMs: int(o["deadlineMs"], "deadlineMs", DEFAULT_DEADLINE_MS, 0, 600_000),
     maxKeyBytes: int(o["maxKeyBytes"], "maxKeyBytes", DEFAULT_MAX_KEY_BYTES, 1, 65_536),
     maxBatchKeys: int(o["maxBatchKeys"], "maxBatchKeys", DEFAULT_MAX_BATCH_KEYS, 1, 10_000_000),
+    metrics: metricsOf(o["metrics"]),
   };
 }
 
@@ -209,4 +214,12 @@ function writerTagOf(value: unknown): Buffer | undefined {
     throw new ConfigError("writerTag", `must be 1 to ${MAX_WRITER_TAG_BYTES} UTF-8 bytes, got ${bytes.length}`);
   }
   return bytes;
+}
+
+function metricsOf(value: unknown): MetricsSink | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || typeof (value as MetricsSink).bind !== "function") {
+    throw new ConfigError("metrics", `expected a MetricsSink (an object with bind(scope)), got ${describeValue(value)}`);
+  }
+  return value as MetricsSink;
 }

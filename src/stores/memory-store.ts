@@ -1,4 +1,6 @@
 import { guardAllows } from "../envelope/guard.js";
+import type { BulkStore, ScanCapable } from "./bulk.js";
+import { MemoryBulk } from "./memory-bulk.js";
 import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 interface Slot {
@@ -17,9 +19,16 @@ export interface MemoryStoreOptions {
  * An in-process store with Redis's TTL and guard semantics, for users' unit
  * tests and demos. Values are copied in and out, as over a network.
  */
-export class MemoryStore implements CacheStore {
+export class MemoryStore implements CacheStore, ScanCapable {
   private readonly slots = new Map<string, Slot>();
   private readonly now: () => number;
+  /** Bulk primitives for operations (migrate, census, cleanup), with Redis's semantics. */
+  readonly bulk: BulkStore = new MemoryBulk({
+    keys: () => this.keys(),
+    entry: (key) => this.live(key),
+    put: (key, value, expiresAt) => void this.slots.set(key, { value, expiresAt }),
+    remove: (key) => void this.slots.delete(key),
+  });
 
   constructor(options: MemoryStoreOptions = {}) {
     this.now = options.now ?? Date.now;

@@ -2,6 +2,9 @@ import calculateSlot from "cluster-key-slot";
 import { ConfigError, StoreError } from "../errors.js";
 import { allPositions, asStoreError, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./batches.js";
 import { describeClient, isNodeRedisClient } from "./client-kind.js";
+import type { BulkStore, ScanCapable } from "./bulk.js";
+import { nodeRedisTransport } from "./node-redis-bulk.js";
+import { RedisBulk } from "./redis-bulk.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
 import { guardOutcome, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
@@ -57,8 +60,9 @@ const BLOB_STRING = 36;
  * const users = userCache(new NodeRedisStore(client));
  * ```
  */
-export class NodeRedisStore implements CacheStore {
+export class NodeRedisStore implements CacheStore, ScanCapable {
   readonly client: NodeRedisClient | NodeRedisCluster;
+  private bulkStore: BulkStore | undefined;
   private readonly send: (key: string, readonly: boolean, args: Arg[]) => Promise<unknown>;
   private readonly cluster: boolean;
   private readonly scripts: ScriptTransport;
@@ -83,6 +87,11 @@ export class NodeRedisStore implements CacheStore {
       // On a Cluster the key routes SCRIPT LOAD to the master that will run the script.
       load: (s, key) => this.send(key, false, ["SCRIPT", "LOAD", s.source]),
     };
+  }
+
+  /** Bulk primitives for operations (migrate, census, cleanup): per-master SCAN and pipelines. */
+  get bulk(): BulkStore {
+    return (this.bulkStore ??= new RedisBulk(nodeRedisTransport(this.client, { [BLOB_STRING]: Buffer })));
   }
 
   get(key: string): Promise<Buffer | null> {

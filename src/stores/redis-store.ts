@@ -3,6 +3,9 @@ import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { ConfigError, StoreError } from "../errors.js";
 import { allPositions, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./batches.js";
 import { describeClient, isIoredisClient } from "./client-kind.js";
+import type { BulkStore, ScanCapable } from "./bulk.js";
+import { ioredisTransport } from "./ioredis-bulk.js";
+import { RedisBulk } from "./redis-bulk.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
 import { guardOutcome, isNoScript, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
@@ -25,8 +28,9 @@ type PipelineResult = [error: Error | null, result: unknown][];
  * const users = userCache(new RedisStore(new Redis(url, { maxRetriesPerRequest: 1 })));
  * ```
  */
-export class RedisStore implements CacheStore {
+export class RedisStore implements CacheStore, ScanCapable {
   readonly client: Client;
+  private bulkStore: BulkStore | undefined;
   private readonly cluster: boolean;
   private readonly scripts: ScriptTransport;
   private readonly scriptState = { evalOnly: false };
@@ -44,6 +48,11 @@ export class RedisStore implements CacheStore {
           ? Promise.all((this.client as Cluster).nodes("master").map((n) => n.script("LOAD", s.source)))
           : this.client.script("LOAD", s.source),
     };
+  }
+
+  /** Bulk primitives for operations (migrate, census, cleanup): per-master SCAN and pipelines. */
+  get bulk(): BulkStore {
+    return (this.bulkStore ??= new RedisBulk(ioredisTransport(this.client, (keys) => this.groupByNode(keys))));
   }
 
   get(key: string): Promise<Buffer | null> {

@@ -17,9 +17,15 @@ export type BackendName = (typeof backendNames)[number];
  */
 export interface RawAccess {
   set(key: string, value: string | Buffer, ttlSeconds?: number): Promise<void>;
+  /** Many sets, issued concurrently in chunks (fast seeding of large key spaces). */
+  setMany(entries: readonly { key: string; value: string | Buffer; ttlSeconds?: number }[]): Promise<void>;
+  /** Deletes keys (each on its own server). */
+  del(keys: readonly string[]): Promise<void>;
   get(key: string): Promise<Buffer | null>;
   /** Remaining TTL in seconds: -1 without expiry, -2 when absent (like TTL). */
   ttl(key: string): Promise<number>;
+  /** Absolute expiry in epoch ms: -1 without expiry, -2 when absent (like PEXPIRETIME). */
+  expireTime(key: string): Promise<number>;
   /** Makes `key` hold a Redis hash (a wrong-type reply for GET); absent on MemoryStore. */
   readonly setWrongType: ((key: string) => Promise<void>) | undefined;
   /** SCRIPT FLUSH on every server (a restart's effect on cached scripts); a no-op on MemoryStore. */
@@ -58,29 +64,48 @@ export async function connectIoredisCluster(options: ConstructorParameters<typeo
   return cluster;
 }
 
+async function inChunks<T>(items: readonly T[], run: (item: T) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += 1000) await Promise.all(items.slice(i, i + 1000).map(run));
+}
+
 function redisRaw(client: Redis | Cluster): RawAccess {
   const masters = (): (Redis | Cluster)[] => (client instanceof Cluster ? client.nodes("master") : [client]);
+  const set = async (key: string, value: string | Buffer, ttlSeconds?: number): Promise<void> => {
+    if (ttlSeconds === undefined) await client.set(key, value);
+    else await client.set(key, value, "EX", ttlSeconds);
+  };
   return {
-    async set(key, value, ttlSeconds) {
-      if (ttlSeconds === undefined) await client.set(key, value);
-      else await client.set(key, value, "EX", ttlSeconds);
-    },
+    set,
+    setMany: (entries) => inChunks(entries, (e) => set(e.key, e.value, e.ttlSeconds)),
+    del: (keys) => inChunks(keys, (k) => client.del(k)),
     get: (key) => client.getBuffer(key),
     ttl: (key) => client.ttl(key),
+    expireTime: async (key) => Number(await client.call("PEXPIRETIME", key)),
     setWrongType: async (key) => void (await client.hset(key, "a", "b")),
     scriptFlush: async () => void (await Promise.all(masters().map((n) => n.script("FLUSH")))),
   };
 }
 
-function memoryRaw(store: MemoryStore): RawAccess {
+function memoryRaw(store: MemoryStore, clock: { last: number }): RawAccess {
+  const set = (key: string, value: string | Buffer, ttlSeconds?: number): void => store.setRaw(key, typeof value === "string" ? Buffer.from(value) : value, ttlSeconds ?? 0);
   return {
     async set(key, value, ttlSeconds) {
-      store.setRaw(key, typeof value === "string" ? Buffer.from(value) : value, ttlSeconds ?? 0);
+      set(key, value, ttlSeconds);
+    },
+    async setMany(entries) {
+      for (const e of entries) set(e.key, e.value, e.ttlSeconds);
+    },
+    async del(keys) {
+      await store.delete(keys);
     },
     get: (key) => store.get(key),
     async ttl(key) {
       const ms = store.pttl(key);
       return ms < 0 ? ms : Math.ceil(ms / 1000);
+    },
+    async expireTime(key) {
+      const ms = store.pttl(key); // reads the store's clock once: clock.last
+      return ms < 0 ? ms : clock.last + ms;
     },
     setWrongType: undefined,
     async scriptFlush() {},
@@ -96,8 +121,9 @@ async function open(name: BackendName): Promise<Opened> {
   const url = inject("redisUrl");
   switch (name) {
     case "memory": {
-      const store = new MemoryStore();
-      return { backend: { name, store, raw: memoryRaw(store), servers: 0, cluster: false, client: undefined }, close: async () => {} };
+      const clock = { last: 0 };
+      const store = new MemoryStore({ now: () => (clock.last = Date.now()) });
+      return { backend: { name, store, raw: memoryRaw(store, clock), servers: 0, cluster: false, client: undefined }, close: async () => {} };
     }
     case "ioredis standalone": {
       const client = new Redis(url, { maxRetriesPerRequest: 1 });

@@ -1,0 +1,83 @@
+import { cleanup } from "../../src/index.js";
+import { ExitCode } from "../exit-codes.js";
+import { connect, type ConnectionOptions } from "./connect.js";
+import { bytes, findEntity, hex, messageOf, projectSchemas, registryOf, reportFailure, UsageError, type KeySpaceArgs } from "./context.js";
+import { progressDisplay } from "./progress.js";
+
+/** Options of `protocache cleanup`. */
+export interface CleanupCommandOptions extends KeySpaceArgs, ConnectionOptions {
+  readonly revisions: readonly number[];
+  readonly schemaIds: readonly number[];
+  readonly legacy: boolean;
+  readonly corrupt: boolean;
+  readonly all: boolean;
+  readonly dryRun: boolean;
+  readonly yes: boolean;
+  readonly includeCurrent: boolean;
+  readonly rate: number | undefined;
+  readonly count: number | undefined;
+  readonly checkpoint: string | undefined;
+  readonly json: boolean;
+  readonly progress: boolean;
+}
+
+/** `protocache cleanup <entity>`: deletes the selected entries of one entity's key space (UNLINK, decided per key on the server). */
+export async function cleanupCommand(o: CleanupCommandOptions): Promise<number> {
+  let close = (): void => {};
+  try {
+    if (o.revisions.length + o.schemaIds.length === 0 && !o.legacy && !o.corrupt && !o.all) {
+      throw new UsageError("select what to delete: --revision <n>, --schema-id <id>, --legacy, --corrupt or --all");
+    }
+    if (!o.dryRun && !o.yes) throw new UsageError("deleting needs --yes (or look first with --dry-run)");
+    const schemas = await projectSchemas(o.root);
+    const { message, major } = messageOf(schemas, o);
+    const current = findEntity(schemas, o.entity, major)?.current;
+    const registry = registryOf(schemas.lock);
+    const ids = [...o.schemaIds];
+    for (const revision of o.revisions) {
+      if (message === undefined) throw new UsageError(`--revision needs the message of ${o.entity} v${major}: pass --message`);
+      const entry = registry.revisionsOf(message).find((e) => e.revision === revision);
+      if (entry === undefined) throw new UsageError(`${message} has no revision ${revision} in the lock`);
+      ids.push(entry.id);
+    }
+    if (current !== undefined && ids.includes(current.id) && !o.includeCurrent) {
+      throw new UsageError(`${hex(current.id)} is ${current.message} r${current.revision}, the revision proto/ writes now: its entries would only be written again (--include-current if you mean it)`);
+    }
+    const connection = await connect(o);
+    close = connection.close;
+    const display = o.progress ? progressDisplay(`cleanup ${o.prefix ?? ""}${o.entity}:v${major}`) : undefined;
+    const report = await cleanup(
+      {
+        store: connection.store,
+        entity: o.entity,
+        major,
+        registry,
+        ...(message === undefined ? {} : { message }),
+        ...(o.prefix === undefined ? {} : { prefix: o.prefix }),
+        ...(o.variant === undefined ? {} : { variant: o.variant }),
+      },
+      {
+        schemaIds: ids,
+        legacy: o.legacy,
+        corrupt: o.corrupt,
+        all: o.all,
+        dryRun: o.dryRun,
+        ...(o.rate === undefined ? {} : { rate: o.rate }),
+        ...(o.count === undefined ? {} : { count: o.count }),
+        ...(o.checkpoint === undefined ? {} : { checkpoint: o.checkpoint }),
+        onProgress: (p) => display?.update(p, `${o.dryRun ? "would delete" : "deleted"} ${p.deleted}`),
+      },
+    );
+    display?.stop();
+    if (o.json) console.log(JSON.stringify({ ok: true, ...report, rule: { ...report.rule, schemaIds: report.rule.schemaIds.map(hex) } }, null, 2));
+    else {
+      console.log(`${report.dryRun ? "dry run: would delete" : "deleted"} ${report.deleted} of ${report.scanned} keys under ${report.namespace} (${bytes(report.bytes)}) in ${(report.elapsedMs / 1000).toFixed(1)} s`);
+      if (report.rescans + report.retries > 0) console.log(`  servers walked again after a restart: ${report.rescans}, batches retried: ${report.retries}`);
+    }
+    return ExitCode.ok;
+  } catch (error) {
+    return reportFailure("cleanup", error, o.json);
+  } finally {
+    close();
+  }
+}

@@ -1,0 +1,68 @@
+import type { DescField } from "@bufbuild/protobuf";
+import { findBuf, parseBufDiagnostics, runBuf } from "./buf.js";
+import { loadConfig, type GenConfig } from "./config.js";
+import { collectEntities, type DeclaredDefault, type EntityModel } from "./entities.js";
+import { GenError, GenErrors } from "./errors.js";
+import { readLock } from "./gen.js";
+import { parseImage } from "./image.js";
+import { revisionsOf, type LockRevision } from "./lock.js";
+import { schemaIdOf } from "./schema-id.js";
+import { assembleWorkspace } from "./workspace.js";
+
+/** An entity as the operations commands need it: its model from proto/ and its revisions from the lock. */
+export interface LockedEntity {
+  readonly model: EntityModel;
+  /** Entity name from the key template. */
+  readonly entity: string;
+  /** The lock entry of the schema in proto/ now (what the current code writes). */
+  readonly current: LockRevision;
+  /** Every locked revision of the message, oldest first. */
+  readonly revisions: readonly LockRevision[];
+}
+
+/** The project's schemas for operations: entities with their declared defaults, and the whole lock. */
+export interface ProjectSchemas {
+  readonly config: GenConfig;
+  /** Every revision in the lock, of every message (retired ones too). */
+  readonly lock: readonly LockRevision[];
+  readonly entities: readonly LockedEntity[];
+  readonly defaults: ReadonlyMap<DescField, DeclaredDefault>;
+}
+
+/** Only the lock (no buf run): what decoding any stored entry needs. */
+export async function loadLockRevisions(root: string): Promise<{ config: GenConfig; lock: LockRevision[] }> {
+  const config = await loadConfig(root);
+  return { config, lock: revisionsOf(await readLock(config.root, config.lockFile)) };
+}
+
+/**
+ * Compiles proto/ (buf build, no lint, no code generation) and pairs every
+ * entity with its locked revisions. Fails with a GenError when the sources
+ * do not compile, or when an entity's schema is not in the lock yet (run
+ * gen first: operations work on what was locked).
+ */
+export async function loadProjectSchemas(root: string): Promise<ProjectSchemas> {
+  const config = await loadConfig(root);
+  findBuf();
+  const workspace = assembleWorkspace(config.root, config.protoDir);
+  try {
+    const built = await runBuf(["build", "-o", "-"], workspace.dir);
+    if (built.code !== 0) throw new GenErrors(parseBufDiagnostics("compile", built.stderr || built.stdout.toString()));
+    const image = parseImage(built.stdout, config.protoDir);
+    const set = collectEntities(image);
+    if (set.errors.length > 0) throw new GenErrors(set.errors);
+    const lock = revisionsOf(await readLock(config.root, config.lockFile));
+    const entities = set.entities.map((model): LockedEntity => {
+      const id = schemaIdOf(model.message);
+      const current = lock.find((r) => r.id === id);
+      if (current === undefined) {
+        throw new GenError("config", `${model.message.typeName} in ${config.protoDir}/ is not in ${config.lockFile} yet: run ${config.commands.gen} first`, { file: config.lockFile });
+      }
+      const revisions = lock.filter((r) => r.message === current.message).sort((a, b) => a.revision - b.revision);
+      return { model, entity: model.key.entity, current, revisions };
+    });
+    return { config, lock, entities, defaults: set.defaults };
+  } finally {
+    workspace.dispose();
+  }
+}

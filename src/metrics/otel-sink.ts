@@ -1,0 +1,91 @@
+import type { Attributes, Counter, Histogram, Meter } from "@opentelemetry/api";
+import type { MetricRecorder, MetricsSink, TimedCall } from "./sink.js";
+
+/** Options of {@link openTelemetryMetrics}. */
+export interface OpenTelemetryMetricsOptions {
+  /** Prefix of every instrument name. Default `"protocache"`. */
+  readonly prefix?: string;
+  /**
+   * Distinct schema IDs reported per accessor before the rest are reported
+   * as `"other"`: a hostile or damaged cache cannot explode the metric's
+   * cardinality with made-up IDs. Default 32.
+   */
+  readonly maxSchemaIds?: number;
+}
+
+const calls: readonly TimedCall[] = ["get", "getMany", "set", "setMany", "delete"];
+/** Seconds: from a local round trip to a slow failover. */
+const buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+const hex = (id: number): string => `0x${id.toString(16).padStart(8, "0")}`;
+
+/**
+ * A {@link MetricsSink} on an OpenTelemetry `Meter` you made
+ * (`metrics.getMeter("my-service")`): counters `protocache.reads`,
+ * `protocache.writes`, `protocache.deletes` (and one per counter group
+ * added later) with attributes `protocache.entity`, `protocache.major`,
+ * `protocache.message`, `protocache.outcome` and `protocache.schema_id`;
+ * `protocache.operation.keys` for migrate/census/cleanup; and the histogram
+ * `protocache.call.duration` (seconds, attribute `protocache.call`). This
+ * module imports nothing from `@opentelemetry/api` at run time: it only
+ * calls the meter it is given.
+ *
+ * @example
+ * ```ts
+ * import { metrics } from "@opentelemetry/api";
+ * import { openTelemetryMetrics } from "protocache/otel";
+ * const sink = openTelemetryMetrics(metrics.getMeter("accounts"));
+ * const users = userCache(store, { metrics: sink });
+ * ```
+ */
+export function openTelemetryMetrics(meter: Meter, options: OpenTelemetryMetricsOptions = {}): MetricsSink {
+  const prefix = options.prefix ?? "protocache";
+  const maxIds = options.maxSchemaIds ?? 32;
+  const counters = new Map<string, Counter>();
+  const counterOf = (group: string): Counter => {
+    let counter = counters.get(group);
+    if (counter === undefined) {
+      counter = meter.createCounter(`${prefix}.${group}`, { description: `protocache ${group} by outcome and schema ID` });
+      counters.set(group, counter);
+    }
+    return counter;
+  };
+  const operations = meter.createCounter(`${prefix}.operation.keys`, { description: "keys handled by protocache operations (migrate, census, cleanup) by outcome" });
+  const durations: Histogram = meter.createHistogram(`${prefix}.call.duration`, {
+    description: "duration of protocache accessor calls",
+    unit: "s",
+    advice: { explicitBucketBoundaries: buckets },
+  });
+  return {
+    bind(scope): MetricRecorder {
+      const base: Attributes = {
+        "protocache.entity": scope.entity,
+        "protocache.major": scope.major,
+        "protocache.message": scope.message,
+        ...(scope.variant === undefined ? {} : { "protocache.variant": scope.variant }),
+      };
+      const ids = new Set<number>();
+      const cache = new Map<string, Attributes>();
+      const attributes = (kind: string, name: string, outcome: string, schemaId: number | undefined): Attributes => {
+        const key = `${kind}\u0000${name}\u0000${outcome}\u0000${schemaId ?? ""}`;
+        let found = cache.get(key);
+        if (found === undefined) {
+          let id: string | undefined;
+          if (schemaId !== undefined) {
+            if (ids.size < maxIds) ids.add(schemaId);
+            id = ids.has(schemaId) ? hex(schemaId) : "other";
+          }
+          found = { ...base, [kind]: name, "protocache.outcome": outcome, ...(id === undefined ? {} : { "protocache.schema_id": id }) };
+          if (id !== "other") cache.set(key, found);
+        }
+        return found;
+      };
+      const callAttributes = new Map(calls.map((c) => [c, { ...base, "protocache.call": c } as Attributes]));
+      return {
+        count: (group, outcome, schemaId) => counterOf(group).add(1, attributes("protocache.group", group, outcome, schemaId)),
+        duration: (call, ms) => durations.record(ms / 1000, callAttributes.get(call)),
+        operation: (operation, outcome, n, schemaId) => operations.add(n, attributes("protocache.operation", operation, outcome, schemaId)),
+      };
+    },
+  };
+}

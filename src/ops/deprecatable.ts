@@ -1,0 +1,98 @@
+import type { CensusReport } from "./census.js";
+
+/** Reads per schema ID over a window, as counted by the accessors' `readsBySchemaId` or their metrics. */
+export type ReadCounts = ReadonlyMap<number, number>;
+
+/** What to judge: one revision, or a whole major. */
+export interface DeprecationTarget {
+  /** Human name, e.g. `acme.user.v1.User r1` or `acme.user.v1 (major 1)`. */
+  readonly name: string;
+  /** Schema IDs whose upgrade code would go. */
+  readonly schemaIds: readonly number[];
+  /** True when a selected ID is one the current code writes: never removable. */
+  readonly current: boolean;
+}
+
+/** The verdict of {@link deprecatable}. */
+export interface DeprecationVerdict {
+  readonly target: string;
+  readonly removable: boolean;
+  /** Entries of the target left in the cache (a census; estimated when sampled). */
+  readonly entries: number;
+  /** Reads of the target's entries in the window given, or undefined when no counts were given. */
+  readonly reads: number | undefined;
+  /** One sentence per reason, the deciding one first. */
+  readonly reasons: readonly string[];
+}
+
+/**
+ * Whether the upgrade code of a revision (its declared-default fill, its
+ * hooks) or of a whole previous major (its accessor and `fromPrevious`)
+ * can be removed: only when no entry of it is left in the cache (census)
+ * and no read hit one during the window the read counts cover (so no
+ * instance still writes it). Without read counts the answer is no: an
+ * empty census alone does not show that no old instance is still writing.
+ *
+ * @example
+ * ```ts
+ * import { census, deprecatable } from "protocache";
+ * const report = await census(userCache(store));
+ * const verdict = deprecatable(report, { name: "User r1", schemaIds: [0xbacae05f], current: false }, new Map([[0xbacae05f, 0]]));
+ * console.log(verdict.removable, verdict.reasons.join(" "));
+ * ```
+ */
+export function deprecatable(census: CensusReport, target: DeprecationTarget, reads: ReadCounts | undefined): DeprecationVerdict {
+  const ids = new Set(target.schemaIds);
+  const entries = census.groups.filter((g) => g.schemaId !== undefined && ids.has(g.schemaId)).reduce((n, g) => n + (g.estimatedCount ?? g.count), 0);
+  const readCount = reads === undefined ? undefined : target.schemaIds.reduce((n, id) => n + (reads.get(id) ?? 0), 0);
+  const reasons: string[] = [];
+  if (target.current) reasons.push(`${target.name} is what the current code writes: its entries are current, not upgraded.`);
+  if (entries > 0) {
+    reasons.push(`${entries}${census.sampled ? " (estimated)" : ""} entr${entries === 1 ? "y" : "ies"} of ${target.name} remain in ${census.namespace}: migrate them (protocache migrate) or let them expire first.`);
+  } else {
+    reasons.push(`no entry of ${target.name} remains in ${census.namespace}${census.sampled ? " (in a sample: run a full census to be sure)" : ""}.`);
+  }
+  if (readCount === undefined) reasons.push("no read counts were given: an empty census does not show that no instance still writes it (pass the readsBySchemaId of every instance, or your metrics' reads by schema ID, over a window longer than the TTL).");
+  else if (readCount > 0) reasons.push(`${readCount} read(s) hit ${target.name} in the window given: some instance still writes it, or entries were read before they were migrated.`);
+  else reasons.push(`no read hit ${target.name} in the window given.`);
+  const removable = !target.current && entries === 0 && !census.sampled && readCount === 0;
+  if (removable) reasons.unshift(`${target.name} can be removed: nothing is left to upgrade and nothing reads it.`);
+  else reasons.unshift(`${target.name} cannot be removed yet.`);
+  return { target: target.name, removable, entries, reads: readCount, reasons };
+}
+
+/**
+ * Read counts from what services export: a `stats()` snapshot (its
+ * `readsBySchemaId`), a list of them (one per instance), a plain
+ * `{ "0x…": n }` map, or a Prometheus instant-query result over
+ * `protocache_reads_total` with a `protocache_schema_id` label. Throws a
+ * TypeError for anything else.
+ */
+export function parseReadCounts(data: unknown): Map<number, number> {
+  const counts = new Map<number, number>();
+  const add = (id: string, n: unknown): void => {
+    const parsed = /^(0x)?[0-9a-f]{1,8}$/i.test(id) ? Number.parseInt(id.replace(/^0x/i, ""), 16) : Number.NaN;
+    const value = typeof n === "string" ? Number(n) : n;
+    if (!Number.isFinite(parsed) || typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw new TypeError(`read counts: bad entry ${JSON.stringify(id)}: ${JSON.stringify(n)}`);
+    }
+    counts.set(parsed, (counts.get(parsed) ?? 0) + value);
+  };
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== "object" || node === null) throw new TypeError("read counts: expected an object or an array");
+    const o = node as Record<string, unknown>;
+    if (typeof o["readsBySchemaId"] === "object" && o["readsBySchemaId"] !== null) return visit(o["readsBySchemaId"]);
+    const data = o["data"] as { result?: unknown } | undefined;
+    if (typeof data === "object" && data !== null && Array.isArray(data.result)) {
+      for (const r of data.result as { metric?: Record<string, string>; value?: [number, string] }[]) {
+        const id = r.metric?.["protocache_schema_id"];
+        if (id !== undefined) add(id, r.value?.[1]);
+      }
+      return;
+    }
+    for (const [id, n] of Object.entries(o)) add(id, n);
+  };
+  visit(data);
+  return counts;
+}
