@@ -107,6 +107,15 @@ export class NodeRedisStore implements CacheStore, ScanCapable {
 
   async getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]> {
     if (keys.length === 0) return [];
+    if (!this.cluster && keys.length <= MAX_KEYS_PER_ROUND_TRIP) {
+      // One MGET, the common case, without the chunks' bookkeeping (it is the hot path).
+      const mget = this.send(keys[0] as string, true, ["MGET", ...keys]) as Promise<(Buffer | null)[]>;
+      try {
+        return await (deadline === undefined ? mget : deadline.bound(mget, "MGET", keys[0]));
+      } catch (cause) {
+        return new Array<Error>(keys.length).fill(asStoreError("MGET", keys[0], cause));
+      }
+    }
     const out = new Array<Buffer | null | Error>(keys.length);
     if (!this.cluster) {
       const mget = (chunk: readonly number[]) => this.send(keys[chunk[0] as number] as string, true, ["MGET", ...chunk.map((i) => keys[i] as string)]) as Promise<(Buffer | null)[]>;

@@ -69,6 +69,15 @@ export class RedisStore implements CacheStore, ScanCapable {
   async getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]> {
     if (keys.length === 0) return [];
     if (!this.cluster) {
+      if (keys.length <= MAX_KEYS_PER_ROUND_TRIP) {
+        // One MGET, the common case, without the chunks' bookkeeping (it is the hot path).
+        const mget = this.client.mgetBuffer(...keys);
+        try {
+          return await (deadline === undefined ? mget : deadline.bound(mget, "MGET", keys[0]));
+        } catch (cause) {
+          return new Array<Error>(keys.length).fill(storeError("MGET", keys[0], cause));
+        }
+      }
       const out = new Array<Buffer | null | Error>(keys.length);
       const mget = (chunk: readonly number[]) => this.client.mgetBuffer(...chunk.map((i) => keys[i] as string));
       await sendInChunks(allPositions(keys.length), out, "MGET", (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, mget);
