@@ -247,11 +247,11 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T> {
         found = keys.map(() => failure);
       }
       // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
-      const reported = new Set<Error>();
+      let reported: Set<Error> | undefined;
       return found.map((bytes, i) => {
         if (bytes === null) return this.missed();
         if (bytes instanceof Error) {
-          this.readFailed(bytes, keys[i], reported);
+          this.readFailed(bytes, keys[i], (reported ??= new Set()));
           return undefined;
         }
         return this.settle(keys[i] as string, bytes, this.interpret(bytes)).value;
@@ -290,8 +290,11 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T> {
         const failure = error instanceof Error ? error : new Error(String(error));
         results = writes.map(() => failure);
       }
-      const reported = new Set<Error>();
-      return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key, reported));
+      let reported: Set<Error> | undefined;
+      return writes.map((w, i) => {
+        const result = results[i] ?? new Error("store returned no result");
+        return this.written(result, w.key, result instanceof Error ? (reported ??= new Set()) : undefined);
+      });
     } finally {
       if (started >= 0) this.took("setMany", started);
     }
