@@ -1,4 +1,4 @@
-import { CheckEnvironmentError, formatFinding, GenError, GenErrors, runCheck } from "../codegen/index.js";
+import { CheckEnvironmentError, formatFinding, formatGenErrors, GenError, GenErrors, runCheck } from "../codegen/index.js";
 import { ExitCode } from "./exit-codes.js";
 
 /** Options of `protocache check`. */
@@ -41,7 +41,7 @@ function reportEnvironmentError(error: unknown, json: boolean): number {
     message = error.message;
     hint = error.hint;
   } else if (error instanceof GenErrors || error instanceof GenError) {
-    message = error instanceof GenError ? error.toLine() : error.errors.map((e) => e.toLine()).join("\n");
+    message = formatGenErrors(error instanceof GenError ? [error] : error.errors);
   } else {
     throw error;
   }

@@ -1,4 +1,4 @@
-import { GenError, GenErrors, planGeneration, syncOutput } from "../codegen/index.js";
+import { formatGenErrors, GenError, GenErrors, planGeneration, syncOutput } from "../codegen/index.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { ExitCode } from "./exit-codes.js";
@@ -49,6 +49,6 @@ export async function genCommand(options: GenCommandOptions): Promise<number> {
 export function reportGenFailure(error: unknown): number {
   const errors = error instanceof GenErrors ? error.errors : error instanceof GenError ? [error] : undefined;
   if (errors === undefined) throw error;
-  for (const e of errors) console.error(e.toLine());
+  console.error(formatGenErrors(errors));
   return errors.some((e) => environmentRules.has(e.rule)) ? ExitCode.usage : ExitCode.findings;
 }

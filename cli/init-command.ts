@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { dirname, join, posix } from "node:path";
 import { GenError, listFiles, loadConfig, projectCommands } from "../codegen/index.js";
 import { ExitCode } from "./exit-codes.js";
-import { bufYaml, exampleProto, exampleProtoPath, githubWorkflow, workflowPath } from "./init-templates.js";
+import { bufYaml, exampleProto, exampleProtoPath, gitignore, githubWorkflow, workflowPath } from "./init-templates.js";
 
 /** Options of `protocache init`. */
 export interface InitCommandOptions {
@@ -19,9 +19,10 @@ const scripts = { gen: "protocache gen", check: "protocache check" } as const;
 
 /**
  * `protocache init`: writes what the project owns and lacks (a proto folder
- * with an example entity when it has no schemas, buf.yaml, the `gen` and
- * `check` scripts, optionally a CI workflow) and never changes a file or a
- * script that exists. Running it again changes nothing.
+ * with an example entity when it has no schemas, buf.yaml, a .gitignore, the
+ * `gen` and `check` scripts, optionally a CI workflow) and never changes a
+ * file or a script that exists; it warns when package.json is not
+ * `"type": "module"`. Running it again changes nothing.
  */
 export async function initCommand(options: InitCommandOptions): Promise<number> {
   const { root } = options;
@@ -57,7 +58,10 @@ export async function initCommand(options: InitCommandOptions): Promise<number> 
     done.push(`note     ${config.protoDir}/protocache/v1/options.proto is a copy of protocache's options: delete it, the generator provides it`);
   }
   write("buf.yaml", bufYaml(config.protoDir), "lint STANDARD, breaking WIRE");
+  write(".gitignore", gitignore, "node_modules/, dist/");
   done.push(addScripts(pkgPath));
+  const moduleWarning = moduleTypeWarning(pkgPath);
+  if (moduleWarning !== undefined) done.push(moduleWarning);
 
   const commands = projectCommands(root);
   const checkAgainst = `${commands.check}${commands.check.startsWith("npm run ") ? " --" : ""}`;
@@ -92,6 +96,18 @@ function addScripts(pkgPath: string): string {
   const indent = /^([ \t]+)"/m.exec(text)?.[1] ?? "  ";
   writeFileSync(pkgPath, `${JSON.stringify(pkg, null, indent)}\n`);
   return `added    package.json script(s) ${added.map(([name, value]) => `"${name}": "${value}"`).join(", ")}`;
+}
+
+/**
+ * A warning when package.json does not declare `"type": "module"`: generated
+ * code is ES modules, and the README's main.ts (top-level await) does not
+ * compile without it. The user's package.json type is never changed here.
+ */
+function moduleTypeWarning(pkgPath: string): string | undefined {
+  const type = (JSON.parse(readFileSync(pkgPath, "utf8")) as { type?: unknown }).type;
+  if (type === "module") return undefined;
+  const has = type === undefined ? 'has no "type": "module"' : `has "type": ${JSON.stringify(type)}, not "module"`;
+  return `warning  package.json ${has}: the generated code is ES modules, and a main.ts with top-level await fails to compile (TS1309); set it with: npm pkg set type=module`;
 }
 
 function hasRuntime(root: string): boolean {

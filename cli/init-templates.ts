@@ -72,3 +72,6 @@ jobs:
       - run: ${check} --against origin/${base}
 `;
 }
+
+/** `.gitignore` for a project that has none: installed packages and the compiler's output (the README compiles to dist/). */
+export const gitignore = "node_modules/\ndist/\n";

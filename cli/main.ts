@@ -7,9 +7,16 @@ const examples = (lines: readonly string[]): string => `\nExamples:\n${lines.map
 
 /** Builds the `protocache` command line; each action resolves to an exit code. */
 export function buildProgram(setExit: (code: number) => void): Command {
+  const version = generatorVersion.replace(/^v/, "");
   const program = new Command("protocache")
     .description("Schema-first, version-aware Redis cache accessors from Protocol Buffers")
-    .version(generatorVersion.replace(/^v/, ""), "-v, --version", "print the version of protocache-gen")
+    .version(version, "-V, --version", "print the version of protocache-gen")
+    // -v too: earlier releases printed the version with it, and many CLIs do.
+    .addOption(new Option("-v", "print the version of protocache-gen").hideHelp())
+    .on("option:v", () => {
+      process.stdout.write(`${version}\n`);
+      throw new CommanderError(0, "protocache.version", version);
+    })
     .option("-C, --cwd <dir>", "run as if started in <dir>; the project root is the nearest folder at or above it with a package.json")
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -17,7 +24,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addHelpText(
       "after",
       examples([
-        "npx protocache init          # proto/, buf.yaml, gen and check scripts",
+        "npx protocache init          # proto/, buf.yaml, .gitignore, gen and check scripts",
         "npx protocache gen           # after editing a .proto: lock, regenerate",
         "npx protocache check         # the CI gate, against main",
         "npx protocache help check    # options and examples of one command",
@@ -27,7 +34,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("init")
-    .description("set up protocache in this project: proto/ (with an example entity), buf.yaml, gen and check scripts; changes no existing file")
+    .description("set up protocache in this project: proto/ (with an example entity), buf.yaml, .gitignore, gen and check scripts; changes no existing file")
     .option("--github", `also write a GitHub Actions workflow running the CI gate`, false)
     .option("--base <branch>", "base branch the CI gate compares with", "main")
     .addHelpText("after", examples(["npx protocache init", "npx protocache init --github --base develop"]))
@@ -38,6 +45,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command("gen")
+    .alias("generate")
     .description("lint the schemas, lock new revisions and regenerate the generated code")
     .option("-q, --quiet", "print only errors", false)
     .addHelpText("after", examples(["npx protocache gen", "npx protocache gen -C services/accounts", "npx protocache gen --quiet"]))

@@ -67,6 +67,8 @@ export function collectEntities(image: ProtoImage): EntitySet {
   const entities: EntityModel[] = [];
   const defaults = new Map<DescField, DeclaredDefault>();
   const namespaces = new Map<string, DescMessage>();
+  /** Entity messages already reported for another reason: lineage checks do not report them again. */
+  const rejected = new Set<string>();
 
   for (const file of image.files) {
     for (const message of allMessages(file.messages)) {
@@ -80,7 +82,10 @@ export function collectEntities(image: ProtoImage): EntitySet {
       }
       if (entityExt === undefined || !hasOption(message, entityExt)) continue;
       const entity = readEntity(message, getOption(message, entityExt), image, errors);
-      if (entity === undefined) continue;
+      if (entity === undefined) {
+        rejected.add(message.typeName);
+        continue;
+      }
       const namespace = `${entity.key.entity}:v${entity.major}`;
       const other = namespaces.get(namespace);
       if (other !== undefined) {
@@ -91,32 +96,39 @@ export function collectEntities(image: ProtoImage): EntitySet {
             image.locate(message),
           ),
         );
+        rejected.add(message.typeName);
         continue;
       }
       namespaces.set(namespace, message);
       entities.push(entity);
     }
   }
-  for (const entity of entities) errors.push(...lineageProblems(entity, entities, image));
+  for (const entity of entities) errors.push(...lineageProblems(entity, entities, image, rejected));
   return { entities, defaults, errors };
 }
 
 /** Checks `migrates_from` and `renamed_from` against the other entities. */
-function lineageProblems(entity: EntityModel, entities: readonly EntityModel[], image: ProtoImage): GenError[] {
+function lineageProblems(entity: EntityModel, entities: readonly EntityModel[], image: ProtoImage, rejected: ReadonlySet<string>): GenError[] {
   const problems: GenError[] = [];
   const name = entity.message.typeName;
   const at = image.locate(entity.message);
   const pkg = entity.message.file.proto.package;
-  if (entity.migratesFrom !== undefined) {
+  if (entity.migratesFrom !== undefined && !rejected.has(entity.migratesFrom)) {
     const target = entities.find((e) => e.message.typeName === entity.migratesFrom);
+    const family = packageFamily(pkg);
     const why =
       image.registry.getMessage(entity.migratesFrom) === undefined ? "does not exist"
       : target === undefined ? "is not an entity"
-      : packageFamily(target.message.file.proto.package) !== packageFamily(pkg) ? `is not in the package family ${packageFamily(pkg)}.vN`
+      : packageFamily(target.message.file.proto.package) !== family ? `is not in the package family ${family}.vN`
       : target.major >= entity.major ? `is major ${target.major}, not older than ${entity.major}`
       : undefined;
     if (why !== undefined) {
-      problems.push(new GenError("migrates-from", `${name}: migrates_from "${entity.migratesFrom}" ${why}: it must name the entity of an older major of the same package family, e.g. "${packageFamily(pkg)}.v${Math.max(1, entity.major - 1)}.${entity.message.name}"`, at));
+      // Suggest only entities that exist: the newest older major of the family, else say there is none.
+      const older = entities
+        .filter((e) => packageFamily(e.message.file.proto.package) === family && e.major < entity.major)
+        .sort((a, b) => b.major - a.major || Number(b.message.name === entity.message.name) - Number(a.message.name === entity.message.name));
+      const hint = older[0] === undefined ? `, and ${family} has none (a retired one cannot be migrated from): remove migrates_from` : `, e.g. "${older[0].message.typeName}"`;
+      problems.push(new GenError("migrates-from", `${name}: migrates_from "${entity.migratesFrom}" ${why}: it must name the entity of an older major of the same package family${hint}`, at));
     }
   }
   if (entity.renamedFrom !== undefined) {
@@ -238,7 +250,9 @@ function readDefault(field: DescField, raw: unknown): DeclaredDefault | string |
     return `${name}: declared defaults are not supported on oneof members`;
   }
   const value = chosen.value;
-  const mismatch = (expected: string): string => `${name}: ${chosen.case} does not fit its type; use ${expected}`;
+  // The option as written in the .proto file (default_string), not protobuf-es's property name (defaultString).
+  const option = chosen.case.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const mismatch = (expected: string): string => `${name}: ${option} does not fit its type; use ${expected}`;
   if (field.fieldKind === "enum") {
     if (chosen.case !== "defaultEnum") return mismatch("default_enum with a value name");
     const found = field.enum.values.find((v) => v.name === value);

@@ -36,6 +36,34 @@ export class GenError extends Error {
     const where = this.location === undefined ? "" : `${formatLocation(this.location)}: `;
     return `${where}${this.message} [${this.rule}]`;
   }
+
+  /** A line several errors share, printed once above them (e.g. the revision gen refused); undefined for none. */
+  heading(): string | undefined {
+    return undefined;
+  }
+
+  /** What is printed under {@link heading}; the whole {@link toLine} when there is no heading. */
+  body(): string {
+    return this.toLine();
+  }
+}
+
+/**
+ * Errors as the CLI prints them: one line (or finding block) each, and the
+ * errors sharing a heading grouped under it, printed once, where the first
+ * of them was.
+ */
+export function formatGenErrors(errors: readonly GenError[]): string {
+  const groups = new Map<string | GenError, GenError[]>();
+  for (const e of errors) {
+    const key = e.heading() ?? e;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [e]);
+    else group.push(e);
+  }
+  return [...groups]
+    .map(([key, group]) => (typeof key === "string" ? `${key}:\n${group.map((e) => e.body()).join("\n")}` : key.toLine()))
+    .join("\n");
 }
 
 /** Several problems found in one pass, so the user can fix them all at once. */
@@ -44,7 +72,7 @@ export class GenErrors extends Error {
   readonly errors: readonly GenError[];
 
   constructor(errors: readonly GenError[]) {
-    super(errors.map((e) => e.toLine()).join("\n"));
+    super(formatGenErrors(errors));
     this.errors = errors;
   }
 }

@@ -5,7 +5,7 @@
  */
 export { findProjectRoot, loadConfig, projectCommands, type GenConfig, type ProjectCommands } from "./config.js";
 export { generatorVersion } from "./version.js";
-export { GenError, GenErrors, formatLocation, type SourceLocation } from "./errors.js";
+export { GenError, GenErrors, formatGenErrors, formatLocation, type SourceLocation } from "./errors.js";
 export { analyzeProject, planGeneration, readLock, today, type GenAnalysis, type GenOptions, type GenPlan } from "./gen.js";
 export { diffOutput, listFiles, syncOutput, type OutputDiff } from "./output.js";
 export { canonicalClosure, formatSchemaId, schemaIdOf } from "./schema-id.js";

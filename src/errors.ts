@@ -1,3 +1,5 @@
+import { describeKey } from "./describe-value.js";
+
 /**
  * Every error protocache raises is a {@link ProtocacheError}: one small class
  * per failure mode, each carrying the context needed to act on it.
@@ -40,7 +42,7 @@ export class EncodeError extends ProtocacheError {
   readonly field: string | undefined;
 
   constructor(entity: string, key: string | undefined, message: string, options?: ErrorOptions, field?: string) {
-    super(`cannot encode ${entity}${key === undefined ? "" : ` for ${key}`}: ${field === undefined ? "" : `field ${field}: `}${message}`, options);
+    super(`cannot encode ${entity}${key === undefined ? "" : ` for ${describeKey(key)}`}: ${field === undefined ? "" : `field ${field}: `}${message}`, options);
     this.entity = entity;
     this.key = key;
     this.field = field;
@@ -52,6 +54,7 @@ export type DecodeFailure =
   | "truncated"
   | "bad-magic"
   | "bad-version"
+  | "bad-schema-id"
   | "bad-flags"
   | "bad-writer-tag"
   | "decompress"
@@ -91,7 +94,7 @@ export class StoreError extends ProtocacheError {
 
   constructor(operation: string, key: string | undefined, options: ErrorOptions) {
     const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
-    super(`store ${operation}${key === undefined ? "" : ` ${key}`} failed: ${reason}`, options);
+    super(`store ${operation}${key === undefined ? "" : ` ${describeKey(key)}`} failed: ${reason}`, options);
     this.operation = operation;
     this.key = key;
   }
@@ -137,7 +140,7 @@ export class LegacyReaderError extends ProtocacheError {
   readonly key: string;
 
   constructor(key: string, cause: unknown) {
-    super(`legacy reader threw for ${key}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`legacy reader threw for ${describeKey(key)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.key = key;
   }
 }

@@ -1,3 +1,4 @@
+import { describeValue } from "./describe-value.js";
 import { ConfigError } from "./errors.js";
 
 /** Characters a key part may not contain raw: the separator, glob characters, hash-tag braces, and `%` itself. */
@@ -34,7 +35,7 @@ export class KeyPartError extends Error {
  * (and a client would compute a slot the server disagrees with).
  */
 export function keyString(value: unknown, field: string): string {
-  if (typeof value !== "string") throw new KeyPartError(field, `expected a string, got ${describe(value)}`);
+  if (typeof value !== "string") throw new KeyPartError(field, `expected a string, got ${describeValue(value)}`);
   if (value === "") throw new KeyPartError(field, "is empty");
   if (!wellFormed(value)) throw new KeyPartError(field, `is not well-formed Unicode (lone surrogate at index ${loneSurrogateAt(value)})`);
   return escapeKeyPart(value);
@@ -63,7 +64,7 @@ export function loneSurrogateAt(text: string): number {
 /** Formats a 32-bit integer or enum key field (signed or unsigned range). */
 export function keyInt(value: unknown, field: string): string {
   if (typeof value !== "number" || !Number.isInteger(value) || value < -0x8000_0000 || value > 0xffff_ffff) {
-    throw new KeyPartError(field, `expected a 32-bit integer, got ${describe(value)}`);
+    throw new KeyPartError(field, `expected a 32-bit integer, got ${describeValue(value)}`);
   }
   return String(value);
 }
@@ -71,21 +72,15 @@ export function keyInt(value: unknown, field: string): string {
 /** Formats a 64-bit integer key field (a bigint, as in the generated types). */
 export function keyBigint(value: unknown, field: string): string {
   if (typeof value !== "bigint" || value < -(2n ** 63n) || value >= 2n ** 64n) {
-    throw new KeyPartError(field, `expected a 64-bit bigint, got ${describe(value)}`);
+    throw new KeyPartError(field, `expected a 64-bit bigint, got ${describeValue(value)}`);
   }
   return value.toString();
 }
 
 /** Formats a bool key field. */
 export function keyBool(value: unknown, field: string): string {
-  if (typeof value !== "boolean") throw new KeyPartError(field, `expected a boolean, got ${describe(value)}`);
+  if (typeof value !== "boolean") throw new KeyPartError(field, `expected a boolean, got ${describeValue(value)}`);
   return value ? "true" : "false";
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "string") return value === "" ? "an empty string" : "a string";
-  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
 }
 
 const unsafePrefix = /[*?[\]\\{}]/;

@@ -64,6 +64,14 @@ export class FindingError extends GenError {
   override toLine(): string {
     return `${this.context}:\n${formatFinding(this.finding)}`;
   }
+
+  override heading(): string {
+    return this.context;
+  }
+
+  override body(): string {
+    return formatFinding(this.finding);
+  }
 }
 
 /** A generator error as a finding, with what it breaks and how to fix it in this project (its lock file and gen command). */

@@ -26,14 +26,40 @@ export function resolveRef(root: string, ref: string): string {
   }
   const found = git(root, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`]);
   if (found.status === 0) return found.stdout.toString("utf8").trim();
-  const shallow = git(root, ["rev-parse", "--is-shallow-repository"]).stdout.toString("utf8").trim() === "true";
+  throw missingRef(root, ref);
+}
+
+/** Why `ref` is missing and what to do: fetch it, use the remote-tracking name, or pick a branch that exists. */
+function missingRef(root: string, ref: string): CheckEnvironmentError {
+  const text = (args: readonly string[]): string => git(root, args).stdout.toString("utf8").trim();
+  const branch = text(["symbolic-ref", "--quiet", "--short", "HEAD"]);
+  const born = git(root, ["rev-parse", "--verify", "--quiet", "HEAD"]).status === 0;
+  const current = `current branch: ${branch === "" ? "none (detached HEAD)" : branch}${born ? "" : ", no commit yet"}`;
+  const remotes = text(["remote"]).split("\n").filter((r) => r !== "");
+  if (remotes.length === 0) {
+    const branches = text(["for-each-ref", "--format=%(refname:short)", "refs/heads"]).split("\n").filter((b) => b !== "");
+    const hint =
+      branches.length === 0 ? "commit first, then pass --against <branch> (the branch your changes will be merged into)"
+      : branches.length === 1 ? `compare with a branch that exists: pass --against ${branches[0] as string}`
+      : `compare with a branch that exists: pass --against <branch> (branches: ${branches.slice(0, 8).join(", ")}${branches.length > 8 ? ", …" : ""})`;
+    return new CheckEnvironmentError(`git ref "${ref}" does not exist in this repository, which has no remote to fetch it from (${current})`, hint);
+  }
+  const tracking = remotes.map((r) => `${r}/${ref}`).find((name) => git(root, ["rev-parse", "--verify", "--quiet", `refs/remotes/${name}^{commit}`]).status === 0);
+  if (tracking !== undefined) {
+    return new CheckEnvironmentError(`git ref "${ref}" is not in this clone (${current})`, `it is a remote-tracking branch here: pass --against ${tracking}`);
+  }
+  const shallow = text(["rev-parse", "--is-shallow-repository"]) === "true";
   const depth = shallow ? " --depth=1" : "";
   let fetch: string;
   if (/^[0-9a-f]{7,40}$/i.test(ref)) fetch = `git fetch --no-tags${depth} origin ${ref}`;
   else if (/[~^@:]/.test(ref)) fetch = shallow ? "git fetch --unshallow (the ref is relative to history this clone does not have)" : `git fetch origin (then check that ${ref} exists)`;
   else if (ref.startsWith("origin/")) fetch = `git fetch --no-tags${depth} origin ${ref.slice("origin/".length)}:refs/remotes/${ref}`;
   else fetch = `git fetch --no-tags${depth} origin ${ref}:${ref}`;
-  throw new CheckEnvironmentError(`git ref "${ref}" is not in this clone${shallow ? " (a shallow clone)" : " (a single-branch clone?)"}`, `fetch it with: ${fetch}`);
+  const name = ref.startsWith("origin/") ? ref.slice("origin/".length) : ref;
+  return new CheckEnvironmentError(
+    `git ref "${ref}" is not in this clone (${shallow ? "a shallow clone; " : "a single-branch clone? "}${current})`,
+    `fetch it with: ${fetch} (or, if origin has no ${name}, pass --against <branch>)`,
+  );
 }
 
 /**

@@ -110,7 +110,8 @@ class DeadlineQueue implements Deadline {
  * One timer per store, running only while calls are outstanding: every
  * tick (an eighth of the shortest deadline, 1-25 ms) it stamps new calls
  * and expires those whose deadline passed since they were first stamped,
- * so a call fails between its deadline and two ticks after it.
+ * so a call fails no earlier than its deadline and, unless the event loop
+ * runs the timer late, within two ticks after it.
  */
 class Sweeper {
   private readonly queues: DeadlineQueue[] = [];

@@ -1,9 +1,11 @@
 import { FieldValueError } from "../codec/field-checks.js";
+import { describeValue, quoteCapped } from "../describe-value.js";
 import { Writer } from "../codec/writer.js";
 import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
 import { ConfigError, EncodeError, KeyError, LegacyReaderError, ProtocacheError, StoreError, UpgradeError } from "../errors.js";
 import { keyBase, KeyPartError } from "../keys.js";
 import { StatsCounter, type CacheStats, type WriteCounter, type WriteOutcome } from "../stats.js";
+import { MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP } from "../stores/batches.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
 import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
 import { carry, type CarryResult } from "./carry.js";
@@ -43,13 +45,13 @@ export interface CacheEntry<T> {
 export interface EntityCache<T, K> {
   /** The value at the key made of `fields`, or undefined on any kind of miss. */
   get(fields: K): Promise<T | undefined>;
-  /** Values of many keys in order, fetched in one round trip per server. */
+  /** Values of many keys in order: one round trip per server and 1000 keys; at most `maxBatchKeys` keys. */
   getMany(fields: readonly K[]): Promise<(T | undefined)[]>;
   /** Like `get`, with the outcome and header details. */
   getEntry(fields: K): Promise<CacheEntry<T>>;
   /** Stores `value` under the key derived from its own key fields. */
   set(value: T, options?: WriteOptions): Promise<WriteOutcome>;
-  /** Stores many values, one round trip per server. */
+  /** Stores many values: one round trip per server and 250 values; at most `maxBatchKeys` values. */
   setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]>;
   /** Deletes the entry; resolves true if there was one. */
   delete(fields: K): Promise<boolean>;
@@ -93,7 +95,7 @@ function checkStore(store: unknown): void {
     if ("getBuffer" in store) hint = "the ioredis client wrapped in a store: new RedisStore(client)";
     else if ("sendCommand" in store) hint = "the node-redis client wrapped in a store: new NodeRedisStore(client)";
   }
-  throw new ConfigError("store", `expected ${hint}, got ${store === null ? "null" : typeof store === "object" ? "an object without the CacheStore methods" : String(store)}`);
+  throw new ConfigError("store", `expected ${hint}, got ${store === null ? "null" : typeof store === "object" ? "an object without the CacheStore methods" : describeValue(store)}`);
 }
 
 /** The previous major as one accessor uses it: resolved once. */
@@ -116,12 +118,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly timing: boolean;
   /** Bounds one store call; undefined with `deadlineMs: 0`. */
   private readonly deadline: Deadline | undefined;
-  /**
-   * Bounds a whole batch a little after {@link deadline}, which the store
-   * applies per server: a deadline-aware store answers first with what its
-   * live servers returned; any other store is still cut off.
-   */
-  private readonly batchDeadline: Deadline | undefined;
+  /** Outer bounds of batches by how many chunks one server may take in turn (a power of two); see {@link batchDeadline}. */
+  private readonly batchDeadlines = new Map<number, Deadline>();
   /** The previous major, for an entity with `migrates_from`. */
   private readonly previous: PreviousSide<T, K> | undefined;
 
@@ -131,6 +129,10 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     private readonly options: ResolvedOptions<T>,
   ) {
     this.base = keyBase(options.prefix, entity.entity, entity.major, options.variant);
+    const baseBytes = Buffer.byteLength(this.base);
+    if (baseBytes >= options.maxKeyBytes) {
+      throw new ConfigError("maxKeyBytes", `${options.maxKeyBytes} bytes leave no room for a key part after ${quoteCapped(this.base)} (${baseBytes} bytes)`);
+    }
     this.envelope = envelopeOptionsOf(options);
     this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
     this.recorder = options.metrics?.bind({
@@ -144,7 +146,6 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     this.timing = this.recorder?.duration !== undefined;
     const ms = options.deadlineMs;
     this.deadline = ms === 0 ? undefined : deadlineOn(store, ms);
-    this.batchDeadline = ms === 0 ? undefined : deadlineOn(store, ms + Math.max(5, Math.ceil(ms / 4)), ms);
     const previous = entity.previous;
     const migrations = migrationsOf(entity);
     if (previous !== undefined && migrations !== undefined) {
@@ -236,12 +237,14 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   private async getManyNow(fields: readonly K[], started: number): Promise<(T | undefined)[]> {
     try {
-      const keys = checkArray(fields, "getMany(fields)").map((f) => this.keyOf(f));
+      const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
       const found = await this.readMany(keys, "MGET");
+      // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
+      let reported: Set<Error> | undefined;
       const out = found.map((bytes, i) => {
         if (bytes === null) return undefined;
         if (bytes instanceof Error) {
-          this.readFailed(bytes, keys[i]);
+          this.readFailed(bytes, keys[i], (reported ??= new Set()));
           return null;
         }
         return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes, keys[i], fields[i])).value ?? null;
@@ -279,11 +282,15 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private async setManyNow(values: readonly T[], started: number, options?: WriteOptions): Promise<WriteOutcome[]> {
     try {
       const ttlSeconds = this.ttlOf(options);
-      const writes = checkArray(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
+      const writes = this.checkBatch(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
       const dual = this.dualWrite(values, ttlSeconds);
       const results = await this.writeMany(writes, this.guard);
       await dual;
-      return writes.map((w, i) => this.written(results[i] ?? new Error("store returned no result"), w.key));
+      let reported: Set<Error> | undefined;
+      return writes.map((w, i) => {
+        const result = results[i] ?? new Error("store returned no result");
+        return this.written(result, w.key, result instanceof Error ? (reported ??= new Set()) : undefined);
+      });
     } finally {
       if (started >= 0) this.took("setMany", started);
     }
@@ -352,15 +359,23 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   }
 
   private keyIn<E, F>(base: string, entity: Entity<E, F>, fields: F): string {
+    let key: string;
     try {
-      return base + entity.key(fields);
+      key = base + entity.key(fields);
     } catch (error) {
       if (error instanceof KeyPartError) throw new KeyError(entity.typeName, error.field, error.message);
       if (fields === null || typeof fields !== "object") {
-        throw new KeyError(entity.typeName, entity.keyFields.join(", "), `expected an object with the key fields, got ${String(fields)}`);
+        throw new KeyError(entity.typeName, entity.keyFields.join(", "), `expected an object with the key fields, got ${describeValue(fields)}`);
       }
       throw error;
     }
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most keys need no byte count.
+    const max = this.options.maxKeyBytes;
+    if (key.length * 3 > max) {
+      const bytes = Buffer.byteLength(key);
+      if (bytes > max) throw new KeyError(entity.typeName, entity.keyFields.join(", "), `makes the key ${bytes} bytes, over maxKeyBytes (${max})`);
+    }
+    return key;
   }
 
   private previousKeyOf(fields: K): string {
@@ -525,7 +540,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private async readMany(keys: readonly string[], operation: string): Promise<(Buffer | null | Error)[]> {
     try {
       const read = this.store.getMany(keys, this.deadline);
-      return await (this.batchDeadline === undefined ? read : this.batchDeadline.bound(read, operation, keys[0]));
+      const bound = this.batchDeadline(keys.length, MAX_KEYS_PER_ROUND_TRIP);
+      return await (bound === undefined ? read : bound.bound(read, operation, keys[0]));
     } catch (error) {
       return keys.map((k) => asStoreError(error, operation, k));
     }
@@ -543,18 +559,44 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     }
     try {
       const done = this.store.setMany(writes, guard, this.deadline);
-      return await (this.batchDeadline === undefined ? done : this.batchDeadline.bound(done, "SET", writes[0]?.key));
+      const bound = this.batchDeadline(writes.length, MAX_WRITES_PER_ROUND_TRIP);
+      return await (bound === undefined ? done : bound.bound(done, "SET", writes[0]?.key));
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       return writes.map(() => failure);
     }
   }
 
+  /** Rejects a batch that is not an array or has more than `maxBatchKeys` entries, before any work. */
+  private checkBatch<V>(values: readonly V[], argument: string): readonly V[] {
+    checkArray(values, argument);
+    const max = this.options.maxBatchKeys;
+    if (values.length > max) throw new ConfigError(argument, `${values.length} entries, over maxBatchKeys (${max}): split the batch, or raise maxBatchKeys`);
+    return values;
+  }
+
+  /**
+   * Bounds a whole batch of `n` keys a little after {@link deadline}, which
+   * the store applies per round trip (chunks of `perRoundTrip` keys, one
+   * server's in turn): a deadline-aware store answers first with what
+   * its live servers returned; any other store is still cut off. The bound
+   * grows with the chunks one server may have to take in turn, so a large
+   * batch is never cut off for its size alone.
+   */
+  private batchDeadline(n: number, perRoundTrip: number): Deadline | undefined {
+    const ms = this.options.deadlineMs;
+    if (ms === 0) return undefined;
+    const rounds = 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / perRoundTrip))));
+    let bound = this.batchDeadlines.get(rounds);
+    if (bound === undefined) this.batchDeadlines.set(rounds, (bound = deadlineOn(this.store, rounds * (ms + Math.max(5, Math.ceil(ms / 4))), ms)));
+    return bound;
+  }
+
   /** The TTL of a write: the accessor's, or the per-call option (validated: a caller's mistake is a ConfigError). */
   private ttlOf(options: WriteOptions | undefined): number {
     if (options === undefined) return this.options.ttlSeconds;
     if (typeof options !== "object" || options === null || Array.isArray(options)) {
-      throw new ConfigError("write options", `expected an object like { ttlSeconds: 60 } or nothing, got ${options === null ? "null" : typeof options}`);
+      throw new ConfigError("write options", `expected an object like { ttlSeconds: 60 } or nothing, got ${describeValue(options)}`);
     }
     checkKeys(options as Record<string, unknown>, "write options", ["ttlSeconds"]);
     return options.ttlSeconds === undefined ? this.options.ttlSeconds : checkTtl(options.ttlSeconds, "ttlSeconds");
@@ -574,11 +616,15 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     }
   }
 
-  private written(result: StoreWriteResult, key: string): WriteOutcome {
+  /** Counts a write's outcome; an error is reported unless it is in `reported` (a batch's chunk already reported it). */
+  private written(result: StoreWriteResult, key: string, reported?: Set<Error>): WriteOutcome {
     if (result instanceof Error) {
       this.counter.write("error");
       const failure = asStoreError(result, "SET", key);
-      this.report(failure);
+      if (reported?.has(result) !== true) {
+        reported?.add(result);
+        this.report(failure);
+      }
       if (this.options.onStoreError === "throw") throw failure;
       return "error";
     }
@@ -672,11 +718,14 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return this.deadline === undefined ? started : this.deadline.bound(started, operation, key);
   }
 
-  /** Records a failed read; rethrows it when configured to, else returns it. */
-  private readFailed(error: unknown, key: string | undefined): StoreError {
+  /** Records a failed read (reported unless in `reported`); rethrows it when configured to, else returns it. */
+  private readFailed(error: unknown, key: string | undefined, reported?: Set<unknown>): StoreError {
     const failure = asStoreError(error, "GET", key);
     this.counter.read("error", undefined);
-    this.report(failure);
+    if (reported?.has(error) !== true) {
+      reported?.add(error);
+      this.report(failure);
+    }
     if (this.options.onStoreError === "throw") throw failure;
     return failure;
   }
@@ -695,6 +744,6 @@ function asStoreError(error: unknown, operation: string, key: string | undefined
 }
 
 function checkArray<V>(values: readonly V[], argument: string): readonly V[] {
-  if (!Array.isArray(values)) throw new ConfigError(argument, `expected an array, got ${values === null ? "null" : typeof values}`);
+  if (!Array.isArray(values)) throw new ConfigError(argument, `expected an array, got ${describeValue(values)}`);
   return values;
 }

@@ -1,4 +1,5 @@
 import { constants } from "node:buffer";
+import { describeValue } from "../describe-value.js";
 import { ConfigError, type ProtocacheError } from "../errors.js";
 import type { EnvelopeWriteOptions } from "../envelope/encode.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
@@ -70,6 +71,18 @@ export interface AccessorOptions<T, K = unknown> {
    * Default 200.
    */
   readonly deadlineMs?: number;
+  /**
+   * Longest key in UTF-8 bytes (prefix, entity, variant and escaped key
+   * fields together): a longer one is a KeyError before any I/O. Default
+   * 1024, at most 65536.
+   */
+  readonly maxKeyBytes?: number;
+  /**
+   * Most keys one `getMany` or `setMany` may take: a larger batch is a
+   * ConfigError before any work. Batches go to Redis in chunks of 1000 keys
+   * per server whatever this is. Default 100000.
+   */
+  readonly maxBatchKeys?: number;
   /** Receives every outcome `stats()` counts, with entity, major and schema ID, and get/set latencies (e.g. `openTelemetryMetrics(meter)` from `protocache/otel`). Default none. */
   readonly metrics?: MetricsSink;
 }
@@ -96,14 +109,28 @@ export interface ResolvedOptions<_T = unknown> {
   readonly onStoreError: "miss" | "throw";
   readonly onError: ((error: ProtocacheError) => void) | undefined;
   readonly deadlineMs: number;
+  readonly maxKeyBytes: number;
+  readonly maxBatchKeys: number;
   readonly metrics: MetricsSink | undefined;
 }
 
 const known = new Set([
   "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
   "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
-  "previousMajor", "onStoreError", "onError", "deadlineMs", "metrics",
+  "previousMajor", "onStoreError", "onError", "deadlineMs", "maxKeyBytes", "maxBatchKeys", "metrics",
 ]);
+
+/**
+ * Default longest key: Redis's own documentation calls a 1024-byte key "a bad idea" (memory,
+ * and costly key comparisons on lookup), so no sane key template needs more.
+ */
+export const DEFAULT_MAX_KEY_BYTES = 1024;
+
+/**
+ * Default largest batch: 100 chunks of 1000 keys per server, a fraction of a second of
+ * round trips, while the values decoded for one call stay a bounded amount of work.
+ */
+export const DEFAULT_MAX_BATCH_KEYS = 100_000;
 
 /** Default per-call deadline: far above a healthy Redis round trip, far below what a request can afford to hang. */
 export const DEFAULT_DEADLINE_MS = 200;
@@ -139,6 +166,8 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
     onStoreError: oneOf(o["onStoreError"], "onStoreError", ["miss", "throw"] as const, "miss"),
     onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
     deadlineMs: int(o["deadlineMs"], "deadlineMs", DEFAULT_DEADLINE_MS, 0, 600_000),
+    maxKeyBytes: int(o["maxKeyBytes"], "maxKeyBytes", DEFAULT_MAX_KEY_BYTES, 1, 65_536),
+    maxBatchKeys: int(o["maxBatchKeys"], "maxBatchKeys", DEFAULT_MAX_BATCH_KEYS, 1, 10_000_000),
     metrics: metricsOf(o["metrics"]),
   };
 }
@@ -164,32 +193,32 @@ export function checkKeys(object: Record<string, unknown>, option: string, allow
 /** Checks a TTL in seconds: a whole number, 0 meaning no expiry. */
 export function checkTtl(value: unknown, option: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigError(option, `expected whole seconds >= 0 (0: no expiry), got ${String(value)}`);
+    throw new ConfigError(option, `expected whole seconds >= 0 (0: no expiry), got ${describeValue(value)}`);
   }
   return value;
 }
 
 function checkObject(value: unknown, option: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(option, `expected an object, got ${String(value)}`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(option, `expected an object, got ${describeValue(value)}`);
   return value as Record<string, unknown>;
 }
 
 function str(value: unknown, option: string, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== "string") throw new ConfigError(option, `expected a string, got ${typeof value}`);
+  if (typeof value !== "string") throw new ConfigError(option, `expected a string, got ${describeValue(value)}`);
   return value;
 }
 
 function bool(value: unknown, option: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new ConfigError(option, `expected true or false, got ${String(value)}`);
+  if (typeof value !== "boolean") throw new ConfigError(option, `expected true or false, got ${describeValue(value)}`);
   return value;
 }
 
 function int(value: unknown, option: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(option, `expected a whole number from ${min} to ${max}, got ${String(value)}`);
+    throw new ConfigError(option, `expected a whole number from ${min} to ${max}, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -197,14 +226,14 @@ function int(value: unknown, option: string, fallback: number, min: number, max 
 function oneOf<const C extends readonly string[]>(value: unknown, option: string, choices: C, fallback: C[number] | undefined): C[number] {
   if (value === undefined && fallback !== undefined) return fallback;
   if (typeof value !== "string" || !choices.includes(value)) {
-    throw new ConfigError(option, `expected one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${String(value)}`);
+    throw new ConfigError(option, `expected one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${describeValue(value)}`);
   }
   return value;
 }
 
 function fn<F>(value: unknown, option: string): F | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "function") throw new ConfigError(option, `expected a function, got ${typeof value}`);
+  if (typeof value !== "function") throw new ConfigError(option, `expected a function, got ${describeValue(value)}`);
   return value as F;
 }
 
@@ -228,7 +257,7 @@ function legacyOf(value: unknown, keyFields: readonly string[]): ResolvedLegacy 
   if (value === undefined) return undefined;
   if (typeof value === "function") return { key: undefined, read: value as (bytes: Buffer) => unknown, adopt: false, deleteOld: false };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError("legacy", `expected a function (a reader) or an object like { key, read }, got ${value === null ? "null" : String(value)}`);
+    throw new ConfigError("legacy", `expected a function (a reader) or an object like { key, read }, got ${describeValue(value)}`);
   }
   const source = value as Record<string, unknown>;
   checkKeys(source, "legacy", ["key", "prefix", "read", "adopt", "deleteOld"]);
@@ -249,7 +278,7 @@ function legacyOf(value: unknown, keyFields: readonly string[]): ResolvedLegacy 
 function metricsOf(value: unknown): MetricsSink | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "object" || value === null || typeof (value as MetricsSink).bind !== "function") {
-    throw new ConfigError("metrics", `expected a MetricsSink (an object with bind(scope)), got ${value === null ? "null" : typeof value}`);
+    throw new ConfigError("metrics", `expected a MetricsSink (an object with bind(scope)), got ${describeValue(value)}`);
   }
   return value as MetricsSink;
 }

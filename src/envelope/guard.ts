@@ -5,7 +5,8 @@ import { ENVELOPE_VERSION, FIXED_HEADER_BYTES, MAGIC } from "./format.js";
  * current value unless that value is an envelope this writer cannot fully
  * understand: a newer envelope version, or a version-1 envelope with a schema ID missing from
  * `knownIds` (concatenated big-endian uint32s: every ID of the writer's lock).
- * Anything else (no value, legacy bytes, known IDs) may be overwritten.
+ * Anything else (no value, legacy bytes, known IDs, the reserved ID 0) may
+ * be overwritten.
  */
 export function guardAllows(current: Uint8Array | undefined, knownIds: Uint8Array): boolean {
   if (current === undefined || current.length === 0 || current[0] !== MAGIC) return true;
@@ -13,6 +14,8 @@ export function guardAllows(current: Uint8Array | undefined, knownIds: Uint8Arra
   const version = current[1] as number;
   if (version > ENVELOPE_VERSION) return false;
   if (version !== ENVELOPE_VERSION) return true;
+  // Schema ID 0 is reserved: such an envelope is damage, not a newer deploy's entry.
+  if (current[3] === 0 && current[4] === 0 && current[5] === 0 && current[6] === 0) return true;
   for (let i = 0; i + 4 <= knownIds.length; i += 4) {
     if (
       knownIds[i] === current[3] &&

@@ -41,6 +41,7 @@ export function readHeader(bytes: Uint8Array): EnvelopeHeader {
   if (version !== ENVELOPE_VERSION) {
     throw new DecodeError("bad-version", `envelope version ${version} is not ${ENVELOPE_VERSION}`, schemaId);
   }
+  if (schemaId === 0) throw new DecodeError("bad-schema-id", "schema ID 0 is reserved: no revision has it", schemaId);
   const flags = bytes[2] as number;
   const compression = compressionByCode[flags & Flags.compressionMask];
   if ((flags & Flags.reserved) !== 0 || compression === undefined) {

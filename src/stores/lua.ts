@@ -14,7 +14,7 @@ function script(source: string): LuaScript {
  * Guarded SET (never-downgrade). KEYS[1] key; ARGV[1] value; ARGV[2] TTL
  * seconds ("0": none); ARGV[3] known schema IDs, 4 bytes each. Refuses (0)
  * when the key holds an envelope of a newer version or of an ID not in
- * ARGV[3]; otherwise sets (1). Mirrors `guardAllows` in src/envelope/guard.ts.
+ * ARGV[3] (the reserved ID 0 aside); otherwise sets (1). Mirrors `guardAllows` in src/envelope/guard.ts.
  */
 export const guardedSet = script(`
 local cur = redis.call('GETRANGE', KEYS[1], 0, 6)
@@ -28,7 +28,7 @@ if #cur == 7 and string.byte(cur, 1) == 193 then
     while at and (at - 1) % 4 ~= 0 do
       at = string.find(known, id, at + 1, true)
     end
-    if not at then return 0 end
+    if not at and id ~= '\0\0\0\0' then return 0 end
   end
 end
 if ARGV[2] == '0' then

@@ -1,5 +1,8 @@
-import { StoreError } from "../errors.js";
+import calculateSlot from "cluster-key-slot";
+import { ConfigError, StoreError } from "../errors.js";
 import { CompareCommands, compareModeOf, compareWith, deleteIfEqualArgs, detectArgs, hasDelex, setIfEqualArgs, type RedisStoreOptions } from "./compare-commands.js";
+import { allPositions, asStoreError, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./batches.js";
+import { describeClient, isNodeRedisClient } from "./client-kind.js";
 import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
 import { nodeRedisTransport } from "./node-redis-bulk.js";
 import { RedisBulk } from "./redis-bulk.js";
@@ -28,6 +31,8 @@ export interface NodeRedisCluster {
   readonly masters: readonly unknown[];
   /** The client of one master (IFEQ detection asks every master). */
   nodeClient?(node: never): Promise<{ sendCommand(args: Arg[]): Promise<unknown> }>;
+  /** The slot table (node-redis's `cluster.slots`): which master serves each slot, to split batches per server. */
+  readonly slots?: readonly ({ readonly master: { readonly address: string } } | undefined)[];
 }
 
 /** A node-redis type mapping: RESP type code to the JS type of replies. */
@@ -42,7 +47,8 @@ const BLOB_STRING = 36;
  * Replies come back as Buffers through node-redis's type mapping; node-redis
  * routes every command on a Cluster and pipelines the commands of one
  * event-loop turn into one write per server, so a batch is one round trip
- * per server. Scripts run as node-redis runs them (EVALSHA, EVAL when the
+ * per server and 1000 keys read or 250 values written (chunks of one
+ * server go one after another). Scripts run as node-redis runs them (EVALSHA, EVAL when the
  * server lacks one), with SCRIPT LOAD when an ACL denies EVAL.
  *
  * Recommended client settings are in docs/operations.md: protocache's own
@@ -68,6 +74,7 @@ export class NodeRedisStore implements CacheStore, ScanCapable {
   readonly compare: CompareCommands;
 
   constructor(client: NodeRedisClient | NodeRedisCluster, options?: RedisStoreOptions) {
+    if (!isNodeRedisClient(client)) throw new ConfigError("client", `expected a node-redis client (createClient or createCluster), got ${describeClient(client)}`);
     this.client = client;
     this.cluster = "masters" in client && Array.isArray((client as NodeRedisCluster).masters);
     // A view with bulk replies as Buffers, made once: per-command options would cost node-redis a third of its throughput.
@@ -114,34 +121,46 @@ export class NodeRedisStore implements CacheStore, ScanCapable {
 
   async getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]> {
     if (keys.length === 0) return [];
-    if (!this.cluster) {
+    if (!this.cluster && keys.length <= MAX_KEYS_PER_ROUND_TRIP) {
+      // One MGET, the common case, without the chunks' bookkeeping (it is the hot path).
       const mget = this.send(keys[0] as string, true, ["MGET", ...keys]) as Promise<(Buffer | null)[]>;
       try {
         return await (deadline === undefined ? mget : deadline.bound(mget, "MGET", keys[0]));
       } catch (cause) {
-        return keys.map((k) => (cause instanceof StoreError ? cause : new StoreError("MGET", k, { cause })));
+        return new Array<Error>(keys.length).fill(asStoreError("MGET", keys[0], cause));
       }
     }
-    // One GET per key, all issued in this turn: node-redis writes each server's share in one go.
-    return Promise.all(
-      keys.map((key) => {
-        const get = this.send(key, true, ["GET", key]) as Promise<Buffer | null>;
-        return (deadline === undefined ? get : deadline.bound(get, "GET", key)).catch((cause: unknown) =>
-          cause instanceof StoreError ? cause : new StoreError("GET", key, { cause }),
-        );
-      }),
-    );
+    const out = new Array<Buffer | null | Error>(keys.length);
+    if (!this.cluster) {
+      const mget = (chunk: readonly number[]) => this.send(keys[chunk[0] as number] as string, true, ["MGET", ...chunk.map((i) => keys[i] as string)]) as Promise<(Buffer | null)[]>;
+      await sendInChunks(allPositions(keys.length), out, "MGET", (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, mget);
+      return out;
+    }
+    // One GET per key, a chunk's all issued in one turn: node-redis writes each server's share in one go.
+    const gets = (chunk: readonly number[]) =>
+      Promise.all(
+        chunk.map((i) => {
+          const key = keys[i] as string;
+          return (this.send(key, true, ["GET", key]) as Promise<Buffer | null>).catch((cause: unknown) => asStoreError("GET", key, cause));
+        }),
+      );
+    await Promise.all(this.groupByServer(keys).map((positions) => sendInChunks(positions, out, "GET", (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, gets)));
+    return out;
   }
 
   async setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined, deadline?: Deadline): Promise<StoreWriteResult[]> {
-    return Promise.all(
-      writes.map((w) => {
-        const one = this.set(w, guard);
-        return (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((cause: unknown) =>
-          cause instanceof StoreError ? cause : new StoreError("SET", w.key, { cause }),
-        );
-      }),
-    );
+    if (writes.length === 0) return [];
+    const out = new Array<StoreWriteResult>(writes.length);
+    const keys = writes.map((w) => w.key);
+    const sets = (chunk: readonly number[]) =>
+      Promise.all(
+        chunk.map((i) => {
+          const w = writes[i] as StoreWrite;
+          return this.set(w, guard).catch((cause: unknown) => asStoreError("SET", w.key, cause));
+        }),
+      );
+    await Promise.all(this.groupByServer(keys).map((positions) => sendInChunks(positions, out, "SET", (i) => keys[i], deadline, MAX_WRITES_PER_ROUND_TRIP, sets)));
+    return out;
   }
 
   async delete(keys: readonly string[]): Promise<number> {
@@ -202,6 +221,25 @@ export class NodeRedisStore implements CacheStore, ScanCapable {
     } catch (cause) {
       throw new StoreError("SET", key, { cause });
     }
+  }
+
+  /**
+   * Key positions grouped by the master serving their slot, from the
+   * cluster's slot table (one group on a standalone server; one per slot if
+   * the table is missing).
+   */
+  private groupByServer(keys: readonly string[]): number[][] {
+    if (!this.cluster) return [allPositions(keys.length)];
+    const slots = (this.client as NodeRedisCluster).slots;
+    const groups = new Map<string, number[]>();
+    keys.forEach((key, i) => {
+      const slot = calculateSlot(key);
+      const server = slots?.[slot]?.master.address ?? `slot:${slot}`;
+      let group = groups.get(server);
+      if (group === undefined) groups.set(server, (group = []));
+      group.push(i);
+    });
+    return [...groups.values()];
   }
 
   private script<R>(operation: string, script: LuaScript, key: string, args: Arg[], map: (reply: unknown) => R): Promise<R> {

@@ -1,7 +1,9 @@
 import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
-import { StoreError } from "../errors.js";
+import { ConfigError, StoreError } from "../errors.js";
 import { CompareCommands, compareModeOf, compareWith, deleteIfEqualArgs, detectArgs, hasDelex, setIfEqualArgs, type RedisStoreOptions } from "./compare-commands.js";
+import { allPositions, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./batches.js";
+import { describeClient, isIoredisClient } from "./client-kind.js";
 import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
 import { ioredisTransport } from "./ioredis-bulk.js";
 import { RedisBulk } from "./redis-bulk.js";
@@ -14,10 +16,11 @@ type PipelineResult = [error: Error | null, result: unknown][];
 
 /**
  * The store over an ioredis `Redis` or `Cluster` client. Batches take one
- * round trip per server: a single MGET or pipeline on a standalone server,
- * one pipeline per master on a Cluster (a failing master fails only its own
- * keys). Scripts run by EVALSHA, sent by EVAL (or SCRIPT LOAD where an ACL
- * denies EVAL) when a server lacks them; compare-and-set and
+ * round trip per server and 1000 keys read or 250 values written: MGETs or
+ * pipelines on a standalone server, pipelines per master on a Cluster,
+ * chunks of one server one after another (a failing master fails only its
+ * own keys). Scripts run by EVALSHA, sent by EVAL (or SCRIPT LOAD where an
+ * ACL denies EVAL) when a server lacks them; compare-and-set and
  * compare-and-delete use `SET … IFEQ` and `DELEX … IFEQ` instead where
  * every server has them (Redis 8.4+, detected once per store). Recommended
  * client settings are in docs/operations.md.
@@ -39,6 +42,7 @@ export class RedisStore implements CacheStore, ScanCapable {
   readonly compare: CompareCommands;
 
   constructor(client: Client, options?: RedisStoreOptions) {
+    if (!isIoredisClient(client)) throw new ConfigError("client", `expected an ioredis Redis or Cluster client, got ${describeClient(client)}`);
     this.client = client;
     this.cluster = (client as { isCluster?: boolean }).isCluster === true;
     this.compare = new CompareCommands(compareModeOf(options), async () => {
@@ -78,12 +82,19 @@ export class RedisStore implements CacheStore, ScanCapable {
   async getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]> {
     if (keys.length === 0) return [];
     if (!this.cluster) {
-      const mget = this.client.mgetBuffer(...keys);
-      try {
-        return await (deadline === undefined ? mget : deadline.bound(mget, "MGET", keys[0]));
-      } catch (cause) {
-        return keys.map((k) => (cause instanceof StoreError ? cause : new StoreError("MGET", k, { cause })));
+      if (keys.length <= MAX_KEYS_PER_ROUND_TRIP) {
+        // One MGET, the common case, without the chunks' bookkeeping (it is the hot path).
+        const mget = this.client.mgetBuffer(...keys);
+        try {
+          return await (deadline === undefined ? mget : deadline.bound(mget, "MGET", keys[0]));
+        } catch (cause) {
+          return new Array<Error>(keys.length).fill(storeError("MGET", keys[0], cause));
+        }
       }
+      const out = new Array<Buffer | null | Error>(keys.length);
+      const mget = (chunk: readonly number[]) => this.client.mgetBuffer(...chunk.map((i) => keys[i] as string));
+      await sendInChunks(allPositions(keys.length), out, "MGET", (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, mget);
+      return out;
     }
     return this.perNode(keys, "GET", (p, i) => p.getBuffer(keys[i] as string), (r) => r as Buffer | null, deadline);
   }
@@ -95,19 +106,30 @@ export class RedisStore implements CacheStore, ScanCapable {
       const one = this.set(w, guard);
       return [await (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((e: unknown) => storeError("SET", w.key, e))];
     }
-    const keys = writes.map((w) => w.key);
     const toResult = (r: unknown): StoreWriteResult => (r === 0 ? "guarded" : "written");
-    const results = await this.perNode(keys, "SET", (p, i) => this.queueSet(p, writes[i] as StoreWrite, guard), toResult, deadline);
-    if (guard === undefined || !results.some(isNoScript)) return results;
-    // A server lacked the guard script: send it once per affected write (EVAL, or SCRIPT LOAD under a strict ACL).
-    await Promise.all(
-      results.map(async (r, i) => {
-        if (!isNoScript(r)) return;
-        const w = writes[i] as StoreWrite;
-        const one = this.set(w, guard);
-        results[i] = await (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((e: unknown) => storeError("SET", w.key, e));
-      }),
-    );
+    const results = new Array<StoreWriteResult>(writes.length);
+    let pending = allPositions(writes.length);
+    // A server lacking the guard script answers NOSCRIPT: one of those writes sends it (EVAL, or SCRIPT LOAD
+    // under a strict ACL), then the others go again in pipelines; once per server that lacked it.
+    for (let round = 0; pending.length > 0; round++) {
+      const batch = pending;
+      const sent = await this.perNode(batch.map((i) => (writes[i] as StoreWrite).key), "SET", (p, j) => this.queueSet(p, writes[batch[j] as number] as StoreWrite, guard), toResult, deadline);
+      pending = [];
+      sent.forEach((r, j) => {
+        if (isNoScript(r) && round < 8) pending.push(batch[j] as number);
+        else results[batch[j] as number] = isNoScript(r) ? storeError("SET", writes[batch[j] as number]?.key, r) : r;
+      });
+      const first = pending.shift();
+      if (first === undefined) break;
+      const w = writes[first] as StoreWrite;
+      const one = this.set(w, guard);
+      const loaded = await (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((e: unknown) => storeError("SET", w.key, e));
+      results[first] = loaded;
+      if (loaded instanceof Error) {
+        for (const i of pending) results[i] = loaded;
+        break;
+      }
+    }
     return results;
   }
 
@@ -187,9 +209,10 @@ export class RedisStore implements CacheStore, ScanCapable {
   }
 
   /**
-   * Runs one command per key, batched into one pipeline per server (each
-   * bounded by the deadline on its own), and maps each reply (or error)
-   * back to its key's position.
+   * Runs one command per key, batched into pipelines per server of at most
+   * MAX_KEYS_PER_ROUND_TRIP reads or MAX_WRITES_PER_ROUND_TRIP writes (each bounded by the deadline on its
+   * own, see sendInChunks), and maps each reply (or error) back to its key's
+   * position.
    */
   private async perNode<R>(
     keys: readonly string[],
@@ -199,25 +222,18 @@ export class RedisStore implements CacheStore, ScanCapable {
     deadline: Deadline | undefined,
   ): Promise<(R | Error)[]> {
     const out: (R | Error)[] = new Array<R | Error>(keys.length);
-    await Promise.all(
-      this.groupByNode(keys).map(async (indices) => {
-        let results: PipelineResult | null;
-        try {
-          const p = this.client.pipeline();
-          for (const i of indices) queue(p, i);
-          const exec = p.exec() as Promise<PipelineResult | null>;
-          results = await (deadline === undefined ? exec : deadline.bound(exec, operation, keys[indices[0] as number]));
-        } catch (cause) {
-          for (const i of indices) out[i] = storeError(operation, keys[i], cause);
-          return;
-        }
-        indices.forEach((i, j) => {
-          const [error, reply] = results?.[j] ?? [new Error("pipeline returned no reply"), null];
-          // NOSCRIPT stays raw so setMany can send the script; other errors become StoreErrors.
-          out[i] = error === null ? map(reply) : isNoScript(error) ? error : new StoreError(operation, keys[i], { cause: error });
-        });
-      }),
-    );
+    const pipeline = async (chunk: readonly number[]): Promise<(R | Error)[]> => {
+      const p = this.client.pipeline();
+      for (const i of chunk) queue(p, i);
+      const results = (await p.exec()) as PipelineResult | null;
+      return chunk.map((i, j) => {
+        const [error, reply] = results?.[j] ?? [new Error("pipeline returned no reply"), null];
+        // NOSCRIPT stays raw so setMany can send the script; other errors become StoreErrors.
+        return error === null ? map(reply) : isNoScript(error) ? error : new StoreError(operation, keys[i], { cause: error });
+      });
+    };
+    const perRoundTrip = operation === "SET" ? MAX_WRITES_PER_ROUND_TRIP : MAX_KEYS_PER_ROUND_TRIP;
+    await Promise.all(this.groupByNode(keys).map((indices) => sendInChunks(indices, out, operation, (i) => keys[i], deadline, perRoundTrip, pipeline)));
     return out;
   }
 

@@ -40,13 +40,15 @@ export interface CacheStore {
   get(key: string): Promise<Buffer | null>;
   /**
    * Values of many keys, in order; an Error in place of a value that could
-   * not be read. With a `deadline`, each server's round trip is bounded by
-   * it, so one slow server costs only its own keys.
+   * not be read (keys that failed together share one Error object). With a
+   * `deadline`, each server's round trip is bounded by it, so one slow
+   * server costs only its own keys. Redis stores send at most 1000 keys per
+   * round trip (see MAX_KEYS_PER_ROUND_TRIP).
    */
   getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]>;
   /** Stores one value, refused (`"guarded"`) when the guard says so; rejects with the client's error. */
   set(write: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded">;
-  /** Stores many values (one round trip per server where possible); results in order, bounded per server like getMany. */
+  /** Stores many values (one round trip per server and 250 values); results in order, bounded per round trip like getMany. */
   setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined, deadline?: Deadline): Promise<StoreWriteResult[]>;
   /** Deletes keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>;

@@ -48,7 +48,7 @@ describe("protocache check: environment and output", () => {
       git(tmpdir(), "clone", "-q", "--depth", "1", "--single-branch", "--branch", "feature", `file://${repo.root}`, clone);
       const r = cli(clone, "check");
       expect(r.status).toBe(2);
-      expect(r.stderr).toMatch(/git ref "main" is not in this clone \(a shallow clone\)\n {2}fetch it with: git fetch --no-tags --depth=1 origin main:main/);
+      expect(r.stderr).toMatch(/git ref "main" is not in this clone \(a shallow clone; current branch: feature\)\n {2}fetch it with: git fetch --no-tags --depth=1 origin main:main/);
       git(clone, "fetch", "-q", "--no-tags", "--depth=1", "origin", "main:main");
       const again = cli(clone, "check", "--against", "main");
       expect(again.stderr).toMatch(/compared with main/);
@@ -75,10 +75,43 @@ describe("protocache check: environment and output", () => {
     }
   }, 60_000);
 
-  it("exits 2 for a ref that does not exist in a full clone", () => {
+  it("exits 2 for a ref that does not exist in a repository without a remote: says so, names the current branch, suggests --against", () => {
     const r = cli(base.root, "check", "--against", "release-9");
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/git ref "release-9" is not in this clone.*\n {2}fetch it with: git fetch --no-tags origin release-9:release-9/);
+    expect(r.stderr).toMatch(/^protocache check: git ref "release-9" does not exist in this repository, which has no remote to fetch it from \(current branch: main\)\n {2}compare with a branch that exists: pass --against main$/m);
+    expect(r.stderr).not.toMatch(/git fetch/);
+  }, 60_000);
+
+  it("without main and without a remote (git init on master): the hint names the current branch and the branches to pass to --against, not a fetch", () => {
+    const repo = copyRepo(base);
+    try {
+      git(repo.root, "branch", "-m", "main", "master");
+      git(repo.root, "checkout", "-q", "-b", "feature");
+      const r = cli(repo.root, "check");
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/git ref "main" does not exist in this repository, which has no remote to fetch it from \(current branch: feature\)\n {2}compare with a branch that exists: pass --against <branch> \(branches: feature, master\)/);
+      const fresh = tempDir();
+      cpSync(join(base.root, "proto"), join(fresh, "proto"), { recursive: true });
+      for (const f of ["buf.yaml", "package.json"]) cpSync(join(base.root, f), join(fresh, f));
+      git(fresh, "init", "-q", "-b", "master");
+      const unborn = cli(fresh, "check");
+      expect(unborn.status).toBe(2);
+      expect(unborn.stderr).toMatch(/git ref "main" does not exist in this repository, which has no remote to fetch it from \(current branch: master, no commit yet\)\n {2}commit first, then pass --against <branch>/);
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+
+  it("exits 2 for a ref a clone lacks: the fetch command, or the remote-tracking name when the clone has it", () => {
+    const clone = tempDir();
+    git(tmpdir(), "clone", "-q", `file://${base.root}`, clone);
+    git(clone, "checkout", "-q", "-b", "feature");
+    git(clone, "branch", "-q", "-D", "main");
+    const r = cli(clone, "check");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/git ref "main" is not in this clone \(current branch: feature\)\n {2}it is a remote-tracking branch here: pass --against origin\/main$/m);
+    const missing = cli(clone, "check", "--against", "release-9");
+    expect(missing.stderr).toMatch(/git ref "release-9" is not in this clone \(a single-branch clone\? current branch: feature\)\n {2}fetch it with: git fetch --no-tags origin release-9:release-9 \(or, if origin has no release-9, pass --against <branch>\)/);
   }, 60_000);
 
   it("compares with a saved image (--against-image) and says the lock history is not compared", async () => {

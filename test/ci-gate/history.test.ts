@@ -37,6 +37,21 @@ describe("gen warns before check fails", () => {
     }
   }, 60_000);
 
+  it("prints the heading of a refused revision once, above all of its findings", () => {
+    const repo = copyRepo(base);
+    try {
+      repo.edit(session, "int64 created_at_ms = 4;", "string created_at_ms = 4;");
+      repo.edit(session, "double risk_score = 15;", "string risk_score = 15;");
+      const gen = cli(repo.root, "gen");
+      expect(gen.status).toBe(1);
+      expect(findingBlocks(gen.stderr)).toHaveLength(2);
+      expect(gen.stderr.match(/the new revision is not wire-compatible/g)).toHaveLength(1);
+      expect(gen.stderr).toMatch(/^acme\.session\.v1\.Session: the new revision is not wire-compatible with r2 \(0x[0-9a-f]{8}\), the last one in the lock; gen did not lock it:\n\S+\.proto:\d+:\d+: \[FIELD_WIRE_COMPATIBLE_TYPE\]/m);
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+
   it("compares with the last locked revision even when the base branch never had it", async () => {
     const repo = copyRepo(base);
     try {

@@ -43,8 +43,8 @@ function service(pkg: object = { name: "svc", private: true, type: "module" }): 
 }
 
 describe("protocache as a user meets it", () => {
-  it("prints its version with --version", () => {
-    const r = run(tmpdir(), "--version");
+  it.each(["--version", "-V", "-v"])("prints its version with %s", (flag) => {
+    const r = run(tmpdir(), flag);
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe((JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }).version);
   });
@@ -61,6 +61,15 @@ describe("protocache as a user meets it", () => {
     const r = run(tmpdir(), "gne");
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/unknown command 'gne'\n\(Did you mean gen\?\)/);
+    const typo = run(tmpdir(), "gnerate");
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toMatch(/unknown command 'gnerate'\n\(Did you mean generate\?\)/);
+  });
+
+  it("takes generate as another name of gen", () => {
+    const r = run(tmpdir(), "help", "generate");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Usage: protocache gen\|generate \[options\]/);
   });
 
   it("exits 2 with one line when there is no package.json at or above the directory", () => {
@@ -89,6 +98,9 @@ describe("protocache init", () => {
     expect(init.stdout).toMatch(/added {4}package\.json script\(s\) "gen": "protocache gen", "check": "protocache check"/);
     expect(init.stdout).toMatch(/next: npm run gen/);
     expect(init.stdout).toMatch(/- run: npm run check -- --against origin\/main/);
+    expect(init.stdout).toMatch(/created {2}\.gitignore \(node_modules\/, dist\/\)/);
+    expect(readFileSync(join(dir, ".gitignore"), "utf8")).toBe("node_modules/\ndist/\n");
+    expect(init.stdout).not.toMatch(/"type": "module"/);
     expect(readFileSync(join(dir, "buf.yaml"), "utf8")).toMatch(/modules:\n {2}- path: proto\nlint:\n {2}use:\n {4}- STANDARD\n[\s\S]*breaking:[\s\S]*- WIRE/);
     expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))).toMatchObject({ scripts: { gen: "protocache gen", check: "protocache check" } });
     // buf never sees anything outside proto/: a broken .proto elsewhere in the project does not matter.
@@ -106,11 +118,17 @@ describe("protocache init", () => {
   it("changes nothing when run again, and never overwrites a file or script of the project", () => {
     const dir = service({ name: "svc", private: true, scripts: { gen: "make schemas" } });
     writeFileSync(join(dir, "buf.yaml"), "version: v2\nmodules:\n  - path: proto\nlint:\n  use: [MINIMAL]\n");
+    writeFileSync(join(dir, ".gitignore"), "build/\n");
     mkdirSync(join(dir, "proto", "shop", "v1"), { recursive: true });
     writeFileSync(join(dir, "proto", "shop", "v1", "cart.proto"), 'syntax = "proto3";\npackage shop.v1;\n');
     const first = run(dir, "init", "--github");
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/kept {5}buf\.yaml \(exists\)/);
+    expect(first.stdout).toMatch(/kept {5}\.gitignore \(exists\)/);
+    expect(readFileSync(join(dir, ".gitignore"), "utf8")).toBe("build/\n");
+    // No "type": "module": a warning with the command, and package.json's type is left alone.
+    expect(first.stdout).toMatch(/^warning {2}package\.json has no "type": "module": .*TS1309.*npm pkg set type=module$/m);
+    expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))).not.toHaveProperty("type");
     expect(first.stdout).toMatch(/kept {5}proto\/ \(1 \.proto file\(s\)\)/);
     expect(first.stdout).toMatch(/added {4}package\.json script\(s\) "check": "protocache check"/);
     expect(first.stdout).toMatch(/created {2}\.github\/workflows\/protocache\.yml/);

@@ -124,7 +124,8 @@ describe("gen errors: one line each, with file:line", () => {
     ["a double key field", itemV1.replace("int64 price_cents = 2;", "double weight = 2;").replace("item:{sku}", "item:{weight}"), /field "weight" has type double/],
     ["a malformed key template", itemV1.replace("item:{sku}", "Item:{sku}"), /must start with a lower-case entity name/],
     ["an entity name that looks like a major", itemV1.replace("item:{sku}", "v2:{sku}"), /the entity name "v2" looks like a major segment/],
-    ["a default of the wrong type", itemV1.replace("int64 price_cents = 2;", 'int64 price_cents = 2 [(protocache.v1.field).default_string = "x"];'), /item\.proto:11:3: field "price_cents": defaultString does not fit its type; use default_int or default_uint \[field-default\]/],
+    ["a default of the wrong type", itemV1.replace("int64 price_cents = 2;", 'int64 price_cents = 2 [(protocache.v1.field).default_string = "x"];'), /item\.proto:11:3: field "price_cents": default_string does not fit its type; use default_int or default_uint \[field-default\]/],
+    ["a default of the wrong type on a bool", itemV1.replace("int64 price_cents = 2;", "bool sold_out = 2 [(protocache.v1.field).default_uint = 1];"), /item\.proto:11:3: field "sold_out": default_uint does not fit its type; use default_bool \[field-default\]/],
     ["a lint failure", itemV1.replace("string sku = 1;", "string Sku = 1;").replace("{sku}", "{Sku}"), /^proto\/acme\/item\/v1\/item\.proto:10:10: Field name "Sku" should be lower_snake_case.*\[lint\]$/],
     ["a syntax error", itemV1.replace("string sku = 1;", "string sku = ;"), /^proto\/acme\/item\/v1\/item\.proto:10:16:.*\[compile\]$/],
   ];
@@ -151,6 +152,31 @@ describe("gen errors: one line each, with file:line", () => {
     project.remove();
     project = tempProject({ "proto/acme/item/v1/item.proto": itemV1.replace("ttl_seconds: 60", 'ttl_seconds: 60 migrates_from: "acme.item.v0.Item"') });
     expect((await genErrors(project)).join("\n")).toMatch(/migrates_from "acme.item.v0.Item" does not exist: it must name the entity of an older major .*\[migrates-from\]/);
+  });
+
+  it("migrates_from suggests only entities that exist, and none at all when no older major exists", async () => {
+    const itemV2 = (from: string) =>
+      entityProto("item", `message Item {\n  option (protocache.v1.entity) = { key: "item:{sku}" migrates_from: "${from}" };\n  string sku = 1;\n}`, 2);
+    project = tempProject({ "proto/acme/item/v1/item.proto": itemV1, "proto/acme/item/v2/item.proto": itemV2("acme.item.v1.Itme") });
+    const typo = (await genErrors(project)).join("\n");
+    expect(typo).toMatch(/migrates_from "acme.item.v1.Itme" does not exist: it must name the entity of an older major of the same package family, e.g. "acme.item.v1.Item" \[migrates-from\]/);
+    project.remove();
+    // The older major was removed (retired): nothing to suggest, and never the name just rejected.
+    project = tempProject({ "proto/acme/item/v2/item.proto": itemV2("acme.item.v1.Item") });
+    const gone = (await genErrors(project)).join("\n");
+    expect(gone).toMatch(/migrates_from "acme.item.v1.Item" does not exist: it must name the entity of an older major of the same package family, and acme.item has none \(a retired one cannot be migrated from\): remove migrates_from \[migrates-from\]/);
+    expect(gone).not.toMatch(/e\.g\./);
+  });
+
+  it("an entity rejected for another reason (a key collision) is not also reported as 'not an entity' by migrates_from", async () => {
+    project = tempProject({
+      "proto/acme/item/v1/item.proto": itemV1,
+      "proto/acme/item/v1/other.proto": entityProto("item", 'message Other {\n  option (protocache.v1.entity) = { key: "item:{id}" };\n  string id = 1;\n}'),
+      "proto/acme/item/v2/item.proto": entityProto("item", 'message Item {\n  option (protocache.v1.entity) = { key: "item:{sku}" migrates_from: "acme.item.v1.Other" };\n  string sku = 1;\n}', 2),
+    });
+    const errors = await genErrors(project);
+    expect(errors.join("\n")).toMatch(/would share the key namespace "item:v1:"/);
+    expect(errors.join("\n")).not.toMatch(/is not an entity/);
   });
 
   it("reports two entities sharing a key namespace", async () => {

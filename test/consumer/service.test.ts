@@ -144,7 +144,8 @@ describe("a service using the packed packages", () => {
     writeFileSync(join(alone, "package.json"), JSON.stringify({ name: "runtime-only", private: true, dependencies: { protocache: (JSON.parse(readFileSync(join(svc, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies["protocache"] } }));
     ok(alone, "npm", "install", "--omit=dev");
     const bytes = duBytes(join(alone, "node_modules"));
-    console.log(`protocache runtime, installed alone: ${(bytes / 1024).toFixed(0)} KiB in ${installed(join(alone, "node_modules")).join(", ")}`);
+    const each = installed(join(alone, "node_modules")).map((name) => `${name} ${(duBytes(join(alone, "node_modules", name)) / 1024 / 1024).toFixed(2)} MiB`);
+    console.log(`protocache runtime, installed alone: ${(bytes / 1024).toFixed(0)} KiB (${(bytes / 1024 / 1024).toFixed(2)} MiB): ${each.join(", ")}`);
     expect(bytes).toBeLessThan(10 * 1024 * 1024);
   }, 120_000);
 });

@@ -33,8 +33,8 @@ interface CallRecord {
 }
 
 /** 16 callers alternating set and get until `stop()`; every call's start, end and success recorded. */
-function load(store: CacheStore): { records: CallRecord[]; stop(): Promise<void> } {
-  const users = userCache(store, { deadlineMs, guardWrites: true });
+function load(store: CacheStore, ms = deadlineMs): { records: CallRecord[]; stop(): Promise<void> } {
+  const users = userCache(store, { deadlineMs: ms, guardWrites: true });
   const records: CallRecord[] = [];
   let running = true;
   const callers = Array.from({ length: 16 }, async (_, c) => {
@@ -68,10 +68,13 @@ async function recoveredAt(records: CallRecord[], since: number, timeoutMs = 15_
 }
 
 describe.each(clientKinds)("%s under faults", (kind) => {
-  it("SIGSTOP mid-load: every call resolves within the deadline while Redis is stopped; traffic recovers after SIGCONT", async () => {
+  it("SIGSTOP mid-load: every call resolves within the deadline while Redis is stopped (deadlineMs 100 and 200); traffic recovers after SIGCONT", async () => {
     const server = await startRedis();
     const client = await standaloneClient(kind, server.port);
     const run = load(client.store);
+    // The same load with the default deadline (200 ms) through a second client (its own sweeper), for docs/reliability.md.
+    const second = await standaloneClient(kind, server.port);
+    const byDefault = load(second.store, 200);
     try {
       await sleep(300);
       expect(run.records.some((r) => r.ok)).toBe(true);
@@ -81,19 +84,57 @@ describe.each(clientKinds)("%s under faults", (kind) => {
       const resumedAt = performance.now();
       server.process.kill("SIGCONT");
       const during = run.records.filter((r) => r.start >= stoppedAt && r.start < stoppedAt + 500);
+      const duringByDefault = byDefault.records.filter((r) => r.start >= stoppedAt && r.start < stoppedAt + 500);
       expect(during.length).toBeGreaterThan(0);
+      expect(duringByDefault.length).toBeGreaterThan(0);
       // Without a deadline these calls would end only after SIGCONT.
-      expect(during.every((r) => !r.ok && r.end < resumedAt)).toBe(true);
+      expect([...during, ...duringByDefault].every((r) => !r.ok && r.end < resumedAt)).toBe(true);
       const recovered = await recoveredAt(run.records, resumedAt);
       figures[`${kind} stop: worst call while stopped`] = Math.round(Math.max(...during.map((r) => r.end - r.start)));
+      figures[`${kind} stop, deadlineMs 200: fastest call while stopped`] = Math.round(Math.min(...duringByDefault.map((r) => r.end - r.start)));
+      figures[`${kind} stop, deadlineMs 200: worst call while stopped`] = Math.round(Math.max(...duringByDefault.map((r) => r.end - r.start)));
       figures[`${kind} stop: recovery after SIGCONT`] = Math.round(recovered - resumedAt);
     } finally {
       server.process.kill("SIGCONT");
+      await byDefault.stop();
+      await second.close();
       await run.stop();
       await client.close();
       await server.stop();
     }
     await expect.poll(() => deadlineState(client.store)).toEqual({ outstanding: 0, timer: false });
+  });
+
+  it("SIGSTOP: a 2500-key getMany and setMany each report one error (one failed server batch), count all 2500 keys, and resolve within the deadline", async () => {
+    const server = await startRedis();
+    const client = await standaloneClient(kind, server.port);
+    try {
+      const errors: Error[] = [];
+      const users = userCache(client.store, { deadlineMs, onError: (e) => errors.push(e) });
+      const ids = Array.from({ length: 2500 }, (_, i) => `b${i}`);
+      expect(await userCache(client.store, { deadlineMs: 5_000 }).setMany(ids.map(user))).toEqual(ids.map(() => "written"));
+      server.process.kill("SIGSTOP");
+      let started = performance.now();
+      const got = await users.getMany(ids.map((id) => ({ id })));
+      const readMs = performance.now() - started;
+      started = performance.now();
+      const set = await users.setMany(ids.map(user));
+      const writeMs = performance.now() - started;
+      expect(got.every((v) => v === undefined)).toBe(true);
+      expect(set.every((r) => r === "error")).toBe(true);
+      expect(users.stats().reads.error).toBe(2500);
+      expect(users.stats().writes.error).toBe(2500);
+      expect(errors).toHaveLength(2);
+      expect(errors.every((e) => e instanceof StoreTimeoutError)).toBe(true);
+      figures[`${kind} stop: getMany of 2500 keys`] = Math.round(readMs);
+      figures[`${kind} stop: setMany of 2500 values`] = Math.round(writeMs);
+      // One deadline, not one per chunk: the rest of a stalled server's chunks fail at once (10x margin).
+      expect(Math.max(readMs, writeMs)).toBeLessThan(10 * deadlineMs);
+    } finally {
+      server.process.kill("SIGCONT");
+      await client.close();
+      await server.stop();
+    }
   });
 
   it("kill -9 mid-load: calls fail open within the deadline while Redis is gone; traffic recovers after a restart on the same port", async () => {
@@ -267,7 +308,7 @@ describe("scripts under ACLs (issue 8.6: EVAL denied, EVALSHA allowed)", () => {
 });
 
 describe("a Cluster master killed mid-getMany", () => {
-  it("keeps serving the keys of the other masters (both clients), failing only the dead master's within the deadline", async () => {
+  it("keeps serving the keys of the other masters (both clients), failing only the dead master's within the deadline, reported once per call", async () => {
     const cluster = await startRedisCluster(3, ["--cluster-require-full-coverage", "no"]);
     const ports = cluster.nodes.map((n) => n.port);
     const clients = await Promise.all(clientKinds.map((k) => clusterClient(k, ports)));
@@ -280,7 +321,8 @@ describe("a Cluster master killed mid-getMany", () => {
       const onVictim = (id: string) => owner(calculateSlot(`user:v1:${id}`)) === victim.port;
       expect(ids.filter(onVictim).length).toBeGreaterThan(10);
 
-      const caches = clients.map((c) => userCache(c.store, { deadlineMs }));
+      const reported = clients.map(() => [] as Error[]);
+      const caches = clients.map((c, k) => userCache(c.store, { deadlineMs, onError: (e) => reported[k]?.push(e) }));
       const inFlight = caches.map((c) => c.getMany(ids.map((id) => ({ id }))));
       victim.process.kill("SIGKILL");
       const killedAt = performance.now();
@@ -292,6 +334,8 @@ describe("a Cluster master killed mid-getMany", () => {
         }
         figures[`${clientKinds[k]} cluster: three getMany after the kill`] = Math.round(performance.now() - killedAt);
         expect(cache.stats().reads.error).toBeGreaterThan(0);
+        // Each key of the dead master is counted; its failure is reported once per call, not once per key.
+        expect(reported[k]?.length, JSON.stringify(reported[k]?.map((e) => e.message.slice(0, 100)))).toBeLessThanOrEqual(3);
       }
     } finally {
       await Promise.all(clients.map((c) => c.close()));

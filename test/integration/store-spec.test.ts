@@ -32,6 +32,7 @@ describeEveryBackend("the store contract", (backend) => {
       Buffer.from([0xc1, 1, 0]),
       envelope(2, Buffer.alloc(0)),
       envelope(9, Buffer.alloc(0), { version: 0 }),
+      envelope(0, Buffer.alloc(0)),
       envelope(9, Buffer.alloc(0)),
       envelope(1, Buffer.alloc(0), { version: 2 }),
       envelope(0x00010000, Buffer.alloc(0)),

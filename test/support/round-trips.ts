@@ -7,25 +7,32 @@ import { Socket } from "node:net";
  * all its commands before any reply arrives takes one round trip per
  * server, whatever the client's write pattern (corked or not); the
  * clients' own background traffic (slot refreshes) carries no marker.
+ * `largest` is the most occurrences of `marker` (keys, when it is their
+ * prefix) one round trip on one socket carried.
  */
-export async function countRoundTrips<T>(marker: string, fn: () => Promise<T>): Promise<{ result: T; roundTrips: number; sockets: number }> {
-  const state = new Map<Socket, { writing: boolean; marked: boolean }>();
+export async function countRoundTrips<T>(
+  marker: string,
+  fn: () => Promise<T>,
+): Promise<{ result: T; roundTrips: number; sockets: number; largest: number }> {
+  const state = new Map<Socket, { writing: boolean; marked: number }>();
   let roundTrips = 0;
+  let largest = 0;
   const sockets = new Set<Socket>();
   const write = Socket.prototype.write;
   const emit = Socket.prototype.emit;
-  const end = (s: { writing: boolean; marked: boolean }): void => {
-    if (s.writing && s.marked) roundTrips++;
+  const end = (s: { writing: boolean; marked: number }): void => {
+    if (s.writing && s.marked > 0) roundTrips++;
+    largest = Math.max(largest, s.marked);
     s.writing = false;
-    s.marked = false;
+    s.marked = 0;
   };
   Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
-    const s = state.get(this) ?? { writing: false, marked: false };
+    const s = state.get(this) ?? { writing: false, marked: 0 };
     state.set(this, s);
     s.writing = true;
     const chunk = args[0];
     if ((typeof chunk === "string" || Buffer.isBuffer(chunk)) && chunk.includes(marker)) {
-      s.marked = true;
+      s.marked += chunk.toString("latin1").split(marker).length - 1;
       sockets.add(this);
     }
     return (write as (...a: unknown[]) => boolean).apply(this, args);
@@ -38,7 +45,7 @@ export async function countRoundTrips<T>(marker: string, fn: () => Promise<T>): 
   try {
     const result = await fn();
     for (const s of state.values()) end(s);
-    return { result, roundTrips, sockets: sockets.size };
+    return { result, roundTrips, sockets: sockets.size, largest };
   } finally {
     Socket.prototype.write = write;
     Socket.prototype.emit = emit;

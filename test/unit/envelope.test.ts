@@ -64,6 +64,7 @@ describe("readHeader", () => {
     expect(reason([0x7b, 0x22])).toBe("bad-magic");
     expect(reason([0xc1, 0x01, 0x00])).toBe("truncated");
     expect(reason([0xc1, 0x02, ...base.slice(2)])).toBe("bad-version");
+    expect(reason([0xc1, 0x01, base[2] as number, 0, 0, 0, 0, ...base.slice(7)])).toBe("bad-schema-id");
     expect(reason([0xc1, 0x01, 0x10, ...base.slice(3)])).toBe("bad-flags");
     expect(reason([0xc1, 0x01, 0x03, ...base.slice(3)])).toBe("bad-flags");
     expect(reason([0xc1, 0x01, 0x04, ...base.slice(3), 0, 0])).toBe("truncated");

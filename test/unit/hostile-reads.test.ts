@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
@@ -235,6 +235,7 @@ describe("a hostile corpus of 100k random and mutated envelopes", () => {
 });
 
 afterAll(() => {
-  // Figures for docs/reliability.md; not committed.
+  // Figures for docs/reliability.md; not committed. A fresh clone has no .tmp/ yet.
+  mkdirSync(join(repoRoot, ".tmp"), { recursive: true });
   writeFileSync(join(repoRoot, ".tmp", "hostile-figures.json"), JSON.stringify(figures, null, 2));
 });

@@ -57,7 +57,9 @@ describe("keys of generated accessors", () => {
     expect(() => users.keyOf({ id: "" })).toThrow(KeyError);
     expect(() => users.keyOf({ id: 42 as unknown as string })).toThrow(/acme.user.v1.User key field "id": expected a string, got number 42/);
     expect(() => users.keyOf(undefined as unknown as { id: string })).toThrow(KeyError);
-    expect(() => sessionCache(store).keyOf({ tenantId: "t" } as never)).toThrow(/key field "sessionId": expected a string, got undefined/);
+    expect(() => sessionCache(store).keyOf({ tenantId: "t" } as never)).toThrow(/key field "sessionId": expected a string, got undefined$/);
+    expect(() => users.keyOf({ id: ["1"] as unknown as string })).toThrow(/key field "id": expected a string, got array \[ '1' \]$/);
+    expect(() => users.keyOf(null as unknown as { id: string })).toThrow(/key field "id": expected an object with the key fields, got null$/);
   });
 
   it("range-check integer key parts the way the codec would store them", async () => {
@@ -168,3 +170,70 @@ function parseKey(key: string, partCount: number): { prefix: string; entity: str
     parts: rest.slice(rest.length - partCount).map(unescapeKeyPart),
   };
 }
+
+describe("key size (maxKeyBytes) and keys in error messages", () => {
+  /** A MemoryStore that counts every call: a rejected key must cost no I/O. */
+  function countingStore(): { store: MemoryStore; calls: () => number } {
+    const store = new MemoryStore();
+    let calls = 0;
+    for (const method of ["get", "getMany", "set", "setMany", "delete", "replaceIfEqual", "deleteIfEqual"] as const) {
+      const original = store[method].bind(store) as (...args: unknown[]) => unknown;
+      (store as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        calls++;
+        return original(...args);
+      };
+    }
+    return { store, calls: () => calls };
+  }
+  const user = (id: string) => ({ id, name: "", email: "", fullName: "", verified: false, locale: "" });
+
+  it("rejects a key over maxKeyBytes (default 1024 UTF-8 bytes, escapes counted) with a short KeyError before any I/O", async () => {
+    const { store, calls } = countingStore();
+    const users = userCache(store);
+    const huge = "x".repeat(10 * 1024 * 1024);
+    for (const attempt of [() => users.get({ id: huge }), () => users.set(user(huge)), () => users.getMany([{ id: "a" }, { id: huge }]), () => users.setMany([user("a"), user(huge)]), () => users.delete({ id: huge })]) {
+      const error = await attempt().then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyError);
+      expect((error as Error).message).toMatch(/key field "id": makes the key \d+ bytes, over maxKeyBytes \(1024\)/);
+      expect((error as Error).message.length).toBeLessThan(200);
+    }
+    expect(calls()).toBe(0);
+    expect(users.keyOf({ id: "x".repeat(1024 - "user:v1:".length) })).toHaveLength(1024);
+    expect(() => users.keyOf({ id: "x".repeat(1025 - "user:v1:".length) })).toThrow(KeyError);
+    // 400 colons escape to 1200 bytes; 400 euro signs are 1200 UTF-8 bytes.
+    expect(() => users.keyOf({ id: ":".repeat(400) })).toThrow(/makes the key 1208 bytes, over maxKeyBytes \(1024\)/);
+    expect(() => users.keyOf({ id: "€".repeat(400) })).toThrow(/makes the key 1208 bytes/);
+    expect(() => sessionCache(store).keyOf({ tenantId: "t".repeat(600), sessionId: "s".repeat(600) })).toThrow(/key field "tenantId, sessionId": makes the key 1212 bytes/);
+  });
+
+  it("maxKeyBytes is configurable per accessor and validated", () => {
+    const store = new MemoryStore();
+    expect(userCache(store, { maxKeyBytes: 4096 }).keyOf({ id: "x".repeat(3000) })).toHaveLength(3008);
+    expect(() => userCache(store, { maxKeyBytes: 16 }).keyOf({ id: "x".repeat(9) })).toThrow(/over maxKeyBytes \(16\)/);
+    for (const bad of [0, -1, 1.5, "1024", 65_537, Infinity]) {
+      expect(() => userCache(store, { maxKeyBytes: bad as number })).toThrow(/invalid option maxKeyBytes: expected a whole number from 1 to 65536/);
+    }
+    expect(() => userCache(store, { maxKeyBytes: 12, prefix: "app:" })).toThrow(/invalid option maxKeyBytes: 12 bytes leave no room for a key part after "app:user:v1:" \(12 bytes\)/);
+  });
+
+  it("error messages show at most the first 100 characters of a key and its size", async () => {
+    const { EncodeError, StoreError, LegacyReaderError, StoreTimeoutError } = await import("../../src/errors.js");
+    const long = `user:v1:${"k".repeat(10 * 1024 * 1024)}`;
+    const shown = `${long.slice(0, 100)}…(${long.length} bytes)`;
+    for (const error of [
+      new StoreError("GET", long, { cause: new Error("boom") }),
+      new StoreTimeoutError("GET", long, 200),
+      new EncodeError("acme.user.v1.User", long, "bad"),
+      new LegacyReaderError(long, new Error("bad")),
+    ]) {
+      expect(error.message).toContain(shown);
+      expect(error.message.length).toBeLessThan(300);
+      expect((error as { key?: string }).key).toBe(long);
+    }
+    // Through an accessor: a key under the limit but longer than 100 characters.
+    const users = userCache(new MemoryStore(), { maxKeyBytes: 4096 });
+    const error = await users.set({ ...user("y".repeat(1000)), verified: "no" as unknown as boolean }).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(EncodeError);
+    expect((error as Error).message).toContain(`for user:v1:${"y".repeat(92)}…(1008 bytes): field verified`);
+  });
+});

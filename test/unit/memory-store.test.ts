@@ -40,6 +40,7 @@ describe("the never-downgrade guard", () => {
     ["a truncated envelope", Buffer.from([0xc1, 1, 0]), true],
     ["a known ID", envelope(2, Buffer.alloc(0)), true],
     ["an envelope version 0", envelope(9, Buffer.alloc(0), { version: 0 }), true],
+    ["schema ID 0 (reserved: a corrupt entry)", envelope(0, Buffer.alloc(0)), true],
     ["an unknown ID", envelope(9, Buffer.alloc(0)), false],
     ["a newer envelope version", envelope(1, Buffer.alloc(0), { version: 2 }), false],
     ["an ID whose bytes straddle two known IDs", envelope(0x00010000, Buffer.alloc(0)), false],

@@ -17,7 +17,7 @@ describe("accessor options", () => {
         prefix: "app:", variant: "eu", ttlSeconds: 0, writerTag: "api@1.2.3", writtenAt: false,
         compression: { algorithm: "brotli", minBytes: 10 }, maxPayloadBytes: 1024, onOlderRevision: "miss",
         minRevision: 2, deleteRejected: true, deleteCorrupt: true, writeBack: true, guardWrites: false,
-        legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {}, deadlineMs: 0,
+        legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {}, deadlineMs: 0, maxKeyBytes: 2048, maxBatchKeys: 10,
       }),
     ).not.toThrow();
   });
@@ -78,6 +78,36 @@ describe("accessor options", () => {
     expect(() => new NodeRedisStore(client, { comapre: "lua" } as never)).toThrow(/store options.comapre: unknown option/);
   });
 
+  it.each([
+    ['invalid option ttlSeconds: expected whole seconds >= 0 (0: no expiry), got string "60"', { ttlSeconds: "60" }],
+    ['invalid option deadlineMs: expected a whole number from 0 to 600000, got string "100"', { deadlineMs: "100" }],
+    ["invalid option options: expected an object, got array []", []],
+    ['invalid option writtenAt: expected true or false, got string "yes"', { writtenAt: "yes" }],
+    ["invalid option prefix: expected a string, got number 3", { prefix: 3 }],
+    ['invalid option onStoreError: expected one of "miss", "throw", got null', { onStoreError: null }],
+    ["invalid option legacy: expected a function (a reader) or an object like { key, read }, got number 5", { legacy: 5 }],
+    ["invalid option compression.minBytes: expected a whole number from 0 to 9007199254740991, got bigint 10n", { compression: { algorithm: "gzip", minBytes: 10n } }],
+  ])("says %s", (message, options) => {
+    try {
+      make(options)();
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toBe(message);
+    }
+  });
+
+  it("caps the value an error message shows (a 100 000-character option costs a short message)", () => {
+    try {
+      make({ onOlderRevision: "x".repeat(100_000) })();
+      expect.unreachable();
+    } catch (error) {
+      const message = (error as Error).message;
+      expect(message).toContain(`got string "${"x".repeat(100)}"…(100000 bytes)`);
+      expect(message.length).toBeLessThan(250);
+    }
+  });
+
   it("validates the per-write TTL", async () => {
     const users = userCache(store);
     const user = { id: "1", name: "", email: "", fullName: "", verified: false, locale: "" };
@@ -95,6 +125,20 @@ describe("accessor options", () => {
     }
     await expect(users.getMany({ id: "1" } as never)).rejects.toThrow(ConfigError);
     await expect(users.setMany(user as never)).rejects.toThrow(/invalid option setMany\(values\): expected an array/);
+  });
+
+  it("rejects a batch over maxBatchKeys (default 100 000) with a ConfigError before any work; the option is validated", async () => {
+    const users = userCache(store);
+    const user = (id: string) => ({ id, name: "", email: "", fullName: "", verified: false, locale: "" });
+    await expect(users.getMany(Array.from({ length: 100_001 }, (_, i) => ({ id: `${i}` })))).rejects.toThrow(
+      /invalid option getMany\(fields\): 100001 entries, over maxBatchKeys \(100000\): split the batch, or raise maxBatchKeys/,
+    );
+    expect(await users.getMany(Array.from({ length: 100_000 }, (_, i) => ({ id: `${i}` })))).toHaveLength(100_000);
+    const empty = new MemoryStore();
+    const small = userCache(empty, { maxBatchKeys: 10 });
+    await expect(small.setMany(Array.from({ length: 11 }, (_, i) => user(`${i}`)))).rejects.toThrow(/setMany\(values\): 11 entries, over maxBatchKeys \(10\)/);
+    expect(empty.size).toBe(0);
+    for (const bad of [0, 1.5, "5", 10_000_001]) expect(make({ maxBatchKeys: bad })).toThrow(/invalid option maxBatchKeys: expected a whole number from 1 to 10000000/);
   });
 
   it("rejects a missing or wrong store with a ConfigError naming the fix", () => {

@@ -169,6 +169,21 @@ describe("the read decision table", () => {
     expect(await users.set(user)).toBe("guarded");
   });
 
+  it("schema ID 0 (reserved, no revision has it): a corrupt miss with reason bad-schema-id, deletable and overwritable", async () => {
+    const errors: unknown[] = [];
+    const { store, users } = setup({ deleteCorrupt: true, onError: (e) => errors.push(e) });
+    // A real entry whose schema ID bytes were zeroed: before, it decoded as an `unknown` (newer) revision.
+    await users.set(user);
+    const bytes = (await store.get("user:v1:u1")) as Buffer;
+    store.setRaw("user:v1:u1", bytes.fill(0, 3, 7));
+    expect(await users.get({ id: "u1" })).toBeUndefined();
+    expect(users.stats().reads).toMatchObject({ corrupt: 1, unknown: 0 });
+    expect((errors[0] as DecodeError).reason).toBe("bad-schema-id");
+    await expect.poll(() => users.stats().deletes.cleaned).toBe(1);
+    store.setRaw("user:v1:u1", envelope(0, Buffer.alloc(0)));
+    expect(await users.set(user)).toBe("written");
+  });
+
   it("legacy values: converted by the legacy reader (and optionally rewritten), else a foreign miss", async () => {
     const json = Buffer.from(JSON.stringify({ id: "u1", name: "Ada", email: "a" }));
     const plain = setup();

@@ -5,14 +5,16 @@ import { RedisStore } from "protocache";
 import { cartCache, createCart, createCart_Line } from "../generated/shop/cart/v1/cart.cache.js";
 
 // Fail fast: a cache must never make a request wait on a slow or absent Redis
-// (docs/operations.md of protocache explains each setting).
+// (docs/operations.md of protocache explains each setting). protocache's own
+// deadline (deadlineMs, 200 ms) bounds every call: no commandTimeout needed.
 const redis = new Redis(process.env["REDIS_URL"] ?? "redis://127.0.0.1:6379", {
   lazyConnect: true,
   connectTimeout: 1_000,
-  commandTimeout: 200,
   maxRetriesPerRequest: 1,
   enableOfflineQueue: false,
+  socketTimeout: 5_000,
 });
+redis.on("error", (error: Error) => console.error(`redis: ${error.message}`));
 
 try {
   await redis.connect();
