@@ -33,7 +33,7 @@ export type ReadOutcome =
 export type WriteOutcome =
   /** Stored. */
   | "written"
-  /** Refused by the never-downgrade guard: the key holds an entry this code does not know. */
+  /** Refused by the never-downgrade guard: the key holds an entry this code does not know (deleted with it under `onGuarded: "delete"`, counted as `deletes.guard_deleted`). */
   | "guarded"
   /** The store failed (reported, not thrown, unless configured to throw). */
   | "error";
@@ -77,7 +77,9 @@ export type DeleteCounter =
   | "clean_skipped"
   | "clean_error"
   /** A legacy entry deleted after its adoption (`legacy.deleteOld`), only while unchanged. */
-  | "legacy_deleted";
+  | "legacy_deleted"
+  /** A newer deploy's entry deleted by a write the guard refused (`onGuarded: "delete"`), in this major or, dual-writing, the previous one. */
+  | "guard_deleted";
 
 /** Counters of one accessor since it was created. */
 export interface CacheStats {
@@ -104,7 +106,7 @@ export class StatsCounter {
     migrate_error: 0, adopted: 0, adopt_skipped: 0, adopt_error: 0, dual_written: 0, dual_write_guarded: 0, dual_write_error: 0,
   };
   private readonly deletes: Record<DeleteCounter, number> = {
-    deleted: 0, absent: 0, error: 0, cleaned: 0, clean_skipped: 0, clean_error: 0, legacy_deleted: 0,
+    deleted: 0, absent: 0, error: 0, cleaned: 0, clean_skipped: 0, clean_error: 0, legacy_deleted: 0, guard_deleted: 0,
   };
   private readonly bySchema = new Map<number, number>();
 

@@ -18,7 +18,7 @@ import { schemaDescriptors } from "../../generated/descriptors.js";
 import { createUser, defineUserCache, userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
 import { createUser as createUserV2, defineUserCache as defineUserV2Cache } from "../../generated/acme/user/v2/user.cache.js";
 import { SchemaDecoder } from "../../src/descriptors/index.js";
-import { MemoryStore, RedisStore, type CacheStore, type CacheStats } from "../../src/index.js";
+import { MemoryStore, RedisStore, type CacheStore, type CacheStats, type SetOutcome } from "../../src/index.js";
 import { hasRedisServer, startRedis, type RedisProcess } from "../../test/support/redis-server.js";
 
 const users = 1000;
@@ -67,10 +67,10 @@ class RevisionOneInstance {
     this.knownIds = Buffer.concat(known.map((d) => Buffer.from([d.id >>> 24, (d.id >>> 16) & 255, (d.id >>> 8) & 255, d.id & 255])));
   }
 
-  set(value: { id: string; name: string; email: string }, ttlSeconds: number): Promise<"written" | "guarded"> {
+  set(value: { id: string; name: string; email: string }, ttlSeconds: number): Promise<SetOutcome> {
     const head = Buffer.from([0xc1, 1, 0, this.id >>> 24, (this.id >>> 16) & 255, (this.id >>> 8) & 255, this.id & 255]);
     const payload = Buffer.from(this.type.encode(this.type.fromObject(value)).finish());
-    return this.store.set({ key: `user:v1:${value.id}`, value: Buffer.concat([head, payload]), ttlSeconds }, { knownIds: this.knownIds });
+    return this.store.set({ key: `user:v1:${value.id}`, value: Buffer.concat([head, payload]), ttlSeconds }, { knownIds: this.knownIds, invalidate: true });
   }
 }
 
@@ -147,11 +147,14 @@ async function main(): Promise<void> {
     const s3 = rolling.stats();
     say(`   revision 2 reads revision 1's entries: ${count(s3, "upgraded", "written_back")} (compare-and-set, TTL kept: ${await ttlOf("user:v1:r1-0")}).`);
     say(`   user r1-0 reads as ${JSON.stringify(upgraded[0])}: declared defaults, then the upgrade hook (fullName from name).`);
-    let guarded = 0;
-    for (let i = 0; i < 50; i++) if ((await old.set({ id: `r1-${i}`, name: "stale write", email: "" }, 300)) === "guarded") guarded++;
-    say(`   a revision-1 instance writing over those keys: guarded=${guarded} of 50 (it cannot know revision 2's fields, so it never downgrades them).`);
+    let invalidated = 0;
+    for (let i = 0; i < 50; i++) if ((await old.set({ id: `r1-${i}`, name: "changed by revision 1", email: "" }, 300)) === "invalidated") invalidated++;
+    say(`   a revision-1 instance writing 50 of those keys: invalidated=${invalidated} of 50 (it cannot know revision 2's fields, so it never`);
+    say(`   overwrites them; its value is newer data, so the guard deletes them instead: onGuarded "delete", the default).`);
+    const before = rolling.stats().reads;
     await rolling.getMany(r1Ids);
-    say(`   one more pass over them: ${count(rolling.stats(), "hit", "upgraded")} (converted once, hits since).`);
+    const after = rolling.stats().reads;
+    say(`   one more pass over them: hit=${after.hit - before.hit}, miss=${after.miss - before.miss} (converted once, hits since; the 50 deleted ones reload from the source).`);
     say();
 
     say("4. Major v2 (acme.user.v2.User, migrates_from acme.user.v1.User) ships beside v1, reading through and dual-writing.");

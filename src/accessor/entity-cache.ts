@@ -134,7 +134,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       throw new ConfigError("maxKeyBytes", `${options.maxKeyBytes} bytes leave no room for a key part after ${quoteCapped(this.base)} (${baseBytes} bytes)`);
     }
     this.envelope = envelopeOptionsOf(options);
-    this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds } : undefined;
+    this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds, invalidate: options.onGuarded === "delete" } : undefined;
     this.recorder = options.metrics?.bind({
       message: entity.typeName,
       entity: entity.entity,
@@ -524,11 +524,14 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       }
     }
     if (writes.length === 0) return;
-    const guard = this.guard === undefined ? undefined : { knownIds: p.entity.registry.knownIds };
+    const guard = this.guard === undefined ? undefined : { ...this.guard, knownIds: p.entity.registry.knownIds };
     const results = await this.writeMany(writes, guard);
     results.forEach((r, i) => {
       if (r === "written") this.counter.write("dual_written");
-      else if (r === "guarded") this.counter.write("dual_write_guarded");
+      else if (r === "guarded" || r === "invalidated") {
+        this.counter.write("dual_write_guarded");
+        if (r === "invalidated") this.counter.delete("guard_deleted");
+      }
       else {
         this.counter.write("dual_write_error");
         this.report(asStoreError(r, "SET", writes[i]?.key));
@@ -627,6 +630,11 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       }
       if (this.options.onStoreError === "throw") throw failure;
       return "error";
+    }
+    if (result === "invalidated") {
+      this.counter.write("guarded");
+      this.counter.delete("guard_deleted");
+      return "guarded";
     }
     this.counter.write(result);
     return result;

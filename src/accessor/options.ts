@@ -41,6 +41,14 @@ export interface AccessorOptions<T, K = unknown> {
   /** Never overwrite an entry whose schema ID this code does not know (a newer deploy's). Default true. */
   readonly guardWrites?: boolean;
   /**
+   * What a write refused by the guard does to the newer entry it could not
+   * replace: `"delete"` (default) removes it in the same atomic step, so
+   * readers miss and reload instead of keeping data the write meant to
+   * replace; `"keep"` leaves it (fewer misses, possibly stale until its TTL).
+   * docs/policies.md says when to choose which.
+   */
+  readonly onGuarded?: "delete" | "keep";
+  /**
    * Values stored before protocache: a reader (`(bytes) => object`, for
    * non-envelope values at this accessor's own keys), or a
    * {@link LegacySource} saying where the old entries live (a key function or
@@ -103,6 +111,7 @@ export interface ResolvedOptions<_T = unknown> {
   readonly deleteCorrupt: boolean;
   readonly writeBack: boolean;
   readonly guardWrites: boolean;
+  readonly onGuarded: "delete" | "keep";
   readonly legacy: ResolvedLegacy | undefined;
   readonly rewriteLegacy: boolean;
   readonly previousMajor: "read-through" | "dual-write" | "off";
@@ -116,7 +125,7 @@ export interface ResolvedOptions<_T = unknown> {
 
 const known = new Set([
   "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
-  "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "legacy", "rewriteLegacy",
+  "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "onGuarded", "legacy", "rewriteLegacy",
   "previousMajor", "onStoreError", "onError", "deadlineMs", "maxKeyBytes", "maxBatchKeys", "metrics",
 ]);
 
@@ -160,6 +169,7 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
     deleteCorrupt: bool(o["deleteCorrupt"], "deleteCorrupt", false),
     writeBack: bool(o["writeBack"], "writeBack", true),
     guardWrites: bool(o["guardWrites"], "guardWrites", true),
+    onGuarded: oneOf(o["onGuarded"], "onGuarded", ["delete", "keep"] as const, "delete"),
     legacy,
     rewriteLegacy: bool(o["rewriteLegacy"], "rewriteLegacy", legacy !== undefined && typeof o["legacy"] !== "function" && legacy.adopt),
     previousMajor: oneOf(o["previousMajor"], "previousMajor", ["read-through", "dual-write", "off"] as const, "read-through"),

@@ -1,7 +1,7 @@
 import { guardAllows } from "../envelope/guard.js";
 import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
 import { MemoryBulk } from "./memory-bulk.js";
-import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import type { CacheStore, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 interface Slot {
   readonly value: Buffer;
@@ -64,7 +64,7 @@ export class MemoryStore implements CacheStore, ScanCapable {
     });
   }
 
-  async set(w: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded"> {
+  async set(w: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> {
     return this.setNow(w, guard);
   }
 
@@ -72,8 +72,12 @@ export class MemoryStore implements CacheStore, ScanCapable {
     return writes.map((w) => this.setNow(w, guard));
   }
 
-  private setNow(w: StoreWrite, guard: WriteGuard | undefined): "written" | "guarded" {
-    if (guard !== undefined && !guardAllows(this.live(w.key)?.value, guard.knownIds)) return "guarded";
+  private setNow(w: StoreWrite, guard: WriteGuard | undefined): SetOutcome {
+    if (guard !== undefined && !guardAllows(this.live(w.key)?.value, guard.knownIds)) {
+      if (guard.invalidate !== true) return "guarded";
+      this.slots.delete(w.key);
+      return "invalidated";
+    }
     this.slots.set(w.key, { value: Buffer.from(w.value), expiresAt: this.expiry(w.ttlSeconds) });
     return "written";
   }

@@ -7,8 +7,8 @@ import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
 import { nodeRedisTransport } from "./node-redis-bulk.js";
 import { RedisBulk } from "./redis-bulk.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
-import { guardOutcome, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
-import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import { guardArgs, guardOutcome, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
+import type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Arg = string | Buffer;
 
@@ -112,9 +112,9 @@ export class NodeRedisStore implements CacheStore, ScanCapable {
     return this.send(key, true, ["GET", key]) as Promise<Buffer | null>;
   }
 
-  set(w: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded"> {
+  set(w: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> {
     if (guard !== undefined) {
-      return this.script("SET", guardedSet, w.key, [w.value, String(w.ttlSeconds), guard.knownIds], guardOutcome);
+      return this.script("SET", guardedSet, w.key, guardArgs(w, guard), guardOutcome);
     }
     return this.send(w.key, false, w.ttlSeconds > 0 ? ["SET", w.key, w.value, "EX", String(w.ttlSeconds)] : ["SET", w.key, w.value]).then(written);
   }
@@ -166,7 +166,12 @@ export class NodeRedisStore implements CacheStore, ScanCapable {
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
     try {
-      if (!this.cluster) return (await this.send(keys[0] as string, false, ["DEL", ...keys])) as number;
+      if (!this.cluster) {
+        // One DEL per 1000 keys, like every other batch.
+        let n = 0;
+        for (let at = 0; at < keys.length; at += MAX_KEYS_PER_ROUND_TRIP) n += (await this.send(keys[at] as string, false, ["DEL", ...keys.slice(at, at + MAX_KEYS_PER_ROUND_TRIP)])) as number;
+        return n;
+      }
       const counts = await Promise.all(keys.map((k) => this.send(k, false, ["DEL", k]) as Promise<number>));
       return counts.reduce((a, b) => a + b, 0);
     } catch (cause) {

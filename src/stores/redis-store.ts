@@ -8,8 +8,8 @@ import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
 import { ioredisTransport } from "./ioredis-bulk.js";
 import { RedisBulk } from "./redis-bulk.js";
 import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
-import { guardOutcome, isNoScript, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
-import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import { guardArgs, guardOutcome, isNoScript, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
+import type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Client = Redis | Cluster;
 type PipelineResult = [error: Error | null, result: unknown][];
@@ -72,9 +72,9 @@ export class RedisStore implements CacheStore, ScanCapable {
     return this.client.getBuffer(key);
   }
 
-  set(w: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded"> {
+  set(w: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> {
     if (guard !== undefined) {
-      return this.script("SET", guardedSet, w.key, [w.value, String(w.ttlSeconds), guard.knownIds], guardOutcome);
+      return this.script("SET", guardedSet, w.key, guardArgs(w, guard), guardOutcome);
     }
     return (w.ttlSeconds > 0 ? this.client.set(w.key, w.value, "EX", w.ttlSeconds) : this.client.set(w.key, w.value)).then(written);
   }
@@ -106,7 +106,7 @@ export class RedisStore implements CacheStore, ScanCapable {
       const one = this.set(w, guard);
       return [await (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((e: unknown) => storeError("SET", w.key, e))];
     }
-    const toResult = (r: unknown): StoreWriteResult => (r === 0 ? "guarded" : "written");
+    const toResult = (r: unknown): StoreWriteResult => (guard === undefined ? "written" : guardOutcome(r));
     const results = new Array<StoreWriteResult>(writes.length);
     let pending = allPositions(writes.length);
     // A server lacking the guard script answers NOSCRIPT: one of those writes sends it (EVAL, or SCRIPT LOAD
@@ -137,7 +137,10 @@ export class RedisStore implements CacheStore, ScanCapable {
     if (keys.length === 0) return 0;
     if (!this.cluster) {
       try {
-        return await this.client.del(...keys);
+        // One DEL per 1000 keys: never a call with more arguments than the stack can spread.
+        let n = 0;
+        for (let at = 0; at < keys.length; at += MAX_KEYS_PER_ROUND_TRIP) n += await this.client.del(...keys.slice(at, at + MAX_KEYS_PER_ROUND_TRIP));
+        return n;
       } catch (cause) {
         throw new StoreError("DEL", keys[0], { cause });
       }
@@ -199,8 +202,8 @@ export class RedisStore implements CacheStore, ScanCapable {
 
   private queueSet(p: ChainableCommander, w: StoreWrite, guard: WriteGuard | undefined): void {
     if (guard !== undefined) {
-      if (this.scriptState.evalOnly) p.eval(guardedSet.source, 1, w.key, w.value, String(w.ttlSeconds), guard.knownIds);
-      else p.evalsha(guardedSet.sha1, 1, w.key, w.value, String(w.ttlSeconds), guard.knownIds);
+      if (this.scriptState.evalOnly) p.eval(guardedSet.source, 1, w.key, ...guardArgs(w, guard));
+      else p.evalsha(guardedSet.sha1, 1, w.key, ...guardArgs(w, guard));
     } else if (w.ttlSeconds > 0) {
       p.set(w.key, w.value, "EX", w.ttlSeconds);
     } else {

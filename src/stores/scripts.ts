@@ -1,5 +1,6 @@
 import { ScriptPermissionError, StoreError } from "../errors.js";
 import type { LuaScript } from "./lua.js";
+import type { SetOutcome, StoreWrite, WriteGuard } from "./store.js";
 
 /** The three ways a store can get a script run by one Redis server; each store maps them onto its client. */
 export interface ScriptTransport {
@@ -85,9 +86,14 @@ function isInsideScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes("can't run this command");
 }
 
-/** The guard script's reply: 0 refused, 1 stored. */
-export function guardOutcome(reply: unknown): "written" | "guarded" {
-  return reply === 0 ? "guarded" : "written";
+/** The guard script's reply: 0 refused, 2 refused and the entry deleted, 1 stored. */
+export function guardOutcome(reply: unknown): SetOutcome {
+  return reply === 0 ? "guarded" : reply === 2 ? "invalidated" : "written";
+}
+
+/** The guard script's arguments after the key: value, TTL, known IDs and the delete flag. */
+export function guardArgs(w: StoreWrite, guard: WriteGuard): (string | Buffer)[] {
+  return guard.invalidate === true ? [w.value, String(w.ttlSeconds), guard.knownIds, "1"] : [w.value, String(w.ttlSeconds), guard.knownIds];
 }
 
 /** Maps any SET reply to "written". */

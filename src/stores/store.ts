@@ -15,6 +15,12 @@ export interface StoreWrite {
 export interface WriteGuard {
   /** Concatenated big-endian uint32 schema IDs the writer knows. */
   readonly knownIds: Buffer;
+  /**
+   * Delete the entry a write was refused over, in the same atomic step
+   * (result `"invalidated"`): the writer's value is newer data than that
+   * entry holds, so no reader should keep getting it. Default false: keep it.
+   */
+  readonly invalidate?: boolean;
 }
 
 /**
@@ -27,8 +33,15 @@ export interface Deadline {
   bound<T>(work: Promise<T>, operation: string, key: string | undefined): Promise<T>;
 }
 
-/** Result of one write: stored, refused by the guard, or the store's error. */
-export type StoreWriteResult = "written" | "guarded" | Error;
+/**
+ * What a store did with one write: stored it, refused it because of the
+ * guard (`"guarded"`), or refused it and deleted the entry it could not
+ * replace (`"invalidated"`, when the guard asks for that).
+ */
+export type SetOutcome = "written" | "guarded" | "invalidated";
+
+/** Result of one write in a batch: a {@link SetOutcome}, or the store's error. */
+export type StoreWriteResult = SetOutcome | Error;
 
 /**
  * Where envelopes live. {@link RedisStore} is the production store;
@@ -46,8 +59,8 @@ export interface CacheStore {
    * round trip (see MAX_KEYS_PER_ROUND_TRIP).
    */
   getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]>;
-  /** Stores one value, refused (`"guarded"`) when the guard says so; rejects with the client's error. */
-  set(write: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded">;
+  /** Stores one value, refused (`"guarded"`, or `"invalidated"` with its entry deleted) when the guard says so; rejects with the client's error. */
+  set(write: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome>;
   /** Stores many values (one round trip per server and 250 values); results in order, bounded per round trip like getMany. */
   setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined, deadline?: Deadline): Promise<StoreWriteResult[]>;
   /** Deletes keys; resolves to how many existed. */

@@ -92,17 +92,37 @@ describeEveryBackend("accessors", (backend: () => Backend) => {
     expect(await raw.ttl(`${prefix}user:v1:forever`)).toBe(-1);
   });
 
-  it("reads an entry of an unknown (newer) revision and refuses to overwrite it", async () => {
+  it("reads an entry of an unknown (newer) revision, never overwrites it, and by default deletes it with the refused write", async () => {
     const prefix = uniquePrefix();
-    await backend().raw.set(`${prefix}user:v1:ada`, newerUserEntry({ id: "ada", name: "Ada", nickname: "countess" }));
+    const { raw } = backend();
+    for (const id of ["ada", "bob"]) await raw.set(`${prefix}user:v1:${id}`, newerUserEntry({ id, name: "Ada", nickname: "countess" }));
     const cache = users({ prefix });
     expect(await cache.get({ id: "ada" })).toMatchObject({ id: "ada", name: "Ada" });
     expect(cache.stats().reads.unknown).toBe(1);
     expect(await cache.set(ada)).toBe("guarded");
-    expect(await cache.setMany([ada, user("fresh")])).toEqual(["guarded", "written"]);
-    expect((await backend().raw.get(`${prefix}user:v1:ada`))?.readUInt32BE(3)).toBe(newerUserId);
-    expect(await users({ prefix, guardWrites: false }).set(ada)).toBe("written");
+    expect(await raw.get(`${prefix}user:v1:ada`)).toBeNull();
+    expect(await cache.setMany([user("bob"), user("fresh")])).toEqual(["guarded", "written"]);
+    expect(await raw.get(`${prefix}user:v1:bob`)).toBeNull();
     expect(cache.stats().writes).toMatchObject({ guarded: 2, written: 1 });
+    expect(cache.stats().deletes.guard_deleted).toBe(2);
+    // The key is free again: the next write stores, and readers see it.
+    expect(await cache.set(ada)).toBe("written");
+    expect(await cache.get({ id: "ada" })).toEqual(ada);
+  });
+
+  it("with onGuarded: 'keep' a refused write leaves the newer entry as it was; guardWrites: false overwrites it", async () => {
+    const prefix = uniquePrefix();
+    const { raw } = backend();
+    const newer = newerUserEntry({ id: "ada", name: "Ada", nickname: "countess" });
+    await raw.set(`${prefix}user:v1:ada`, newer);
+    const cache = users({ prefix, onGuarded: "keep" });
+    expect(await cache.set(ada)).toBe("guarded");
+    expect(await cache.setMany([ada, user("fresh")])).toEqual(["guarded", "written"]);
+    expect(await raw.get(`${prefix}user:v1:ada`)).toEqual(newer);
+    expect(cache.stats().writes).toMatchObject({ guarded: 2, written: 1 });
+    expect(cache.stats().deletes.guard_deleted).toBe(0);
+    expect(await users({ prefix, guardWrites: false }).set(ada)).toBe("written");
+    expect((await raw.get(`${prefix}user:v1:ada`))?.readUInt32BE(3)).not.toBe(newerUserId);
   });
 
   it("treats wrong-type entries and garbage as counted misses, never throwing", async () => {

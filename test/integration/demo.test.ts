@@ -18,7 +18,8 @@ describe("npm run demo", () => {
     expect(out).toContain('"fullName":"Unknown","verified":true,"locale":"en-US"');
     expect(out).toContain("upgraded=200, written_back=200");
     expect(out).toContain('"fullName":"Grace Hopper 0"');
-    expect(out).toContain("guarded=50 of 50");
+    expect(out).toContain("invalidated=50 of 50");
+    expect(out).toContain("one more pass over them: hit=150, miss=50");
     expect(out).toContain("read_through=960, miss=40");
     expect(out).toContain("migrated=960, migrate_skipped=0");
     expect(out).toContain("written=100, dual_written=100; v1 instances read them: hit=100, miss=0");

@@ -65,11 +65,11 @@ afterAll(async () => {
 });
 
 describe("a rolling deploy: old and new code share one cache", () => {
-  it("never crashes a reader, upgrades old entries, and never lets old code downgrade new ones", async () => {
+  it.each(["keep", "delete"] as const)("onGuarded %s: never crashes a reader, upgrades old entries, and never lets old code downgrade new ones", async (onGuarded) => {
     const prefix = uniquePrefix();
     const store = new RedisStore(redis);
     const errors: unknown[] = [];
-    const options = { prefix, onError: (e: unknown) => errors.push(e) };
+    const options = { prefix, onGuarded, onError: (e: unknown) => errors.push(e) };
     const olds = Array.from({ length: 4 }, () => oldCache(store, options));
     const news = Array.from({ length: 4 }, () => newCache(store, options));
     const keys = Array.from({ length: 40 }, (_, i) => `u${i}`);
@@ -89,6 +89,11 @@ describe("a rolling deploy: old and new code share one cache", () => {
     writtenByNew.add("u1");
     expect(await olds[0]?.get({ id: "u1" })).toMatchObject({ name: "new-u1", email: "u1@new" });
     expect(await olds[0]?.set({ id: "u1", name: "old-u1", email: "u1@old" })).toBe("guarded");
+    if (onGuarded === "delete") {
+      // The refused write took the newer entry with it: nobody reads what old code just tried to change.
+      expect(await news[0]?.get({ id: "u1" })).toBeUndefined();
+      expect(await news[0]?.set({ id: "u1", name: "new-u1", email: "u1@new", fullName: "Full u1", logins: 3 })).toBe("written");
+    }
 
     // Then both generations at once, at random.
     const worker = async (act: () => Promise<void>): Promise<void> => {
@@ -138,17 +143,29 @@ describe("a rolling deploy: old and new code share one cache", () => {
     expect(sum(olds as never, (s) => s.writes.guarded)).toBeGreaterThan(0);
     expect(sum(news as never, (s) => s.reads.upgraded)).toBeGreaterThan(0);
 
-    // Every key new code wrote still holds new code's entry: old code never downgraded one.
-    expect(writtenByNew.size).toBeGreaterThan(0);
     const reader = newCache(store, { prefix });
-    for (const id of writtenByNew) {
-      const entry = await reader.getEntry({ id });
-      expect(entry.outcome, id).toBe("hit");
-      expect(entry.value).toMatchObject({ name: `new-${id}`, fullName: `Full ${id}`, logins: 3 });
+    if (onGuarded === "keep") {
+      // Every key new code wrote still holds new code's entry: old code never downgraded one.
+      expect(writtenByNew.size).toBeGreaterThan(0);
+      for (const id of writtenByNew) {
+        const entry = await reader.getEntry({ id });
+        expect(entry.outcome, id).toBe("hit");
+        expect(entry.value).toMatchObject({ name: `new-${id}`, fullName: `Full ${id}`, logins: 3 });
+      }
+      expect(sum(olds as never, (s) => s.deletes.guard_deleted)).toBe(0);
+    } else {
+      // Every refusal deleted the newer entry, atomically: each key holds a whole entry of either generation, or nothing.
+      expect(sum(olds as never, (s) => s.deletes.guard_deleted)).toBe(sum(olds as never, (s) => s.writes.guarded));
+      for (const id of keys) {
+        const entry = await reader.getEntry({ id });
+        expect(["hit", "upgraded", "miss"], id).toContain(entry.outcome);
+        if (entry.outcome === "hit") expect(entry.value).toMatchObject({ name: `new-${id}`, fullName: `Full ${id}`, logins: 3 });
+        if (entry.outcome === "upgraded") expect(entry.value).toMatchObject({ name: `old-${id}`, fullName: "Unknown" });
+      }
     }
     // And old code reading a new entry still gets every field it knows.
+    await news[0]?.set({ id: "last", name: "new-last", email: "last@new", fullName: "Full last", logins: 3 });
     const oldReader = oldCache(store, { prefix });
-    const [first] = [...writtenByNew];
-    expect(await oldReader.get({ id: first as string })).toMatchObject({ id: first, name: `new-${first}`, email: `${first}@new` });
+    expect(await oldReader.get({ id: "last" })).toMatchObject({ id: "last", name: "new-last", email: "last@new" });
   }, 60_000);
 });

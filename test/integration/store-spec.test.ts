@@ -23,7 +23,7 @@ describeEveryBackend("the store contract", (backend) => {
     expect(await raw.get(`${prefix}k`)).toBeNull();
   });
 
-  it("the server-side write guard decides exactly like guardAllows, and keeps the TTL it was given", async () => {
+  it.each([false, true])("the server-side write guard decides exactly like guardAllows, keeps the TTL it was given, and with invalidate: %s deletes what it refuses", async (invalidate) => {
     const { store, raw } = backend();
     const known = Buffer.from([0, 0, 0, 1, 0, 0, 0, 2]);
     const cases = [
@@ -42,21 +42,25 @@ describeEveryBackend("the store contract", (backend) => {
     const prefix = uniquePrefix();
     for (const [i, current] of cases.entries()) if (current !== undefined) await raw.set(`${prefix}g${i}`, current);
     const writes = cases.map((_, i) => ({ key: `${prefix}g${i}`, value: Buffer.from("new"), ttlSeconds: 30 }));
-    const batch = await store.setMany(writes, { knownIds: known });
+    const batch = await store.setMany(writes, { knownIds: known, invalidate });
     for (const [i, current] of cases.entries()) {
-      const expected = guardAllows(current, known) ? "written" : "guarded";
+      const expected = guardAllows(current, known) ? "written" : invalidate ? "invalidated" : "guarded";
       expect(batch[i], `case ${i}`).toBe(expected);
       if (expected === "written") expect(await raw.ttl(writes[i]?.key as string)).toBeGreaterThan(25);
-      else expect(await raw.get(writes[i]?.key as string)).toEqual(current);
+      else expect(await raw.get(writes[i]?.key as string)).toEqual(invalidate ? null : current);
     }
   });
 
-  it("set writes one value, guarded or not, and refuses only what the guard refuses", async () => {
+  it("set writes one value, guarded or not, refuses only what the guard refuses, and deletes it only when asked to invalidate", async () => {
     const { store, raw } = backend();
     const prefix = uniquePrefix();
     const known = Buffer.from([0, 0, 0, 1]);
     await raw.set(`${prefix}newer`, envelope(7, Buffer.alloc(0)));
     expect(await store.set({ key: `${prefix}newer`, value: Buffer.from("x"), ttlSeconds: 0 }, { knownIds: known })).toBe("guarded");
+    expect(await raw.get(`${prefix}newer`)).toEqual(envelope(7, Buffer.alloc(0)));
+    await raw.set(`${prefix}newer2`, envelope(7, Buffer.alloc(0)));
+    expect(await store.set({ key: `${prefix}newer2`, value: Buffer.from("x"), ttlSeconds: 0 }, { knownIds: known, invalidate: true })).toBe("invalidated");
+    expect(await raw.get(`${prefix}newer2`)).toBeNull();
     expect(await store.set({ key: `${prefix}fresh`, value: Buffer.from("y"), ttlSeconds: 50 }, { knownIds: known })).toBe("written");
     expect(await raw.ttl(`${prefix}fresh`)).toBeGreaterThan(45);
     expect(await store.set({ key: `${prefix}newer`, value: Buffer.from("z"), ttlSeconds: 0 }, undefined)).toBe("written");
@@ -91,4 +95,14 @@ describeEveryBackend("the store contract", (backend) => {
     expect(await store.delete(writes.map((w) => w.key).concat(`${prefix}absent`))).toBe(30);
     expect(await store.get(`${prefix}w3`)).toBeNull();
   });
+
+  it("delete takes 200k keys in one call, more than one command can carry, and counts only those that existed", async () => {
+    const { store, raw } = backend();
+    const prefix = uniquePrefix();
+    const keys = Array.from({ length: 200_000 }, (_, i) => `${prefix}d${i}`);
+    const present = keys.filter((_, i) => i % 100 === 0);
+    await raw.setMany(present.map((key) => ({ key, value: "x" })));
+    expect(await store.delete(keys)).toBe(present.length);
+    expect(await raw.get(present[present.length - 1] as string)).toBeNull();
+  }, 60_000);
 });

@@ -4,7 +4,7 @@ import { deadlineState } from "../../src/accessor/deadline.js";
 import { StoreTimeoutError } from "../../src/errors.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
 import type { StoredValue } from "../../src/stores/bulk.js";
-import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../../src/stores/store.js";
+import type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "../../src/stores/store.js";
 
 /**
  * The per-call deadline against stores that answer late or never (the
@@ -42,7 +42,7 @@ class SlowStore implements CacheStore {
       }),
     );
   }
-  set(write: StoreWrite, guard: WriteGuard | undefined): Promise<"written" | "guarded"> {
+  set(write: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> {
     return this.later(write.key, () => this.inner.set(write, guard));
   }
   getWithExpiry(key: string): Promise<StoredValue | null> {

@@ -16,7 +16,7 @@ describe("accessor options", () => {
       make({
         prefix: "app:", variant: "eu", ttlSeconds: 0, writerTag: "api@1.2.3", writtenAt: false,
         compression: { algorithm: "brotli", minBytes: 10 }, maxPayloadBytes: 1024, onOlderRevision: "miss",
-        minRevision: 2, deleteRejected: true, deleteCorrupt: true, writeBack: true, guardWrites: false,
+        minRevision: 2, deleteRejected: true, deleteCorrupt: true, writeBack: true, guardWrites: false, onGuarded: "keep",
         legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {}, deadlineMs: 0, maxKeyBytes: 2048, maxBatchKeys: 10,
       }),
     ).not.toThrow();
@@ -51,6 +51,7 @@ describe("accessor options", () => {
     [{ previousMajor: "off" }, "previousMajor", /has no migrates_from/],
     [{ previousMajor: "both" }, "previousMajor", /"read-through", "dual-write", "off"/],
     [{ onStoreError: "ignore" }, "onStoreError", /"miss", "throw"/],
+    [{ onGuarded: "overwrite" }, "onGuarded", /"delete", "keep"/],
     [{ deadlineMs: -1 }, "deadlineMs", /whole number from 0 to 600000/],
     [{ deadlineMs: 2.5 }, "deadlineMs", /whole number from 0 to 600000/],
     [{ deadlineMs: "100" }, "deadlineMs", /whole number from 0 to 600000/],

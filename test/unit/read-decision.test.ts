@@ -61,8 +61,8 @@ describe("the read decision table", () => {
     expect(store.pttl("user:v1:u1")).toBe(90_000);
   });
 
-  it("unknown ID (newer deploy): decoded with the current codec, new fields kept as unknown fields, never overwritten", async () => {
-    const { store, users } = setup();
+  it("unknown ID (newer deploy): decoded with the current codec, new fields kept as unknown fields, never overwritten (kept with onGuarded: keep)", async () => {
+    const { store, users } = setup({ onGuarded: "keep" });
     store.setRaw("user:v1:u1", newerUserEntry({ id: "u1", name: "Ada", email: "a", fullName: "Ada L", nickname: "ada" }));
     const entry = await users.getEntry({ id: "u1" });
     expect(entry.outcome).toBe("unknown");
@@ -72,6 +72,16 @@ describe("the read decision table", () => {
     expect(await users.set(user)).toBe("guarded");
     expect((await users.getEntry({ id: "u1" })).schemaId).toBe(newerUserId);
     expect(users.stats().writes.guarded).toBe(1);
+  });
+
+  it("unknown ID, default onGuarded (delete): a refused write deletes the newer entry, so the next read misses instead of serving what the write replaced", async () => {
+    const { store, users } = setup();
+    store.setRaw("user:v1:u1", newerUserEntry({ id: "u1", name: "Ada", email: "a", fullName: "Ada L", nickname: "ada" }));
+    expect(await users.set({ ...user, name: "Ada, changed" })).toBe("guarded");
+    expect(store.size).toBe(0);
+    expect((await users.getEntry({ id: "u1" })).outcome).toBe("miss");
+    expect(users.stats().writes.guarded).toBe(1);
+    expect(users.stats().deletes.guard_deleted).toBe(1);
   });
 
   it("an unknown ID that does not decode is a corrupt miss but is never deleted", async () => {
@@ -161,12 +171,13 @@ describe("the read decision table", () => {
     expect(await users.set(user)).toBe("written");
   });
 
-  it("a newer envelope version: an unknown miss, never deleted nor overwritten", async () => {
-    const { store, users } = setup({ deleteCorrupt: true });
+  it("a newer envelope version: an unknown miss, never deleted by a read nor overwritten", async () => {
+    const { store, users } = setup({ deleteCorrupt: true, onGuarded: "keep" });
     store.setRaw("user:v1:u1", envelope(userRevisionId(2), Buffer.alloc(3), { version: 2 }));
     expect(await users.get({ id: "u1" })).toBeUndefined();
     expect(users.stats().reads.unknown).toBe(1);
     expect(await users.set(user)).toBe("guarded");
+    expect(store.size).toBe(1);
   });
 
   it("schema ID 0 (reserved, no revision has it): a corrupt miss with reason bad-schema-id, deletable and overwritable", async () => {
