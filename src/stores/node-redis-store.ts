@@ -172,7 +172,17 @@ export class NodeRedisStore implements CacheStore, ScanCapable {
         for (let at = 0; at < keys.length; at += MAX_KEYS_PER_ROUND_TRIP) n += (await this.send(keys[at] as string, false, ["DEL", ...keys.slice(at, at + MAX_KEYS_PER_ROUND_TRIP)])) as number;
         return n;
       }
-      const counts = await Promise.all(keys.map((k) => this.send(k, false, ["DEL", k]) as Promise<number>));
+      // A Cluster takes one key per DEL (keys of other slots cannot share one): 1000 at a time per server.
+      const counts = await Promise.all(
+        this.groupByServer(keys).map(async (positions) => {
+          let n = 0;
+          for (let at = 0; at < positions.length; at += MAX_KEYS_PER_ROUND_TRIP) {
+            const chunk = positions.slice(at, at + MAX_KEYS_PER_ROUND_TRIP).map((i) => keys[i] as string);
+            for (const r of await Promise.all(chunk.map((k) => this.send(k, false, ["DEL", k]) as Promise<number>))) n += r;
+          }
+          return n;
+        }),
+      );
       return counts.reduce((a, b) => a + b, 0);
     } catch (cause) {
       throw new StoreError("DEL", keys[0], { cause });
