@@ -1,4 +1,4 @@
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { createClient, createCluster } from "redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { userCache } from "../../generated/acme/user/v1/user.cache.js";
@@ -7,7 +7,7 @@ import { RedisStore } from "../../src/stores/redis-store.js";
 import { clusterNodes, connectIoredisCluster } from "../support/backends.js";
 import { bulk, FakeRespServer } from "../support/fake-resp-server.js";
 import { connectRedis } from "../support/redis-client.js";
-import { startRedis, type RedisProcess } from "../support/redis-server.js";
+import { startRedis, startRedisCluster, type RedisClusterProcess, type RedisProcess } from "../support/redis-server.js";
 import { redis8Server } from "../support/redis8.js";
 import { userR1Entry } from "../support/entries.js";
 
@@ -111,6 +111,46 @@ describe("Redis 7.0 (the run's server): Lua", () => {
       }
     });
   }
+});
+
+describe.skipIf("reason" in found && !required)("Redis Cluster 8.4+ (three real masters): IFEQ on every master", () => {
+  let cluster: RedisClusterProcess;
+  beforeAll(async () => {
+    if ("reason" in found) throw new Error(`PROTOCACHE_REQUIRE_REDIS8=1 but no Redis 8.4+ server: ${found.reason}`);
+    cluster = await startRedisCluster(3, [], { server: found.server });
+  }, 60_000);
+  afterAll(async () => cluster?.stop());
+
+  it("ioredis and node-redis clusters detect IFEQ on every master, and compare-and-set and -delete run it on each key's master with no script", async () => {
+    const rootNodes = cluster.nodes.map((n) => ({ host: "127.0.0.1", port: n.port }));
+    const io = new Cluster(rootNodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    const nr = await createCluster({ rootNodes: rootNodes.map((n) => ({ url: `redis://${n.host}:${n.port}` })) }).on("error", () => {}).connect();
+    try {
+      for (const store of [new RedisStore(io), new NodeRedisStore(nr)]) {
+        expect(await store.compare.ready()).toBe("ifeq");
+        // 30 keys: every master owns some of them.
+        const keys = Array.from({ length: 30 }, (_, i) => `cas8-${i}-${Math.random()}`);
+        for (const key of keys) await io.set(key, "a", "EX", 100);
+        for (const key of keys) {
+          expect(await store.replaceIfEqual(key, Buffer.from("x"), Buffer.from("b"))).toBe(false);
+          expect(await store.replaceIfEqual(key, Buffer.from("a"), Buffer.from("b"))).toBe(true);
+        }
+        expect(await io.get(keys[0] as string)).toBe("b");
+        expect(await io.ttl(keys[0] as string)).toBeGreaterThan(90);
+        for (const key of keys) expect(await store.deleteIfEqual(key, Buffer.from("b"))).toBe(true);
+        expect(await io.exists(keys[29] as string)).toBe(0);
+      }
+      for (const node of cluster.nodes) {
+        const raw = new Redis(node.url);
+        const stats = await raw.info("commandstats").finally(() => raw.disconnect());
+        expect(stats, `node ${node.port}`).toMatch(/cmdstat_delex:calls=\d+/);
+        expect(stats, `node ${node.port}`).not.toMatch(/cmdstat_eval/);
+      }
+    } finally {
+      io.disconnect();
+      nr.destroy();
+    }
+  }, 60_000);
 });
 
 describe("Redis Cluster 7.0 (the run's cluster): detection asks every master", () => {

@@ -104,12 +104,13 @@ export interface RedisClusterProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `masters` cluster-enabled servers and joins them with `redis-cli --cluster create`. */
-export async function startRedisCluster(masters = 3, extraArgs: readonly string[] = []): Promise<RedisClusterProcess> {
+/** Starts `masters` cluster-enabled servers (`options.server`, or redis-server from the PATH) and joins them with `redis-cli --cluster create`. */
+export async function startRedisCluster(masters = 3, extraArgs: readonly string[] = [], options: { server?: ServerCommand } = {}): Promise<RedisClusterProcess> {
   const nodes: RedisProcess[] = [];
   try {
     for (let i = 0; i < masters; i++) {
-      nodes.push(await startRedis(["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`, "--cluster-node-timeout", "2000", ...extraArgs]));
+      const args = ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`, "--cluster-node-timeout", "2000", ...extraArgs];
+      nodes.push(await startRedis(args, options.server === undefined ? {} : { server: options.server }));
     }
     const create = spawnSync(
       "redis-cli",
