@@ -59,5 +59,5 @@ export type {
 export { MemoryStore, type MemoryStoreOptions } from "./stores/memory-store.js";
 export { NodeRedisStore, type NodeRedisClient, type NodeRedisCluster, type NodeRedisTypeMapping } from "./stores/node-redis-store.js";
 export type { CompareMode, RedisStoreOptions } from "./stores/compare-commands.js";
-export { RedisStore } from "./stores/redis-store.js";
+export { RedisStore, type IoredisClient } from "./stores/redis-store.js";
 export type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./stores/store.js";

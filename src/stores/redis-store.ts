@@ -12,6 +12,18 @@ import { guardArgs, guardOutcome, isNoScript, isOne, runScript, scriptError, wri
 import type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Client = Redis | Cluster;
+
+/**
+ * An ioredis `Redis` or `Cluster` client, as {@link RedisStore} takes it.
+ * Structural (the methods the store checks for), so that protocache's types
+ * compile in a service that uses node-redis and never installs ioredis.
+ */
+export interface IoredisClient {
+  getBuffer(...args: never[]): unknown;
+  mgetBuffer(...args: never[]): unknown;
+  pipeline(...args: never[]): unknown;
+  evalsha(...args: never[]): unknown;
+}
 type PipelineResult = [error: Error | null, result: unknown][];
 
 /**
@@ -33,7 +45,10 @@ type PipelineResult = [error: Error | null, result: unknown][];
  * ```
  */
 export class RedisStore implements CacheStore, ScanCapable {
-  readonly client: Client;
+  /** The client the store was made with. */
+  readonly client: IoredisClient;
+  /** The same client with ioredis's types (kept out of the public declarations). */
+  private readonly io: Client;
   private bulkStore: BulkStore | undefined;
   private readonly cluster: boolean;
   private readonly scripts: ScriptTransport;
@@ -41,42 +56,43 @@ export class RedisStore implements CacheStore, ScanCapable {
   /** Whether compare-and-set and compare-and-delete use IFEQ (Redis 8.4+) or Lua. */
   readonly compare: CompareCommands;
 
-  constructor(client: Client, options?: RedisStoreOptions) {
+  constructor(client: IoredisClient, options?: RedisStoreOptions) {
     if (!isIoredisClient(client)) throw new ConfigError("client", `expected an ioredis Redis or Cluster client, got ${describeClient(client)}`);
     this.client = client;
+    this.io = client as unknown as Client;
     this.cluster = (client as { isCluster?: boolean }).isCluster === true;
     this.compare = new CompareCommands(compareModeOf(options), async () => {
-      const servers: (Redis | Cluster)[] = this.cluster ? (this.client as Cluster).nodes("master") : [this.client];
+      const servers: (Redis | Cluster)[] = this.cluster ? (this.io as Cluster).nodes("master") : [this.io];
       // A Cluster client that has not loaded its topology yet: ask again next time.
       if (servers.length === 0) return undefined;
       const replies = await Promise.all(servers.map((s) => s.call(...detectArgs)));
       return replies.every(hasDelex);
     });
     this.scripts = {
-      evalsha: (s, key, args) => this.client.evalsha(s.sha1, 1, key, ...args),
-      eval: (s, key, args) => this.client.eval(s.source, 1, key, ...args),
+      evalsha: (s, key, args) => this.io.evalsha(s.sha1, 1, key, ...args),
+      eval: (s, key, args) => this.io.eval(s.source, 1, key, ...args),
       // ioredis sends a keyless SCRIPT LOAD to any node: load it on every master instead.
       load: (s) =>
         this.cluster
-          ? Promise.all((this.client as Cluster).nodes("master").map((n) => n.script("LOAD", s.source)))
-          : this.client.script("LOAD", s.source),
+          ? Promise.all((this.io as Cluster).nodes("master").map((n) => n.script("LOAD", s.source)))
+          : this.io.script("LOAD", s.source),
     };
   }
 
   /** Bulk primitives for operations (migrate, census, cleanup): per-master SCAN and pipelines. */
   get bulk(): BulkStore {
-    return (this.bulkStore ??= new RedisBulk(ioredisTransport(this.client, (keys) => this.groupByNode(keys))));
+    return (this.bulkStore ??= new RedisBulk(ioredisTransport(this.io, (keys) => this.groupByNode(keys))));
   }
 
   get(key: string): Promise<Buffer | null> {
-    return this.client.getBuffer(key);
+    return this.io.getBuffer(key);
   }
 
   set(w: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> {
     if (guard !== undefined) {
       return this.script("SET", guardedSet, w.key, guardArgs(w, guard), guardOutcome);
     }
-    return (w.ttlSeconds > 0 ? this.client.set(w.key, w.value, "EX", w.ttlSeconds) : this.client.set(w.key, w.value)).then(written);
+    return (w.ttlSeconds > 0 ? this.io.set(w.key, w.value, "EX", w.ttlSeconds) : this.io.set(w.key, w.value)).then(written);
   }
 
   async getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]> {
@@ -84,7 +100,7 @@ export class RedisStore implements CacheStore, ScanCapable {
     if (!this.cluster) {
       if (keys.length <= MAX_KEYS_PER_ROUND_TRIP) {
         // One MGET, the common case, without the chunks' bookkeeping (it is the hot path).
-        const mget = this.client.mgetBuffer(...keys);
+        const mget = this.io.mgetBuffer(...keys);
         try {
           return await (deadline === undefined ? mget : deadline.bound(mget, "MGET", keys[0]));
         } catch (cause) {
@@ -92,7 +108,7 @@ export class RedisStore implements CacheStore, ScanCapable {
         }
       }
       const out = new Array<Buffer | null | Error>(keys.length);
-      const mget = (chunk: readonly number[]) => this.client.mgetBuffer(...chunk.map((i) => keys[i] as string));
+      const mget = (chunk: readonly number[]) => this.io.mgetBuffer(...chunk.map((i) => keys[i] as string));
       await sendInChunks(allPositions(keys.length), out, "MGET", (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, mget);
       return out;
     }
@@ -139,7 +155,7 @@ export class RedisStore implements CacheStore, ScanCapable {
       try {
         // One DEL per 1000 keys: never a call with more arguments than the stack can spread.
         let n = 0;
-        for (let at = 0; at < keys.length; at += MAX_KEYS_PER_ROUND_TRIP) n += await this.client.del(...keys.slice(at, at + MAX_KEYS_PER_ROUND_TRIP));
+        for (let at = 0; at < keys.length; at += MAX_KEYS_PER_ROUND_TRIP) n += await this.io.del(...keys.slice(at, at + MAX_KEYS_PER_ROUND_TRIP));
         return n;
       } catch (cause) {
         throw new StoreError("DEL", keys[0], { cause });
@@ -157,7 +173,7 @@ export class RedisStore implements CacheStore, ScanCapable {
   replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
     return compareWith(
       this.compare,
-      () => this.client.call(...(setIfEqualArgs(key, expected, value) as [string, ...(string | Buffer)[]])).then((r) => r === "OK"),
+      () => this.io.call(...(setIfEqualArgs(key, expected, value) as [string, ...(string | Buffer)[]])).then((r) => r === "OK"),
       () => this.script("CAS", replaceIfEqual, key, [expected, value], isOne),
     ).catch((error: unknown) => {
       throw scriptError("CAS", key, error);
@@ -167,7 +183,7 @@ export class RedisStore implements CacheStore, ScanCapable {
   deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
     return compareWith(
       this.compare,
-      () => this.client.call(...(deleteIfEqualArgs(key, expected) as [string, ...(string | Buffer)[]])).then(isOne),
+      () => this.io.call(...(deleteIfEqualArgs(key, expected) as [string, ...(string | Buffer)[]])).then(isOne),
       () => this.script("CAD", deleteIfEqual, key, [expected], isOne),
     ).catch((error: unknown) => {
       throw scriptError("CAD", key, error);
@@ -177,7 +193,7 @@ export class RedisStore implements CacheStore, ScanCapable {
   async getWithExpiry(key: string): Promise<StoredValue | null> {
     let replies: PipelineResult | null;
     try {
-      replies = (await this.client.multi().getBuffer(key).pexpiretime(key).exec()) as PipelineResult | null;
+      replies = (await this.io.multi().getBuffer(key).pexpiretime(key).exec()) as PipelineResult | null;
     } catch (cause) {
       throw storeError("GET", key, cause);
     }
@@ -189,7 +205,7 @@ export class RedisStore implements CacheStore, ScanCapable {
 
   async createIfAbsent(key: string, value: Buffer, expireAt: number | undefined): Promise<boolean> {
     try {
-      const reply = expireAt === undefined ? await this.client.set(key, value, "NX") : await this.client.set(key, value, "PXAT", expireAt, "NX");
+      const reply = expireAt === undefined ? await this.io.set(key, value, "NX") : await this.io.set(key, value, "PXAT", expireAt, "NX");
       return reply === "OK";
     } catch (cause) {
       throw storeError("SET", key, cause);
@@ -226,7 +242,7 @@ export class RedisStore implements CacheStore, ScanCapable {
   ): Promise<(R | Error)[]> {
     const out: (R | Error)[] = new Array<R | Error>(keys.length);
     const pipeline = async (chunk: readonly number[]): Promise<(R | Error)[]> => {
-      const p = this.client.pipeline();
+      const p = this.io.pipeline();
       for (const i of chunk) queue(p, i);
       const results = (await p.exec()) as PipelineResult | null;
       return chunk.map((i, j) => {
@@ -243,9 +259,9 @@ export class RedisStore implements CacheStore, ScanCapable {
   /** Key positions grouped by the master serving their slot (one group on a standalone server). */
   private groupByNode(keys: readonly string[]): number[][] {
     if (!this.cluster) return [keys.map((_, i) => i)];
-    const slots = (this.client as Cluster).slots;
+    const slots = (this.io as Cluster).slots;
     // ioredis prepends its keyPrefix option to every key it sends; the slot is the prefixed key's.
-    const prefix = (this.client as Cluster).options.keyPrefix ?? "";
+    const prefix = (this.io as Cluster).options.keyPrefix ?? "";
     const groups = new Map<string, number[]>();
     keys.forEach((key, i) => {
       const slot = calculateSlot(prefix + key);

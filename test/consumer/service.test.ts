@@ -128,7 +128,7 @@ describe("a service using the packed packages", () => {
     expect(safe.status).toBe(0);
   }, 240_000);
 
-  it("installs for production (npm ci --omit=dev) without buf, esbuild, ts-proto, tsx or typescript", () => {
+  it("installs for production (npm ci --omit=dev) without buf, esbuild, ts-proto, tsx or typescript, and its types compile with no Redis client installed", () => {
     const prod = join(work, "prod");
     mkdirSync(prod);
     for (const f of ["package.json", "package-lock.json"]) cpSync(join(svc, f), join(prod, f));
@@ -147,5 +147,14 @@ describe("a service using the packed packages", () => {
     const each = installed(join(alone, "node_modules")).map((name) => `${name} ${(duBytes(join(alone, "node_modules", name)) / 1024 / 1024).toFixed(2)} MiB`);
     console.log(`protocache runtime, installed alone: ${(bytes / 1024).toFixed(0)} KiB (${(bytes / 1024 / 1024).toFixed(2)} MiB): ${each.join(", ")}`);
     expect(bytes).toBeLessThan(10 * 1024 * 1024);
+
+    // Its types compile without any Redis client installed (a node-redis service never installs ioredis), even with
+    // skipLibCheck off: the public declarations import no client's types.
+    writeFileSync(join(alone, "check.ts"), 'import { MemoryStore, NodeRedisStore, RedisStore, type CacheStore } from "protocache";\nexport const store: CacheStore = new MemoryStore();\nexport { NodeRedisStore, RedisStore };\n');
+    const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+    const types = ["--typeRoots", join(repoRoot, "node_modules", "@types"), "--types", "node"];
+    const compiled = sh(alone, process.execPath, [tsc, "--noEmit", "--strict", "--skipLibCheck", "false", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", ...types, "check.ts"]);
+    expect(compiled.stdout + compiled.stderr).toBe("");
+    expect(compiled.status).toBe(0);
   }, 120_000);
 });
