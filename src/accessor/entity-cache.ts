@@ -40,7 +40,8 @@ export interface CacheEntry<T> {
  * Typed, version-aware cache accessor of one entity: what a generated
  * `userCache(store)` returns. Reads follow the decision table in
  * docs/policies.md and never throw on bad data; writes store envelopes and,
- * by default, never overwrite an entry written by a newer deploy.
+ * by default, never overwrite an entry written by a newer deploy (a refused
+ * write deletes it instead, see `onGuarded`).
  */
 export interface EntityCache<T, K> {
   /** The value at the key made of `fields`, or undefined on any kind of miss. */

@@ -45,7 +45,8 @@ export interface AccessorOptions<T, K = unknown> {
    * replace: `"delete"` (default) removes it in the same atomic step, so
    * readers miss and reload instead of keeping data the write meant to
    * replace; `"keep"` leaves it (fewer misses, possibly stale until its TTL).
-   * docs/policies.md says when to choose which.
+   * Has no effect with `guardWrites: false`. docs/policies.md says when to
+   * choose which.
    */
   readonly onGuarded?: "delete" | "keep";
   /**

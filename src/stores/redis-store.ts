@@ -19,9 +19,13 @@ type Client = Redis | Cluster;
  * compile in a service that uses node-redis and never installs ioredis.
  */
 export interface IoredisClient {
+  /** ioredis's `GET` returning a Buffer. */
   getBuffer(...args: never[]): unknown;
+  /** ioredis's `MGET` returning Buffers. */
   mgetBuffer(...args: never[]): unknown;
+  /** A new pipeline (batches and operations). */
   pipeline(...args: never[]): unknown;
+  /** Runs a cached Lua script (guarded writes, compare-and-set). */
   evalsha(...args: never[]): unknown;
 }
 type PipelineResult = [error: Error | null, result: unknown][];
@@ -44,9 +48,9 @@ type PipelineResult = [error: Error | null, result: unknown][];
  * const users = userCache(new RedisStore(new Redis(url, { maxRetriesPerRequest: 1 })));
  * ```
  */
-export class RedisStore implements CacheStore, ScanCapable {
-  /** The client the store was made with. */
-  readonly client: IoredisClient;
+export class RedisStore<C extends IoredisClient = IoredisClient> implements CacheStore, ScanCapable {
+  /** The client the store was made with, with its own type. */
+  readonly client: C;
   /** The same client with ioredis's types (kept out of the public declarations). */
   private readonly io: Client;
   private bulkStore: BulkStore | undefined;
@@ -56,7 +60,7 @@ export class RedisStore implements CacheStore, ScanCapable {
   /** Whether compare-and-set and compare-and-delete use IFEQ (Redis 8.4+) or Lua. */
   readonly compare: CompareCommands;
 
-  constructor(client: IoredisClient, options?: RedisStoreOptions) {
+  constructor(client: C, options?: RedisStoreOptions) {
     if (!isIoredisClient(client)) throw new ConfigError("client", `expected an ioredis Redis or Cluster client, got ${describeClient(client)}`);
     this.client = client;
     this.io = client as unknown as Client;

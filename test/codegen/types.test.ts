@@ -99,4 +99,23 @@ void createUserV2;
     expect(named.out).toMatch(/Property 'fromPrevious' is missing in type '\{\}' but required in type 'UserMigrations'/);
     expect(named.out).toMatch(/Property 'locale' does not exist on type 'User_R1'/);
   }, 120_000);
+
+  it("RedisStore keeps the type of the ioredis client it was given, and each store's constructor refuses the other client's type (tsc)", () => {
+    const result = tsc({
+      "stores.ts": `import { Cluster, Redis } from "ioredis";
+import { createClient } from "redis";
+import { NodeRedisStore, RedisStore } from "../../src/index.js";
+const redis: Redis = new RedisStore(new Redis({ lazyConnect: true })).client;
+const cluster: Cluster = new RedisStore(new Cluster([], { lazyConnect: true })).client;
+void redis;
+void cluster;
+// @ts-expect-error a node-redis client is not an ioredis one
+new RedisStore(createClient());
+// @ts-expect-error an ioredis client is not a node-redis one
+new NodeRedisStore(new Redis({ lazyConnect: true }));
+`,
+    });
+    expect(result.out).toBe("");
+    expect(result.status).toBe(0);
+  }, 120_000);
 });

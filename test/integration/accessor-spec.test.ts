@@ -248,12 +248,15 @@ describeEveryBackend("accessors", (backend: () => Backend) => {
     expect(cache.stats().deletes).toMatchObject({ deleted: 1, absent: 1, error: 0 });
   });
 
-  it("sends the scripts again when the servers lost them (SCRIPT FLUSH, as after a restart)", async () => {
+  it("sends the scripts again when the servers lost them (SCRIPT FLUSH, as after a restart), the guard's delete flag included", async () => {
     const prefix = uniquePrefix();
     const cache = users({ prefix, writeBack: true });
     await backend().raw.scriptFlush();
+    await backend().raw.set(`${prefix}user:v1:f5`, newerUserEntry({ id: "f5", name: "newer" }));
     const values = Array.from({ length: 12 }, (_, i) => user(`f${i}`));
-    expect(await cache.setMany(values)).toEqual(values.map(() => "written"));
+    expect(await cache.setMany(values)).toEqual(values.map((_, i) => (i === 5 ? "guarded" : "written")));
+    expect(await backend().raw.get(`${prefix}user:v1:f5`)).toBeNull();
+    expect(cache.stats().deletes.guard_deleted).toBe(1);
     await backend().raw.scriptFlush();
     expect(await cache.set(ada)).toBe("written");
     await backend().raw.scriptFlush();

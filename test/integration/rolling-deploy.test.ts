@@ -64,110 +64,114 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe("a rolling deploy: old and new code share one cache", () => {
-  it.each(["keep", "delete"] as const)("onGuarded %s: never crashes a reader, upgrades old entries, and never lets old code downgrade new ones", async (onGuarded) => {
-    const prefix = uniquePrefix();
-    const store = new RedisStore(redis);
-    const errors: unknown[] = [];
-    const options = { prefix, onGuarded, onError: (e: unknown) => errors.push(e) };
-    const olds = Array.from({ length: 4 }, () => oldCache(store, options));
-    const news = Array.from({ length: 4 }, () => newCache(store, options));
-    const keys = Array.from({ length: 40 }, (_, i) => `u${i}`);
-    const writtenByNew = new Set<string>();
-    const thrown: unknown[] = [];
-    const deadline = Date.now() + 2500;
-    let seed = 7;
-    const random = (n: number): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
+/** Old and new code (four instances each) on one cache for 2.5 s, with the guard's `onGuarded` policy; asserts per policy. */
+async function rollingDeploy(onGuarded: "keep" | "delete"): Promise<void> {
+  const prefix = uniquePrefix();
+  const store = new RedisStore(redis);
+  const errors: unknown[] = [];
+  const options = { prefix, onGuarded, onError: (e: unknown) => errors.push(e) };
+  const olds = Array.from({ length: 4 }, () => oldCache(store, options));
+  const news = Array.from({ length: 4 }, () => newCache(store, options));
+  const keys = Array.from({ length: 40 }, (_, i) => `u${i}`);
+  const writtenByNew = new Set<string>();
+  const thrown: unknown[] = [];
+  const deadline = Date.now() + 2500;
+  let seed = 7;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
 
-    // The deploy starts: old code's entries everywhere, then each meeting once, in order.
-    await olds[0]?.setMany(keys.map((id) => ({ id, name: `old-${id}`, email: `${id}@old` })));
-    expect(await news[0]?.get({ id: "u0" })).toMatchObject({ name: "old-u0", fullName: "Unknown", logins: 0 });
+  // The deploy starts: old code's entries everywhere, then each meeting once, in order.
+  await olds[0]?.setMany(keys.map((id) => ({ id, name: `old-${id}`, email: `${id}@old` })));
+  expect(await news[0]?.get({ id: "u0" })).toMatchObject({ name: "old-u0", fullName: "Unknown", logins: 0 });
+  expect(await news[0]?.set({ id: "u1", name: "new-u1", email: "u1@new", fullName: "Full u1", logins: 3 })).toBe("written");
+  writtenByNew.add("u1");
+  expect(await olds[0]?.get({ id: "u1" })).toMatchObject({ name: "new-u1", email: "u1@new" });
+  expect(await olds[0]?.set({ id: "u1", name: "old-u1", email: "u1@old" })).toBe("guarded");
+  if (onGuarded === "delete") {
+    // The refused write took the newer entry with it: nobody reads what old code just tried to change.
+    expect(await news[0]?.get({ id: "u1" })).toBeUndefined();
     expect(await news[0]?.set({ id: "u1", name: "new-u1", email: "u1@new", fullName: "Full u1", logins: 3 })).toBe("written");
-    writtenByNew.add("u1");
-    expect(await olds[0]?.get({ id: "u1" })).toMatchObject({ name: "new-u1", email: "u1@new" });
-    expect(await olds[0]?.set({ id: "u1", name: "old-u1", email: "u1@old" })).toBe("guarded");
-    if (onGuarded === "delete") {
-      // The refused write took the newer entry with it: nobody reads what old code just tried to change.
-      expect(await news[0]?.get({ id: "u1" })).toBeUndefined();
-      expect(await news[0]?.set({ id: "u1", name: "new-u1", email: "u1@new", fullName: "Full u1", logins: 3 })).toBe("written");
-    }
+  }
 
-    // Then both generations at once, at random.
-    const worker = async (act: () => Promise<void>): Promise<void> => {
-      while (Date.now() < deadline) {
-        try {
-          await act();
-        } catch (error) {
-          thrown.push(error);
+  // Then both generations at once, at random.
+  const worker = async (act: () => Promise<void>): Promise<void> => {
+    while (Date.now() < deadline) {
+      try {
+        await act();
+      } catch (error) {
+        thrown.push(error);
+      }
+    }
+  };
+  await Promise.all([
+    ...olds.map((cache) =>
+      worker(async () => {
+        const id = keys[random(keys.length)] as string;
+        if (random(2) === 0) {
+          const got = await cache.get({ id });
+          if (got !== undefined) expect(got.id).toBe(id);
+        } else {
+          await cache.set({ id, name: `old-${id}`, email: `${id}@old` });
         }
-      }
-    };
-    await Promise.all([
-      ...olds.map((cache) =>
-        worker(async () => {
-          const id = keys[random(keys.length)] as string;
-          if (random(2) === 0) {
-            const got = await cache.get({ id });
-            if (got !== undefined) expect(got.id).toBe(id);
-          } else {
-            await cache.set({ id, name: `old-${id}`, email: `${id}@old` });
+      }),
+    ),
+    ...news.map((cache) =>
+      worker(async () => {
+        const id = keys[random(keys.length)] as string;
+        if (random(2) === 0) {
+          const got = await cache.get({ id });
+          if (got !== undefined) {
+            expect(got.id).toBe(id);
+            if (got.name.startsWith("old-")) expect(got.fullName).toBe("Unknown");
           }
-        }),
-      ),
-      ...news.map((cache) =>
-        worker(async () => {
-          const id = keys[random(keys.length)] as string;
-          if (random(2) === 0) {
-            const got = await cache.get({ id });
-            if (got !== undefined) {
-              expect(got.id).toBe(id);
-              if (got.name.startsWith("old-")) expect(got.fullName).toBe("Unknown");
-            }
-          } else if ((await cache.set({ id, name: `new-${id}`, email: `${id}@new`, fullName: `Full ${id}`, logins: 3 })) === "written") {
-            writtenByNew.add(id);
-          }
-        }),
-      ),
-    ]);
+        } else if ((await cache.set({ id, name: `new-${id}`, email: `${id}@new`, fullName: `Full ${id}`, logins: 3 })) === "written") {
+          writtenByNew.add(id);
+        }
+      }),
+    ),
+  ]);
 
-    expect(thrown).toEqual([]);
-    expect(errors).toEqual([]);
-    const sum = (caches: EntityCache<unknown, never>[], pick: (s: ReturnType<EntityCache<unknown, never>["stats"]>) => number): number =>
-      caches.reduce((n, c) => n + pick(c.stats()), 0);
-    const all = [...olds, ...news] as unknown as EntityCache<unknown, never>[];
-    expect(sum(all, (s) => s.reads.corrupt + s.reads.wrong_type + s.reads.error)).toBe(0);
-    expect(sum(olds as never, (s) => s.reads.unknown)).toBeGreaterThan(0);
-    expect(sum(olds as never, (s) => s.writes.guarded)).toBeGreaterThan(0);
-    expect(sum(news as never, (s) => s.reads.upgraded)).toBeGreaterThan(0);
+  expect(thrown).toEqual([]);
+  expect(errors).toEqual([]);
+  const sum = (caches: EntityCache<unknown, never>[], pick: (s: ReturnType<EntityCache<unknown, never>["stats"]>) => number): number =>
+    caches.reduce((n, c) => n + pick(c.stats()), 0);
+  const all = [...olds, ...news] as unknown as EntityCache<unknown, never>[];
+  expect(sum(all, (s) => s.reads.corrupt + s.reads.wrong_type + s.reads.error)).toBe(0);
+  expect(sum(olds as never, (s) => s.reads.unknown)).toBeGreaterThan(0);
+  expect(sum(olds as never, (s) => s.writes.guarded)).toBeGreaterThan(0);
+  expect(sum(news as never, (s) => s.reads.upgraded)).toBeGreaterThan(0);
 
-    const reader = newCache(store, { prefix });
-    if (onGuarded === "keep") {
-      // Every key new code wrote still holds new code's entry: old code never downgraded one.
-      expect(writtenByNew.size).toBeGreaterThan(0);
-      for (const id of writtenByNew) {
-        const entry = await reader.getEntry({ id });
-        expect(entry.outcome, id).toBe("hit");
-        expect(entry.value).toMatchObject({ name: `new-${id}`, fullName: `Full ${id}`, logins: 3 });
-      }
-      expect(sum(olds as never, (s) => s.deletes.guard_deleted)).toBe(0);
-    } else {
-      // Every refusal deleted the newer entry, atomically: each key holds a whole entry of either generation
-      // (old ones possibly written back by new readers), or nothing.
-      expect(sum(olds as never, (s) => s.deletes.guard_deleted)).toBe(sum(olds as never, (s) => s.writes.guarded));
-      for (const id of keys) {
-        const entry = await reader.getEntry({ id });
-        expect(["hit", "upgraded", "miss"], id).toContain(entry.outcome);
-        if (entry.value === undefined) continue;
-        if (entry.value.name === `new-${id}`) expect(entry.value).toMatchObject({ fullName: `Full ${id}`, logins: 3 });
-        else expect(entry.value).toMatchObject({ name: `old-${id}`, fullName: "Unknown", logins: 0 });
-      }
+  const reader = newCache(store, { prefix });
+  if (onGuarded === "keep") {
+    // Every key new code wrote still holds new code's entry: old code never downgraded one.
+    expect(writtenByNew.size).toBeGreaterThan(0);
+    for (const id of writtenByNew) {
+      const entry = await reader.getEntry({ id });
+      expect(entry.outcome, id).toBe("hit");
+      expect(entry.value).toMatchObject({ name: `new-${id}`, fullName: `Full ${id}`, logins: 3 });
     }
-    // And old code reading a new entry still gets every field it knows.
-    await news[0]?.set({ id: "last", name: "new-last", email: "last@new", fullName: "Full last", logins: 3 });
-    const oldReader = oldCache(store, { prefix });
-    expect(await oldReader.get({ id: "last" })).toMatchObject({ id: "last", name: "new-last", email: "last@new" });
-  }, 60_000);
+    expect(sum(olds as never, (s) => s.deletes.guard_deleted)).toBe(0);
+  } else {
+    // Every refusal deleted the newer entry, atomically: each key holds a whole entry of either generation
+    // (old ones possibly written back by new readers), or nothing.
+    expect(sum(olds as never, (s) => s.deletes.guard_deleted)).toBe(sum(olds as never, (s) => s.writes.guarded));
+    for (const id of keys) {
+      const entry = await reader.getEntry({ id });
+      expect(["hit", "upgraded", "miss"], id).toContain(entry.outcome);
+      if (entry.value === undefined) continue;
+      if (entry.value.name === `new-${id}`) expect(entry.value).toMatchObject({ fullName: `Full ${id}`, logins: 3 });
+      else expect(entry.value).toMatchObject({ name: `old-${id}`, fullName: "Unknown", logins: 0 });
+    }
+  }
+  // And old code reading a new entry still gets every field it knows.
+  await news[0]?.set({ id: "last", name: "new-last", email: "last@new", fullName: "Full last", logins: 3 });
+  const oldReader = oldCache(store, { prefix });
+  expect(await oldReader.get({ id: "last" })).toMatchObject({ id: "last", name: "new-last", email: "last@new" });
+}
+
+describe("a rolling deploy: old and new code share one cache", () => {
+  it("onGuarded keep: no reader crashes, new code upgrades old entries, old code's writes over new entries are refused, and every key new code wrote still holds new code's entry", () => rollingDeploy("keep"), 60_000);
+  it("onGuarded delete: no reader crashes, new code upgrades old entries, each refused write deletes the new entry, and every key ends holding a whole entry of either generation or nothing", () => rollingDeploy("delete"), 60_000);
 });

@@ -23,7 +23,7 @@ describeEveryBackend("the store contract", (backend) => {
     expect(await raw.get(`${prefix}k`)).toBeNull();
   });
 
-  it.each([false, true])("the server-side write guard decides exactly like guardAllows, keeps the TTL it was given, and with invalidate: %s deletes what it refuses", async (invalidate) => {
+  it.each([false, true])("the server-side write guard decides exactly like guardAllows, keeps the TTL it was given, and deletes what it refuses only when asked (invalidate: %s)", async (invalidate) => {
     const { store, raw } = backend();
     const known = Buffer.from([0, 0, 0, 1, 0, 0, 0, 2]);
     const cases = [

@@ -9,7 +9,7 @@ import type { AccessorOptions } from "../../src/accessor/options.js";
 import { ConfigError, LegacyReaderError, LegacyValueError, UpgradeError, type ProtocacheError } from "../../src/errors.js";
 import { migrate } from "../../src/ops/migrate.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
-import { userR1Entry } from "../support/entries.js";
+import { newerUserEntry, userR1Entry } from "../support/entries.js";
 
 /**
  * Migrations on MemoryStore (same semantics as Redis, a fake clock):
@@ -167,6 +167,16 @@ describe("a new major (migrates_from)", () => {
     expect(users.stats().writes).toMatchObject({ written: 1, dual_written: 1 });
     expect(await users.delete({ id: "u1" })).toBe(true);
     expect(store.keys()).toEqual([]);
+  });
+
+  it.each(["delete", "keep"] as const)("dual-write over a previous-major entry of a revision this lock does not know: refused, counted, and with onGuarded %s that entry is deleted or kept", async (onGuarded) => {
+    const { store, users } = v2Setup({ previousMajor: "dual-write", onGuarded });
+    const newer = newerUserEntry({ id: "u1", name: "Ada", nickname: "countess" });
+    store.setRaw("user:v1:u1", newer);
+    expect(await users.set(createUserV2({ id: "u1", displayName: "Ada" }))).toBe("written");
+    expect(users.stats().writes).toMatchObject({ written: 1, dual_written: 0, dual_write_guarded: 1 });
+    expect(users.stats().deletes.guard_deleted).toBe(onGuarded === "delete" ? 1 : 0);
+    expect(await store.get("user:v1:u1")).toEqual(onGuarded === "delete" ? null : newer);
   });
 
   it("with previousMajor: off, neither reads through nor deletes the previous major's key", async () => {
