@@ -36,7 +36,7 @@ export function ioredisClient(
     getBuffer: (k) => redis.getBuffer(k),
     setString: (k, v, ttl) => redis.set(k, v, "EX", ttl),
     getString: (k) => redis.get(k),
-    guardedSet: (k, v, ttl, ids) => redis.evalsha(guardedSet.sha1, 1, k, v, String(ttl), ids),
+    guardedSet: (k, v, ttl, ids) => redis.evalsha(guardedSet.sha1, 1, k, v, String(ttl), ids, "1"),
     close: async () => redis.disconnect(),
   };
 }
@@ -59,7 +59,7 @@ export async function nodeRedisClient(url: string, name: string, timeout: number
     getBuffer: (k) => buffers.sendCommand<Buffer | null>(["GET", k]),
     setString: (k, v, ttl) => client.sendCommand(["SET", k, v, "EX", String(ttl)]),
     getString: (k) => client.sendCommand<string | null>(["GET", k]),
-    guardedSet: (k, v, ttl, ids) => buffers.sendCommand(["EVALSHA", guardedSet.sha1, "1", k, v, String(ttl), ids]),
+    guardedSet: (k, v, ttl, ids) => buffers.sendCommand(["EVALSHA", guardedSet.sha1, "1", k, v, String(ttl), ids, "1"]),
     close: async () => client.destroy(),
   };
 }
