@@ -198,7 +198,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       let bytes: Buffer | null;
       try {
         const read = this.store.get(key);
-        bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
+        bytes = await this.bounded(read, "GET", key);
       } catch (error) {
         this.readFailed(error, key);
         return undefined;
@@ -216,7 +216,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     let bytes: Buffer | null;
     try {
       const read = this.store.get(key);
-      bytes = await (this.deadline === undefined ? read : this.deadline.bound(read, "GET", key));
+      bytes = await this.bounded(read, "GET", key);
     } catch (error) {
       return { key, outcome: "error", value: undefined, schemaId: undefined, revision: undefined, writtenAt: undefined, writerTag: undefined, error: this.readFailed(error, key) };
     }
@@ -269,7 +269,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       let result: StoreWriteResult;
       try {
         const done = this.store.set(write, this.guard);
-        result = await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", write.key));
+        result = await this.bounded(done, "SET", write.key);
       } catch (error) {
         result = error instanceof Error ? error : new Error(String(error));
       }
@@ -317,7 +317,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     try {
       for (const k of keys) {
         const done = this.store.delete([k]);
-        n += await (this.deadline === undefined ? done : this.deadline.bound(done, "DEL", k));
+        n += await this.bounded(done, "DEL", k);
       }
     } catch (error) {
       const failure = asStoreError(error, "DEL", key);
@@ -494,9 +494,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   private carryInBackground(source: string, bytes: Buffer, target: string, value: Buffer, deleteSource: boolean, counters: readonly [WriteCounter, WriteCounter, WriteCounter]): void {
     // Each step of the copy has the deadline of one call (not the whole copy).
-    const deadline = this.deadline;
-    const bound = <R>(work: Promise<R>, operation: string, key: string): Promise<R> => (deadline === undefined ? work : deadline.bound(work, operation, key));
-    Promise.resolve().then(() => carry(this.store, source, bytes, target, value, deleteSource, bound)).then(
+    Promise.resolve().then(() => carry(this.store, source, bytes, target, value, deleteSource, (work, operation, key) => this.bounded(work, operation, key))).then(
       (done: CarryResult) => {
         this.counter.write(done === "created" ? counters[0] : counters[1]);
         if (deleteSource && done === "created") this.counter.delete("legacy_deleted");
@@ -556,7 +554,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       const w = writes[0] as StoreWrite;
       try {
         const done = this.store.set(w, guard);
-        return [await (this.deadline === undefined ? done : this.deadline.bound(done, "SET", w.key))];
+        return [await this.bounded(done, "SET", w.key)];
       } catch (error) {
         return [error instanceof Error ? error : new Error(String(error))];
       }
@@ -723,8 +721,12 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   /** Starts store work after the read has returned, bounded by the deadline like any call. */
   private background<R>(operation: string, key: string, work: () => Promise<R>): Promise<R> {
-    const started = Promise.resolve().then(work);
-    return this.deadline === undefined ? started : this.deadline.bound(started, operation, key);
+    return this.bounded(Promise.resolve().then(work), operation, key);
+  }
+
+  /** `work`, bounded by the per-call deadline when there is one. */
+  private bounded<R>(work: Promise<R>, operation: string, key: string): Promise<R> {
+    return this.deadline === undefined ? work : this.deadline.bound(work, operation, key);
   }
 
   /** Records a failed read (reported unless in `reported`); rethrows it when configured to, else returns it. */

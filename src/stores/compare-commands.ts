@@ -1,4 +1,6 @@
 import { ConfigError } from "../errors.js";
+import { deleteIfEqual, replaceIfEqual, type LuaScript } from "./lua.js";
+import { isOne, scriptError } from "./scripts.js";
 
 /**
  * How a store runs compare-and-set and compare-and-delete: `"auto"` uses
@@ -110,5 +112,33 @@ export function compareWith<R>(commands: CompareCommands, ifeq: () => Promise<R>
     if (!isUnsupported(error)) throw error;
     commands.fallBack();
     return lua();
+  });
+}
+
+/** How one store reaches the server that owns a key: a raw command, or a script (mapped like `runScript`). */
+export interface CompareTransport {
+  raw(key: string, args: (string | Buffer)[]): Promise<unknown>;
+  script(operation: string, script: LuaScript, key: string, args: (string | Buffer)[]): Promise<boolean>;
+}
+
+/** Compare-and-set keeping the TTL, by `SET … IFEQ` or the script; failures as StoreErrors. Shared by the Redis stores. */
+export function replaceIfEqualOn(commands: CompareCommands, t: CompareTransport, key: string, expected: Buffer, value: Buffer): Promise<boolean> {
+  return compareWith(
+    commands,
+    () => t.raw(key, setIfEqualArgs(key, expected, value)).then((r) => r !== null),
+    () => t.script("CAS", replaceIfEqual, key, [expected, value]),
+  ).catch((error: unknown) => {
+    throw scriptError("CAS", key, error);
+  });
+}
+
+/** Compare-and-delete, by `DELEX … IFEQ` or the script; failures as StoreErrors. Shared by the Redis stores. */
+export function deleteIfEqualOn(commands: CompareCommands, t: CompareTransport, key: string, expected: Buffer): Promise<boolean> {
+  return compareWith(
+    commands,
+    () => t.raw(key, deleteIfEqualArgs(key, expected)).then(isOne),
+    () => t.script("CAD", deleteIfEqual, key, [expected]),
+  ).catch((error: unknown) => {
+    throw scriptError("CAD", key, error);
   });
 }

@@ -1,13 +1,13 @@
 import calculateSlot from "cluster-key-slot";
 import { ConfigError, StoreError } from "../errors.js";
-import { CompareCommands, compareModeOf, compareWith, deleteIfEqualArgs, detectArgs, hasDelex, setIfEqualArgs, type RedisStoreOptions } from "./compare-commands.js";
+import { CompareCommands, compareModeOf, deleteIfEqualOn, detectArgs, hasDelex, replaceIfEqualOn, type CompareTransport, type RedisStoreOptions } from "./compare-commands.js";
 import { allPositions, asStoreError, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./batches.js";
 import { describeClient, isNodeRedisClient } from "./client-kind.js";
 import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
 import { nodeRedisTransport } from "./node-redis-bulk.js";
 import { RedisBulk } from "./redis-bulk.js";
-import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
-import { guardArgs, guardOutcome, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
+import { guardedSet, type LuaScript } from "./lua.js";
+import { guardArgs, guardOutcome, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
 import type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Arg = string | Buffer;
@@ -72,6 +72,12 @@ export class NodeRedisStore implements CacheStore, ScanCapable {
   private readonly scriptState = { evalOnly: false };
   /** Whether compare-and-set and compare-and-delete use IFEQ (Redis 8.4+) or Lua. */
   readonly compare: CompareCommands;
+
+  /** IFEQ commands and scripts on this client, for compare-and-set and compare-and-delete. */
+  private readonly compareTransport: CompareTransport = {
+    raw: (key, args) => this.send(key, false, args),
+    script: (operation, script, key, args) => this.script(operation, script, key, args, isOne),
+  };
 
   constructor(client: NodeRedisClient | NodeRedisCluster, options?: RedisStoreOptions) {
     if (!isNodeRedisClient(client)) throw new ConfigError("client", `expected a node-redis client (createClient or createCluster), got ${describeClient(client)}`);
@@ -190,23 +196,11 @@ export class NodeRedisStore implements CacheStore, ScanCapable {
   }
 
   replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
-    return compareWith(
-      this.compare,
-      () => this.send(key, false, setIfEqualArgs(key, expected, value)).then((r) => r !== null),
-      () => this.script("CAS", replaceIfEqual, key, [expected, value], isOne),
-    ).catch((error: unknown) => {
-      throw scriptError("CAS", key, error);
-    });
+    return replaceIfEqualOn(this.compare, this.compareTransport, key, expected, value);
   }
 
   deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
-    return compareWith(
-      this.compare,
-      () => this.send(key, false, deleteIfEqualArgs(key, expected)).then(isOne),
-      () => this.script("CAD", deleteIfEqual, key, [expected], isOne),
-    ).catch((error: unknown) => {
-      throw scriptError("CAD", key, error);
-    });
+    return deleteIfEqualOn(this.compare, this.compareTransport, key, expected);
   }
 
   /**

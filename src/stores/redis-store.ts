@@ -1,14 +1,14 @@
 import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { ConfigError, StoreError } from "../errors.js";
-import { CompareCommands, compareModeOf, compareWith, deleteIfEqualArgs, detectArgs, hasDelex, setIfEqualArgs, type RedisStoreOptions } from "./compare-commands.js";
+import { CompareCommands, compareModeOf, deleteIfEqualOn, detectArgs, hasDelex, replaceIfEqualOn, type CompareTransport, type RedisStoreOptions } from "./compare-commands.js";
 import { allPositions, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./batches.js";
 import { describeClient, isIoredisClient } from "./client-kind.js";
 import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
 import { ioredisTransport } from "./ioredis-bulk.js";
 import { RedisBulk } from "./redis-bulk.js";
-import { deleteIfEqual, guardedSet, replaceIfEqual, type LuaScript } from "./lua.js";
-import { guardArgs, guardOutcome, isNoScript, isOne, runScript, scriptError, written, type ScriptTransport } from "./scripts.js";
+import { guardedSet, type LuaScript } from "./lua.js";
+import { guardArgs, guardOutcome, isNoScript, isOne, runScript, written, type ScriptTransport } from "./scripts.js";
 import type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
 
 type Client = Redis | Cluster;
@@ -59,6 +59,12 @@ export class RedisStore<C extends IoredisClient = IoredisClient> implements Cach
   private readonly scriptState = { evalOnly: false };
   /** Whether compare-and-set and compare-and-delete use IFEQ (Redis 8.4+) or Lua. */
   readonly compare: CompareCommands;
+
+  /** IFEQ commands and scripts on this client, for compare-and-set and compare-and-delete. */
+  private readonly compareTransport: CompareTransport = {
+    raw: (_key, args) => this.io.call(...(args as [string, ...(string | Buffer)[]])),
+    script: (operation, script, key, args) => this.script(operation, script, key, args, isOne),
+  };
 
   constructor(client: C, options?: RedisStoreOptions) {
     if (!isIoredisClient(client)) throw new ConfigError("client", `expected an ioredis Redis or Cluster client, got ${describeClient(client)}`);
@@ -175,23 +181,11 @@ export class RedisStore<C extends IoredisClient = IoredisClient> implements Cach
   }
 
   replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
-    return compareWith(
-      this.compare,
-      () => this.io.call(...(setIfEqualArgs(key, expected, value) as [string, ...(string | Buffer)[]])).then((r) => r === "OK"),
-      () => this.script("CAS", replaceIfEqual, key, [expected, value], isOne),
-    ).catch((error: unknown) => {
-      throw scriptError("CAS", key, error);
-    });
+    return replaceIfEqualOn(this.compare, this.compareTransport, key, expected, value);
   }
 
   deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
-    return compareWith(
-      this.compare,
-      () => this.io.call(...(deleteIfEqualArgs(key, expected) as [string, ...(string | Buffer)[]])).then(isOne),
-      () => this.script("CAD", deleteIfEqual, key, [expected], isOne),
-    ).catch((error: unknown) => {
-      throw scriptError("CAD", key, error);
-    });
+    return deleteIfEqualOn(this.compare, this.compareTransport, key, expected);
   }
 
   async getWithExpiry(key: string): Promise<StoredValue | null> {
