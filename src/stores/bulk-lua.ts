@@ -1,9 +1,4 @@
-import { createHash } from "node:crypto";
-import type { LuaScript } from "./lua.js";
-
-function script(source: string): LuaScript {
-  return { source, sha1: createHash("sha1").update(source).digest("hex") };
-}
+import { script } from "./lua.js";
 
 /**
  * Lua twin of `classifyHead` (src/stores/head-class.ts): returns the group
@@ -32,48 +27,14 @@ end
 `;
 
 /**
- * Census of one SCAN batch on the server that holds it. ARGV: the keys
- * (local to this server; no KEYS, so a Cluster node runs it for any of its
- * slots). Reply: a flat array of group, count, bytes: a few entries per
- * batch whatever its size.
+ * A tally of groups in first-seen order, for both census scripts: `add(group,
+ * bytes)` counts one key, `flatten(out)` appends group, count, bytes, … to `out`.
  */
-export const tallyScript = script(`${classify}
-local counts, sizes, order = {}, {}, {}
-for i = 1, #ARGV do
-  local g, n = classify(ARGV[i])
-  if counts[g] == nil then
-    counts[g] = 0
-    sizes[g] = 0
-    order[#order + 1] = g
-  end
-  counts[g] = counts[g] + 1
-  sizes[g] = sizes[g] + n
-end
-local out = {}
-for _, g in ipairs(order) do
-  out[#out + 1] = g
-  out[#out + 1] = counts[g]
-  out[#out + 1] = sizes[g]
-end
-return out
-`);
-
-/**
- * Census of one SCAN step, SCAN included: the server walks its own keys
- * and returns only the next cursor, how many keys of the namespace it saw
- * and their tally, so not even key names cross the network. ARGV: cursor,
- * MATCH pattern, COUNT, namespace (every counted key starts with it).
- * Reply: cursor, keys counted, then group, count, bytes, ….
- */
-export const tallyScanScript = script(`${classify}
-local r = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
-local ns = ARGV[4]
-local counts, sizes, order = {}, {}, {}
-local seen = 0
-for _, k in ipairs(r[2]) do
-  if string.sub(k, 1, #ns) == ns then
-    seen = seen + 1
-    local g, n = classify(k)
+const tally = `
+local function tally()
+  local counts, sizes, order = {}, {}, {}
+  local t = {}
+  function t.add(g, n)
     if counts[g] == nil then
       counts[g] = 0
       sizes[g] = 0
@@ -82,15 +43,50 @@ for _, k in ipairs(r[2]) do
     counts[g] = counts[g] + 1
     sizes[g] = sizes[g] + n
   end
+  function t.flatten(out)
+    for _, g in ipairs(order) do
+      out[#out + 1] = g
+      out[#out + 1] = counts[g]
+      out[#out + 1] = sizes[g]
+    end
+    return out
+  end
+  return t
 end
-local out = {r[1], seen}
-for _, g in ipairs(order) do
-  out[#out + 1] = g
-  out[#out + 1] = counts[g]
-  out[#out + 1] = sizes[g]
+`;
+
+/**
+ * Census of one SCAN batch on the server that holds it. ARGV: the keys
+ * (local to this server; no KEYS, so a Cluster node runs it for any of its
+ * slots). Reply: a flat array of group, count, bytes: a few entries per
+ * batch whatever its size.
+ */
+export const tallyScript = script(`${classify}${tally}
+local t = tally()
+for i = 1, #ARGV do
+  t.add(classify(ARGV[i]))
 end
-return out
-`);
+return t.flatten({})`);
+
+/**
+ * Census of one SCAN step, SCAN included: the server walks its own keys
+ * and returns only the next cursor, how many keys of the namespace it saw
+ * and their tally, so not even key names cross the network. ARGV: cursor,
+ * MATCH pattern, COUNT, namespace (every counted key starts with it).
+ * Reply: cursor, keys counted, then group, count, bytes, ….
+ */
+export const tallyScanScript = script(`${classify}${tally}
+local r = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local ns = ARGV[4]
+local t = tally()
+local seen = 0
+for _, k in ipairs(r[2]) do
+  if string.sub(k, 1, #ns) == ns then
+    seen = seen + 1
+    t.add(classify(k))
+  end
+end
+return t.flatten({r[1], seen})`);
 
 /**
  * Cleanup of one SCAN batch: each key is classified and, when the rule

@@ -6,7 +6,8 @@ export interface LuaScript {
   readonly sha1: string;
 }
 
-function script(source: string): LuaScript {
+/** A script with its SHA1, for EVALSHA. */
+export function script(source: string): LuaScript {
   return { source, sha1: createHash("sha1").update(source).digest("hex") };
 }
 
