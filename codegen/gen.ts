@@ -6,7 +6,7 @@ import { loadConfig, type GenConfig } from "./config.js";
 import { closureDescriptorSet } from "./descriptor-set.js";
 import { collectEntities, declaredRenames, type EntitySet } from "./entities.js";
 import { emitAll } from "./emit.js";
-import { GenError, GenErrors } from "./errors.js";
+import { GenError, GenErrors, type SourceLocation } from "./errors.js";
 import { parseImage, type ProtoImage } from "./image.js";
 import {
   appendRevisions,
@@ -21,7 +21,7 @@ import {
   type SchemaLock,
 } from "./lock.js";
 import { schemaIdOf } from "./schema-id.js";
-import { compatibilityWithLocked, numberReuseErrors } from "./history.js";
+import { compatibilityWithLocked, numberReuseErrors, valueChangesAgainstLocked } from "./history.js";
 import { lazyTsProto, runTsProto, startTsProto, tsProtoRequest, type TsProtoProcess } from "./ts-proto.js";
 import { tsProtoOptions } from "./ts-proto-options.js";
 import { assembleWorkspace, type BufWorkspace } from "./workspace.js";
@@ -157,9 +157,15 @@ async function finishPlan(
   const { lock: previous, renumbered } = normalizeRevisions(stored, lineage);
   const appended = appendRevisions(previous, current, options.date ?? today(), lineage);
   errors.push(...appended.errors.map((e) => locateCollision(e, image, entities.entities.map((x) => x.message))));
-  // The lock's whole history: numbers reused after a gap, and (before locking anything) wire compatibility with the last locked revision.
+  // The lock's whole history: numbers reused after a gap, and (before locking anything) value preservation against every
+  // locked revision of the major and wire compatibility with the last one.
   errors.push(...numberReuseErrors({ lock: previous, lineageOf: lineage, entities: entities.entities, currentIds, image }));
-  if (errors.length === 0) errors.push(...(await compatibilityWithLocked(appended.added, appended.lock, lineage, image, config.protoDir)));
+  if (errors.length === 0) {
+    const wire = await compatibilityWithLocked(appended.added, appended.lock, lineage, image, config.protoDir);
+    // A field buf already refuses is reported once, by buf.
+    const refused = new Set(wire.map((e) => lineOf(e.location)));
+    errors.push(...wire, ...valueChangesAgainstLocked(appended.added, appended.lock, lineage, entities.entities, image).filter((e) => !refused.has(lineOf(e.location))));
+  }
   if (errors.length > 0) return { plan: undefined, errors };
 
   const lock = appended.lock;
@@ -170,6 +176,11 @@ async function finishPlan(
     plan: { config, files, lock, lockText: serializeLock(lock), added, renumbered, lockChanged: added.length + renumbered.length > 0 },
     errors,
   };
+}
+
+/** `file:line` of a location, to tell two rules' findings on one declaration. */
+export function lineOf(location: SourceLocation | undefined): string {
+  return location === undefined ? "" : `${location.file}:${location.line ?? ""}`;
 }
 
 /** buf lint's findings; a clean verdict is cached for the exact image bytes and lint configuration. */

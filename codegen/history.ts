@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { breakingFindings } from "./check/breaking.js";
 import { FindingError } from "./check/finding.js";
 import { renameInImage } from "./check/rename-image.js";
+import { valueChanges, valueFinding } from "./check/value-preservation.js";
 import { closureOf } from "./closure.js";
-import type { EntityModel } from "./entities.js";
+import { packageFamily, type EntityModel } from "./entities.js";
 import { GenError } from "./errors.js";
 import type { ProtoImage } from "./image.js";
 import { revisionsOf, type LineageOf, type LockRevision, type SchemaLock } from "./lock.js";
@@ -18,7 +19,8 @@ import { fieldSignature, formatSchemaId } from "./schema-id.js";
  * comparison of two states cannot see: a field number (or enum value number)
  * that a locked revision dropped and the schema now uses again for another
  * name or type; and, when gen is about to lock a new revision, whether it is
- * wire-compatible with the last locked one.
+ * wire-compatible with the last locked one, and whether it would change
+ * values cached by any locked revision of its major.
  */
 
 /** What one number meant in one message or enum of one revision. */
@@ -46,7 +48,7 @@ function renameTypes(signature: string, rename: (name: string) => string): strin
 }
 
 /** Maps names of a revision written as `from` to the entity's current name `to` (nested types included). */
-function renamer(from: string, to: string): (name: string) => string {
+export function renamer(from: string, to: string): (name: string) => string {
   if (from === to) return (name) => name;
   return (name) => (name === from || name.startsWith(`${from}.`) ? to + name.slice(from.length) : name);
 }
@@ -166,4 +168,36 @@ export async function compatibilityWithLocked(
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * For each revision gen is about to lock: protocache's value-preservation
+ * rule (`field-value-changed`) against every earlier locked revision of the
+ * entity (its stored descriptors): a field whose cached values would read
+ * back different. Each field is reported once, against the latest revision
+ * it breaks; the findings are the ones `check` prints, word for word.
+ */
+export function valueChangesAgainstLocked(added: readonly LockRevision[], lock: SchemaLock, lineageOf: LineageOf, entities: readonly EntityModel[], image: ProtoImage): GenError[] {
+  const revisions = revisionsOf(lock);
+  const errors: GenError[] = [];
+  for (const rev of added) {
+    const entity = entities.find((e) => e.message.typeName === rev.message);
+    if (entity === undefined) continue;
+    const pkg = entity.message.file.proto.package;
+    const context = { locate: (f: Parameters<ProtoImage["locate"]>[0]) => image.locate(f), nextMajor: `${packageFamily(pkg)}.v${entity.major + 1}` };
+    const seen = new Set<string>();
+    const earlier = revisions.slice(0, revisions.indexOf(rev)).filter((r) => lineageOf(r.message) === lineageOf(rev.message));
+    for (const previous of earlier.reverse()) {
+      const message = lockedMessage(previous);
+      if (message === undefined) continue;
+      for (const change of valueChanges(message, entity.message, renamer(previous.message, rev.message))) {
+        const finding = valueFinding(change, context);
+        const key = `${finding.location === undefined ? "" : JSON.stringify(finding.location)}|${finding.message}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        errors.push(new FindingError(finding, `${rev.message}: the new revision would change values cached by r${previous.revision} (${formatSchemaId(previous.id)}); gen did not lock it`));
+      }
+    }
+  }
+  return errors;
 }

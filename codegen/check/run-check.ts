@@ -2,10 +2,11 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { runBuf } from "../buf.js";
-import { collectEntities, declaredRenames } from "../entities.js";
+import { collectEntities, declaredRenames, packageFamily, type EntityModel } from "../entities.js";
 import { formatLocation, GenError } from "../errors.js";
 import { loadConfig } from "../config.js";
-import { analyzeProject, readLock } from "../gen.js";
+import { analyzeProject, lineOf, readLock } from "../gen.js";
+import { renamer } from "../history.js";
 import { parseImage } from "../image.js";
 import { lockLineage, retiredMessages, type SchemaLock } from "../lock.js";
 import { diffOutput } from "../output.js";
@@ -18,6 +19,7 @@ import { baseEntities, entityFindings } from "./entity-diff.js";
 import { findingOfGenError, type Finding } from "./finding.js";
 import { CheckEnvironmentError, exportPaths, resolveRef } from "./git.js";
 import { lockFindings } from "./lock-diff.js";
+import { valueChanges, valueFinding } from "./value-preservation.js";
 
 /** What to compare the working tree with. */
 export interface CheckOptions {
@@ -89,8 +91,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       if (renames.size > 0) await writeFile(against, renameInImage(baseBytes, renames));
       const currentImage = join(base.dir, "current.binpb");
       await writeFile(currentImage, analysis.image.bytes);
-      findings.push(...(await breakingFindings(base.dir, currentImage, against, analysis.image, config.protoDir)));
+      const wire = await breakingFindings(base.dir, currentImage, against, analysis.image, config.protoDir);
+      findings.push(...wire);
       findings.push(...entityFindings(baseEntities(baseModels, baseImage), analysis.entities?.entities ?? [], analysis.image, retiredMessages(currentLock), lineage, base.label));
+      // A field buf already refuses is reported once, by buf.
+      const refused = new Set(wire.map((f) => lineOf(f.location)));
+      findings.push(...valueFindingsAgainstBase(baseModels, current, lineage, analysis.image).filter((f) => !refused.has(lineOf(f.location))));
     }
     if (base.lock !== undefined && analysis.storedLock !== undefined) findings.push(...lockFindings(base.lock, analysis.storedLock, config.lockFile, config.commands.gen));
   } finally {
@@ -103,6 +109,19 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     return seen.has(key) ? false : (seen.add(key), true);
   });
   return { findings: unique, notes };
+}
+
+/** protocache's value-preservation rule between each entity and what it was in the base (by name, or by lineage when renamed). */
+function valueFindingsAgainstBase(base: readonly EntityModel[], current: readonly EntityModel[], lineage: (name: string) => string, image: NonNullable<Awaited<ReturnType<typeof analyzeProject>>["image"]>): Finding[] {
+  const findings: Finding[] = [];
+  for (const entity of current) {
+    const name = entity.message.typeName;
+    const was = base.find((b) => b.message.typeName === name) ?? base.find((b) => lineage(b.message.typeName) === lineage(name));
+    if (was === undefined || was.major !== entity.major) continue;
+    const context = { locate: image.locate, nextMajor: `${packageFamily(entity.message.file.proto.package)}.v${entity.major + 1}` };
+    for (const change of valueChanges(was.message, entity.message, renamer(was.message.typeName, name))) findings.push(valueFinding(change, context));
+  }
+  return findings;
 }
 
 interface Base {

@@ -37,6 +37,27 @@ describe("gen warns before check fails", () => {
     }
   }, 60_000);
 
+  it("refuses to lock a revision that changes cached values (int64 → int32), naming a cached value and what it reads as, with check's finding text", () => {
+    const repo = copyRepo(base);
+    try {
+      const lockBefore = repo.read(lock);
+      repo.edit(session, "int64 created_at_ms = 4;", "int32 created_at_ms = 4;");
+      const gen = cli(repo.root, "gen");
+      expect(gen.status).toBe(1);
+      expect(gen.stderr).toMatch(/^acme\.session\.v1\.Session: the new revision would change values cached by r2 \(0x[0-9a-f]{8}\); gen did not lock it:$/m);
+      expect(repo.read(lock)).toBe(lockBefore);
+      const fromGen = findingBlocks(gen.stderr);
+      expect(fromGen).toHaveLength(1);
+      expect(fromGen[0]).toMatch(/^proto\/acme\/session\/v1\/session\.proto:33:3: \[field-value-changed\] Field "4" with name "created_at_ms" on message "Session" changed type from "int64" to "int32": a cached 5000000000 reads as 705032704\.\n/);
+      expect(fromGen[0]).toMatch(/fix: keep `int64`; to change it, add a new field with a new number .* or make the change in a new major: `acme\.session\.v2` with `migrates_from`$/);
+      const check = cli(repo.root, "check");
+      expect(check.status).toBe(1);
+      expect(findingBlocks(check.stderr)).toEqual(fromGen);
+    } finally {
+      repo.remove();
+    }
+  }, 60_000);
+
   it("prints the heading of a refused revision once, above all of its findings", () => {
     const repo = copyRepo(base);
     try {

@@ -11,7 +11,8 @@ import { startRedis, type RedisProcess } from "../support/redis-server.js";
  * The whole path of a service that uses protocache, on the packed tarballs:
  * npm pack → install (runtime as a dependency, generator as a
  * devDependency) → init → gen → tsc → node against a real redis-server →
- * commit → breaking edit → check exits 1 → safe edit → check exits 0; and a
+ * commit → breaking edit → check exits 1 → value-changing edit (int64 →
+ * int32) → gen and check exit 1 → safe edit → check exits 0; and a
  * production install that must hold none of the build tools.
  */
 
@@ -80,7 +81,7 @@ afterAll(async () => {
 });
 
 describe("a service using the packed packages", () => {
-  it("installs, inits, generates, compiles, runs against Redis, and its CI gate rejects a breaking change and accepts a safe one", () => {
+  it("installs, inits, generates, compiles, runs against Redis, and its CI gate rejects a breaking change and a value-changing one and accepts a safe one", () => {
     ok(svc, "npm", "install");
     expect(existsSync(join(svc, "node_modules", "protocache", "lib", "index.js"))).toBe(true);
 
@@ -119,6 +120,16 @@ describe("a service using the packed packages", () => {
     expect(breaking.status, breaking.stdout + breaking.stderr).toBe(1);
     expect(breaking.stderr).toMatch(/proto\/shop\/cart\/v1\/cart\.proto:\d+:\d+: \[FIELD_WIRE_COMPATIBLE_TYPE\] Field "2" with name "quantity" on message "Line" changed type from "uint32" to "string"/);
     expect(breaking.stderr).toMatch(/fix: to change the type of `quantity`, add a new major: `shop\.cart\.v2`/);
+
+    // A change buf's WIRE rules let through but that would truncate cached values: refused by protocache's own rule.
+    git(svc, "checkout", "-q", "--", ".");
+    writeFileSync(cart, original.replace("int64 unit_price_cents = 3;", "int32 unit_price_cents = 3;"));
+    const narrowing = sh(svc, "npm", ["run", "gen"]);
+    expect(narrowing.status).toBe(1);
+    expect(narrowing.stderr).toMatch(/Cart: the new revision would change values cached by r1 .*gen did not lock it:\n.*cart\.proto:\d+:\d+: \[field-value-changed\] Field "3" with name "unit_price_cents" on message "Line" changed type from "int64" to "int32": a cached 5000000000 reads as 705032704\./);
+    const narrowingCheck = sh(svc, "npm", ["run", "check"]);
+    expect(narrowingCheck.status, narrowingCheck.stdout + narrowingCheck.stderr).toBe(1);
+    expect(narrowingCheck.stderr).toMatch(/\[field-value-changed\] Field "3" with name "unit_price_cents"/);
 
     git(svc, "checkout", "-q", "--", ".");
     writeFileSync(cart, original.replace("int64 updated_at_ms = 4;", "int64 updated_at_ms = 4;\n  string coupon_code = 5;"));
