@@ -1,4 +1,3 @@
-import { constants } from "node:buffer";
 import { describeValue } from "../describe-value.js";
 import { ConfigError, type ProtocacheError } from "../errors.js";
 import type { EnvelopeWriteOptions } from "../envelope/encode.js";
@@ -6,6 +5,9 @@ import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.j
 import { checkWellFormed, validatePrefix } from "../keys.js";
 import { readJson, type LegacyObject, type LegacySource, type ResolvedLegacy } from "./legacy.js";
 import type { MetricsSink } from "../metrics/sink.js";
+
+/** The largest string value Redis stores (512 MiB): no payload can be larger, on any Node.js line (whose Buffer limits differ). */
+const maxRedisValueBytes = 512 * 1024 * 1024;
 
 /** Options of a generated accessor (`userCache(store, options)`). Every field is optional. */
 export interface AccessorOptions<T, K = unknown> {
@@ -21,7 +23,7 @@ export interface AccessorOptions<T, K = unknown> {
   readonly writtenAt?: boolean;
   /** Compress payloads of at least `minBytes` (default 1024) when that makes them smaller. Default off. */
   readonly compression?: { readonly algorithm: "gzip" | "brotli"; readonly minBytes?: number } | false;
-  /** Largest payload in bytes, compressed or not: larger entries are `corrupt` before any work (legacy values are not given to `legacy`), and `set` refuses to write one. Default 8 MiB. */
+  /** Largest payload in bytes, compressed or not: larger entries are `corrupt` before any work (legacy values are not given to `legacy`), and `set` refuses to write one. Default 8 MiB, at most 512 MiB (the largest string Redis stores). */
   readonly maxPayloadBytes?: number;
   /** What to do with entries of an older revision: upgrade with declared defaults (default) or treat as a miss. */
   readonly onOlderRevision?: "upgrade" | "miss";
@@ -163,7 +165,7 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
     writtenAt: bool(o["writtenAt"], "writtenAt", true),
     compression: algorithm,
     compressMinBytes: int(compression?.["minBytes"], "compression.minBytes", 1024, 0),
-    maxPayloadBytes: int(o["maxPayloadBytes"], "maxPayloadBytes", 8 * 1024 * 1024, 1, constants.MAX_LENGTH),
+    maxPayloadBytes: int(o["maxPayloadBytes"], "maxPayloadBytes", 8 * 1024 * 1024, 1, maxRedisValueBytes),
     onOlderRevision: oneOf(o["onOlderRevision"], "onOlderRevision", ["upgrade", "miss"] as const, "upgrade"),
     minRevision: int(o["minRevision"], "minRevision", 1, 1),
     deleteRejected: bool(o["deleteRejected"], "deleteRejected", false),
