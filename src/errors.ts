@@ -59,9 +59,11 @@ export type DecodeFailure =
   | "bad-writer-tag"
   | "decompress"
   | "too-large"
-  | "payload";
+  | "payload"
+  /** Well-formed as far as read, but decoding it needs more work than the read's budget (`maxReadWork`) or what was left of its call's (`maxBatchWork`). */
+  | "over-budget";
 
-/** Stored bytes are not a readable envelope or payload; readers count these as `corrupt` misses. */
+/** Stored bytes are not a readable envelope or payload; readers count these as `corrupt` misses (`over_budget` for reason `over-budget`). */
 export class DecodeError extends ProtocacheError {
   override readonly name = "DecodeError";
   readonly reason: DecodeFailure;

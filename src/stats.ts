@@ -18,6 +18,12 @@ export type ReadOutcome =
   | "wrong_type"
   /** Malformed entry (truncated, bad flags, bad compression, protobuf error): a miss. */
   | "corrupt"
+  /**
+   * Entry whose decoding needs more work than the read's budget
+   * (`maxReadWork`), or a `getMany` entry past the call's (`maxBatchWork`): a
+   * miss, reported, never deleted (a reader with a larger budget may read it).
+   */
+  | "over_budget"
   /** Entry older than the tolerated revision window, or older while `onOlderRevision` is `miss`: a miss. */
   | "rejected"
   /** Non-envelope value converted by the configured legacy reader. */
@@ -98,7 +104,7 @@ export interface CacheStats {
  */
 export class StatsCounter {
   private readonly reads: Record<ReadOutcome, number> = {
-    hit: 0, miss: 0, upgraded: 0, upgrade_failed: 0, read_through: 0, unknown: 0, wrong_type: 0, corrupt: 0, rejected: 0, legacy: 0,
+    hit: 0, miss: 0, upgraded: 0, upgrade_failed: 0, read_through: 0, unknown: 0, wrong_type: 0, corrupt: 0, over_budget: 0, rejected: 0, legacy: 0,
     legacy_rejected: 0, foreign: 0, error: 0,
   };
   private readonly writes: Record<WriteCounter, number> = {

@@ -8,6 +8,7 @@ import { StatsCounter, type CacheStats, type WriteCounter, type WriteOutcome } f
 import { MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP } from "../stores/batches.js";
 import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
 import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
+import { CallBudget } from "./call-budget.js";
 import { carry, type CarryResult } from "./carry.js";
 import { deadlineOn } from "./deadline.js";
 import type { Entity } from "./entity.js";
@@ -242,19 +243,25 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       const found = await this.readMany(keys, "MGET");
       // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
       let reported: Set<Error> | undefined;
+      // One work budget for the whole call: past it, entries are over_budget misses, reported once.
+      const budget = new CallBudget(this.options);
       const out = found.map((bytes, i) => {
         if (bytes === null) return undefined;
         if (bytes instanceof Error) {
           this.readFailed(bytes, keys[i], (reported ??= new Set()));
           return null;
         }
-        return this.settle(keys[i] as string, bytes, interpret(this.entity, this.options, bytes, keys[i], fields[i])).value ?? null;
+        const limit = budget.next();
+        const seen = budget.spent ? budget.skip<T>() : budget.charge(interpret(this.entity, this.options, bytes, keys[i], fields[i], limit), limit);
+        return this.settle(keys[i] as string, bytes, seen).value ?? null;
       });
       const absent = out.flatMap((v, i) => (v === undefined ? [i] : []));
       if (absent.length > 0) {
-        const more = this.hasFallback() ? await this.fallback(absent.map((i) => fields[i] as K), absent.map((i) => keys[i] as string)) : [];
+        const more = this.hasFallback() ? await this.fallback(absent.map((i) => fields[i] as K), absent.map((i) => keys[i] as string), budget) : [];
         absent.forEach((i, j) => (out[i] = (more[j] ?? this.miss()).value ?? null));
       }
+      const spent = budget.error("getMany", keys.length);
+      if (spent !== undefined) this.report(spent);
       return out.map((v) => v ?? undefined);
     } finally {
       if (started >= 0) this.took("getMany", started);
@@ -395,7 +402,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
    * (adoption), one batched read each. Returns a settled (counted)
    * interpretation per key, or undefined where nothing usable was found.
    */
-  private async fallback(fields: readonly K[], keys: readonly string[]): Promise<(Interpretation<T> | undefined)[]> {
+  private async fallback(fields: readonly K[], keys: readonly string[], budget?: CallBudget): Promise<(Interpretation<T> | undefined)[]> {
     const out: (Interpretation<T> | undefined)[] = keys.map(() => undefined);
     const p = this.previous;
     if (p !== undefined && this.options.previousMajor !== "off") {
@@ -403,7 +410,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       const found = await this.readMany(from.map((k) => k ?? ""), "GET");
       found.forEach((bytes, i) => {
         const source = from[i];
-        if (source !== undefined && bytes instanceof Buffer) out[i] = this.readThrough(p, keys[i] as string, source, bytes);
+        if (source !== undefined && bytes instanceof Buffer) out[i] = this.withinCall(budget, () => this.readThrough(p, keys[i] as string, source, bytes, budget));
         else if (bytes instanceof Error) this.report(asStoreError(bytes, "GET", source));
       });
     }
@@ -416,11 +423,25 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       found.forEach((bytes, j) => {
         const i = todo[j] as number;
         const source = from[j];
-        if (source !== undefined && bytes instanceof Buffer) out[i] = this.adopt(keys[i] as string, fields[i] as K, source, bytes);
+        if (source !== undefined && bytes instanceof Buffer) out[i] = this.withinCall(budget, () => this.adopt(keys[i] as string, fields[i] as K, source, bytes, budget));
         else if (bytes instanceof Error) this.report(asStoreError(bytes, "GET", source));
       });
     }
     return out;
+  }
+
+  /** A fallback read, unless its call's budget is spent: then not decoded, a counted over_budget miss. */
+  private withinCall(budget: CallBudget | undefined, read: () => Interpretation<T> | undefined): Interpretation<T> | undefined {
+    if (budget === undefined || !budget.spent) return read();
+    this.counter.read("over_budget", undefined);
+    return budget.skip<T>();
+  }
+
+  /** Interprets within a call's budget when there is one (charging it), else within the read's own. */
+  private within(budget: CallBudget | undefined, read: (limit?: number) => Interpretation<T>): Interpretation<T> {
+    if (budget === undefined) return read();
+    const limit = budget.next();
+    return budget.charge(read(limit), limit);
   }
 
   /** Keys of another key space for each key's fields; a mapping that throws is reported and that key skipped. */
@@ -442,20 +463,20 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   }
 
   /** The previous major's entry → this major's value (the previous entity's decision table, then fromPrevious). */
-  private convertPrevious(p: PreviousSide<T, K>, bytes: Buffer, key: string | undefined): Interpretation<T> {
-    const seen = interpret(p.entity, p.options, bytes, key);
+  private convertPrevious(p: PreviousSide<T, K>, bytes: Buffer, key: string | undefined, limit?: number): Interpretation<T> {
+    const seen = interpret(p.entity, p.options, bytes, key, undefined, limit);
     if (seen.value === undefined) return { ...seen, value: undefined, revision: undefined };
     try {
       const value = checkedResult((p.migrations.fromPrevious as (old: unknown) => T)(seen.value));
-      return { outcome: "read_through", value, header: seen.header, revision: undefined, error: undefined };
+      return { outcome: "read_through", value, header: seen.header, revision: undefined, error: undefined, work: seen.work ?? 0 };
     } catch (error) {
-      return { outcome: "upgrade_failed", value: undefined, header: seen.header, revision: undefined, error: new UpgradeError(this.entity.typeName, key, "fromPrevious", error) };
+      return { outcome: "upgrade_failed", value: undefined, header: seen.header, revision: undefined, error: new UpgradeError(this.entity.typeName, key, "fromPrevious", error), work: seen.work ?? 0 };
     }
   }
 
   /** A miss here found in the previous major: converted, returned, and copied here in the background with its expiry. */
-  private readThrough(p: PreviousSide<T, K>, key: string, source: string, bytes: Buffer): Interpretation<T> | undefined {
-    let seen = this.convertPrevious(p, bytes, source);
+  private readThrough(p: PreviousSide<T, K>, key: string, source: string, bytes: Buffer, budget?: CallBudget): Interpretation<T> | undefined {
+    let seen = this.within(budget, (limit) => this.convertPrevious(p, bytes, source, limit));
     let next: Buffer | undefined;
     if (seen.outcome === "read_through") {
       try {
@@ -464,7 +485,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
         seen = { ...seen, outcome: "upgrade_failed", value: undefined, error: new UpgradeError(this.entity.typeName, source, "fromPrevious", error) };
       }
     }
-    if (seen.outcome !== "read_through" && seen.outcome !== "upgrade_failed") {
+    if (seen.outcome !== "read_through" && seen.outcome !== "upgrade_failed" && seen.outcome !== "over_budget") {
       // Nothing usable in the previous major (a miss there too): reported if damaged, counted as this read's miss.
       if (seen.error instanceof ProtocacheError) this.report(seen.error);
       return undefined;
@@ -476,9 +497,9 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   }
 
   /** A miss here found in the legacy key space: converted, returned, and (with `adopt`) written here with its expiry. */
-  private adopt(key: string, fields: K, source: string, bytes: Buffer): Interpretation<T> | undefined {
-    const seen = interpret(this.entity, this.options, bytes, source, fields);
-    if (seen.outcome !== "legacy" && seen.outcome !== "legacy_rejected") {
+  private adopt(key: string, fields: K, source: string, bytes: Buffer, budget?: CallBudget): Interpretation<T> | undefined {
+    const seen = this.within(budget, (limit) => interpret(this.entity, this.options, bytes, source, fields, limit));
+    if (seen.outcome !== "legacy" && seen.outcome !== "legacy_rejected" && seen.outcome !== "over_budget") {
       // Not a legacy value (the reader declined, or an envelope sits at the old key): a miss here.
       if (seen.error instanceof ProtocacheError) this.report(seen.error);
       return undefined;
@@ -664,6 +685,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
         break;
       case "upgrade_failed":
       case "legacy_rejected":
+      case "over_budget":
+        // An over_budget entry is never deleted: a reader with a larger budget may read it.
         if (seen.error instanceof ProtocacheError) this.report(seen.error);
         break;
       case "foreign":

@@ -1,6 +1,8 @@
 import { FieldValueError } from "../codec/field-checks.js";
+import { DEFAULT_READ_WORK } from "../codec/work.js";
 import { LegacyValueError } from "../errors.js";
 import type { Entity } from "./entity.js";
+import { parseJsonWithin } from "./legacy-json.js";
 
 /**
  * Where a cache from before protocache keeps its entries and how to read
@@ -25,7 +27,11 @@ export interface LegacySource<K, T = unknown> {
   /**
    * Turns stored bytes into a plain object with the current type's property
    * names (or undefined: not a legacy entry, a `foreign` miss), synchronously.
-   * Default: UTF-8 JSON. A reader that throws is reported and counted.
+   * Default: UTF-8 JSON, refused before parsing when nested deeper than 32
+   * levels (`legacy_rejected`) or costlier than `maxReadWork`
+   * (`over_budget`). A reader of your own bounds its own work (what it
+   * returns is then checked and decoded within the budget). A reader that
+   * throws is reported and counted.
    */
   readonly read?: (bytes: Buffer, key: string) => LegacyObject<T> | undefined;
   /** Write converted values as envelopes at this accessor's key, keeping the old entry's expiry. Default true. */
@@ -42,13 +48,15 @@ export interface ResolvedLegacy {
   /** Old key from the key fields; undefined: the accessor's own key. */
   readonly key: ((fields: unknown) => string) | undefined;
   readonly read: (bytes: Buffer, key: string) => unknown;
+  /** `read` is the default JSON reader: the read path scans the text within its work budget first ({@link parseJsonWithin}). */
+  readonly json: boolean;
   readonly adopt: boolean;
   readonly deleteOld: boolean;
 }
 
-/** The default legacy reader: UTF-8 JSON. */
+/** The default legacy reader: UTF-8 JSON within the default work budget (the read path uses {@link parseJsonWithin} with its own). */
 export function readJson(bytes: Buffer): unknown {
-  return JSON.parse(bytes.toString("utf8"));
+  return parseJsonWithin(bytes, DEFAULT_READ_WORK).value;
 }
 
 /**

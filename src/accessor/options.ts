@@ -3,6 +3,7 @@ import { ConfigError, type ProtocacheError } from "../errors.js";
 import type { EnvelopeWriteOptions } from "../envelope/encode.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
 import { checkWellFormed, validatePrefix } from "../keys.js";
+import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, MAX_WORK } from "../codec/work.js";
 import { readJson, type LegacyObject, type LegacySource, type ResolvedLegacy } from "./legacy.js";
 import type { MetricsSink } from "../metrics/sink.js";
 
@@ -25,6 +26,27 @@ export interface AccessorOptions<T, K = unknown> {
   readonly compression?: { readonly algorithm: "gzip" | "brotli"; readonly minBytes?: number } | false;
   /** Largest payload in bytes, compressed or not: larger entries are `corrupt` before any work (legacy values are not given to `legacy`), and `set` refuses to write one. Default 8 MiB, at most 512 MiB (the largest string Redis stores). */
   readonly maxPayloadBytes?: number;
+  /**
+   * Most work units one read may take (docs/reliability.md, "Work budget"):
+   * every field, packed element, map entry, new object, decompressed byte
+   * and string byte is charged before it is decoded, and an entry that needs
+   * more is an `over_budget` miss (reported, never deleted), as is a legacy
+   * value whose JSON needs more. Default 524 288 (2^19), which keeps every
+   * stored value under 50 ms and 32 MB on the reference machine; raise it
+   * for an entity whose values legitimately need more (from 1 to 10^9).
+   * `set` does not check it: a value over its readers' budget is written,
+   * and read as an `over_budget` miss naming this option.
+   */
+  readonly maxReadWork?: number;
+  /**
+   * Most work units one `getMany` may take in all (reads over their own
+   * budget included): once spent, the remaining entries are `over_budget`
+   * misses, reported once per call, so no batch size can exhaust the heap.
+   * `migrate` decodes each batch in parts of at most this much. Default
+   * 8 388 608 (2^23, 16 reads at the default `maxReadWork`; at least
+   * `maxReadWork` when that is raised); from `maxReadWork` to 10^9.
+   */
+  readonly maxBatchWork?: number;
   /** What to do with entries of an older revision: upgrade with declared defaults (default) or treat as a miss. */
   readonly onOlderRevision?: "upgrade" | "miss";
   /** Oldest revision still read; older entries are `rejected` misses. Default 1 (all). */
@@ -108,6 +130,8 @@ export interface ResolvedOptions<_T = unknown> {
   readonly compression: CompressionName;
   readonly compressMinBytes: number;
   readonly maxPayloadBytes: number;
+  readonly maxReadWork: number;
+  readonly maxBatchWork: number;
   readonly onOlderRevision: "upgrade" | "miss";
   readonly minRevision: number;
   readonly deleteRejected: boolean;
@@ -127,7 +151,7 @@ export interface ResolvedOptions<_T = unknown> {
 }
 
 const known = new Set([
-  "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "onOlderRevision",
+  "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "maxReadWork", "maxBatchWork", "onOlderRevision",
   "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "onGuarded", "legacy", "rewriteLegacy",
   "previousMajor", "onStoreError", "onError", "deadlineMs", "maxKeyBytes", "maxBatchKeys", "metrics",
 ]);
@@ -157,6 +181,9 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
   if (compression !== undefined) checkKeys(compression, "compression", ["algorithm", "minBytes"]);
   const algorithm = compression === undefined ? "none" : oneOf(compression["algorithm"], "compression.algorithm", ["gzip", "brotli"] as const, undefined);
   const legacy = legacyOf(o["legacy"], keyFields);
+  const maxReadWork = int(o["maxReadWork"], "maxReadWork", DEFAULT_READ_WORK, 1, MAX_WORK);
+  const maxBatchWork = int(o["maxBatchWork"], "maxBatchWork", Math.max(DEFAULT_BATCH_WORK, maxReadWork), 1, MAX_WORK);
+  if (maxBatchWork < maxReadWork) throw new ConfigError("maxBatchWork", `${maxBatchWork} is below maxReadWork (${maxReadWork}): a batch must afford at least one read`);
   return {
     prefix: validatePrefix(str(o["prefix"], "prefix", "")),
     variant: variantOf(o["variant"]),
@@ -166,6 +193,8 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
     compression: algorithm,
     compressMinBytes: int(compression?.["minBytes"], "compression.minBytes", 1024, 0),
     maxPayloadBytes: int(o["maxPayloadBytes"], "maxPayloadBytes", 8 * 1024 * 1024, 1, maxRedisValueBytes),
+    maxReadWork,
+    maxBatchWork,
     onOlderRevision: oneOf(o["onOlderRevision"], "onOlderRevision", ["upgrade", "miss"] as const, "upgrade"),
     minRevision: int(o["minRevision"], "minRevision", 1, 1),
     deleteRejected: bool(o["deleteRejected"], "deleteRejected", false),
@@ -268,7 +297,7 @@ function writerTagOf(value: unknown): Buffer | undefined {
 
 function legacyOf(value: unknown, keyFields: readonly string[]): ResolvedLegacy | undefined {
   if (value === undefined) return undefined;
-  if (typeof value === "function") return { key: undefined, read: value as (bytes: Buffer) => unknown, adopt: false, deleteOld: false };
+  if (typeof value === "function") return { key: undefined, read: value as (bytes: Buffer) => unknown, json: false, adopt: false, deleteOld: false };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError("legacy", `expected a function (a reader) or an object like { key, read }, got ${describeValue(value)}`);
   }
@@ -280,9 +309,11 @@ function legacyOf(value: unknown, keyFields: readonly string[]): ResolvedLegacy 
   const byPrefix =
     prefix === undefined ? undefined
     : (fields: unknown) => prefix + keyFields.map((k) => String((fields as Record<string, unknown>)[k])).join(":");
+  const read = fn<(bytes: Buffer, key: string) => unknown>(source["read"], "legacy.read");
   return {
     key: key ?? byPrefix,
-    read: fn<(bytes: Buffer, key: string) => unknown>(source["read"], "legacy.read") ?? readJson,
+    read: read ?? readJson,
+    json: read === undefined,
     adopt: bool(source["adopt"], "legacy.adopt", true),
     deleteOld: bool(source["deleteOld"], "legacy.deleteOld", false),
   };

@@ -1,5 +1,6 @@
 import { FieldValueError } from "../codec/field-checks.js";
 import { Reader } from "../codec/reader.js";
+import { Work, WorkBudgetError } from "../codec/work.js";
 import { copyUnknownFields } from "../codec/unknown-fields.js";
 import { Writer } from "../codec/writer.js";
 import { decompress } from "../envelope/compression.js";
@@ -10,6 +11,7 @@ import { DecodeError, LegacyReaderError, LegacyValueError, UpgradeError } from "
 import type { ReadOutcome } from "../stats.js";
 import type { Entity, RevisionInfo } from "./entity.js";
 import { legacyEncodeError, legacyValue } from "./legacy.js";
+import { parseJsonWithin } from "./legacy-json.js";
 import { migrationsOf } from "./migrations.js";
 import { envelopeOptionsOf, type ResolvedOptions } from "./options.js";
 
@@ -25,6 +27,8 @@ export interface Interpretation<T> {
   readonly error: Error | undefined;
   /** For a `legacy` value, or one an upgrade hook made: its envelope in the current revision (what adoption, `rewriteLegacy` or write-back stores). */
   readonly envelope?: Buffer | undefined;
+  /** Work units the read took (src/codec/work.ts): what a call's budget is charged; absent or 0 when nothing was decoded. */
+  readonly work?: number;
 }
 
 
@@ -38,8 +42,15 @@ function result<T>(
   revision?: RevisionInfo<T>,
   error?: Error,
   envelope?: Buffer,
+  work = 0,
 ): Interpretation<T> {
-  return { outcome, value, header, revision, error, envelope };
+  return { outcome, value, header, revision, error, envelope, work };
+}
+
+/** The `over-budget` failure of a read that could spend `budget` units (less than `maxReadWork` when its call's budget was nearly spent). */
+function overBudget(options: ResolvedOptions<unknown>, budget: number, schemaId: number | undefined, what: string, cause?: unknown): DecodeError {
+  const limit = budget < options.maxReadWork ? `what was left of the call's maxBatchWork (${options.maxBatchWork})` : `maxReadWork`;
+  return new DecodeError("over-budget", `${what} needs more than ${budget} work units (${limit}): raise maxReadWork if the entity's values legitimately need more`, schemaId, { cause });
 }
 
 /**
@@ -50,14 +61,18 @@ function result<T>(
  * a throwing hook or legacy reader is an outcome with its error. The one
  * place where stored bytes become a current-revision value (accessors and
  * operations share it). `key` names the key read (for errors and legacy
- * readers); a legacy value gets the key fields `fields`.
+ * readers); a legacy value gets the key fields `fields`. Decoding may take
+ * at most `budget` work units (default `maxReadWork`; a batch passes what is
+ * left of its own): past it the read is an `over_budget` miss, and
+ * `work` in the result says what it took.
  */
-export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, key?: string, fields?: K): Interpretation<T> {
+export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, key?: string, fields?: K, budget = options.maxReadWork): Interpretation<T> {
+  if (budget > options.maxReadWork) budget = options.maxReadWork;
   if (bytes.length === 0 || bytes[0] !== MAGIC) {
     if (bytes.length > options.maxPayloadBytes) {
       return result<T>("foreign", undefined, undefined, undefined, new DecodeError("too-large", `value of ${bytes.length} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes}): not given to the legacy reader`));
     }
-    return interpretLegacy(entity, options, bytes, key, fields);
+    return interpretLegacy(entity, options, bytes, key, fields, budget);
   }
   let header: EnvelopeHeader;
   try {
@@ -70,20 +85,20 @@ export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T
   }
   const id = header.schemaId;
   const revision = entity.revisionsById.get(id);
-  if (revision === entity.current) return decodeAs(entity, options, bytes, header, "hit", revision);
+  if (revision === entity.current) return decodeAs(entity, options, bytes, header, "hit", revision, budget);
   if (revision !== undefined && revision.revision > entity.current.revision) {
     // A later locked revision (the schema was reverted): newer than this code, so read it like an unknown one.
-    return decodeAs(entity, options, bytes, header, "unknown", undefined);
+    return decodeAs(entity, options, bytes, header, "unknown", undefined, budget);
   }
   if (revision !== undefined) {
     if (options.onOlderRevision === "miss" || revision.revision < options.minRevision) {
       return result("rejected", undefined, header, revision);
     }
-    return decodeAs(entity, options, bytes, header, "upgraded", revision, key);
+    return decodeAs(entity, options, bytes, header, "upgraded", revision, budget, key);
   }
   if (entity.registry.get(id) !== undefined) return result<T>("wrong_type", undefined, header);
   // Same major, unknown ID: a newer revision. CI guarantees it is wire-compatible with ours.
-  return decodeAs(entity, options, bytes, header, "unknown", undefined);
+  return decodeAs(entity, options, bytes, header, "unknown", undefined, budget);
 }
 
 function decodeAs<T, K>(
@@ -93,6 +108,7 @@ function decodeAs<T, K>(
   header: EnvelopeHeader,
   outcome: "hit" | "upgraded" | "unknown",
   revision: RevisionInfo<T> | undefined,
+  budget: number,
   key?: string,
 ): Interpretation<T> {
   const stored = bytes.length - header.payloadStart;
@@ -101,20 +117,35 @@ function decodeAs<T, K>(
     const error = new DecodeError("too-large", `payload of ${stored} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes})`, header.schemaId);
     return result("corrupt", undefined, header, revision, error);
   }
+  // Decompressed bytes are charged first; the budget also caps how many decompression may produce.
+  let work = budget;
+  let decoding = false;
   try {
     let payload = bytes;
     let start = header.payloadStart;
     if (header.compression !== "none") {
-      payload = decompress(header.compression, bytes.subarray(start), options.maxPayloadBytes, header.schemaId);
+      const cap = Math.min(options.maxPayloadBytes, budget * Work.decompressedBytesPerUnit);
+      try {
+        payload = decompress(header.compression, bytes.subarray(start), cap, header.schemaId);
+      } catch (error) {
+        if (cap < options.maxPayloadBytes && error instanceof DecodeError && error.reason === "too-large") {
+          return result("over_budget", undefined, header, revision, overBudget(options as ResolvedOptions<unknown>, budget, header.schemaId, "decompressing the payload", error), undefined, budget);
+        }
+        throw error;
+      }
+      work -= Math.ceil(payload.length / Work.decompressedBytesPerUnit);
       start = 0;
     }
-    reader.reset(payload, start, payload.length);
+    reader.reset(payload, start, payload.length, work);
+    decoding = true;
     let value = entity.decode(reader, payload.length);
+    decoding = false;
+    work -= reader.workUsed();
     const hook = outcome === "upgraded" && revision !== undefined ? migrationsOf(entity)?.upgrades?.[revision.revision] : undefined;
     // The revision's own view is taken before declared defaults fill the value.
     const old = hook === undefined ? undefined : view(revision as RevisionInfo<T>, value);
     (revision ?? entity.current).fill?.(value);
-    if (hook === undefined) return result(outcome, value, header, revision);
+    if (hook === undefined) return result(outcome, value, header, revision, undefined, undefined, budget - work);
     let envelope: Buffer;
     try {
       value = checkedResult(hook(old as never, value));
@@ -123,15 +154,18 @@ function decodeAs<T, K>(
     } catch (error) {
       const cause = error instanceof FieldValueError ? new TypeError(`field ${error.pathFrom(value) || "(value)"}: ${error.message}`) : error;
       const failure = new UpgradeError(entity.typeName, key, `upgrades[${(revision as RevisionInfo<T>).revision}]`, cause);
-      return result("upgrade_failed", undefined, header, revision, failure);
+      return result("upgrade_failed", undefined, header, revision, failure, undefined, budget - work);
     }
-    return result(outcome, value, header, revision, undefined, envelope);
+    return result(outcome, value, header, revision, undefined, envelope, budget - work);
   } catch (error) {
+    if (error instanceof WorkBudgetError) {
+      return result("over_budget", undefined, header, revision, overBudget(options as ResolvedOptions<unknown>, budget, header.schemaId, "decoding the payload", error), undefined, budget);
+    }
     const failure =
       error instanceof DecodeError
         ? error
         : new DecodeError("payload", error instanceof Error ? error.message : String(error), header.schemaId, { cause: error });
-    return result("corrupt", undefined, header, revision, failure);
+    return result("corrupt", undefined, header, revision, failure, undefined, budget - work + (decoding ? reader.workUsed() : 0));
   } finally {
     reader.release();
   }
@@ -157,15 +191,21 @@ export function checkedResult<T>(value: T): T {
  * the current type (declared defaults, the key's fields, every field
  * checked), encoded as the envelope adoption writes, and read back from it.
  */
-function interpretLegacy<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, at: string | undefined, fields: K | undefined): Interpretation<T> {
+function interpretLegacy<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, at: string | undefined, fields: K | undefined, budget: number): Interpretation<T> {
   const legacy = options.legacy;
   if (legacy === undefined) return result<T>("foreign", undefined);
   const key = at ?? "(unknown key)";
   let raw: unknown;
+  // The default JSON reader's work is counted before parsing; a reader of the service's own is not.
+  let work = 0;
   try {
-    raw = legacy.read(bytes, key);
+    if (legacy.json) ({ value: raw, work } = parseJsonWithin(bytes, budget));
+    else raw = legacy.read(bytes, key);
   } catch (error) {
-    return result<T>("legacy_rejected", undefined, undefined, undefined, new LegacyReaderError(key, error));
+    if (error instanceof WorkBudgetError) {
+      return result<T>("over_budget", undefined, undefined, undefined, overBudget(options as ResolvedOptions<unknown>, budget, undefined, "the legacy JSON", error), undefined, budget);
+    }
+    return result<T>("legacy_rejected", undefined, undefined, undefined, new LegacyReaderError(key, error), undefined, work);
   }
   if (raw === undefined) return result<T>("foreign", undefined);
   let envelope: Buffer;
@@ -176,7 +216,9 @@ function interpretLegacy<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>
   } catch (error) {
     return result<T>("legacy_rejected", undefined, undefined, undefined, legacyEncodeError(key, value, error));
   }
-  const read = interpret(entity, { ...options, legacy: undefined }, envelope);
-  if (read.outcome !== "hit") return result<T>("legacy_rejected", undefined, undefined, undefined, read.error ?? new LegacyValueError(key, `does not read back (${read.outcome})`));
-  return result<T>("legacy", read.value, undefined, undefined, undefined, envelope);
+  const read = interpret(entity, { ...options, legacy: undefined }, envelope, undefined, undefined, budget - work);
+  work += read.work ?? 0;
+  if (read.outcome === "over_budget") return { ...read, header: undefined, revision: undefined, work };
+  if (read.outcome !== "hit") return result<T>("legacy_rejected", undefined, undefined, undefined, read.error ?? new LegacyValueError(key, `does not read back (${read.outcome})`), undefined, work);
+  return result<T>("legacy", read.value, undefined, undefined, undefined, envelope, work);
 }

@@ -1,6 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import { latin1Slice, utf8Slice } from "./node-buffer.js";
 import { UnknownCollector } from "./unknown-fields.js";
+import { MAX_WORK, Work, WorkBudgetError } from "./work.js";
 
 /** Thrown by {@link Reader} on malformed protobuf bytes; callers turn it into a counted `corrupt` miss. */
 export class WireError extends Error {
@@ -17,15 +18,27 @@ const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 /** Inputs up to this size share one Latin-1 copy for their ASCII strings (see {@link Reader.string}). */
 const sharedTextLimit = 4096;
 
+// Charges below are literal (shifts for the per-byte rates) to keep the hot path free of lookups; they are
+// Work's values (src/codec/work.ts): shortStringByte 1, nativeString 4, asciiBytesPerUnit 64 (>> 6),
+// utf8BytesPerUnit 8 (>> 3), bytesValue 16, copiedBytesPerUnit 64 (>> 6). A test checks them against Work.
+
 /** Deepest nesting of messages (and unknown groups) a reader accepts, as other protobuf runtimes do. */
 export const MAX_DEPTH = 100;
+
+function checkBudget(budget: number): number {
+  if (!Number.isSafeInteger(budget) || budget < 0 || budget > MAX_WORK) throw new RangeError(`work budget must be a whole number from 0 to ${MAX_WORK}, got ${budget}`);
+  return budget;
+}
 
 /**
  * Bounds-checked protobuf binary reader. Every length is checked against the
  * end of the enclosing value before it is trusted, nesting is limited to
  * {@link MAX_DEPTH}, and unknown fields are kept as byte ranges copied out
  * once per message when the outermost decode ends: work and memory stay
- * proportional to the input. Generated decoders call it.
+ * proportional to the input. Every decode also has a work budget (see
+ * {@link Work}): each field, packed element, map entry, object and string
+ * byte is charged before it is decoded, and a decode that needs more throws
+ * {@link WorkBudgetError}. Generated decoders call it.
  */
 export class Reader {
   buf: Buffer;
@@ -45,16 +58,21 @@ export class Reader {
   private readonly unknowns = new UnknownCollector(MAX_DEPTH);
   /** Field numbers of the unknown groups being skipped, innermost last. */
   private readonly groups = new Int32Array(MAX_DEPTH + 1);
+  /** Work units left in this decode's budget; below 0 the decode stops. */
+  private work: number;
+  /** The budget this decode started with. */
+  private budget: number;
 
-  constructor(buf: Buffer, start = 0, end = buf.length) {
+  constructor(buf: Buffer, start = 0, end = buf.length, budget = MAX_WORK) {
     this.buf = buf;
     this.pos = start;
     this.start = start;
     this.limit = end;
+    this.work = this.budget = checkBudget(budget);
   }
 
-  /** Points the reader at new bytes, so one reader can serve every decode. */
-  reset(buf: Buffer, start: number, end: number): void {
+  /** Points the reader at new bytes, so one reader can serve every decode; `budget` is its work budget in {@link Work} units. */
+  reset(buf: Buffer, start: number, end: number, budget = MAX_WORK): void {
     this.buf = buf;
     this.pos = start;
     this.start = start;
@@ -63,13 +81,59 @@ export class Reader {
     this.textStart = -1;
     this.depth = 0;
     this.unknowns.reset();
+    // Not checked here (the hot path): callers pass a budget they checked; a bad one only fails the decode.
+    this.work = this.budget = budget;
   }
 
-  /** Starts decoding a message: one level deeper, refused past {@link MAX_DEPTH}. */
-  enter(): void {
+  /** Work units this decode has used so far (at most its budget, also when it ran out). */
+  workUsed(): number {
+    return this.work < 0 ? this.budget : this.budget - this.work;
+  }
+
+  /** Charges `units` of work; throws {@link WorkBudgetError} when the budget is spent. */
+  charge(units: number): void {
+    if ((this.work -= units) < 0) this.exhausted();
+  }
+
+  private exhausted(): never {
+    throw new WorkBudgetError(this.budget);
+  }
+
+  /**
+   * Starts decoding a message: one level deeper, refused past
+   * {@link MAX_DEPTH}, and `weight` work units charged for the object the
+   * decoder fills (generated decoders pass their message's weight).
+   */
+  enter(weight: number): void {
+    if ((this.work -= weight) < 0) this.exhausted();
     const depth = ++this.depth;
     if (depth > MAX_DEPTH) throw new WireError(`messages nested deeper than ${MAX_DEPTH}`);
     this.unknowns.open(depth);
+  }
+
+  /** Reads a map entry's length prefix and returns where it ends, charging `weight` work units for the insertion. */
+  entry(weight: number): number {
+    if ((this.work -= weight) < 0) this.exhausted();
+    return this.end();
+  }
+
+  /**
+   * Reads the length prefix of a packed repeated field and returns where
+   * it ends, charging one unit per element first: `width` bytes each for
+   * fixed-size elements, or (`width` 0) one per varint, counted by their
+   * last bytes (a scan that stops as soon as the budget is spent).
+   */
+  packed(width: number): number {
+    const end = this.end();
+    if (width > 0) {
+      this.charge(Math.ceil((end - this.pos) / width) * Work.packedElement);
+      return end;
+    }
+    const b = this.buf;
+    let work = this.work;
+    for (let p = this.pos; p < end; p++) if ((b[p] as number) < 128 && --work < 0) this.exhausted();
+    this.work = work;
+    return end;
   }
 
   /**
@@ -82,10 +146,11 @@ export class Reader {
     if (--this.depth === 0) this.unknowns.finish();
   }
 
-  /** A field tag (field number << 3 | wire type); must fit 32 bits. */
+  /** A field tag (field number << 3 | wire type); must fit 32 bits. One work unit. */
   tag(): number {
     const p = this.pos;
     this.tagStart = p;
+    if (--this.work < 0) this.exhausted();
     if (p < this.limit) {
       const b = this.buf[p] as number;
       if (b < 128) {
@@ -282,7 +347,8 @@ export class Reader {
    * Latin-1 copy of the input (one native call per decode instead of one per
    * string; a decoded string can then keep that copy, at most 4 KiB, alive);
    * anything else is checked and decoded natively. Invalid UTF-8 is
-   * malformed (proto3 strings are UTF-8), never silently replaced.
+   * malformed (proto3 strings are UTF-8), never silently replaced. Longer
+   * strings are charged by their bytes ({@link Work}), ASCII ones less.
    */
   string(): string {
     const end = this.end();
@@ -290,6 +356,8 @@ export class Reader {
     this.pos = end;
     const b = this.buf;
     if (end - start < 8) {
+      // Built one character at a time: a string per character, charged as such.
+      if ((this.work -= end - start) < 0) this.exhausted();
       let s = "";
       for (let p = start; p < end; p++) {
         const c = b[p] as number;
@@ -298,6 +366,8 @@ export class Reader {
       }
       return s;
     }
+    // Charged at the ASCII rate before the scan; utf8() charges the rest of the UTF-8 rate.
+    if ((this.work -= 4 + ((end - start) >> 6)) < 0) this.exhausted();
     for (let p = start; p < end; p++) if ((b[p] as number) >= 0x80) return this.utf8(start, end);
     // Substrings of the shared copy keep all of it alive: only worth it (and harmless) for small inputs.
     if (this.limit - this.start > sharedTextLimit) return latin1Slice(b, start, end);
@@ -309,6 +379,9 @@ export class Reader {
   }
 
   private utf8(start: number, end: number): string {
+    // Short strings were charged a unit per byte, longer ones the native-string unit and the ASCII rate.
+    const n = end - start;
+    this.charge(n < 8 ? 4 : (n >> 3) - (n >> 6));
     const b = this.buf;
     if (!isUtf8(b.subarray(start, end))) throw new WireError("string is not valid UTF-8");
     return utf8Slice(b, start, end);
@@ -318,6 +391,7 @@ export class Reader {
   bytes(): Uint8Array {
     const end = this.end();
     const start = this.pos;
+    this.charge(16 + ((end - start) >> 6));
     const out = new Uint8Array(end - start);
     if (end - start <= 32) {
       const b = this.buf;
@@ -339,6 +413,7 @@ export class Reader {
     this.textStart = -1;
     this.depth = 0;
     this.unknowns.reset();
+    this.work = this.budget = 0;
   }
 
   /** Checks that a nested value (map entry, packed list) ended exactly where its length said. */
@@ -393,6 +468,7 @@ export class Reader {
     open[top++] = number;
     if (this.depth + top > MAX_DEPTH) throw new WireError(`groups nested deeper than ${MAX_DEPTH}`);
     while (top > 0) {
+      if (--this.work < 0) this.exhausted();
       const t = this.varint32();
       const n = t >>> 3;
       if (n === 0) throw new WireError("field number 0");

@@ -1,5 +1,6 @@
 import { invalidField, isFloat32, isInt64, isUint64 } from "./field-checks.js";
 import type { Reader } from "./reader.js";
+import { Work } from "./work.js";
 import type { Writer } from "./writer.js";
 
 /**
@@ -11,6 +12,8 @@ import type { Writer } from "./writer.js";
  * bad value sits). Decoders take the value decoded so far for the same field
  * and merge into it, as the wire format requires. Unknown fields inside these
  * messages are skipped: ts-proto's shapes have nowhere to keep them.
+ * Decoders charge the reader's work budget like generated ones: a Struct
+ * entry as a map entry, each new object or array by its weight.
  */
 
 /** A JSON-like value as ts-proto types `google.protobuf.Value`. */
@@ -34,7 +37,7 @@ function wrapper<T>(name: string, tag: number, write: (w: Writer, v: T) => void,
   };
   const decode: Decode<T> = (r, end, previous) => {
     let value = previous ?? zero;
-    r.enter();
+    r.enter(1);
     while (r.pos < end) {
       const t = r.tag();
       if (t === tag) value = read(r);
@@ -168,14 +171,14 @@ function setOwn(target: JsonObject, key: string, value: JsonValue): void {
 /** Reads a Struct into `previous` (a later entry replaces an earlier one with the same key); entries without a value are dropped, as ts-proto does. */
 export function decodeStruct(r: Reader, end: number, previous?: JsonObject): JsonObject {
   const out: JsonObject = previous ?? {};
-  r.enter();
+  r.enter(2);
   while (r.pos < end) {
     const t = r.tag();
     if (t !== 10) {
       r.skipField(t);
       continue;
     }
-    const e = r.end();
+    const e = r.entry(Work.mapEntry);
     let key = "";
     let item: JsonValue = undefined;
     while (r.pos < e) {
@@ -194,7 +197,7 @@ export function decodeStruct(r: Reader, end: number, previous?: JsonObject): Jso
 /** Reads a Value; a struct or list value merges into a previous one of the same kind. */
 export function decodeValue(r: Reader, end: number, previous?: JsonValue): JsonValue {
   let value: JsonValue = previous;
-  r.enter();
+  r.enter(1);
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
@@ -228,7 +231,7 @@ export function decodeValue(r: Reader, end: number, previous?: JsonValue): JsonV
 /** Reads a ListValue, appending to `previous`. */
 export function decodeListValue(r: Reader, end: number, previous?: JsonValue[]): JsonValue[] {
   const out = previous ?? [];
-  r.enter();
+  r.enter(2);
   while (r.pos < end) {
     const t = r.tag();
     if (t === 10) out.push(decodeValue(r, r.end()));
@@ -241,7 +244,7 @@ export function decodeListValue(r: Reader, end: number, previous?: JsonValue[]):
 /** Reads a FieldMask's paths, appending to `previous`. */
 export function decodeFieldMask(r: Reader, end: number, previous?: string[]): string[] {
   const out = previous ?? [];
-  r.enter();
+  r.enter(2);
   while (r.pos < end) {
     const t = r.tag();
     if (t === 10) out.push(r.string());

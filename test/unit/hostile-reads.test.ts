@@ -1,40 +1,43 @@
 import fc from "fast-check";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { encodeSession, newSession, sessionEntity } from "../../generated/acme/session/v1/session.cache.js";
-import { encodeUser, userCache, userEntity } from "../../generated/acme/user/v1/user.cache.js";
+import { encodeSession, newSession, sessionCache, sessionEntity } from "../../generated/acme/session/v1/session.cache.js";
+import { encodeUser, userEntity } from "../../generated/acme/user/v1/user.cache.js";
 import type { Entity } from "../../src/accessor/entity.js";
-import { resolveOptions } from "../../src/accessor/options.js";
+import { resolveOptions, type ResolvedOptions } from "../../src/accessor/options.js";
 import { interpret, type Interpretation } from "../../src/accessor/read.js";
-import { unknownFieldsOf } from "../../src/codec/unknown-fields.js";
+import { Reader } from "../../src/codec/reader.js";
+import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, MAX_WORK } from "../../src/codec/work.js";
 import { Writer } from "../../src/codec/writer.js";
+import { decompress } from "../../src/envelope/compression.js";
 import { encodeEnvelope } from "../../src/envelope/encode.js";
+import { readHeader } from "../../src/envelope/header.js";
+import { DecodeError, type ProtocacheError } from "../../src/errors.js";
 import type { ReadOutcome } from "../../src/stats.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
 import { repoRoot } from "../support/project.js";
 import { measure, measureAsync } from "../support/read-cost.js";
 import { envelope } from "../support/entries.js";
 import { sessionArb, userArb } from "../support/arbitraries.js";
+import { hostileValues, worstBatchValue, type HostileValue } from "../support/hostile-values.js";
 
 /**
  * Hostile stored values (docs/reliability.md, "Hostile stored values"): every
- * read finishes within a bound on time and memory and is a counted miss
- * (`corrupt`) or a hit that keeps the unknown bytes, never a throw.
- * Bounds are an order of magnitude above what these reads take on an idle
- * machine, because other test suites share the cores.
+ * read stays within its work budget and a bound on time and memory, and is a
+ * counted miss (`corrupt`, `over_budget`, `legacy_rejected`) or a hit that
+ * keeps the unknown bytes, never a throw. The values themselves are in
+ * test/support/hostile-values.ts, shared with `npm run hostile`.
  */
 
 const MiB = 1024 * 1024;
-const maxPayload = 8 * MiB; // the default maxPayloadBytes
 const options = resolveOptions<unknown>({}, 0);
 const userId = userEntity.current.schemaId;
 const sessionId = sessionEntity.current.schemaId;
-const figures: Record<string, { ms: number; peakMiB: number; outcome: string; storedBytes: number }> = {};
+const figures: Record<string, { ms: number; peakMiB: number; outcome: string; storedBytes: number; work?: number }> = {};
 
-function read(entity: Entity<unknown, unknown>, bytes: Buffer): Interpretation<unknown> {
-  return interpret(entity, options as never, bytes);
+function read(entity: Entity<unknown, unknown>, bytes: Buffer, with_: ResolvedOptions<unknown> = options): Interpretation<unknown> {
+  return interpret(entity, with_ as never, bytes);
 }
 
 const plain = { writtenAt: false, writerTag: undefined, compression: "none", compressMinBytes: 0 } as const;
@@ -47,14 +50,6 @@ function writesBackUnchanged(entity: Entity<unknown, unknown>, value: unknown): 
   return encodeEnvelope(new Writer(), entity.current.schemaId, reread.value, entity.encode, plain, 0).equals(once);
 }
 
-/** `pattern` repeated to just under `bytes` bytes. */
-function repeat(pattern: readonly number[], bytes: number): Buffer {
-  const out = Buffer.alloc(Math.floor(bytes / pattern.length) * pattern.length);
-  out.set(pattern.slice(0, out.length));
-  for (let filled = pattern.length; filled < out.length; filled *= 2) out.copyWithin(filled, 0, Math.min(filled, out.length - filled));
-  return out;
-}
-
 const varint = (v: number): number[] => {
   const out: number[] = [];
   while (v > 127) {
@@ -65,80 +60,136 @@ const varint = (v: number): number[] => {
   return out;
 };
 
-const gzip = (payload: Buffer) => gzipSync(payload, { level: 9 });
-const brotli = (payload: Buffer) => brotliCompressSync(payload, { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } });
-
-/** 1-byte unknown fields (field 7, varint 0) filling the largest accepted payload: what once cost ~1 GB per read. */
-const unknownFlood = repeat([0x38, 0x00], maxPayload - 64);
-
-interface HostileCase {
-  readonly name: string;
-  readonly entity: Entity<unknown, unknown>;
-  readonly bytes: () => Buffer;
-  readonly outcome: ReadOutcome;
-  readonly maxMs: number;
-  readonly maxMiB: number;
-  readonly check?: (seen: Interpretation<unknown>) => void;
-}
-
 const user = userEntity as unknown as Entity<unknown, unknown>;
 const session = sessionEntity as unknown as Entity<unknown, unknown>;
-const keepsFlood = (seen: Interpretation<unknown>): void => expect(unknownFieldsOf(seen.value as object)?.length).toBe(unknownFlood.length);
+const entities = { user, session };
 
-const cases: HostileCase[] = [
-  { name: "unknown-field flood (8 MiB of 2-byte fields), gzip-compressed to ~8 KB", entity: user, bytes: () => envelope(userId, gzip(unknownFlood), { flags: 1 }), outcome: "hit", maxMs: 2000, maxMiB: 64, check: keepsFlood },
-  { name: "unknown-field flood, brotli-compressed", entity: user, bytes: () => envelope(userId, brotli(unknownFlood), { flags: 2 }), outcome: "hit", maxMs: 2000, maxMiB: 64, check: keepsFlood },
-  { name: "unknown-field flood, uncompressed", entity: user, bytes: () => envelope(userId, unknownFlood), outcome: "hit", maxMs: 2000, maxMiB: 64, check: keepsFlood },
-  { name: "known and unknown fields interleaved (8 MiB)", entity: user, bytes: () => envelope(userId, repeat([0x0a, 0x00, 0x38, 0x00], maxPayload - 64)), outcome: "hit", maxMs: 3000, maxMiB: 64 },
-  { name: "1.2 M map entries whose message values carry unknown fields (8 MiB)", entity: session, bytes: () => envelope(sessionId, repeat([0x82, 0x01, 0x04, 0x12, 0x02, 0x38, 0x00], maxPayload - 64)), outcome: "hit", maxMs: 5000, maxMiB: 128 },
-  { name: "one message field repeated 2 M times, merged, with unknown fields (8 MiB)", entity: session, bytes: () => envelope(sessionId, repeat([0x42, 0x02, 0x38, 0x00], maxPayload - 64)), outcome: "hit", maxMs: 5000, maxMiB: 64 },
-  { name: "4 M empty strings in a repeated field (8 MiB)", entity: session, bytes: () => envelope(sessionId, repeat([0x32, 0x00], maxPayload - 64)), outcome: "hit", maxMs: 5000, maxMiB: 256 },
-  { name: "gzip bomb (64 MiB of zeros, ~64 KB stored)", entity: user, bytes: () => envelope(userId, gzip(Buffer.alloc(64 * MiB)), { flags: 1 }), outcome: "corrupt", maxMs: 1000, maxMiB: 64 },
-  { name: "brotli bomb (64 MiB of zeros, a few bytes stored)", entity: user, bytes: () => envelope(userId, brotli(Buffer.alloc(64 * MiB)), { flags: 2 }), outcome: "corrupt", maxMs: 1000, maxMiB: 64 },
-  { name: "100 MB uncompressed value", entity: user, bytes: () => envelope(userId, Buffer.alloc(100_000_000, 0x61)), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "length of 2^32 - 1", entity: user, bytes: () => envelope(userId, Buffer.from([0x0a, ...varint(2 ** 32 - 1), 0x61])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "length varint above 2^32", entity: user, bytes: () => envelope(userId, Buffer.from([0x0a, 0x80, 0x80, 0x80, 0x80, 0x10])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "11-byte varint", entity: user, bytes: () => envelope(userId, Buffer.from([0x28, ...Array<number>(10).fill(0xff), 0x01])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "10-byte varint above 64 bits", entity: user, bytes: () => envelope(userId, Buffer.from([0x28, ...Array<number>(9).fill(0xff), 0x7f])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "tag above 32 bits", entity: user, bytes: () => envelope(userId, Buffer.from([0xf8, 0xff, 0xff, 0xff, 0x7f, 0x00])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "field number 0", entity: user, bytes: () => envelope(userId, Buffer.from([0x00, 0x00])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "wire type 6", entity: user, bytes: () => envelope(userId, Buffer.from([0x0e, 0x00])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "wire type 7", entity: user, bytes: () => envelope(userId, Buffer.from([0x0f, 0x00])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "end-group without start (wire type 4)", entity: user, bytes: () => envelope(userId, Buffer.from([0x3c])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "truncated fixed64 (wire type 1)", entity: user, bytes: () => envelope(userId, Buffer.from([0x39, 0x01, 0x02])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "truncated fixed32 (wire type 5)", entity: user, bytes: () => envelope(userId, Buffer.from([0x3d, 0x01])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "unknown fixed64 and fixed32 fields (wire types 1 and 5)", entity: user, bytes: () => envelope(userId, Buffer.from([0x39, 1, 2, 3, 4, 5, 6, 7, 8, 0x3d, 1, 2, 3, 4])), outcome: "hit", maxMs: 50, maxMiB: 1 },
-  { name: "unknown group nested 99 deep (wire types 3 and 4)", entity: user, bytes: () => envelope(userId, Buffer.from([...Array<number>(99).fill(0x3b), ...Array<number>(99).fill(0x3c)])), outcome: "hit", maxMs: 50, maxMiB: 1 },
-  { name: "groups nested 4 M deep (8 MiB)", entity: user, bytes: () => envelope(userId, Buffer.alloc(maxPayload - 64, 0x3b)), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "group closed by another field's end tag", entity: user, bytes: () => envelope(userId, Buffer.from([0x3b, 0x44])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "nested message overrunning its length", entity: session, bytes: () => envelope(sessionId, Buffer.from([0x42, 0x02, 0x0a, 0x05, 0x61, 0x62, 0x63])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "invalid UTF-8 in a string field", entity: user, bytes: () => envelope(userId, Buffer.from([0x12, 0x02, 0xc3, 0x28])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-  { name: "UTF-16 surrogate encoded as UTF-8 in a map key", entity: session, bytes: () => envelope(sessionId, Buffer.from([0x3a, 0x05, 0x0a, 0x03, 0xed, 0xa0, 0x80])), outcome: "corrupt", maxMs: 50, maxMiB: 1 },
-];
+/**
+ * What the issue asks of every stored value at the default options: at most 50 ms and 32 MB per read on the
+ * reference machine (docs/reliability.md measures them in fresh processes with `npm run hostile`: under 25 ms and
+ * 16 MiB). The bounds asserted here leave room for a loaded, shared machine; before the work budget these values
+ * took 100 ms to 1.5 s and up to 418 MB each.
+ */
+const maxMs = 250;
+const maxMiB = 48;
 
-describe("hand-built hostile stored values: bounded time and memory per read, never a throw", () => {
-  it.each(cases)("$name: $outcome within $maxMs ms and $maxMiB MiB", ({ name, entity, bytes, outcome, maxMs, maxMiB, check }) => {
+describe("hand-built hostile stored values: each read within the default work budget, 250 ms and 48 MiB, never a throw", () => {
+  it.each(hostileValues)("$name: $outcome", ({ name, entity, bytes, options: extra, outcome, reason }) => {
     const stored = bytes();
-    const cost = measure(() => read(entity, stored));
-    figures[name] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: cost.result.outcome, storedBytes: stored.length };
-    expect(cost.result.outcome, String(cost.result.error)).toBe(outcome);
+    const resolved = extra === undefined ? options : resolveOptions<unknown>(extra as never, 0, ["id"]);
+    const cost = measure(() => read(entities[entity], stored, resolved));
+    const seen = cost.result;
+    figures[name] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: seen.outcome, storedBytes: stored.length, work: seen.work ?? 0 };
+    expect(seen.outcome, String(seen.error)).toBe(outcome);
+    if (reason !== undefined) expect((seen.error as DecodeError).reason).toBe(reason);
+    expect(seen.work ?? 0).toBeLessThanOrEqual(DEFAULT_READ_WORK);
     expect(cost.ms).toBeLessThan(maxMs);
     expect(cost.peakBytes).toBeLessThan(maxMiB * MiB);
-    check?.(cost.result);
-    if (outcome === "hit") expect(writesBackUnchanged(entity, cost.result.value)).toBe(true);
+    if (outcome === "hit") expect(writesBackUnchanged(entities[entity], seen.value)).toBe(true);
   });
 
-  it("getMany over 6 gzip unknown-field floods (6 × 8 MiB decoded) returns them all within 10 s and 384 MiB", async () => {
-    const store = new MemoryStore();
-    const users = userCache(store);
-    const stored = envelope(userId, gzip(unknownFlood), { flags: 1 });
-    for (let i = 0; i < 6; i++) store.setRaw(`user:v1:u${i}`, stored);
-    const cost = await measureAsync(() => users.getMany(Array.from({ length: 6 }, (_, i) => ({ id: `u${i}` }))));
-    figures["getMany over 6 gzip floods"] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: "hit ×6", storedBytes: stored.length * 6 };
-    expect(cost.result.every((v) => v !== undefined && unknownFieldsOf(v)?.length === unknownFlood.length)).toBe(true);
-    expect(cost.ms).toBeLessThan(10_000);
-    expect(cost.peakBytes).toBeLessThan(384 * MiB);
+  it("the value over the default budget reads as a hit with maxReadWork raised (validated): an entity that needs more says so", () => {
+    const stored = hostileValues[0]?.bytes() as Buffer;
+    const raised = resolveOptions<unknown>({ maxReadWork: 20_000_000 }, 0);
+    const seen = read(session, stored, raised);
+    expect(seen.outcome).toBe("hit");
+    expect((seen.value as { previousClients: Map<bigint, unknown> }).previousClients.size).toBe(900_000);
+    expect(seen.work).toBeGreaterThan(DEFAULT_READ_WORK);
+    expect(seen.work).toBeLessThanOrEqual(20_000_000);
   });
+});
+
+describe("each hostile value holds what its name says (decoded without a budget)", () => {
+  const decoders = { user: userEntity.decode, session: sessionEntity.decode } as unknown as Record<string, (r: Reader, end: number) => Record<string, unknown>>;
+  it.each(hostileValues.filter((v) => v.holds !== undefined))("$name", ({ entity, bytes, holds }) => {
+    const stored = bytes();
+    const header = readHeader(stored);
+    const payload = header.compression === "none" ? stored.subarray(header.payloadStart) : decompress(header.compression, stored.subarray(header.payloadStart), 64 * MiB, header.schemaId);
+    const value = (decoders[entity] as (r: Reader, end: number) => Record<string, unknown>)(new Reader(Buffer.from(payload), 0, payload.length, MAX_WORK), payload.length);
+    const field = value[holds?.field as string];
+    const items = field instanceof Map ? [...field.keys()] : (field as unknown[]);
+    expect(items.length).toBe(holds?.count);
+    if (holds?.distinct === true) expect(new Set(items).size).toBe(holds.count);
+  }, 30_000);
+});
+
+interface MalformedCase {
+  readonly name: string;
+  readonly entity: Entity<unknown, unknown>;
+  readonly bytes: Buffer;
+  readonly outcome: ReadOutcome;
+}
+
+const malformed: MalformedCase[] = [
+  { name: "length of 2^32 - 1", entity: user, bytes: envelope(userId, Buffer.from([0x0a, ...varint(2 ** 32 - 1), 0x61])), outcome: "corrupt" },
+  { name: "length varint above 2^32", entity: user, bytes: envelope(userId, Buffer.from([0x0a, 0x80, 0x80, 0x80, 0x80, 0x10])), outcome: "corrupt" },
+  { name: "11-byte varint", entity: user, bytes: envelope(userId, Buffer.from([0x28, ...Array<number>(10).fill(0xff), 0x01])), outcome: "corrupt" },
+  { name: "10-byte varint above 64 bits", entity: user, bytes: envelope(userId, Buffer.from([0x28, ...Array<number>(9).fill(0xff), 0x7f])), outcome: "corrupt" },
+  { name: "tag above 32 bits", entity: user, bytes: envelope(userId, Buffer.from([0xf8, 0xff, 0xff, 0xff, 0x7f, 0x00])), outcome: "corrupt" },
+  { name: "field number 0", entity: user, bytes: envelope(userId, Buffer.from([0x00, 0x00])), outcome: "corrupt" },
+  { name: "wire type 6", entity: user, bytes: envelope(userId, Buffer.from([0x0e, 0x00])), outcome: "corrupt" },
+  { name: "wire type 7", entity: user, bytes: envelope(userId, Buffer.from([0x0f, 0x00])), outcome: "corrupt" },
+  { name: "end-group without start (wire type 4)", entity: user, bytes: envelope(userId, Buffer.from([0x3c])), outcome: "corrupt" },
+  { name: "truncated fixed64 (wire type 1)", entity: user, bytes: envelope(userId, Buffer.from([0x39, 0x01, 0x02])), outcome: "corrupt" },
+  { name: "truncated fixed32 (wire type 5)", entity: user, bytes: envelope(userId, Buffer.from([0x3d, 0x01])), outcome: "corrupt" },
+  { name: "unknown fixed64 and fixed32 fields (wire types 1 and 5)", entity: user, bytes: envelope(userId, Buffer.from([0x39, 1, 2, 3, 4, 5, 6, 7, 8, 0x3d, 1, 2, 3, 4])), outcome: "hit" },
+  { name: "unknown group nested 99 deep (wire types 3 and 4)", entity: user, bytes: envelope(userId, Buffer.from([...Array<number>(99).fill(0x3b), ...Array<number>(99).fill(0x3c)])), outcome: "hit" },
+  { name: "group closed by another field's end tag", entity: user, bytes: envelope(userId, Buffer.from([0x3b, 0x44])), outcome: "corrupt" },
+  { name: "nested message overrunning its length", entity: session, bytes: envelope(sessionId, Buffer.from([0x42, 0x02, 0x0a, 0x05, 0x61, 0x62, 0x63])), outcome: "corrupt" },
+  { name: "invalid UTF-8 in a string field", entity: user, bytes: envelope(userId, Buffer.from([0x12, 0x02, 0xc3, 0x28])), outcome: "corrupt" },
+  { name: "UTF-16 surrogate encoded as UTF-8 in a map key", entity: session, bytes: envelope(sessionId, Buffer.from([0x3a, 0x05, 0x0a, 0x03, 0xed, 0xa0, 0x80])), outcome: "corrupt" },
+];
+
+describe("small malformed stored values: a counted outcome within 50 ms and 1 MiB, never a throw", () => {
+  it.each(malformed)("$name: $outcome", ({ name, entity, bytes, outcome }) => {
+    const cost = measure(() => read(entity, bytes));
+    figures[name] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: cost.result.outcome, storedBytes: bytes.length };
+    expect(cost.result.outcome, String(cost.result.error)).toBe(outcome);
+    expect(cost.ms).toBeLessThan(50);
+    expect(cost.peakBytes).toBeLessThan(MiB);
+    if (outcome === "hit") expect(writesBackUnchanged(entity, cost.result.value)).toBe(true);
+  });
+});
+
+describe("a batch of worst-case values: getMany bounded by maxBatchWork, whatever its size", () => {
+  /** 1000 keys holding `stored`, read by one getMany; what it returned, counted and reported, and what it cost. */
+  async function batchOf(stored: Buffer) {
+    const store = new MemoryStore();
+    const errors: ProtocacheError[] = [];
+    const sessions = sessionCache(store, { onError: (e) => errors.push(e) });
+    const fields = Array.from({ length: 1000 }, (_, i) => ({ tenantId: "t", sessionId: `s${i}` }));
+    for (const f of fields) store.setRaw(sessions.keyOf(f), stored);
+    const cost = await measureAsync(() => sessions.getMany(fields));
+    return { cost, stats: sessions.stats().reads, errors };
+  }
+  const batchReport = (errors: readonly ProtocacheError[]) => errors.filter((e) => e.message.includes("maxBatchWork"));
+
+  it("1000 values over the read budget (a 900 000-key map each, 124 KB stored): 16 decoded up to their own budget, 984 not decoded; 1000 over_budget misses, the batch reported once; within 4 s and 256 MiB", async () => {
+    const stored = worstBatchValue();
+    const { cost, stats, errors } = await batchOf(stored);
+    figures["getMany of 1000 values over the read budget"] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: `${stats.over_budget} over_budget`, storedBytes: stored.length * 1000 };
+    expect(cost.result.every((v) => v === undefined)).toBe(true);
+    expect(stats.over_budget).toBe(1000);
+    expect(errors.filter((e) => e instanceof DecodeError && e.reason === "over-budget" && e.message.includes("maxReadWork"))).toHaveLength(DEFAULT_BATCH_WORK / DEFAULT_READ_WORK);
+    expect(batchReport(errors)).toHaveLength(1);
+    expect(batchReport(errors)[0]?.message).toContain("984 of its 1000 entries were not decoded");
+    expect(cost.ms).toBeLessThan(4000);
+    expect(cost.peakBytes).toBeLessThan(256 * MiB);
+  }, 60_000);
+
+  it("1000 values within the read budget (a 24 000-key map each): 16 hits kept, the rest over_budget misses reported once; within 4 s and 256 MiB", async () => {
+    const stored = (hostileValues.find((v) => v.name.startsWith("map<int64, Client> with 24 000")) as HostileValue).bytes();
+    const { cost, stats, errors } = await batchOf(stored);
+    figures["getMany of 1000 values within the read budget"] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: `${stats.hit} hit, ${stats.over_budget} over_budget`, storedBytes: stored.length * 1000 };
+    const hits = cost.result.filter((v) => v !== undefined);
+    expect(hits).toHaveLength(16);
+    expect(hits.every((v) => v.previousClients.size === 24_000)).toBe(true);
+    expect(stats).toMatchObject({ hit: 16, over_budget: 984, corrupt: 0 });
+    expect(errors).toHaveLength(1);
+    expect(batchReport(errors)[0]?.message).toContain("984 of its 1000 entries were not decoded");
+    expect(cost.ms).toBeLessThan(4000);
+    expect(cost.peakBytes).toBeLessThan(256 * MiB);
+  }, 60_000);
 });
 
 /** Fixed in CI (PROTOCACHE_FUZZ_SEED, which .ci/run sets, or CI), random locally; fast-check prints it with any counterexample. */

@@ -18,6 +18,7 @@ describe("accessor options", () => {
         compression: { algorithm: "brotli", minBytes: 10 }, maxPayloadBytes: 1024, onOlderRevision: "miss",
         minRevision: 2, deleteRejected: true, deleteCorrupt: true, writeBack: true, guardWrites: false, onGuarded: "keep",
         legacy: () => undefined, rewriteLegacy: true, onStoreError: "throw", onError: () => {}, deadlineMs: 0, maxKeyBytes: 2048, maxBatchKeys: 10,
+        maxReadWork: 2_000_000, maxBatchWork: 2_000_000,
       }),
     ).not.toThrow();
   });
@@ -56,6 +57,13 @@ describe("accessor options", () => {
     [{ deadlineMs: 2.5 }, "deadlineMs", /whole number from 0 to 600000/],
     [{ deadlineMs: "100" }, "deadlineMs", /whole number from 0 to 600000/],
     [{ deadlineMs: 3_600_000 }, "deadlineMs", /whole number from 0 to 600000/],
+    [{ maxReadWork: 0 }, "maxReadWork", /whole number from 1 to 1000000000/],
+    [{ maxReadWork: 1.5 }, "maxReadWork", /whole number from 1 to 1000000000/],
+    [{ maxReadWork: "1000" }, "maxReadWork", /whole number from 1 to 1000000000/],
+    [{ maxReadWork: 2e9 }, "maxReadWork", /whole number from 1 to 1000000000/],
+    [{ maxBatchWork: -1 }, "maxBatchWork", /whole number from 1 to 1000000000/],
+    [{ maxBatchWork: 1000, maxReadWork: 2000 }, "maxBatchWork", /1000 is below maxReadWork \(2000\): a batch must afford at least one read/],
+    [{ maxBatchWork: 1000 }, "maxBatchWork", /1000 is below maxReadWork \(524288\)/],
     [{ prefix: "app" }, "prefix", /must end with ":"/],
     [{ prefix: "session:v1:" }, "prefix", /may not contain the segment "v1"/],
     [{ prefix: "app:\uD800:" }, "prefix", /not well-formed Unicode \(lone surrogate at index 4\)/],

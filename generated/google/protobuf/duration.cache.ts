@@ -24,9 +24,9 @@ export function encodeDuration(w: Writer, m: Duration): void {
   w.leave(m);
 }
 
-/** Reads `google.protobuf.Duration` from `r` up to `end`, merging into `m`; malformed bytes throw. */
+/** Reads `google.protobuf.Duration` from `r` up to `end`, merging into `m`; malformed bytes throw, and so does a value over the reader's work budget. */
 export function decodeDuration(r: Reader, end: number, m: Duration = newDuration()): Duration {
-  r.enter();
+  r.enter(2);
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {

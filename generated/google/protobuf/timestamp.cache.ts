@@ -24,9 +24,9 @@ export function encodeTimestamp(w: Writer, m: Timestamp): void {
   w.leave(m);
 }
 
-/** Reads `google.protobuf.Timestamp` from `r` up to `end`, merging into `m`; malformed bytes throw. */
+/** Reads `google.protobuf.Timestamp` from `r` up to `end`, merging into `m`; malformed bytes throw, and so does a value over the reader's work budget. */
 export function decodeTimestamp(r: Reader, end: number, m: Timestamp = newTimestamp()): Timestamp {
-  r.enter();
+  r.enter(2);
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {

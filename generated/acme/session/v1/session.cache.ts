@@ -117,9 +117,9 @@ export function encodeSession(w: Writer, m: Session): void {
   w.leave(m);
 }
 
-/** Reads `acme.session.v1.Session` from `r` up to `end`, merging into `m`; malformed bytes throw. */
+/** Reads `acme.session.v1.Session` from `r` up to `end`, merging into `m`; malformed bytes throw, and so does a value over the reader's work budget. */
 export function decodeSession(r: Reader, end: number, m: Session = newSession()): Session {
-  r.enter();
+  r.enter(40);
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {
@@ -142,7 +142,7 @@ export function decodeSession(r: Reader, end: number, m: Session = newSession())
         m.scopes.push(r.string());
         break;
       case 58: {
-        const e = r.end();
+        const e = r.entry(16);
         let k = "";
         let v = "";
         while (r.pos < e) {
@@ -174,7 +174,7 @@ export function decodeSession(r: Reader, end: number, m: Session = newSession())
         m.recentStatusCodes.push(r.int32());
         break;
       case 106: {
-        const e = r.end();
+        const e = r.packed(0);
         while (r.pos < e) m.recentStatusCodes.push(r.int32());
         r.check(e);
         break;
@@ -186,7 +186,7 @@ export function decodeSession(r: Reader, end: number, m: Session = newSession())
         m.riskScore = r.double();
         break;
       case 130: {
-        const e = r.end();
+        const e = r.entry(16);
         let k = 0n;
         let v: Session_Client | undefined;
         while (r.pos < e) {
@@ -196,7 +196,8 @@ export function decodeSession(r: Reader, end: number, m: Session = newSession())
           else r.skipField(et);
         }
         r.check(e);
-        m.previousClients.set(k, v ?? newSession_Client());
+        if (v === undefined) { r.charge(2); v = newSession_Client(); }
+        m.previousClients.set(k, v);
         break;
       }
       case 138:
@@ -259,9 +260,9 @@ export function encodeSession_Client(w: Writer, m: Session_Client): void {
   w.leave(m);
 }
 
-/** Reads `acme.session.v1.Session.Client` from `r` up to `end`, merging into `m`; malformed bytes throw. */
+/** Reads `acme.session.v1.Session.Client` from `r` up to `end`, merging into `m`; malformed bytes throw, and so does a value over the reader's work budget. */
 export function decodeSession_Client(r: Reader, end: number, m: Session_Client = newSession_Client()): Session_Client {
-  r.enter();
+  r.enter(2);
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {

@@ -40,9 +40,9 @@ export function encodeUser(w: Writer, m: User): void {
   w.leave(m);
 }
 
-/** Reads `acme.user.v2.User` from `r` up to `end`, merging into `m`; malformed bytes throw. */
+/** Reads `acme.user.v2.User` from `r` up to `end`, merging into `m`; malformed bytes throw, and so does a value over the reader's work budget. */
 export function decodeUser(r: Reader, end: number, m: User = newUser()): User {
-  r.enter();
+  r.enter(4);
   while (r.pos < end) {
     const t = r.tag();
     switch (t) {

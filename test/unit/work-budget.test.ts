@@ -1,0 +1,177 @@
+import { gzipSync } from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { decodeSession, sessionCache, sessionEntity } from "../../generated/acme/session/v1/session.cache.js";
+import { decodeUser, userCache, userEntity } from "../../generated/acme/user/v1/user.cache.js";
+import { JsonDepthError, JsonWork, MAX_JSON_DEPTH, scanJson } from "../../src/accessor/legacy-json.js";
+import { resolveOptions } from "../../src/accessor/options.js";
+import { interpret } from "../../src/accessor/read.js";
+import { Reader } from "../../src/codec/reader.js";
+import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, Work, WorkBudgetError } from "../../src/codec/work.js";
+import { DecodeError, type ProtocacheError } from "../../src/errors.js";
+import { MemoryStore } from "../../src/stores/memory-store.js";
+import { envelope } from "../support/entries.js";
+
+/** Work a generated decoder charges for `payload`, read with an unlimited budget. */
+function workOf(decode: (r: Reader, end: number) => unknown, payload: number[] | Buffer): number {
+  const bytes = Buffer.from(payload);
+  const r = new Reader(bytes);
+  decode(r, bytes.length);
+  return r.workUsed();
+}
+
+const userObject = Work.object + Math.ceil(6 / Work.objectFieldsPerUnit);
+const sessionObject = 40;
+const str = (tag: number, s: string): number[] => {
+  const b = [...Buffer.from(s)];
+  return b.length < 128 ? [tag, b.length, ...b] : [tag, (b.length & 127) | 128, b.length >> 7, ...b];
+};
+
+describe("work units: what the reader charges (src/codec/work.ts)", () => {
+  it("a message object by its weight: one, one per four fields, a Map per map field, an array per list, a Uint8Array per bytes field", () => {
+    expect(workOf(decodeUser, [])).toBe(userObject);
+    // Session: 17 fields, two maps, two lists, one bytes field.
+    expect(Work.object + Math.ceil(17 / Work.objectFieldsPerUnit) + 2 * Work.newMap + 2 * Work.newList + Work.bytesValue).toBe(sessionObject);
+    expect(workOf(decodeSession, [])).toBe(sessionObject);
+  });
+
+  it("a field one unit, a string under 8 bytes one per byte, a longer ASCII one a native-string charge and one per 64 bytes", () => {
+    expect(workOf(decodeUser, [0x28, 0x01])).toBe(userObject + Work.field);
+    expect(workOf(decodeUser, str(0x12, "ada"))).toBe(userObject + Work.field + 3 * Work.shortStringByte);
+    expect(workOf(decodeUser, str(0x12, "a".repeat(200)))).toBe(userObject + Work.field + Work.nativeString + Math.floor(200 / Work.asciiBytesPerUnit));
+  });
+
+  it("a non-ASCII string a native-string charge and one per 8 bytes", () => {
+    expect(workOf(decodeUser, str(0x12, "é"))).toBe(userObject + Work.field + 2 * Work.shortStringByte + Work.nativeString);
+    expect(workOf(decodeUser, str(0x12, "é".repeat(100)))).toBe(userObject + Work.field + Work.nativeString + Math.floor(200 / Work.utf8BytesPerUnit));
+  });
+
+  it("a bytes value its Uint8Array and one per 64 bytes; a packed field one per element (varints counted by their last byte)", () => {
+    expect(workOf(decodeSession, [0x72, 100, ...Array<number>(100).fill(7)])).toBe(sessionObject + Work.field + Work.bytesValue + Math.floor(100 / Work.copiedBytesPerUnit));
+    // recent_status_codes = [1, 300, 5]: 4 bytes, 3 elements.
+    expect(workOf(decodeSession, [0x6a, 0x04, 0x01, 0xac, 0x02, 0x05])).toBe(sessionObject + Work.field + 3 * Work.packedElement);
+    // risk_score is a double, not packable; a packed fixed-width list is charged by its length over the width (none in the example domain).
+  });
+
+  it("a map entry its insertion and its fields; a message value missing from its entry the object made for it", () => {
+    expect(workOf(decodeSession, [0x3a, 0x06, ...str(0x0a, "k"), ...str(0x12, "v")])).toBe(sessionObject + Work.field + Work.mapEntry + 2 * Work.field + 2 * Work.shortStringByte);
+    // previous_clients {5: <absent>}: the empty Client (weight 2) is charged all the same.
+    expect(workOf(decodeSession, [0x82, 0x01, 0x02, 0x08, 0x05])).toBe(sessionObject + Work.field + Work.mapEntry + Work.field + 2);
+    expect(workOf(decodeSession, [0x82, 0x01, 0x04, 0x08, 0x05, 0x12, 0x00])).toBe(sessionObject + Work.field + Work.mapEntry + 2 * Work.field + 2);
+  });
+
+  it("an unknown field one unit, fields inside an unknown group one each", () => {
+    expect(workOf(decodeUser, [0x38, 0x00, 0x38, 0x00, 0x3a, 0x01, 0x61])).toBe(userObject + 3 * Work.field);
+    expect(workOf(decodeUser, [0x3b, 0x08, 0x01, 0x10, 0x02, 0x3c])).toBe(userObject + Work.field + 3 * Work.field);
+  });
+
+  it("decoding stops with WorkBudgetError at the first charge past the budget: a budget of exactly the work decodes", () => {
+    const payload = Buffer.from([...str(0x0a, "id"), ...str(0x12, "a".repeat(300)), 0x28, 0x01]);
+    const needed = workOf(decodeUser, payload);
+    const exactly = new Reader(payload, 0, payload.length, needed);
+    expect(() => decodeUser(exactly, payload.length)).not.toThrow();
+    const short = new Reader(payload, 0, payload.length, needed - 1);
+    expect(() => decodeUser(short, payload.length)).toThrow(WorkBudgetError);
+    expect(short.workUsed()).toBe(needed - 1);
+    expect(() => new Reader(payload, 0, payload.length, -1)).toThrow(RangeError);
+  });
+
+  it("the read path charges decompressed bytes first, one per 16, and reports what a read took", () => {
+    const options = resolveOptions<unknown>({}, 0);
+    const payload = Buffer.from(str(0x12, "a".repeat(10_000)));
+    const plain = interpret(userEntity as never, options as never, envelope(userEntity.current.schemaId, payload));
+    const packed = interpret(userEntity as never, options as never, envelope(userEntity.current.schemaId, gzipSync(payload), { flags: 1 }));
+    expect(plain.outcome).toBe("hit");
+    expect(packed.outcome).toBe("hit");
+    expect(plain.work).toBe(workOf(decodeUser, payload));
+    expect(packed.work).toBe((plain.work as number) + Math.ceil(payload.length / Work.decompressedBytesPerUnit));
+    // With a budget too small to decompress it all, decompression stops there: over_budget, not too-large.
+    const small = interpret(userEntity as never, resolveOptions<unknown>({ maxReadWork: 100 }, 0) as never, envelope(userEntity.current.schemaId, gzipSync(payload), { flags: 1 }));
+    expect(small.outcome).toBe("over_budget");
+    expect((small.error as DecodeError).reason).toBe("over-budget");
+    expect(small.work).toBe(100);
+  });
+
+  it("defaults: maxReadWork 2^19 (decompressing a full 8 MiB payload is exactly that), maxBatchWork 2^23, or maxReadWork when raised above it", () => {
+    const defaults = resolveOptions<unknown>({}, 0);
+    expect(defaults.maxReadWork).toBe(DEFAULT_READ_WORK);
+    expect(DEFAULT_READ_WORK * Work.decompressedBytesPerUnit).toBe(defaults.maxPayloadBytes);
+    expect(defaults.maxBatchWork).toBe(DEFAULT_BATCH_WORK);
+    expect(DEFAULT_BATCH_WORK).toBe(2 ** 23);
+    expect(resolveOptions<unknown>({ maxReadWork: 10_000_000 }, 0).maxBatchWork).toBe(10_000_000);
+  });
+});
+
+describe("an entry over its read budget in an accessor", () => {
+  const big = envelope(sessionEntity.current.schemaId, Buffer.from(Array.from({ length: 200 }, () => [0x32, 0x00]).flat()));
+
+  it("is an over_budget miss reported to onError with a DecodeError naming maxReadWork, and is not deleted even with deleteCorrupt", async () => {
+    const store = new MemoryStore();
+    const errors: ProtocacheError[] = [];
+    const sessions = sessionCache(store, { maxReadWork: 100, deleteCorrupt: true, onError: (e) => errors.push(e) });
+    const key = { tenantId: "t", sessionId: "s" };
+    store.setRaw(sessions.keyOf(key), big);
+    expect(await sessions.get(key)).toBeUndefined();
+    expect((await sessions.getEntry(key)).outcome).toBe("over_budget");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(sessions.stats().reads).toMatchObject({ over_budget: 2, corrupt: 0 });
+    expect(sessions.stats().deletes.cleaned).toBe(0);
+    expect(await store.get(sessions.keyOf(key))).toEqual(big);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toBeInstanceOf(DecodeError);
+    expect(errors[0]?.message).toMatch(/needs more than 100 work units \(maxReadWork\): raise maxReadWork/);
+    // The same entry with a budget that affords it.
+    expect((await sessionCache(store, { maxReadWork: 1000 }).get(key))?.scopes).toHaveLength(200);
+  });
+
+  it("getMany spends at most maxBatchWork in all: entries past it are not decoded, counted over_budget and reported once", async () => {
+    const store = new MemoryStore();
+    const errors: ProtocacheError[] = [];
+    // Each entry takes 40 + 200 = 240 units: three fit in 750, the fourth runs out of the call's budget.
+    const sessions = sessionCache(store, { maxReadWork: 300, maxBatchWork: 750, onError: (e) => errors.push(e) });
+    const keys = Array.from({ length: 10 }, (_, i) => ({ tenantId: "t", sessionId: `s${i}` }));
+    for (const k of keys) store.setRaw(sessions.keyOf(k), big);
+    const got = await sessions.getMany(keys);
+    expect(got.map((v) => v !== undefined)).toEqual([true, true, true, false, false, false, false, false, false, false]);
+    expect(sessions.stats().reads).toMatchObject({ hit: 3, over_budget: 7 });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.message).toMatch(/getMany: the call's work budget \(maxBatchWork 750\) was spent; 7 of its 10 entries were not decoded/);
+    // Each call has its own budget.
+    expect((await sessions.getMany(keys.slice(0, 3))).every((v) => v !== undefined)).toBe(true);
+  });
+});
+
+describe("the default legacy JSON reader: scanned before parsing", () => {
+  const scan = (text: string, budget = 1_000_000): number => scanJson(Buffer.from(text), budget);
+
+  it(`accepts nesting up to ${MAX_JSON_DEPTH} levels and refuses one more, brackets inside strings not counted`, () => {
+    expect(() => scan("[".repeat(MAX_JSON_DEPTH) + "]".repeat(MAX_JSON_DEPTH))).not.toThrow();
+    expect(() => scan("[".repeat(MAX_JSON_DEPTH + 1) + "]".repeat(MAX_JSON_DEPTH + 1))).toThrow(JsonDepthError);
+    expect(() => scan(`{"a":"${"[".repeat(100)}\\"{{{"}`)).not.toThrow();
+    expect(() => scan(`[${'{"a":'.repeat(MAX_JSON_DEPTH)}0${"}".repeat(MAX_JSON_DEPTH)}]`)).toThrow(/JSON nested deeper than 32 levels/);
+  });
+
+  it("counts properties, objects, arrays, elements and text in work units, and stops at the budget", () => {
+    const text = '{"a":[1,2,3],"b":"é"}';
+    const units = JsonWork.object + 2 * JsonWork.property + JsonWork.array + 3 * JsonWork.element + Math.ceil(Buffer.byteLength(text) / JsonWork.textBytesPerUnit);
+    expect(scan(text)).toBe(units);
+    expect(() => scan(text, units - 1)).toThrow(WorkBudgetError);
+    expect(scan(`"${"é".repeat(64)}"`)).toBe(Math.ceil(130 / JsonWork.textBytesPerUnit) + Math.floor(128 / JsonWork.nonAsciiBytesPerUnit));
+  });
+
+  it("in an accessor: a deep value is legacy_rejected, a costly one over_budget, both reported, neither parsed into a user", async () => {
+    const store = new MemoryStore();
+    const errors: ProtocacheError[] = [];
+    const users = userCache(store, { legacy: {}, maxReadWork: 10_000, onError: (e) => errors.push(e) });
+    store.setRaw(users.keyOf({ id: "deep" }), Buffer.from(`{"id":"deep","x":${"[".repeat(1000)}${"]".repeat(1000)}}`));
+    store.setRaw(users.keyOf({ id: "wide" }), Buffer.from(`{"id":"wide",${Array.from({ length: 1000 }, (_, i) => `"p${i}":0`).join(",")}}`));
+    store.setRaw(users.keyOf({ id: "ok" }), Buffer.from(`{"id":"ok","name":"ada"}`));
+    expect(await users.get({ id: "deep" })).toBeUndefined();
+    expect(await users.get({ id: "wide" })).toBeUndefined();
+    expect((await users.get({ id: "ok" }))?.name).toBe("ada");
+    expect(users.stats().reads).toMatchObject({ legacy_rejected: 1, over_budget: 1, legacy: 1 });
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/legacy reader threw for user:v1:deep: JSON nested deeper than 32 levels/),
+      expect.stringMatching(/cannot decode entry \(over-budget\): the legacy JSON needs more than 10000 work units/),
+    ]);
+  });
+});
