@@ -1,6 +1,7 @@
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { Work } from "../src/codec/work.js";
 import { isPackable, runtimeSymbol, scalars, tagOf, valueKind, Wire, wireOf, type ValueKind } from "./codec-kinds.js";
+import { rangeChecks } from "./emit-encode.js";
 import { creatorSymbol, decoderSymbol, oneofPropertyName, propertyName, typeSymbol } from "./naming.js";
 import type { GeneratedFile, Printable } from "./printer.js";
 
@@ -61,6 +62,8 @@ export function emitDecoder(f: GeneratedFile, message: DescMessage, type: Printa
   f.print("        r.unknown(t);");
   f.print("    }");
   f.print("  }");
+  const ranges = rangeChecks[message.typeName];
+  if (ranges !== undefined) f.print("  ", runtimeSymbol(ranges), "(m);");
   f.print("  r.leave(end, m);");
   f.print("  return m;");
   f.print("}");

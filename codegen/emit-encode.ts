@@ -5,6 +5,15 @@ import type { GeneratedFile, Printable } from "./printer.js";
 
 const invalidField = runtimeSymbol("invalidField");
 
+/**
+ * Runtime checks of the value ranges a well-known message's definition gives: encoders run them after the
+ * fields' type checks, decoders on the value read (what a reader returns, a writer writes back).
+ */
+export const rangeChecks: Readonly<Record<string, string>> = {
+  "google.protobuf.Timestamp": "checkTimestamp",
+  "google.protobuf.Duration": "checkDuration",
+};
+
 /** `throw invalidField(holder, "field", "expected", value);` */
 function fail(holder: string, field: string, expected: string, value: string): Printable[] {
   return ["throw ", invalidField, `(${holder}, ${JSON.stringify(field)}, ${JSON.stringify(expected)}, ${value});`];
@@ -77,6 +86,9 @@ export function emitEncoder(f: GeneratedFile, message: DescMessage, type: Printa
     if (member.kind === "oneof") emitOneof(f, member);
     else emitField(f, member);
   }
+  // Well-known types whose definitions restrict their values beyond the field types.
+  const ranges = rangeChecks[message.typeName];
+  if (ranges !== undefined) f.print("  ", runtimeSymbol(ranges), "(m);");
   f.print("  w.leave(m);");
   f.print("}");
   f.print();

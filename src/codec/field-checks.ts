@@ -67,6 +67,40 @@ export class FieldValueError extends Error {
   }
 }
 
+/** Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range google/protobuf/timestamp.proto allows. */
+const TIMESTAMP_SECONDS = [-62_135_596_800n, 253_402_300_799n] as const;
+/** ±10 000 years in seconds: the range google/protobuf/duration.proto allows. */
+const DURATION_SECONDS = 315_576_000_000n;
+
+/**
+ * Checks a `google.protobuf.Timestamp` against the ranges its definition
+ * gives (seconds within years 1 to 9999, nanos from 0 to 999 999 999);
+ * generated encoders call it after the fields' own type checks, decoders on
+ * the value read (a `corrupt` entry: what a read returns can be written
+ * back). Throws {@link FieldValueError} naming the field.
+ */
+export function checkTimestamp(m: { readonly seconds: bigint; readonly nanos: number }): void {
+  if (m.nanos < 0 || m.nanos > 999_999_999) throw new FieldValueError(m, "nanos", "nanos from 0 to 999999999 (google.protobuf.Timestamp)", m.nanos);
+  if (m.seconds < TIMESTAMP_SECONDS[0] || m.seconds > TIMESTAMP_SECONDS[1]) {
+    throw new FieldValueError(m, "seconds", "seconds of 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z (google.protobuf.Timestamp)", m.seconds);
+  }
+}
+
+/**
+ * Checks a `google.protobuf.Duration` against the ranges its definition
+ * gives (seconds within ±10 000 years, nanos within ±999 999 999 and of the
+ * same sign as non-zero seconds); generated encoders call it after the
+ * fields' own type checks, decoders on the value read. Throws
+ * {@link FieldValueError} naming the field.
+ */
+export function checkDuration(m: { readonly seconds: bigint; readonly nanos: number }): void {
+  if (m.nanos < -999_999_999 || m.nanos > 999_999_999) throw new FieldValueError(m, "nanos", "nanos from -999999999 to 999999999 (google.protobuf.Duration)", m.nanos);
+  if (m.seconds < -DURATION_SECONDS || m.seconds > DURATION_SECONDS) throw new FieldValueError(m, "seconds", "seconds within ±315576000000 (google.protobuf.Duration)", m.seconds);
+  if ((m.seconds > 0n && m.nanos < 0) || (m.seconds < 0n && m.nanos > 0)) {
+    throw new FieldValueError(m, "nanos", "nanos of the same sign as seconds (google.protobuf.Duration)", m.nanos);
+  }
+}
+
 /** Creates the error an encoder throws for a bad value (a function, so generated code stays short). */
 export function invalidField(holder: object, field: string, expected: string, value: unknown): FieldValueError {
   return new FieldValueError(holder, field, expected, value);

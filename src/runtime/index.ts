@@ -5,7 +5,7 @@
  */
 export { Reader } from "../codec/reader.js";
 export { Writer } from "../codec/writer.js";
-export { invalidField, isFloat32, isInt64, isUint64 } from "../codec/field-checks.js";
+export { checkDuration, checkTimestamp, invalidField, isFloat32, isInt64, isUint64 } from "../codec/field-checks.js";
 export { copyUnknownFields } from "../codec/unknown-fields.js";
 export {
   decodeBoolValue,

@@ -49,6 +49,12 @@ export const sessionArb: fc.Arbitrary<Session> = fc.record({
   csrfToken: fc.uint8Array({ maxLength: 40 }),
   riskScore: double,
   previousClients: fc.array(fc.tuple(int64, clientArb), { maxLength: 3 }).map((pairs) => new Map(pairs)),
-  lastSeen: fc.option(fc.record({ seconds: int64, nanos: fc.integer({ min: 0, max: 999_999_999 }) }), { nil: undefined }),
-  idleTimeout: fc.option(fc.record({ seconds: int64, nanos: fc.integer({ min: -999_999_999, max: 999_999_999 }) }), { nil: undefined }),
+  // Within the ranges google/protobuf/timestamp.proto and duration.proto give (the encoder checks them).
+  lastSeen: fc.option(fc.record({ seconds: fc.bigInt({ min: -62_135_596_800n, max: 253_402_300_799n }), nanos: fc.integer({ min: 0, max: 999_999_999 }) }), { nil: undefined }),
+  idleTimeout: fc.option(
+    fc
+      .record({ seconds: fc.bigInt({ min: -315_576_000_000n, max: 315_576_000_000n }), nanos: fc.integer({ min: 0, max: 999_999_999 }) })
+      .map(({ seconds, nanos }) => ({ seconds, nanos: seconds < 0n && nanos !== 0 ? -nanos : nanos })),
+    { nil: undefined },
+  ),
 });

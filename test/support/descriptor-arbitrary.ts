@@ -92,6 +92,14 @@ function wellKnown(typeName: string): fc.Arbitrary<unknown> | undefined {
   }
 }
 
+/** Timestamps and Durations within the ranges their definitions give (encoders refuse others). */
+function ranged(typeName: string): fc.Arbitrary<unknown> | undefined {
+  const nanos = fc.integer({ min: 0, max: 999_999_999 });
+  if (typeName === "google.protobuf.Timestamp") return fc.record({ seconds: fc.bigInt(-62_135_596_800n, 253_402_300_799n), nanos });
+  if (typeName !== "google.protobuf.Duration") return undefined;
+  return fc.record({ seconds: fc.bigInt(-315_576_000_000n, 315_576_000_000n), nanos }).map(({ seconds, nanos: n }) => ({ seconds, nanos: seconds < 0n && n !== 0 ? -n : n }));
+}
+
 /** One value of the field's element type; undefined when nesting is too deep for another message. */
 function element(field: DescField, depth: number, maxDepth: number): fc.Arbitrary<unknown> | undefined {
   const kind = field.fieldKind === "list" ? field.listKind : field.fieldKind === "map" ? field.mapKind : field.fieldKind;
@@ -101,7 +109,7 @@ function element(field: DescField, depth: number, maxDepth: number): fc.Arbitrar
     return fc.oneof(fc.constantFrom(...values), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }));
   }
   const message = (field as { message: DescMessage }).message;
-  return wellKnown(message.typeName) ?? (depth < maxDepth ? messageAt(message, depth + 1, maxDepth) : undefined);
+  return wellKnown(message.typeName) ?? ranged(message.typeName) ?? (depth < maxDepth ? messageAt(message, depth + 1, maxDepth) : undefined);
 }
 
 function fieldValue(field: DescField, depth: number, maxDepth: number): fc.Arbitrary<unknown> {

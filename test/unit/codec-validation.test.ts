@@ -77,6 +77,12 @@ describe("validated writes: a value that does not fit its field throws EncodeErr
     ["oneof member of the wrong type", { authMethod: { $case: "ssoProvider", ssoProvider: 5 } }, "authMethod.ssoProvider", /expected string/],
     ["oneof with an unknown $case", { authMethod: { $case: "magic", magic: "x" } }, "authMethod", /expected \$case "passwordHashId" \| "ssoProvider", got string "magic"/],
     ["well-known message field", { lastSeen: { seconds: 1n, nanos: 1.5 } }, "lastSeen.nanos", /expected int32, got number 1.5/],
+    ["Timestamp nanos of 1e9 (one second)", { lastSeen: { seconds: 1n, nanos: 1e9 } }, "lastSeen.nanos", /expected nanos from 0 to 999999999 \(google.protobuf.Timestamp\), got number 1000000000/],
+    ["Timestamp with negative nanos", { lastSeen: { seconds: 1n, nanos: -1 } }, "lastSeen.nanos", /expected nanos from 0 to 999999999/],
+    ["Timestamp after 9999-12-31T23:59:59Z", { lastSeen: { seconds: 253_402_300_800n, nanos: 0 } }, "lastSeen.seconds", /expected seconds of 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z/],
+    ["Duration nanos of -1e9", { idleTimeout: { seconds: -1n, nanos: -1e9 } }, "idleTimeout.nanos", /expected nanos from -999999999 to 999999999 \(google.protobuf.Duration\)/],
+    ["Duration nanos of another sign than its seconds", { idleTimeout: { seconds: 5n, nanos: -1 } }, "idleTimeout.nanos", /expected nanos of the same sign as seconds/],
+    ["Duration above 10 000 years", { idleTimeout: { seconds: 315_576_000_001n, nanos: 0 } }, "idleTimeout.seconds", /expected seconds within ±315576000000/],
     ["optional string", { impersonatorId: 42 }, "impersonatorId", /expected string, got number 42/],
   ];
   it.each(sessionCases)("Session with %s", async (_, patch, field, message) => {
@@ -93,6 +99,17 @@ describe("validated writes: a value that does not fit its field throws EncodeErr
     const store = new MemoryStore();
     expect(await sessionCache(store).set(session)).toBe("written");
     expect(await userCache(store).set(user)).toBe("written");
+  });
+
+  it("Timestamps and Durations at the ends of their ranges are written", async () => {
+    const sessions = sessionCache(new MemoryStore());
+    for (const [lastSeen, idleTimeout] of [
+      [{ seconds: -62_135_596_800n, nanos: 0 }, { seconds: -315_576_000_000n, nanos: -999_999_999 }],
+      [{ seconds: 253_402_300_799n, nanos: 999_999_999 }, { seconds: 315_576_000_000n, nanos: 999_999_999 }],
+      [{ seconds: 0n, nanos: 0 }, { seconds: 0n, nanos: -999_999_999 }],
+    ] as const) {
+      expect(await sessions.set({ ...session, lastSeen, idleTimeout })).toBe("written");
+    }
   });
 });
 
