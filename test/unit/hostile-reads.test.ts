@@ -137,6 +137,7 @@ const malformed: MalformedCase[] = [
   { name: "group closed by another field's end tag", entity: user, bytes: envelope(userId, Buffer.from([0x3b, 0x44])), outcome: "corrupt" },
   { name: "nested message overrunning its length", entity: session, bytes: envelope(sessionId, Buffer.from([0x42, 0x02, 0x0a, 0x05, 0x61, 0x62, 0x63])), outcome: "corrupt" },
   { name: "invalid UTF-8 in a string field", entity: user, bytes: envelope(userId, Buffer.from([0x12, 0x02, 0xc3, 0x28])), outcome: "corrupt" },
+  { name: "Timestamp with nanos of 1e9 (out of its range; the encoder refuses to write one)", entity: session, bytes: envelope(sessionId, Buffer.from([0x8a, 0x01, 0x06, 0x10, ...varint(1e9)])), outcome: "corrupt" },
   { name: "UTF-16 surrogate encoded as UTF-8 in a map key", entity: session, bytes: envelope(sessionId, Buffer.from([0x3a, 0x05, 0x0a, 0x03, 0xed, 0xa0, 0x80])), outcome: "corrupt" },
 ];
 
