@@ -1,5 +1,5 @@
 import { ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
-import { Work } from "../src/codec/work.js";
+import { objectWeight as weightOf, Work } from "../src/codec/work.js";
 import { isPackable, runtimeSymbol, scalars, tagOf, valueKind, Wire, wireOf, type ValueKind } from "./codec-kinds.js";
 import { rangeChecks } from "./emit-encode.js";
 import { creatorSymbol, decoderSymbol, oneofPropertyName, propertyName, typeSymbol } from "./naming.js";
@@ -22,21 +22,15 @@ function readValue(kind: ValueKind, previous?: string): Printable[] {
   }
 }
 
-/**
- * Work units (src/codec/work.ts) a decoder charges for a new `message`
- * object: one, one per four fields, and what its zero value allocates (an
- * empty Map per map field, an array per repeated field, a Uint8Array per
- * bytes field). `newSession()` of the example domain, 17 fields, two maps,
- * two lists and a bytes field, weighs 40 (it measures ~780 bytes, ~1 µs).
- */
+/** Work units (src/codec/work.ts, `objectWeight`) a decoder charges for a new `message` object. */
 export function objectWeight(message: DescMessage): number {
-  let weight = Work.object + Math.ceil(message.fields.length / Work.objectFieldsPerUnit);
-  for (const field of message.fields) {
-    if (field.fieldKind === "map") weight += Work.newMap;
-    else if (field.fieldKind === "list") weight += Work.newList;
-    else if (field.fieldKind === "scalar" && field.scalar === ScalarType.BYTES && !field.proto.proto3Optional && field.oneof === undefined) weight += Work.bytesValue;
-  }
-  return weight;
+  const count = (test: (field: DescField) => boolean): number => message.fields.filter(test).length;
+  return weightOf({
+    fields: message.fields.length,
+    maps: count((f) => f.fieldKind === "map"),
+    lists: count((f) => f.fieldKind === "list"),
+    bytes: count((f) => f.fieldKind === "scalar" && f.scalar === ScalarType.BYTES && !f.proto.proto3Optional && f.oneof === undefined),
+  });
 }
 
 /** Bytes per element of a packed field of this kind, or 0 for varints (see `Reader.packed`). */

@@ -14,3 +14,4 @@ export { parseLock, retire, retiredMessages, revisionsOf, serializeLock, verifyL
 export { isInt64, type DeclaredDefault, type EntityModel } from "./entities.js";
 export { loadLockRevisions, loadProjectSchemas, type LockedEntity, type ProjectSchemas } from "./project-schemas.js";
 export { CheckEnvironmentError, formatFinding, runCheck, type CheckOptions, type CheckReport, type Finding } from "./check/index.js";
+export { objectWeight } from "./emit-decode.js";

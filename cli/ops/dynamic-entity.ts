@@ -1,6 +1,7 @@
 import { createFileRegistry, fromBinary, ScalarType, toBinary, type DescField, type DescMessage, type FileRegistry, type Message } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { isInt64, type DeclaredDefault, type LockedEntity, type LockRevision } from "../../codegen/index.js";
+import { isInt64, objectWeight, type DeclaredDefault, type LockedEntity, type LockRevision } from "../../codegen/index.js";
+import { walkWire, type WireField, type WireShape } from "../../src/codec/wire-walk.js";
 import { defineEntity, keyBigint, keyBool, keyInt, keyString, SchemaRegistry, type Entity, type RevisionInfo } from "../../src/runtime/index.js";
 
 /** A message value as protobuf-es decodes it from descriptors. */
@@ -13,7 +14,10 @@ export type DynamicValue = Message & Record<string, unknown>;
  * declared defaults are applied by the same rules as the generated
  * `fillXRn` functions (codegen/emit-defaults.ts; a test compares both on
  * the example entities). Typed upgrade hooks live in a service's code, so
- * the CLI applies declared defaults only.
+ * the CLI applies declared defaults only. Each payload is walked first
+ * within the reader's work budget, charged as the generated decoder would
+ * (`walkWire`), so a costly entry is an `over_budget` miss before
+ * protobuf-es builds anything.
  */
 export function dynamicEntity(locked: LockedEntity, defaults: ReadonlyMap<DescField, DeclaredDefault>, lock: readonly LockRevision[]): Entity<DynamicValue, Record<string, unknown>> {
   const message = locked.model.message;
@@ -23,6 +27,7 @@ export function dynamicEntity(locked: LockedEntity, defaults: ReadonlyMap<DescFi
     return { schemaId: rev.id, revision: rev.revision, fill };
   };
   const keyFields = locked.model.keyFields;
+  const shape = wireShape(message, new Map());
   return defineEntity<DynamicValue, Record<string, unknown>>({
     typeName: message.typeName,
     entity: locked.entity,
@@ -34,12 +39,60 @@ export function dynamicEntity(locked: LockedEntity, defaults: ReadonlyMap<DescFi
     key: (k) => keyFields.map((f) => keyPart(f, k[f.localName])).join(":"),
     encode: (w, value) => w.raw(toBinary(message, value)),
     decode: (r, end) => {
-      const value = fromBinary(message, r.buf.subarray(r.pos, end)) as DynamicValue;
+      const start = r.pos;
+      walkWire(r, end, shape);
+      const value = fromBinary(message, r.buf.subarray(start, end)) as DynamicValue;
       r.pos = end;
       return value;
     },
     registry: new SchemaRegistry(lock.map((e) => ({ id: e.id, message: e.message, major: e.major, revision: e.revision }))),
   });
+}
+
+/** How `walkWire` sees a message (each message made once, so recursive schemas are fine). */
+function wireShape(message: DescMessage, made: Map<DescMessage, WireShape>): WireShape {
+  const known = made.get(message);
+  if (known !== undefined) return known;
+  const byNumber = new Map<number, WireField>();
+  const shape: WireShape = { weight: objectWeight(message), field: (n) => byNumber.get(n) };
+  made.set(message, shape);
+  const scalarField = (scalar: ScalarType): WireField => {
+    if (scalar === ScalarType.STRING) return { kind: "string" };
+    if (scalar === ScalarType.BYTES) return { kind: "bytes" };
+    const fixed64 = scalar === ScalarType.DOUBLE || scalar === ScalarType.FIXED64 || scalar === ScalarType.SFIXED64;
+    const fixed32 = scalar === ScalarType.FLOAT || scalar === ScalarType.FIXED32 || scalar === ScalarType.SFIXED32;
+    return { kind: "scalar", wire: fixed64 ? 1 : fixed32 ? 5 : 0, packable: true };
+  };
+  const varint: WireField = { kind: "scalar", wire: 0, packable: true };
+  for (const field of message.fields) {
+    let value: WireField;
+    switch (field.fieldKind) {
+      case "scalar":
+        value = scalarField(field.scalar);
+        break;
+      case "enum":
+        value = varint;
+        break;
+      case "message": {
+        const m = field.message;
+        value = { kind: "message", shape: () => wireShape(m, made) };
+        break;
+      }
+      case "list": {
+        const m = field.listKind === "message" ? field.message : undefined;
+        value = m !== undefined ? { kind: "message", shape: () => wireShape(m, made) } : field.listKind === "enum" ? varint : scalarField(field.scalar as ScalarType);
+        break;
+      }
+      case "map": {
+        const m = field.mapKind === "message" ? field.message : undefined;
+        const v = m !== undefined ? ({ kind: "message", shape: () => wireShape(m, made) } as const) : field.mapKind === "enum" ? varint : scalarField(field.scalar as ScalarType);
+        value = { kind: "map", key: scalarField(field.mapKey), value: v };
+        break;
+      }
+    }
+    byNumber.set(field.number, value);
+  }
+  return shape;
 }
 
 function registryOf(rev: LockRevision): FileRegistry {

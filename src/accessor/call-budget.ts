@@ -40,11 +40,16 @@ export class CallBudget {
    * the call reports it with the rest, once.
    */
   charge<T>(seen: Interpretation<T>, budget: number): Interpretation<T> {
+    return this.spend(seen, budget) ? { ...seen, error: undefined } : seen;
+  }
+
+  /** Charges what a read given `budget` took; true when it ran out of the call's budget rather than its own (the call is then spent). */
+  spend(seen: { readonly outcome: string; readonly work?: number | undefined }, budget: number): boolean {
     this.left -= seen.work ?? 0;
-    if (seen.outcome !== "over_budget" || budget >= this.limits.maxReadWork) return seen;
+    if (seen.outcome !== "over_budget" || budget >= this.limits.maxReadWork) return false;
     this.refused++;
     this.left = 0;
-    return { ...seen, error: undefined };
+    return true;
   }
 
   /** An entry past the call's budget: an `over_budget` miss, not decoded, reported with the rest by {@link error}. */

@@ -350,7 +350,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       keyBase: this.base,
       keyOf: (fields) => this.keyOf(fields),
       // The read path of get, counting nothing (an operation's reads are not traffic).
-      interpret: (bytes, key) => interpret(this.entity, this.options, bytes, key),
+      interpret: (bytes, key, budget) => interpret(this.entity, this.options, bytes, key, undefined, budget),
       encode: (value, key) => this.encode(value, key),
       recorder: this.recorder,
       previous:
@@ -359,7 +359,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
             entity: p.entity,
             keyBase: p.base,
             keyOf: (fields) => this.previousKeyOf(fields),
-            convert: (bytes, key) => this.convertPrevious(p, bytes, key),
+            convert: (bytes, key, budget) => this.convertPrevious(p, bytes, key, budget),
             toPrevious: p.migrations.toPrevious,
           }
         ),

@@ -23,8 +23,8 @@ export interface AccessorInternals<T, K = never> {
   readonly keyBase: string;
   /** The key of these key fields (or of a value: its own key fields). */
   keyOf(fields: K): string;
-  /** The read path of `get`, without counting (`key`: the key the bytes were read at, for messages). */
-  interpret(bytes: Buffer, key?: string): Interpretation<T>;
+  /** The read path of `get`, without counting (`key`: the key the bytes were read at, for messages; `budget`: work units it may take, at most `maxReadWork`). */
+  interpret(bytes: Buffer, key?: string, budget?: number): Interpretation<T>;
   /** The bytes `set` would store for `value` (current revision, this accessor's envelope options). */
   encode(value: T, key?: string): Buffer;
   /** The accessor's metrics recorder, when a sink is configured. */
@@ -51,7 +51,11 @@ export interface PreviousMajor<T, K = never> {
    * value, `upgrade_failed` when the conversion threw, or the previous
    * entry's own outcome when it has no value.
    */
-  convert(bytes: Buffer, key?: string): Interpretation<T> | { readonly outcome: string; readonly value: T | undefined; readonly header: Interpretation<T>["header"]; readonly error: Error | undefined };
+  convert(
+    bytes: Buffer,
+    key?: string,
+    budget?: number,
+  ): Interpretation<T> | { readonly outcome: string; readonly value: T | undefined; readonly header: Interpretation<T>["header"]; readonly error: Error | undefined; readonly work?: number };
   /** The previous major's entity (its revisions, key template and codec). */
   readonly entity?: Entity<unknown, unknown>;
   /** The previous major's key for this major's key fields. */

@@ -1,3 +1,4 @@
+import { DEFAULT_READ_WORK, MAX_WORK, WorkBudgetError } from "../codec/work.js";
 import { decompress } from "../envelope/compression.js";
 import { readHeader, type EnvelopeHeader } from "../envelope/header.js";
 import { ConfigError, DecodeError } from "../errors.js";
@@ -10,7 +11,8 @@ import { scanCapable } from "./key-space.js";
 /** Decodes payloads of any locked revision: `SchemaDecoder` from `protocache/descriptors` is one. */
 export interface PayloadDecoder {
   readonly registry: SchemaRegistry;
-  decode(schemaId: number, payload: Uint8Array): Record<string, unknown>;
+  /** Decodes within `maxWork` work units (src/codec/work.ts) when given; `SchemaDecoder` throws `WorkBudgetError` past them. */
+  decode(schemaId: number, payload: Uint8Array, maxWork?: number): Record<string, unknown>;
 }
 
 /** Everything known about one key, for people. */
@@ -44,6 +46,8 @@ export interface InspectOptions {
   readonly fallbackMessage?: string;
   /** Cap on decompressed payloads. Default 8 MiB. */
   readonly maxPayloadBytes?: number;
+  /** Most work units decoding the payload may take, as an accessor's `maxReadWork` (default 2^19): past it, `problem` says so and no payload is shown. */
+  readonly maxReadWork?: number;
   readonly now?: number;
 }
 
@@ -65,6 +69,8 @@ const previewBytes = 256;
  */
 export async function inspect(store: CacheStore, key: string, decoder: PayloadDecoder, options: InspectOptions = {}): Promise<InspectReport> {
   if (typeof key !== "string" || key === "") throw new ConfigError("key", "expected a non-empty key");
+  const work = options.maxReadWork ?? DEFAULT_READ_WORK;
+  if (!Number.isSafeInteger(work) || work < 1 || work > MAX_WORK) throw new ConfigError("maxReadWork", `expected a whole number from 1 to ${MAX_WORK}, got ${String(work)}`);
   const [found] = await scanCapable(store).bulk.lookup([key], true);
   if (found instanceof Error) throw found;
   const now = options.now ?? Date.now();
@@ -98,8 +104,9 @@ export async function inspect(store: CacheStore, key: string, decoder: PayloadDe
     const max = options.maxPayloadBytes ?? 8 * 1024 * 1024;
     if (value.length - payloadStart > max) throw new DecodeError("too-large", `payload exceeds ${max} bytes`, header.schemaId);
     const payload = header.compression === "none" ? value.subarray(payloadStart) : decompress(header.compression, value.subarray(payloadStart), max, header.schemaId);
-    return { ...withHeader, payload: decoder.decode(decodeWith.id, payload), decodedAs: schema === undefined ? decodeWith : undefined };
+    return { ...withHeader, payload: decoder.decode(decodeWith.id, payload, work), decodedAs: schema === undefined ? decodeWith : undefined };
   } catch (error) {
+    if (error instanceof WorkBudgetError) return { ...withHeader, problem: `payload not decoded: ${error.message} (maxReadWork ${work}): a value this costly is an over_budget miss for accessors with that budget` };
     return { ...withHeader, problem: `payload does not decode: ${(error as Error).message}` };
   }
 }

@@ -5,6 +5,7 @@ import { ConfigError, DecodeError } from "../errors.js";
 import { isTransientReply } from "../stores/bulk-commands.js";
 import type { CreateItem, ReplaceItem, ScanNode, StoredValue } from "../stores/bulk.js";
 import { globEscape, scanCapable } from "./key-space.js";
+import { CallBudget, type WorkLimits } from "../accessor/call-budget.js";
 import { BatchTally, type OutcomeCounts } from "./tally.js";
 import { checkWalkOptions, RetryableBatchError, walk, type WalkOptions, type WalkProgress, type WalkTotals } from "./walk.js";
 
@@ -155,6 +156,8 @@ function judge<T>(seen: Interpretation<T>, crossMajor: boolean): { value: T } | 
         : { outcome: "failed", reason: `legacy reader: ${seen.error.message}` };
     case "corrupt":
       return { outcome: "failed", reason: `corrupt (${seen.error instanceof DecodeError ? seen.error.reason : "unreadable"})` };
+    case "over_budget":
+      return { outcome: "failed", reason: "over the read work budget (maxReadWork): raise it on the accessor given to migrate" };
     default:
       // Outcomes the read path may add (e.g. a throwing upgrade hook): failed, named.
       return { outcome: "failed", reason: `read outcome ${seen.outcome}${seen.error === undefined ? "" : `: ${seen.error.message.slice(0, 120)}`}` };
@@ -166,13 +169,14 @@ function explicitPrevious<T, P>(accessor: unknown, convert: (old: P) => T): Prev
   const source = internalsOf<P>(accessor) as AccessorInternals<P>;
   return {
     keyBase: source.keyBase,
-    convert: (bytes, key) => {
-      const seen = source.interpret(bytes, key);
-      if (seen.value === undefined) return { outcome: seen.outcome, value: undefined, header: seen.header, error: seen.error };
+    convert: (bytes, key, budget) => {
+      const seen = source.interpret(bytes, key, budget);
+      const work = seen.work ?? 0;
+      if (seen.value === undefined) return { outcome: seen.outcome, value: undefined, header: seen.header, error: seen.error, work };
       try {
-        return { outcome: "read_through", value: convert(seen.value), header: seen.header, error: undefined };
+        return { outcome: "read_through", value: convert(seen.value), header: seen.header, error: undefined, work };
       } catch (error) {
-        return { outcome: "upgrade_failed", value: undefined, header: seen.header, error: error instanceof Error ? error : new Error(String(error)) };
+        return { outcome: "upgrade_failed", value: undefined, header: seen.header, error: error instanceof Error ? error : new Error(String(error)), work };
       }
     },
   };
@@ -192,41 +196,78 @@ function revisionBatch<T>(target: AccessorInternals<T>, dryRun: boolean): Batch 
     // A key rewritten between our read and our write is read once more (it is usually current by then).
     for (let attempt = 0; attempt < 2 && pending.length > 0; attempt++) {
       const read = await bulk.read(node, pending, false);
-      const items: ReplaceItem[] = [];
-      const from: (number | undefined)[] = [];
-      read.forEach((r, i) => {
+      const again: string[] = [];
+      await inParts(read.length, target.options, (i, decode) => {
+        const r = read[i];
         const key = pending[i] as string;
-        if (r === null) return tally.add("gone");
+        if (r === null || r === undefined) return tally.add("gone");
         if (r instanceof Error) return storeFailure(r, tally, key);
-        const seen = target.interpret(r.value, key);
+        const seen = decode((budget) => target.interpret(r.value, key, budget));
+        if (seen === undefined) return false;
         const verdict = judge(seen, false);
         if (!("value" in verdict)) return tally.add(verdict.outcome, verdict.reason, key);
         try {
-          items.push({ key, expected: r.value, value: target.encode(verdict.value, key) });
-          from.push(seen.header?.schemaId);
+          return { key, expected: r.value, value: target.encode(verdict.value, key), schemaId: seen.header?.schemaId };
         } catch (error) {
-          tally.add("failed", `cannot encode the upgraded value: ${(error as Error).message.slice(0, 120)}`, key);
+          return tally.add("failed", `cannot encode the upgraded value: ${(error as Error).message.slice(0, 120)}`, key);
         }
+      }, async (items: (ReplaceItem & { schemaId: number | undefined })[]) => {
+        if (dryRun) {
+          for (const item of items) countMigrated(tally, item.schemaId);
+          return;
+        }
+        const results = await bulk.replace(node, items);
+        results.forEach((result, i) => {
+          const item = items[i] as ReplaceItem & { schemaId: number | undefined };
+          if (result === "replaced") countMigrated(tally, item.schemaId);
+          else if (result === "absent") tally.add("gone");
+          else if (result === "changed") {
+            if (attempt === 0) again.push(item.key);
+            else tally.add("skipped", "changed concurrently", item.key);
+          } else storeFailure(result, tally, item.key);
+        });
       });
-      if (dryRun) {
-        items.forEach((_, i) => countMigrated(tally, from[i]));
-        break;
-      }
-      const results = await bulk.replace(node, items);
-      const again: string[] = [];
-      results.forEach((result, i) => {
-        const item = items[i] as ReplaceItem;
-        if (result === "replaced") countMigrated(tally, from[i]);
-        else if (result === "absent") tally.add("gone");
-        else if (result === "changed") {
-          if (attempt === 0) again.push(item.key);
-          else tally.add("skipped", "changed concurrently", item.key);
-        } else storeFailure(result, tally, item.key);
-      });
+      if (dryRun) break;
       pending = again;
     }
     return tally;
   };
+}
+
+/**
+ * Handles the `n` values a batch read in parts that each decode at most
+ * `maxBatchWork` work units (src/accessor/call-budget.ts), handing each
+ * part's items to `flush` (the writes) before the next part is decoded: a
+ * batch of any size and any values holds at most one part's items at a
+ * time, and every key is still handled. `step(i, decode)` handles value `i`:
+ * it calls `decode` with the read, which returns undefined when the value
+ * ran out of the part's budget (it then starts the next part with a full
+ * one); `step` returns an item to write, or `false` for such a value, or
+ * nothing once the value is counted.
+ */
+async function inParts<I>(
+  n: number,
+  limits: WorkLimits,
+  step: (i: number, decode: <T>(read: (budget: number) => T & { readonly outcome: string; readonly work?: number }) => T | undefined) => I | false | void,
+  flush: (items: I[]) => Promise<void>,
+): Promise<void> {
+  let i = 0;
+  while (i < n) {
+    const budget = new CallBudget(limits);
+    const items: I[] = [];
+    const decode = <T>(read: (budget: number) => T & { readonly outcome: string; readonly work?: number }): T | undefined => {
+      const limit = budget.next();
+      const seen = read(limit);
+      // Out of the part's budget rather than its own: read again at the start of the next part.
+      return budget.spend(seen, limit) ? undefined : seen;
+    };
+    for (; i < n && !budget.spent; i++) {
+      const item = step(i, decode);
+      if (item === false) break;
+      if (item !== undefined) items.push(item);
+    }
+    await flush(items);
+  }
 }
 
 function countMigrated(tally: BatchTally<MigrateOutcome>, schemaId: number | undefined): void {
@@ -241,14 +282,15 @@ function majorBatch<T>(target: AccessorInternals<T>, previous: PreviousMajor<T>,
   return async (node, keys) => {
     const tally = new BatchTally<MigrateOutcome>();
     const read = await bulk.read(node, keys, true);
-    const creates: CreateItem[] = [];
-    const origins: { key: string; seen: StoredValue; schemaId: number | undefined }[] = [];
     const now = Date.now();
-    read.forEach((r, i) => {
+    type Copy = { create: CreateItem; key: string; seen: StoredValue; schemaId: number | undefined };
+    await inParts(read.length, target.options, (i, decode): Copy | false | void => {
+      const r = read[i];
       const key = keys[i] as string;
-      if (r === null) return tally.add("gone");
+      if (r === null || r === undefined) return tally.add("gone");
       if (r instanceof Error) return storeFailure(r, tally, key);
-      const seen = previous.convert(r.value, key);
+      const seen = decode((budget) => previous.convert(r.value, key, budget));
+      if (seen === undefined) return false;
       if (seen.outcome === "upgrade_failed") return tally.add("failed", `conversion to the new major: ${seen.error?.message.slice(0, 120)}`, key);
       if (seen.outcome !== "read_through" || seen.value === undefined) {
         const verdict = judge({ ...seen, revision: undefined } as Interpretation<T>, false);
@@ -263,38 +305,37 @@ function majorBatch<T>(target: AccessorInternals<T>, previous: PreviousMajor<T>,
       } catch (error) {
         return tally.add("failed", `conversion to the new major: ${(error as Error).message.slice(0, 120)}`, key);
       }
-      creates.push({ key: newKey, value: bytes, expireAt: r.expireAt });
-      origins.push({ key, seen: r, schemaId: seen.header?.schemaId });
-    });
-    if (dryRun) {
-      origins.forEach((o) => countMigrated(tally, o.schemaId));
-      return tally;
-    }
-    const results = await targetBulk.create(creates);
-    const created: number[] = [];
-    results.forEach((result, i) => {
-      if (result === "created") created.push(i);
-      else if (result === "exists") tally.add("current", "already in the new major");
-      else storeFailure(result, tally, (creates[i] as CreateItem).key);
-    });
-    // The old entry may have been deleted or rewritten while we copied it: then the copy must not stay.
-    const reread = await bulk.read(node, created.map((i) => (origins[i] as { key: string }).key), false);
-    for (const [j, i] of created.entries()) {
-      const origin = origins[i] as (typeof origins)[number];
-      const now = reread[j];
-      if (now instanceof Error) {
-        storeFailure(now, tally, origin.key);
-        continue;
+      return { create: { key: newKey, value: bytes, expireAt: r.expireAt }, key, seen: r, schemaId: seen.header?.schemaId };
+    }, async (copies) => {
+      if (dryRun) {
+        for (const c of copies) countMigrated(tally, c.schemaId);
+        return;
       }
-      if (now !== null && now !== undefined && now.value.equals(origin.seen.value)) {
-        countMigrated(tally, origin.schemaId);
-        continue;
+      const results = await targetBulk.create(copies.map((c) => c.create));
+      const created: Copy[] = [];
+      results.forEach((result, i) => {
+        const copy = copies[i] as Copy;
+        if (result === "created") created.push(copy);
+        else if (result === "exists") tally.add("current", "already in the new major");
+        else storeFailure(result, tally, copy.create.key);
+      });
+      // The old entry may have been deleted or rewritten while we copied it: then the copy must not stay.
+      const reread = await bulk.read(node, created.map((c) => c.key), false);
+      for (const [j, origin] of created.entries()) {
+        const current = reread[j];
+        if (current instanceof Error) {
+          storeFailure(current, tally, origin.key);
+          continue;
+        }
+        if (current !== null && current !== undefined && current.value.equals(origin.seen.value)) {
+          countMigrated(tally, origin.schemaId);
+          continue;
+        }
+        await target.store.deleteIfEqual(origin.create.key, origin.create.value);
+        if (current === null) tally.add("gone");
+        else tally.add("skipped", "changed concurrently", origin.key);
       }
-      const copy = creates[i] as CreateItem;
-      await target.store.deleteIfEqual(copy.key, copy.value);
-      if (now === null) tally.add("gone");
-      else tally.add("skipped", "changed concurrently", origin.key);
-    }
+    });
     return tally;
   };
 }

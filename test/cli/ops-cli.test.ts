@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { sessionCache } from "../../generated/acme/session/v1/session.cache.js";
+import { sessionCache, sessionEntity } from "../../generated/acme/session/v1/session.cache.js";
 import { userCache, userEntity } from "../../generated/acme/user/v1/user.cache.js";
-import { internalsOf } from "../../src/accessor/internals.js";
+import { internalsOf, type AccessorInternals } from "../../src/accessor/internals.js";
 import { createEntityCache } from "../../src/accessor/entity-cache.js";
 import { peekSchemaId } from "../../src/envelope/header.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
@@ -134,7 +134,31 @@ describe("lock-driven entities (the CLI's)", () => {
         const b = dynamic?.interpret(bytes);
         expect(b?.outcome).toBe(a.outcome);
         expect(dynamic?.encode(b?.value, "k")).toEqual(generated.encode(a.value, "k"));
+        // Charged exactly as the generated decoder charges.
+        expect(b?.work).toBe(a.work);
       }
     }
+  });
+
+  it("charge the work budget as generated decoders do, so a costly entry is over_budget before protobuf-es decodes it", async () => {
+    const schemas = await loadProjectSchemas(repoRoot);
+    const store = new MemoryStore();
+    const locked = schemas.entities.find((e) => e.entity === "session");
+    if (locked === undefined) throw new Error("no session");
+    const generated = internalsOf<unknown>(sessionCache(store)) as AccessorInternals<unknown>;
+    const dynamic = internalsOf<unknown>(createEntityCache(dynamicEntity(locked, schemas.defaults, schemas.lock), store)) as AccessorInternals<unknown>;
+    const id = sessionEntity.current.schemaId;
+    // Every kind of field: strings, a map of strings, a map of messages (one without its value), packed ints, bytes, a nested message, unknown fields.
+    const payload = Buffer.from([
+      0x0a, 0x01, 0x74, 0x32, 0x0a, ...Buffer.from("scope:read"), 0x3a, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76, 0x42, 0x03, 0x0a, 0x01, 0x31,
+      0x6a, 0x04, 0x01, 0xac, 0x02, 0x05, 0x72, 0x02, 0x01, 0x02, 0x82, 0x01, 0x02, 0x08, 0x05, 0x82, 0x01, 0x06, 0x08, 0x06, 0x12, 0x02, 0x0a, 0x00, 0xf8, 0x01, 0x07,
+    ]);
+    const a = generated.interpret(envelope(id, payload));
+    const b = dynamic.interpret(envelope(id, payload));
+    expect(a.outcome).toBe("hit");
+    expect(b.outcome).toBe("hit");
+    expect(b.work).toBe(a.work);
+    const costly = envelope(id, Buffer.from(Array.from({ length: 300_000 }, () => [0x32, 0x00]).flat()));
+    expect(dynamic.interpret(costly, "k", 100_000)).toMatchObject({ outcome: "over_budget", work: 100_000 });
   });
 });

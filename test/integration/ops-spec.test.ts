@@ -9,6 +9,7 @@ import { cleanup } from "../../src/ops/cleanup.js";
 import { inspect } from "../../src/ops/inspect.js";
 import { migrate } from "../../src/ops/migrate.js";
 import { SchemaRegistry } from "../../src/registry.js";
+import type { ScanCapable } from "../../src/stores/bulk.js";
 import { describeEveryBackend } from "../support/backends.js";
 import { schemaDecoder } from "../support/descriptors.js";
 import { newerUserEntry, newerUserId, userR1Entry, userRevisionId } from "../support/entries.js";
@@ -137,6 +138,46 @@ describeEveryBackend("operations", (backend) => {
     await raw.set(`${prefix}user:v1:json`, '{"id":"json"}');
     expect(await inspect(store, `${prefix}user:v1:json`, schemaDecoder)).toMatchObject({ kind: "legacy", preview: '{"id":"json"}' });
     expect(await inspect(store, `${prefix}user:v1:none`, schemaDecoder)).toMatchObject({ exists: false });
+  });
+
+  it("migrate decodes each batch in parts of at most maxBatchWork work units, writing each part before decoding the next: every entry migrated; one over maxReadWork fails, named", async () => {
+    const { raw, store } = backend();
+    const prefix = uniquePrefix();
+    for (let i = 0; i < 12; i++) await raw.set(`${prefix}user:v1:u${i}`, userR1Entry({ id: `u${i}`, name: "n", email: "" }));
+    await raw.set(`${prefix}user:v1:big`, userR1Entry({ id: "big", name: "é".repeat(500), email: "" }));
+    // A small r1 entry takes 8 or 9 units (its User object 3, two fields, 3 or 4 string bytes): a part of 40 holds at most 5; the big one needs ~130.
+    const users = userCache(store, { prefix, maxReadWork: 40, maxBatchWork: 40 });
+    const bulk = (store as unknown as ScanCapable).bulk;
+    const replace = bulk.replace;
+    const parts: number[] = [];
+    bulk.replace = async (node, items) => {
+      parts.push(items.length);
+      return replace.call(bulk, node, items);
+    };
+    let report;
+    try {
+      report = await migrate(users, { count: 100 });
+    } finally {
+      bulk.replace = replace;
+    }
+    expect(report.counts).toMatchObject({ migrated: 12, failed: 1 });
+    expect(report.reasons).toEqual({ "failed: over the read work budget (maxReadWork): raise it on the accessor given to migrate": 1 });
+    expect(report.examples["failed: over the read work budget (maxReadWork): raise it on the accessor given to migrate"]).toEqual([`${prefix}user:v1:big`]);
+    expect(parts.reduce((a, b) => a + b, 0)).toBe(12);
+    expect(Math.max(...parts)).toBeLessThanOrEqual(5);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    expect((await users.getEntry({ id: "u11" })).outcome).toBe("hit");
+  });
+
+  it("inspect decodes within maxReadWork (validated): a costlier payload is a problem, not a payload", async () => {
+    const { raw, store } = backend();
+    const prefix = uniquePrefix();
+    await raw.set(`${prefix}user:v1:big`, userR1Entry({ id: "big", name: "é".repeat(500), email: "" }));
+    expect((await inspect(store, `${prefix}user:v1:big`, schemaDecoder)).payload).toMatchObject({ id: "big" });
+    const tight = await inspect(store, `${prefix}user:v1:big`, schemaDecoder, { maxReadWork: 40 });
+    expect(tight.payload).toBeUndefined();
+    expect(tight.problem).toMatch(/payload not decoded: decoding needs more than 40 work units \(maxReadWork 40\)/);
+    await expect(inspect(store, `${prefix}user:v1:big`, schemaDecoder, { maxReadWork: 0 })).rejects.toThrow(/invalid option maxReadWork: expected a whole number from 1 to 1000000000/);
   });
 
   it("migrate moves the previous major's key space into the new one: converted, each with its remaining TTL, never over a newer entry, source kept", async () => {

@@ -9,6 +9,7 @@ import { Reader } from "../../src/codec/reader.js";
 import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, Work, WorkBudgetError } from "../../src/codec/work.js";
 import { DecodeError, type ProtocacheError } from "../../src/errors.js";
 import { MemoryStore } from "../../src/stores/memory-store.js";
+import { schemaDecoder } from "../support/descriptors.js";
 import { envelope } from "../support/entries.js";
 
 /** Work a generated decoder charges for `payload`, read with an unlimited budget. */
@@ -98,6 +99,20 @@ describe("work units: what the reader charges (src/codec/work.ts)", () => {
     expect(defaults.maxBatchWork).toBe(DEFAULT_BATCH_WORK);
     expect(DEFAULT_BATCH_WORK).toBe(2 ** 23);
     expect(resolveOptions<unknown>({ maxReadWork: 10_000_000 }, 0).maxBatchWork).toBe(10_000_000);
+  });
+});
+
+describe("SchemaDecoder (protobufjs, for tools) walks a payload within the budget first, charged as the generated decoder charges it", () => {
+  it("decodes with exactly the generated decoder's work and refuses one unit less", () => {
+    const payload = Buffer.from([
+      0x0a, 0x01, 0x74, 0x32, 0x0a, ...Buffer.from("scope:read"), 0x3a, 0x06, 0x0a, 0x01, 0x6b, 0x12, 0x01, 0x76, 0x42, 0x03, 0x0a, 0x01, 0x31,
+      0x6a, 0x04, 0x01, 0xac, 0x02, 0x05, 0x72, 0x02, 0x01, 0x02, 0x82, 0x01, 0x02, 0x08, 0x05, 0x82, 0x01, 0x06, 0x08, 0x06, 0x12, 0x02, 0x0a, 0x00, 0xf8, 0x01, 0x07,
+      0x8a, 0x01, 0x04, 0x08, 0x01, 0x10, 0x02, ...str(0x1a, "é".repeat(40)),
+    ]);
+    const needed = workOf(decodeSession, payload);
+    const id = sessionEntity.current.schemaId;
+    expect(schemaDecoder.decode(id, payload, needed)).toMatchObject({ tenantId: "t", scopes: ["scope:read"] });
+    expect(() => schemaDecoder.decode(id, payload, needed - 1)).toThrow(WorkBudgetError);
   });
 });
 
