@@ -1,4 +1,4 @@
-import { isUtf8 } from "node:buffer";
+import { isAscii, isUtf8 } from "node:buffer";
 import { latin1Slice, utf8Slice } from "./node-buffer.js";
 import { UnknownCollector } from "./unknown-fields.js";
 import { MAX_WORK, Work, WorkBudgetError } from "./work.js";
@@ -14,6 +14,9 @@ const f32Bytes = new Uint8Array(f32.buffer);
 const f64 = new Float64Array(1);
 const f64Bytes = new Uint8Array(f64.buffer);
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Strings at least this long are checked for ASCII natively (a view and a call cost less than a loop from here). */
+const nativeAsciiCheck = 256;
 
 /** Inputs up to this size share one Latin-1 copy for their ASCII strings (see {@link Reader.string}). */
 const sharedTextLimit = 4096;
@@ -368,7 +371,9 @@ export class Reader {
     }
     // Charged at the ASCII rate before the scan; utf8() charges the rest of the UTF-8 rate.
     if ((this.work -= 4 + ((end - start) >> 6)) < 0) this.exhausted();
-    for (let p = start; p < end; p++) if ((b[p] as number) >= 0x80) return this.utf8(start, end);
+    if (end - start < nativeAsciiCheck) {
+      for (let p = start; p < end; p++) if ((b[p] as number) >= 0x80) return this.utf8(start, end);
+    } else if (!isAscii(b.subarray(start, end))) return this.utf8(start, end);
     // Substrings of the shared copy keep all of it alive: only worth it (and harmless) for small inputs.
     if (this.limit - this.start > sharedTextLimit) return latin1Slice(b, start, end);
     if (this.textStart < 0) {
