@@ -164,7 +164,7 @@ export const hostileValues: readonly HostileValue[] = [
   // The default legacy JSON reader.
   { name: "legacy JSON: arrays nested 4 000 000 deep (8 MB)", entity: "user", options: legacyJson, bytes: () => json(`{"id":"1","x":${"[".repeat(4 * oneMillion)}${"]".repeat(4 * oneMillion)}}`), outcome: "legacy_rejected" },
   { name: "legacy JSON: objects nested 1 000 000 deep in an unknown property (6 MB)", entity: "user", options: legacyJson, bytes: () => json(`{"id":"1","x":${'{"a":'.repeat(oneMillion)}0${"}".repeat(oneMillion)}}`), outcome: "legacy_rejected" },
-  { name: "legacy JSON: an object of 800 000 distinct properties (8 MB)", entity: "user", options: legacyJson, bytes: () => json(`{"id":"1",${Array.from({ length: 800_000 }, (_, i) => `"${i.toString(36)}":0`).join(",")}}`), outcome: "over_budget", reason: "over-budget" },
+  { name: "legacy JSON: an object of 800 000 distinct properties (8 MB)", entity: "user", options: legacyJson, bytes: () => json(`{"id":"1",${Array.from({ length: 800_000 }, (_, i) => `"p${i.toString(36)}":0`).join(",")}}`), outcome: "over_budget", reason: "over-budget" },
   { name: "legacy JSON: an array of 4 000 000 numbers in an unknown property (8 MB)", entity: "user", options: legacyJson, bytes: () => json(`{"id":"1","x":[${"0,".repeat(4 * oneMillion - 1)}0]}`), outcome: "over_budget", reason: "over-budget" },
   { name: "legacy JSON: a user nested 31 levels deep in an unknown property (within the depth limit)", entity: "user", options: legacyJson, bytes: () => json(`{"id":"1","name":"ada","x":${"[".repeat(30)}${"]".repeat(30)}}`), outcome: "legacy" },
 ];
@@ -173,3 +173,35 @@ export const hostileValues: readonly HostileValue[] = [
 export function worstBatchValue(): Buffer {
   return brotliMap();
 }
+
+const varint = (v: number): number[] => {
+  const out: number[] = [];
+  while (v > 127) {
+    out.push((v & 127) | 128);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+};
+
+/** Small malformed (or odd but well-formed) stored values: each a counted outcome in microseconds. */
+export const malformedValues: readonly HostileValue[] = [
+  { name: "length of 2^32 - 1", entity: "user", bytes: () => user(Buffer.from([0x0a, ...varint(2 ** 32 - 1), 0x61])), outcome: "corrupt" },
+  { name: "length varint above 2^32", entity: "user", bytes: () => user(Buffer.from([0x0a, 0x80, 0x80, 0x80, 0x80, 0x10])), outcome: "corrupt" },
+  { name: "11-byte varint", entity: "user", bytes: () => user(Buffer.from([0x28, ...Array<number>(10).fill(0xff), 0x01])), outcome: "corrupt" },
+  { name: "10-byte varint above 64 bits", entity: "user", bytes: () => user(Buffer.from([0x28, ...Array<number>(9).fill(0xff), 0x7f])), outcome: "corrupt" },
+  { name: "tag above 32 bits", entity: "user", bytes: () => user(Buffer.from([0xf8, 0xff, 0xff, 0xff, 0x7f, 0x00])), outcome: "corrupt" },
+  { name: "field number 0", entity: "user", bytes: () => user(Buffer.from([0x00, 0x00])), outcome: "corrupt" },
+  { name: "wire type 6", entity: "user", bytes: () => user(Buffer.from([0x0e, 0x00])), outcome: "corrupt" },
+  { name: "wire type 7", entity: "user", bytes: () => user(Buffer.from([0x0f, 0x00])), outcome: "corrupt" },
+  { name: "end-group without start (wire type 4)", entity: "user", bytes: () => user(Buffer.from([0x3c])), outcome: "corrupt" },
+  { name: "truncated fixed64 (wire type 1)", entity: "user", bytes: () => user(Buffer.from([0x39, 0x01, 0x02])), outcome: "corrupt" },
+  { name: "truncated fixed32 (wire type 5)", entity: "user", bytes: () => user(Buffer.from([0x3d, 0x01])), outcome: "corrupt" },
+  { name: "unknown fixed64 and fixed32 fields (wire types 1 and 5)", entity: "user", bytes: () => user(Buffer.from([0x39, 1, 2, 3, 4, 5, 6, 7, 8, 0x3d, 1, 2, 3, 4])), outcome: "hit" },
+  { name: "unknown group nested 99 deep (wire types 3 and 4)", entity: "user", bytes: () => user(Buffer.from([...Array<number>(99).fill(0x3b), ...Array<number>(99).fill(0x3c)])), outcome: "hit" },
+  { name: "group closed by another field's end tag", entity: "user", bytes: () => user(Buffer.from([0x3b, 0x44])), outcome: "corrupt" },
+  { name: "nested message overrunning its length", entity: "session", bytes: () => session(Buffer.from([0x42, 0x02, 0x0a, 0x05, 0x61, 0x62, 0x63])), outcome: "corrupt" },
+  { name: "invalid UTF-8 in a string field", entity: "user", bytes: () => user(Buffer.from([0x12, 0x02, 0xc3, 0x28])), outcome: "corrupt" },
+  { name: "Timestamp with nanos of 1e9 (out of its range; the encoder refuses to write one)", entity: "session", bytes: () => session(Buffer.from([0x8a, 0x01, 0x06, 0x10, ...varint(1e9)])), outcome: "corrupt" },
+  { name: "UTF-16 surrogate encoded as UTF-8 in a map key", entity: "session", bytes: () => session(Buffer.from([0x3a, 0x05, 0x0a, 0x03, 0xed, 0xa0, 0x80])), outcome: "corrupt" },
+];

@@ -20,7 +20,7 @@ import { repoRoot } from "../support/project.js";
 import { measure, measureAsync } from "../support/read-cost.js";
 import { envelope } from "../support/entries.js";
 import { sessionArb, userArb } from "../support/arbitraries.js";
-import { hostileValues, worstBatchValue, type HostileValue } from "../support/hostile-values.js";
+import { hostileValues, malformedValues, worstBatchValue, type HostileValue } from "../support/hostile-values.js";
 
 /**
  * Hostile stored values (docs/reliability.md, "Hostile stored values"): every
@@ -50,15 +50,6 @@ function writesBackUnchanged(entity: Entity<unknown, unknown>, value: unknown): 
   return encodeEnvelope(new Writer(), entity.current.schemaId, reread.value, entity.encode, plain, 0).equals(once);
 }
 
-const varint = (v: number): number[] => {
-  const out: number[] = [];
-  while (v > 127) {
-    out.push((v & 127) | 128);
-    v = Math.floor(v / 128);
-  }
-  out.push(v);
-  return out;
-};
 
 const user = userEntity as unknown as Entity<unknown, unknown>;
 const session = sessionEntity as unknown as Entity<unknown, unknown>;
@@ -113,42 +104,16 @@ describe("each hostile value holds what its name says (decoded without a budget)
   }, 30_000);
 });
 
-interface MalformedCase {
-  readonly name: string;
-  readonly entity: Entity<unknown, unknown>;
-  readonly bytes: Buffer;
-  readonly outcome: ReadOutcome;
-}
-
-const malformed: MalformedCase[] = [
-  { name: "length of 2^32 - 1", entity: user, bytes: envelope(userId, Buffer.from([0x0a, ...varint(2 ** 32 - 1), 0x61])), outcome: "corrupt" },
-  { name: "length varint above 2^32", entity: user, bytes: envelope(userId, Buffer.from([0x0a, 0x80, 0x80, 0x80, 0x80, 0x10])), outcome: "corrupt" },
-  { name: "11-byte varint", entity: user, bytes: envelope(userId, Buffer.from([0x28, ...Array<number>(10).fill(0xff), 0x01])), outcome: "corrupt" },
-  { name: "10-byte varint above 64 bits", entity: user, bytes: envelope(userId, Buffer.from([0x28, ...Array<number>(9).fill(0xff), 0x7f])), outcome: "corrupt" },
-  { name: "tag above 32 bits", entity: user, bytes: envelope(userId, Buffer.from([0xf8, 0xff, 0xff, 0xff, 0x7f, 0x00])), outcome: "corrupt" },
-  { name: "field number 0", entity: user, bytes: envelope(userId, Buffer.from([0x00, 0x00])), outcome: "corrupt" },
-  { name: "wire type 6", entity: user, bytes: envelope(userId, Buffer.from([0x0e, 0x00])), outcome: "corrupt" },
-  { name: "wire type 7", entity: user, bytes: envelope(userId, Buffer.from([0x0f, 0x00])), outcome: "corrupt" },
-  { name: "end-group without start (wire type 4)", entity: user, bytes: envelope(userId, Buffer.from([0x3c])), outcome: "corrupt" },
-  { name: "truncated fixed64 (wire type 1)", entity: user, bytes: envelope(userId, Buffer.from([0x39, 0x01, 0x02])), outcome: "corrupt" },
-  { name: "truncated fixed32 (wire type 5)", entity: user, bytes: envelope(userId, Buffer.from([0x3d, 0x01])), outcome: "corrupt" },
-  { name: "unknown fixed64 and fixed32 fields (wire types 1 and 5)", entity: user, bytes: envelope(userId, Buffer.from([0x39, 1, 2, 3, 4, 5, 6, 7, 8, 0x3d, 1, 2, 3, 4])), outcome: "hit" },
-  { name: "unknown group nested 99 deep (wire types 3 and 4)", entity: user, bytes: envelope(userId, Buffer.from([...Array<number>(99).fill(0x3b), ...Array<number>(99).fill(0x3c)])), outcome: "hit" },
-  { name: "group closed by another field's end tag", entity: user, bytes: envelope(userId, Buffer.from([0x3b, 0x44])), outcome: "corrupt" },
-  { name: "nested message overrunning its length", entity: session, bytes: envelope(sessionId, Buffer.from([0x42, 0x02, 0x0a, 0x05, 0x61, 0x62, 0x63])), outcome: "corrupt" },
-  { name: "invalid UTF-8 in a string field", entity: user, bytes: envelope(userId, Buffer.from([0x12, 0x02, 0xc3, 0x28])), outcome: "corrupt" },
-  { name: "Timestamp with nanos of 1e9 (out of its range; the encoder refuses to write one)", entity: session, bytes: envelope(sessionId, Buffer.from([0x8a, 0x01, 0x06, 0x10, ...varint(1e9)])), outcome: "corrupt" },
-  { name: "UTF-16 surrogate encoded as UTF-8 in a map key", entity: session, bytes: envelope(sessionId, Buffer.from([0x3a, 0x05, 0x0a, 0x03, 0xed, 0xa0, 0x80])), outcome: "corrupt" },
-];
-
 describe("small malformed stored values: a counted outcome within 50 ms and 1 MiB, never a throw", () => {
-  it.each(malformed)("$name: $outcome", ({ name, entity, bytes, outcome }) => {
-    const cost = measure(() => read(entity, bytes));
-    figures[name] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: cost.result.outcome, storedBytes: bytes.length };
+  it.each(malformedValues)("$name: $outcome", ({ name, entity, bytes, outcome, reason }) => {
+    const stored = bytes();
+    const cost = measure(() => read(entities[entity], stored));
+    figures[name] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: cost.result.outcome, storedBytes: stored.length };
     expect(cost.result.outcome, String(cost.result.error)).toBe(outcome);
+    if (reason !== undefined) expect((cost.result.error as DecodeError).reason).toBe(reason);
     expect(cost.ms).toBeLessThan(50);
     expect(cost.peakBytes).toBeLessThan(MiB);
-    if (outcome === "hit") expect(writesBackUnchanged(entity, cost.result.value)).toBe(true);
+    if (outcome === "hit") expect(writesBackUnchanged(entities[entity], cost.result.value)).toBe(true);
   });
 });
 
