@@ -124,7 +124,8 @@ function decodeAs<T, K>(
     let payload = bytes;
     let start = header.payloadStart;
     if (header.compression !== "none") {
-      const cap = Math.min(options.maxPayloadBytes, budget * Work.decompressedBytesPerUnit);
+      const perUnit = header.compression === "brotli" ? Work.unbrotliedBytesPerUnit : Work.gunzippedBytesPerUnit;
+      const cap = Math.min(options.maxPayloadBytes, budget * perUnit);
       try {
         payload = decompress(header.compression, bytes.subarray(start), cap, header.schemaId);
       } catch (error) {
@@ -133,7 +134,7 @@ function decodeAs<T, K>(
         }
         throw error;
       }
-      work -= Math.ceil(payload.length / Work.decompressedBytesPerUnit);
+      work -= Math.ceil(payload.length / perUnit);
       start = 0;
     }
     reader.reset(payload, start, payload.length, work);

@@ -29,8 +29,10 @@ export const Work = {
   utf8BytesPerUnit: 8,
   /** Bytes of a `bytes` value per unit (one copy). */
   copiedBytesPerUnit: 64,
-  /** Bytes of decompressed payload per unit (gzip ~0.5-1.5 ns, brotli ~1-3 ns a byte). */
-  decompressedBytesPerUnit: 16,
+  /** Bytes of gzip-decompressed payload per unit (~0.5-2 ns a byte). */
+  gunzippedBytesPerUnit: 16,
+  /** Bytes of brotli-decompressed payload per unit (~2-4 ns a byte: brotli costs about twice gzip to decompress). */
+  unbrotliedBytesPerUnit: 8,
   /** A new message object, besides what its fields allocate (see the next three). */
   object: 1,
   /** Fields of a new message object per unit (one slot each). */
@@ -66,8 +68,8 @@ export function objectWeight(shape: ObjectShape): number {
 /**
  * Default `maxReadWork`: the most work units one read may take, 2^19. At
  * this budget the costliest stored values measured (docs/reliability.md,
- * "Work budget") take under 25 ms and 16 MiB each on the reference
- * machine, half the promised 50 ms and 32 MB; decompressing a full 8 MiB
+ * "Work budget") take under 40 ms and 17 MiB each on the reference
+ * machine, within the promised 50 ms and 32 MB; gunzipping a full 8 MiB
  * payload (the default `maxPayloadBytes`) is exactly this much work, and a
  * typical entry of the example entities takes tens to hundreds of units.
  */

@@ -1,4 +1,4 @@
-import { gzipSync } from "node:zlib";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { decodeSession, sessionCache, sessionEntity } from "../../generated/acme/session/v1/session.cache.js";
 import { decodeUser, userCache, userEntity } from "../../generated/acme/user/v1/user.cache.js";
@@ -76,7 +76,7 @@ describe("work units: what the reader charges (src/codec/work.ts)", () => {
     expect(() => new Reader(payload, 0, payload.length, -1)).toThrow(RangeError);
   });
 
-  it("the read path charges decompressed bytes first, one per 16, and reports what a read took", () => {
+  it("the read path charges decompressed bytes first, one per 16 (gzip) or 8 (brotli), and reports what a read took", () => {
     const options = resolveOptions<unknown>({}, 0);
     const payload = Buffer.from(str(0x12, "a".repeat(10_000)));
     const plain = interpret(userEntity as never, options as never, envelope(userEntity.current.schemaId, payload));
@@ -84,7 +84,9 @@ describe("work units: what the reader charges (src/codec/work.ts)", () => {
     expect(plain.outcome).toBe("hit");
     expect(packed.outcome).toBe("hit");
     expect(plain.work).toBe(workOf(decodeUser, payload));
-    expect(packed.work).toBe((plain.work as number) + Math.ceil(payload.length / Work.decompressedBytesPerUnit));
+    expect(packed.work).toBe((plain.work as number) + Math.ceil(payload.length / Work.gunzippedBytesPerUnit));
+    const brotli = interpret(userEntity as never, options as never, envelope(userEntity.current.schemaId, brotliCompressSync(payload), { flags: 2 }));
+    expect(brotli.work).toBe((plain.work as number) + Math.ceil(payload.length / Work.unbrotliedBytesPerUnit));
     // With a budget too small to decompress it all, decompression stops there: over_budget, not too-large.
     const small = interpret(userEntity as never, resolveOptions<unknown>({ maxReadWork: 100 }, 0) as never, envelope(userEntity.current.schemaId, gzipSync(payload), { flags: 1 }));
     expect(small.outcome).toBe("over_budget");
@@ -92,10 +94,10 @@ describe("work units: what the reader charges (src/codec/work.ts)", () => {
     expect(small.work).toBe(100);
   });
 
-  it("defaults: maxReadWork 2^19 (decompressing a full 8 MiB payload is exactly that), maxBatchWork 2^23, or maxReadWork when raised above it", () => {
+  it("defaults: maxReadWork 2^19 (gunzipping a full 8 MiB payload is exactly that), maxBatchWork 2^23, or maxReadWork when raised above it", () => {
     const defaults = resolveOptions<unknown>({}, 0);
     expect(defaults.maxReadWork).toBe(DEFAULT_READ_WORK);
-    expect(DEFAULT_READ_WORK * Work.decompressedBytesPerUnit).toBe(defaults.maxPayloadBytes);
+    expect(DEFAULT_READ_WORK * Work.gunzippedBytesPerUnit).toBe(defaults.maxPayloadBytes);
     expect(defaults.maxBatchWork).toBe(DEFAULT_BATCH_WORK);
     expect(DEFAULT_BATCH_WORK).toBe(2 ** 23);
     expect(resolveOptions<unknown>({ maxReadWork: 10_000_000 }, 0).maxBatchWork).toBe(10_000_000);
