@@ -2,7 +2,8 @@
 //   node --import tsx bench/hostile-case.ts read <case index> <bytes file> [maxReadWork]
 //   node --import tsx bench/hostile-case.ts batch <entries> <bytes file> [maxReadWork maxBatchWork]
 //   node --import tsx bench/hostile-case.ts huge <redis url>
-// Prints one JSON line. The read path is warmed up first on typical values, as in a running service.
+// Prints one JSON line. The read path is warmed up first on typical values, as in a running service,
+// unless PROTOCACHE_COLD=1: then the hostile read is the process's first (code not yet optimized).
 import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { sessionCache, sessionEntity } from "../generated/acme/session/v1/session.cache.js";
@@ -22,6 +23,7 @@ const [mode, a, b, c, d] = process.argv.slice(2);
 const entities = { user: userEntity, session: sessionEntity } as const;
 
 function warmUp(): void {
+  if (process.env["PROTOCACHE_COLD"] === "1") return;
   const options = resolveOptions<unknown>({}, 0);
   const w = new Writer();
   for (const fx of fixtures() as unknown as { entity: typeof userEntity; value: unknown; encode: never }[]) {

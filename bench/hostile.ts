@@ -1,6 +1,7 @@
 // `npm run hostile [-- --runs=N] [-- --skip-huge]`: measures every hostile stored value of
 // test/support/hostile-values.ts (the ones test/unit/hostile-reads.test.ts asserts bounds on), each read in a
-// fresh process (bench/hostile-case.ts) N times (default 5), at the default options and with the budgets
+// fresh process (bench/hostile-case.ts) N times (default 5) as the process's first read and N times after a
+// warm-up, at the default options and with the budgets
 // raised to 10^9 (what the same read costs without them), plus a getMany of 1000 worst-case values and a
 // 500 MB value in a real redis-server, and rewrites the table between the hostile markers of
 // docs/reliability.md. The figures there are the last run of this command.
@@ -29,8 +30,9 @@ interface Measured {
   readonly peakBytes: number;
 }
 
-function child(args: readonly string[]): Measured {
-  const run = spawnSync(process.execPath, ["--import", "tsx", join(here, "hostile-case.ts"), ...args], { encoding: "utf8", maxBuffer: 1 << 20 });
+function child(args: readonly string[], cold = false): Measured {
+  const env = { ...process.env, PROTOCACHE_COLD: cold ? "1" : "0" };
+  const run = spawnSync(process.execPath, ["--import", "tsx", join(here, "hostile-case.ts"), ...args], { encoding: "utf8", maxBuffer: 1 << 20, env });
   if (run.status !== 0) return { outcome: `crashed (${run.signal ?? `exit ${run.status}`}: ${run.stderr.trim().split("\n").pop() ?? ""})`, ms: NaN, peakBytes: NaN };
   return JSON.parse(run.stdout.trim().split("\n").pop() as string) as Measured;
 }
@@ -54,6 +56,7 @@ for (const [i, value] of all.entries()) {
   const bytes = value.bytes();
   writeFileSync(file, bytes);
   const bounded = Array.from({ length: runs }, () => child(["read", String(i), file]));
+  const cold = Array.from({ length: runs }, () => child(["read", String(i), file], true));
   const first = bounded[0] as Measured;
   // What the same read costs with the budget out of the way (bounded only by maxPayloadBytes and depth, as before issue 19).
   const big = hostileValues.includes(value) && first.outcome !== "corrupt" ? child(["read", String(i), file, String(MAX_WORK)]) : undefined;
@@ -62,8 +65,9 @@ for (const [i, value] of all.entries()) {
     num(bytes.length),
     outcomeOf(first),
     num(first.work ?? 0),
+    range(cold.map((m) => m.ms), 1),
     range(bounded.map((m) => m.ms), 1),
-    range(bounded.map((m) => m.peakBytes / MiB), 1),
+    range([...cold, ...bounded].map((m) => m.peakBytes / MiB), 1),
     (first.work ?? 0) < 10_000 ? "–" : range(bounded.map((m) => (m.ms * 1e6) / (m.work as number)), 0),
     big === undefined ? "–" : `${outcomeOf(big)}, ${big.ms.toFixed(0)} ms, ${(big.peakBytes / MiB).toFixed(1)} MiB`,
   ]);
@@ -74,14 +78,16 @@ const batchFile = join(work, "batch.bin");
 const batchValue = worstBatchValue();
 writeFileSync(batchFile, batchValue);
 const batch = Array.from({ length: runs }, () => child(["batch", "1000", batchFile]));
+const batchCold = Array.from({ length: runs }, () => child(["batch", "1000", batchFile], true));
 const batchBig = child(["batch", "6", batchFile, String(MAX_WORK), String(MAX_WORK)]);
 rows.push([
   "`getMany` of 1000 keys, each the brotli-compressed 900 000-key map above",
   num(batchValue.length * 1000),
   (batch[0] as Measured).outcome,
   "8 388 608 (maxBatchWork)",
+  range(batchCold.map((m) => m.ms), 0),
   range(batch.map((m) => m.ms), 0),
-  range(batch.map((m) => m.peakBytes / MiB), 1),
+  range([...batchCold, ...batch].map((m) => m.peakBytes / MiB), 1),
   "–",
   `6 keys only: ${batchBig.outcome}, ${batchBig.ms.toFixed(0)} ms, ${(batchBig.peakBytes / MiB).toFixed(0)} MiB`,
 ]);
@@ -106,9 +112,9 @@ if (!skipHuge) {
   }
 }
 
-const header = ["hostile value", "stored bytes", "outcome", "work units", "time (ms)", "peak memory (MiB)", "ns per unit", "with maxReadWork 10^9"];
+const header = ["hostile value", "stored bytes", "outcome", "work units", "time, first read (ms)", "time, warm (ms)", "peak memory (MiB)", "ns per unit (warm)", "with maxReadWork 10^9 (warm)"];
 const table = [
-  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run hostile\` on Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length} (load average ${loadavg()[0]?.toFixed(1)} at the start, shared with other work): each read in a fresh process after 2000 warm-up reads of typical values, ${runs} runs each: median (min–max); peak memory is V8 heap in use above the start, sampled before every collection, plus ArrayBuffer memory held at the end.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run hostile\` on Node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length} (load average ${loadavg()[0]?.toFixed(1)} at the start, shared with other work): each read in a fresh process, as its first read ("first read": its code not yet optimized) or after 2000 reads of typical values ("warm"), ${runs} runs of each: median (min–max); peak memory is V8 heap in use above the start, sampled before every collection, plus ArrayBuffer memory held at the end.`,
   "",
   `| ${header.join(" | ")} |`,
   `| ${header.map(() => "---").join(" | ")} |`,
