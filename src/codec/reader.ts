@@ -23,7 +23,8 @@ const sharedTextLimit = 4096;
 
 // Charges below are literal (shifts for the per-byte rates) to keep the hot path free of lookups; they are
 // Work's values (src/codec/work.ts): shortStringByte 1, nativeString 4, asciiBytesPerUnit 64 (>> 6),
-// utf8BytesPerUnit 8 (>> 3), bytesValue 16, copiedBytesPerUnit 64 (>> 6). A test checks them against Work.
+// utf8BytesPerUnit 8 (>> 3), bytesValue 16 (also for a message's unknown fields), copiedBytesPerUnit 64 (>> 6).
+// A test checks them against Work.
 
 /** Deepest nesting of messages (and unknown groups) a reader accepts, as other protobuf runtimes do. */
 export const MAX_DEPTH = 100;
@@ -141,11 +142,13 @@ export class Reader {
 
   /**
    * Ends the message that had to end at `end`; `m`, when given, gets the
-   * unknown fields {@link unknown} kept for it (one byte array, wire order).
+   * unknown fields {@link unknown} kept for it (one byte array, wire order,
+   * charged `Work.bytesValue`).
    */
   leave(end: number, m?: object): void {
     if (this.pos !== end) throw new WireError("nested value overran its length");
-    if (m !== undefined) this.unknowns.close(this.depth, this.buf, m);
+    // A message that kept unknown fields holds them in a Uint8Array of its own: charged as a bytes value.
+    if (m !== undefined && this.unknowns.close(this.depth, this.buf, m) && (this.work -= 16) < 0) this.exhausted();
     if (--this.depth === 0) this.unknowns.finish();
   }
 

@@ -79,10 +79,10 @@ export class UnknownCollector {
     this.end[depth] = e;
   }
 
-  /** The message at level `depth` ends: `owner` gets its unknown fields, after any it had. */
-  close(depth: number, input: Buffer, owner: object): void {
+  /** The message at level `depth` ends: `owner` gets its unknown fields, after any it had. True when it got some. */
+  close(depth: number, input: Buffer, owner: object): boolean {
     const s = this.start[depth] as number;
-    if (s < 0) return;
+    if (s < 0) return false;
     this.start[depth] = -1;
     const mark = this.mark[depth] as number;
     if (this.used === mark) {
@@ -92,6 +92,7 @@ export class UnknownCollector {
       this.attach(owner, this.scratch, mark, this.used);
       this.used = mark;
     }
+    return true;
   }
 
   /** Forgets everything (between decodes, or after a failed one); every level's range is reset when it opens. */

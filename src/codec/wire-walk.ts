@@ -27,18 +27,25 @@ export type WireField =
  * Walks a payload of `shape` from `r.pos` to `end` without building
  * anything, charging `r`'s work budget what the generated decoder of the
  * same message would (fields, packed elements, map entries, objects,
- * string and bytes lengths) and checking what it checks (lengths, UTF-8,
- * nesting, groups). Throws `WorkBudgetError` past the budget and
+ * string and bytes lengths, kept unknown fields; the well-known Struct,
+ * Value and ListValue, which runtime codecs decode, approximately) and
+ * checking what it checks (lengths, UTF-8, nesting, groups). Throws `WorkBudgetError` past the budget and
  * `WireError` on malformed bytes; a caller that then decodes with another
  * library knows the value is within its budget. Leaves `r.pos` at `end`.
  */
 export function walkWire(r: Reader, end: number, shape: WireShape): void {
   r.enter(shape.weight);
+  let unknown = false;
   while (r.pos < end) {
     const tag = r.tag();
     const field = shape.field(tag >>> 3);
-    if (field === undefined || !walkValue(r, tag, field)) r.skipField(tag);
+    if (field === undefined || !walkValue(r, tag, field)) {
+      r.skipField(tag);
+      unknown = true;
+    }
   }
+  // A generated decoder keeps a message's unknown fields in a Uint8Array of its own, charged as a bytes value.
+  if (unknown) r.charge(Work.bytesValue);
   r.leave(end);
 }
 

@@ -17,7 +17,7 @@ export const Work = {
   packedElement: 1,
   /** A map entry (a Map or Struct insertion, measured at ~16 times a repeated element), besides its fields. */
   mapEntry: 16,
-  /** A `bytes` value (a new Uint8Array costs ~16 times a small value), besides its field and its length. */
+  /** A `bytes` value (a new Uint8Array costs ~16 times a small value), besides its field and its length; also a message's kept unknown fields (their own Uint8Array). */
   bytesValue: 16,
   /** A string of fewer than 8 bytes, per byte (built one character at a time). */
   shortStringByte: 1,

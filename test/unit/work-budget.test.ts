@@ -60,9 +60,12 @@ describe("work units: what the reader charges (src/codec/work.ts)", () => {
     expect(workOf(decodeSession, [0x82, 0x01, 0x04, 0x08, 0x05, 0x12, 0x00])).toBe(sessionObject + Work.field + Work.mapEntry + 2 * Work.field + 2);
   });
 
-  it("an unknown field one unit, fields inside an unknown group one each", () => {
-    expect(workOf(decodeUser, [0x38, 0x00, 0x38, 0x00, 0x3a, 0x01, 0x61])).toBe(userObject + 3 * Work.field);
-    expect(workOf(decodeUser, [0x3b, 0x08, 0x01, 0x10, 0x02, 0x3c])).toBe(userObject + Work.field + 3 * Work.field);
+  it("an unknown field one unit, fields inside an unknown group one each, and a message's kept unknown fields their Uint8Array", () => {
+    expect(workOf(decodeUser, [0x38, 0x00, 0x38, 0x00, 0x3a, 0x01, 0x61])).toBe(userObject + 3 * Work.field + Work.bytesValue);
+    expect(workOf(decodeUser, [0x3b, 0x08, 0x01, 0x10, 0x02, 0x3c])).toBe(userObject + Work.field + 3 * Work.field + Work.bytesValue);
+    // Two Clients, each with an unknown field: each its own Uint8Array.
+    const withUnknown = [0x82, 0x01, 0x06, 0x08, 0x05, 0x12, 0x02, 0x38, 0x00];
+    expect(workOf(decodeSession, [...withUnknown, ...withUnknown])).toBe(sessionObject + 2 * (Work.field + Work.mapEntry + 2 * Work.field + 2 + Work.field + Work.bytesValue));
   });
 
   it("decoding stops with WorkBudgetError at the first charge past the budget: a budget of exactly the work decodes", () => {
