@@ -117,9 +117,9 @@ function decodeAs<T, K>(
     const error = new DecodeError("too-large", `payload of ${stored} bytes exceeds maxPayloadBytes (${options.maxPayloadBytes})`, header.schemaId);
     return result("corrupt", undefined, header, revision, error);
   }
-  // Decompressed bytes are charged first; the budget also caps how many decompression may produce.
-  let work = budget;
-  let decoding = false;
+  // Decompressed bytes are charged first (the budget also caps how many decompression may produce); the
+  // reader charges the rest, and until the finally below releases it, `charged + reader.workUsed()` is the work.
+  let charged = 0;
   try {
     let payload = bytes;
     let start = header.payloadStart;
@@ -134,19 +134,16 @@ function decodeAs<T, K>(
         }
         throw error;
       }
-      work -= Math.ceil(payload.length / perUnit);
+      charged = Math.ceil(payload.length / perUnit);
       start = 0;
     }
-    reader.reset(payload, start, payload.length, work);
-    decoding = true;
+    reader.reset(payload, start, payload.length, budget - charged);
     let value = entity.decode(reader, payload.length);
-    decoding = false;
-    work -= reader.workUsed();
     const hook = outcome === "upgraded" && revision !== undefined ? migrationsOf(entity)?.upgrades?.[revision.revision] : undefined;
     // The revision's own view is taken before declared defaults fill the value.
     const old = hook === undefined ? undefined : view(revision as RevisionInfo<T>, value);
     (revision ?? entity.current).fill?.(value);
-    if (hook === undefined) return result(outcome, value, header, revision, undefined, undefined, budget - work);
+    if (hook === undefined) return result(outcome, value, header, revision, undefined, undefined, charged + reader.workUsed());
     let envelope: Buffer;
     try {
       value = checkedResult(hook(old as never, value));
@@ -155,9 +152,9 @@ function decodeAs<T, K>(
     } catch (error) {
       const cause = error instanceof FieldValueError ? new TypeError(`field ${error.pathFrom(value) || "(value)"}: ${error.message}`) : error;
       const failure = new UpgradeError(entity.typeName, key, `upgrades[${(revision as RevisionInfo<T>).revision}]`, cause);
-      return result("upgrade_failed", undefined, header, revision, failure, undefined, budget - work);
+      return result("upgrade_failed", undefined, header, revision, failure, undefined, charged + reader.workUsed());
     }
-    return result(outcome, value, header, revision, undefined, envelope, budget - work);
+    return result(outcome, value, header, revision, undefined, envelope, charged + reader.workUsed());
   } catch (error) {
     if (error instanceof WorkBudgetError) {
       return result("over_budget", undefined, header, revision, overBudget(options as ResolvedOptions<unknown>, budget, header.schemaId, "decoding the payload", error), undefined, budget);
@@ -166,7 +163,7 @@ function decodeAs<T, K>(
       error instanceof DecodeError
         ? error
         : new DecodeError("payload", error instanceof Error ? error.message : String(error), header.schemaId, { cause: error });
-    return result("corrupt", undefined, header, revision, failure, undefined, budget - work + (decoding ? reader.workUsed() : 0));
+    return result("corrupt", undefined, header, revision, failure, undefined, charged + reader.workUsed());
   } finally {
     reader.release();
   }
