@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { accessorCases, deadlineCases, deadlineCpuCases } from "./cases/accessor.js";
 import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
-import { ioredisClient, nodeRedisClient } from "./cases/clients.js";
+import { glideClient, ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
 import { compareCases, writeBackCases } from "./cases/migrations.js";
 import { censusCases, metricsCases, migrateCases } from "./cases/ops.js";
@@ -53,9 +53,9 @@ if (wanted("redis") || wanted("deadlines") || wanted("clients")) {
   const fxs = fixtures() as unknown as Fixture<unknown>[];
   try {
     if (wanted("redis") || wanted("deadlines")) {
-      console.error("redis: accessors on ioredis and node-redis, 64 concurrent callers …");
+      console.error("redis: accessors on ioredis, node-redis and valkey-glide, 64 concurrent callers …");
       // ioredis as `new Redis(url)` makes it; node-redis with its per-command timeout off (docs/operations.md).
-      const clients = [ioredisClient(url), await nodeRedisClient(url, "node-redis", 0)];
+      const clients = [ioredisClient(url), await nodeRedisClient(url, "node-redis", 0), await glideClient(url)];
       try {
         if (wanted("redis")) rows.push(...(await accessorCases(clients, fxs, throughput)));
         rows.push(...(await deadlineCases(clients, fxs, { ...throughput, rounds: quick ? 3 : 9, timeMs: quick ? 300 : 500 })));

@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { generatorVersion } from "../codegen/index.js";
 import { ExitCode } from "./exit-codes.js";
+import { flagChecks, flagParsers, OptionError } from "./options.js";
 import { NoProjectError, projectRoot } from "./project.js";
 
 const examples = (lines: readonly string[]): string => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
@@ -20,7 +21,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option("-C, --cwd <dir>", "run as if started in <dir>; the project root is the nearest folder at or above it with a package.json")
     .showSuggestionAfterError(true)
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .configureOutput({ writeErr: (text) => process.stderr.write(text), outputError: (text, write) => write(oneLineUnknownOption(text)) })
     .addHelpText(
       "after",
       examples([
@@ -87,7 +88,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
   return program;
 }
 
-const collect = <T>(parse: (v: string) => T) => (value: string, previous: T[] = []): T[] => [...previous, parse(value)];
+/** Commander's unknown-option error in one line: `error: unknown option '--dryrun' (did you mean --dry-run?)`. */
+function oneLineUnknownOption(text: string): string {
+  return text.replace(/^(error: unknown option '[^']*')\n\(Did you mean (.*)\?\)\n?$/, "$1 (did you mean $2?)\n");
+}
 
 interface ConnectionArgs {
   redis?: string;
@@ -102,18 +106,20 @@ interface KeySpaceCliArgs extends ConnectionArgs {
   message?: string;
 }
 
+type Flags = ReturnType<typeof flagParsers>;
+
 /** Options every command that talks to Redis takes. */
-function withConnection(command: Command): Command {
+function withConnection(command: Command, flags: Flags): Command {
   return command
-    .option("--redis <url>", "Redis URL (default: $REDIS_URL), e.g. redis://user:pass@host:6379/0")
-    .option("--cluster <nodes>", "Redis Cluster seed nodes, host:port[,host:port…]")
+    .option("--redis <url>", "Redis URL (default: $REDIS_URL), e.g. redis://user:pass@host:6379/0", flags.text("--redis", flagChecks.redis))
+    .option("--cluster <nodes>", "Redis Cluster seed nodes, host:port[,host:port…]", flags.text("--cluster", flagChecks.cluster))
     .option("--json", "print the result as JSON", false);
 }
 
 /** Options naming a key space: `{prefix}{entity}:v{major}[:{variant}]:`. */
-function withKeySpace(command: Command, wholeNumber: (name: string) => (v: string) => number): Command {
-  return withConnection(command)
-    .option("--major <n>", "major version (default: the entity's major in proto/)", wholeNumber("--major"))
+function withKeySpace(command: Command, flags: Flags): Command {
+  return withConnection(command, flags)
+    .option("--major <n>", "major version (default: the entity's major in proto/)", flags.number("--major", flagChecks.major))
     .option("--prefix <prefix>", "key prefix the accessors use (their prefix option), e.g. myapp:")
     .option("--variant <variant>", "only this variant's keys")
     .option("--message <name>", "full message name, for a major no longer in proto/ (e.g. acme.user.v1.User)");
@@ -123,19 +129,14 @@ const exitCodes = "\nExit codes: 0 ok, 1 findings (failed entries, not removable
 
 /** migrate, census, cleanup, inspect, deprecatable: loaded only when one of them runs. */
 function addOperations(program: Command, root: () => string, setExit: (code: number) => void): void {
-  const context = () => import("./ops/context.js");
-  const lazyWhole = (name: string) => (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new CommanderError(2, "protocache.usage", `${name} expects a whole number >= 1, got "${value}"`);
-    return n;
-  };
   const progress = (json: boolean): boolean => !json;
 
-  withKeySpace(program.command("migrate"), lazyWhole)
+  const migrateFlags = flagParsers("migrate");
+  withKeySpace(program.command("migrate"), migrateFlags)
     .description("move every entry of an entity (and major) to the revision in proto/ now, keeping each key's TTL; resumable, rate-limited")
     .argument("<entity>", "entity name from the key template, e.g. user")
-    .option("--rate <keys/s>", "keys per second at most", lazyWhole("--rate"))
-    .option("--count <n>", "SCAN COUNT per step and server (default 500)", lazyWhole("--count"))
+    .option("--rate <keys/s>", "keys per second at most", migrateFlags.number("--rate", flagChecks.rate))
+    .option("--count <n>", "SCAN COUNT per step and server (default 500)", migrateFlags.number("--count", flagChecks.count))
     .option("--checkpoint <file>", "record per-server cursors in <file> and resume from it")
     .option("--dry-run", "count what would be migrated, write nothing", false)
     .addHelpText("after", `${examples(["npx protocache migrate user --redis redis://cache:6379 --dry-run", "npx protocache migrate user --cluster 10.0.0.1:7000,10.0.0.2:7000 --rate 5000 --checkpoint user.migrate.json"])}${exitCodes}`)
@@ -144,45 +145,40 @@ function addOperations(program: Command, root: () => string, setExit: (code: num
       setExit(await migrateCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, dryRun: opts.dryRun, json: opts.json, progress: progress(opts.json) }));
     });
 
-  withKeySpace(program.command("census"), lazyWhole)
+  const censusFlags = flagParsers("census");
+  withKeySpace(program.command("census"), censusFlags)
     .description("entries per schema ID and revision of each entity and major, with bytes, read header-only")
     .argument("[entities...]", "entity names (default: every entity in proto/)")
-    .option("--sample <n>", "stop after n keys per key space and estimate the rest", lazyWhole("--sample"))
-    .option("--count <n>", "SCAN COUNT per step and server (default 500)", lazyWhole("--count"))
+    .option("--sample <n>", "stop after n keys per key space and estimate the rest", censusFlags.number("--sample", flagChecks.sample))
+    .option("--count <n>", "SCAN COUNT per step and server (default 500)", censusFlags.number("--count", flagChecks.count))
     .addHelpText("after", `${examples(["npx protocache census --redis redis://cache:6379", "npx protocache census user --sample 100000 --json"])}${exitCodes}`)
     .action(async (entities: string[], opts: KeySpaceCliArgs & { sample?: number; count?: number }) => {
       const { censusCommand } = await import("./ops/census-command.js");
       setExit(await censusCommand({ root: root(), entities, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, sample: opts.sample, count: opts.count, json: opts.json, progress: progress(opts.json) }));
     });
 
-  withKeySpace(program.command("cleanup"), lazyWhole)
+  const cleanupFlags = flagParsers("cleanup");
+  withKeySpace(program.command("cleanup"), cleanupFlags)
     .description("delete entries of given revisions or schema IDs, legacy or corrupt values, or a whole retired major, in one entity's key space only")
     .argument("<entity>", "entity name from the key template, e.g. user")
-    .option("--revision <n>", "entries of this revision (repeatable)", collect(lazyWhole("--revision")))
-    .addOption(new Option("--schema-id <id>", "entries of this schema ID, 0x… (repeatable)").argParser(collect((v: string) => v)))
+    .option("--revision <n>", "entries of this revision (repeatable)", cleanupFlags.repeated(cleanupFlags.number("--revision", flagChecks.revision)))
+    .option("--schema-id <id>", "entries of this schema ID, 0x… (repeatable)", cleanupFlags.repeated(cleanupFlags.schemaId("--schema-id")))
     .option("--legacy", "values that are not envelopes", false)
     .option("--corrupt", "envelopes whose header cannot be valid", false)
     .option("--all", "every entry: a whole retired major", false)
     .option("--include-current", "allow selecting the revision proto/ writes now", false)
     .option("--dry-run", "count what would be deleted, delete nothing", false)
     .option("--yes", "really delete (required without --dry-run)", false)
-    .option("--rate <keys/s>", "keys per second at most", lazyWhole("--rate"))
-    .option("--count <n>", "SCAN COUNT per step and server (default 500)", lazyWhole("--count"))
+    .option("--rate <keys/s>", "keys per second at most", cleanupFlags.number("--rate", flagChecks.rate))
+    .option("--count <n>", "SCAN COUNT per step and server (default 500)", cleanupFlags.number("--count", flagChecks.count))
     .option("--checkpoint <file>", "record per-server cursors in <file> and resume from it")
     .addHelpText("after", `${examples(["npx protocache cleanup user --revision 1 --dry-run", "npx protocache cleanup user --major 1 --message acme.user.v1.User --all --yes"])}${exitCodes}`)
-    .action(async (entity: string, opts: KeySpaceCliArgs & { revision?: number[]; schemaId?: string[]; legacy: boolean; corrupt: boolean; all: boolean; includeCurrent: boolean; dryRun: boolean; yes: boolean; rate?: number; count?: number; checkpoint?: string }) => {
-      const [{ cleanupCommand }, { schemaId, reportFailure }] = await Promise.all([import("./ops/cleanup-command.js"), context()]);
-      let ids: number[];
-      try {
-        ids = (opts.schemaId ?? []).map(schemaId);
-      } catch (error) {
-        setExit(reportFailure("cleanup", error, opts.json));
-        return;
-      }
-      setExit(await cleanupCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, revisions: opts.revision ?? [], schemaIds: ids, legacy: opts.legacy, corrupt: opts.corrupt, all: opts.all, includeCurrent: opts.includeCurrent, dryRun: opts.dryRun, yes: opts.yes, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, json: opts.json, progress: progress(opts.json) }));
+    .action(async (entity: string, opts: KeySpaceCliArgs & { revision?: number[]; schemaId?: number[]; legacy: boolean; corrupt: boolean; all: boolean; includeCurrent: boolean; dryRun: boolean; yes: boolean; rate?: number; count?: number; checkpoint?: string }) => {
+      const { cleanupCommand } = await import("./ops/cleanup-command.js");
+      setExit(await cleanupCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, revisions: opts.revision ?? [], schemaIds: opts.schemaId ?? [], legacy: opts.legacy, corrupt: opts.corrupt, all: opts.all, includeCurrent: opts.includeCurrent, dryRun: opts.dryRun, yes: opts.yes, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, json: opts.json, progress: progress(opts.json) }));
     });
 
-  withConnection(program.command("inspect"))
+  withConnection(program.command("inspect"), flagParsers("inspect"))
     .description("one key: envelope header, schema and revision, writer, age, TTL, payload as JSON")
     .argument("<key>", "the Redis key, e.g. user:v1:42")
     .addHelpText("after", `${examples(["npx protocache inspect user:v1:42 --redis redis://cache:6379", "npx protocache inspect 'myapp:session:v1:acme:s-17' --json"])}${exitCodes}`)
@@ -191,10 +187,11 @@ function addOperations(program: Command, root: () => string, setExit: (code: num
       setExit(await inspectCommand({ root: root(), key, redis: opts.redis, cluster: opts.cluster, json: opts.json }));
     });
 
-  withKeySpace(program.command("deprecatable"), lazyWhole)
+  const deprecatableFlags = flagParsers("deprecatable");
+  withKeySpace(program.command("deprecatable"), deprecatableFlags)
     .description("can a revision's upgrade code (or a whole previous major) be removed? entries left (census) and reads (counts you export)")
     .argument("<entity>", "entity name from the key template, e.g. user")
-    .option("--revision <n>", "the revision (default: the whole major)", lazyWhole("--revision"))
+    .option("--revision <n>", "the revision (default: the whole major)", deprecatableFlags.number("--revision", flagChecks.revision))
     .option("--reads <file>", "read counts per schema ID: stats() snapshots, {\"0x…\": n}, or a Prometheus query result (docs/operations.md)")
     .addHelpText("after", `${examples(["npx protocache deprecatable user --revision 1 --reads reads.json", "npx protocache deprecatable user --major 1 --message acme.user.v1.User --reads reads.json"])}${exitCodes}`)
     .action(async (entity: string, opts: KeySpaceCliArgs & { revision?: number; reads?: string }) => {
@@ -213,6 +210,10 @@ async function main(argv: readonly string[]): Promise<number> {
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
+    if (error instanceof OptionError) {
+      console.error(error.message);
+      return ExitCode.usage;
+    }
     if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     if (error instanceof NoProjectError) {
       console.error(`protocache: ${error.message}`);

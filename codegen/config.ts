@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, posix, relative, resolve, sep } from "node:path";
+import { ConfigError, optional, options, refine, text } from "../src/tools/index.js";
 import { GenError } from "./errors.js";
 
 /** The commands that run gen and check in a project, as its users type them (`npm run gen` or `npx protocache gen`). */
@@ -38,10 +39,21 @@ const defaults = {
   runtime: "protocache/runtime",
 } as const;
 
-const options = ["protoDir", "outDir", "lockFile", "runtime"];
+const path = refine(text({ nonEmpty: true }), (value) => posix.normalize(value));
+
+/** The `"protocache"` section of package.json, checked by the runtime's validation module (`protocache/tools`). */
+const sectionShape = {
+  protoDir: optional(path),
+  outDir: optional(path),
+  lockFile: optional(path),
+  runtime: optional(text({ nonEmpty: true, expected: 'a package specifier (e.g. "protocache/runtime") or a ./ path' })),
+};
 const removed: Record<string, string> = {
   template: "the generator owns ts-proto's options now, so a buf.gen.yaml is no longer read: remove the option (and the file)",
 };
+const section = options(sectionShape, { removed, expected: 'an object like { "outDir": "generated" }' });
+/** A base commit's configuration may be older or newer than this generator: unknown names are skipped, known ones still checked. */
+const lenientSection = options(sectionShape, { unknown: "ignore", expected: 'an object like { "outDir": "generated" }' });
 
 interface PackageJson {
   readonly protocache?: unknown;
@@ -49,15 +61,15 @@ interface PackageJson {
 }
 
 function readPackageJson(root: string): PackageJson {
-  let text: string;
+  let source: string;
   try {
-    text = readFileSync(join(root, "package.json"), "utf8");
+    source = readFileSync(join(root, "package.json"), "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
     throw new GenError("config", `cannot read package.json: ${(error as Error).message}`, { file: "package.json" });
   }
   try {
-    const pkg = JSON.parse(text) as unknown;
+    const pkg = JSON.parse(source) as unknown;
     return typeof pkg === "object" && pkg !== null ? (pkg as PackageJson) : {};
   } catch (error) {
     throw new GenError("config", `package.json is not valid JSON: ${(error as Error).message}`, { file: "package.json" });
@@ -67,35 +79,20 @@ function readPackageJson(root: string): PackageJson {
 /** Reads the optional `"protocache"` section of the project's package.json. */
 export async function loadConfig(root: string, opts: LoadConfigOptions = {}): Promise<GenConfig> {
   const pkg = readPackageJson(root);
-  let section: Record<string, unknown> = {};
-  if (pkg.protocache !== undefined) {
-    if (typeof pkg.protocache !== "object" || pkg.protocache === null) {
-      throw new GenError("config", 'package.json "protocache" must be an object', { file: "package.json" });
-    }
-    section = pkg.protocache as Record<string, unknown>;
+  let o: ReturnType<typeof section>;
+  try {
+    o = (opts.lenient === true ? lenientSection : section)(pkg.protocache, "protocache");
+  } catch (error) {
+    if (error instanceof ConfigError) throw new GenError("config", `package.json "${error.option}": ${error.reason}`, { file: "package.json" });
+    throw error;
   }
-  if (opts.lenient !== true) {
-    for (const key of Object.keys(section)) {
-      const why = removed[key];
-      if (why !== undefined) throw new GenError("config", `package.json "protocache.${key}": ${why}`, { file: "package.json" });
-      if (!options.includes(key)) throw new GenError("config", `package.json "protocache.${key}" is not an option (options: ${options.join(", ")})`, { file: "package.json" });
-    }
-  }
-  const text = (key: string, fallback: string): string => {
-    const value = section[key];
-    if (value === undefined) return fallback;
-    if (typeof value !== "string" || value === "") throw new GenError("config", `package.json "protocache.${key}" must be a non-empty string`, { file: "package.json" });
-    return posix.normalize(value);
-  };
-  const protoDir = text("protoDir", defaults.protoDir);
-  const runtime = section["runtime"] === undefined ? defaults.runtime : (section["runtime"] as string);
-  if (typeof runtime !== "string" || runtime === "") throw new GenError("config", 'package.json "protocache.runtime" must be a non-empty string', { file: "package.json" });
+  const protoDir = o.protoDir ?? defaults.protoDir;
   return {
     root,
     protoDir,
-    outDir: text("outDir", defaults.outDir),
-    lockFile: text("lockFile", posix.join(protoDir, "protocache.lock.json")),
-    runtime,
+    outDir: o.outDir ?? defaults.outDir,
+    lockFile: o.lockFile ?? posix.join(protoDir, "protocache.lock.json"),
+    runtime: o.runtime ?? defaults.runtime,
     commands: projectCommands(root, pkg),
   };
 }

@@ -61,7 +61,7 @@ const common = {
  * OpenTelemetry API `protocache/otel` is typed against (none is loaded by
  * importing protocache).
  */
-const runtimePeers = { ioredis: ">=5.4", redis: ">=5.0", "@opentelemetry/api": "^1.3.0" };
+const runtimePeers = { ioredis: ">=5.4", redis: ">=5.0", "@valkey/valkey-glide": ">=2.0", "@opentelemetry/api": "^1.3.0" };
 
 function runtimeManifest() {
   const entry = (path) => ({ types: `./lib/${path}.d.ts`, default: `./lib/${path}.js` });
@@ -74,6 +74,7 @@ function runtimeManifest() {
       "./runtime": entry("runtime/index"),
       "./descriptors": entry("descriptors/index"),
       "./otel": entry("otel/index"),
+      "./tools": entry("tools/index"),
       "./package.json": "./package.json",
     },
     types: "./lib/index.d.ts",
@@ -152,7 +153,7 @@ export function buildRuntime() {
   writeFileSync(join(dist.runtime, "package.json"), `${JSON.stringify(runtimeManifest(), null, 2)}\n`);
   writeFileSync(
     join(dist.runtime, "README.md"),
-    readme("protocache", "The runtime of protocache: stores, accessors and the envelope codec that generated code (from `protocache-gen`) calls. Importing it loads no Redis client and no descriptor machinery; `protocache/descriptors` decodes entries of any locked revision for tools."),
+    readme("protocache", "The runtime of protocache: stores, accessors and the envelope codec that generated code (from `protocache-gen`) calls. Importing it loads no Redis client and no descriptor machinery; `protocache/descriptors` decodes entries of any locked revision for tools, and `protocache/tools` holds the option validation module and an accessor's internals for them."),
   );
 }
 

@@ -8,16 +8,60 @@ export class ProtocacheError extends Error {
   override readonly name: string = "ProtocacheError";
 }
 
-/** An option passed to protocache is missing, of the wrong type or out of range. */
+/** What a {@link ConfigError} knows beyond its message, for tools that word it their own way (the CLI). */
+export interface ConfigErrorDetails {
+  /** The valid form, e.g. `a whole number from 1 to 100000`. */
+  readonly expected: string;
+  /** A likely fix, e.g. `did you mean dryRun?`. */
+  readonly hint?: string | undefined;
+}
+
+/**
+ * An option passed to protocache is unknown (misspelt), missing, of the
+ * wrong type or out of range: raised by the one validation module
+ * (`protocache/tools`) before anything runs.
+ */
 export class ConfigError extends ProtocacheError {
   override readonly name = "ConfigError";
   /** Dotted path of the offending option, e.g. `compression.minBytes`. */
   readonly option: string;
+  /** The message without the `invalid option <option>: ` lead. */
+  readonly reason: string;
+  /** The valid form, when the check knows one. */
+  readonly expected: string | undefined;
+  /** A likely fix (the closest valid name of a misspelt option, a corrected value), when there is one. */
+  readonly hint: string | undefined;
 
-  constructor(option: string, message: string) {
+  constructor(option: string, message: string, details?: ConfigErrorDetails) {
     super(`invalid option ${option}: ${message}`);
     this.option = option;
+    this.reason = message;
+    this.expected = details?.expected;
+    this.hint = details?.hint;
   }
+}
+
+/** Data handed to an operation is not what it reads: read counts that are neither `stats()` snapshots, a `{ "0x…": n }` map nor a Prometheus result. */
+export class ReadCountsError extends ProtocacheError {
+  override readonly name = "ReadCountsError";
+  /** Where in the data the problem is, e.g. `[1].readsBySchemaId` or `0xnothex`; empty for the whole. */
+  readonly at: string;
+
+  constructor(at: string, message: string) {
+    super(`read counts${at === "" ? "" : ` at ${at}`}: ${message}`);
+    this.at = at;
+  }
+}
+
+/**
+ * A service's migration function (an upgrade hook, `fromPrevious`,
+ * `toPrevious`) returned something that is not a value of the type: not an
+ * object, a Promise (migration functions are synchronous), or a field that
+ * does not fit its proto type. Reported as the cause of an
+ * {@link UpgradeError}.
+ */
+export class MigrationResultError extends ProtocacheError {
+  override readonly name = "MigrationResultError";
 }
 
 /** Key fields given to an accessor cannot form a key (missing, wrong type, empty). */
@@ -116,6 +160,64 @@ export class StoreTimeoutError extends StoreError {
     super(operation, key, { cause: new Error(`no reply within the ${deadlineMs} ms deadline`) });
     this.deadlineMs = deadlineMs;
   }
+}
+
+/**
+ * One command's error reply from a Redis server (`-ERR …`, NOSCRIPT,
+ * MOVED, OOM, …), as every client transport hands it to the Redis store
+ * inside a batch: the message is the server's text, `cause` the client
+ * library's own error. Tells an answer of the server from a connection
+ * failure, whatever the client.
+ */
+export class RedisReplyError extends ProtocacheError {
+  override readonly name = "RedisReplyError";
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+
+  /** `error` as a RedisReplyError (kept when it is one), with its message. */
+  static of(error: Error): RedisReplyError {
+    return error instanceof RedisReplyError ? error : new RedisReplyError(error.message, { cause: error });
+  }
+}
+
+/**
+ * A Redis reply had a shape protocache did not expect (a script's or a
+ * command's reply of the wrong type or length): a server or proxy that
+ * does not speak what protocache sent, or a bug. Names what was expected.
+ */
+export class UnexpectedReplyError extends ProtocacheError {
+  override readonly name = "UnexpectedReplyError";
+}
+
+/**
+ * A server a walking operation (migrate, census, cleanup) works on stopped
+ * answering and did not come back within `retryForMs`: the operation gave
+ * up (a checkpoint, if given, resumes it).
+ */
+export class ServerUnreachableError extends StoreError {
+  override readonly name = "ServerUnreachableError";
+  /** The server's id (`host:port`). */
+  readonly node: string;
+  /** How long it was retried, in milliseconds. */
+  readonly retriedMs: number;
+
+  constructor(operation: string, node: string, retriedMs: number, cause: unknown) {
+    super(operation, undefined, { cause });
+    this.node = node;
+    this.retriedMs = retriedMs;
+    this.message = `${operation}: server ${node} did not answer for ${retriedMs} ms: ${cause instanceof Error ? cause.message : String(cause)}`;
+  }
+}
+
+/**
+ * A batch of a walking operation failed in a way worth retrying (the
+ * server was unreachable, restarting, loading or failing over): the walk
+ * sends it again once the server answers. Internal to the operations.
+ */
+export class RetryableBatchError extends ProtocacheError {
+  override readonly name = "RetryableBatchError";
 }
 
 /** Redis commands a Redis ACL must allow for protocache's writes (see docs/operations.md). */

@@ -4,11 +4,11 @@
  * point gives you the stores, options, errors and envelope tools.
  * @packageDocumentation
  */
-export type { CacheEntry, EntityCache, WriteOptions } from "./accessor/entity-cache.js";
+export type { CacheEntry, EntityCache } from "./accessor/entity-cache.js";
 export type { Entity } from "./accessor/entity.js";
 export type { LegacyObject, LegacySource } from "./accessor/legacy.js";
 export type { Migrations } from "./accessor/migrations.js";
-export type { AccessorOptions } from "./accessor/options.js";
+export type { AccessorOptions, WriteOptions } from "./accessor/options.js";
 export { unknownFields, unknownFieldsOf, type WithUnknownFields } from "./codec/unknown-fields.js";
 export { decompress } from "./envelope/compression.js";
 export { Compression, ENVELOPE_VERSION, MAGIC, type CompressionName } from "./envelope/format.js";
@@ -20,13 +20,19 @@ export {
   KeyError,
   LegacyReaderError,
   LegacyValueError,
+  MigrationResultError,
   ProtocacheError,
+  ReadCountsError,
   SCRIPT_ACL_HINT,
   ScriptPermissionError,
+  ServerUnreachableError,
   StoreError,
   StoreTimeoutError,
   UnknownSchemaError,
   UpgradeError,
+  RedisReplyError,
+  UnexpectedReplyError,
+  type ConfigErrorDetails,
   type DecodeFailure,
 } from "./errors.js";
 export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } from "./keys.js";
@@ -56,8 +62,14 @@ export type {
   ScanPage,
   StoredValue,
 } from "./stores/bulk.js";
-export { MemoryStore, type MemoryStoreOptions } from "./stores/memory-store.js";
-export { NodeRedisStore, type NodeRedisClient, type NodeRedisCluster, type NodeRedisTypeMapping } from "./stores/node-redis-store.js";
-export type { CompareMode, RedisStoreOptions } from "./stores/compare-commands.js";
-export { RedisStore, type IoredisClient } from "./stores/redis-store.js";
+export { MemoryStore, type MemoryStoreOptions } from "./stores/memory/memory-store.js";
+export { NodeRedisStore } from "./stores/node-redis/node-redis-store.js";
+export type { NodeRedisClient, NodeRedisCluster, NodeRedisTypeMapping } from "./stores/node-redis/client.js";
+export { RedisStore } from "./stores/ioredis/ioredis-store.js";
+export type { IoredisClient } from "./stores/ioredis/client.js";
+export { GlideStore } from "./stores/valkey-glide/glide-store.js";
+export type { ValkeyGlideBatch, ValkeyGlideClient, ValkeyGlideCluster, ValkeyGlideOptions, ValkeyGlideRoute } from "./stores/valkey-glide/transport.js";
+export { RedisCacheStore } from "./stores/redis/redis-cache-store.js";
+export type { CompareMode, RedisStoreOptions } from "./stores/redis/compare.js";
+export type { Arg, Command, RedisTransport, Reply, ServerLink } from "./stores/redis/transport.js";
 export type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./stores/store.js";

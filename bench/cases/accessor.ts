@@ -2,7 +2,7 @@ import { createEntityCache, type EntityCache } from "../../src/accessor/entity-c
 import type { AccessorOptions } from "../../src/accessor/options.js";
 import { Writer } from "../../src/codec/writer.js";
 import { encodeEnvelope } from "../../src/envelope/encode.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import type { Fixture } from "../fixtures.js";
 import { compareThroughput, median, passes, type BenchRow, type Goal } from "../harness.js";
 import type { BenchClient } from "./clients.js";

@@ -1,9 +1,11 @@
+import { Decoder, GlideClient, TimeUnit } from "@valkey/valkey-glide";
 import { Redis } from "ioredis";
 import { createClient, RESP_TYPES } from "redis";
-import { guardedSet } from "../../src/stores/lua.js";
-import { NodeRedisStore } from "../../src/stores/node-redis-store.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
+import { guardedSet } from "../../src/stores/redis/scripts/guarded-set.js";
+import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import type { CacheStore } from "../../src/stores/store.js";
+import { GlideStore } from "../../src/stores/valkey-glide/glide-store.js";
 
 /**
  * One Redis client as the benchmarks drive it: the protocache store over it,
@@ -61,5 +63,26 @@ export async function nodeRedisClient(url: string, name: string, timeout: number
     getString: (k) => client.sendCommand<string | null>(["GET", k]),
     guardedSet: (k, v, ttl, ids) => buffers.sendCommand(["EVALSHA", guardedSet.sha1, "1", k, v, String(ttl), ids, "1"]),
     close: async () => client.destroy(),
+  };
+}
+
+/**
+ * Valkey GLIDE (`GlideClient`). The baselines use `customCommand` with
+ * `Decoder.Bytes` for Buffers (what the transport sends) and GLIDE's typed
+ * `get`/`set` for strings: the raw client a service would call.
+ */
+export async function glideClient(url: string, name = "valkey-glide"): Promise<BenchClient> {
+  const { hostname, port } = new URL(url);
+  const client = await GlideClient.createClient({ addresses: [{ host: hostname, port: Number(port || 6379) }] });
+  const bytes = { decoder: Decoder.Bytes };
+  return {
+    name,
+    store: new GlideStore(client),
+    setBuffer: (k, v, ttl) => client.customCommand(["SET", k, v, "EX", String(ttl)], bytes),
+    getBuffer: (k) => client.customCommand(["GET", k], bytes) as Promise<Buffer | null>,
+    setString: (k, v, ttl) => client.set(k, v, { expiry: { type: TimeUnit.Seconds, count: ttl } }),
+    getString: (k) => client.get(k) as Promise<string | null>,
+    guardedSet: (k, v, ttl, ids) => client.customCommand(["EVALSHA", guardedSet.sha1, "1", k, v, String(ttl), ids, "1"], bytes),
+    close: async () => client.close(),
   };
 }

@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { userCache } from "../../generated/acme/user/v1/user.cache.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import { userR1Entry } from "../../test/support/entries.js";
 import { startRedis } from "../../test/support/redis-server.js";
 import { redis8Server } from "../../test/support/redis8.js";

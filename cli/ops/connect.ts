@@ -1,4 +1,6 @@
-import { NodeRedisStore, type NodeRedisClient, type NodeRedisCluster } from "../../src/index.js";
+import { ConfigError, NodeRedisStore, type NodeRedisClient, type NodeRedisCluster } from "../../src/index.js";
+import type { Check } from "../../src/tools/index.js";
+import { clusterNodes, optionLine, redisUrl } from "../options.js";
 
 /** How to reach Redis, from the command line. */
 export interface ConnectionOptions {
@@ -21,16 +23,24 @@ export interface Connection {
 
 const connectTimeoutMs = 5_000;
 
-/** Parses `host:port,host:port`. */
-export function parseNodes(text: string): { host: string; port: number }[] {
-  const nodes = text.split(",").map((part) => part.trim()).filter((part) => part !== "");
-  if (nodes.length === 0) throw new ConnectionError("--cluster needs host:port[,host:port…]");
-  return nodes.map((node) => {
-    const match = /^(.+):(\d{1,5})$/.exec(node);
-    const port = Number(match?.[2]);
-    if (match === null || port < 1 || port > 65_535) throw new ConnectionError(`--cluster: "${node}" is not host:port`);
-    return { host: (match[1] as string).replace(/^\[(.*)\]$/, "$1"), port };
-  });
+/** A connection option checked by the CLI's checks (`--redis`, `--cluster`, `REDIS_URL`): a refusal is a ConnectionError of one line. */
+function checked<T>(check: Check<T>, value: string, flag: string): T {
+  try {
+    return check(value, flag);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConnectionError(optionLine(flag, value, error));
+    throw error;
+  }
+}
+
+/** `host:port` of a standalone URL, for the `--cluster` a Cluster node's message suggests. */
+function hostPortOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port === "" ? "6379" : u.port}`;
+  } catch {
+    return "host:port";
+  }
 }
 
 /**
@@ -51,8 +61,10 @@ export async function connect(options: ConnectionOptions): Promise<Connection> {
   let client: { connect(): Promise<unknown>; destroy(): void; on(event: "error", listener: (error: Error) => void): unknown };
   let store: () => NodeRedisStore;
   let target: string;
+  let clusterNode = async (): Promise<boolean> => false;
+  let suggestion = "";
   if (options.cluster !== undefined) {
-    const nodes = parseNodes(options.cluster);
+    const nodes = checked(clusterNodes, options.cluster, "--cluster");
     target = `cluster ${options.cluster}`;
     const cluster = createCluster({ rootNodes: nodes.map((n) => ({ socket: { host: n.host, port: n.port, ...socket } })), defaults: { ...common, socket }, ...common });
     client = cluster;
@@ -60,10 +72,13 @@ export async function connect(options: ConnectionOptions): Promise<Connection> {
   } else {
     const url = options.redis ?? process.env["REDIS_URL"];
     if (url === undefined || url === "") throw new ConnectionError("no Redis to connect to: pass --redis <url> or --cluster <host:port,…>, or set REDIS_URL");
+    checked(redisUrl, url, options.redis === undefined ? "REDIS_URL" : "--redis");
     target = url.replace(/\/\/[^@/]*@/, "//***@");
     const single = createClient({ url, socket, ...common });
     client = single;
     store = () => new NodeRedisStore(single as unknown as NodeRedisClient);
+    clusterNode = async () => /^cluster_enabled:1\b/m.test(String(await single.sendCommand(["INFO", "cluster"]).catch(() => "")));
+    suggestion = hostPortOf(url);
   }
   let lastError: Error | undefined;
   client.on("error", (error: Error) => (lastError = error));
@@ -79,6 +94,11 @@ export async function connect(options: ConnectionOptions): Promise<Connection> {
     throw error instanceof ConnectionError ? error : new ConnectionError(`cannot connect to ${target}: ${(error as Error).message}`);
   } finally {
     clearTimeout(timer);
+  }
+  // A standalone client on a Cluster node would see one node's keys only (and MOVED for the others): refused.
+  if (await clusterNode()) {
+    client.destroy();
+    throw new ConnectionError(`${target} is a Redis Cluster node: pass --cluster ${suggestion} (any node of the cluster; the others are found from it) instead of --redis`);
   }
   return { store: store(), target, close: () => client.destroy() };
 }

@@ -67,22 +67,6 @@ export function reportFailure(command: string, error: unknown, json: boolean): n
   return usage ? ExitCode.usage : ExitCode.findings;
 }
 
-/** Parses a whole number option. */
-export function wholeNumber(name: string, min = 1) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < min || !/^\d+$/.test(value)) throw new UsageError(`${name} expects a whole number >= ${min}, got "${value}"`);
-    return n;
-  };
-}
-
-/** Parses a schema ID (`0x…` hex or decimal). */
-export function schemaId(value: string): number {
-  const n = /^0x[0-9a-f]{1,8}$/i.test(value) ? Number.parseInt(value.slice(2), 16) : /^\d+$/.test(value) ? Number(value) : Number.NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 0xffff_ffff) throw new UsageError(`"${value}" is not a schema ID (0x… or a uint32)`);
-  return n;
-}
-
 /** Bytes for people. */
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;

@@ -2,7 +2,8 @@ import { createFileRegistry, fromBinary, ScalarType, toBinary, type DescField, t
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { isInt64, objectWeight, type DeclaredDefault, type LockedEntity, type LockRevision } from "../../codegen/index.js";
 import { walkWire, type WireField, type WireShape } from "../../src/codec/wire-walk.js";
-import { defineEntity, keyBigint, keyBool, keyInt, keyString, SchemaRegistry, type Entity, type RevisionInfo } from "../../src/runtime/index.js";
+import { defineEntity, keyBigint, keyBool, keyInt, keyString, SchemaRegistry, type Entity } from "../../src/runtime/index.js";
+import type { RevisionInfo } from "../../src/tools/index.js";
 
 /** A message value as protobuf-es decodes it from descriptors. */
 export type DynamicValue = Message & Record<string, unknown>;

@@ -42,7 +42,7 @@ export async function migrateCommand(o: MigrateCommandOptions): Promise<number> 
       ...(o.rate === undefined ? {} : { rate: o.rate }),
       ...(o.count === undefined ? {} : { count: o.count }),
       ...(o.checkpoint === undefined ? {} : { checkpoint: o.checkpoint }),
-      onProgress: (p) => display?.update(p, `migrated ${p.stats.counts.migrated}, failed ${p.stats.counts.failed}`),
+      onProgress: (p) => display?.update(p, `${o.dryRun ? "would migrate" : "migrated"} ${p.stats.counts.migrated}, ${o.dryRun ? "would fail" : "failed"} ${p.stats.counts.failed}`),
     });
     display?.stop();
     if (o.json) console.log(JSON.stringify({ ok: report.counts.failed === 0, entity: o.entity, major: locked.model.major, to: locked.current.revision, ...report }, null, 2));

@@ -1,6 +1,6 @@
 import { ConfigError } from "../errors.js";
+import { func, optional, options, pathOf, refine, satisfies, type Shape } from "../validation/index.js";
 import type { Entity } from "./entity.js";
-import { checkKeys } from "./options.js";
 
 /**
  * A service's migration code for one entity, as the generated
@@ -46,30 +46,31 @@ export function migrationsOf<T, K>(entity: Entity<T, K>): Migrations<T, K> | und
 }
 
 function checkMigrations<T, K>(entity: Entity<T, K>, migrations: Migrations<T, K>): Migrations<T, K> {
-  if (typeof migrations !== "object" || migrations === null || Array.isArray(migrations)) {
-    throw new ConfigError("migrations", `expected an object like { upgrades: { 1: (old, upgraded) => ... } }, got ${migrations === null ? "null" : typeof migrations}`);
-  }
-  const previous = entity.previous;
-  const allowed = previous === undefined ? ["upgrades"] : ["upgrades", "fromPrevious", "toPrevious", "previousKey"];
-  checkKeys(migrations as Record<string, unknown>, "migrations", allowed);
-  const upgrades = migrations.upgrades;
-  if (upgrades !== undefined) {
-    if (typeof upgrades !== "object" || upgrades === null || Array.isArray(upgrades)) throw new ConfigError("migrations.upgrades", `expected an object keyed by revision, got ${String(upgrades)}`);
-    const older = entity.others.filter((r) => r.revision < entity.current.revision).map((r) => String(r.revision));
-    for (const [revision, hook] of Object.entries(upgrades)) {
+  const older = entity.others.filter((r) => r.revision < entity.current.revision).map((r) => String(r.revision));
+  const hook = optional(func());
+  const upgrades = refine(satisfies<Record<string, unknown>>(isRecord, "an object keyed by revision, like { 1: (old, upgraded) => ... }"), (byRevision, path) => {
+    for (const [revision, fn] of Object.entries(byRevision)) {
       if (!older.includes(revision)) {
-        throw new ConfigError(`migrations.upgrades.${revision}`, `${entity.typeName} has no older revision ${revision} (older revisions: ${older.join(", ") || "none"}; current: ${entity.current.revision})`);
+        throw new ConfigError(pathOf(path, revision), `${entity.typeName} has no older revision ${revision} (older revisions: ${older.join(", ") || "none"}; current: ${entity.current.revision})`);
       }
-      if (hook !== undefined && typeof hook !== "function") throw new ConfigError(`migrations.upgrades.${revision}`, `expected a function, got ${typeof hook}`);
+      hook(fn, pathOf(path, revision));
     }
-  }
-  if (previous !== undefined) {
-    if (typeof migrations.fromPrevious !== "function") throw new ConfigError("migrations.fromPrevious", `${entity.typeName} migrates from ${previous.entity.typeName}: a function converting its values is required`);
-    if (migrations.toPrevious !== undefined && typeof migrations.toPrevious !== "function") throw new ConfigError("migrations.toPrevious", `expected a function, got ${typeof migrations.toPrevious}`);
-    if (previous.key === undefined && typeof migrations.previousKey !== "function") {
-      throw new ConfigError("migrations.previousKey", `${entity.typeName}'s key fields differ from ${previous.entity.typeName}'s: a function mapping them is required`);
-    }
-    if (migrations.previousKey !== undefined && typeof migrations.previousKey !== "function") throw new ConfigError("migrations.previousKey", `expected a function, got ${typeof migrations.previousKey}`);
-  }
+    return byRevision;
+  });
+  const previous = entity.previous;
+  const shape: Shape =
+    previous === undefined
+      ? { upgrades: optional(upgrades) }
+      : {
+          upgrades: optional(upgrades),
+          fromPrevious: func(`a function converting ${previous.entity.typeName} values (${entity.typeName} migrates from it)`),
+          toPrevious: hook,
+          previousKey: previous.key === undefined ? func(`a function mapping ${entity.typeName}'s key fields to ${previous.entity.typeName}'s (they differ)`) : hook,
+        };
+  options(shape, { expected: "an object like { upgrades: { 1: (old, upgraded) => ... } }", optional: false })(migrations, "migrations");
   return migrations;
+}
+
+function isRecord(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

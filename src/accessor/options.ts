@@ -1,11 +1,26 @@
-import { describeValue } from "../describe-value.js";
 import { ConfigError, type ProtocacheError } from "../errors.js";
 import type { EnvelopeWriteOptions } from "../envelope/encode.js";
 import { MAX_WRITER_TAG_BYTES, type CompressionName } from "../envelope/format.js";
 import { checkWellFormed, validatePrefix } from "../keys.js";
+import type { MetricsSink } from "../metrics/sink.js";
+import {
+  boolean,
+  func,
+  integer,
+  invalid,
+  oneOf,
+  optional,
+  options,
+  refine,
+  satisfies,
+  text,
+  withDefault,
+  type Check,
+  type Checked,
+  type ShapeOf,
+} from "../validation/index.js";
 import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, MAX_WORK } from "../codec/work.js";
 import { readJson, type LegacyObject, type LegacySource, type ResolvedLegacy } from "./legacy.js";
-import type { MetricsSink } from "../metrics/sink.js";
 
 /** The largest string value Redis stores (512 MiB): no payload can be larger, on any Node.js line (whose Buffer limits differ). */
 const maxRedisValueBytes = 512 * 1024 * 1024;
@@ -120,6 +135,12 @@ export interface AccessorOptions<T, K = unknown> {
   readonly metrics?: MetricsSink;
 }
 
+/** Per-write options (`set(value, options)`, `setMany(values, options)`). */
+export interface WriteOptions {
+  /** Time to live in whole seconds for this write; 0 for no expiry. Defaults to the accessor's. */
+  readonly ttlSeconds?: number;
+}
+
 /** {@link AccessorOptions} with defaults applied and values checked (the type parameter only names the entity). */
 export interface ResolvedOptions<_T = unknown> {
   readonly prefix: string;
@@ -150,12 +171,6 @@ export interface ResolvedOptions<_T = unknown> {
   readonly metrics: MetricsSink | undefined;
 }
 
-const known = new Set([
-  "prefix", "variant", "ttlSeconds", "writerTag", "writtenAt", "compression", "maxPayloadBytes", "maxReadWork", "maxBatchWork", "onOlderRevision",
-  "minRevision", "deleteRejected", "deleteCorrupt", "writeBack", "guardWrites", "onGuarded", "legacy", "rewriteLegacy",
-  "previousMajor", "onStoreError", "onError", "deadlineMs", "maxKeyBytes", "maxBatchKeys", "metrics",
-]);
-
 /**
  * Default longest key: Redis's own documentation calls a 1024-byte key "a bad idea" (memory,
  * and costly key comparisons on lookup), so no sane key template needs more.
@@ -171,47 +186,147 @@ export const DEFAULT_MAX_BATCH_KEYS = 100_000;
 /** Default per-call deadline: far above a healthy Redis round trip, far below what a request can afford to hang. */
 export const DEFAULT_DEADLINE_MS = 200;
 
+/** Largest per-write TTL and accessor TTL: any whole number of seconds Redis takes. */
+const ttlCheck = integer(0, Number.MAX_SAFE_INTEGER, "whole seconds >= 0 (0: no expiry)");
+
+const functionOrSource = "a function (a reader) or an object like { key, read }";
+
+/** `legacy`: a reader function, or a source saying where old entries live and how to read them. */
+const legacySourceCheck = refine(
+  options(
+    {
+      key: optional(func<(fields: unknown) => string>()),
+      prefix: optional(refine(text(), checkWellFormed)),
+      read: optional(func<(bytes: Buffer, key: string) => unknown>()),
+      adopt: withDefault(boolean(), true),
+      deleteOld: withDefault(boolean(), false),
+    },
+    { expected: functionOrSource, optional: false },
+  ),
+  (source, path) => {
+    if (source.key !== undefined && source.prefix !== undefined) throw new ConfigError(path, "give either key or prefix, not both");
+    return source;
+  },
+);
+
+const legacyCheck: Check<LegacySpec | undefined> = (value, path) => {
+  if (value === undefined) return undefined;
+  if (typeof value === "function") return { reader: value as (bytes: Buffer) => unknown };
+  return { source: legacySourceCheck(value, path) };
+};
+
+type LegacySpec = { readonly reader: (bytes: Buffer) => unknown } | { readonly source: Checked<typeof legacySourceCheck> };
+
+/** `compression`: off (`false` or left out), or an algorithm and a threshold. */
+const compressionCheck = (value: unknown, path: string): { algorithm: "gzip" | "brotli"; minBytes: number } | undefined =>
+  value === undefined || value === false
+    ? undefined
+    : options({ algorithm: oneOf(["gzip", "brotli"] as const), minBytes: withDefault(integer(0), 1024) }, { optional: false })(value, path);
+
+const writerTagCheck = refine(refine(text(), checkWellFormed), (tag, path) => {
+  const bytes = Buffer.from(tag, "utf8");
+  if (bytes.length === 0 || bytes.length > MAX_WRITER_TAG_BYTES) throw new ConfigError(path, `must be 1 to ${MAX_WRITER_TAG_BYTES} UTF-8 bytes, got ${bytes.length}`);
+  return bytes;
+});
+
+/** `variant`: a non-empty, well-formed string (shared by the accessor and key spaces). */
+export const variantCheck = refine(text(), (variant, path) => {
+  if (variant === "") throw new ConfigError(path, "may not be empty (omit it for no variant)");
+  return checkWellFormed(variant, path);
+});
+
+/** `metrics`: a {@link MetricsSink} (shared by the accessor and key spaces). */
+export const metricsCheck = satisfies<MetricsSink>(
+  (v) => typeof v === "object" && v !== null && typeof (v as MetricsSink).bind === "function",
+  "a MetricsSink (an object with bind(scope))",
+);
+
+/** `prefix`: empty, or `:`-terminated segments without glob characters or a major-like segment (shared by the accessor and key spaces). */
+export const prefixCheck = refine(text(), (prefix, path) => validatePrefix(prefix, path));
+
+/** The spec of {@link AccessorOptions}: one check per option (`ttlSeconds` and `rewriteLegacy` get their defaults in {@link resolveOptions}). */
+const accessorOptions = options(
+  {
+    prefix: withDefault(prefixCheck, ""),
+    variant: optional(variantCheck),
+    ttlSeconds: optional(ttlCheck),
+    writerTag: optional(writerTagCheck),
+    writtenAt: withDefault(boolean(), true),
+    compression: compressionCheck,
+    maxPayloadBytes: withDefault(integer(1, maxRedisValueBytes), 8 * 1024 * 1024),
+    maxReadWork: withDefault(integer(1, MAX_WORK), DEFAULT_READ_WORK),
+    maxBatchWork: optional(integer(1, MAX_WORK)),
+    onOlderRevision: withDefault(oneOf(["upgrade", "miss"] as const), "upgrade"),
+    minRevision: withDefault(integer(1), 1),
+    deleteRejected: withDefault(boolean(), false),
+    deleteCorrupt: withDefault(boolean(), false),
+    writeBack: withDefault(boolean(), true),
+    guardWrites: withDefault(boolean(), true),
+    onGuarded: withDefault(oneOf(["delete", "keep"] as const), "delete"),
+    legacy: legacyCheck,
+    rewriteLegacy: optional(boolean()),
+    previousMajor: withDefault(oneOf(["read-through", "dual-write", "off"] as const), "read-through"),
+    onStoreError: withDefault(oneOf(["miss", "throw"] as const), "miss"),
+    onError: optional(func<(error: ProtocacheError) => void>()),
+    deadlineMs: withDefault(integer(0, 600_000), DEFAULT_DEADLINE_MS),
+    maxKeyBytes: withDefault(integer(1, 65_536), DEFAULT_MAX_KEY_BYTES),
+    maxBatchKeys: withDefault(integer(1, 10_000_000), DEFAULT_MAX_BATCH_KEYS),
+    metrics: optional(metricsCheck),
+  } satisfies ShapeOf<AccessorOptions<unknown>>,
+  { name: "options" },
+);
+
 /** Checks every option (unknown names included) and applies defaults; `keyFields` names the entity's key fields (for `legacy.prefix`). */
 export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | undefined, schemaTtl: number, keyFields: readonly string[] = []): ResolvedOptions<T> {
-  const o: Record<string, unknown> = options === undefined ? {} : checkObject(options, "options");
-  for (const name of Object.keys(o)) {
-    if (!known.has(name)) throw new ConfigError(name, `unknown option; valid options are ${[...known].join(", ")}`);
-  }
-  const compression = o["compression"] === undefined || o["compression"] === false ? undefined : checkObject(o["compression"], "compression");
-  if (compression !== undefined) checkKeys(compression, "compression", ["algorithm", "minBytes"]);
-  const algorithm = compression === undefined ? "none" : oneOf(compression["algorithm"], "compression.algorithm", ["gzip", "brotli"] as const, undefined);
-  const legacy = legacyOf(o["legacy"], keyFields);
-  const maxReadWork = int(o["maxReadWork"], "maxReadWork", DEFAULT_READ_WORK, 1, MAX_WORK);
-  const maxBatchWork = int(o["maxBatchWork"], "maxBatchWork", Math.max(DEFAULT_BATCH_WORK, maxReadWork), 1, MAX_WORK);
-  if (maxBatchWork < maxReadWork) throw new ConfigError("maxBatchWork", `${maxBatchWork} is below maxReadWork (${maxReadWork}): a batch must afford at least one read`);
+  const o = accessorOptions(options, "");
+  const legacy = legacyOf(o.legacy, keyFields);
+  const maxBatchWork = o.maxBatchWork ?? Math.max(DEFAULT_BATCH_WORK, o.maxReadWork);
+  if (maxBatchWork < o.maxReadWork) throw new ConfigError("maxBatchWork", `${maxBatchWork} is below maxReadWork (${o.maxReadWork}): a batch must afford at least one read`);
   return {
-    prefix: validatePrefix(str(o["prefix"], "prefix", "")),
-    variant: variantOf(o["variant"]),
-    ttlSeconds: o["ttlSeconds"] === undefined ? schemaTtl : checkTtl(o["ttlSeconds"], "ttlSeconds"),
-    writerTag: writerTagOf(o["writerTag"]),
-    writtenAt: bool(o["writtenAt"], "writtenAt", true),
-    compression: algorithm,
-    compressMinBytes: int(compression?.["minBytes"], "compression.minBytes", 1024, 0),
-    maxPayloadBytes: int(o["maxPayloadBytes"], "maxPayloadBytes", 8 * 1024 * 1024, 1, maxRedisValueBytes),
-    maxReadWork,
+    prefix: o.prefix,
+    variant: o.variant,
+    ttlSeconds: o.ttlSeconds ?? schemaTtl,
+    writerTag: o.writerTag,
+    writtenAt: o.writtenAt,
+    compression: o.compression?.algorithm ?? "none",
+    compressMinBytes: o.compression?.minBytes ?? 1024,
+    maxPayloadBytes: o.maxPayloadBytes,
+    maxReadWork: o.maxReadWork,
     maxBatchWork,
-    onOlderRevision: oneOf(o["onOlderRevision"], "onOlderRevision", ["upgrade", "miss"] as const, "upgrade"),
-    minRevision: int(o["minRevision"], "minRevision", 1, 1),
-    deleteRejected: bool(o["deleteRejected"], "deleteRejected", false),
-    deleteCorrupt: bool(o["deleteCorrupt"], "deleteCorrupt", false),
-    writeBack: bool(o["writeBack"], "writeBack", true),
-    guardWrites: bool(o["guardWrites"], "guardWrites", true),
-    onGuarded: oneOf(o["onGuarded"], "onGuarded", ["delete", "keep"] as const, "delete"),
+    onOlderRevision: o.onOlderRevision,
+    minRevision: o.minRevision,
+    deleteRejected: o.deleteRejected,
+    deleteCorrupt: o.deleteCorrupt,
+    writeBack: o.writeBack,
+    guardWrites: o.guardWrites,
+    onGuarded: o.onGuarded,
     legacy,
-    rewriteLegacy: bool(o["rewriteLegacy"], "rewriteLegacy", legacy !== undefined && typeof o["legacy"] !== "function" && legacy.adopt),
-    previousMajor: oneOf(o["previousMajor"], "previousMajor", ["read-through", "dual-write", "off"] as const, "read-through"),
-    onStoreError: oneOf(o["onStoreError"], "onStoreError", ["miss", "throw"] as const, "miss"),
-    onError: fn<(error: ProtocacheError) => void>(o["onError"], "onError"),
-    deadlineMs: int(o["deadlineMs"], "deadlineMs", DEFAULT_DEADLINE_MS, 0, 600_000),
-    maxKeyBytes: int(o["maxKeyBytes"], "maxKeyBytes", DEFAULT_MAX_KEY_BYTES, 1, 65_536),
-    maxBatchKeys: int(o["maxBatchKeys"], "maxBatchKeys", DEFAULT_MAX_BATCH_KEYS, 1, 10_000_000),
-    metrics: metricsOf(o["metrics"]),
+    rewriteLegacy: o.rewriteLegacy ?? (o.legacy !== undefined && "source" in o.legacy && o.legacy.source.adopt),
+    previousMajor: o.previousMajor,
+    onStoreError: o.onStoreError,
+    onError: o.onError,
+    deadlineMs: o.deadlineMs,
+    maxKeyBytes: o.maxKeyBytes,
+    maxBatchKeys: o.maxBatchKeys,
+    metrics: o.metrics,
   };
+}
+
+const writeOptions = options({ ttlSeconds: optional(ttlCheck) } satisfies ShapeOf<WriteOptions>, {
+  expected: "an object like { ttlSeconds: 60 } or nothing",
+});
+
+/** The TTL of one write: `ttlSeconds` of the per-call options, checked like every option, else `fallback` (the accessor's). */
+export function writeTtlOf(options: unknown, fallback: number): number {
+  if (options === undefined) return fallback; // the hot path: most writes pass no options
+  return writeOptions(options, "write options").ttlSeconds ?? fallback;
+}
+
+/** A batch argument (`getMany(fields)`, `setMany(values)`): an array of at most `maxBatchKeys` entries, else a ConfigError before any work. */
+export function batchOf<V>(values: readonly V[], argument: string, maxBatchKeys: number): readonly V[] {
+  if (!Array.isArray(values)) throw invalid(argument, "an array", values);
+  if (values.length > maxBatchKeys) throw new ConfigError(argument, `${values.length} entries, over maxBatchKeys (${maxBatchKeys}): split the batch, or raise maxBatchKeys`);
+  return values;
 }
 
 /** How an accessor with these options writes envelopes. */
@@ -225,104 +340,12 @@ export function envelopeOptionsOf(options: ResolvedOptions<unknown>): EnvelopeWr
   };
 }
 
-/** Rejects keys of an options object that are not among `allowed` (typos must not pass silently). */
-export function checkKeys(object: Record<string, unknown>, option: string, allowed: readonly string[]): void {
-  for (const key of Object.keys(object)) {
-    if (!allowed.includes(key)) throw new ConfigError(`${option}.${key}`, `unknown option; valid options are ${allowed.join(", ")}`);
-  }
-}
-
-/** Checks a TTL in seconds: a whole number, 0 meaning no expiry. */
-export function checkTtl(value: unknown, option: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigError(option, `expected whole seconds >= 0 (0: no expiry), got ${describeValue(value)}`);
-  }
-  return value;
-}
-
-function checkObject(value: unknown, option: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(option, `expected an object, got ${describeValue(value)}`);
-  return value as Record<string, unknown>;
-}
-
-function str(value: unknown, option: string, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== "string") throw new ConfigError(option, `expected a string, got ${describeValue(value)}`);
-  return value;
-}
-
-function bool(value: unknown, option: string, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new ConfigError(option, `expected true or false, got ${describeValue(value)}`);
-  return value;
-}
-
-function int(value: unknown, option: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(option, `expected a whole number from ${min} to ${max}, got ${describeValue(value)}`);
-  }
-  return value;
-}
-
-function oneOf<const C extends readonly string[]>(value: unknown, option: string, choices: C, fallback: C[number] | undefined): C[number] {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== "string" || !choices.includes(value)) {
-    throw new ConfigError(option, `expected one of ${choices.map((c) => `"${c}"`).join(", ")}, got ${describeValue(value)}`);
-  }
-  return value;
-}
-
-function fn<F>(value: unknown, option: string): F | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "function") throw new ConfigError(option, `expected a function, got ${describeValue(value)}`);
-  return value as F;
-}
-
-function variantOf(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  const variant = str(value, "variant", "");
-  if (variant === "") throw new ConfigError("variant", "may not be empty (omit it for no variant)");
-  return checkWellFormed(variant, "variant");
-}
-
-function writerTagOf(value: unknown): Buffer | undefined {
-  if (value === undefined) return undefined;
-  const bytes = Buffer.from(checkWellFormed(str(value, "writerTag", ""), "writerTag"), "utf8");
-  if (bytes.length === 0 || bytes.length > MAX_WRITER_TAG_BYTES) {
-    throw new ConfigError("writerTag", `must be 1 to ${MAX_WRITER_TAG_BYTES} UTF-8 bytes, got ${bytes.length}`);
-  }
-  return bytes;
-}
-
-function legacyOf(value: unknown, keyFields: readonly string[]): ResolvedLegacy | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === "function") return { key: undefined, read: value as (bytes: Buffer) => unknown, json: false, adopt: false, deleteOld: false };
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError("legacy", `expected a function (a reader) or an object like { key, read }, got ${describeValue(value)}`);
-  }
-  const source = value as Record<string, unknown>;
-  checkKeys(source, "legacy", ["key", "prefix", "read", "adopt", "deleteOld"]);
-  const key = fn<(fields: unknown) => string>(source["key"], "legacy.key");
-  const prefix = source["prefix"] === undefined ? undefined : checkWellFormed(str(source["prefix"], "legacy.prefix", ""), "legacy.prefix");
-  if (key !== undefined && prefix !== undefined) throw new ConfigError("legacy", "give either key or prefix, not both");
+function legacyOf(spec: LegacySpec | undefined, keyFields: readonly string[]): ResolvedLegacy | undefined {
+  if (spec === undefined) return undefined;
+  if ("reader" in spec) return { key: undefined, read: spec.reader, json: false, adopt: false, deleteOld: false };
+  const { key, prefix, read, adopt, deleteOld } = spec.source;
   const byPrefix =
     prefix === undefined ? undefined
     : (fields: unknown) => prefix + keyFields.map((k) => String((fields as Record<string, unknown>)[k])).join(":");
-  const read = fn<(bytes: Buffer, key: string) => unknown>(source["read"], "legacy.read");
-  return {
-    key: key ?? byPrefix,
-    read: read ?? readJson,
-    json: read === undefined,
-    adopt: bool(source["adopt"], "legacy.adopt", true),
-    deleteOld: bool(source["deleteOld"], "legacy.deleteOld", false),
-  };
-}
-
-function metricsOf(value: unknown): MetricsSink | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "object" || value === null || typeof (value as MetricsSink).bind !== "function") {
-    throw new ConfigError("metrics", `expected a MetricsSink (an object with bind(scope)), got ${describeValue(value)}`);
-  }
-  return value as MetricsSink;
+  return { key: key ?? byPrefix, read: read ?? readJson, json: read === undefined, adopt, deleteOld };
 }

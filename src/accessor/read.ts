@@ -7,7 +7,7 @@ import { decompress } from "../envelope/compression.js";
 import { encodeEnvelope } from "../envelope/encode.js";
 import { ENVELOPE_VERSION, MAGIC } from "../envelope/format.js";
 import { readHeader, type EnvelopeHeader } from "../envelope/header.js";
-import { DecodeError, LegacyReaderError, LegacyValueError, UpgradeError } from "../errors.js";
+import { DecodeError, LegacyReaderError, LegacyValueError, MigrationResultError, UpgradeError } from "../errors.js";
 import type { ReadOutcome } from "../stats.js";
 import type { Entity, RevisionInfo } from "./entity.js";
 import { legacyEncodeError, legacyValue } from "./legacy.js";
@@ -150,7 +150,7 @@ function decodeAs<T, K>(
       // The hook's result is checked field by field now (the envelope write-back stores): never a mistyped value.
       envelope = encodeEnvelope(writer, entity.current.schemaId, value, entity.encode, envelopeOptionsOf(options as ResolvedOptions<unknown>), Date.now());
     } catch (error) {
-      const cause = error instanceof FieldValueError ? new TypeError(`field ${error.pathFrom(value) || "(value)"}: ${error.message}`) : error;
+      const cause = error instanceof FieldValueError ? new MigrationResultError(`field ${error.pathFrom(value) || "(value)"}: ${error.message}`, { cause: error }) : error;
       const failure = new UpgradeError(entity.typeName, key, `upgrades[${(revision as RevisionInfo<T>).revision}]`, cause);
       return result("upgrade_failed", undefined, header, revision, failure, undefined, charged + reader.workUsed());
     }
@@ -177,10 +177,10 @@ function view<T>(revision: RevisionInfo<T>, value: T): unknown {
   return old;
 }
 
-/** A hook's result must at least be an object, and not a Promise (the types say the rest; encoding checks it before any write). */
+/** A hook's result must at least be an object, and not a Promise (the types say the rest; encoding checks it before any write); else a MigrationResultError. */
 export function checkedResult<T>(value: T): T {
-  if (typeof value !== "object" || value === null) throw new TypeError(`expected the upgraded value (an object), got ${value === null ? "null" : typeof value}`);
-  if (typeof (value as { then?: unknown }).then === "function") throw new TypeError("got a Promise: migration functions are synchronous");
+  if (typeof value !== "object" || value === null) throw new MigrationResultError(`expected the upgraded value (an object), got ${value === null ? "null" : typeof value}`);
+  if (typeof (value as { then?: unknown }).then === "function") throw new MigrationResultError("got a Promise: migration functions are synchronous");
   return value;
 }
 

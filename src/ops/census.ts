@@ -1,6 +1,7 @@
 import type { HeadClass } from "../stores/bulk.js";
 import { keySpaceOf, type KeySpace } from "./key-space.js";
-import { checkWalkOptions, walk, type WalkOptions, type WalkProgress, type WalkTotals } from "./walk.js";
+import { func, optional, options as optionsOf, type ShapeOf } from "../validation/index.js";
+import { walk, walkOptionChecks, type WalkOptions, type WalkProgress, type WalkTotals } from "./walk.js";
 
 /** One line of a census: the entries of one kind (and schema ID). */
 export interface CensusGroup {
@@ -38,6 +39,18 @@ export interface CensusOptions extends Omit<WalkOptions, "checkpoint" | "limit">
   readonly onProgress?: (progress: WalkProgress) => void;
 }
 
+const { checkpoint: _checkpoint, limit: _limit, ...censusWalkChecks } = walkOptionChecks;
+
+/** The spec of {@link CensusOptions}. */
+const censusOptions = optionsOf(
+  {
+    ...censusWalkChecks,
+    sample: walkOptionChecks.limit,
+    onProgress: optional(func<(progress: WalkProgress) => void>()),
+  } satisfies ShapeOf<CensusOptions>,
+  { name: "census options" },
+);
+
 interface CensusStats extends WalkTotals {
   groups: Map<string, { kind: HeadClass; schemaId: number | undefined; count: number; bytes: number }>;
 }
@@ -61,9 +74,8 @@ interface CensusStats extends WalkTotals {
  * ```
  */
 export async function census(target: unknown, options: CensusOptions = {}): Promise<CensusReport> {
+  const { sample, onProgress, ...walkOptions } = censusOptions(options, "");
   const space: KeySpace = keySpaceOf(target);
-  const { sample, ...walkOptions } = options;
-  checkWalkOptions({ ...walkOptions, ...(sample === undefined ? {} : { limit: sample }) });
   const stats: CensusStats & WalkTotals = { groups: new Map(), scanned: 0, rescans: 0, retries: 0, unreadableKeys: 0 };
   const started = performance.now();
   let fraction = 0;
@@ -90,7 +102,7 @@ export async function census(target: unknown, options: CensusOptions = {}): Prom
     },
     onProgress: (p) => {
       fraction = p.fraction;
-      options.onProgress?.(p);
+      onProgress?.(p);
     },
   });
   const sampled = fraction < 1;

@@ -4,7 +4,8 @@ import type { SchemaRegistry } from "../registry.js";
 import type { DeleteRule } from "../stores/bulk.js";
 import { ruleSelects } from "../stores/head-class.js";
 import { keySpaceOf } from "./key-space.js";
-import { checkWalkOptions, walk, type WalkOptions, type WalkProgress, type WalkTotals } from "./walk.js";
+import { arrayOf, boolean, func, integer, optional, options as optionsOf, schemaId, type ShapeOf } from "../validation/index.js";
+import { walk, walkOptionChecks, type WalkOptions, type WalkProgress, type WalkTotals } from "./walk.js";
 
 /** What to delete. At least one selector is required. */
 export interface CleanupSelection {
@@ -31,6 +32,27 @@ export interface CleanupOptions extends CleanupSelection, WalkOptions {
   readonly includeCurrent?: boolean;
   readonly onProgress?: (progress: WalkProgress & { readonly deleted: number }) => void;
 }
+
+/** The checks of {@link CleanupSelection}. */
+const selectionChecks = {
+  schemaIds: optional(arrayOf(schemaId())),
+  revisions: optional(arrayOf(integer(1))),
+  legacy: optional(boolean()),
+  corrupt: optional(boolean()),
+  all: optional(boolean()),
+} as const satisfies ShapeOf<CleanupSelection>;
+
+/** The spec of {@link CleanupOptions}: a misspelt `dryRun` (or any other name) is refused before anything is deleted. */
+const cleanupOptions = optionsOf(
+  {
+    ...selectionChecks,
+    ...walkOptionChecks,
+    dryRun: optional(boolean()),
+    includeCurrent: optional(boolean()),
+    onProgress: optional(func<(progress: WalkProgress & { readonly deleted: number }) => void>()),
+  } satisfies ShapeOf<CleanupOptions>,
+  { name: "cleanup options", optional: false },
+);
 
 /** The result of {@link cleanup}. */
 export interface CleanupReport extends WalkTotals {
@@ -60,9 +82,9 @@ export interface CleanupReport extends WalkTotals {
  * await cleanup(userCache(store), { revisions: [1], rate: 2_000 });
  * ```
  */
-export async function cleanup(target: unknown, options: CleanupOptions): Promise<CleanupReport> {
+export async function cleanup(target: unknown, given: CleanupOptions): Promise<CleanupReport> {
+  const options = cleanupOptions(given, "");
   const space = keySpaceOf(target);
-  checkWalkOptions(options);
   const rule = ruleOf(options, space.registry, space.message, space.entity, space.major);
   const writes = currentIds(target);
   if (!options.includeCurrent && rule.schemaIds.some((id) => writes.includes(id))) {
@@ -104,9 +126,6 @@ export async function cleanup(target: unknown, options: CleanupOptions): Promise
 /** Turns a selection into a delete rule, checking it. */
 function ruleOf(selection: CleanupSelection, registry: SchemaRegistry, message: string | undefined, entity: string, major: number): DeleteRule {
   const ids = [...(selection.schemaIds ?? [])];
-  for (const id of ids) {
-    if (!Number.isInteger(id) || id < 1 || id > 0xffff_ffff) throw new ConfigError("schemaIds", `expected uint32 schema IDs, got ${String(id)}`);
-  }
   if ((selection.revisions ?? []).length > 0) {
     if (message === undefined) throw new ConfigError("revisions", `the message of ${entity} v${major} is not known here: name schema IDs instead`);
     for (const revision of selection.revisions ?? []) {

@@ -1,3 +1,5 @@
+import { ReadCountsError } from "../errors.js";
+import { arrayOf, boolean, options, satisfies, schemaId, text, type ShapeOf } from "../validation/index.js";
 import type { CensusReport } from "./census.js";
 
 /** Reads per schema ID over a window, as counted by the accessors' `readsBySchemaId` or their metrics. */
@@ -25,6 +27,19 @@ export interface DeprecationVerdict {
   readonly reasons: readonly string[];
 }
 
+/** The spec of {@link DeprecationTarget}. */
+const targetCheck = options(
+  { name: text({ nonEmpty: true }), schemaIds: arrayOf(schemaId()), current: boolean() } satisfies ShapeOf<DeprecationTarget>,
+  { expected: "a DeprecationTarget like { name, schemaIds: [0x…], current: false }", optional: false },
+);
+
+const censusCheck = satisfies<CensusReport>(
+  (v) => typeof v === "object" && v !== null && Array.isArray((v as CensusReport).groups) && typeof (v as CensusReport).namespace === "string",
+  "a CensusReport (what census() returns)",
+);
+
+const readsCheck = satisfies<ReadCounts>((v) => v === undefined || v instanceof Map, "read counts as a Map of schema ID to reads (parseReadCounts makes one), or undefined");
+
 /**
  * Whether the upgrade code of a revision (its declared-default fill, its
  * hooks) or of a whole previous major (its accessor and `fromPrevious`)
@@ -41,16 +56,19 @@ export interface DeprecationVerdict {
  * console.log(verdict.removable, verdict.reasons.join(" "));
  * ```
  */
-export function deprecatable(census: CensusReport, target: DeprecationTarget, reads: ReadCounts | undefined): DeprecationVerdict {
+export function deprecatable(census: CensusReport, given: DeprecationTarget, reads: ReadCounts | undefined): DeprecationVerdict {
+  censusCheck(census, "census");
+  const target = targetCheck(given, "target");
+  readsCheck(reads, "reads");
   const ids = new Set(target.schemaIds);
   const entries = census.groups.filter((g) => g.schemaId !== undefined && ids.has(g.schemaId)).reduce((n, g) => n + (g.estimatedCount ?? g.count), 0);
   const readCount = reads === undefined ? undefined : target.schemaIds.reduce((n, id) => n + (reads.get(id) ?? 0), 0);
   const reasons: string[] = [];
   if (target.current) reasons.push(`${target.name} is what the current code writes: its entries are current, not upgraded.`);
   if (entries > 0) {
-    reasons.push(`${entries}${census.sampled ? " (estimated)" : ""} entr${entries === 1 ? "y" : "ies"} of ${target.name} remain in ${census.namespace}: migrate them (protocache migrate) or let them expire first.`);
+    reasons.push(`${entries}${census.sampled ? " (estimated)" : ""} entr${entries === 1 ? "y" : "ies"} of ${target.name} remain${entries === 1 ? "s" : ""} among the keys ${census.namespace}*; migrate them (protocache migrate) or let them expire first.`);
   } else {
-    reasons.push(`no entry of ${target.name} remains in ${census.namespace}${census.sampled ? " (in a sample: run a full census to be sure)" : ""}.`);
+    reasons.push(`no entry of ${target.name} remains among the keys ${census.namespace}*${census.sampled ? " (in a sample: run a full census to be sure)" : ""}.`);
   }
   if (readCount === undefined) reasons.push("no read counts were given: an empty census does not show that no instance still writes it (pass the readsBySchemaId of every instance, or your metrics' reads by schema ID, over a window longer than the TTL).");
   else if (readCount > 0) reasons.push(`${readCount} read(s) hit ${target.name} in the window given: some instance still writes it, or entries were read before they were migrated.`);
@@ -66,33 +84,33 @@ export function deprecatable(census: CensusReport, target: DeprecationTarget, re
  * `readsBySchemaId`), a list of them (one per instance), a plain
  * `{ "0x…": n }` map, or a Prometheus instant-query result over
  * `protocache_reads_total` with a `protocache_schema_id` label. Throws a
- * TypeError for anything else.
+ * {@link ReadCountsError} (naming where) for anything else.
  */
 export function parseReadCounts(data: unknown): Map<number, number> {
   const counts = new Map<number, number>();
-  const add = (id: string, n: unknown): void => {
+  const add = (at: string, id: string, n: unknown): void => {
     const parsed = /^(0x)?[0-9a-f]{1,8}$/i.test(id) ? Number.parseInt(id.replace(/^0x/i, ""), 16) : Number.NaN;
     const value = typeof n === "string" ? Number(n) : n;
-    if (!Number.isFinite(parsed) || typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-      throw new TypeError(`read counts: bad entry ${JSON.stringify(id)}: ${JSON.stringify(n)}`);
-    }
+    if (!Number.isFinite(parsed)) throw new ReadCountsError(at, `${JSON.stringify(id)} is not a schema ID (0x and up to 8 hex digits)`);
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) throw new ReadCountsError(at, `expected a count >= 0 for ${id}, got ${JSON.stringify(n) ?? String(n)}`);
     counts.set(parsed, (counts.get(parsed) ?? 0) + value);
   };
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(visit);
-    if (typeof node !== "object" || node === null) throw new TypeError("read counts: expected an object or an array");
+  const sub = (at: string, key: string): string => (at === "" ? key : `${at}.${key}`);
+  const visit = (node: unknown, at: string): void => {
+    if (Array.isArray(node)) return node.forEach((n, i) => visit(n, `${at}[${i}]`));
+    if (typeof node !== "object" || node === null) throw new ReadCountsError(at, `expected an object or an array, got ${node === null ? "null" : typeof node}`);
     const o = node as Record<string, unknown>;
-    if (typeof o["readsBySchemaId"] === "object" && o["readsBySchemaId"] !== null) return visit(o["readsBySchemaId"]);
+    if (typeof o["readsBySchemaId"] === "object" && o["readsBySchemaId"] !== null) return visit(o["readsBySchemaId"], sub(at, "readsBySchemaId"));
     const data = o["data"] as { result?: unknown } | undefined;
     if (typeof data === "object" && data !== null && Array.isArray(data.result)) {
-      for (const r of data.result as { metric?: Record<string, string>; value?: [number, string] }[]) {
+      (data.result as { metric?: Record<string, string>; value?: [number, string] }[]).forEach((r, i) => {
         const id = r.metric?.["protocache_schema_id"];
-        if (id !== undefined) add(id, r.value?.[1]);
-      }
+        if (id !== undefined) add(`${sub(at, "data.result")}[${i}]`, id, r.value?.[1]);
+      });
       return;
     }
-    for (const [id, n] of Object.entries(o)) add(id, n);
+    for (const [id, n] of Object.entries(o)) add(sub(at, id), id, n);
   };
-  visit(data);
+  visit(data, "");
   return counts;
 }

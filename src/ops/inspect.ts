@@ -1,11 +1,12 @@
 import { DEFAULT_READ_WORK, MAX_WORK, WorkBudgetError } from "../codec/work.js";
 import { decompress } from "../envelope/compression.js";
 import { readHeader, type EnvelopeHeader } from "../envelope/header.js";
-import { ConfigError, DecodeError } from "../errors.js";
+import { DecodeError } from "../errors.js";
 import type { SchemaEntry, SchemaRegistry } from "../registry.js";
 import { classifyHead } from "../stores/head-class.js";
 import type { HeadClass } from "../stores/bulk.js";
 import type { CacheStore } from "../stores/store.js";
+import { finite, integer, optional, options as optionsOf, satisfies, text, type ShapeOf } from "../validation/index.js";
 import { scanCapable } from "./key-space.js";
 
 /** Decodes payloads of any locked revision: `SchemaDecoder` from `protocache/descriptors` is one. */
@@ -53,6 +54,23 @@ export interface InspectOptions {
 
 const previewBytes = 256;
 
+/** The spec of {@link InspectOptions}. */
+const inspectOptions = optionsOf(
+  {
+    fallbackMessage: optional(text({ nonEmpty: true, expected: "a full message name, e.g. acme.user.v1.User" })),
+    maxPayloadBytes: optional(integer(1, 512 * 1024 * 1024)),
+    maxReadWork: optional(integer(1, MAX_WORK)),
+    now: optional(finite()),
+  } satisfies ShapeOf<InspectOptions>,
+  { name: "inspect options" },
+);
+
+const keyCheck = text({ nonEmpty: true, expected: "a non-empty key" });
+const decoderCheck = satisfies<PayloadDecoder>(
+  (v) => typeof v === "object" && v !== null && typeof (v as PayloadDecoder).decode === "function" && typeof (v as PayloadDecoder).registry === "object",
+  "a PayloadDecoder (e.g. new SchemaDecoder(schemaDescriptors) from protocache/descriptors)",
+);
+
 /**
  * Looks at one key: envelope header, schema name and revision from the
  * lock, writer tag, written-at and age, TTL, and the payload decoded as
@@ -67,10 +85,11 @@ const previewBytes = 256;
  * console.log(report.schema?.revision, report.writerTag, report.payload);
  * ```
  */
-export async function inspect(store: CacheStore, key: string, decoder: PayloadDecoder, options: InspectOptions = {}): Promise<InspectReport> {
-  if (typeof key !== "string" || key === "") throw new ConfigError("key", "expected a non-empty key");
+export async function inspect(store: CacheStore, key: string, decoder: PayloadDecoder, given: InspectOptions = {}): Promise<InspectReport> {
+  keyCheck(key, "key");
+  decoderCheck(decoder, "decoder");
+  const options = inspectOptions(given, "");
   const work = options.maxReadWork ?? DEFAULT_READ_WORK;
-  if (!Number.isSafeInteger(work) || work < 1 || work > MAX_WORK) throw new ConfigError("maxReadWork", `expected a whole number from 1 to ${MAX_WORK}, got ${String(work)}`);
   const [found] = await scanCapable(store).bulk.lookup([key], true);
   if (found instanceof Error) throw found;
   const now = options.now ?? Date.now();

@@ -1,10 +1,12 @@
 import { internalsOf, type AccessorInternals } from "../accessor/internals.js";
 import { ConfigError } from "../errors.js";
-import { keyBase, validatePrefix } from "../keys.js";
+import { metricsCheck, prefixCheck, variantCheck } from "../accessor/options.js";
+import { keyBase } from "../keys.js";
 import type { MetricRecorder, MetricsSink } from "../metrics/sink.js";
 import type { SchemaRegistry } from "../registry.js";
 import { isScanCapable, type ScanCapable } from "../stores/bulk.js";
 import type { CacheStore } from "../stores/store.js";
+import { integer, optional, options, satisfies, text, type ShapeOf } from "../validation/index.js";
 
 /**
  * The keys of one entity and major (optionally one variant) on a store:
@@ -43,6 +45,24 @@ export interface KeySpaceSpec {
 
 const entityName = /^[a-z][a-z0-9_-]*$/;
 
+/** The spec of {@link KeySpaceSpec}: what names a key space without an accessor (a misspelt `prefix` would walk another key space). */
+const keySpaceSpec = options(
+  {
+    store: satisfies<CacheStore>((v) => typeof v === "object" && v !== null, "a store (RedisStore, NodeRedisStore or MemoryStore)"),
+    entity: satisfies<string>((v) => typeof v === "string" && entityName.test(v) && !/^v[0-9]+$/.test(v), 'an entity name like "user" ([a-z][a-z0-9_-]*, not v<digits>)'),
+    major: integer(1, Number.MAX_SAFE_INTEGER, "a major version >= 1"),
+    prefix: optional(prefixCheck),
+    variant: optional(variantCheck),
+    registry: satisfies<SchemaRegistry>(
+      (v) => typeof v === "object" && v !== null && typeof (v as SchemaRegistry).get === "function" && typeof (v as SchemaRegistry).revisionsOf === "function",
+      "a SchemaRegistry (the generated schemaRegistry)",
+    ),
+    metrics: optional(metricsCheck),
+    message: optional(text({ nonEmpty: true, expected: "a full message name, e.g. acme.user.v1.User" })),
+  } satisfies ShapeOf<KeySpaceSpec>,
+  { name: "key space", optional: false },
+);
+
 /** Escapes Redis glob characters, so a pattern matches exactly this text. */
 export function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, "\\$&");
@@ -55,13 +75,9 @@ export function keySpaceOf(target: unknown): KeySpace {
   if (typeof target !== "object" || target === null || !("entity" in target) || !("store" in target)) {
     throw new ConfigError("target", "expected an accessor made by protocache (e.g. userCache(store)) or a key space { store, entity, major, registry }");
   }
-  const spec = target as KeySpaceSpec;
-  if (typeof spec.entity !== "string" || !entityName.test(spec.entity) || /^v[0-9]+$/.test(spec.entity)) {
-    throw new ConfigError("entity", `expected an entity name like "user" ([a-z][a-z0-9_-]*), got ${JSON.stringify(spec.entity)}`);
-  }
-  if (!Number.isSafeInteger(spec.major) || spec.major < 1) throw new ConfigError("major", `expected a major version >= 1, got ${String(spec.major)}`);
+  const spec = keySpaceSpec(target, "");
   const store = scanCapable(spec.store);
-  const namespace = keyBase(validatePrefix(spec.prefix ?? ""), spec.entity, spec.major, spec.variant);
+  const namespace = keyBase(spec.prefix ?? "", spec.entity, spec.major, spec.variant);
   const recorder = spec.metrics?.bind({ message: spec.message ?? "", entity: spec.entity, major: spec.major, schemaId: 0, variant: spec.variant });
   return { store, namespace, match: `${globEscape(namespace)}*`, entity: spec.entity, major: spec.major, message: spec.message, registry: spec.registry, recorder };
 }

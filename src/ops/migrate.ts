@@ -1,13 +1,14 @@
 import type { EntityCache } from "../accessor/entity-cache.js";
 import { internalsOf, type AccessorInternals, type PreviousMajor } from "../accessor/internals.js";
 import type { Interpretation } from "../accessor/read.js";
-import { ConfigError, DecodeError } from "../errors.js";
-import { isTransientReply } from "../stores/bulk-commands.js";
+import { ConfigError, DecodeError, RetryableBatchError } from "../errors.js";
+import { isTransientReply } from "../stores/redis/replies.js";
 import type { CreateItem, ReplaceItem, ScanNode, StoredValue } from "../stores/bulk.js";
 import { globEscape, scanCapable } from "./key-space.js";
 import { CallBudget, type WorkLimits } from "../accessor/call-budget.js";
 import { BatchTally, type OutcomeCounts } from "./tally.js";
-import { checkWalkOptions, RetryableBatchError, walk, type WalkOptions, type WalkProgress, type WalkTotals } from "./walk.js";
+import { boolean, func, optional, options as optionsOf, satisfies, type ShapeOf } from "../validation/index.js";
+import { walk, walkOptionChecks, type WalkOptions, type WalkProgress, type WalkTotals } from "./walk.js";
 
 /** What happened to one key. */
 export type MigrateOutcome =
@@ -58,6 +59,27 @@ export interface MigrateOptions<T, P = never> extends WalkOptions {
   readonly from?: { readonly accessor: EntityCache<P, never>; readonly convert: (old: P) => T };
 }
 
+const isAccessor = (value: unknown): boolean => internalsOf(value) !== undefined;
+
+/** The spec of {@link MigrateOptions}. */
+const migrateOptions = optionsOf(
+  {
+    ...walkOptionChecks,
+    dryRun: optional(boolean()),
+    onProgress: optional(func<(progress: MigrateProgress) => void>()),
+    from: optional(
+      optionsOf(
+        {
+          accessor: satisfies<EntityCache<unknown, never>>(isAccessor, "the previous major's accessor (made by protocache, e.g. userV1Cache(store))"),
+          convert: func<(old: unknown) => unknown>("a function converting the previous major's values: (old) => current"),
+        },
+        { expected: "{ accessor: <the previous major's accessor>, convert: (old) => current }", optional: false },
+      ),
+    ),
+  } satisfies ShapeOf<MigrateOptions<unknown, unknown>>,
+  { name: "migrate options" },
+);
+
 const outcomes: readonly MigrateOutcome[] = ["migrated", "current", "skipped", "failed", "gone"];
 
 function emptyStats(): MigrateStats {
@@ -100,17 +122,15 @@ function emptyStats(): MigrateStats {
 export async function migrate<T, K, P = never>(accessor: EntityCache<T, K>, options: MigrateOptions<T, P> = {}): Promise<MigrateReport> {
   const target = internalsOf<T>(accessor);
   if (target === undefined) throw new ConfigError("accessor", "expected an accessor made by protocache (e.g. userCache(store))");
-  checkWalkOptions(options);
-  if (options.from !== undefined && (typeof options.from.convert !== "function" || internalsOf(options.from.accessor) === undefined)) {
-    throw new ConfigError("from", "expected { accessor: <the previous major's accessor>, convert: (old) => current }");
+  const checked = migrateOptions(options, "");
+  const from = checked.from;
+  if (from !== undefined && internalsOf(from.accessor)?.store !== target.store) {
+    throw new ConfigError("from.accessor", "the previous major's accessor must use the same store as this one");
   }
-  if (options.from !== undefined && internalsOf(options.from.accessor)?.store !== target.store) {
-    throw new ConfigError("from", "the previous major's accessor must use the same store as this one");
-  }
-  const previous: PreviousMajor<T> | undefined = options.from === undefined ? target.previous : explicitPrevious(options.from.accessor, options.from.convert);
+  const previous: PreviousMajor<T> | undefined = from === undefined ? target.previous : explicitPrevious(from.accessor, from.convert as (old: P) => T);
   const store = scanCapable(target.store);
   const sourceBase = previous?.keyBase ?? target.keyBase;
-  const dryRun = options.dryRun ?? false;
+  const dryRun = checked.dryRun ?? false;
   const stats = emptyStats();
   const match = `${globEscape(sourceBase)}*`;
   const started = performance.now();
@@ -120,7 +140,7 @@ export async function migrate<T, K, P = never>(accessor: EntityCache<T, K>, opti
     operation: previous === undefined ? "migrate" : "migrate-major",
     match,
     namespace: sourceBase,
-    options,
+    options: checked,
     stats,
     batch: async (node, keys) => {
       const tally = await batch(node, keys);
@@ -129,7 +149,7 @@ export async function migrate<T, K, P = never>(accessor: EntityCache<T, K>, opti
         for (const [outcome, n] of tally.entries()) target.recorder?.operation("migrate", outcome, n, undefined);
       };
     },
-    onProgress: options.onProgress === undefined ? undefined : (p) => options.onProgress?.({ ...p, stats }),
+    onProgress: checked.onProgress === undefined ? undefined : (p) => checked.onProgress?.({ ...p, stats }),
   });
   return { ...stats, dryRun, mode: previous === undefined ? "revision" : "major", match, elapsedMs: performance.now() - started };
 }

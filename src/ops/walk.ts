@@ -1,13 +1,9 @@
-import { ConfigError, ProtocacheError, StoreError } from "../errors.js";
-import { isReplyError, isTransientReply } from "../stores/bulk-commands.js";
+import { ProtocacheError, RetryableBatchError, ServerUnreachableError, StoreError } from "../errors.js";
+import { isReplyError, isTransientReply } from "../stores/redis/replies.js";
 import type { BulkStore, ScanNode, ScanPage } from "../stores/bulk.js";
+import { integer, optional, satisfies, text, type ShapeOf } from "../validation/index.js";
 import { loadCheckpoint, saveCheckpoint, type NodeCursor } from "./checkpoint.js";
 import { RateLimiter } from "./rate-limiter.js";
-
-/** A batch failed in a way worth retrying: the server was unreachable, restarting, loading or failing over. */
-export class RetryableBatchError extends Error {
-  override readonly name = "RetryableBatchError";
-}
 
 /** How far a walk is, for progress displays. */
 export interface WalkProgress {
@@ -77,23 +73,18 @@ export function isRetryable(error: unknown): boolean {
   return !(error instanceof ProtocacheError) || error instanceof StoreError;
 }
 
-/** Checks the options every walking operation shares. */
-export function checkWalkOptions(options: WalkOptions): void {
-  const positive = (name: keyof WalkOptions, max: number) => {
-    const value = options[name];
-    if (value === undefined) return;
-    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > max) {
-      throw new ConfigError(name, `expected a whole number from 1 to ${max}, got ${String(value)}`);
-    }
-  };
-  positive("count", 100_000);
-  positive("rate", 10_000_000);
-  positive("limit", Number.MAX_SAFE_INTEGER);
-  positive("retryForMs", 86_400_000);
-  if (options.checkpoint !== undefined && (typeof options.checkpoint !== "string" || options.checkpoint === "")) {
-    throw new ConfigError("checkpoint", "expected a file path");
-  }
-}
+/**
+ * The checks of the options every walking operation shares, for the
+ * operations' specs (and the CLI's flags, which take the same ranges).
+ */
+export const walkOptionChecks = {
+  count: optional(integer(1, 100_000)),
+  rate: optional(integer(1, 10_000_000)),
+  checkpoint: optional(text({ nonEmpty: true, expected: "a file path" })),
+  retryForMs: optional(integer(1, 86_400_000)),
+  limit: optional(integer(1, Number.MAX_SAFE_INTEGER, "a whole number >= 1")),
+  signal: optional(satisfies<AbortSignal>((v) => v instanceof AbortSignal, "an AbortSignal")),
+} as const satisfies ShapeOf<WalkOptions>;
 
 /**
  * Walks a key space on every server (Cluster masters in parallel, each
@@ -151,7 +142,7 @@ export async function walk<S>(spec: WalkSpec<S>): Promise<void> {
     let pause = 50;
     for (;;) {
       if (performance.now() - since > retryForMs) {
-        throw new Error(`${spec.operation}: server ${id} did not answer for ${retryForMs} ms: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+        throw new ServerUnreachableError(spec.operation, id, retryForMs, cause);
       }
       await sleep(pause);
       pause = Math.min(pause * 2, 1000);

@@ -1,6 +1,9 @@
 /**
- * Entry point for generated code only: codec primitives, entity definition
- * and key formatting. Applications import from `protocache` instead.
+ * `protocache/runtime`, the entry point for generated code only: exactly
+ * what the generator's emitters import (codec primitives, well-known type
+ * codecs, entity definition, key formatting, the accessor factory), as a
+ * test checks. Applications import from `protocache`; tools from
+ * `protocache/tools`.
  * @packageDocumentation
  */
 export { Reader } from "../codec/reader.js";
@@ -35,12 +38,10 @@ export {
   encodeUInt64Value,
   encodeValue,
 } from "../codec/well-known.js";
-export { defineEntity, previousMajor, type Entity, type EntityDefinition, type PreviousMajor, type RevisionInfo } from "../accessor/entity.js";
+export { defineEntity, previousMajor, type Entity } from "../accessor/entity.js";
 export { createEntityCache, type EntityCache } from "../accessor/entity-cache.js";
-export { accessorInternals, internalsOf, type AccessorInternals } from "../accessor/internals.js";
-export { defineMigrations, migrationsOf, type Migrations } from "../accessor/migrations.js";
-export { interpret, type Interpretation } from "../accessor/read.js";
+export { defineMigrations } from "../accessor/migrations.js";
 export type { AccessorOptions } from "../accessor/options.js";
 export { keyBigint, keyBool, keyInt, keyString } from "../keys.js";
-export { SchemaRegistry, type SchemaEntry } from "../registry.js";
+export { SchemaRegistry } from "../registry.js";
 export type { CacheStore } from "../stores/store.js";

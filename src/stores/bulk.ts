@@ -4,6 +4,9 @@
  * one round trip. Every store protocache ships implements it (`store.bulk`);
  * accessors never use it.
  */
+import type { StoredValue } from "./store.js";
+
+export type { StoredValue };
 
 /** One server a scan walks: a standalone server or one Cluster master. */
 export interface ScanNode {
@@ -17,13 +20,6 @@ export interface NodeInfo {
   readonly runId: string;
   /** Keys on the server (DBSIZE): what SCAN walks, matching or not; estimates progress. */
   readonly keys: number;
-}
-
-/** A value and its absolute expiry. */
-export interface StoredValue {
-  readonly value: Buffer;
-  /** Expiry in epoch milliseconds (PEXPIRETIME), or undefined for none. */
-  readonly expireAt: number | undefined;
 }
 
 /** One compare-and-set: replace `expected` by `value`, keeping the key's TTL. */

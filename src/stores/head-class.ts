@@ -4,7 +4,7 @@ import type { HeadClass } from "./bulk.js";
 
 /**
  * Classifies a stored value from its first 7 bytes, exactly as the census
- * and cleanup scripts do on the server (src/stores/bulk-lua.ts): a
+ * and cleanup scripts do on the server (src/stores/redis/scripts/head-lua.ts): a
  * version-1 envelope with valid flags, a newer envelope version, a header
  * that cannot be valid, or a non-envelope (legacy) value. `undefined` means
  * the key is gone. The payload is never looked at, so a damaged payload

@@ -1,4 +1,9 @@
-import type { StoredValue } from "./bulk.js";
+/** A value and its absolute expiry. */
+export interface StoredValue {
+  readonly value: Buffer;
+  /** Expiry in epoch milliseconds (PEXPIRETIME), or undefined for none. */
+  readonly expireAt: number | undefined;
+}
 
 /** One value to store. */
 export interface StoreWrite {
@@ -44,8 +49,11 @@ export type SetOutcome = "written" | "guarded" | "invalidated";
 export type StoreWriteResult = SetOutcome | Error;
 
 /**
- * Where envelopes live. {@link RedisStore} is the production store;
- * {@link MemoryStore} serves unit tests and demos with the same semantics.
+ * Where envelopes live: the contract accessors use. The Redis stores
+ * (`RedisStore` over ioredis, `NodeRedisStore`, `GlideStore`: one
+ * implementation, src/stores/redis/, over a small transport per client)
+ * are the production stores; `MemoryStore` serves unit tests and demos
+ * with the same semantics.
  * Implementations never interpret payloads; only the guard reads the header.
  */
 export interface CacheStore {

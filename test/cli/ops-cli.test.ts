@@ -9,7 +9,7 @@ import { userCache, userEntity } from "../../generated/acme/user/v1/user.cache.j
 import { internalsOf, type AccessorInternals } from "../../src/accessor/internals.js";
 import { createEntityCache } from "../../src/accessor/entity-cache.js";
 import { peekSchemaId } from "../../src/envelope/header.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { loadProjectSchemas } from "../../codegen/index.js";
 import { dynamicEntity } from "../../cli/ops/dynamic-entity.js";
 import { clusterNodes, connectIoredisCluster } from "../support/backends.js";

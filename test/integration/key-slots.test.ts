@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sessionCache } from "../../generated/acme/session/v1/session.cache.js";
 import { userCache } from "../../generated/acme/user/v1/user.cache.js";
 import { ConfigError, KeyError } from "../../src/errors.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import { connectIoredisCluster } from "../support/backends.js";
 import { uniquePrefix } from "../support/redis-client.js";
 // node-redis routes with its own (patched) copy of cluster-key-slot.

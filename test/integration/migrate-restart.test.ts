@@ -5,8 +5,9 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { userCache, userEntity } from "../../generated/acme/user/v1/user.cache.js";
 import { peekSchemaId } from "../../src/envelope/header.js";
+import { ProtocacheError, ServerUnreachableError } from "../../src/errors.js";
 import { migrate } from "../../src/ops/migrate.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import { userR1Entry } from "../support/entries.js";
 import { connectRedis, uniquePrefix } from "../support/redis-client.js";
 import { startRedis, type RedisProcess } from "../support/redis-server.js";
@@ -100,6 +101,38 @@ describe("migrate against failures", () => {
       await expectAllCurrent(client, keys);
     } finally {
       client.disconnect();
+    }
+  });
+
+  it("gives up on a server that stays away longer than retryForMs with a ServerUnreachableError naming the server and the wait", async () => {
+    const server = await startRedis();
+    const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
+    client.on("error", () => {});
+    let stopped: Promise<void> | undefined;
+    try {
+      const prefix = uniquePrefix();
+      await seed(client, prefix, 5_000);
+      const failure = await migrate(userCache(new RedisStore(client), { prefix }), {
+        count: 100,
+        retryForMs: 500,
+        onProgress: (p) => {
+          // SIGKILL at once (a graceful stop could let a fast walk finish first): the server stays away for good.
+          if (stopped === undefined && p.stats.scanned >= 1_000) {
+            server.process.kill("SIGKILL");
+            stopped = server.stop();
+          }
+        },
+      }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(ServerUnreachableError);
+      expect(failure).toBeInstanceOf(ProtocacheError);
+      expect((failure as ServerUnreachableError).retriedMs).toBe(500);
+      expect((failure as Error).message).toMatch(new RegExp(`^migrate: server 127\\.0\\.0\\.1:${server.port} did not answer for 500 ms: `));
+    } finally {
+      client.disconnect();
+      await stopped;
     }
   });
 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planGeneration, syncOutput } from "../../codegen/index.js";
 import type { EntityCache } from "../../src/accessor/entity-cache.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import { repoRoot } from "../support/project.js";
 import { connectRedis, uniquePrefix } from "../support/redis-client.js";
 

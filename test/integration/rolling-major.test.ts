@@ -7,7 +7,7 @@ import type { EntityCache } from "../../src/accessor/entity-cache.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
 import type { CacheStats } from "../../src/stats.js";
 import type { CacheStore } from "../../src/stores/store.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import { repoRoot } from "../support/project.js";
 import { connectRedis, uniquePrefix } from "../support/redis-client.js";
 

@@ -1,13 +1,15 @@
+import { GlideClient, GlideClusterClient, Logger } from "@valkey/valkey-glide";
 import { Cluster, Redis } from "ioredis";
 import { createClient, createCluster } from "redis";
 import { afterAll, beforeAll, describe, inject } from "vitest";
-import { MemoryStore } from "../../src/stores/memory-store.js";
-import { NodeRedisStore } from "../../src/stores/node-redis-store.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
+import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
+import { GlideStore } from "../../src/stores/valkey-glide/glide-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import type { CacheStore } from "../../src/stores/store.js";
 
 /** Every store protocache ships, each against the run's servers: the one spec runs over all of them. */
-export const backendNames = ["ioredis standalone", "ioredis cluster", "node-redis standalone", "node-redis cluster", "memory"] as const;
+export const backendNames = ["ioredis standalone", "ioredis cluster", "node-redis standalone", "node-redis cluster", "valkey-glide standalone", "valkey-glide cluster", "valkey standalone", "valkey cluster", "memory"] as const;
 export type BackendName = (typeof backendNames)[number];
 
 /**
@@ -44,9 +46,9 @@ export interface Backend {
   readonly client: unknown;
 }
 
-/** Seed nodes of the run's cluster. */
-export function clusterNodes(): { host: string; port: number }[] {
-  return inject("redisClusterNodes")
+/** Seed nodes of the run's cluster (or of the run's Valkey cluster). */
+export function clusterNodes(seeds = inject("redisClusterNodes")): { host: string; port: number }[] {
+  return seeds
     .split(",")
     .map((hp) => {
       const [host = "127.0.0.1", port = "0"] = hp.split(":");
@@ -54,9 +56,9 @@ export function clusterNodes(): { host: string; port: number }[] {
     });
 }
 
-/** A connected ioredis Cluster client of the run's cluster. */
-export async function connectIoredisCluster(options: ConstructorParameters<typeof Cluster>[1] = {}): Promise<Cluster> {
-  const cluster = new Cluster(clusterNodes(), { redisOptions: { maxRetriesPerRequest: 1 }, ...options });
+/** A connected ioredis Cluster client of the run's cluster (or of the cluster at `seeds`). */
+export async function connectIoredisCluster(options: ConstructorParameters<typeof Cluster>[1] = {}, seeds?: string): Promise<Cluster> {
+  const cluster = new Cluster(clusterNodes(seeds), { redisOptions: { maxRetriesPerRequest: 1 }, ...options });
   await new Promise<void>((resolve, reject) => {
     cluster.once("ready", resolve);
     cluster.once("error", reject);
@@ -117,9 +119,39 @@ interface Opened {
   close(): Promise<void>;
 }
 
+// GLIDE's core logs every error reply at WARN on stdout; the specs provoke many.
+Logger.setLoggerConfig("error");
+
 async function open(name: BackendName): Promise<Opened> {
-  const url = inject("redisUrl");
+  const valkey = inject("valkey");
+  const url = name === "valkey standalone" && "url" in valkey ? valkey.url : inject("redisUrl");
   switch (name) {
+    case "valkey standalone":
+    case "valkey-glide standalone": {
+      const raw = new Redis(url, { maxRetriesPerRequest: 1 });
+      const { hostname, port } = new URL(url);
+      const client = await GlideClient.createClient({ addresses: [{ host: hostname, port: Number(port || 6379) }], requestTimeout: 5000 });
+      return {
+        backend: { name, store: new GlideStore(client), raw: redisRaw(raw), servers: 1, cluster: false, client },
+        close: async () => {
+          client.close();
+          await raw.quit();
+        },
+      };
+    }
+    case "valkey cluster":
+    case "valkey-glide cluster": {
+      const seeds = name === "valkey cluster" && "clusterNodes" in valkey ? valkey.clusterNodes : undefined;
+      const raw = await connectIoredisCluster({}, seeds);
+      const client = await GlideClusterClient.createClient({ addresses: clusterNodes(seeds), requestTimeout: 5000 });
+      return {
+        backend: { name, store: new GlideStore(client), raw: redisRaw(raw), servers: raw.nodes("master").length, cluster: true, client },
+        close: async () => {
+          client.close();
+          await raw.quit();
+        },
+      };
+    }
     case "memory": {
       const clock = { last: 0 };
       const store = new MemoryStore({ now: () => (clock.last = Date.now()) });
@@ -170,8 +202,11 @@ async function open(name: BackendName): Promise<Opened> {
  * getter, since the backend exists only once the hooks ran.
  */
 export function describeEveryBackend(title: string, define: (backend: () => Backend) => void, only: readonly BackendName[] = backendNames): void {
+  const valkey = inject("valkey");
   for (const name of only) {
-    describe(`${name}: ${title}`, () => {
+    // The Valkey backends (GLIDE on Debian 13's valkey-server) need the run's Valkey servers.
+    const skip = name.startsWith("valkey ") && "reason" in valkey;
+    describe.skipIf(skip)(`${name}${name.startsWith("valkey ") && "version" in valkey ? ` ${valkey.version}` : ""}: ${title}`, () => {
       let opened: Opened | undefined;
       beforeAll(async () => {
         opened = await open(name);

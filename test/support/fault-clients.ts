@@ -1,7 +1,7 @@
 import { Cluster, Redis } from "ioredis";
 import { createClient, createCluster } from "redis";
-import { NodeRedisStore } from "../../src/stores/node-redis-store.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
+import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import type { CacheStore } from "../../src/stores/store.js";
 
 /** A store on a client made the way a service would make it, and how to let go of it. */

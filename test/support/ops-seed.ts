@@ -1,7 +1,7 @@
 import { userCache, userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
 import { schemaRegistry } from "../../generated/registry.js";
 import { internalsOf } from "../../src/accessor/internals.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { envelope, newerUserEntry, userR1Entry, userRevisionId } from "./entries.js";
 
 /** Kinds of entries a migration meets, in the proportions {@link seedUsers} plants them. */

@@ -1,3 +1,4 @@
+import type { Command, RedisTransport } from "../../src/stores/redis/transport.js";
 import { Socket } from "node:net";
 
 /**
@@ -49,5 +50,42 @@ export async function countRoundTrips<T>(
   } finally {
     Socket.prototype.write = write;
     Socket.prototype.emit = emit;
+  }
+}
+
+/**
+ * {@link countRoundTrips} for a Redis store whose client does its I/O
+ * outside Node's sockets (Valkey GLIDE's Rust core speaks to the servers;
+ * Node only sees its one local socket to the core): counts at the
+ * transport, where one `batch` or `send` is one round trip to one server
+ * (the transport contract, src/stores/redis/transport.ts), and the
+ * servers by the transport's own `serverOf`. `largest` is the most
+ * commands naming `marker` one round trip carried.
+ */
+export async function countTransportRoundTrips<T>(
+  store: object,
+  marker: string,
+  fn: () => Promise<T>,
+): Promise<{ result: T; roundTrips: number; sockets: number; largest: number }> {
+  const transport = (store as { transport: RedisTransport }).transport;
+  const { send, batch } = transport;
+  let roundTrips = 0;
+  let largest = 0;
+  const servers = new Set<string>();
+  const seen = (keys: readonly (string | undefined)[], commands: readonly Command[]): void => {
+    const marked = commands.filter((c) => c.some((a) => String(a).includes(marker))).length;
+    if (marked === 0) return;
+    roundTrips++;
+    largest = Math.max(largest, marked);
+    for (const k of keys) if (k !== undefined) servers.add(transport.serverOf(k));
+  };
+  const t = transport as { send: RedisTransport["send"]; batch: RedisTransport["batch"] };
+  t.send = (key, command) => (seen([key], [command]), send.call(transport, key, command));
+  t.batch = (keys, commands) => (seen(keys, commands), batch.call(transport, keys, commands));
+  try {
+    return { result: await fn(), roundTrips, sockets: servers.size, largest };
+  } finally {
+    t.send = send;
+    t.batch = batch;
   }
 }

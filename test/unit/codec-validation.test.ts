@@ -4,7 +4,7 @@ import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js
 import { Reader } from "../../src/codec/reader.js";
 import { Writer } from "../../src/codec/writer.js";
 import { EncodeError } from "../../src/errors.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 
 const user: User = { id: "u1", name: "Ada", email: "a@example.com", fullName: "Ada L", verified: true, locale: "en" };
 const session: Session = {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js";
-import { deadlineState } from "../../src/accessor/deadline.js";
+import { deadlineState } from "../../src/stores/deadline.js";
 import { StoreTimeoutError } from "../../src/errors.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import type { StoredValue } from "../../src/stores/bulk.js";
 import type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "../../src/stores/store.js";
 

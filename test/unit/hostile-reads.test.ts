@@ -15,7 +15,7 @@ import { encodeEnvelope } from "../../src/envelope/encode.js";
 import { readHeader } from "../../src/envelope/header.js";
 import { DecodeError, type ProtocacheError } from "../../src/errors.js";
 import type { ReadOutcome } from "../../src/stats.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { repoRoot } from "../support/project.js";
 import { measure, measureAsync } from "../support/read-cost.js";
 import { envelope } from "../support/entries.js";

@@ -4,7 +4,7 @@ import { sessionCache } from "../../generated/acme/session/v1/session.cache.js";
 import { userCache } from "../../generated/acme/user/v1/user.cache.js";
 import { ConfigError, KeyError } from "../../src/errors.js";
 import { escapeKeyPart, keyBase, loneSurrogateAt, scanPattern, splitKeyParts, unescapeKeyPart, validateEntityName, validatePrefix } from "../../src/keys.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 
 const forbidden = /[:*?[\]\\{}]/;
 

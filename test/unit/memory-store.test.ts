@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { guardAllows } from "../../src/envelope/guard.js";
 import { envelope } from "../support/entries.js";
 

@@ -7,7 +7,7 @@ import { openTelemetryMetrics } from "../../src/metrics/otel-sink.js";
 import { cleanup } from "../../src/ops/cleanup.js";
 import { migrate } from "../../src/ops/migrate.js";
 import type { CacheStats } from "../../src/stats.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { envelope, newerUserEntry, userR1Entry, userRevisionId } from "../support/entries.js";
 
 /** A sink that keeps every call, to compare with stats(). */

@@ -8,7 +8,7 @@ import { defineMigrations } from "../../src/accessor/migrations.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
 import { ConfigError, LegacyReaderError, LegacyValueError, UpgradeError, type ProtocacheError } from "../../src/errors.js";
 import { migrate } from "../../src/ops/migrate.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { newerUserEntry, userR1Entry } from "../support/entries.js";
 
 /**

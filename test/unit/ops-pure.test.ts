@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { userCache } from "../../generated/acme/user/v1/user.cache.js";
-import { ConfigError } from "../../src/errors.js";
+import { ConfigError, ReadCountsError, RedisReplyError } from "../../src/errors.js";
 import { census } from "../../src/ops/census.js";
 import { cleanup } from "../../src/ops/cleanup.js";
 import { deprecatable, parseReadCounts } from "../../src/ops/deprecatable.js";
@@ -11,32 +11,21 @@ import { globEscape, keySpaceOf } from "../../src/ops/key-space.js";
 import { migrate } from "../../src/ops/migrate.js";
 import { RateLimiter } from "../../src/ops/rate-limiter.js";
 import { schemaRegistry } from "../../generated/registry.js";
-import {
-  createArgs,
-  isReplyError,
-  isTransientReply,
-  parseCreate,
-  parseRead,
-  parseReplace,
-  parseRunId,
-  parseScan,
-  parseTally,
-  parseTallyScan,
-  readArgs,
-  ruleArgs,
-} from "../../src/stores/bulk-commands.js";
-import { globToRegExp } from "../../src/stores/memory-bulk.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { createArgs, parseCreate, parseRead, parseRunId, parseScan, readArgs } from "../../src/stores/redis/bulk-commands.js";
+import { isReplyError, isTransientReply } from "../../src/stores/redis/replies.js";
+import { parseTally, tallyScan } from "../../src/stores/redis/scripts/census.js";
+import { ruleArgs } from "../../src/stores/redis/scripts/delete-where.js";
+import { replaceKeepTtl } from "../../src/stores/redis/scripts/replace-keep-ttl.js";
+import { globToRegExp } from "../../src/stores/memory/memory-bulk.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import type { CensusReport } from "../../src/ops/census.js";
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-/** A Redis error reply as ioredis makes it. */
+/** A Redis error reply as every transport hands it over. */
 function replyError(message: string): Error {
-  const e = new Error(message);
-  e.name = "ReplyError";
-  return e;
+  return new RedisReplyError(message);
 }
 
 describe("bulk command building and reply parsing (no server)", () => {
@@ -65,7 +54,7 @@ describe("bulk command building and reply parsing (no server)", () => {
       { kind: "legacy", schemaId: undefined, count: 1, bytes: 7 },
       { kind: "newer", schemaId: 9, count: 1, bytes: 9 },
     ]);
-    expect(parseTallyScan([Buffer.from("0"), 2, Buffer.from("G"), 2, 0])).toEqual({ cursor: "0", keys: 2, tally: [{ kind: "gone", schemaId: undefined, count: 2, bytes: 0 }] });
+    expect(tallyScan.parse([Buffer.from("0"), 2, Buffer.from("G"), 2, 0])).toEqual({ cursor: "0", keys: 2, tally: [{ kind: "gone", schemaId: undefined, count: 2, bytes: 0 }] });
     expect(() => parseTally([Buffer.from("?"), 1, 1])).toThrow(/group/);
   });
 
@@ -73,7 +62,7 @@ describe("bulk command building and reply parsing (no server)", () => {
     const [letters, ids] = ruleArgs({ schemaIds: [1, 0xffff_ffff], legacy: true, corrupt: false, all: false });
     expect(letters).toBe("L");
     expect(ids).toEqual(Buffer.from([0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]));
-    expect([1, 0, -1, 7].map(parseReplace)).toEqual(["replaced", "absent", "changed", expect.any(Error)]);
+    expect([1, 0, -1, 7].map((r) => replaceKeepTtl.parse(r))).toEqual(["replaced", "absent", "changed", expect.any(Error)]);
     expect(createArgs({ key: "k", value: Buffer.from("v"), expireAt: 5 })).toEqual(["SET", "k", Buffer.from("v"), "PXAT", "5", "NX"]);
     expect(createArgs({ key: "k", value: Buffer.from("v"), expireAt: undefined })).toEqual(["SET", "k", Buffer.from("v"), "NX"]);
     expect([Buffer.from("OK"), null].map(parseCreate)).toEqual(["created", "exists"]);
@@ -185,8 +174,10 @@ describe("deprecatable", () => {
       { status: "success", data: { resultType: "vector", result: [{ metric: { protocache_schema_id: "0x00000007" }, value: [1, "5"] }, { metric: {}, value: [1, "9"] }] } },
     ]);
     expect(counts).toEqual(new Map([[7, 10]]));
-    expect(() => parseReadCounts({ nope: 1 })).toThrow(TypeError);
-    expect(() => parseReadCounts("x")).toThrow(TypeError);
+    expect(() => parseReadCounts({ nope: 1 })).toThrow(ReadCountsError);
+    expect(() => parseReadCounts({ nope: 1 })).toThrow('read counts at nope: "nope" is not a schema ID (0x and up to 8 hex digits)');
+    expect(() => parseReadCounts([{ readsBySchemaId: { "0x7": -1 } }])).toThrow("read counts at [0].readsBySchemaId.0x7: expected a count >= 0 for 0x7, got -1");
+    expect(() => parseReadCounts("x")).toThrow(ReadCountsError);
   });
 });
 

@@ -3,8 +3,8 @@ import { userCache } from "../../generated/acme/user/v1/user.cache.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
 import { ConfigError } from "../../src/errors.js";
 import type { User } from "../../generated/acme/user/v1/user.cache.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
-import { NodeRedisStore } from "../../src/stores/node-redis-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
+import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
 
 const store = new MemoryStore();
 const make = (options: unknown) => () => userCache(store, options as AccessorOptions<User>);
@@ -83,7 +83,7 @@ describe("accessor options", () => {
   it("validates the stores' options (compare mode)", () => {
     const client = { sendCommand: async () => null, withTypeMapping: () => client };
     expect(() => new NodeRedisStore(client, { compare: "lua" })).not.toThrow();
-    expect(() => new NodeRedisStore(client, { compare: "ifeq" } as never)).toThrow(/store options.compare: expected "auto" or "lua"/);
+    expect(() => new NodeRedisStore(client, { compare: "ifeq" } as never)).toThrow(/store options.compare: expected one of "auto", "lua"/);
     expect(() => new NodeRedisStore(client, { comapre: "lua" } as never)).toThrow(/store options.comapre: unknown option/);
   });
 
@@ -151,7 +151,7 @@ describe("accessor options", () => {
   });
 
   it("rejects a missing or wrong store with a ConfigError naming the fix", () => {
-    expect(() => userCache(undefined as never)).toThrow(/invalid option store: expected a RedisStore, NodeRedisStore or MemoryStore, got undefined/);
+    expect(() => userCache(undefined as never)).toThrow(/invalid option store: expected a RedisStore, NodeRedisStore, GlideStore or MemoryStore, got undefined/);
     expect(() => userCache(null as never)).toThrow(ConfigError);
     expect(() => userCache({ get: () => null } as never)).toThrow(/an object without the CacheStore methods/);
     expect(() => userCache({ getBuffer: () => null } as never)).toThrow(/new RedisStore\(client\)/);

@@ -7,7 +7,7 @@ import { resolveOptions } from "../../src/accessor/options.js";
 import { userEntity } from "../../generated/acme/user/v1/user.cache.js";
 import { unknownFieldsOf } from "../../src/codec/unknown-fields.js";
 import { DecodeError } from "../../src/errors.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { envelope, newerUserEntry, newerUserId, userR1Entry, userRevisionId } from "../support/entries.js";
 
 const user: User = { id: "u1", name: "Ada", email: "ada@example.com", fullName: "Ada Lovelace", verified: false, locale: "en-GB" };

@@ -2,9 +2,9 @@ import { Cluster, Redis } from "ioredis";
 import { createClient, createCluster } from "redis";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../src/errors.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
-import { NodeRedisStore } from "../../src/stores/node-redis-store.js";
-import { RedisStore } from "../../src/stores/redis-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
+import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 
 /** Store constructors check their client (no server is contacted: nothing here connects). */
 describe("store constructors", () => {

@@ -8,7 +8,7 @@ import { interpret } from "../../src/accessor/read.js";
 import { Reader } from "../../src/codec/reader.js";
 import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, Work, WorkBudgetError } from "../../src/codec/work.js";
 import { DecodeError, type ProtocacheError } from "../../src/errors.js";
-import { MemoryStore } from "../../src/stores/memory-store.js";
+import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { schemaDecoder } from "../support/descriptors.js";
 import { envelope } from "../support/entries.js";
 

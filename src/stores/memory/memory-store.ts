@@ -1,7 +1,8 @@
-import { guardAllows } from "../envelope/guard.js";
-import type { BulkStore, ScanCapable, StoredValue } from "./bulk.js";
+import { guardAllows } from "../../envelope/guard.js";
+import type { BulkStore, ScanCapable, StoredValue } from "../bulk.js";
+import { memoryStoreOptionsOf } from "../../validation/store-options.js";
 import { MemoryBulk } from "./memory-bulk.js";
-import type { CacheStore, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./store.js";
+import type { CacheStore, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "../store.js";
 
 interface Slot {
   readonly value: Buffer;
@@ -31,7 +32,7 @@ export class MemoryStore implements CacheStore, ScanCapable {
   });
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.now = options.now ?? Date.now;
+    this.now = memoryStoreOptionsOf(options).now;
   }
 
   /** Number of live keys (expired ones are dropped first). */

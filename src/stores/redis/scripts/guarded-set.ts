@@ -1,15 +1,5 @@
-import { createHash } from "node:crypto";
-
-/** A Lua script run with EVALSHA, falling back to EVAL when the server has not cached it. */
-export interface LuaScript {
-  readonly source: string;
-  readonly sha1: string;
-}
-
-/** A script with its SHA1, for EVALSHA. */
-export function script(source: string): LuaScript {
-  return { source, sha1: createHash("sha1").update(source).digest("hex") };
-}
+import type { SetOutcome, StoreWrite, WriteGuard } from "../../store.js";
+import { defineScript } from "../script.js";
 
 /**
  * Guarded SET (never-downgrade). KEYS[1] key; ARGV[1] value; ARGV[2] TTL
@@ -19,7 +9,9 @@ export function script(source: string): LuaScript {
  * aside): 0, or 2 after deleting it; otherwise sets (1). Mirrors
  * `guardAllows` in src/envelope/guard.ts.
  */
-export const guardedSet = script(`
+export const guardedSet = defineScript({
+  name: "guarded SET",
+  source: `
 local cur = redis.call('GETRANGE', KEYS[1], 0, 6)
 if #cur == 7 and string.byte(cur, 1) == 193 then
   local version = string.byte(cur, 2)
@@ -47,24 +39,10 @@ else
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 end
 return 1
-`);
-
-/**
- * Compare-and-set keeping the TTL. KEYS[1] key; ARGV[1] expected bytes;
- * ARGV[2] new bytes. A key deleted or changed meanwhile is left alone (0).
- */
-export const replaceIfEqual = script(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
-  return 1
-end
-return 0
-`);
-
-/** Delete-if-equal. KEYS[1] key; ARGV[1] expected bytes. */
-export const deleteIfEqual = script(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-`);
+`,
+  arguments: (w: StoreWrite, guard: WriteGuard) => ({
+    keys: [w.key],
+    args: guard.invalidate === true ? [w.value, String(w.ttlSeconds), guard.knownIds, "1"] : [w.value, String(w.ttlSeconds), guard.knownIds],
+  }),
+  parse: (reply): SetOutcome => (reply === 0 ? "guarded" : reply === 2 ? "invalidated" : "written"),
+});

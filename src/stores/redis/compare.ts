@@ -1,6 +1,9 @@
-import { ConfigError } from "../errors.js";
-import { deleteIfEqual, replaceIfEqual, type LuaScript } from "./lua.js";
-import { isOne, scriptError } from "./scripts.js";
+import type { compareModes } from "../../validation/store-options.js";
+import { isUnsupported } from "./replies.js";
+import { scriptError, type ScriptRunner } from "./script.js";
+import { compareAndDelete } from "./scripts/compare-and-delete.js";
+import { compareAndSet } from "./scripts/compare-and-set.js";
+import type { RedisTransport } from "./transport.js";
 
 /**
  * How a store runs compare-and-set and compare-and-delete: `"auto"` uses
@@ -8,22 +11,12 @@ import { isOne, scriptError } from "./scripts.js";
  * every server has them (Redis 8.4+), Lua scripts elsewhere; `"lua"` always
  * uses the scripts.
  */
-export type CompareMode = "auto" | "lua";
+export type CompareMode = (typeof compareModes)[number];
 
-/** Options of the Redis stores. */
+/** Options of the Redis stores (checked by `storeOptionsOf`, src/validation/). */
 export interface RedisStoreOptions {
   /** Compare-and-set / compare-and-delete commands: detected (default `"auto"`) or always Lua. */
   readonly compare?: CompareMode;
-}
-
-/** Validates store options (a typo must not pass silently). */
-export function compareModeOf(options: RedisStoreOptions | undefined): CompareMode {
-  if (options === undefined) return "auto";
-  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new ConfigError("store options", `expected an object like { compare: "auto" }, got ${String(options)}`);
-  for (const key of Object.keys(options)) if (key !== "compare") throw new ConfigError(`store options.${key}`, "unknown option; valid options are compare");
-  const mode = options.compare ?? "auto";
-  if (mode !== "auto" && mode !== "lua") throw new ConfigError("store options.compare", `expected "auto" or "lua", got ${String(mode)}`);
-  return mode;
 }
 
 /** `COMMAND INFO DELEX`: the reply names the command on Redis 8.4+ (which added DELEX and SET's IFEQ together), `[null]` before. */
@@ -42,11 +35,6 @@ export function setIfEqualArgs(key: string, expected: Buffer, value: Buffer): (s
 /** `DELEX key IFEQ expected`: 1 deleted, 0 left alone. */
 export function deleteIfEqualArgs(key: string, expected: Buffer): (string | Buffer)[] {
   return ["DELEX", key, "IFEQ", expected];
-}
-
-/** True for the replies of a server without IFEQ or DELEX (older than 8.4): switch to Lua. */
-export function isUnsupported(error: unknown): boolean {
-  return error instanceof Error && /^ERR (syntax error|unknown command)/i.test(error.message);
 }
 
 /**
@@ -95,7 +83,6 @@ export class CompareCommands {
     return this.state === "ifeq" ? "ifeq" : "lua";
   }
 
-
   /** The server refused IFEQ: Lua from now on. */
   fallBack(): void {
     this.state = "lua";
@@ -115,29 +102,31 @@ export function compareWith<R>(commands: CompareCommands, ifeq: () => Promise<R>
   });
 }
 
-/** How one store reaches the server that owns a key: a raw command, or a script (mapped like `runScript`). */
-export interface CompareTransport {
-  raw(key: string, args: (string | Buffer)[]): Promise<unknown>;
-  script(operation: string, script: LuaScript, key: string, args: (string | Buffer)[]): Promise<boolean>;
+/** Resolves true when every server of `transport` has IFEQ and DELEX; undefined while a Cluster's topology is unknown. */
+export async function detectIfeq(transport: RedisTransport): Promise<boolean | undefined> {
+  const servers = await transport.servers();
+  if (servers.length === 0) return undefined;
+  const replies = await Promise.all(servers.map((s) => s.pipeline([[...detectArgs]])));
+  return replies.every(([reply]) => hasDelex(reply));
 }
 
-/** Compare-and-set keeping the TTL, by `SET … IFEQ` or the script; failures as StoreErrors. Shared by the Redis stores. */
-export function replaceIfEqualOn(commands: CompareCommands, t: CompareTransport, key: string, expected: Buffer, value: Buffer): Promise<boolean> {
+/** Compare-and-set keeping the TTL, by `SET … IFEQ` or the script; failures as StoreErrors. */
+export function replaceIfEqualOn(commands: CompareCommands, t: RedisTransport, scripts: ScriptRunner, key: string, expected: Buffer, value: Buffer): Promise<boolean> {
   return compareWith(
     commands,
-    () => t.raw(key, setIfEqualArgs(key, expected, value)).then((r) => r !== null),
-    () => t.script("CAS", replaceIfEqual, key, [expected, value]),
+    () => t.send(key, setIfEqualArgs(key, expected, value)).then((r) => r !== null),
+    () => scripts.run("CAS", compareAndSet, key, key, expected, value),
   ).catch((error: unknown) => {
     throw scriptError("CAS", key, error);
   });
 }
 
-/** Compare-and-delete, by `DELEX … IFEQ` or the script; failures as StoreErrors. Shared by the Redis stores. */
-export function deleteIfEqualOn(commands: CompareCommands, t: CompareTransport, key: string, expected: Buffer): Promise<boolean> {
+/** Compare-and-delete, by `DELEX … IFEQ` or the script; failures as StoreErrors. */
+export function deleteIfEqualOn(commands: CompareCommands, t: RedisTransport, scripts: ScriptRunner, key: string, expected: Buffer): Promise<boolean> {
   return compareWith(
     commands,
-    () => t.raw(key, deleteIfEqualArgs(key, expected)).then(isOne),
-    () => t.script("CAD", deleteIfEqual, key, [expected]),
+    () => t.send(key, deleteIfEqualArgs(key, expected)).then((r) => r === 1),
+    () => scripts.run("CAD", compareAndDelete, key, key, expected),
   ).catch((error: unknown) => {
     throw scriptError("CAD", key, error);
   });

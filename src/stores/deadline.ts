@@ -1,5 +1,6 @@
 import { StoreTimeoutError } from "../errors.js";
-import type { Deadline } from "../stores/store.js";
+import { MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP } from "./redis/chunks.js";
+import type { Deadline } from "./store.js";
 
 /** One outstanding store call: a node of its queue's list, unlinked the moment it settles. */
 class Call {
@@ -185,4 +186,20 @@ export function deadlineOn(store: object, ms: number, reportedMs = ms): Deadline
 /** Outstanding calls and timer state of a store's sweeper (tests assert nothing leaks). */
 export function deadlineState(store: object): { outstanding: number; timer: boolean } {
   return sweepers.get(store)?.state() ?? { outstanding: 0, timer: false };
+}
+
+/**
+ * The outer bound of a whole batch of `n` keys, a little after the
+ * per-round-trip deadline `ms` that a Redis store applies to each chunk it
+ * sends (chunks of 1000 reads or 250 writes, one server's in turn): a
+ * deadline-aware store answers first with what its live servers returned;
+ * any other store is still cut off. It grows with the chunks one server
+ * may have to take in turn (rounded up to a power of two, so a few bounds
+ * serve every batch size), so a large batch is never cut off for its size
+ * alone. Its timeout errors name `ms`.
+ */
+export function batchDeadline(store: object, ms: number, n: number, kind: "read" | "write"): Deadline {
+  const perRoundTrip = kind === "read" ? MAX_KEYS_PER_ROUND_TRIP : MAX_WRITES_PER_ROUND_TRIP;
+  const rounds = 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(n / perRoundTrip))));
+  return deadlineOn(store, rounds * (ms + Math.max(5, Math.ceil(ms / 4))), ms);
 }

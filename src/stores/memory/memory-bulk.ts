@@ -1,5 +1,5 @@
-import type { BulkStore, CreateItem, DeleteRule, DeleteTally, HeadTally, NodeInfo, ReplaceItem, ReplaceResult, ScanNode, ScanPage, StoredValue, TallyPage } from "./bulk.js";
-import { classifyHead, ruleSelects } from "./head-class.js";
+import type { BulkStore, CreateItem, DeleteRule, DeleteTally, HeadTally, NodeInfo, ReplaceItem, ReplaceResult, ScanNode, ScanPage, StoredValue, TallyPage } from "../bulk.js";
+import { classifyHead, ruleSelects } from "../head-class.js";
 
 /** What {@link MemoryBulk} may do to a MemoryStore's entries. */
 export interface MemoryEntries {

@@ -1,6 +1,7 @@
-import { StoreError } from "../errors.js";
-import { isNoScript } from "./scripts.js";
-import type { Deadline } from "./store.js";
+import { StoreError } from "../../errors.js";
+import type { Deadline } from "../store.js";
+import { isNoScript } from "./replies.js";
+import type { RedisTransport } from "./transport.js";
 
 /**
  * Most keys one round trip to one server carries in a read (one MGET, or
@@ -85,4 +86,20 @@ export function allPositions(n: number): number[] {
 /** `cause` as a StoreError naming `operation` and `key` (kept as it is when it already is one). */
 export function asStoreError(operation: string, key: string | undefined, cause: unknown): StoreError {
   return cause instanceof StoreError ? cause : new StoreError(operation, key, { cause });
+}
+
+/**
+ * Key positions grouped by the server that serves them (the transport's
+ * `serverOf`): one group, every position, on a standalone server.
+ */
+export function groupByServer(transport: RedisTransport, keys: readonly string[]): number[][] {
+  if (!transport.cluster) return [allPositions(keys.length)];
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < keys.length; i++) {
+    const server = transport.serverOf(keys[i] as string);
+    let group = groups.get(server);
+    if (group === undefined) groups.set(server, (group = []));
+    group.push(i);
+  }
+  return [...groups.values()];
 }

@@ -1,0 +1,67 @@
+import { batchDeadline, deadlineOn } from "../stores/deadline.js";
+import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import { asStoreError } from "./outcomes.js";
+
+/**
+ * The accessor's calls into its store, each bounded by the per-call
+ * deadline (`deadlineMs`; none with 0): single calls, batches (whose
+ * per-server round trips the store bounds, and the whole batch a little
+ * later, see batchDeadline) and background work.
+ */
+export class StoreCalls {
+  /** Bounds one store call; undefined with `deadlineMs: 0`. */
+  private readonly deadline: Deadline | undefined;
+
+  constructor(
+    readonly store: CacheStore,
+    private readonly deadlineMs: number,
+  ) {
+    this.deadline = deadlineMs === 0 ? undefined : deadlineOn(store, deadlineMs);
+  }
+
+  /** `work`, bounded by the per-call deadline when there is one. */
+  bounded<R>(work: Promise<R>, operation: string, key: string): Promise<R> {
+    return this.deadline === undefined ? work : this.deadline.bound(work, operation, key);
+  }
+
+  /** Starts store work after the current call has returned, bounded by the deadline like any call. */
+  background<R>(operation: string, key: string, work: () => Promise<R>): Promise<R> {
+    return this.bounded(Promise.resolve().then(work), operation, key);
+  }
+
+  /** Reads many keys in one round trip per server; an Error in place of each value that could not be read. */
+  async readMany(keys: readonly string[], operation: string): Promise<(Buffer | null | Error)[]> {
+    try {
+      const read = this.store.getMany(keys, this.deadline);
+      const bound = this.batchBound(keys.length, "read");
+      return await (bound === undefined ? read : bound.bound(read, operation, keys[0]));
+    } catch (error) {
+      return keys.map((k) => asStoreError(error, operation, k));
+    }
+  }
+
+  /** Writes many values (one set for a single one); an Error in place of each write that failed. */
+  async writeMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined): Promise<StoreWriteResult[]> {
+    if (writes.length === 1) {
+      const w = writes[0] as StoreWrite;
+      try {
+        return [await this.bounded(this.store.set(w, guard), "SET", w.key)];
+      } catch (error) {
+        return [error instanceof Error ? error : new Error(String(error))];
+      }
+    }
+    try {
+      const done = this.store.setMany(writes, guard, this.deadline);
+      const bound = this.batchBound(writes.length, "write");
+      return await (bound === undefined ? done : bound.bound(done, "SET", writes[0]?.key));
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      return writes.map(() => failure);
+    }
+  }
+
+  /** The whole batch's outer bound (the store layer's arithmetic); undefined with `deadlineMs: 0`. */
+  private batchBound(n: number, kind: "read" | "write"): Deadline | undefined {
+    return this.deadlineMs === 0 ? undefined : batchDeadline(this.store, this.deadlineMs, n, kind);
+  }
+}

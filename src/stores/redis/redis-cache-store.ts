@@ -1,0 +1,209 @@
+import { ConfigError, StoreError } from "../../errors.js";
+import type { BulkStore, ScanCapable } from "../bulk.js";
+import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "../store.js";
+import { allPositions, asStoreError, groupByServer, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./chunks.js";
+import { storeOptionsOf } from "../../validation/store-options.js";
+import { CompareCommands, deleteIfEqualOn, detectIfeq, replaceIfEqualOn, type RedisStoreOptions } from "./compare.js";
+import { RedisBulk } from "./redis-bulk.js";
+import { scriptCall, scriptError, ScriptRunner, type ScriptCall } from "./script.js";
+import { guardedSet } from "./scripts/guarded-set.js";
+import type { Command, Reply, RedisTransport } from "./transport.js";
+
+/**
+ * The Redis store, written once over a client {@link RedisTransport}: what
+ * `RedisStore` (ioredis), `NodeRedisStore` and `GlideStore` are. Batches
+ * take one round trip per server and 1000 keys read or 250 values written
+ * (MGETs on a standalone server, pipelines per master on a Cluster; the
+ * chunks of one server one after another, each bounded by the call's
+ * deadline, so a failing master fails only its own keys). Scripts run by
+ * EVALSHA and reach servers that lack them as the ACL allows
+ * ({@link ScriptRunner}); compare-and-set and compare-and-delete use
+ * `SET … IFEQ` and `DELEX … IFEQ` where every server has them (Redis
+ * 8.4+, detected once per store). A client library not shipped with
+ * protocache plugs in here: `new RedisCacheStore(myTransport)`.
+ */
+export class RedisCacheStore implements CacheStore, ScanCapable {
+  /** Whether compare-and-set and compare-and-delete use IFEQ (Redis 8.4+) or Lua. */
+  readonly compare: CompareCommands;
+  /** The client transport the store sends through. */
+  protected readonly transport: RedisTransport;
+  private readonly scripts: ScriptRunner;
+  private bulkStore: BulkStore | undefined;
+
+  constructor(transport: RedisTransport, options?: RedisStoreOptions) {
+    this.transport = transport;
+    this.scripts = new ScriptRunner(transport);
+    this.compare = new CompareCommands(storeOptionsOf(options).compare, () => detectIfeq(transport));
+  }
+
+  /** Bulk primitives for operations (migrate, census, cleanup): per-master SCAN and pipelines. */
+  get bulk(): BulkStore {
+    const refusal = this.transport.bulkRefusal?.();
+    if (refusal !== undefined) throw new ConfigError("store", refusal);
+    return (this.bulkStore ??= new RedisBulk(this.transport, this.scripts));
+  }
+
+  get(key: string): Promise<Buffer | null> {
+    return this.transport.send(key, ["GET", key]) as Promise<Buffer | null>;
+  }
+
+  set(w: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> {
+    if (guard !== undefined) return this.scripts.run("SET", guardedSet, w.key, w, guard);
+    return this.transport.send(w.key, setCommand(w)).then(written);
+  }
+
+  async getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]> {
+    if (keys.length === 0) return [];
+    const t = this.transport;
+    if (!t.cluster) {
+      if (keys.length <= MAX_KEYS_PER_ROUND_TRIP) {
+        // One MGET, the common case, without the chunks' bookkeeping (it is the hot path).
+        const mget = t.send(keys[0], ["MGET", ...keys]) as Promise<(Buffer | null)[]>;
+        try {
+          return await (deadline === undefined ? mget : deadline.bound(mget, "MGET", keys[0]));
+        } catch (cause) {
+          return new Array<Error>(keys.length).fill(asStoreError("MGET", keys[0], cause));
+        }
+      }
+      const out = new Array<Buffer | null | Error>(keys.length);
+      const mget = (chunk: readonly number[]) => t.send(keys[chunk[0] as number], ["MGET", ...chunk.map((i) => keys[i] as string)]) as Promise<(Buffer | null)[]>;
+      await sendInChunks(allPositions(keys.length), out, "MGET", (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, mget);
+      return out;
+    }
+    return this.perServer(keys, "GET", (k) => ["GET", k], () => undefined, (r) => r as Buffer | null, deadline, MAX_KEYS_PER_ROUND_TRIP);
+  }
+
+  async setMany(writes: readonly StoreWrite[], guard: WriteGuard | undefined, deadline?: Deadline): Promise<StoreWriteResult[]> {
+    if (writes.length === 0) return [];
+    if (writes.length === 1) {
+      const w = writes[0] as StoreWrite;
+      const one = this.set(w, guard);
+      return [await (deadline === undefined ? one : deadline.bound(one, "SET", w.key)).catch((e: unknown) => asStoreError("SET", w.key, e))];
+    }
+    const keys = writes.map((w) => w.key);
+    const calls = guard === undefined ? undefined : writes.map((w) => scriptCall(guardedSet, w, guard));
+    return this.perServer(
+      keys,
+      "SET",
+      (_key, i) => (calls === undefined ? setCommand(writes[i] as StoreWrite) : this.scripts.command(calls[i] as ScriptCall)),
+      (i) => calls?.[i],
+      (r): StoreWriteResult => (guard === undefined ? "written" : guardedSet.parse(r)),
+      deadline,
+      MAX_WRITES_PER_ROUND_TRIP,
+    );
+  }
+
+  async delete(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const t = this.transport;
+    try {
+      let n = 0;
+      if (!t.cluster) {
+        // One DEL per 1000 keys: never a command with more arguments than a call can spread.
+        for (let at = 0; at < keys.length; at += MAX_KEYS_PER_ROUND_TRIP) n += Number(await t.send(keys[at], ["DEL", ...keys.slice(at, at + MAX_KEYS_PER_ROUND_TRIP)]));
+        return n;
+      }
+      // A Cluster takes one key per DEL (keys of other slots cannot share one): 1000 per server and round trip.
+      const counts = await Promise.all(
+        groupByServer(t, keys).map(async (positions) => {
+          let sum = 0;
+          for (let at = 0; at < positions.length; at += MAX_KEYS_PER_ROUND_TRIP) {
+            const chunk = positions.slice(at, at + MAX_KEYS_PER_ROUND_TRIP).map((i) => keys[i] as string);
+            for (const r of await t.batch(chunk, chunk.map((k) => ["DEL", k]))) {
+              if (r instanceof Error) throw r;
+              sum += Number(r);
+            }
+          }
+          return sum;
+        }),
+      );
+      for (const c of counts) n += c;
+      return n;
+    } catch (cause) {
+      throw asStoreError("DEL", keys[0], cause);
+    }
+  }
+
+  replaceIfEqual(key: string, expected: Buffer, value: Buffer): Promise<boolean> {
+    return replaceIfEqualOn(this.compare, this.transport, this.scripts, key, expected, value);
+  }
+
+  deleteIfEqual(key: string, expected: Buffer): Promise<boolean> {
+    return deleteIfEqualOn(this.compare, this.transport, this.scripts, key, expected);
+  }
+
+  /**
+   * PEXPIRETIME, GET, PEXPIRETIME in one round trip (no transaction: a
+   * MULTI cannot share a multiplexed connection, and node-redis's MULTI
+   * returns no Buffers). Equal expiries around the GET mean the value was
+   * read with that expiry (a rewrite with KEEPTTL keeps it; any other
+   * write changes it); otherwise the entry is reported absent and the
+   * caller leaves it alone.
+   */
+  async getWithExpiry(key: string): Promise<StoredValue | null> {
+    let replies: Reply[];
+    try {
+      replies = await this.transport.batch([key, key, key], [["PEXPIRETIME", key], ["GET", key], ["PEXPIRETIME", key]]);
+    } catch (cause) {
+      throw new StoreError("GET", key, { cause });
+    }
+    const failed = replies.find((r) => r instanceof Error);
+    if (failed !== undefined) throw new StoreError("GET", key, { cause: failed });
+    const [before, value, after] = replies;
+    if (!Buffer.isBuffer(value) || typeof before !== "number" || before !== after || before === -2) return null;
+    return { value, expireAt: before < 0 ? undefined : before };
+  }
+
+  async createIfAbsent(key: string, value: Buffer, expireAt: number | undefined): Promise<boolean> {
+    try {
+      const reply = await this.transport.send(key, expireAt === undefined ? ["SET", key, value, "NX"] : ["SET", key, value, "PXAT", String(expireAt), "NX"]);
+      return reply !== null;
+    } catch (cause) {
+      throw new StoreError("SET", key, { cause });
+    }
+  }
+
+  /**
+   * One command per key, sent as batches per server of at most
+   * `perRoundTrip` commands (each bounded by the deadline on its own, see
+   * sendInChunks); script calls whose server lacked the script are sent
+   * again once it is there. Each reply (or error) is mapped back to its
+   * key's position.
+   */
+  private async perServer<R>(
+    keys: readonly string[],
+    operation: string,
+    command: (key: string, index: number) => Command,
+    scriptOf: (index: number) => ScriptCall | undefined,
+    map: (reply: Reply) => R,
+    deadline: Deadline | undefined,
+    perRoundTrip: number,
+  ): Promise<(R | Error)[]> {
+    const t = this.transport;
+    const out = new Array<R | Error>(keys.length);
+    const send = async (chunk: readonly number[]): Promise<(R | Error)[]> => {
+      const chunkKeys = chunk.map((i) => keys[i] as string);
+      const replies = await t.batch(chunkKeys, chunk.map((i, j) => command(chunkKeys[j] as string, i)));
+      const calls = chunk.map(scriptOf);
+      if (calls.some((c) => c !== undefined)) {
+        await this.scripts.recoverBatch(replies, calls, (positions, commands) => t.batch(positions.map((p) => chunkKeys[p] as string), commands));
+      }
+      return replies.map((reply, j) => {
+        if (!(reply instanceof Error)) return map(reply);
+        const cause = reply.cause instanceof Error ? reply.cause : reply;
+        return calls[j] !== undefined ? scriptError(operation, chunkKeys[j], reply) : new StoreError(operation, chunkKeys[j], { cause });
+      });
+    };
+    await Promise.all(groupByServer(t, keys).map((positions) => sendInChunks(positions, out, operation, (i) => keys[i], deadline, perRoundTrip, send)));
+    return out;
+  }
+}
+
+/** `SET key value [EX ttl]`. */
+function setCommand(w: StoreWrite): Command {
+  return w.ttlSeconds > 0 ? ["SET", w.key, w.value, "EX", String(w.ttlSeconds)] : ["SET", w.key, w.value];
+}
+
+function written(): "written" {
+  return "written";
+}
