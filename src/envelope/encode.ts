@@ -15,6 +15,33 @@ export interface EnvelopeWriteOptions {
   readonly maxPayloadBytes?: number;
 }
 
+/**
+ * The bytes of an absent marker: a version-1 header with the absent flag,
+ * `schemaId` (the writer's current revision), written-at and writer tag as
+ * `options` say, and no payload (docs/envelope.md).
+ */
+export function encodeAbsentMarker(schemaId: number, options: Pick<EnvelopeWriteOptions, "writtenAt" | "writerTag">, now: number): Buffer {
+  const tag = options.writerTag;
+  const out = Buffer.allocUnsafe(FIXED_HEADER_BYTES + (options.writtenAt ? 6 : 0) + (tag === undefined ? 0 : 1 + tag.length));
+  out[0] = MAGIC;
+  out[1] = ENVELOPE_VERSION;
+  out.writeUInt32BE(schemaId >>> 0, 3);
+  let flags = Flags.absent;
+  let p = FIXED_HEADER_BYTES;
+  if (options.writtenAt) {
+    flags |= Flags.writtenAt;
+    out.writeUIntBE(now, p, 6);
+    p += 6;
+  }
+  if (tag !== undefined) {
+    flags |= Flags.writerTag;
+    out[p++] = tag.length;
+    tag.copy(out, p);
+  }
+  out[2] = flags;
+  return out;
+}
+
 /** A payload encoder, as generated for each message. */
 export type PayloadEncoder<T> = (w: Writer, value: T) => void;
 

@@ -14,7 +14,14 @@ export const Flags = {
   compressionMask: 0b0000_0011,
   writtenAt: 0b0000_0100,
   writerTag: 0b0000_1000,
-  reserved: 0b1111_0000,
+  /**
+   * An absent marker (docs/loading.md): the loader said the entity does not
+   * exist; no payload follows the header, and compression bits are 0.
+   * Runtimes before the loading cache treat this bit as reserved, so they
+   * read a marker as a `corrupt` miss, never as a value.
+   */
+  absent: 0b0001_0000,
+  reserved: 0b1110_0000,
 } as const;
 
 /** Payload compression codes stored in flag bits 0-1 (3 is reserved). */

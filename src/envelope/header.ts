@@ -12,6 +12,8 @@ export interface EnvelopeHeader {
   readonly writerTag: string | undefined;
   /** Offset where the (possibly compressed) payload starts. */
   readonly payloadStart: number;
+  /** An absent marker (flag bit 4): no payload, the loader said the entity does not exist. */
+  readonly absent: boolean;
 }
 
 const compressionByCode: readonly (CompressionName | undefined)[] = ["none", "gzip", "brotli", undefined];
@@ -47,6 +49,8 @@ export function readHeader(bytes: Uint8Array): EnvelopeHeader {
   if ((flags & Flags.reserved) !== 0 || compression === undefined) {
     throw new DecodeError("bad-flags", `flags 0x${flags.toString(16)} use reserved bits`, schemaId);
   }
+  const absent = (flags & Flags.absent) !== 0;
+  if (absent && compression !== "none") throw new DecodeError("bad-flags", `flags 0x${flags.toString(16)}: an absent marker has no payload to compress`, schemaId);
   let pos = FIXED_HEADER_BYTES;
   let writtenAt: number | undefined;
   if ((flags & Flags.writtenAt) !== 0) {
@@ -63,5 +67,6 @@ export function readHeader(bytes: Uint8Array): EnvelopeHeader {
     writerTag = Buffer.from(bytes.buffer, bytes.byteOffset + pos + 1, len).toString("utf8");
     pos += 1 + len;
   }
-  return { version, schemaId, compression, writtenAt, writerTag, payloadStart: pos };
+  if (absent && pos !== bytes.length) throw new DecodeError("payload", `an absent marker has no payload, got ${bytes.length - pos} bytes after its header`, schemaId);
+  return { version, schemaId, compression, writtenAt, writerTag, payloadStart: pos, absent };
 }

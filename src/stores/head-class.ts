@@ -18,7 +18,9 @@ export function classifyHead(value: Uint8Array | undefined): { kind: HeadClass; 
   const flags = value[2] as number;
   if (version === 0) return { kind: "corrupt", schemaId: undefined };
   if (version > ENVELOPE_VERSION) return { kind: "newer", schemaId: peekSchemaId(value) };
-  if ((flags & Flags.reserved) !== 0 || (flags & Flags.compressionMask) === 3) return { kind: "corrupt", schemaId: undefined };
+  const compression = flags & Flags.compressionMask;
+  // An absent marker has no payload, so no compression.
+  if ((flags & Flags.reserved) !== 0 || compression === 3 || ((flags & Flags.absent) !== 0 && compression !== 0)) return { kind: "corrupt", schemaId: undefined };
   return { kind: "envelope", schemaId: peekSchemaId(value) };
 }
 

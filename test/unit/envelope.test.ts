@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { Writer } from "../../src/codec/writer.js";
-import { encodeEnvelope, type EnvelopeWriteOptions } from "../../src/envelope/encode.js";
+import { encodeAbsentMarker, encodeEnvelope, type EnvelopeWriteOptions } from "../../src/envelope/encode.js";
 import { isEnvelope, peekSchemaId, readHeader } from "../../src/envelope/header.js";
 import { DecodeError } from "../../src/errors.js";
 
@@ -65,12 +65,22 @@ describe("readHeader", () => {
     expect(reason([0xc1, 0x01, 0x00])).toBe("truncated");
     expect(reason([0xc1, 0x02, ...base.slice(2)])).toBe("bad-version");
     expect(reason([0xc1, 0x01, base[2] as number, 0, 0, 0, 0, ...base.slice(7)])).toBe("bad-schema-id");
-    expect(reason([0xc1, 0x01, 0x10, ...base.slice(3)])).toBe("bad-flags");
+    expect(reason([0xc1, 0x01, 0x20, ...base.slice(3)])).toBe("bad-flags");
+    expect(reason([0xc1, 0x01, 0x11, ...base.slice(3, 7)])).toBe("bad-flags"); // an absent marker cannot be compressed
+    expect(reason([0xc1, 0x01, 0x10, ...base.slice(3), 0x0a])).toBe("payload"); // an absent marker has no payload
     expect(reason([0xc1, 0x01, 0x03, ...base.slice(3)])).toBe("bad-flags");
     expect(reason([0xc1, 0x01, 0x04, ...base.slice(3), 0, 0])).toBe("truncated");
     expect(reason([0xc1, 0x01, 0x08, ...base.slice(3), 5, 0x61])).toBe("truncated");
     expect(reason([0xc1, 0x01, 0x08, ...base.slice(3), 65, ...new Array<number>(65).fill(0x61)])).toBe("bad-writer-tag");
     expect(reason(base)).toBe("ok");
+    expect(reason([0xc1, 0x01, 0x10, ...base.slice(3, 7)])).toBe("ok");
+  });
+
+  it("reads an absent marker: the absent flag, the writer's schema ID and written-at, no payload", () => {
+    const marker = encodeAbsentMarker(0xaabbccdd, { writtenAt: true, writerTag: undefined }, 0x0102);
+    expect([...marker]).toEqual([0xc1, 0x01, 0x14, 0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0, 0, 0x01, 0x02]);
+    expect(readHeader(marker)).toMatchObject({ schemaId: 0xaabbccdd, writtenAt: 0x0102, absent: true, payloadStart: 13 });
+    expect(readHeader(Buffer.from(base)).absent).toBe(false);
   });
 
   it("peeks the schema ID at its fixed offset", () => {
