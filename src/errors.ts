@@ -287,3 +287,68 @@ export class LegacyValueError extends ProtocacheError {
     this.field = field;
   }
 }
+
+/**
+ * A load (`getOrSet`, `getManyOrSet`) passed its `hardTimeoutMs`: the
+ * loader's `signal` was aborted with this error, and callers without a stale
+ * value to fall back on were rejected with it. Nothing was cached.
+ */
+export class LoadTimeoutError extends ProtocacheError {
+  override readonly name = "LoadTimeoutError";
+  readonly key: string;
+  readonly timeoutMs: number;
+
+  constructor(key: string, timeoutMs: number) {
+    super(`the loader of ${describeKey(key)} did not finish within hardTimeoutMs (${timeoutMs} ms)`);
+    this.key = key;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * A loader failed where nobody was waiting for it (a background refresh), or
+ * where a stale value was returned instead (fail-safe): handed to `onError`
+ * with the loader's own error as `cause`. A caller without a stale value gets
+ * the loader's error itself, unchanged.
+ */
+export class LoaderError extends ProtocacheError {
+  override readonly name = "LoaderError";
+  readonly key: string;
+
+  constructor(key: string, cause: unknown) {
+    super(`the loader of ${describeKey(key)} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.key = key;
+  }
+}
+
+/**
+ * A loader returned a value whose key fields make another key than the one
+ * asked for: the value was returned to the caller but not cached (it would
+ * have landed under a key nobody asked for, or been served for the wrong one).
+ */
+export class KeyMismatchError extends ProtocacheError {
+  override readonly name = "KeyMismatchError";
+  readonly key: string;
+  /** The key the value's own fields make, or undefined when they make none (invalid key fields). */
+  readonly valueKey: string | undefined;
+
+  constructor(key: string, valueKey: string | undefined, cause?: unknown) {
+    super(`the loader of ${describeKey(key)} returned a value ${valueKey === undefined ? "without valid key fields" : `for ${describeKey(valueKey)}`}: returned, not cached`, cause === undefined ? undefined : { cause });
+    this.key = key;
+    this.valueKey = valueKey;
+  }
+}
+
+/** A `getManyOrSet` loader returned something other than an array with one entry (a value or undefined) per key it was given. */
+export class LoaderResultError extends ProtocacheError {
+  override readonly name = "LoaderResultError";
+}
+
+/** A call on an accessor after its `close()`: the accessor no longer reads, writes or loads. */
+export class AccessorClosedError extends ProtocacheError {
+  override readonly name = "AccessorClosedError";
+
+  constructor(entity: string, call: string) {
+    super(`${call} on the ${entity} accessor after close(): create a new accessor`);
+  }
+}

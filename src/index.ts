@@ -4,7 +4,9 @@
  * point gives you the stores, options, errors and envelope tools.
  * @packageDocumentation
  */
-export type { CacheEntry, EntityCache } from "./accessor/entity-cache.js";
+export type { CacheEntry, CloseOptions, EntityCache } from "./accessor/entity-cache.js";
+export type { BatchLoadContext, BatchLoader, LoadContext, Loader } from "./accessor/loading.js";
+export type { LoadCallOptions, LoadingOptions } from "./accessor/loading-options.js";
 export type { Entity } from "./accessor/entity.js";
 export type { LegacyObject, LegacySource } from "./accessor/legacy.js";
 export type { Migrations } from "./accessor/migrations.js";
@@ -14,7 +16,12 @@ export { decompress } from "./envelope/compression.js";
 export { Compression, ENVELOPE_VERSION, MAGIC, type CompressionName } from "./envelope/format.js";
 export { isEnvelope, peekSchemaId, readHeader, type EnvelopeHeader } from "./envelope/header.js";
 export {
+  AccessorClosedError,
   ConfigError,
+  KeyMismatchError,
+  LoaderError,
+  LoaderResultError,
+  LoadTimeoutError,
   DecodeError,
   EncodeError,
   KeyError,
@@ -37,7 +44,7 @@ export {
 } from "./errors.js";
 export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } from "./keys.js";
 export { SchemaRegistry, type SchemaEntry } from "./registry.js";
-export type { CacheStats, DeleteCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
+export type { CacheStats, DeleteCounter, LoadCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
 export { noopMetrics, type MetricRecorder, type MetricScope, type MetricsSink, type TimedCall } from "./metrics/sink.js";
 export { census, type CensusGroup, type CensusOptions, type CensusReport } from "./ops/census.js";
 export { cleanup, type CleanupOptions, type CleanupReport, type CleanupSelection } from "./ops/cleanup.js";

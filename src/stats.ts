@@ -6,6 +6,8 @@ export type ReadOutcome =
   | "hit"
   /** No entry at the key. */
   | "miss"
+  /** An absent marker (docs/loading.md): the loader said the entity does not exist; `get` returns undefined, `getOrSet` does not call the loader. */
+  | "absent"
   /** Entry of an older revision, upgraded with declared defaults (and the revision's upgrade hook, if any). */
   | "upgraded"
   /** Entry of an older revision (or of the previous major) whose upgrade hook or `fromPrevious` threw: a miss, reported. */
@@ -87,11 +89,46 @@ export type DeleteCounter =
   /** A newer deploy's entry deleted by a write the guard refused (`onGuarded: "delete"`), in this major or, dual-writing, the previous one. */
   | "guard_deleted";
 
+/**
+ * Loading-cache counters (`getOrSet`, `getManyOrSet`; docs/loading.md).
+ */
+export type LoadCounter =
+  /** The loader returned a value (or undefined) and this call wrote it. */
+  | "loaded"
+  /** The loader threw or rejected (never cached). */
+  | "load_error"
+  /** A caller joined a load already in flight in this process instead of calling the loader. */
+  | "coalesced"
+  /** This process took the cross-instance lease and loaded. */
+  | "lease_acquired"
+  /** Another instance held the lease; this call waited and got what it wrote. */
+  | "lease_wait"
+  /** Another instance held the lease past `lease.waitMs`: this call loaded itself. */
+  | "lease_timeout"
+  /** A stale entry (past its fresh TTL, within grace) was returned at once and refreshed in the background. */
+  | "stale_grace"
+  /** A stale entry was returned because the loader failed or passed its soft timeout (fail-safe). */
+  | "stale_fail_safe"
+  /** A load passed `softTimeoutMs` while a stale entry was there to return (the load goes on in the background). */
+  | "soft_timeout"
+  /** A load passed `hardTimeoutMs`: its signal was aborted and callers got a LoadTimeoutError (or a stale entry). */
+  | "hard_timeout"
+  /** The loader returned undefined and an absent marker was written. */
+  | "absent_written"
+  /** A fresh entry past `eagerRefresh` of its fresh TTL was refreshed in the background. */
+  | "eager_refresh"
+  /** A background refresh (grace, eager, after a soft timeout) failed; the entry was left as it was. */
+  | "refresh_error"
+  /** The loader's value has other key fields than the ones asked for: returned, not cached, reported. */
+  | "key_mismatch";
+
 /** Counters of one accessor since it was created. */
 export interface CacheStats {
   readonly reads: Readonly<Record<ReadOutcome, number>>;
   readonly writes: Readonly<Record<WriteCounter, number>>;
   readonly deletes: Readonly<Record<DeleteCounter, number>>;
+  /** Loading-cache counters (`getOrSet`, `getManyOrSet`). */
+  readonly loads: Readonly<Record<LoadCounter, number>>;
   /** Entries read per schema ID (hex), whatever the outcome: which revisions are still live. */
   readonly readsBySchemaId: Readonly<Record<string, number>>;
 }
@@ -104,7 +141,7 @@ export interface CacheStats {
  */
 export class StatsCounter {
   private readonly reads: Record<ReadOutcome, number> = {
-    hit: 0, miss: 0, upgraded: 0, upgrade_failed: 0, read_through: 0, unknown: 0, wrong_type: 0, corrupt: 0, over_budget: 0, rejected: 0, legacy: 0,
+    hit: 0, miss: 0, absent: 0, upgraded: 0, upgrade_failed: 0, read_through: 0, unknown: 0, wrong_type: 0, corrupt: 0, over_budget: 0, rejected: 0, legacy: 0,
     legacy_rejected: 0, foreign: 0, error: 0,
   };
   private readonly writes: Record<WriteCounter, number> = {
@@ -113,6 +150,10 @@ export class StatsCounter {
   };
   private readonly deletes: Record<DeleteCounter, number> = {
     deleted: 0, absent: 0, error: 0, cleaned: 0, clean_skipped: 0, clean_error: 0, legacy_deleted: 0, guard_deleted: 0,
+  };
+  private readonly loads: Record<LoadCounter, number> = {
+    loaded: 0, load_error: 0, coalesced: 0, lease_acquired: 0, lease_wait: 0, lease_timeout: 0, stale_grace: 0, stale_fail_safe: 0,
+    soft_timeout: 0, hard_timeout: 0, absent_written: 0, eager_refresh: 0, refresh_error: 0, key_mismatch: 0,
   };
   private readonly bySchema = new Map<number, number>();
 
@@ -141,9 +182,14 @@ export class StatsCounter {
     this.recorder?.count("deletes", outcome, undefined);
   }
 
+  load(outcome: LoadCounter, n = 1): void {
+    this.loads[outcome] += n;
+    for (let i = 0; i < n; i++) this.recorder?.count("loads", outcome, this.writtenSchemaId);
+  }
+
   snapshot(): CacheStats {
     const readsBySchemaId: Record<string, number> = {};
     for (const [id, n] of this.bySchema) readsBySchemaId[`0x${id.toString(16).padStart(8, "0")}`] = n;
-    return { reads: { ...this.reads }, writes: { ...this.writes }, deletes: { ...this.deletes }, readsBySchemaId };
+    return { reads: { ...this.reads }, writes: { ...this.writes }, deletes: { ...this.deletes }, loads: { ...this.loads }, readsBySchemaId };
   }
 }

@@ -58,7 +58,7 @@ function print(r: InspectReport): void {
   if (r.header !== undefined) {
     const h = r.header;
     const schema = r.schema === undefined ? "not in this lock" : `${r.schema.message} r${r.schema.revision}`;
-    console.log(`  envelope v${h.version}, schema ${hex(h.schemaId)} (${schema}), compression ${h.compression}, payload ${bytes(h.payloadBytes)}`);
+    console.log(`  envelope v${h.version}, schema ${hex(h.schemaId)} (${schema}), ${h.absent ? "absent marker (the loader said the entity does not exist; no payload)" : `compression ${h.compression}, payload ${bytes(h.payloadBytes)}`}`);
     console.log(`  writer ${h.writerTag ?? "(none)"}, written ${r.writtenAt === undefined ? "(not recorded)" : `${r.writtenAt}, ${Math.round((r.ageMs ?? 0) / 1000)} s ago`}`);
   }
   if (r.decodedAs !== undefined) console.log(`  decoded as ${r.decodedAs.message} r${r.decodedAs.revision} (newest known; fields of the newer revision show as unknown)`);

@@ -1,8 +1,8 @@
 import { FieldValueError } from "../codec/field-checks.js";
 import { Writer } from "../codec/writer.js";
 import { describeValue } from "../describe-value.js";
-import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
-import { ConfigError, EncodeError, UnexpectedReplyError } from "../errors.js";
+import { encodeAbsentMarker, encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
+import { AccessorClosedError, ConfigError, EncodeError, UnexpectedReplyError } from "../errors.js";
 import { keyBase } from "../keys.js";
 import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
 import type { CacheStats, WriteOutcome } from "../stats.js";
@@ -10,6 +10,9 @@ import { describeClient } from "../stores/clients.js";
 import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
 import { CallBudget } from "./call-budget.js";
 import type { Entity } from "./entity.js";
+import { storedTtlOf } from "./freshness.js";
+import { Loading, type BatchLoader, type Loader, type Looked } from "./loading.js";
+import { loadPolicyOf, type LoadCallOptions, type LoadPolicy } from "./loading-options.js";
 import { accessorInternals, type AccessorInternals, type WithInternals } from "./internals.js";
 import { KeySpace, type PreviousSide } from "./key-space.js";
 import { Maintenance } from "./maintenance.js";
@@ -19,8 +22,17 @@ import { Outcomes } from "./outcomes.js";
 import { interpret, type Interpretation } from "./read.js";
 import { StoreCalls } from "./store-calls.js";
 import { convertPrevious, transitionsOf, type Transitions } from "./transitions.js";
+import { integer, options as optionsOf } from "../validation/index.js";
 
 export type { WriteOptions } from "./options.js";
+
+/** Options of `close()`. */
+export interface CloseOptions {
+  /** Longest wait, in milliseconds, for background work (write-backs, refreshes, copies, dual-writes, lease releases). Default 5000. */
+  readonly timeoutMs?: number;
+}
+
+const closeOptions = optionsOf({ timeoutMs: (v: unknown, p: string) => (v === undefined ? 5000 : integer(0, 600_000, "whole milliseconds from 0 to 600000")(v, p)) }, { name: "close options" });
 
 /** A read with everything known about the entry, for tools and diagnostics. */
 export interface CacheEntry<T> {
@@ -56,10 +68,52 @@ export interface EntityCache<T, K> {
   setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]>;
   /** Deletes the entry; resolves true if there was one. */
   delete(fields: K): Promise<boolean>;
+  /**
+   * The value at the key of `fields`; on a miss, `loader`'s value, written
+   * through the write guard (an absent marker when it returns undefined).
+   * Callers of one key in this process share one load (and its error, which
+   * is never cached); across instances, a lease in Redis lets one load while
+   * the others wait for its write. An entry past its fresh TTL but within
+   * `loading.graceSeconds` is returned at once and refreshed in the
+   * background; when the loader fails or passes `softTimeoutMs`, a stale
+   * value is returned if there is one (docs/loading.md).
+   *
+   * @example
+   * ```ts
+   * const users = userCache(new RedisStore(redis), { loading: { graceSeconds: 300 } });
+   * const user = await users.getOrSet({ id }, async ({ id }, { signal }) => db.findUser(id, { signal }));
+   * ```
+   */
+  getOrSet(fields: K, loader: Loader<T, K>, options?: LoadCallOptions): Promise<T | undefined>;
+  /**
+   * Values of many keys in order, like `getOrSet`: one read per server, then
+   * one loader call with all the keys that missed (and are not being loaded
+   * already in this process), its results written in one batch. No lease
+   * across instances.
+   *
+   * @example
+   * ```ts
+   * const found = await users.getManyOrSet(ids.map((id) => ({ id })), async (missing) => {
+   *   const rows = await db.findUsers(missing.map((f) => f.id));
+   *   return missing.map((f) => rows.get(f.id)); // one entry per key, undefined for "does not exist"
+   * });
+   * ```
+   */
+  getManyOrSet(fields: readonly K[], loader: BatchLoader<T, K>, options?: LoadCallOptions): Promise<(T | undefined)[]>;
   /** The Redis key for these key fields. */
   keyOf(fields: K): string;
   /** Outcome counters since creation. */
   stats(): CacheStats;
+  /**
+   * Waits, at most `timeoutMs` (default 5000), for the work reads and loads
+   * left running (write-backs, refreshes, copies, dual-writes, lease
+   * releases); resolves how many were still running then. Every later call
+   * rejects with an AccessorClosedError. The store (and its client) stays
+   * open: close the client after the accessors.
+   */
+  close(options?: CloseOptions): Promise<number>;
+  /** `close()` for `await using users = userCache(store)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const writer = new Writer();
@@ -110,6 +164,12 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly maintenance: Maintenance<T>;
   /** Read-through, adoption and dual-write; undefined when the accessor has none. */
   private readonly transitions: Transitions<T, K> | undefined;
+  /** getOrSet and getManyOrSet. */
+  private readonly loading: Loading<T, K>;
+  /** The loading policy of a call without options (the accessor's). */
+  private readonly policy: LoadPolicy;
+  /** Set by close(): every later call rejects. */
+  private closing: Promise<number> | undefined;
 
   constructor(
     private readonly entity: Entity<T, K>,
@@ -132,6 +192,57 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     const encode = (value: T, key: string | undefined): Buffer => this.encode(value, key);
     this.maintenance = new Maintenance(entity as Entity<T, unknown>, options, this.io, this.outcomes, encode);
     this.transitions = transitionsOf({ entity, options, keys: this.keys, io: this.io, outcomes: this.outcomes, maintenance: this.maintenance, envelope: this.envelope, guard: this.guard, encode });
+    this.policy = { ...options.loading, ttlSeconds: options.ttlSeconds };
+    const absent = encodeAbsentMarker(entity.current.schemaId, this.envelope, 0);
+    this.loading = new Loading<T, K>({
+      typeName: entity.typeName,
+      io: this.io,
+      outcomes: this.outcomes,
+      guard: this.guard,
+      keyOf: (fields) => this.keyOf(fields),
+      leaseKeyOf: (key) => this.keys.leaseKeyOf(key),
+      lookup: (fields, key) => this.lookup(fields, key),
+      lookupMany: (fields, keys) => this.lookupMany(fields, keys),
+      read: (key, bytes, fields) => this.read(key, bytes, fields),
+      encode,
+      absentMarker: () => (this.envelope.writtenAt ? encodeAbsentMarker(entity.current.schemaId, this.envelope, Date.now()) : absent),
+      dualWrite: (values, ttlSeconds) => this.transitions?.dualWrite(values, ttlSeconds),
+    });
+  }
+
+  getOrSet(fields: K, loader: Loader<T, K>, options?: LoadCallOptions): Promise<T | undefined> {
+    if (this.closing !== undefined) return this.closed("getOrSet");
+    let policy: LoadPolicy;
+    try {
+      policy = loadPolicyOf(this.policy, options, this.options.writtenAt);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.loading.get(fields, loader, policy);
+  }
+
+  getManyOrSet(fields: readonly K[], loader: BatchLoader<T, K>, options?: LoadCallOptions): Promise<(T | undefined)[]> {
+    if (this.closing !== undefined) return this.closed("getManyOrSet");
+    try {
+      const policy = loadPolicyOf(this.policy, options, this.options.writtenAt);
+      return this.loading.getMany(this.checkBatch(fields, "getManyOrSet(fields)"), loader, policy);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  close(options?: CloseOptions): Promise<number> {
+    const { timeoutMs } = closeOptions(options, "close options");
+    this.closing ??= this.io.drain(timeoutMs);
+    return this.closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private closed<R>(call: string): Promise<R> {
+    return Promise.reject(new AccessorClosedError(this.entity.typeName, call));
   }
 
   keyOf(fields: K): string {
@@ -139,26 +250,32 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   }
 
   get(fields: K): Promise<T | undefined> {
+    if (this.closing !== undefined) return this.closed("get");
     return this.timed("get", this.getValue(fields));
   }
 
   getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
+    if (this.closing !== undefined) return this.closed("getMany");
     return this.timed("getMany", this.getValues(fields));
   }
 
   set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
+    if (this.closing !== undefined) return this.closed("set");
     return this.timed("set", this.setValue(value, options));
   }
 
   setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
+    if (this.closing !== undefined) return this.closed("setMany");
     return this.timed("setMany", this.setValues(values, options));
   }
 
   delete(fields: K): Promise<boolean> {
+    if (this.closing !== undefined) return this.closed("delete");
     return this.timed("delete", this.deleteEntry(fields));
   }
 
   async getEntry(fields: K): Promise<CacheEntry<T>> {
+    if (this.closing !== undefined) return this.closed("getEntry");
     const key = this.keyOf(fields);
     let bytes: Buffer | null;
     try {
@@ -235,31 +352,53 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return ((await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>()).value;
   }
 
+  /** `get`'s read for the loading cache: the settled interpretation (undefined for a plain miss) and whether the store failed. */
+  private async lookup(fields: K, key: string): Promise<Looked<T>> {
+    let bytes: Buffer | null;
+    try {
+      bytes = await this.io.bounded(this.store.get(key), "GET", key);
+    } catch (error) {
+      this.outcomes.readFailed(error, key);
+      return { seen: undefined, failed: true };
+    }
+    if (bytes !== null) return { seen: this.read(key, bytes, fields), failed: false };
+    if (this.transitions?.readsElsewhere !== true) {
+      this.outcomes.counter.read("miss", undefined);
+      return { seen: undefined, failed: false };
+    }
+    return { seen: (await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>(), failed: false };
+  }
+
   private async getValues(fields: readonly K[]): Promise<(T | undefined)[]> {
     const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
+    return (await this.lookupMany(fields, keys)).map((l) => l.seen?.value);
+  }
+
+  /** `getMany`'s read: one settled interpretation per key (undefined for a plain miss), within one call's work budget. */
+  private async lookupMany(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]> {
     const found = await this.io.readMany(keys, "MGET");
     // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
     let reported: Set<Error> | undefined;
     // One work budget for the whole call: past it, entries are over_budget misses, reported once.
     const budget = new CallBudget(this.options);
-    const out = found.map((bytes, i) => {
+    const out = found.map((bytes, i): Looked<T> | undefined => {
       if (bytes === null) return undefined;
       if (bytes instanceof Error) {
         this.outcomes.readFailed(bytes, keys[i], (reported ??= new Set()));
-        return null;
+        return { seen: undefined, failed: true };
       }
       const limit = budget.next();
       const seen = budget.spent ? budget.skip<T>() : budget.charge(interpret(this.entity, this.options, bytes, keys[i], fields[i], limit), limit);
-      return this.maintenance.settle(keys[i] as string, bytes, seen).value ?? null;
+      return { seen: this.maintenance.settle(keys[i] as string, bytes, seen), failed: false };
     });
     const absent = out.flatMap((v, i) => (v === undefined ? [i] : []));
     if (absent.length > 0) {
       const more = await this.elsewhere(absent.map((i) => fields[i] as K), absent.map((i) => keys[i] as string), budget);
-      absent.forEach((i, j) => (out[i] = (more[j] ?? this.outcomes.miss<T>()).value ?? null));
+      absent.forEach((i, j) => (out[i] = { seen: more[j] ?? this.outcomes.miss<T>(), failed: false }));
     }
     const spent = budget.error("getMany", keys.length);
     if (spent !== undefined) this.outcomes.report(spent);
-    return out.map((v) => v ?? undefined);
+    return out as Looked<T>[];
   }
 
   private async setValue(value: T, options?: WriteOptions): Promise<WriteOutcome> {
@@ -324,7 +463,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   private prepare(value: T, ttlSeconds: number): StoreWrite {
     const key = this.keyOf(value as unknown as K);
-    return { key, value: this.encode(value, key), ttlSeconds };
+    const { jitter, graceSeconds } = this.policy;
+    return { key, value: this.encode(value, key), ttlSeconds: storedTtlOf(key, ttlSeconds, jitter, graceSeconds) };
   }
 
   private encode(value: T, key: string | undefined): Buffer {

@@ -25,6 +25,12 @@ export class KeySpace<T, K> {
   /** `{prefix}{entity}:v{major}[:{variant}]:` */
   readonly base: string;
 
+  /** The key of `key`'s loading lease (docs/loading.md): `{prefix}lease:{entity}:v{major}…`, outside every key space a walk scans. */
+  leaseKeyOf(key: string): string {
+    const prefix = this.options.prefix;
+    return `${prefix}lease:${key.slice(prefix.length)}`;
+  }
+
   constructor(
     private readonly entity: Entity<T, K>,
     private readonly options: ResolvedOptions<T>,

@@ -65,7 +65,7 @@ export class Maintenance<T> {
   carry(source: string, bytes: Buffer, target: string, value: Buffer, deleteSource: boolean, counters: readonly [WriteCounter, WriteCounter, WriteCounter]): void {
     const counter = this.outcomes.counter;
     // Each step of the copy has the deadline of one call (not the whole copy).
-    Promise.resolve().then(() => carry(this.io.store, source, bytes, target, value, deleteSource, (work, operation, key) => this.io.bounded(work, operation, key))).then(
+    this.io.track(Promise.resolve().then(() => carry(this.io.store, source, bytes, target, value, deleteSource, (work, operation, key) => this.io.bounded(work, operation, key)))).then(
       (done: CarryResult) => {
         counter.write(done === "created" ? counters[0] : counters[1]);
         if (deleteSource && done === "created") counter.delete("legacy_deleted");

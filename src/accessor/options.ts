@@ -21,6 +21,7 @@ import {
 } from "../validation/index.js";
 import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, MAX_WORK } from "../codec/work.js";
 import { readJson, type LegacyObject, type LegacySource, type ResolvedLegacy } from "./legacy.js";
+import { loadingCheck, type LoadingOptions, type ResolvedLoading } from "./loading-options.js";
 
 /** The largest string value Redis stores (512 MiB): no payload can be larger, on any Node.js line (whose Buffer limits differ). */
 const maxRedisValueBytes = 512 * 1024 * 1024;
@@ -133,6 +134,12 @@ export interface AccessorOptions<T, K = unknown> {
   readonly maxBatchKeys?: number;
   /** Receives every outcome `stats()` counts, with entity, major and schema ID, and get/set latencies (e.g. `openTelemetryMetrics(meter)` from `protocache/otel`). Default none. */
   readonly metrics?: MetricsSink;
+  /**
+   * The loading cache (`getOrSet`, `getManyOrSet`): grace, TTL jitter,
+   * absent markers, timeouts, eager refresh and the cross-instance lease
+   * (docs/loading.md). Jitter and grace shape every write's Redis TTL.
+   */
+  readonly loading?: LoadingOptions;
 }
 
 /** Per-write options (`set(value, options)`, `setMany(values, options)`). */
@@ -169,6 +176,7 @@ export interface ResolvedOptions<_T = unknown> {
   readonly maxKeyBytes: number;
   readonly maxBatchKeys: number;
   readonly metrics: MetricsSink | undefined;
+  readonly loading: ResolvedLoading;
 }
 
 /**
@@ -272,6 +280,8 @@ const accessorOptions = options(
     maxKeyBytes: withDefault(integer(1, 65_536), DEFAULT_MAX_KEY_BYTES),
     maxBatchKeys: withDefault(integer(1, 10_000_000), DEFAULT_MAX_BATCH_KEYS),
     metrics: optional(metricsCheck),
+    // Checked in resolveOptions, once writtenAt is known (grace needs it).
+    loading: (v: unknown) => v as LoadingOptions | undefined,
   } satisfies ShapeOf<AccessorOptions<unknown>>,
   { name: "options" },
 );
@@ -309,6 +319,7 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
     maxKeyBytes: o.maxKeyBytes,
     maxBatchKeys: o.maxBatchKeys,
     metrics: o.metrics,
+    loading: loadingCheck(o.writtenAt)(o.loading, "loading"),
   };
 }
 

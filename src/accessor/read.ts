@@ -85,6 +85,10 @@ export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T
   }
   const id = header.schemaId;
   const revision = entity.revisionsById.get(id);
+  if (header.absent) {
+    // An absent marker of any revision of this message says the same: the loader found nothing.
+    return result<T>(revision === undefined && entity.registry.get(id) !== undefined ? "wrong_type" : "absent", undefined, header, revision);
+  }
   if (revision === entity.current) return decodeAs(entity, options, bytes, header, "hit", revision, budget);
   if (revision !== undefined && revision.revision > entity.current.revision) {
     // A later locked revision (the schema was reverted): newer than this code, so read it like an unknown one.

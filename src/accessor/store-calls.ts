@@ -11,6 +11,8 @@ import { asStoreError } from "./outcomes.js";
 export class StoreCalls {
   /** Bounds one store call; undefined with `deadlineMs: 0`. */
   private readonly deadline: Deadline | undefined;
+  /** Work still running after the call that started it returned (write-backs, copies, refreshes, lease releases): what `close()` waits for. */
+  private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
     readonly store: CacheStore,
@@ -24,9 +26,34 @@ export class StoreCalls {
     return this.deadline === undefined ? work : this.deadline.bound(work, operation, key);
   }
 
-  /** Starts store work after the current call has returned, bounded by the deadline like any call. */
+  /** Starts store work after the current call has returned, bounded by the deadline like any call, and tracked for `close()`. */
   background<R>(operation: string, key: string, work: () => Promise<R>): Promise<R> {
-    return this.bounded(Promise.resolve().then(work), operation, key);
+    return this.track(this.bounded(Promise.resolve().then(work), operation, key));
+  }
+
+  /** Tracks `work` until it settles, so that `drain` waits for it. */
+  track<R>(work: Promise<R>): Promise<R> {
+    this.pending.add(work);
+    const done = (): void => void this.pending.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  /**
+   * Waits for the tracked work (and the work it starts meanwhile) to settle,
+   * at most `timeoutMs`; resolves how many tasks were still running then.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    const until = Date.now() + timeoutMs;
+    while (this.pending.size > 0) {
+      const left = until - Date.now();
+      if (left <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, left)));
+      await Promise.race([Promise.allSettled([...this.pending]), timeout]);
+      clearTimeout(timer);
+    }
+    return this.pending.size;
   }
 
   /** Reads many keys in one round trip per server; an Error in place of each value that could not be read. */

@@ -117,6 +117,8 @@ export async function inspect(store: CacheStore, key: string, decoder: PayloadDe
     writtenAt: header.writtenAt === undefined ? undefined : new Date(header.writtenAt).toISOString(),
     ageMs: header.writtenAt === undefined ? undefined : now - header.writtenAt,
   };
+  // An absent marker has no payload to decode: the loader said the entity does not exist.
+  if (header.absent) return withHeader;
   const decodeWith = schema ?? newestOf(decoder.registry, options.fallbackMessage);
   if (decodeWith === undefined) return { ...withHeader, problem: "schema ID not in this lock (a newer deploy's revision?) and no message to decode it as" };
   try {

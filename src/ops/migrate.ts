@@ -54,9 +54,10 @@ export interface MigrateOptions<T, P = never> extends WalkOptions {
    * Move the previous major's key space into this accessor's: the previous
    * major's accessor (its read path upgrades old revisions first) and the
    * conversion. Defaults to what the accessor of a `migrates_from` entity
-   * carries, when it does.
+   * carries, when it does. (Its key type is the previous major's own, hence
+   * `any`: migrate walks its key space and never passes it keys.)
    */
-  readonly from?: { readonly accessor: EntityCache<P, never>; readonly convert: (old: P) => T };
+  readonly from?: { readonly accessor: EntityCache<P, any>; readonly convert: (old: P) => T };
 }
 
 const isAccessor = (value: unknown): boolean => internalsOf(value) !== undefined;
@@ -70,7 +71,7 @@ const migrateOptions = optionsOf(
     from: optional(
       optionsOf(
         {
-          accessor: satisfies<EntityCache<unknown, never>>(isAccessor, "the previous major's accessor (made by protocache, e.g. userV1Cache(store))"),
+          accessor: satisfies<EntityCache<unknown, any>>(isAccessor, "the previous major's accessor (made by protocache, e.g. userV1Cache(store))"),
           convert: func<(old: unknown) => unknown>("a function converting the previous major's values: (old) => current"),
         },
         { expected: "{ accessor: <the previous major's accessor>, convert: (old) => current }", optional: false },
@@ -178,6 +179,9 @@ function judge<T>(seen: Interpretation<T>, crossMajor: boolean): { value: T } | 
       return { outcome: "failed", reason: `corrupt (${seen.error instanceof DecodeError ? seen.error.reason : "unreadable"})` };
     case "over_budget":
       return { outcome: "failed", reason: "over the read work budget (maxReadWork): raise it on the accessor given to migrate" };
+    case "absent":
+      // A loader's "does not exist": nothing to carry, and it expires by itself (absentTtlSeconds).
+      return { outcome: "skipped", reason: "absent marker (expires by itself)" };
     default:
       // Outcomes the read path may add (e.g. a throwing upgrade hook): failed, named.
       return { outcome: "failed", reason: `read outcome ${seen.outcome}${seen.error === undefined ? "" : `: ${seen.error.message.slice(0, 120)}`}` };

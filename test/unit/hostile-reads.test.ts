@@ -214,7 +214,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.record({
   byte: fc.integer({ min: 0, max: 255 }),
 });
 
-const allowed: readonly ReadOutcome[] = ["hit", "upgraded", "unknown", "wrong_type", "corrupt", "foreign"];
+const allowed: readonly ReadOutcome[] = ["hit", "upgraded", "unknown", "wrong_type", "corrupt", "foreign", "absent"];
 
 describe("a hostile corpus of 100k random and mutated envelopes", () => {
   it("never throws, every read is an allowed outcome within 1000 ms, and every hit writes back to the value it read", () => {

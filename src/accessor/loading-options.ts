@@ -1,0 +1,180 @@
+import { ConfigError } from "../errors.js";
+import { boolean, integer, options, refine, satisfies, withDefault, type Check, type ShapeOf } from "../validation/index.js";
+
+/**
+ * The loading cache's options (`loading` of an accessor's options;
+ * docs/loading.md): how `getOrSet` and `getManyOrSet` treat freshness, the
+ * loader and other instances, and how every write's Redis TTL is made.
+ * Every field is optional.
+ */
+export interface LoadingOptions {
+  /**
+   * Seconds an entry is kept past its fresh TTL: a read in that window gets
+   * the stale value (at once, refreshed in the background, or when the loader
+   * fails or passes its soft timeout). Every write's Redis TTL is its fresh
+   * TTL plus this. Needs `writtenAt` (freshness is read from the envelope's
+   * written-at). Default 0 (no grace: an entry past its fresh TTL is gone).
+   */
+  readonly graceSeconds?: number;
+  /**
+   * Fraction of the fresh TTL taken off each key's TTL, from 0 to 0.5: a key
+   * expires after `ttl × (1 - jitter × h)`, where `h` in [0, 1) is a hash of
+   * the key, so entries written together expire spread over that window, and
+   * every instance computes the same expiry for a key. Applies to every write
+   * of the accessor (`set` too). Default 0.1; 0 turns it off.
+   */
+  readonly jitter?: number;
+  /** Seconds an absent marker (the loader returned undefined) lives; 0 caches nothing for missing entities. Default 30. */
+  readonly absentTtlSeconds?: number;
+  /**
+   * `true` (default): a read within grace returns the stale value at once
+   * and refreshes it in the background (stale-while-revalidate). `false`: it
+   * calls the loader and waits, and gets the stale value only when the
+   * loader fails or passes `softTimeoutMs` (fail-safe only).
+   */
+  readonly staleWhileRevalidate?: boolean;
+  /**
+   * Milliseconds a caller holding a stale value waits for the loader before
+   * it gets the stale value (the load goes on and writes when done). No
+   * effect without a stale value. Default none.
+   */
+  readonly softTimeoutMs?: number;
+  /** Milliseconds after which a load is given up: its `signal` aborts and callers get a LoadTimeoutError (or a stale value). Default none. */
+  readonly hardTimeoutMs?: number;
+  /**
+   * Fraction of the fresh TTL after which a read of a fresh entry also starts
+   * a background refresh (above 0, below 1), so hot keys never expire.
+   * Default off.
+   */
+  readonly eagerRefresh?: number;
+  /**
+   * After a background refresh failed, milliseconds during which reads of
+   * that key in grace do not start another one (the source is not hammered
+   * while it is down). Default 1000.
+   */
+  readonly failSafeBackoffMs?: number;
+  /**
+   * Single-flight across instances: the instance that misses first takes a
+   * short lease in Redis and loads; the others wait for its write (polling
+   * the key) up to `waitMs`, then load themselves. A holder that dies is
+   * replaced when its lease expires after `ttlMs`. `false` turns it off.
+   * Default `{ ttlMs: 5000, waitMs: 5000 }` (`ttlMs` at least `hardTimeoutMs`
+   * when that is set).
+   */
+  readonly lease?: false | { readonly ttlMs?: number; readonly waitMs?: number };
+}
+
+/** Per-call options of `getOrSet` and `getManyOrSet`: these override the accessor's. */
+export interface LoadCallOptions {
+  /** The fresh TTL for this call's reads (freshness) and writes; defaults to the accessor's. */
+  readonly ttlSeconds?: number;
+  readonly graceSeconds?: number;
+  readonly absentTtlSeconds?: number;
+  readonly softTimeoutMs?: number;
+  readonly hardTimeoutMs?: number;
+}
+
+/** {@link LoadingOptions} with defaults applied. */
+export interface ResolvedLoading {
+  readonly graceSeconds: number;
+  readonly jitter: number;
+  readonly absentTtlSeconds: number;
+  readonly staleWhileRevalidate: boolean;
+  readonly softTimeoutMs: number | undefined;
+  readonly hardTimeoutMs: number | undefined;
+  readonly eagerRefresh: number | undefined;
+  readonly failSafeBackoffMs: number;
+  readonly lease: { readonly ttlMs: number; readonly waitMs: number } | undefined;
+}
+
+/** One call's loading policy: the accessor's, with the call's options over it. */
+export interface LoadPolicy extends ResolvedLoading {
+  readonly ttlSeconds: number;
+}
+
+const seconds = integer(0, Number.MAX_SAFE_INTEGER, "whole seconds >= 0");
+const milliseconds = integer(1, 3_600_000, "whole milliseconds from 1 to 3600000");
+
+function fraction(min: number, max: number, open: boolean): Check<number> {
+  return satisfies(
+    (v) => typeof v === "number" && Number.isFinite(v) && (open ? v > min && v < max : v >= min && v <= max),
+    open ? `a number above ${min} and below ${max}` : `a number from ${min} to ${max}`,
+  );
+}
+
+const leaseCheck: Check<{ ttlMs?: number | undefined; waitMs: number } | undefined> = (value, path) => {
+  if (value === false) return undefined;
+  const lease = options({ ttlMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)), waitMs: withDefault(integer(0, 3_600_000, "whole milliseconds from 0 to 3600000"), 5000) }, {
+    expected: "false, or an object like { ttlMs: 5000, waitMs: 5000 }",
+  })(value, path);
+  return lease;
+};
+
+const loadingSpec = options(
+  {
+    graceSeconds: withDefault(seconds, 0),
+    jitter: withDefault(fraction(0, 0.5, false), 0.1),
+    absentTtlSeconds: withDefault(seconds, 30),
+    staleWhileRevalidate: withDefault(boolean(), true),
+    softTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
+    hardTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
+    eagerRefresh: (v, p) => (v === undefined ? undefined : fraction(0, 1, true)(v, p)),
+    failSafeBackoffMs: withDefault(integer(0, 3_600_000, "whole milliseconds from 0 to 3600000"), 1000),
+    lease: leaseCheck,
+  } satisfies ShapeOf<LoadingOptions>,
+  { expected: "an object like { graceSeconds: 60 } or nothing" },
+);
+
+/** `loading` of the accessor's options, checked; `writtenAt` is the accessor's (grace needs it). */
+export const loadingCheck = (writtenAt: boolean): Check<ResolvedLoading> =>
+  refine(loadingSpec, (o, path): ResolvedLoading => {
+    if (o.graceSeconds > 0 && !writtenAt) {
+      throw new ConfigError(`${path}.graceSeconds`, "needs writtenAt: true (freshness is read from the envelope's written-at)");
+    }
+    if (o.eagerRefresh !== undefined && !writtenAt) throw new ConfigError(`${path}.eagerRefresh`, "needs writtenAt: true (freshness is read from the envelope's written-at)");
+    if (o.softTimeoutMs !== undefined && o.hardTimeoutMs !== undefined && o.softTimeoutMs >= o.hardTimeoutMs) {
+      throw new ConfigError(`${path}.softTimeoutMs`, `${o.softTimeoutMs} is not below hardTimeoutMs (${o.hardTimeoutMs})`);
+    }
+    const lease = o.lease;
+    return {
+      graceSeconds: o.graceSeconds,
+      jitter: o.jitter,
+      absentTtlSeconds: o.absentTtlSeconds,
+      staleWhileRevalidate: o.staleWhileRevalidate,
+      softTimeoutMs: o.softTimeoutMs,
+      hardTimeoutMs: o.hardTimeoutMs,
+      eagerRefresh: o.eagerRefresh,
+      failSafeBackoffMs: o.failSafeBackoffMs,
+      lease: lease === undefined ? undefined : { ttlMs: lease.ttlMs ?? Math.max(5000, o.hardTimeoutMs ?? 0), waitMs: lease.waitMs },
+    };
+  });
+
+const callSpec = options(
+  {
+    ttlSeconds: (v, p) => (v === undefined ? undefined : seconds(v, p)),
+    graceSeconds: (v, p) => (v === undefined ? undefined : seconds(v, p)),
+    absentTtlSeconds: (v, p) => (v === undefined ? undefined : seconds(v, p)),
+    softTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
+    hardTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
+  } satisfies ShapeOf<LoadCallOptions>,
+  { expected: "an object like { ttlSeconds: 60 } or nothing", name: "load options" },
+);
+
+/** The policy of one call: `base` (the accessor's, made once) when the call passes no options, else the call's over it, checked. */
+export function loadPolicyOf(base: LoadPolicy, call: unknown, writtenAt: boolean): LoadPolicy {
+  if (call === undefined) return base; // the hot path
+  const o = callSpec(call, "load options");
+  const policy: LoadPolicy = {
+    ...base,
+    ttlSeconds: o.ttlSeconds ?? base.ttlSeconds,
+    graceSeconds: o.graceSeconds ?? base.graceSeconds,
+    absentTtlSeconds: o.absentTtlSeconds ?? base.absentTtlSeconds,
+    softTimeoutMs: o.softTimeoutMs ?? base.softTimeoutMs,
+    hardTimeoutMs: o.hardTimeoutMs ?? base.hardTimeoutMs,
+  };
+  if (policy.graceSeconds > 0 && !writtenAt) throw new ConfigError("graceSeconds", "needs the accessor's writtenAt: true (freshness is read from the envelope's written-at)");
+  if (policy.softTimeoutMs !== undefined && policy.hardTimeoutMs !== undefined && policy.softTimeoutMs >= policy.hardTimeoutMs) {
+    throw new ConfigError("softTimeoutMs", `${policy.softTimeoutMs} is not below hardTimeoutMs (${policy.hardTimeoutMs})`);
+  }
+  return policy;
+}

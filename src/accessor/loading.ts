@@ -1,0 +1,500 @@
+import { randomBytes } from "node:crypto";
+import { KeyMismatchError, LoaderError, LoaderResultError, LoadTimeoutError, ProtocacheError } from "../errors.js";
+import type { StatsCounter } from "../stats.js";
+import type { StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import { invalid } from "../validation/index.js";
+import { freshMsOf, freshnessOf, storedTtlOf, type Freshness } from "./freshness.js";
+import type { LoadPolicy } from "./loading-options.js";
+import type { Outcomes } from "./outcomes.js";
+import type { Interpretation } from "./read.js";
+import type { StoreCalls } from "./store-calls.js";
+
+/**
+ * What `getOrSet` calls on a miss: the entity's value for these key fields,
+ * or undefined when it does not exist (cached as an absent marker). May be
+ * async; its errors are never cached.
+ */
+export type Loader<T, K> = (fields: K, context: LoadContext<T>) => T | undefined | Promise<T | undefined>;
+
+/** What a loader is given besides the key fields. */
+export interface LoadContext<T> {
+  /** Aborted when the load passes `hardTimeoutMs` (with a LoadTimeoutError as its reason). */
+  readonly signal: AbortSignal;
+  /** The stale value being refreshed, when there is one (a read in grace, an eager refresh). */
+  readonly stale: T | undefined;
+}
+
+/**
+ * What `getManyOrSet` calls once for all the keys that missed: one entry per
+ * key given, in order, each the value or undefined (does not exist).
+ */
+export type BatchLoader<T, K> = (fields: readonly K[], context: BatchLoadContext) => readonly (T | undefined)[] | Promise<readonly (T | undefined)[]>;
+
+/** What a batch loader is given besides the key fields. */
+export interface BatchLoadContext {
+  /** Aborted when the load passes `hardTimeoutMs`. */
+  readonly signal: AbortSignal;
+}
+
+/** What a lookup of one key found: the settled read (undefined for none), and whether the store failed. */
+export interface Looked<T> {
+  readonly seen: Interpretation<T> | undefined;
+  readonly failed: boolean;
+}
+
+/** The accessor's parts the loading cache works with (built by the facade). */
+export interface LoadingParts<T, K> {
+  readonly typeName: string;
+  readonly io: StoreCalls;
+  readonly outcomes: Outcomes;
+  readonly guard: WriteGuard | undefined;
+  keyOf(fields: K): string;
+  leaseKeyOf(key: string): string;
+  /** GET, the decision table (counted, side effects started), then the previous major and legacy key space on a miss. */
+  lookup(fields: K, key: string): Promise<Looked<T>>;
+  /** The same for many keys, within one call's work budget. */
+  lookupMany(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]>;
+  /** The decision table on bytes read at `key`, counted. */
+  read(key: string, bytes: Buffer, fields: K): Interpretation<T>;
+  /** The envelope `set` would write (throws EncodeError). */
+  encode(value: T, key: string): Buffer;
+  /** An absent marker in the current revision. */
+  absentMarker(): Buffer;
+  /** Dual-writes to the previous major, when the accessor does. */
+  dualWrite(values: readonly T[], ttlSeconds: number): Promise<void> | undefined;
+}
+
+/** How a load ended, for everyone waiting on it (never a rejected promise: background loads have nobody to catch one). */
+type Settled<T> = { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly error: unknown };
+
+/** One load in flight for one key: callers of the key in this process share it. */
+class Flight<T> {
+  promise!: Promise<Settled<T>>;
+  /** Set once a caller holding a stale value gave up waiting (soft timeout), so it is counted once. */
+  softTimedOut = false;
+}
+
+/** A flight settled from outside (a batch load resolves one per key). */
+function deferredFlight<T>(): { flight: Flight<T>; settle: (s: Settled<T>) => void } {
+  const flight = new Flight<T>();
+  let settle!: (s: Settled<T>) => void;
+  flight.promise = new Promise<Settled<T>>((resolve) => (settle = resolve));
+  return { flight, settle };
+}
+
+/** Most keys whose failed refresh is remembered (for `failSafeBackoffMs`); past it the memory is cleared. */
+const MAX_BACKOFF_KEYS = 10_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref?.());
+
+/**
+ * The loading cache of one accessor (docs/loading.md): `getOrSet` and
+ * `getManyOrSet` over the accessor's own read path, with single-flight in
+ * this process (one load per key at a time, shared by every caller) and
+ * across instances (a lease in Redis), freshness from the envelope's
+ * written-at, grace (stale-while-revalidate and fail-safe), soft and hard
+ * timeouts, absent markers, TTL jitter and eager refresh.
+ */
+export class Loading<T, K> {
+  private readonly flights = new Map<string, Flight<T>>();
+  /** Key → time before which a failed background refresh is not retried. */
+  private readonly backoff = new Map<string, number>();
+  private readonly counter: StatsCounter;
+
+  constructor(private readonly p: LoadingParts<T, K>) {
+    this.counter = p.outcomes.counter;
+  }
+
+  /** `getOrSet`: the value at the key of `fields`, loading it on a miss. */
+  async get(fields: K, loader: Loader<T, K>, policy: LoadPolicy): Promise<T | undefined> {
+    if (typeof loader !== "function") throw invalid("loader", "a function (fields, { signal, stale }) => value | undefined", loader);
+    const key = this.p.keyOf(fields);
+    const { seen, failed } = await this.p.lookup(fields, key);
+    let stale: T | undefined;
+    if (seen !== undefined) {
+      if (seen.outcome === "absent") return undefined;
+      const value = seen.value;
+      if (value !== undefined) {
+        switch (this.freshness(key, seen, policy)) {
+          case "fresh":
+            return value;
+          case "eager":
+            this.refresh(key, fields, loader, policy, value, "eager_refresh");
+            return value;
+          case "stale":
+            if (policy.staleWhileRevalidate) {
+              this.counter.load("stale_grace");
+              this.refresh(key, fields, loader, policy, value, undefined);
+              return value;
+            }
+            stale = value;
+            break;
+          case "expired":
+            break;
+        }
+      }
+    }
+    return this.wait(this.flight(key, fields, loader, policy, stale, failed), policy, stale);
+  }
+
+  /** `getManyOrSet`: the values at the keys of `fields`, in order; one loader call for all that missed. */
+  async getMany(fields: readonly K[], loader: BatchLoader<T, K>, policy: LoadPolicy): Promise<(T | undefined)[]> {
+    if (typeof loader !== "function") throw invalid("loader", "a function (fields[], { signal }) => (value | undefined)[]", loader);
+    const keys = fields.map((f) => this.p.keyOf(f));
+    const looked = await this.p.lookupMany(fields, keys);
+    const out: (T | undefined)[] = new Array<T | undefined>(keys.length).fill(undefined);
+    /** Index of each key to wait for, with the stale value its caller may fall back on. */
+    const waiting: { i: number; flight: Flight<T>; stale: T | undefined }[] = [];
+    const missing = new Map<string, number>();
+    const refresh = new Map<string, number>();
+    looked.forEach(({ seen }, i) => {
+      const key = keys[i] as string;
+      if (seen?.outcome === "absent") return;
+      const value = seen?.value;
+      if (value !== undefined && seen !== undefined) {
+        const state = this.freshness(key, seen, policy);
+        out[i] = value;
+        if (state === "fresh") return;
+        if (state === "eager" || (state === "stale" && policy.staleWhileRevalidate)) {
+          if (state === "stale") this.counter.load("stale_grace");
+          if (!this.inFlight(key) && !this.backedOff(key) && !refresh.has(key)) {
+            if (state === "eager") this.counter.load("eager_refresh");
+            refresh.set(key, i);
+          }
+          return;
+        }
+        if (state === "stale") {
+          const current = this.flights.get(key);
+          if (current !== undefined) {
+            this.counter.load("coalesced");
+            waiting.push({ i, flight: current, stale: value });
+          } else if (!missing.has(key)) missing.set(key, i);
+          return;
+        }
+        out[i] = undefined;
+      }
+      const current = this.flights.get(key);
+      if (current !== undefined) {
+        this.counter.load("coalesced");
+        waiting.push({ i, flight: current, stale: undefined });
+      } else if (!missing.has(key)) missing.set(key, i);
+    });
+    if (missing.size > 0) {
+      for (const [key, flight] of this.batch(missing, fields, loader, policy)) {
+        const i = missing.get(key) as number;
+        waiting.push({ i, flight, stale: out[i] });
+      }
+    }
+    if (refresh.size > 0) this.batch(refresh, fields, loader, policy, true);
+    // A key given twice gets what its first occurrence got.
+    const results = await Promise.all(waiting.map(({ flight, stale }) => this.wait(flight, policy, stale)));
+    waiting.forEach(({ i }, j) => (out[i] = results[j]));
+    keys.forEach((key, i) => {
+      const first = missing.get(key);
+      if (first !== undefined && first !== i) out[i] = out[first];
+    });
+    return out;
+  }
+
+  private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy): Freshness {
+    return freshnessOf(seen.header?.writtenAt, Date.now(), freshMsOf(key, policy.ttlSeconds, policy.jitter), policy.graceSeconds, policy.eagerRefresh);
+  }
+
+  private inFlight(key: string): boolean {
+    return this.flights.has(key);
+  }
+
+  /** True while a failed background refresh of `key` is within `failSafeBackoffMs`. */
+  private backedOff(key: string): boolean {
+    const until = this.backoff.get(key);
+    if (until === undefined) return false;
+    if (Date.now() < until) return true;
+    this.backoff.delete(key);
+    return false;
+  }
+
+  private backOff(key: string, policy: LoadPolicy): void {
+    if (policy.failSafeBackoffMs === 0) return;
+    if (this.backoff.size >= MAX_BACKOFF_KEYS) this.backoff.clear();
+    this.backoff.set(key, Date.now() + policy.failSafeBackoffMs);
+  }
+
+  /** Starts a background refresh of `key` unless one is in flight or backed off; `counted` is counted when it starts. */
+  private refresh(key: string, fields: K, loader: Loader<T, K>, policy: LoadPolicy, stale: T, counted: "eager_refresh" | undefined): void {
+    if (this.flights.has(key) || this.backedOff(key)) return;
+    if (counted !== undefined) this.counter.load(counted);
+    const flight = this.flight(key, fields, loader, policy, stale, false, true);
+    void flight.promise.then((s) => {
+      if (!s.ok) this.backOff(key, policy);
+    });
+  }
+
+  /** Joins the load of `key` in flight, or starts one. */
+  private flight(key: string, fields: K, loader: Loader<T, K>, policy: LoadPolicy, stale: T | undefined, storeFailed: boolean, background = false): Flight<T> {
+    const current = this.flights.get(key);
+    if (current !== undefined) {
+      this.counter.load("coalesced");
+      return current;
+    }
+    const flight = new Flight<T>();
+    this.flights.set(key, flight);
+    flight.promise = this.p.io.track(this.run(key, fields, loader, policy, stale, storeFailed, background)).then((settled) => {
+      if (this.flights.get(key) === flight) this.flights.delete(key);
+      return settled;
+    });
+    return flight;
+  }
+
+  /** What one caller gets from a flight: its value, the stale value (fail-safe, soft timeout), or the loader's error. */
+  private async wait(flight: Flight<T>, policy: LoadPolicy, stale: T | undefined): Promise<T | undefined> {
+    let settled: Settled<T> | undefined;
+    if (stale !== undefined && policy.softTimeoutMs !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const soft = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), policy.softTimeoutMs)));
+      settled = await Promise.race([flight.promise, soft]);
+      clearTimeout(timer);
+      if (settled === undefined) {
+        if (!flight.softTimedOut) {
+          flight.softTimedOut = true;
+          this.counter.load("soft_timeout");
+        }
+        this.counter.load("stale_fail_safe");
+        return stale;
+      }
+    } else {
+      settled = await flight.promise;
+    }
+    if (settled.ok) return settled.value;
+    if (stale !== undefined) {
+      this.counter.load("stale_fail_safe");
+      return stale;
+    }
+    throw settled.error;
+  }
+
+  /** One load of one key: lease, loader (with its timeouts), write; never rejects. */
+  private async run(key: string, fields: K, loader: Loader<T, K>, policy: LoadPolicy, stale: T | undefined, storeFailed: boolean, background: boolean): Promise<Settled<T>> {
+    let token: Buffer | undefined;
+    const leaseKey = policy.lease === undefined || storeFailed ? undefined : this.p.leaseKeyOf(key);
+    try {
+      if (leaseKey !== undefined) {
+        const lease = await this.lease(key, leaseKey, fields, policy, stale);
+        if ("served" in lease) return { ok: true, value: lease.served };
+        token = lease.token;
+      }
+      const value = await this.call(key, policy, (signal) => {
+        const result = loader(fields, { signal, stale });
+        return result;
+      });
+      checkLoaded(value, key);
+      await this.save([key], [value], policy);
+      return { ok: true, value };
+    } catch (error) {
+      this.counter.load(background ? "refresh_error" : "load_error");
+      if (background || stale !== undefined) this.p.outcomes.report(error instanceof ProtocacheError && !(error instanceof LoadTimeoutError) ? error : new LoaderError(key, error));
+      return { ok: false, error };
+    } finally {
+      if (token !== undefined && leaseKey !== undefined) this.release(leaseKey, token);
+    }
+  }
+
+  /**
+   * Loads the keys of `todo` (key → index into `fields`) with one loader call;
+   * returns a flight per key, registered so that other callers join them.
+   */
+  private batch(todo: Map<string, number>, fields: readonly K[], loader: BatchLoader<T, K>, policy: LoadPolicy, background = false): Map<string, Flight<T>> {
+    const flights = new Map<string, Flight<T>>();
+    const settles: ((s: Settled<T>) => void)[] = [];
+    const batchKeys: string[] = [];
+    const batchFields: K[] = [];
+    for (const [key, i] of todo) {
+      const { flight, settle } = deferredFlight<T>();
+      this.flights.set(key, flight);
+      flights.set(key, flight);
+      settles.push(settle);
+      batchKeys.push(key);
+      batchFields.push(fields[i] as K);
+    }
+    const finish = (settled: (j: number) => Settled<T>): void => {
+      batchKeys.forEach((key, j) => {
+        const flight = flights.get(key) as Flight<T>;
+        if (this.flights.get(key) === flight) this.flights.delete(key);
+        (settles[j] as (s: Settled<T>) => void)(settled(j));
+      });
+    };
+    const run = async (): Promise<void> => {
+      try {
+        const values = await this.call(batchKeys[0] as string, policy, (signal) => loader(batchFields, { signal }));
+        if (!Array.isArray(values) || values.length !== batchKeys.length) {
+          throw new LoaderResultError(`the getManyOrSet loader of ${this.p.typeName} was given ${batchKeys.length} keys and returned ${Array.isArray(values) ? `${values.length} entries` : typeof values}: return one entry (a value or undefined) per key, in order`);
+        }
+        values.forEach((v: T | undefined, j: number) => checkLoaded(v, batchKeys[j] as string));
+        await this.save(batchKeys, values as readonly (T | undefined)[], policy);
+        finish((j) => ({ ok: true, value: values[j] }));
+      } catch (error) {
+        this.counter.load(background ? "refresh_error" : "load_error");
+        if (background) {
+          this.p.outcomes.report(error instanceof ProtocacheError ? error : new LoaderError(batchKeys[0] as string, error));
+          for (const key of batchKeys) this.backOff(key, policy);
+        }
+        finish(() => ({ ok: false, error }));
+      }
+    };
+    void this.p.io.track(run());
+    return flights;
+  }
+
+  /** Calls a loader with the policy's hard timeout: past it, its signal aborts and the call rejects with a LoadTimeoutError. */
+  private call<R>(key: string, policy: LoadPolicy, load: (signal: AbortSignal) => R | Promise<R>): Promise<R> {
+    const controller = new AbortController();
+    const work = Promise.resolve().then(() => load(controller.signal));
+    const ms = policy.hardTimeoutMs;
+    if (ms === undefined) return work;
+    return new Promise<R>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new LoadTimeoutError(key, ms);
+        this.counter.load("hard_timeout");
+        controller.abort(error);
+        reject(error);
+      }, ms);
+      work.then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e: unknown) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  }
+
+  /**
+   * Writes what loaders returned, through the write guard: each value whose
+   * key fields make its own key (others are returned, not cached, and
+   * reported), and an absent marker for each undefined (unless
+   * `absentTtlSeconds` is 0). Store failures are counted and reported, never
+   * thrown: the loaded values are still returned.
+   */
+  private async save(keys: readonly string[], values: readonly (T | undefined)[], policy: LoadPolicy): Promise<void> {
+    const writes: StoreWrite[] = [];
+    /** Which writes are absent markers. */
+    const markers: boolean[] = [];
+    const kept: T[] = [];
+    values.forEach((value, j) => {
+      const key = keys[j] as string;
+      if (value === undefined) {
+        if (policy.absentTtlSeconds === 0) return;
+        markers.push(true);
+        writes.push({ key, value: this.p.absentMarker(), ttlSeconds: storedTtlOf(key, policy.absentTtlSeconds, policy.jitter, 0) });
+        return;
+      }
+      let own: string | undefined;
+      let cause: unknown;
+      try {
+        own = this.p.keyOf(value as unknown as K);
+      } catch (error) {
+        cause = error;
+      }
+      if (own !== key) {
+        this.counter.load("key_mismatch");
+        this.p.outcomes.report(new KeyMismatchError(key, own, cause));
+        return;
+      }
+      writes.push({ key, value: this.p.encode(value, key), ttlSeconds: storedTtlOf(key, policy.ttlSeconds, policy.jitter, policy.graceSeconds) });
+      markers.push(false);
+      kept.push(value);
+    });
+    this.counter.load("loaded", values.length);
+    if (writes.length === 0) return;
+    const dual = kept.length > 0 ? this.p.dualWrite(kept, policy.ttlSeconds) : undefined;
+    const results = await this.p.io.writeMany(writes, this.p.guard);
+    await dual;
+    let reported: Set<Error> | undefined;
+    writes.forEach((w, j) => {
+      const result: StoreWriteResult = results[j] ?? new Error("the store returned no result for this write");
+      try {
+        const outcome = this.p.outcomes.written(result, w.key, result instanceof Error ? (reported ??= new Set()) : undefined);
+        if (outcome === "written" && markers[j] === true) this.counter.load("absent_written");
+      } catch {
+        // onStoreError "throw": counted and reported; the loaded value is still what the caller gets.
+      }
+    });
+  }
+
+  /**
+   * Takes the lease of `key`, or waits for the instance holding it to write
+   * the key (polling it, backing off from 5 to 100 ms) up to `waitMs`, taking
+   * the lease when it is released or expires. Store failures skip the lease.
+   */
+  private async lease(key: string, leaseKey: string, fields: K, policy: LoadPolicy, stale: T | undefined): Promise<{ token?: Buffer } | { served: T | undefined }> {
+    const { ttlMs, waitMs } = policy.lease as { ttlMs: number; waitMs: number };
+    const token = randomBytes(12);
+    const until = Date.now() + waitMs;
+    let delay = 5;
+    let waited = false;
+    for (;;) {
+      let acquired: boolean;
+      try {
+        acquired = await this.p.io.bounded(this.p.io.store.createIfAbsent(leaseKey, token, Date.now() + ttlMs), "SET NX", leaseKey);
+      } catch (error) {
+        this.p.outcomes.report(error instanceof ProtocacheError ? error : new LoaderError(key, error));
+        return {};
+      }
+      if (acquired) {
+        this.counter.load("lease_acquired");
+        // Another instance may have written the key and released its lease since this call's read.
+        if (waited || stale === undefined) {
+          const found = await this.peek(key, fields);
+          if (found !== undefined) {
+            this.release(leaseKey, token);
+            return found;
+          }
+        }
+        return { token };
+      }
+      // A refresh with a stale value to serve never waits for another instance's load: that instance refreshes.
+      if (stale !== undefined) return (await this.peek(key, fields)) ?? { served: stale };
+      if (Date.now() >= until) {
+        this.counter.load("lease_timeout");
+        return {};
+      }
+      waited = true;
+      await sleep(Math.min(delay, Math.max(1, until - Date.now())));
+      delay = Math.min(delay * 2, 100);
+      const found = await this.peek(key, fields);
+      if (found !== undefined) {
+        this.counter.load("lease_wait");
+        return found;
+      }
+    }
+  }
+
+  /** Reads `key` once: what another instance wrote (a value or an absent marker), or undefined while there is nothing usable. */
+  private async peek(key: string, fields: K): Promise<{ served: T | undefined } | undefined> {
+    let bytes: Buffer | null;
+    try {
+      bytes = await this.p.io.bounded(this.p.io.store.get(key), "GET", key);
+    } catch {
+      return undefined;
+    }
+    if (bytes === null) return undefined;
+    const seen = this.p.read(key, bytes, fields);
+    if (seen.outcome === "absent") return { served: undefined };
+    return seen.value === undefined ? undefined : { served: seen.value };
+  }
+
+  /** Releases a lease this instance holds (compare-and-delete on its token), in the background. */
+  private release(leaseKey: string, token: Buffer): void {
+    void this.p.io.background("DEL lease", leaseKey, () => this.p.io.store.deleteIfEqual(leaseKey, token)).catch(() => {
+      // The lease expires by itself.
+    });
+  }
+}
+
+/** A loader's result must be an object (a value of the entity) or undefined; else a LoaderResultError. */
+function checkLoaded(value: unknown, key: string): void {
+  if (value === undefined || (typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then !== "function")) return;
+  throw new LoaderResultError(`the loader of ${key} returned ${value === null ? "null" : typeof value}: return the entity's value (an object) or undefined for "does not exist"`);
+}
