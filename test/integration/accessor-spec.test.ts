@@ -61,19 +61,22 @@ describeEveryBackend("accessors", (backend: () => Backend) => {
     expect(sessions.stats().reads).toMatchObject({ hit: 1, miss: 1 });
   });
 
-  it("applies the schema TTL, a per-write TTL, and no expiry for 0", async () => {
+  it("applies the schema TTL less at most its jitter (a tenth by default, none with jitter 0), a per-write TTL, and no expiry for 0", async () => {
     const prefix = uniquePrefix();
     const { raw } = backend();
     await users({ prefix }).set(ada);
-    expect(await raw.ttl(`${prefix}user:v1:ada`)).toBeGreaterThan(3590);
+    expect(await raw.ttl(`${prefix}user:v1:ada`)).toBeGreaterThan(3240 - 2);
     expect(await raw.ttl(`${prefix}user:v1:ada`)).toBeLessThanOrEqual(3600);
+    await users({ prefix, loading: { jitter: 0 } }).set(user("exact"));
+    expect(await raw.ttl(`${prefix}user:v1:exact`)).toBeGreaterThan(3590);
+    expect(await raw.ttl(`${prefix}user:v1:exact`)).toBeLessThanOrEqual(3600);
     await users({ prefix }).set(user("short"), { ttlSeconds: 5 });
     expect(await raw.ttl(`${prefix}user:v1:short`)).toBeLessThanOrEqual(5);
     await users({ prefix }).set(user("forever"), { ttlSeconds: 0 });
     expect(await raw.ttl(`${prefix}user:v1:forever`)).toBe(-1);
     await users({ prefix, ttlSeconds: 60 }).setMany([user("a"), user("b")]);
     expect(await raw.ttl(`${prefix}user:v1:b`)).toBeLessThanOrEqual(60);
-    expect(await raw.ttl(`${prefix}user:v1:b`)).toBeGreaterThan(50);
+    expect(await raw.ttl(`${prefix}user:v1:b`)).toBeGreaterThan(54 - 2);
   });
 
   it("reads an entry written by revision-1 code as the current type with declared defaults", async () => {

@@ -198,14 +198,15 @@ describe.each(clientKinds)("%s under faults", (kind) => {
     const client = await standaloneClient(kind, server.port);
     try {
       const errors: unknown[] = [];
-      const users = userCache(client.store, { deadlineMs, onError: (e) => errors.push(e) });
+      // A generous deadline: this test is about Redis's OOM reply (a loaded machine once took over 100 ms for the first write's script load).
+      const users = userCache(client.store, { deadlineMs: 5_000, onError: (e) => errors.push(e) });
       expect(await users.set(user("before"))).toBe("written");
       // Out of memory for good: used memory is always above a 1-byte maxmemory, so every write is refused. (Filling
       // 4 MB up to the brink was flaky: Redis frees client buffers between commands, and a later write fits again.)
       await raw.config("SET", "maxmemory", "1");
       expect(await raw.set("probe", "x").then(() => "written", (e: Error) => e.message)).toMatch(/^OOM/);
       expect(await users.set(user("after"))).toBe("error");
-      expect(await userCache(client.store, { deadlineMs, guardWrites: false }).set(user("after"))).toBe("error");
+      expect(await userCache(client.store, { deadlineMs: 5_000, guardWrites: false }).set(user("after"))).toBe("error");
       expect(errors[0]).toBeInstanceOf(StoreError);
       expect((errors[0] as Error).message).toMatch(/OOM/);
       expect(await users.get({ id: "before" })).toEqual(user("before"));
