@@ -13,7 +13,13 @@ export type Goal =
   /** baseline amount / subject amount (how many times fewer, e.g. bytes read), at least `target`. */
   | { readonly kind: "fewer-at-least"; readonly target: number }
   /** absolute seconds, at most `target` (no baseline). */
-  | { readonly kind: "seconds-at-most"; readonly target: number };
+  | { readonly kind: "seconds-at-most"; readonly target: number }
+  /** an absolute count (e.g. loader calls), at most `target` (no baseline). */
+  | { readonly kind: "count-at-most"; readonly target: number }
+  /** a fraction of events (e.g. reads served stale), at least `target`. */
+  | { readonly kind: "fraction-at-least"; readonly target: number }
+  /** no target: a ratio reported to read beside the others. */
+  | { readonly kind: "reported" };
 
 /** One row of the results. */
 export interface BenchRow {
@@ -31,6 +37,8 @@ export interface BenchRow {
 
 /** Checks a ratio against its goal. */
 export function passes(goal: Goal, ratio: number): boolean {
+  if (goal.kind === "reported") return true;
+  if (goal.kind === "fraction-at-least") return ratio >= goal.target;
   return goal.kind === "speedup-at-least" || goal.kind === "throughput-at-least" || goal.kind === "fewer-at-least" ? ratio >= goal.target : ratio <= goal.target;
 }
 
@@ -49,6 +57,12 @@ export function goalText(goal: Goal): string {
       return `≥ ${goal.target.toFixed(0)}× fewer`;
     case "seconds-at-most":
       return `< ${goal.target} s`;
+    case "count-at-most":
+      return `≤ ${goal.target}`;
+    case "fraction-at-least":
+      return `≥ ${(goal.target * 100).toFixed(0)}%`;
+    case "reported":
+      return "reported";
   }
 }
 

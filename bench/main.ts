@@ -6,6 +6,7 @@ import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
 import { glideClient, ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
 import { compareCases, writeBackCases } from "./cases/migrations.js";
+import { batchFillCases, failSafeCases, loadingHitCases, stampedeCases } from "./cases/loading.js";
 import { censusCases, metricsCases, migrateCases } from "./cases/ops.js";
 import { fixtures, type Fixture } from "./fixtures.js";
 import type { BenchRow } from "./harness.js";
@@ -13,9 +14,11 @@ import { printTable, writeReport } from "./report.js";
 import { startRedis } from "../test/support/redis-server.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,migrations,ops,metrics,gen]`: every case is a
+ * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,loading,migrations,ops,metrics,gen]`: every case is a
  * ratio against a baseline measured side by side in the same run. Prints a
- * table, writes bench/results.json and docs/benchmarks.md (full runs only).
+ * table, writes bench/results.json and docs/benchmarks.md (full runs), or
+ * bench/results-<suite>.json and that suite's section of docs/benchmarks.md
+ * (a run of one suite that has a section there: `--only=loading`).
  */
 const quick = process.argv.includes("--quick");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
@@ -83,6 +86,23 @@ if (wanted("redis") || wanted("deadlines") || wanted("clients")) {
     await server?.stop();
   }
 }
+if (wanted("loading")) {
+  const server = process.env["REDIS_URL"] ? undefined : await startRedis();
+  const url = process.env["REDIS_URL"] ?? server?.url ?? "";
+  const fxs = fixtures() as unknown as Fixture<unknown>[];
+  try {
+    console.error("loading: getOrSet hits vs get, bentocache and cachified, 64 concurrent callers …");
+    rows.push(...(await loadingHitCases(url, fxs, { rounds: quick ? 3 : 5, timeMs: quick ? 400 : 1000, concurrency: 64 })));
+    console.error("loading: stampedes, in one process and across 4 …");
+    rows.push(...(await stampedeCases(url, fxs, quick ? 2 : 5)));
+    console.error("loading: getManyOrSet(100) vs 100 getOrSet, cold …");
+    rows.push(...(await batchFillCases(url, fxs, { rounds: quick ? 3 : 5, timeMs: quick ? 400 : 1000, concurrency: 4 })));
+    console.error("loading: fail-safe, 10k stale reads with a failing source …");
+    rows.push(...(await failSafeCases(url, fxs)));
+  } finally {
+    await server?.stop();
+  }
+}
 if (wanted("ops") || wanted("metrics")) {
   // A server of their own: the cases FLUSHDB it between rounds.
   const server = await startRedis();
@@ -109,5 +129,8 @@ if (wanted("gen")) {
 }
 
 printTable(rows);
+/** Suites whose run by itself rewrites their own section of docs/benchmarks.md. */
+const sections = ["loading"];
 if (!quick && only === undefined) writeReport(rows, join(here, "results.json"), join(here, "..", "docs", "benchmarks.md"));
+else if (!quick && only !== undefined && sections.includes(only)) writeReport(rows, join(here, `results-${only}.json`), join(here, "..", "docs", "benchmarks.md"), only);
 else writeFileSync(join(here, ".work-results.json"), JSON.stringify(rows, null, 2));

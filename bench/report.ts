@@ -6,7 +6,11 @@ import { goalText, type BenchRow } from "./harness.js";
 const header = ["case", "entity", "ratio", "target", "pass", "measured (medians)"];
 
 function cells(r: BenchRow): string[] {
-  const value = r.goal.kind === "seconds-at-most" ? `${r.ratio.toFixed(2)} s` : `${r.ratio.toFixed(2)}×`;
+  const value =
+    r.goal.kind === "seconds-at-most" ? `${r.ratio.toFixed(2)} s`
+    : r.goal.kind === "count-at-most" ? `${r.ratio}`
+    : r.goal.kind === "fraction-at-least" ? `${(r.ratio * 100).toFixed(2)}%`
+    : `${r.ratio.toFixed(2)}×`;
   return [r.case, r.entity, value, goalText(r.goal), r.pass ? "yes" : "**no**", r.detail];
 }
 
@@ -21,7 +25,7 @@ export function printTable(rows: readonly BenchRow[]): void {
 }
 
 /** What the numbers were measured on. */
-export function environment(): Record<string, string> {
+export function environment(command = "npm run bench"): Record<string, string> {
   let redis = "unknown";
   try {
     redis = execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim();
@@ -33,19 +37,20 @@ export function environment(): Record<string, string> {
     node: process.version,
     redis,
     cpu: `${cpus()[0]?.model ?? "unknown"} × ${cpus().length}`,
-    command: "npm run bench",
+    command,
   };
 }
 
-const start = "<!-- bench:start -->";
-const end = "<!-- bench:end -->";
-
 /**
- * Writes bench/results.json and replaces the generated section of
- * docs/benchmarks.md (between the bench markers), keeping the prose around it.
+ * Writes `jsonPath` and replaces a generated section of docs/benchmarks.md,
+ * keeping the prose around it: the full run's (between `<!-- bench:start -->`
+ * and `<!-- bench:end -->`), or one suite's run by itself (`section`, between
+ * `<!-- bench:<section>:start -->` and its end marker, with that suite's command).
  */
-export function writeReport(rows: readonly BenchRow[], jsonPath: string, mdPath: string): void {
-  const env = environment();
+export function writeReport(rows: readonly BenchRow[], jsonPath: string, mdPath: string, section?: string): void {
+  const start = section === undefined ? "<!-- bench:start -->" : `<!-- bench:${section}:start -->`;
+  const end = section === undefined ? "<!-- bench:end -->" : `<!-- bench:${section}:end -->`;
+  const env = environment(section === undefined ? "npm run bench" : `npm run bench -- --only=${section}`);
   const json = rows.map((r) => ({ case: r.case, entity: r.entity, subject: r.subject, baseline: r.baseline, ratio: Number(r.ratio.toFixed(4)), target: goalText(r.goal), pass: r.pass, measured: r.detail }));
   writeFileSync(jsonPath, `${JSON.stringify({ environment: env, results: json }, null, 2)}\n`);
   const table = [

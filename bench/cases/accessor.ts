@@ -176,7 +176,7 @@ export function atLeast(target: number): Goal {
 }
 
 /** The fixture's value with its key field(s) replaced, so callers use distinct keys. */
-function withKey(fx: Fixture<unknown>, id: string): unknown {
+export function withKey(fx: Fixture<unknown>, id: string): unknown {
   const v = fx.value as Record<string, unknown>;
   return "tenantId" in v ? { ...v, sessionId: id } : { ...v, id };
 }

@@ -197,7 +197,12 @@ export class Loading<T, K> {
   }
 
   private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy): Freshness {
-    return freshnessOf(seen.header?.writtenAt, Date.now(), freshMsOf(key, policy.ttlSeconds, policy.jitter), policy.graceSeconds, policy.eagerRefresh);
+    const writtenAt = seen.header?.writtenAt;
+    if (writtenAt === undefined || policy.ttlSeconds === 0) return "fresh";
+    const now = Date.now();
+    // Younger than any key's jittered fresh TTL (and its eager-refresh point): fresh, without hashing the key (the hot path).
+    if (now - writtenAt < policy.ttlSeconds * 1000 * (1 - policy.jitter) * (policy.eagerRefresh ?? 1)) return "fresh";
+    return freshnessOf(writtenAt, now, freshMsOf(key, policy.ttlSeconds, policy.jitter), policy.graceSeconds, policy.eagerRefresh);
   }
 
   private inFlight(key: string): boolean {
