@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { KeyMismatchError, LoaderError, LoaderResultError, LoadTimeoutError, ProtocacheError } from "../errors.js";
 import type { StatsCounter } from "../stats.js";
 import type { StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
 import { invalid } from "../validation/index.js";
 import { freshMsOf, freshnessOf, storedTtlOf, type Freshness } from "./freshness.js";
+import { Leases } from "./lease.js";
 import type { LoadPolicy } from "./loading-options.js";
 import type { Outcomes } from "./outcomes.js";
 import type { Interpretation } from "./read.js";
@@ -85,8 +85,6 @@ function deferredFlight<T>(): { flight: Flight<T>; settle: (s: Settled<T>) => vo
 /** Most keys whose failed refresh is remembered (for `failSafeBackoffMs`); past it the memory is cleared. */
 const MAX_BACKOFF_KEYS = 10_000;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref?.());
-
 /**
  * The loading cache of one accessor (docs/loading.md): `getOrSet` and
  * `getManyOrSet` over the accessor's own read path, with single-flight in
@@ -101,8 +99,11 @@ export class Loading<T, K> {
   private readonly backoff = new Map<string, number>();
   private readonly counter: StatsCounter;
 
+  private readonly leases: Leases<T, K>;
+
   constructor(private readonly p: LoadingParts<T, K>) {
     this.counter = p.outcomes.counter;
+    this.leases = new Leases(p);
   }
 
   /** `getOrSet`: the value at the key of `fields`, loading it on a miss. */
@@ -147,6 +148,14 @@ export class Loading<T, K> {
     const waiting: { i: number; flight: Flight<T>; stale: T | undefined }[] = [];
     const missing = new Map<string, number>();
     const refresh = new Map<string, number>();
+    /** Waits on the load of `key` in flight, or marks the key for this call's batch load. */
+    const join = (i: number, key: string, stale: T | undefined): void => {
+      const current = this.flights.get(key);
+      if (current !== undefined) {
+        this.counter.load("coalesced");
+        waiting.push({ i, flight: current, stale });
+      } else if (!missing.has(key)) missing.set(key, i);
+    };
     looked.forEach(({ seen }, i) => {
       const key = keys[i] as string;
       if (seen?.outcome === "absent") return;
@@ -163,21 +172,10 @@ export class Loading<T, K> {
           }
           return;
         }
-        if (state === "stale") {
-          const current = this.flights.get(key);
-          if (current !== undefined) {
-            this.counter.load("coalesced");
-            waiting.push({ i, flight: current, stale: value });
-          } else if (!missing.has(key)) missing.set(key, i);
-          return;
-        }
+        if (state === "stale") return join(i, key, value);
         out[i] = undefined;
       }
-      const current = this.flights.get(key);
-      if (current !== undefined) {
-        this.counter.load("coalesced");
-        waiting.push({ i, flight: current, stale: undefined });
-      } else if (!missing.has(key)) missing.set(key, i);
+      join(i, key, undefined);
     });
     if (missing.size > 0) {
       for (const [key, flight] of this.batch(missing, fields, loader, policy)) {
@@ -283,14 +281,11 @@ export class Loading<T, K> {
     const leaseKey = policy.lease === undefined || storeFailed ? undefined : this.p.leaseKeyOf(key);
     try {
       if (leaseKey !== undefined) {
-        const lease = await this.lease(key, leaseKey, fields, policy, stale);
+        const lease = await this.leases.take(key, leaseKey, fields, policy, stale);
         if ("served" in lease) return { ok: true, value: lease.served };
         token = lease.token;
       }
-      const value = await this.call(key, policy, (signal) => {
-        const result = loader(fields, { signal, stale });
-        return result;
-      });
+      const value = await this.call(key, policy, (signal) => loader(fields, { signal, stale }));
       checkLoaded(value, key);
       await this.save([key], [value], policy);
       return { ok: true, value };
@@ -299,7 +294,7 @@ export class Loading<T, K> {
       if (background || stale !== undefined) this.p.outcomes.report(error instanceof ProtocacheError && !(error instanceof LoadTimeoutError) ? error : new LoaderError(key, error));
       return { ok: false, error };
     } finally {
-      if (token !== undefined && leaseKey !== undefined) this.release(leaseKey, token);
+      if (token !== undefined && leaseKey !== undefined) this.leases.release(leaseKey, token);
     }
   }
 
@@ -425,75 +420,6 @@ export class Loading<T, K> {
       } catch {
         // onStoreError "throw": counted and reported; the loaded value is still what the caller gets.
       }
-    });
-  }
-
-  /**
-   * Takes the lease of `key`, or waits for the instance holding it to write
-   * the key (polling it, backing off from 5 to 100 ms) up to `waitMs`, taking
-   * the lease when it is released or expires. Store failures skip the lease.
-   */
-  private async lease(key: string, leaseKey: string, fields: K, policy: LoadPolicy, stale: T | undefined): Promise<{ token?: Buffer } | { served: T | undefined }> {
-    const { ttlMs, waitMs } = policy.lease as { ttlMs: number; waitMs: number };
-    const token = randomBytes(12);
-    const until = Date.now() + waitMs;
-    let delay = 5;
-    let waited = false;
-    for (;;) {
-      let acquired: boolean;
-      try {
-        acquired = await this.p.io.bounded(this.p.io.store.createIfAbsent(leaseKey, token, Date.now() + ttlMs), "SET NX", leaseKey);
-      } catch (error) {
-        this.p.outcomes.report(error instanceof ProtocacheError ? error : new LoaderError(key, error));
-        return {};
-      }
-      if (acquired) {
-        this.counter.load("lease_acquired");
-        // Another instance may have written the key and released its lease since this call's read.
-        if (waited || stale === undefined) {
-          const found = await this.peek(key, fields);
-          if (found !== undefined) {
-            this.release(leaseKey, token);
-            return found;
-          }
-        }
-        return { token };
-      }
-      // A refresh with a stale value to serve never waits for another instance's load: that instance refreshes.
-      if (stale !== undefined) return (await this.peek(key, fields)) ?? { served: stale };
-      if (Date.now() >= until) {
-        this.counter.load("lease_timeout");
-        return {};
-      }
-      waited = true;
-      await sleep(Math.min(delay, Math.max(1, until - Date.now())));
-      delay = Math.min(delay * 2, 100);
-      const found = await this.peek(key, fields);
-      if (found !== undefined) {
-        this.counter.load("lease_wait");
-        return found;
-      }
-    }
-  }
-
-  /** Reads `key` once: what another instance wrote (a value or an absent marker), or undefined while there is nothing usable. */
-  private async peek(key: string, fields: K): Promise<{ served: T | undefined } | undefined> {
-    let bytes: Buffer | null;
-    try {
-      bytes = await this.p.io.bounded(this.p.io.store.get(key), "GET", key);
-    } catch {
-      return undefined;
-    }
-    if (bytes === null) return undefined;
-    const seen = this.p.read(key, bytes, fields);
-    if (seen.outcome === "absent") return { served: undefined };
-    return seen.value === undefined ? undefined : { served: seen.value };
-  }
-
-  /** Releases a lease this instance holds (compare-and-delete on its token), in the background. */
-  private release(leaseKey: string, token: Buffer): void {
-    void this.p.io.background("DEL lease", leaseKey, () => this.p.io.store.deleteIfEqual(leaseKey, token)).catch(() => {
-      // The lease expires by itself.
     });
   }
 }
