@@ -29,6 +29,28 @@ const userV1Next = userV1.replace(
   '  string email = 3;\n  string full_name = 4 [(protocache.v1.field).default_string = "Unknown"];\n  uint32 logins = 5;\n',
 );
 
+/** A repeatable pseudo-random integer in [0, n) per call (a linear congruential generator from `seed`). */
+function seededRandom(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) & 0x7fffffff;
+    return state % n;
+  };
+}
+
+/** Runs an action over and over until `deadline` (epoch ms), collecting what it throws into `thrown`. */
+function repeatUntil(deadline: number, thrown: unknown[]): (act: () => Promise<void>) => Promise<void> {
+  return async (act) => {
+    while (Date.now() < deadline) {
+      try {
+        await act();
+      } catch (error) {
+        thrown.push(error);
+      }
+    }
+  };
+}
+
 async function generation(name: string, proto: string, lockFrom?: string): Promise<string> {
   const root = join(work, name);
   rmSync(root, { recursive: true, force: true });
@@ -76,11 +98,7 @@ async function rollingDeploy(onGuarded: "keep" | "delete"): Promise<void> {
   const writtenByNew = new Set<string>();
   const thrown: unknown[] = [];
   const deadline = Date.now() + 2500;
-  let seed = 7;
-  const random = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
+  const random = seededRandom(7);
 
   // The deploy starts: old code's entries everywhere, then each meeting once, in order.
   await olds[0]?.setMany(keys.map((id) => ({ id, name: `old-${id}`, email: `${id}@old` })));
@@ -96,15 +114,7 @@ async function rollingDeploy(onGuarded: "keep" | "delete"): Promise<void> {
   }
 
   // Then both generations at once, at random.
-  const worker = async (act: () => Promise<void>): Promise<void> => {
-    while (Date.now() < deadline) {
-      try {
-        await act();
-      } catch (error) {
-        thrown.push(error);
-      }
-    }
-  };
+  const worker = repeatUntil(deadline, thrown);
   await Promise.all([
     ...olds.map((cache) =>
       worker(async () => {
@@ -184,20 +194,8 @@ async function rollingLoad(): Promise<void> {
   const version = new Map<string, number>(keys.map((id) => [id, 0]));
   const thrown: unknown[] = [];
   const deadline = Date.now() + 2000;
-  let seed = 11;
-  const random = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed % n;
-  };
-  const worker = async (act: () => Promise<void>): Promise<void> => {
-    while (Date.now() < deadline) {
-      try {
-        await act();
-      } catch (error) {
-        thrown.push(error);
-      }
-    }
-  };
+  const random = seededRandom(11);
+  const worker = repeatUntil(deadline, thrown);
   await Promise.all([
     ...olds.map((cache) =>
       worker(async () => {
