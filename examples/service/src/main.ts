@@ -28,7 +28,17 @@ try {
   const written = await carts.set(cart);
   const read = await carts.get({ cartId: "c-1001" });
   if (written !== "written" || read === undefined) throw new Error(`round trip failed: set → ${written}, get → ${String(read)}`);
-  console.log(JSON.stringify({ written, read, stats: carts.stats().reads }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+  // Cache-aside without writing it by hand: concurrent callers of a missing key share one load, written back once.
+  let loads = 0;
+  const loadCart = async ({ cartId }: { cartId: string }) => {
+    loads++;
+    return createCart({ cartId, customerId: "u-7", lines: [], updatedAtMs: BigInt(Date.now()) });
+  };
+  await carts.delete({ cartId: "c-2002" });
+  const loaded = await Promise.all([1, 2, 3].map(() => carts.getOrSet({ cartId: "c-2002" }, loadCart)));
+  // Waits for background writes before the connection goes.
+  await carts.close();
+  console.log(JSON.stringify({ written, read, loaded: loaded.map((c) => c?.cartId), loads, stats: carts.stats().reads }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
 } finally {
   redis.disconnect();
 }
