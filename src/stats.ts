@@ -1,6 +1,37 @@
 import type { MetricRecorder } from "./metrics/sink.js";
 
 /** What happened to one read. */
+/** Counters of an accessor's L1 (`stats().l1`; docs/l1.md "Metrics"). */
+export type L1Counter =
+  /** A read served from L1. */
+  | "hit"
+  /** A read L1 could not serve (not held, expired, or tracking not live). */
+  | "miss"
+  /** An entry removed to make room. */
+  | "eviction"
+  /** An entry dropped because its key changed (an invalidation from Redis, or this process's own write or delete). */
+  | "invalidation"
+  /** A reply kept out of L1 because its key was invalidated (or L1 flushed) while the read was in flight. */
+  | "race_skipped"
+  /** A reply not kept because tracking was not live (connecting, reconnecting): such reads go to Redis. */
+  | "not_live"
+  /** Everything dropped: a tracking connection closed or failed. */
+  | "flush_disconnected"
+  /** Everything dropped: a tracking connection missed its heartbeat. */
+  | "flush_heartbeat"
+  /** Everything dropped: the servers changed (a failover). */
+  | "flush_topology"
+  /** Everything dropped: the server said everything changed (FLUSHALL, FLUSHDB). */
+  | "flush_server";
+
+/** `stats().l1`: the L1 counters, and what it holds now. */
+export type L1Stats = Readonly<Record<L1Counter, number>> & {
+  /** Entries held now. */
+  readonly entries: number;
+  /** Estimated heap bytes held now. */
+  readonly bytes: number;
+};
+
 export type ReadOutcome =
   /** Entry of the current revision. */
   | "hit"
@@ -129,6 +160,8 @@ export interface CacheStats {
   readonly deletes: Readonly<Record<DeleteCounter, number>>;
   /** Loading-cache counters (`getOrSet`, `getManyOrSet`). */
   readonly loads: Readonly<Record<LoadCounter, number>>;
+  /** L1 counters (all 0 without the `l1` option): a hit here is not counted in `reads`, which counts values read from Redis. */
+  readonly l1: L1Stats;
   /** Entries read per schema ID (hex), whatever the outcome: which revisions are still live. */
   readonly readsBySchemaId: Readonly<Record<string, number>>;
 }
@@ -154,6 +187,9 @@ export class StatsCounter {
   private readonly loads: Record<LoadCounter, number> = {
     loaded: 0, load_error: 0, coalesced: 0, lease_acquired: 0, lease_wait: 0, lease_timeout: 0, stale_grace: 0, stale_fail_safe: 0,
     soft_timeout: 0, hard_timeout: 0, absent_written: 0, eager_refresh: 0, refresh_error: 0, key_mismatch: 0,
+  };
+  private readonly l1s: Record<L1Counter, number> = {
+    hit: 0, miss: 0, eviction: 0, invalidation: 0, race_skipped: 0, not_live: 0, flush_disconnected: 0, flush_heartbeat: 0, flush_topology: 0, flush_server: 0,
   };
   private readonly bySchema = new Map<number, number>();
 
@@ -187,9 +223,15 @@ export class StatsCounter {
     for (let i = 0; i < n; i++) this.recorder?.count("loads", outcome, this.writtenSchemaId);
   }
 
-  snapshot(): CacheStats {
+  l1(outcome: L1Counter): void {
+    this.l1s[outcome]++;
+    this.recorder?.count("l1", outcome, undefined);
+  }
+
+  /** @param held what the L1 holds now (none without one) */
+  snapshot(held: { readonly entries: number; readonly bytes: number } = { entries: 0, bytes: 0 }): CacheStats {
     const readsBySchemaId: Record<string, number> = {};
     for (const [id, n] of this.bySchema) readsBySchemaId[`0x${id.toString(16).padStart(8, "0")}`] = n;
-    return { reads: { ...this.reads }, writes: { ...this.writes }, deletes: { ...this.deletes }, loads: { ...this.loads }, readsBySchemaId };
+    return { reads: { ...this.reads }, writes: { ...this.writes }, deletes: { ...this.deletes }, loads: { ...this.loads }, l1: { ...this.l1s, entries: held.entries, bytes: held.bytes }, readsBySchemaId };
   }
 }

@@ -15,6 +15,7 @@ import { Loading, type BatchLoader, type Loader, type Looked } from "./loading.j
 import { loadPolicyOf, type LoadCallOptions, type LoadPolicy } from "./loading-options.js";
 import { accessorInternals, type AccessorInternals, type WithInternals } from "./internals.js";
 import { KeySpace, type PreviousSide } from "./key-space.js";
+import { droppingStore, L1Tier } from "./l1-tier.js";
 import { Maintenance } from "./maintenance.js";
 import { migrationsOf } from "./migrations.js";
 import { batchOf, envelopeOptionsOf, resolveOptions, writeTtlOf, type AccessorOptions, type ResolvedOptions, type WriteOptions } from "./options.js";
@@ -168,6 +169,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly loading: Loading<T, K>;
   /** The loading policy of a call without options (the accessor's). */
   private readonly policy: LoadPolicy;
+  /** The in-process L1 (the `l1` option), undefined without it. */
+  private readonly tier: L1Tier<T> | undefined;
   /** Set by close(): every later call rejects. */
   private closing: Promise<number> | undefined;
 
@@ -188,7 +191,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     });
     this.timing = this.recorder?.duration !== undefined;
     this.outcomes = new Outcomes(this.recorder, entity.current.schemaId, options);
-    this.io = new StoreCalls(store, options.deadlineMs);
+    this.tier = options.l1 === undefined ? undefined : new L1Tier<T>(this.keys.base, options.l1, store, (c) => this.outcomes.counter.l1(c));
+    this.io = new StoreCalls(this.tier === undefined ? store : droppingStore(store, this.tier as L1Tier<unknown>), options.deadlineMs);
     const encode = (value: T, key: string | undefined): Buffer => this.encode(value, key);
     this.maintenance = new Maintenance(entity as Entity<T, unknown>, options, this.io, this.outcomes, encode);
     this.transitions = transitionsOf({ entity, options, keys: this.keys, io: this.io, outcomes: this.outcomes, maintenance: this.maintenance, envelope: this.envelope, guard: this.guard, encode });
@@ -201,8 +205,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       guard: this.guard,
       keyOf: (fields) => this.keyOf(fields),
       leaseKeyOf: (key) => this.keys.leaseKeyOf(key),
-      lookup: (fields, key) => this.lookup(fields, key),
-      lookupMany: (fields, keys) => this.lookupMany(fields, keys),
+      lookup: (fields, key) => (this.tier === undefined ? this.lookup(fields, key) : this.tier.one(key, () => this.lookup(fields, key))),
+      lookupMany: (fields, keys) => this.lookupThroughL1(fields, keys),
       read: (key, bytes, fields) => this.read(key, bytes, fields),
       encode,
       absentMarker: () => (this.envelope.writtenAt ? encodeAbsentMarker(entity.current.schemaId, this.envelope, Date.now()) : absent),
@@ -233,7 +237,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   close(options?: CloseOptions): Promise<number> {
     const { timeoutMs } = closeOptions(options, "close options");
-    this.closing ??= this.io.drain(timeoutMs);
+    this.closing ??= this.io.drain(timeoutMs).finally(() => this.tier?.close());
     return this.closing;
   }
 
@@ -298,7 +302,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   }
 
   stats(): CacheStats {
-    return this.outcomes.counter.snapshot();
+    return this.outcomes.counter.snapshot(this.tier === undefined ? undefined : { entries: this.tier.l1.entries, bytes: this.tier.l1.bytes });
   }
 
   [accessorInternals](): AccessorInternals<T, K> {
@@ -313,6 +317,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       interpret: (bytes, key, budget) => interpret(this.entity, this.options, bytes, key, undefined, budget),
       encode: (value, key) => this.encode(value, key),
       recorder: this.recorder,
+      l1: this.tier?.l1,
       previous:
         p === undefined ? undefined : (
           {
@@ -337,6 +342,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   private async getValue(fields: K): Promise<T | undefined> {
     const key = this.keyOf(fields);
+    if (this.tier !== undefined) return (await this.tier.one(key, () => this.lookup(fields, key))).seen?.value;
     let bytes: Buffer | null;
     try {
       bytes = await this.io.bounded(this.store.get(key), "GET", key);
@@ -371,7 +377,13 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   private async getValues(fields: readonly K[]): Promise<(T | undefined)[]> {
     const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
-    return (await this.lookupMany(fields, keys)).map((l) => l.seen?.value);
+    return (await this.lookupThroughL1(fields, keys)).map((l) => l.seen?.value);
+  }
+
+  /** `lookupMany` behind the L1, when there is one: only the keys it does not hold are read. */
+  private lookupThroughL1(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]> {
+    if (this.tier === undefined) return this.lookupMany(fields, keys);
+    return this.tier.many(keys, (positions) => this.lookupMany(positions.map((i) => fields[i] as K), positions.map((i) => keys[i] as string)));
   }
 
   /** `getMany`'s read: one settled interpretation per key (undefined for a plain miss), within one call's work budget. */
@@ -407,7 +419,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     const dual = this.transitions?.dualWrite([value], ttlSeconds);
     let result: StoreWriteResult;
     try {
-      result = await this.io.bounded(this.store.set(write, this.guard), "SET", write.key);
+      result = await this.io.bounded(this.io.store.set(write, this.guard), "SET", write.key);
     } catch (error) {
       result = error instanceof Error ? error : new Error(String(error));
     }
@@ -433,7 +445,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     const keys = this.transitions?.deleteOrder(fields, key) ?? [key];
     let n = 0;
     try {
-      for (const k of keys) n += await this.io.bounded(this.store.delete([k]), "DEL", k);
+      for (const k of keys) n += await this.io.bounded(this.io.store.delete([k]), "DEL", k);
     } catch (error) {
       return this.outcomes.deleteFailed(error, key);
     }

@@ -1,4 +1,5 @@
 import type { CacheStore } from "../stores/store.js";
+import type { L1 } from "../l1/l1.js";
 import type { MetricRecorder } from "../metrics/sink.js";
 import type { Entity } from "./entity.js";
 import type { ResolvedOptions } from "./options.js";
@@ -29,6 +30,8 @@ export interface AccessorInternals<T, K = never> {
   encode(value: T, key?: string): Buffer;
   /** The accessor's metrics recorder, when a sink is configured. */
   readonly recorder: MetricRecorder | undefined;
+  /** The accessor's L1 (the `l1` option), for tools and tests: `ready(ms)` waits until tracking is live. */
+  readonly l1: L1<Interpretation<T>> | undefined;
   /**
    * For the accessor of a `migrates_from` entity: the previous major's key
    * space and its read path followed by the typed `fromPrevious`, so

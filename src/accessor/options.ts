@@ -21,6 +21,7 @@ import {
 } from "../validation/index.js";
 import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, MAX_WORK } from "../codec/work.js";
 import { readJson, type LegacyObject, type LegacySource, type ResolvedLegacy } from "./legacy.js";
+import { l1Check, type L1Options, type ResolvedL1 } from "./l1-options.js";
 import { loadingCheck, type LoadingOptions, type ResolvedLoading } from "./loading-options.js";
 
 /** The largest string value Redis stores (512 MiB): no payload can be larger, on any Node.js line (whose Buffer limits differ). */
@@ -140,6 +141,12 @@ export interface AccessorOptions<T, K = unknown> {
    * (docs/loading.md). Jitter and grace shape every write's Redis TTL.
    */
   readonly loading?: LoadingOptions;
+  /**
+   * An in-process L1 in front of Redis, invalidated by Redis itself
+   * (docs/l1.md): `get`, `getMany`, `getOrSet` and `getManyOrSet` look in
+   * it first. Default none.
+   */
+  readonly l1?: L1Options;
 }
 
 /** Per-write options (`set(value, options)`, `setMany(values, options)`). */
@@ -177,6 +184,7 @@ export interface ResolvedOptions<_T = unknown> {
   readonly maxBatchKeys: number;
   readonly metrics: MetricsSink | undefined;
   readonly loading: ResolvedLoading;
+  readonly l1: ResolvedL1 | undefined;
 }
 
 /**
@@ -282,6 +290,7 @@ const accessorOptions = options(
     metrics: optional(metricsCheck),
     // Checked in resolveOptions, once writtenAt is known (grace needs it).
     loading: (v: unknown) => v as LoadingOptions | undefined,
+    l1: l1Check,
   } satisfies ShapeOf<AccessorOptions<unknown>>,
   { name: "options" },
 );
@@ -320,6 +329,7 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
     maxBatchKeys: o.maxBatchKeys,
     metrics: o.metrics,
     loading: loadingCheck(o.writtenAt)(o.loading, "loading"),
+    l1: o.l1,
   };
 }
 

@@ -1,3 +1,5 @@
+import type { InvalidationSource } from "../l1/invalidation-source.js";
+
 /** A value and its absolute expiry. */
 export interface StoredValue {
   readonly value: Buffer;
@@ -93,4 +95,12 @@ export interface CacheStore {
    * existed. An `expireAt` already past creates nothing that can be read.
    */
   createIfAbsent(key: string, value: Buffer, expireAt: number | undefined): Promise<boolean>;
+  /**
+   * What tells an accessor's L1 that keys changed (the `l1` option): the
+   * Redis stores' tracking on connections of their own, a MemoryStore's
+   * own writes. Optional: an accessor with `l1` over a store without it
+   * needs `l1.tracking`. Throws a ConfigError saying why when the store
+   * cannot track.
+   */
+  tracking?(): InvalidationSource;
 }

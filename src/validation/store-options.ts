@@ -1,4 +1,4 @@
-import { func, oneOf, withDefault } from "./checks.js";
+import { func, integer, oneOf, withDefault } from "./checks.js";
 import { options } from "./options-object.js";
 
 /** How a Redis store runs compare-and-set and compare-and-delete: detected per connection (`"auto"`), or always Lua. */
@@ -7,10 +7,19 @@ export const compareModes = ["auto", "lua"] as const;
 /** The options of a Redis store (`RedisStoreOptions`), checked, with defaults. */
 export interface ResolvedStoreOptions {
   readonly compare: (typeof compareModes)[number];
+  readonly tracking: { readonly heartbeatMs: number; readonly maxReconnectDelayMs: number };
 }
 
+const trackingOptions = options(
+  {
+    heartbeatMs: withDefault(integer(20, 60_000, "whole milliseconds from 20 to 60000"), 1000),
+    maxReconnectDelayMs: withDefault(integer(10, 600_000, "whole milliseconds from 10 to 600000"), 2000),
+  },
+  { expected: "an object like { heartbeatMs: 1000 } or nothing" },
+);
+
 const redisStoreOptions = options(
-  { compare: withDefault(oneOf(compareModes), "auto") },
+  { compare: withDefault(oneOf(compareModes), "auto"), tracking: trackingOptions },
   { name: "store options", expected: 'an object like { compare: "auto" } or nothing' },
 );
 

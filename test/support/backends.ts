@@ -7,6 +7,8 @@ import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js"
 import { GlideStore } from "../../src/stores/valkey-glide/glide-store.js";
 import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import type { CacheStore } from "../../src/stores/store.js";
+import type { InvalidationSource } from "../../src/l1/invalidation-source.js";
+import { ioredisTracking } from "../../src/stores/ioredis/tracking-driver.js";
 
 /** Every store protocache ships, each against the run's servers: the one spec runs over all of them. */
 export const backendNames = ["ioredis standalone", "ioredis cluster", "node-redis standalone", "node-redis cluster", "valkey-glide standalone", "valkey-glide cluster", "valkey standalone", "valkey cluster", "memory"] as const;
@@ -32,6 +34,8 @@ export interface RawAccess {
   readonly setWrongType: ((key: string) => Promise<void>) | undefined;
   /** SCRIPT FLUSH on every server (a restart's effect on cached scripts); a no-op on MemoryStore. */
   scriptFlush(): Promise<void>;
+  /** CLIENT KILL of every connection named protocache-tracking on every server; how many. Absent on MemoryStore. */
+  readonly killTracking: (() => Promise<number>) | undefined;
 }
 
 /** One backend as a test sees it. */
@@ -44,6 +48,8 @@ export interface Backend {
   readonly cluster: boolean;
   /** The client under the store (ioredis Redis/Cluster, node-redis client/cluster), undefined for memory. */
   readonly client: unknown;
+  /** What an L1 over this store watches: the store's own tracking, or (GLIDE, which has none) tracking over the raw ioredis client. */
+  readonly tracking: InvalidationSource;
 }
 
 /** Seed nodes of the run's cluster (or of the run's Valkey cluster). */
@@ -84,6 +90,17 @@ function redisRaw(client: Redis | Cluster): RawAccess {
     ttl: (key) => client.ttl(key),
     expireTime: async (key) => Number(await client.call("PEXPIRETIME", key)),
     setWrongType: async (key) => void (await client.hset(key, "a", "b")),
+    killTracking: async () => {
+      let n = 0;
+      for (const node of masters()) {
+        const list = String(await node.call("CLIENT", "LIST", "TYPE", "pubsub"));
+        for (const line of list.split("\n")) {
+          const id = /^id=(\d+) .*name=protocache-tracking /.exec(line)?.[1];
+          if (id !== undefined) n += Number(await node.call("CLIENT", "KILL", "ID", id));
+        }
+      }
+      return n;
+    },
     scriptFlush: async () => void (await Promise.all(masters().map((n) => n.script("FLUSH")))),
   };
 }
@@ -110,6 +127,7 @@ function memoryRaw(store: MemoryStore, clock: { last: number }): RawAccess {
       return ms < 0 ? ms : clock.last + ms;
     },
     setWrongType: undefined,
+    killTracking: undefined,
     async scriptFlush() {},
   };
 }
@@ -122,6 +140,9 @@ interface Opened {
 // GLIDE's core logs every error reply at WARN on stdout; the specs provoke many.
 Logger.setLoggerConfig("error");
 
+/** GLIDE gives no invalidations (docs/l1.md): its L1s watch the same servers through the raw ioredis client. */
+const glideTracking = (raw: Redis | Cluster): InvalidationSource => ioredisTracking(raw);
+
 async function open(name: BackendName): Promise<Opened> {
   const valkey = inject("valkey");
   const url = name === "valkey standalone" && "url" in valkey ? valkey.url : inject("redisUrl");
@@ -132,7 +153,7 @@ async function open(name: BackendName): Promise<Opened> {
       const { hostname, port } = new URL(url);
       const client = await GlideClient.createClient({ addresses: [{ host: hostname, port: Number(port || 6379) }], requestTimeout: 5000 });
       return {
-        backend: { name, store: new GlideStore(client), raw: redisRaw(raw), servers: 1, cluster: false, client },
+        backend: { name, store: new GlideStore(client), raw: redisRaw(raw), servers: 1, cluster: false, client, tracking: glideTracking(raw) },
         close: async () => {
           client.close();
           await raw.quit();
@@ -145,7 +166,7 @@ async function open(name: BackendName): Promise<Opened> {
       const raw = await connectIoredisCluster({}, seeds);
       const client = await GlideClusterClient.createClient({ addresses: clusterNodes(seeds), requestTimeout: 5000 });
       return {
-        backend: { name, store: new GlideStore(client), raw: redisRaw(raw), servers: raw.nodes("master").length, cluster: true, client },
+        backend: { name, store: new GlideStore(client), raw: redisRaw(raw), servers: raw.nodes("master").length, cluster: true, client, tracking: glideTracking(raw) },
         close: async () => {
           client.close();
           await raw.quit();
@@ -155,16 +176,17 @@ async function open(name: BackendName): Promise<Opened> {
     case "memory": {
       const clock = { last: 0 };
       const store = new MemoryStore({ now: () => (clock.last = Date.now()) });
-      return { backend: { name, store, raw: memoryRaw(store, clock), servers: 0, cluster: false, client: undefined }, close: async () => {} };
+      return { backend: { name, store, raw: memoryRaw(store, clock), servers: 0, cluster: false, client: undefined, tracking: store.tracking() }, close: async () => {} };
     }
     case "ioredis standalone": {
       const client = new Redis(url, { maxRetriesPerRequest: 1 });
-      return { backend: { name, store: new RedisStore(client), raw: redisRaw(client), servers: 1, cluster: false, client }, close: async () => void (await client.quit()) };
+      const store = new RedisStore(client);
+      return { backend: { name, store, raw: redisRaw(client), servers: 1, cluster: false, client, tracking: store.tracking() }, close: async () => void (await client.quit()) };
     }
     case "ioredis cluster": {
       const client = await connectIoredisCluster();
       return {
-        backend: { name, store: new RedisStore(client), raw: redisRaw(client), servers: client.nodes("master").length, cluster: true, client },
+        backend: (({ store }) => ({ name, store, raw: redisRaw(client), servers: client.nodes("master").length, cluster: true, client, tracking: store.tracking() }))({ store: new RedisStore(client) }),
         close: async () => void (await client.quit()),
       };
     }
@@ -172,7 +194,7 @@ async function open(name: BackendName): Promise<Opened> {
       const raw = new Redis(url, { maxRetriesPerRequest: 1 });
       const client = await createClient({ url }).on("error", () => {}).connect();
       return {
-        backend: { name, store: new NodeRedisStore(client), raw: redisRaw(raw), servers: 1, cluster: false, client },
+        backend: (({ store }) => ({ name, store, raw: redisRaw(raw), servers: 1, cluster: false, client, tracking: store.tracking() }))({ store: new NodeRedisStore(client) }),
         close: async () => {
           client.destroy();
           await raw.quit();
@@ -185,7 +207,7 @@ async function open(name: BackendName): Promise<Opened> {
         .on("error", () => {})
         .connect();
       return {
-        backend: { name, store: new NodeRedisStore(client), raw: redisRaw(raw), servers: client.masters.length, cluster: true, client },
+        backend: (({ store }) => ({ name, store, raw: redisRaw(raw), servers: client.masters.length, cluster: true, client, tracking: store.tracking() }))({ store: new NodeRedisStore(client) }),
         close: async () => {
           client.destroy();
           await raw.quit();

@@ -2,6 +2,7 @@ import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { RedisReplyError, UnexpectedReplyError } from "../../errors.js";
 import type { Command, Reply, RedisTransport, ServerLink } from "../redis/transport.js";
+import { ioredisTrackingDriver } from "./tracking-driver.js";
 
 type PipelineResult = [error: Error | null, result: unknown][];
 
@@ -58,6 +59,7 @@ export function ioredisTransport(client: Redis | Cluster): RedisTransport {
       return c.slots[slot]?.[0] ?? `slot:${slot}`;
     },
     servers: async () => (cluster ? c.nodes("master").map(link) : [link(client as Redis)]),
+    trackingDriver: () => ioredisTrackingDriver(client),
     bulkRefusal: () => (prefix === "" ? undefined : `bulk operations need an ioredis client without keyPrefix ("${prefix}"): use the accessor's prefix option instead`),
   };
 }

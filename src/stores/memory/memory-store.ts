@@ -3,6 +3,7 @@ import type { BulkStore, ScanCapable, StoredValue } from "../bulk.js";
 import { memoryStoreOptionsOf } from "../../validation/store-options.js";
 import { MemoryBulk } from "./memory-bulk.js";
 import type { CacheStore, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "../store.js";
+import { MemoryTracking, TrackedSlots } from "./memory-tracking.js";
 
 interface Slot {
   readonly value: Buffer;
@@ -21,7 +22,8 @@ export interface MemoryStoreOptions {
  * tests and demos. Values are copied in and out, as over a network.
  */
 export class MemoryStore implements CacheStore, ScanCapable {
-  private readonly slots = new Map<string, Slot>();
+  private readonly tracker = new MemoryTracking();
+  private readonly slots: Map<string, Slot> = new TrackedSlots<Slot>(this.tracker);
   private readonly now: () => number;
   /** Bulk primitives for operations (migrate, census, cleanup), with Redis's semantics. */
   readonly bulk: BulkStore = new MemoryBulk({
@@ -33,6 +35,11 @@ export class MemoryStore implements CacheStore, ScanCapable {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.now = memoryStoreOptionsOf(options).now;
+  }
+
+  /** Invalidations for accessors' L1 (the `l1` option): every change of a key, at once. */
+  tracking(): MemoryTracking {
+    return this.tracker;
   }
 
   /** Number of live keys (expired ones are dropped first). */

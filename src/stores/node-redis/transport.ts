@@ -1,4 +1,5 @@
 import calculateSlot from "cluster-key-slot";
+import { nodeRedisTrackingDriver } from "./tracking-driver.js";
 import { RedisReplyError } from "../../errors.js";
 import type { Arg, Command, Reply, RedisTransport, ServerLink } from "../redis/transport.js";
 import { isNodeRedisCluster, type NodeRedisClient, type NodeRedisCluster } from "./client.js";
@@ -57,6 +58,7 @@ export function nodeRedisTransport(client: NodeRedisClient | NodeRedisCluster): 
     const only = link(client, clientId(client));
     return {
       client: "node-redis",
+      trackingDriver: () => nodeRedisTrackingDriver(client),
       cluster: false,
       send: (_key, command) => c.sendCommand(command as Arg[]),
       batch: (_keys, commands) => together(commands.map((command) => c.sendCommand(command as Arg[]))),
@@ -69,6 +71,7 @@ export function nodeRedisTransport(client: NodeRedisClient | NodeRedisCluster): 
   const send = (key: string | undefined, command: Command): Promise<unknown> => c.sendCommand(key, readOnly.has(command[0] as string), command as Arg[]);
   return {
     client: "node-redis",
+    trackingDriver: () => nodeRedisTrackingDriver(cluster),
     cluster: true,
     send,
     batch: (keys, commands) => together(commands.map((command, i) => send(keys[i], command))),

@@ -1,3 +1,4 @@
+import type { TrackingOptions } from "../../l1/redis-tracking.js";
 import type { compareModes } from "../../validation/store-options.js";
 import { isUnsupported } from "./replies.js";
 import { scriptError, type ScriptRunner } from "./script.js";
@@ -17,6 +18,8 @@ export type CompareMode = (typeof compareModes)[number];
 export interface RedisStoreOptions {
   /** Compare-and-set / compare-and-delete commands: detected (default `"auto"`) or always Lua. */
   readonly compare?: CompareMode;
+  /** Redis tracking of an accessor's L1 (`l1` option; docs/l1.md): heartbeat and reconnection. */
+  readonly tracking?: TrackingOptions;
 }
 
 /** `COMMAND INFO DELEX`: the reply names the command on Redis 8.4+ (which added DELEX and SET's IFEQ together), `[null]` before. */

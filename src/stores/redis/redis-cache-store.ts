@@ -8,6 +8,8 @@ import { RedisBulk } from "./redis-bulk.js";
 import { scriptCall, scriptError, ScriptRunner, type ScriptCall } from "./script.js";
 import { guardedSet } from "./scripts/guarded-set.js";
 import type { Command, Reply, RedisTransport } from "./transport.js";
+import type { InvalidationSource } from "../../l1/invalidation-source.js";
+import { RedisTracking, type TrackingOptions } from "../../l1/redis-tracking.js";
 
 /**
  * The Redis store, written once over a client {@link RedisTransport}: what
@@ -29,11 +31,28 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
   protected readonly transport: RedisTransport;
   private readonly scripts: ScriptRunner;
   private bulkStore: BulkStore | undefined;
+  private readonly trackingOptions: TrackingOptions;
+  private trackingSource: RedisTracking | undefined;
 
   constructor(transport: RedisTransport, options?: RedisStoreOptions) {
     this.transport = transport;
     this.scripts = new ScriptRunner(transport);
-    this.compare = new CompareCommands(storeOptionsOf(options).compare, () => detectIfeq(transport));
+    const resolved = storeOptionsOf(options);
+    this.compare = new CompareCommands(resolved.compare, () => detectIfeq(transport));
+    this.trackingOptions = resolved.tracking;
+  }
+
+  /**
+   * Redis tracking on connections of the store's own (one per server),
+   * shared by every accessor's L1 over this store: made on first use,
+   * closed when the last L1 watching it closes. A ConfigError when the
+   * client cannot track (GLIDE: see docs/l1.md).
+   */
+  tracking(): InvalidationSource {
+    if (this.trackingSource !== undefined) return this.trackingSource;
+    const driver = this.transport.trackingDriver?.();
+    if (driver === undefined) throw new ConfigError("l1.tracking", this.transport.trackingRefusal ?? `${this.transport.client} gives protocache no tracking connections`);
+    return (this.trackingSource = new RedisTracking(driver, this.trackingOptions));
   }
 
   /** Bulk primitives for operations (migrate, census, cleanup): per-master SCAN and pipelines. */

@@ -1,3 +1,5 @@
+import type { TrackingDriver } from "../../l1/redis-tracking.js";
+
 /** One argument of a Redis command. */
 export type Arg = string | Buffer;
 
@@ -69,4 +71,12 @@ export interface RedisTransport {
    * to the keys SCAN already returned in full. Undefined when it can.
    */
   bulkRefusal?(): string | undefined;
+  /**
+   * Connections of protocache's own for Redis tracking (the L1's
+   * invalidations, src/l1/redis-tracking.ts). Absent when the client
+   * cannot give them; `trackingRefusal` then says why.
+   */
+  trackingDriver?(): TrackingDriver;
+  /** Why this client cannot track invalidations, when it has no `trackingDriver`. */
+  readonly trackingRefusal?: string;
 }

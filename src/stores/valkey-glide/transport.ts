@@ -2,6 +2,17 @@ import calculateSlot from "cluster-key-slot";
 import type { Arg, Command, RedisTransport, Reply, ServerLink } from "../redis/transport.js";
 import { isClientError, mapError, mapReply } from "./replies.js";
 
+/**
+ * Why a GlideStore gives an L1 no invalidations: GLIDE 2.x consumes Redis's
+ * `invalidate` pushes inside its Rust core (for its own ClientSideCache)
+ * and hands JavaScript only pub/sub messages, which it supports on RESP3
+ * only, where Redis sends invalidations as pushes, never as messages; and
+ * it reconnects inside the core without telling JavaScript, so an L1 could
+ * not know to flush.
+ */
+export const GLIDE_TRACKING_REFUSAL =
+  "a GlideStore cannot track invalidations (GLIDE keeps Redis's invalidation pushes and its reconnections inside its core): pass l1.tracking: ioredisTracking(new Redis(url)) or nodeRedisTracking(client) over the same servers";
+
 /** GLIDE's `Decoder.Bytes`: bulk strings as Buffers (its default decodes them as UTF-8 strings, which breaks binary values). */
 const BYTES = 0;
 
@@ -84,6 +95,7 @@ function standalone(client: ValkeyGlideClient): RedisTransport {
   const pipeline = (commands: readonly Command[]): Promise<Reply[]> => run(client, false, commands, bytes);
   return {
     client: "valkey-glide",
+    trackingRefusal: GLIDE_TRACKING_REFUSAL,
     cluster: false,
     send: (_key, command) => client.customCommand(command as Arg[], bytes).then(mapReply, rejectMapped),
     batch: (_keys, commands) => pipeline(commands),
@@ -138,6 +150,7 @@ function cluster(client: ValkeyGlideCluster): RedisTransport {
   };
   return {
     client: "valkey-glide",
+    trackingRefusal: GLIDE_TRACKING_REFUSAL,
     cluster: true,
     send: (key, command) =>
       client.customCommand(command as Arg[], key === undefined ? anyNode : { decoder: BYTES, route: { type: "primarySlotKey", key } }).then(mapReply, noticed),

@@ -1,0 +1,114 @@
+import { ConfigError } from "../errors.js";
+import { L1 } from "../l1/l1.js";
+import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import type { L1Counter } from "../stats.js";
+import type { ResolvedL1 } from "./l1-options.js";
+import type { Looked } from "./loading.js";
+import type { Interpretation } from "./read.js";
+
+/** Outcomes whose value L1 may hold: read from this key space, in the current shape. Read-through and legacy values are not (their own keys' invalidations would not reach this prefix). */
+const KEPT = new Set(["hit", "upgraded", "unknown", "absent"]);
+
+/** What L1 holds of an interpretation: outcome, value, header and revision (no envelope, no error). */
+function kept<T>(seen: Interpretation<T> | undefined): Interpretation<T> | undefined {
+  if (seen === undefined || !KEPT.has(seen.outcome)) return undefined;
+  return { outcome: seen.outcome, value: seen.value, header: seen.header, revision: seen.revision, error: undefined };
+}
+
+/**
+ * An accessor's L1 in front of its reads (docs/l1.md): a hit is served
+ * from memory; a miss reads Redis under a ticket, so that the reply enters
+ * only if nothing invalidated its key meanwhile.
+ */
+export class L1Tier<T> {
+  readonly l1: L1<Interpretation<T>>;
+
+  constructor(prefix: string, settings: ResolvedL1, store: CacheStore, count: (counter: L1Counter) => void) {
+    let tracking = settings.tracking;
+    if (tracking === undefined) {
+      if (typeof store.tracking !== "function") throw new ConfigError("l1.tracking", "this store has no tracking(): pass l1.tracking (ioredisTracking(client) or nodeRedisTracking(client) over the same servers)");
+      tracking = store.tracking();
+    }
+    this.l1 = new L1<Interpretation<T>>(prefix, { ...settings, tracking }, count);
+  }
+
+  /** The value of one key: from L1, or by `read` (and kept when it may be). */
+  async one(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
+    const held = this.l1.get(key);
+    if (held !== undefined) return { seen: held, failed: false };
+    const ticket = this.l1.begin(key);
+    let looked: Looked<T> | undefined;
+    try {
+      looked = await read();
+      return looked;
+    } finally {
+      this.l1.end(ticket, kept(looked?.seen), key);
+    }
+  }
+
+  /** The values of many keys: those L1 holds, the others by one `read` of their positions. */
+  async many(keys: readonly string[], read: (positions: readonly number[]) => Promise<Looked<T>[]>): Promise<Looked<T>[]> {
+    const out = new Array<Looked<T>>(keys.length);
+    const rest: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const held = this.l1.get(keys[i] as string);
+      if (held !== undefined) out[i] = { seen: held, failed: false };
+      else rest.push(i);
+    }
+    if (rest.length === 0) return out;
+    const tickets = rest.map((i) => this.l1.begin(keys[i] as string));
+    let got: Looked<T>[] | undefined;
+    try {
+      got = await read(rest);
+    } finally {
+      rest.forEach((i, j) => {
+        const looked = got?.[j];
+        if (looked !== undefined) out[i] = looked;
+        this.l1.end(tickets[j], kept(looked?.seen), keys[i] as string);
+      });
+    }
+    return out;
+  }
+
+  /** Drops `keys` at once, and keeps replies of reads in flight out (the process's own writes and deletes). */
+  drop(keys: readonly string[]): void {
+    this.l1.invalidate(keys);
+  }
+
+  close(): void {
+    this.l1.close();
+  }
+}
+
+/**
+ * The store as an accessor with an L1 uses it: every write, delete,
+ * compare-and-set (write-back, migration) and compare-and-delete drops its
+ * keys from L1 before it is sent and again when it has settled, so the
+ * process never serves from L1 what its own write replaced, even before
+ * Redis's invalidation of that write arrives.
+ */
+export function droppingStore(store: CacheStore, tier: L1Tier<unknown>): CacheStore {
+  const around = async <R>(keys: readonly string[], work: () => Promise<R>): Promise<R> => {
+    tier.drop(keys);
+    try {
+      return await work();
+    } finally {
+      tier.drop(keys);
+    }
+  };
+  return {
+    get: (key) => store.get(key),
+    getMany: (keys, deadline?: Deadline) => store.getMany(keys, deadline),
+    getWithExpiry: (key): Promise<StoredValue | null> => store.getWithExpiry(key),
+    set: (write: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> => around([write.key], () => store.set(write, guard)),
+    setMany: (writes, guard, deadline): Promise<StoreWriteResult[]> =>
+      around(
+        writes.map((w) => w.key),
+        () => store.setMany(writes, guard, deadline),
+      ),
+    delete: (keys) => around(keys, () => store.delete(keys)),
+    replaceIfEqual: (key, expected, value) => around([key], () => store.replaceIfEqual(key, expected, value)),
+    deleteIfEqual: (key, expected) => around([key], () => store.deleteIfEqual(key, expected)),
+    createIfAbsent: (key, value, expireAt) => around([key], () => store.createIfAbsent(key, value, expireAt)),
+  };
+}

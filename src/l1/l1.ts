@@ -1,0 +1,179 @@
+import type { FlushReason, InvalidationListener, InvalidationSource, InvalidationWatch } from "./invalidation-source.js";
+import type { L1Counter } from "../stats.js";
+import { estimateBytes } from "./sizes.js";
+import { TinyLfuMap } from "./tiny-lfu.js";
+
+/** What a caller may do with a value an L1 returns. */
+export type L1Values =
+  /** The value is deep-frozen when it enters the L1 and the same object is returned to every caller: mutating it throws in strict mode (bytes fields, Uint8Arrays, cannot be frozen: never write into them). */
+  | "frozen"
+  /** Every hit returns a `structuredClone` of the held value: callers may mutate what they get (a copy costs about as much as decoding). */
+  | "copy";
+
+/** The L1 settings an accessor resolved (validated by src/accessor/options.ts). */
+export interface L1Settings {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  /** Longest time an entry is served without a read from Redis, in milliseconds: the bound on staleness if an invalidation is ever lost. */
+  readonly ttlMs: number;
+  readonly values: L1Values;
+  readonly tracking: InvalidationSource;
+}
+
+/** One held value. */
+interface Held<S> {
+  readonly seen: S;
+  readonly expiresAt: number;
+}
+
+/** A read in flight: how many, and how many invalidations of its key arrived meanwhile. */
+interface InFlight {
+  readers: number;
+  invalidated: number;
+}
+
+/** What `begin` hands a read, to give back with its reply. */
+export interface L1Ticket {
+  readonly key: string;
+  readonly epoch: number;
+  readonly slot: InFlight;
+  readonly invalidated: number;
+}
+
+/**
+ * The in-process tier of one accessor (docs/l1.md): decoded values of one
+ * key space (one entity, major and variant), bounded by entries and bytes
+ * (W-TinyLFU), each held at most `ttlMs`, dropped when Redis says the key
+ * changed. A read that misses takes a ticket before it asks Redis and
+ * gives it back with the reply: the reply enters only if no invalidation
+ * of its key and no flush happened in between and tracking is live, so an
+ * older reply never outlives the invalidation that raced it.
+ */
+export class L1<S extends { readonly value: unknown }> implements InvalidationListener {
+  private readonly map: TinyLfuMap<Held<S>>;
+  private readonly watch: InvalidationWatch;
+  private readonly inFlight = new Map<string, InFlight>();
+  private epoch = 0;
+
+  constructor(
+    prefix: string,
+    private readonly settings: L1Settings,
+    private readonly count: (counter: L1Counter) => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.map = new TinyLfuMap<Held<S>>(settings, () => count("eviction"));
+    this.watch = settings.tracking.watch(prefix, this);
+  }
+
+  /** Entries held. */
+  get entries(): number {
+    return this.map.size;
+  }
+
+  /** Estimated heap bytes held (keys and values). */
+  get bytes(): number {
+    return this.map.bytes;
+  }
+
+  /** True while reads may fill the L1 (tracking confirmed on every server). */
+  get live(): boolean {
+    return this.watch.live;
+  }
+
+  /** Resolves true once tracking is live, false after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<boolean> {
+    return this.watch.ready(timeoutMs);
+  }
+
+  /** The held interpretation of `key` (its value frozen, or copied), or undefined: counted as a hit or a miss. */
+  get(key: string): S | undefined {
+    const held = this.map.get(key);
+    if (held === undefined || !this.watch.live) {
+      this.count("miss");
+      return undefined;
+    }
+    if (held.expiresAt <= this.now()) {
+      this.map.delete(key);
+      this.count("miss");
+      return undefined;
+    }
+    this.count("hit");
+    return this.settings.values === "copy" ? { ...held.seen, value: structuredClone(held.seen.value) } : held.seen;
+  }
+
+  /** Starts a read of `key` from Redis: undefined when its reply could not enter anyway (not live). */
+  begin(key: string): L1Ticket | undefined {
+    if (!this.watch.live) return undefined;
+    let slot = this.inFlight.get(key);
+    if (slot === undefined) this.inFlight.set(key, (slot = { readers: 0, invalidated: 0 }));
+    slot.readers += 1;
+    return { key, epoch: this.epoch, slot, invalidated: slot.invalidated };
+  }
+
+  /**
+   * Ends the read of `ticket` (always: also when it failed, with
+   * `seen` undefined); keeps `seen` when it may: nothing invalidated its
+   * key or flushed the L1 since `begin`, and tracking is still live.
+   */
+  end(ticket: L1Ticket | undefined, seen: S | undefined, key: string): void {
+    if (ticket === undefined) {
+      if (seen !== undefined) this.count("not_live");
+      return;
+    }
+    const slot = ticket.slot;
+    slot.readers -= 1;
+    if (slot.readers === 0 && this.inFlight.get(ticket.key) === slot) this.inFlight.delete(ticket.key);
+    if (seen === undefined) return;
+    if (ticket.epoch !== this.epoch || slot.invalidated !== ticket.invalidated) {
+      this.count("race_skipped");
+      return;
+    }
+    if (!this.watch.live) {
+      this.count("not_live");
+      return;
+    }
+    this.put(key, seen);
+  }
+
+  /** Holds `seen` for `key` (frozen first, in "frozen" mode). */
+  private put(key: string, seen: S): void {
+    const bytes = estimateBytes(key, seen.value);
+    if (this.settings.values === "frozen") deepFreeze(seen.value);
+    this.map.set(key, { seen, expiresAt: this.now() + this.settings.ttlMs }, bytes);
+  }
+
+  invalidate(keys: readonly string[]): void {
+    for (const key of keys) {
+      if (this.map.delete(key)) this.count("invalidation");
+      const slot = this.inFlight.get(key);
+      if (slot !== undefined) slot.invalidated += 1;
+    }
+  }
+
+  flush(reason: FlushReason): void {
+    this.epoch += 1;
+    this.map.clear();
+    this.count(`flush_${reason}`);
+  }
+
+  /** Stops watching and drops everything. */
+  close(): void {
+    this.watch.close();
+    this.epoch += 1;
+    this.map.clear();
+  }
+}
+
+/** Freezes `value` and everything it holds (typed arrays excepted: they cannot be frozen). */
+export function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null || Object.isFrozen(value) || ArrayBuffer.isView(value)) return;
+  Object.freeze(value);
+  if (value instanceof Map) {
+    for (const [k, v] of value) {
+      deepFreeze(k);
+      deepFreeze(v);
+    }
+    return;
+  }
+  for (const v of Object.values(value)) deepFreeze(v);
+}

@@ -1,0 +1,51 @@
+/**
+ * Estimated heap bytes of an L1 entry: what its byte bound counts. V8's
+ * layout is not observable, so this is a model (close to what
+ * `npm run bench -- --only=l1` measures with the heap itself, see
+ * docs/benchmarks.md): strings 2 bytes per code unit plus a header,
+ * objects a header plus 8 bytes per property, typed arrays their bytes plus
+ * a header, and a fixed cost per entry for the map node and its bookkeeping.
+ * The walk is bounded by the value's size, which the decoder already
+ * bounded (maxReadWork).
+ */
+
+/** Fixed bytes per entry: the map slot, the linked-list node, the held record and its interpretation. */
+export const ENTRY_OVERHEAD = 160;
+
+const OBJECT = 24;
+const SLOT = 8;
+const STRING = 16;
+
+/** Bytes of `key` and `value` held in an L1. */
+export function estimateBytes(key: string, value: unknown): number {
+  return ENTRY_OVERHEAD + STRING + 2 * key.length + sizeOf(value);
+}
+
+function sizeOf(value: unknown): number {
+  switch (typeof value) {
+    case "string":
+      return STRING + 2 * value.length;
+    case "object": {
+      if (value === null) return 0;
+      if (ArrayBuffer.isView(value)) return 64 + value.byteLength;
+      if (value instanceof Date) return OBJECT + SLOT;
+      if (value instanceof Map) {
+        let n = OBJECT + 32;
+        for (const [k, v] of value) n += 3 * SLOT + sizeOf(k) + sizeOf(v);
+        return n;
+      }
+      if (Array.isArray(value)) {
+        let n = OBJECT + SLOT * value.length;
+        for (const v of value) n += sizeOf(v);
+        return n;
+      }
+      let n = OBJECT;
+      for (const k in value) n += SLOT + sizeOf((value as Record<string, unknown>)[k]);
+      return n;
+    }
+    case "bigint":
+      return 24;
+    default:
+      return 0; // numbers, booleans, undefined: in the slot (a heap number is 16 bytes, counted as 0 here)
+  }
+}
