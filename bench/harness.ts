@@ -8,18 +8,22 @@ export type Goal =
   | { readonly kind: "speedup-at-least"; readonly target: number }
   /** subject throughput / baseline throughput, at least `target`. */
   | { readonly kind: "throughput-at-least"; readonly target: number }
+  /** subject amount / baseline amount, neither a time nor a throughput (e.g. hit rates), at least `target`. */
+  | { readonly kind: "ratio-at-least"; readonly target: number }
   /** subject bytes / baseline bytes, at most `target`. */
   | { readonly kind: "size-at-most"; readonly target: number }
   /** baseline amount / subject amount (how many times fewer, e.g. bytes read), at least `target`. */
   | { readonly kind: "fewer-at-least"; readonly target: number }
   /** absolute seconds, at most `target` (no baseline). */
   | { readonly kind: "seconds-at-most"; readonly target: number }
+  /** absolute milliseconds (e.g. a latency percentile), at most `target` (no baseline). */
+  | { readonly kind: "ms-at-most"; readonly target: number }
   /** an absolute count (e.g. loader calls), at most `target` (no baseline). */
   | { readonly kind: "count-at-most"; readonly target: number }
   /** a fraction of events (e.g. reads served stale), at least `target`. */
   | { readonly kind: "fraction-at-least"; readonly target: number }
-  /** no target: a ratio reported to read beside the others. */
-  | { readonly kind: "reported" };
+  /** no target: a ratio (or, with `unit`, an absolute amount: bytes, milliseconds) reported to read beside the others. */
+  | { readonly kind: "reported"; readonly unit?: "B" | "ms" };
 
 /** One row of the results. */
 export interface BenchRow {
@@ -39,7 +43,7 @@ export interface BenchRow {
 export function passes(goal: Goal, ratio: number): boolean {
   if (goal.kind === "reported") return true;
   if (goal.kind === "fraction-at-least") return ratio >= goal.target;
-  return goal.kind === "speedup-at-least" || goal.kind === "throughput-at-least" || goal.kind === "fewer-at-least" ? ratio >= goal.target : ratio <= goal.target;
+  return goal.kind === "speedup-at-least" || goal.kind === "throughput-at-least" || goal.kind === "ratio-at-least" || goal.kind === "fewer-at-least" ? ratio >= goal.target : ratio <= goal.target;
 }
 
 /** Renders a goal like `≤ 1.10×`. */
@@ -51,12 +55,16 @@ export function goalText(goal: Goal): string {
       return `≥ ${goal.target.toFixed(2)}× faster`;
     case "throughput-at-least":
       return `throughput ≥ ${goal.target.toFixed(2)}×`;
+    case "ratio-at-least":
+      return `ratio ≥ ${goal.target.toFixed(2)}×`;
     case "size-at-most":
       return `bytes ≤ ${goal.target.toFixed(2)}×`;
     case "fewer-at-least":
       return `≥ ${goal.target.toFixed(0)}× fewer`;
     case "seconds-at-most":
       return `< ${goal.target} s`;
+    case "ms-at-most":
+      return `≤ ${goal.target} ms`;
     case "count-at-most":
       return `≤ ${goal.target}`;
     case "fraction-at-least":
@@ -117,17 +125,28 @@ export function compareMicro(subject: () => unknown, baseline: () => unknown, op
  * Throughput of several async operations driven by `concurrency` callers,
  * measured side by side: every round runs each contender for `timeMs`, in
  * rotating order. Returns ops/s medians per contender and per-round values.
+ * `yieldBetween`: let the event loop turn (timers, sockets) before each
+ * contender runs, for contenders that never leave the microtask queue (an
+ * in-memory hit), so that back to back they do not starve timers, such as a
+ * tracking heartbeat, for longer than one of them runs.
  */
 export async function compareThroughput(
   contenders: Readonly<Record<string, (caller: number, i: number) => Promise<unknown>>>,
-  options: { readonly rounds: number; readonly timeMs: number; readonly concurrency: number; readonly warmupMs: number },
+  options: { readonly rounds: number; readonly timeMs: number; readonly concurrency: number; readonly warmupMs: number; readonly yieldBetween?: boolean },
 ): Promise<Map<string, number[]>> {
   const names = Object.keys(contenders);
   const perRound = new Map<string, number[]>(names.map((n) => [n, []]));
-  for (const name of names) await drive(contenders[name] as (c: number, i: number) => Promise<unknown>, options.concurrency, options.warmupMs);
+  const turn = async (): Promise<void> => {
+    if (options.yieldBetween === true) await new Promise((resolve) => setImmediate(resolve));
+  };
+  for (const name of names) {
+    await turn();
+    await drive(contenders[name] as (c: number, i: number) => Promise<unknown>, options.concurrency, options.warmupMs);
+  }
   for (let round = 0; round < options.rounds; round++) {
     const order = names.map((_, i) => names[(i + round) % names.length] as string);
     for (const name of order) {
+      await turn();
       perRound.get(name)?.push(await drive(contenders[name] as (c: number, i: number) => Promise<unknown>, options.concurrency, options.timeMs));
     }
   }

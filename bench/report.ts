@@ -9,6 +9,8 @@ function cells(r: BenchRow): string[] {
   const value =
     r.goal.kind === "seconds-at-most" ? `${r.ratio.toFixed(2)} s`
     : r.goal.kind === "count-at-most" ? `${r.ratio}`
+    : r.goal.kind === "ms-at-most" || (r.goal.kind === "reported" && r.goal.unit === "ms") ? `${r.ratio.toFixed(3)} ms`
+    : r.goal.kind === "reported" && r.goal.unit === "B" ? `${Math.round(r.ratio)} B`
     : r.goal.kind === "fraction-at-least" ? `${(r.ratio * 100).toFixed(2)}%`
     : `${r.ratio.toFixed(2)}×`;
   return [r.case, r.entity, value, goalText(r.goal), r.pass ? "yes" : "**no**", r.detail];

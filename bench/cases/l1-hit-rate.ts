@@ -36,7 +36,7 @@ export function l1HitRateCases(options: HitRateOptions = {}): BenchRow[] {
   const sizes = prng(seed);
   let allBytes = 0;
   for (let k = 0; k < keys; k++) allBytes += sizeOf[k] = MIN_BYTES + Math.floor(sizes() * (MAX_BYTES - MIN_BYTES + 1));
-  const goal: Goal = { kind: "throughput-at-least", target: 1 };
+  const goal: Goal = { kind: "ratio-at-least", target: 1 };
   return (options.capacities ?? [0.01, 0.1]).map((fraction) => {
     const budget = Math.round(allBytes * fraction);
     const tiny = new TinyLfuMap<number>({ maxEntries: keys, maxBytes: budget });

@@ -171,6 +171,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly policy: LoadPolicy;
   /** The in-process L1 (the `l1` option), undefined without it. */
   private readonly tier: L1Tier<T> | undefined;
+  /** Ends the metrics sink's gauges of the L1, on close. */
+  private readonly unobserve: (() => void) | undefined;
   /** Set by close(): every later call rejects. */
   private closing: Promise<number> | undefined;
 
@@ -192,6 +194,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     this.timing = this.recorder?.duration !== undefined;
     this.outcomes = new Outcomes(this.recorder, entity.current.schemaId, options);
     this.tier = options.l1 === undefined ? undefined : new L1Tier<T>(this.keys.base, options.l1, store, (c) => this.outcomes.counter.l1(c));
+    const tier = this.tier;
+    this.unobserve = tier === undefined ? undefined : this.recorder?.held?.(() => ({ entries: tier.l1.entries, bytes: tier.l1.bytes }));
     this.io = new StoreCalls(this.tier === undefined ? store : droppingStore(store, this.tier as L1Tier<unknown>), options.deadlineMs);
     const encode = (value: T, key: string | undefined): Buffer => this.encode(value, key);
     this.maintenance = new Maintenance(entity as Entity<T, unknown>, options, this.io, this.outcomes, encode);
@@ -237,7 +241,10 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   close(options?: CloseOptions): Promise<number> {
     const { timeoutMs } = closeOptions(options, "close options");
-    this.closing ??= this.io.drain(timeoutMs).finally(() => this.tier?.close());
+    this.closing ??= this.io.drain(timeoutMs).finally(() => {
+      this.tier?.close();
+      this.unobserve?.();
+    });
     return this.closing;
   }
 

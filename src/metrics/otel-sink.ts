@@ -1,4 +1,4 @@
-import type { Attributes, Counter, Histogram, Meter } from "@opentelemetry/api";
+import type { Attributes, Counter, Histogram, Meter, ObservableResult } from "@opentelemetry/api";
 import type { MetricRecorder, MetricsSink, TimedCall } from "./sink.js";
 
 /** Options of {@link openTelemetryMetrics}. */
@@ -25,7 +25,9 @@ const hex = (id: number): string => `0x${id.toString(16).padStart(8, "0")}`;
  * `protocache.writes`, `protocache.deletes` (and one per counter group
  * added later) with attributes `protocache.entity`, `protocache.major`,
  * `protocache.message`, `protocache.outcome` and `protocache.schema_id`;
- * `protocache.operation.keys` for migrate/census/cleanup; and the histogram
+ * `protocache.operation.keys` for migrate/census/cleanup; the gauges
+ * `protocache.l1.entries` and `protocache.l1.bytes` (what each accessor's
+ * L1 holds, read at collection; the L1 counters are `protocache.l1`); and the histogram
  * `protocache.call.duration` (seconds, attribute `protocache.call`). This
  * module imports nothing from `@opentelemetry/api` at run time: it only
  * calls the meter it is given.
@@ -56,6 +58,18 @@ export function openTelemetryMetrics(meter: Meter, options: OpenTelemetryMetrics
     unit: "s",
     advice: { explicitBucketBoundaries: buckets },
   });
+  /** Every open L1 with its attributes: what the two gauges observe at collection. */
+  const l1s = new Set<{ readonly attributes: Attributes; readonly read: () => { readonly entries: number; readonly bytes: number } }>();
+  let gauges = false;
+  const observeL1 = (): void => {
+    if (gauges) return;
+    gauges = true;
+    const observe = (field: "entries" | "bytes") => (result: ObservableResult) => {
+      for (const l1 of l1s) result.observe(l1.read()[field], l1.attributes);
+    };
+    meter.createObservableGauge(`${prefix}.l1.entries`, { description: "entries an accessor's L1 holds" }).addCallback(observe("entries"));
+    meter.createObservableGauge(`${prefix}.l1.bytes`, { description: "estimated heap bytes an accessor's L1 holds", unit: "By" }).addCallback(observe("bytes"));
+  };
   return {
     bind(scope): MetricRecorder {
       const base: Attributes = {
@@ -85,6 +99,12 @@ export function openTelemetryMetrics(meter: Meter, options: OpenTelemetryMetrics
         count: (group, outcome, schemaId) => counterOf(group).add(1, attributes("protocache.group", group, outcome, schemaId)),
         duration: (call, ms) => durations.record(ms / 1000, callAttributes.get(call)),
         operation: (operation, outcome, n, schemaId) => operations.add(n, attributes("protocache.operation", operation, outcome, schemaId)),
+        held: (read) => {
+          observeL1();
+          const entry = { attributes: base, read };
+          l1s.add(entry);
+          return () => void l1s.delete(entry);
+        },
       };
     },
   };

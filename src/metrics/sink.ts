@@ -34,6 +34,12 @@ export interface MetricRecorder {
    * much as everything else a no-op sink costs).
    */
   duration?(call: TimedCall, ms: number): void;
+  /**
+   * What an accessor's L1 holds, read when the metrics system collects
+   * (gauges): called once when an accessor with `l1` is made; the function
+   * it returns is called when the accessor closes. Optional.
+   */
+  held?(read: () => { readonly entries: number; readonly bytes: number }): () => void;
   /** `n` keys of a bulk operation (`migrate`, `census`, `cleanup`) had this outcome. */
   operation(operation: string, outcome: string, n: number, schemaId: number | undefined): void;
 }

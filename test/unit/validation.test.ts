@@ -99,9 +99,12 @@ describe("options(shape)", () => {
 });
 
 describe("store option validators (for the stores to adopt)", () => {
-  it("storeOptionsOf applies the default compare mode and refuses typos and bad values", () => {
-    expect(storeOptionsOf(undefined)).toEqual({ compare: "auto" });
-    expect(storeOptionsOf({ compare: "lua" })).toEqual({ compare: "lua" });
+  it("storeOptionsOf applies the default compare mode and tracking settings and refuses typos and bad values", () => {
+    const tracking = { heartbeatMs: 1000, maxReconnectDelayMs: 2000 };
+    expect(storeOptionsOf(undefined)).toEqual({ compare: "auto", tracking });
+    expect(storeOptionsOf({ compare: "lua" })).toEqual({ compare: "lua", tracking });
+    expect(storeOptionsOf({ tracking: { heartbeatMs: 250 } })).toEqual({ compare: "auto", tracking: { ...tracking, heartbeatMs: 250 } });
+    expect(refusal(() => storeOptionsOf({ tracking: { heartbeatMs: 5 } })).option).toBe("store options.tracking.heartbeatMs");
     const typo = refusal(() => storeOptionsOf({ comapre: "lua" }));
     expect(typo.option).toBe("store options.comapre");
     expect(typo.hint).toBe("did you mean compare?");

@@ -1,0 +1,119 @@
+import { spawnSync } from "node:child_process";
+import { startRedis, type RedisProcess } from "./redis-server.js";
+
+/** A real Redis Cluster of `masters` masters with one replica each, on free ports (what a failover test needs). */
+export interface ReplicatedCluster {
+  readonly nodes: readonly RedisProcess[];
+  /** The node on `port`. */
+  node(port: number): RedisProcess;
+  /** The cluster's view now, asked of a node that answers: ports of the masters (holding slots) and each one's replica. */
+  topology(): Topology;
+  /** Waits until every node that runs agrees the cluster is ok, with `masters` masters that each hold slots. */
+  waitForMasters(masters: number, timeoutMs?: number): Promise<Topology>;
+  stop(): Promise<void>;
+}
+
+export interface Topology {
+  /** Ports of the masters that hold slots. */
+  readonly masters: readonly number[];
+  /** Master port → the port of its replica (for the masters that have a connected one). */
+  readonly replicaOf: ReadonlyMap<number, number>;
+}
+
+function cli(port: number, ...args: string[]): string {
+  const run = spawnSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8", timeout: 5_000 });
+  return run.status === 0 ? run.stdout : "";
+}
+
+/** Parses CLUSTER NODES: masters with slots, and their replicas (by node id). */
+function parseNodes(text: string): Topology | undefined {
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  if (lines.length === 0) return undefined;
+  const byId = new Map<string, { port: number; master: boolean; failed: boolean; of: string; slots: boolean }>();
+  for (const line of lines) {
+    const [id = "", address = "", flags = "", of = "", , , , link = "", ...slots] = line.split(" ");
+    const port = Number(/:(\d+)@/.exec(address)?.[1] ?? "0");
+    const failed = flags.includes("fail") || link !== "connected";
+    byId.set(id, { port, master: flags.includes("master"), failed, of, slots: slots.length > 0 });
+  }
+  const masters: number[] = [];
+  const replicaOf = new Map<number, number>();
+  for (const n of byId.values()) {
+    if (n.master && n.slots && !n.failed) masters.push(n.port);
+    if (!n.master && !n.failed) {
+      const master = byId.get(n.of);
+      if (master !== undefined) replicaOf.set(master.port, n.port);
+    }
+  }
+  return { masters: masters.sort((a, b) => a - b), replicaOf };
+}
+
+/**
+ * Starts `2 × masters` cluster-enabled servers and joins them with
+ * `redis-cli --cluster create --cluster-replicas 1`; resolves once the
+ * cluster is ok and every replica is in sync with its master.
+ * `--cluster-node-timeout` is 1000 ms (a killed master is failed over in
+ * about two seconds), unless `extraArgs` sets it.
+ */
+export async function startReplicatedCluster(masters = 3, extraArgs: readonly string[] = []): Promise<ReplicatedCluster> {
+  const nodes: RedisProcess[] = [];
+  const stop = async (): Promise<void> => {
+    for (const n of nodes) n.process.kill("SIGCONT");
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  const alive = (): RedisProcess[] => nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
+  const topology = (): Topology => {
+    for (const n of alive()) {
+      const parsed = parseNodes(cli(n.port, "cluster", "nodes"));
+      if (parsed !== undefined) return parsed;
+    }
+    throw new Error("no cluster node answers CLUSTER NODES");
+  };
+  const waitForMasters = async (count: number, timeoutMs = 20_000): Promise<Topology> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ok = alive().every((n) => cli(n.port, "cluster", "info").includes("cluster_state:ok"));
+      const views = alive().map((n) => parseNodes(cli(n.port, "cluster", "nodes")));
+      const first = views[0];
+      const agreed = first !== undefined && views.every((v) => v !== undefined && v.masters.join() === first.masters.join());
+      if (ok && agreed && first.masters.length === count) return first;
+      if (Date.now() > deadline) throw new Error(`the cluster did not settle on ${count} masters within ${timeoutMs} ms: ${JSON.stringify(first?.masters)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    for (let i = 0; i < masters * 2; i++) {
+      const args = ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`, "--cluster-node-timeout", "1000", ...extraArgs];
+      nodes.push(await startRedis(args));
+    }
+    const create = spawnSync("redis-cli", ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"], { encoding: "utf8" });
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
+    await waitForMasters(masters);
+    // Every replica attached and in sync: a failover has a replica to promote.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const t = topology();
+      const synced = t.masters.every((m) => {
+        const replica = t.replicaOf.get(m);
+        return replica !== undefined && cli(replica, "info", "replication").includes("master_link_status:up");
+      });
+      if (synced) break;
+      if (Date.now() > deadline) throw new Error("the replicas did not sync with their masters within 20 s");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    nodes,
+    node: (port) => {
+      const found = nodes.find((n) => n.port === port);
+      if (found === undefined) throw new Error(`no cluster node on port ${port}`);
+      return found;
+    },
+    topology,
+    waitForMasters,
+    stop,
+  };
+}
