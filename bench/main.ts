@@ -6,6 +6,8 @@ import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
 import { glideClient, ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
 import { compareCases, writeBackCases } from "./cases/migrations.js";
+import { invalidationLatencyCases, l1HitCases, trackingCostCases } from "./cases/l1.js";
+import { l1HitRateCases } from "./cases/l1-hit-rate.js";
 import { batchFillCases, failSafeCases, loadingHitCases, stampedeCases } from "./cases/loading.js";
 import { censusCases, metricsCases, migrateCases } from "./cases/ops.js";
 import { fixtures, type Fixture } from "./fixtures.js";
@@ -14,11 +16,11 @@ import { printTable, writeReport } from "./report.js";
 import { startRedis } from "../test/support/redis-server.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,loading,migrations,ops,metrics,gen]`: every case is a
+ * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,loading,l1,migrations,ops,metrics,gen]`: every case is a
  * ratio against a baseline measured side by side in the same run. Prints a
  * table, writes bench/results.json and docs/benchmarks.md (full runs), or
  * bench/results-<suite>.json and that suite's section of docs/benchmarks.md
- * (a run of one suite that has a section there: `--only=loading`).
+ * (a run of one suite that has a section there: `--only=loading`, `--only=l1`).
  */
 const quick = process.argv.includes("--quick");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
@@ -103,6 +105,30 @@ if (wanted("loading")) {
     await server?.stop();
   }
 }
+if (wanted("l1")) {
+  const server = process.env["REDIS_URL"] ? undefined : await startRedis();
+  const url = process.env["REDIS_URL"] ?? server?.url ?? "";
+  const fxs = fixtures() as unknown as Fixture<unknown>[];
+  try {
+    console.error("l1: L1 hits vs get from Redis and bentocache memory + Redis + bus, copy vs frozen, 64 concurrent callers …");
+    rows.push(...(await l1HitCases(url, fxs, { rounds: quick ? 3 : 7, timeMs: quick ? 300 : 500, concurrency: 64 })));
+    const samples = quick ? 1000 : 2000;
+    console.error(`l1: invalidation latency, ${samples} writes by another connection …`);
+    rows.push(...(await invalidationLatencyCases(url, samples)));
+    const entries = quick ? 5000 : 20_000;
+    console.error(`l1: heap bytes per entry, ${entries / 1000}k entries (own process, --expose-gc) …`);
+    const heap = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", join(here, "suites", "l1-heap.ts"), url, String(entries)], { encoding: "utf8", maxBuffer: 1 << 24 });
+    if (heap.status !== 0) throw new Error(`l1 heap suite failed: ${heap.stderr}`);
+    rows.push(...(JSON.parse(heap.stdout) as BenchRow[]));
+  } finally {
+    await server?.stop();
+  }
+  console.error("l1: hit rate, TinyLfuMap vs lru-cache on a Zipf stream …");
+  rows.push(...l1HitRateCases(quick ? { reads: 200_000 } : {}));
+  const tracked = quick ? 20_000 : 100_000;
+  console.error(`l1: server-side cost of per-key and BCAST tracking, ${tracked / 1000}k keys (fresh servers) …`);
+  rows.push(...(await trackingCostCases(tracked)));
+}
 if (wanted("ops") || wanted("metrics")) {
   // A server of their own: the cases FLUSHDB it between rounds.
   const server = await startRedis();
@@ -130,7 +156,7 @@ if (wanted("gen")) {
 
 printTable(rows);
 /** Suites whose run by itself rewrites their own section of docs/benchmarks.md. */
-const sections = ["loading"];
+const sections = ["loading", "l1"];
 if (!quick && only === undefined) writeReport(rows, join(here, "results.json"), join(here, "..", "docs", "benchmarks.md"));
 else if (!quick && only !== undefined && sections.includes(only)) writeReport(rows, join(here, `results-${only}.json`), join(here, "..", "docs", "benchmarks.md"), only);
 else writeFileSync(join(here, ".work-results.json"), JSON.stringify(rows, null, 2));

@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors.js";
-import { L1 } from "../l1/l1.js";
+import { deepFreeze, L1 } from "../l1/l1.js";
 import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
 import type { L1Counter } from "../stats.js";
 import type { ResolvedL1 } from "./l1-options.js";
@@ -15,6 +15,12 @@ function kept<T>(seen: Interpretation<T> | undefined): Interpretation<T> | undef
   return { outcome: seen.outcome, value: seen.value, header: seen.header, revision: seen.revision, error: undefined };
 }
 
+/** A joiner's own copy of a shared read's value ("copy" mode). */
+function copied<T>(looked: Looked<T>): Looked<T> {
+  const seen = looked.seen;
+  return seen === undefined || seen.value === undefined ? looked : { ...looked, seen: { ...seen, value: structuredClone(seen.value) } };
+}
+
 /**
  * An accessor's L1 in front of its reads (docs/l1.md): a hit is served
  * from memory; a miss reads Redis under a ticket, so that the reply enters
@@ -22,6 +28,9 @@ function kept<T>(seen: Interpretation<T> | undefined): Interpretation<T> | undef
  */
 export class L1Tier<T> {
   readonly l1: L1<Interpretation<T>>;
+  /** Reads of L1 misses in flight, by key: what concurrent misses of one key join. */
+  private readonly reading = new Map<string, Promise<Looked<T>>>();
+  private readonly copies: boolean;
 
   constructor(prefix: string, settings: ResolvedL1, store: CacheStore, count: (counter: L1Counter) => void) {
     let tracking = settings.tracking;
@@ -30,18 +39,37 @@ export class L1Tier<T> {
       tracking = store.tracking();
     }
     this.l1 = new L1<Interpretation<T>>(prefix, { ...settings, tracking }, count);
+    this.copies = settings.values === "copy";
   }
 
-  /** The value of one key: from L1, or by `read` (and kept when it may be). */
-  async one(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
+  /**
+   * The value of one key: from L1, or by `read` (and kept when it may be).
+   * Concurrent misses of one key share one read (single-flight over L1
+   * misses); in `"copy"` mode each joiner gets its own copy.
+   */
+  one(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
     const held = this.l1.get(key);
-    if (held !== undefined) return { seen: held, failed: false };
+    if (held !== undefined) return Promise.resolve({ seen: held, failed: false });
+    const pending = this.reading.get(key);
+    if (pending !== undefined) return this.copies ? pending.then(copied) : pending;
+    const started = this.readOne(key, read);
+    this.reading.set(key, started);
+    const done = (): void => {
+      if (this.reading.get(key) === started) this.reading.delete(key);
+    };
+    started.then(done, done);
+    return started;
+  }
+
+  private async readOne(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
     const ticket = this.l1.begin(key);
     let looked: Looked<T> | undefined;
     try {
       looked = await read();
       return looked;
     } finally {
+      // Frozen mode: what a read returns is frozen whether or not L1 keeps it, since joiners share it.
+      if (!this.copies) deepFreeze(looked?.seen?.value);
       this.l1.end(ticket, kept(looked?.seen), key);
     }
   }

@@ -308,7 +308,8 @@ export class RedisTracking implements InvalidationSource {
     if (generation === undefined || generation.retired) return;
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), this.heartbeatMs);
+      // After the timer, one turn through I/O first: a pong that arrived while the event loop was busy is read before "late" is decided.
+      timer = setTimeout(() => setImmediate(() => resolve("late")), this.heartbeatMs);
       timer.unref();
     });
     const pings = Promise.all(generation.connections.map((c) => c.ping()));

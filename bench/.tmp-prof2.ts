@@ -1,0 +1,34 @@
+import { MemoryStore } from "../src/stores/memory/memory-store.js";
+import { createEntityCache } from "../src/accessor/entity-cache.js";
+import { internalsOf } from "../src/accessor/internals.js";
+import { TinyLfuMap } from "../src/l1/tiny-lfu.js";
+import { fixtures, type Fixture } from "./fixtures.js";
+import { withKey } from "./cases/accessor.js";
+const fx = fixtures()[0] as unknown as Fixture<unknown>;
+const store = new MemoryStore();
+const c = createEntityCache(fx.entity, store, { prefix: "p:", ttlSeconds: 3600, l1: { maxEntries: 100000, maxBytes: 1 << 28, ttlSeconds: 3600, tracking: store.tracking() } });
+const l1 = internalsOf<unknown, never>(c)!.l1!;
+await l1.ready(1000);
+const fields = Array.from({ length: 1024 }, (_, i) => withKey(fx, `k-${i}`));
+for (const f of fields) await c.set(f);
+for (const f of fields) await c.get(f as never);
+console.log("entries", c.stats().l1.entries);
+const keys = fields.map((f) => c.keyOf(f as never));
+const flat = keys.map((k) => (k.split("").join("")));
+const m = new TinyLfuMap<number>({ maxEntries: 100000, maxBytes: 1 << 28 });
+for (const k of flat) m.set(k, 1, 100);
+const plainMap = new Map(flat.map((k) => [k, 1]));
+function t(name: string, fn: (i: number) => unknown) {
+  for (let i = 0; i < 200000; i++) fn(i);
+  const n = 2_000_000; const s = performance.now();
+  for (let i = 0; i < n; i++) fn(i);
+  console.log(name.padEnd(30), ((performance.now() - s) * 1e6 / n).toFixed(0), "ns");
+}
+t("Map.get flat", (i) => plainMap.get(flat[i & 1023]!));
+t("TinyLfuMap.get flat", (i) => m.get(flat[i & 1023]!));
+t("keyOf(fields)", (i) => c.keyOf(fields[i & 1023] as never));
+t("Map.get keyOf(fields)", (i) => plainMap.get(c.keyOf(fields[i & 1023] as never)));
+t("L1.get flat", (i) => l1.get(flat[i & 1023]!));
+t("Date.now", () => Date.now());
+t("l1.live", () => l1.live);
+t("stats counter via c.stats? no", () => 0);

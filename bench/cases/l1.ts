@@ -1,0 +1,508 @@
+import { BentoCache, bentostore } from "bentocache";
+import { memoryDriver } from "bentocache/drivers/memory";
+import { redisBusDriver, redisDriver } from "bentocache/drivers/redis";
+import { Redis } from "ioredis";
+import { createEntityCache, type EntityCache } from "../../src/accessor/entity-cache.js";
+import { internalsOf } from "../../src/accessor/internals.js";
+import type { L1Options } from "../../src/accessor/l1-options.js";
+import type { InvalidationSource, InvalidationWatch } from "../../src/l1/invalidation-source.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
+import { startRedis } from "../../test/support/redis-server.js";
+import type { Fixture } from "../fixtures.js";
+import { compareThroughput, median, passes, type BenchRow, type Goal } from "../harness.js";
+import { atLeast, ratioRow, withKey, type ThroughputOptions } from "./accessor.js";
+
+/**
+ * The L1 tier (docs/l1.md) measured side by side: L1 hits against reads
+ * from Redis on the same ioredis connection and against bentocache's own
+ * memory tier; what `values: "copy"` costs; how long an invalidation takes
+ * from another connection's write to the tracking listener; heap bytes per
+ * entry against the envelope and against the L1's own estimate; and what
+ * the two tracking modes cost the server (per-key against BCAST).
+ */
+const keysPerCaller = 16;
+type Op = (caller: number, i: number) => Promise<unknown>;
+type AnyCache = EntityCache<unknown, never>;
+
+/** No target, a ratio. */
+const reported: Goal = { kind: "reported" };
+
+/** Invalidated keys of `prefix` as `source` delivers them (what the suite waits for before it measures L1 hits). */
+function listen(source: InvalidationSource, prefix: string): { readonly keys: Set<string>; flushes: number; readonly watch: InvalidationWatch } {
+  const heard = {
+    keys: new Set<string>(),
+    flushes: 0,
+    watch: undefined as unknown as InvalidationWatch,
+  };
+  heard.watch = source.watch(prefix, {
+    invalidate: (keys) => {
+      for (const k of keys) heard.keys.add(k);
+    },
+    flush: () => void (heard.flushes += 1),
+  });
+  return heard;
+}
+
+/** Polls `done` every few milliseconds; throws after `timeoutMs`. */
+async function until(done: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`l1 bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Waits until the accessor's L1 tracking is live. */
+async function l1Ready(cache: AnyCache): Promise<void> {
+  const l1 = internalsOf<unknown, never>(cache)?.l1;
+  if (l1 === undefined || !(await l1.ready(10_000))) throw new Error("l1 bench: the L1's tracking did not become live within 10 s");
+}
+
+/** Writes `values` through `writer` (an accessor without L1) and waits until Redis's invalidations of every one of them reached `source`. */
+async function writeAndHear(writer: AnyCache, source: InvalidationSource, prefix: string, values: readonly unknown[]): Promise<void> {
+  const heard = listen(source, prefix);
+  try {
+    if (!(await heard.watch.ready(10_000))) throw new Error("l1 bench: tracking of the listener did not become live");
+    for (let i = 0; i < values.length; i += 500) await writer.setMany(values.slice(i, i + 500));
+    const keys = values.map((v) => writer.keyOf(v as never));
+    await until(() => keys.every((k) => heard.keys.has(k)), `the invalidations of ${keys.length} writes`);
+  } finally {
+    heard.watch.close();
+  }
+}
+
+const flushCounters = ["flush_disconnected", "flush_heartbeat", "flush_topology", "flush_server"] as const;
+
+/**
+ * L1 hits against `get` from Redis (same ioredis connection, same keys, an
+ * accessor without L1), against bentocache 1.6 `getOrSet` with its memory
+ * L1 + Redis + bus (same Redis), and `values: "copy"` against `"frozen"`:
+ * all contenders in the same rounds, 64 callers over 16 keys each. Every
+ * key was written, its invalidation heard, then read once into each L1, so
+ * the timed part is hits only (checked after: no L1 miss, no flush, no
+ * loader call).
+ */
+export async function l1HitCases(url: string, list: readonly Fixture<unknown>[], options: ThroughputOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const redis = new Redis(url);
+  const bus = new Redis(url);
+  const store = new RedisStore(redis);
+  const bento = new BentoCache({
+    default: "multi",
+    stores: {
+      multi: bentostore()
+        .useL1Layer(memoryDriver({ maxSize: "64mb" }))
+        .useL2Layer(redisDriver({ connection: redis, prefix: "bench:l1:bento-multi" }))
+        .useBus(redisBusDriver({ connection: bus })),
+    },
+  });
+  try {
+    for (const fx of list) {
+      const prefix = `bench:l1:${fx.entity.entity}:`;
+      const l1: L1Options = { maxEntries: 100_000, maxBytes: 256 << 20, ttlSeconds: 3600 };
+      const plain: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600 });
+      const frozen: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1 });
+      const copy: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1: { ...l1, values: "copy" } });
+      await l1Ready(frozen);
+      await l1Ready(copy);
+      const fieldsOf = (caller: number, i: number): unknown => withKey(fx, `${caller}-${i % keysPerCaller}`);
+      const loader = (fields: unknown): unknown => ({ ...(fx.value as object), ...(fields as object) });
+      const multi = bento.use("multi").namespace(fx.entity.entity);
+      const bentoKey = (k: number, i: number): string => `${k}-${i % keysPerCaller}`;
+      const all: unknown[] = [];
+      for (let k = 0; k < options.concurrency; k++) for (let i = 0; i < keysPerCaller; i++) all.push(fieldsOf(k, i));
+      await writeAndHear(plain, store.tracking(), prefix, all);
+      for (let k = 0; k < options.concurrency; k++) {
+        for (let i = 0; i < keysPerCaller; i++) {
+          await frozen.get(fieldsOf(k, i) as never);
+          await copy.get(fieldsOf(k, i) as never);
+          await multi.getOrSet({ key: bentoKey(k, i), ttl: "1h", factory: () => fx.json });
+        }
+      }
+      for (const [name, c] of [["frozen", frozen], ["copy", copy]] as const) {
+        if (c.stats().l1.entries !== all.length) throw new Error(`l1 bench: the ${name} L1 holds ${c.stats().l1.entries} entries after the fill, not ${all.length}`);
+      }
+      const before = { frozen: frozen.stats(), copy: copy.stats() };
+      const contenders: Record<string, Op> = {
+        "get from Redis (no L1)": (k, i) => plain.get(fieldsOf(k, i) as never),
+        "L1 hit, get (frozen)": (k, i) => frozen.get(fieldsOf(k, i) as never),
+        "L1 hit, getOrSet (frozen)": (k, i) => frozen.getOrSet(fieldsOf(k, i) as never, loader as never),
+        "L1 hit, get (copy)": (k, i) => copy.get(fieldsOf(k, i) as never),
+        "bentocache getOrSet, memory + Redis + bus": (k, i) => multi.getOrSet({ key: bentoKey(k, i), ttl: "1h", factory: () => fx.json }),
+      };
+      // In-memory hits never leave the microtask queue: let timers (the tracking heartbeat) run between contenders.
+      const results = await compareThroughput(contenders, { ...options, warmupMs: 300, yieldBetween: true });
+      for (const [name, c] of [["frozen", frozen], ["copy", copy]] as const) {
+        const now = c.stats();
+        const was = before[name];
+        if (now.l1.miss !== was.l1.miss) throw new Error(`l1 bench: the ${name} L1 missed ${now.l1.miss - was.l1.miss} times in the timed part (flushes: ${flushCounters.map((f) => `${f} ${now.l1[f]}`).join(", ")})`);
+        if (now.loads.loaded !== was.loads.loaded) throw new Error(`l1 bench: a hot getOrSet called its loader (${name})`);
+      }
+      const row = (subject: string, baseline: string, name: string, goal: Goal): void => {
+        rows.push(ratioRow(results, subject, baseline, name, fx.name, goal));
+      };
+      row("L1 hit, get (frozen)", "get from Redis (no L1)", "L1 hit vs get from Redis, same ioredis connection (64 callers)", atLeast(20));
+      row("L1 hit, getOrSet (frozen)", "bentocache getOrSet, memory + Redis + bus", "L1 hit (getOrSet) vs bentocache getOrSet hit, its memory L1 + Redis + bus", atLeast(10));
+      row("L1 hit, get (copy)", "L1 hit, get (frozen)", 'L1 hit, values: "copy" vs "frozen" (what a structuredClone per hit costs)', reported);
+      row("L1 hit, get (copy)", "get from Redis (no L1)", 'L1 hit, values: "copy" vs get from Redis', reported);
+      await Promise.all([plain.close(), frozen.close(), copy.close()]);
+    }
+  } finally {
+    await bento.disconnectAll();
+    redis.disconnect();
+    bus.disconnect();
+  }
+  return rows;
+}
+
+/** The `p`-quantile (nearest rank) of ascending `sorted`. */
+function quantile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
+}
+
+/**
+ * Invalidation latency: a SET by a second ioredis connection, timed from
+ * just before the command is handed to the client until the tracking
+ * listener (the store's RedisTracking, BCAST on a prefix, its own
+ * connection) is told that key changed; one write at a time, `samples`
+ * times after 100 unrecorded ones.
+ */
+export async function invalidationLatencyCases(url: string, samples: number): Promise<BenchRow[]> {
+  const redis = new Redis(url);
+  const writer = new Redis(url);
+  const store = new RedisStore(redis);
+  const prefix = `bench:l1:latency:${Date.now()}:`;
+  let waiting: { readonly key: string; readonly resolve: (at: number) => void } | undefined;
+  let flushes = 0;
+  let messages = 0;
+  const watch = store.tracking().watch(prefix, {
+    invalidate: (keys) => {
+      messages += 1;
+      if (waiting !== undefined && keys.includes(waiting.key)) {
+        const w = waiting;
+        waiting = undefined;
+        w.resolve(performance.now());
+      }
+    },
+    flush: () => void (flushes += 1),
+  });
+  try {
+    if (!(await watch.ready(10_000))) throw new Error("l1 bench: tracking did not become live");
+    const heardMs: number[] = [];
+    const replyMs: number[] = [];
+    for (let i = -100; i < samples; i++) {
+      const key = `${prefix}${i}`;
+      let timer: NodeJS.Timeout | undefined;
+      const heard = new Promise<number>((resolve, reject) => {
+        waiting = { key, resolve };
+        timer = setTimeout(() => reject(new Error(`l1 bench: no invalidation of ${key} within 5 s`)), 5000);
+      });
+      const started = performance.now();
+      const replied = writer.set(key, "x").then(() => performance.now());
+      const [at, repliedAt] = await Promise.all([heard, replied]);
+      clearTimeout(timer);
+      if (i >= 0) {
+        heardMs.push(at - started);
+        replyMs.push(repliedAt - started);
+      }
+    }
+    const heardSorted = [...heardMs].sort((a, b) => a - b);
+    const replySorted = [...replyMs].sort((a, b) => a - b);
+    const ms = (v: number): string => `${v.toFixed(3)} ms`;
+    const caseName = `invalidation latency: SET by another connection → key at the tracking listener (BCAST, loopback), ${samples} writes one at a time`;
+    const p99 = quantile(heardSorted, 0.99);
+    const p50 = quantile(heardSorted, 0.5);
+    const goal: Goal = { kind: "ms-at-most", target: 2 };
+    const detail =
+      `p50 ${ms(p50)}, p90 ${ms(quantile(heardSorted, 0.9))}, p99 ${ms(p99)}, max ${ms(heardSorted[heardSorted.length - 1] as number)}; ` +
+      `the writer's own SET reply p50 ${ms(quantile(replySorted, 0.5))}, p99 ${ms(quantile(replySorted, 0.99))}; flushes ${flushes}, messages ${messages}`;
+    const p50Goal: Goal = { kind: "reported", unit: "ms" };
+    return [
+      { case: caseName, entity: "one key per write", subject: "p50", baseline: "–", goal: p50Goal, ratio: p50, pass: passes(p50Goal, p50) && flushes === 0, detail },
+      { case: caseName, entity: "one key per write", subject: "p99", baseline: "–", goal, ratio: p99, pass: passes(goal, p99) && flushes === 0, detail },
+    ];
+  } finally {
+    watch.close();
+    redis.disconnect();
+    writer.disconnect();
+  }
+}
+
+/**
+ * Heap bytes per L1 entry (run with --expose-gc, by bench/suites/l1-heap.ts):
+ * `entries` values written through an accessor without L1, their
+ * invalidations heard, then read by getMany into an accessor's L1 (frozen),
+ * `process.memoryUsage().heapUsed` taken after two `gc()` before and after
+ * the fill, divided by the entries held; 4 fills in fresh accessors, the
+ * first (JIT, lazily made structures) dropped, the median of the others.
+ * Compared with the bytes of the envelope stored in Redis and with the L1's
+ * own estimate (`stats().l1.bytes / entries`, what `maxBytes` bounds).
+ */
+export async function l1HeapCases(url: string, list: readonly Fixture<unknown>[], entries: number): Promise<BenchRow[]> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("l1 bench: the heap case needs node --expose-gc");
+  const collect = (): NodeJS.MemoryUsage => {
+    gc();
+    gc();
+    return process.memoryUsage();
+  };
+  const rows: BenchRow[] = [];
+  const redis = new Redis(url);
+  const store = new RedisStore(redis);
+  try {
+    for (const fx of list) {
+      const prefix = `bench:l1:heap:${fx.entity.entity}:`;
+      const plain: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600 });
+      const values = Array.from({ length: entries }, (_, i) => withKey(fx, `heap-${String(i).padStart(6, "0")}`));
+      const internals = internalsOf<unknown, never>(plain);
+      if (internals === undefined) throw new Error("l1 bench: no accessor internals");
+      let envelopeBytes = 0;
+      for (const v of values) envelopeBytes += internals.encode(v, plain.keyOf(v as never)).length;
+      await writeAndHear(plain, store.tracking(), prefix, values);
+      const heap: number[] = [];
+      const external: number[] = [];
+      const estimate: number[] = [];
+      for (let fill = 0; fill < 4; fill++) {
+        const cache: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1: { maxEntries: entries * 2, maxBytes: 2 ** 32, ttlSeconds: 3600 } });
+        await l1Ready(cache);
+        const before = collect();
+        for (let i = 0; i < entries; i += 500) await cache.getMany(values.slice(i, i + 500) as never[]);
+        const after = collect();
+        const held = cache.stats().l1;
+        if (held.entries !== entries) throw new Error(`l1 bench: the L1 holds ${held.entries} entries after the fill, not ${entries}`);
+        if (fill > 0) {
+          heap.push((after.heapUsed - before.heapUsed) / held.entries);
+          external.push((after.external - before.external) / held.entries);
+          estimate.push(held.bytes / held.entries);
+        }
+        await cache.close();
+      }
+      await plain.close();
+      const heapPer = median(heap);
+      const estimatePer = median(estimate);
+      const envelopePer = envelopeBytes / entries;
+      const b = (n: number): string => `${Math.round(n)} B`;
+      const base = `${entries / 1000}k entries, median of 3 fills (${heap.map((h) => Math.round(h)).join(", ")} B)`;
+      rows.push({
+        case: `heap bytes per L1 entry (heapUsed after gc(), before and after filling an L1) vs the envelope stored in Redis`,
+        entity: fx.name,
+        subject: "heapUsed delta / entries",
+        baseline: "envelope bytes per entry",
+        goal: reported,
+        ratio: heapPer / envelopePer,
+        pass: true,
+        detail: `${b(heapPer)} on the heap (external ${b(median(external))}) vs envelope ${b(envelopePer)}; the L1's estimate ${b(estimatePer)}; ${base}`,
+      });
+      rows.push({
+        case: "the L1's byte estimate per entry (stats().l1.bytes / entries, what maxBytes bounds) vs the measured heap per entry",
+        entity: fx.name,
+        subject: "stats().l1.bytes / entries",
+        baseline: "heapUsed delta / entries",
+        goal: reported,
+        ratio: estimatePer / heapPer,
+        pass: true,
+        detail: `estimate ${b(estimatePer)} vs measured ${b(heapPer)} per entry`,
+      });
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return rows;
+}
+
+/** INFO as a map of its `name:value` lines. */
+async function info(redis: Redis): Promise<Map<string, string>> {
+  const text = await redis.info();
+  const out = new Map<string, string>();
+  for (const line of text.split("\r\n")) {
+    const at = line.indexOf(":");
+    if (at > 0 && !line.startsWith("#")) out.set(line.slice(0, at), line.slice(at + 1));
+  }
+  return out;
+}
+
+async function usedMemory(redis: Redis): Promise<number> {
+  return Number((await info(redis)).get("used_memory"));
+}
+
+/** One fresh redis-server with a writer, a subscriber to `__redis__:invalidate` (RESP2) counting keys and messages, and a tracked reader redirecting to it. */
+async function trackingRig(): Promise<{
+  writer: Redis;
+  reader: Redis;
+  subscriberId: number;
+  heard: { keys: number; messages: number; marker: string | undefined; onMarker: (() => void) | undefined };
+  write(keys: readonly string[], value: Buffer): Promise<void>;
+  read(keys: readonly string[]): Promise<void>;
+  /** Writes `marker`, which the tracking reports, and waits for its invalidation: everything written before it was reported by then. */
+  settle(marker: string): Promise<void>;
+  stop(): Promise<void>;
+}> {
+  const server = await startRedis();
+  const writer = new Redis(server.url);
+  const reader = new Redis(server.url, { protocol: 2 });
+  const subscriber = new Redis(server.url, { protocol: 2 });
+  const subscriberId = Number(await subscriber.client("ID"));
+  const heard = { keys: 0, messages: 0, marker: undefined as string | undefined, onMarker: undefined as (() => void) | undefined };
+  subscriber.on("messageBuffer", (_channel: Buffer, message: unknown) => {
+    heard.messages += 1;
+    const keys = (message as Buffer[] | null) ?? [];
+    for (const k of keys) {
+      if (heard.marker !== undefined && k.toString() === heard.marker) heard.onMarker?.();
+      else heard.keys += 1;
+    }
+  });
+  await subscriber.subscribe("__redis__:invalidate");
+  const batch = 1000;
+  return {
+    writer,
+    reader,
+    subscriberId,
+    heard,
+    write: async (keys, value) => {
+      for (let i = 0; i < keys.length; i += batch) {
+        const p = writer.pipeline();
+        for (const k of keys.slice(i, i + batch)) p.set(k, value);
+        await p.exec();
+      }
+    },
+    read: async (keys) => {
+      for (let i = 0; i < keys.length; i += batch) {
+        const p = reader.pipeline();
+        for (const k of keys.slice(i, i + batch)) p.getBuffer(k);
+        await p.exec();
+      }
+    },
+    settle: async (marker) => {
+      const done = new Promise<void>((resolve) => {
+        heard.marker = marker;
+        heard.onMarker = resolve;
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`l1 bench: no invalidation of the marker ${marker}`)), 10_000)));
+      await writer.set(marker, "x");
+      try {
+        await Promise.race([done, late]);
+      } finally {
+        clearTimeout(timer);
+      }
+      heard.marker = undefined;
+      heard.onMarker = undefined;
+    },
+    stop: async () => {
+      writer.disconnect();
+      reader.disconnect();
+      subscriber.disconnect();
+      await server.stop();
+    },
+  };
+}
+
+/**
+ * What each tracking mode costs the server, each on a fresh redis-server:
+ * `keys` distinct keys (80-byte values, about the small entity's envelope)
+ * written, then read by one connection with (a) `CLIENT TRACKING ON`
+ * (per-key, the default mode: the server remembers every key the client
+ * read) or (b) `CLIENT TRACKING ON BCAST PREFIX` with one prefix (what
+ * protocache uses: the server remembers the prefix only, and tells the
+ * client of every write under it). Both redirect to a RESP2 connection
+ * subscribed to `__redis__:invalidate`, which counts what it receives.
+ */
+export async function trackingCostCases(keys: number): Promise<BenchRow[]> {
+  const prefix = "bench:l1:track:";
+  const names = (tag: string): string[] => Array.from({ length: keys }, (_, i) => `${prefix}user:v1:${tag}-${String(i).padStart(6, "0")}`);
+  const read = names("read");
+  const unread = names("unread");
+  const outside = Array.from({ length: keys }, (_, i) => `bench:other:${i}`);
+  const value = Buffer.alloc(80, 0x61);
+  const k = `${keys / 1000}k`;
+  const rows: BenchRow[] = [];
+  const bytesGoal: Goal = { kind: "reported", unit: "B" };
+  const mb = (n: number): string => `${(n / 1e6).toFixed(2)} MB`;
+
+  // (a) per-key tracking, the default mode.
+  {
+    const rig = await trackingRig();
+    try {
+      const empty = await usedMemory(rig.writer);
+      await rig.write(read, value);
+      await rig.write(unread, value);
+      const dataset = await usedMemory(rig.writer);
+      await rig.reader.call("CLIENT", "TRACKING", "ON", "REDIRECT", String(rig.subscriberId));
+      await rig.read(read);
+      const afterRead = await info(rig.writer);
+      const delta = Number(afterRead.get("used_memory")) - dataset;
+      // Writes to keys the client never read: nothing is sent. The marker is a key it did read.
+      await rig.write(unread, value);
+      await rig.settle(read[0] as string);
+      const unreadHeard = rig.heard.keys;
+      const before = rig.heard.messages;
+      // Writes to the keys it read: one invalidation each (the first was the marker), and the table empties.
+      await rig.write(read.slice(1), value);
+      await until(() => rig.heard.keys >= unreadHeard + keys - 1, "per-key invalidations");
+      const readHeard = rig.heard.keys - unreadHeard + 1;
+      const messages = rig.heard.messages - before + 1;
+      const afterWrite = await info(rig.writer);
+      rows.push({
+        case: `server-side cost of per-key tracking (CLIENT TRACKING ON, the default mode): one connection read ${k} distinct keys`,
+        entity: `${k} keys, 80 B values`,
+        subject: "used_memory delta / keys read",
+        baseline: "–",
+        goal: bytesGoal,
+        ratio: delta / keys,
+        pass: true,
+        detail:
+          `tracking_total_keys ${afterRead.get("tracking_total_keys")}, tracking_total_items ${afterRead.get("tracking_total_items")}; used_memory +${mb(delta)} (the ${2 * keys / 1000}k keys themselves: ${mb(dataset - empty)}); ` +
+          `writing ${k} keys it never read: ${unreadHeard} invalidations; writing the ${k} it read: ${readHeard} keys in ${messages} messages, then tracking_total_keys ${afterWrite.get("tracking_total_keys")}, used_memory ${mb(Number(afterWrite.get("used_memory")) - dataset)} over the dataset`,
+      });
+    } finally {
+      await rig.stop();
+    }
+  }
+
+  // (b) BCAST with one prefix, what protocache's tracking connections use.
+  {
+    const rig = await trackingRig();
+    try {
+      await rig.write(read, value);
+      await rig.write(outside, value);
+      const dataset = await usedMemory(rig.writer);
+      await rig.reader.call("CLIENT", "TRACKING", "ON", "REDIRECT", String(rig.subscriberId), "BCAST", "PREFIX", prefix);
+      await rig.read(read);
+      const afterRead = await info(rig.writer);
+      const delta = Number(afterRead.get("used_memory")) - dataset;
+      // Writes under the prefix to keys nobody read: every one is sent.
+      await rig.write(unread, value);
+      await until(() => rig.heard.keys >= keys, "BCAST invalidations");
+      const unreadHeard = rig.heard.keys;
+      const unreadMessages = rig.heard.messages;
+      // Writes outside the prefix: nothing is sent (the marker is under the prefix).
+      await rig.write(outside, value);
+      await rig.settle(`${prefix}marker`);
+      const outsideHeard = rig.heard.keys - unreadHeard;
+      rows.push({
+        case: `server-side cost of BCAST tracking with one prefix (what protocache uses): the same ${k} reads`,
+        entity: `${k} keys, 80 B values`,
+        subject: "used_memory delta / keys read",
+        baseline: "per-key mode's row",
+        goal: bytesGoal,
+        ratio: delta / keys,
+        pass: true,
+        detail: `tracking_total_prefixes ${afterRead.get("tracking_total_prefixes")}, tracking_total_keys ${afterRead.get("tracking_total_keys")}, tracking_total_items ${afterRead.get("tracking_total_items")}; used_memory ${delta >= 0 ? "+" : ""}${(delta / 1000).toFixed(1)} kB after the reads`,
+      });
+      const ratio = unreadHeard / keys;
+      rows.push({
+        case: `BCAST, one prefix: invalidations a client receives for writes to ${k} keys under the prefix it never read`,
+        entity: `${k} keys, 80 B values`,
+        subject: "keys invalidated at the client",
+        baseline: "keys written under the prefix",
+        goal: reported,
+        ratio,
+        pass: true,
+        detail: `${unreadHeard} keys in ${unreadMessages} messages (pipelines of 1000 SETs; the server batches a prefix's keys per event-loop turn); writes to ${k} keys outside the prefix: ${outsideHeard} invalidations`,
+      });
+    } finally {
+      await rig.stop();
+    }
+  }
+  return rows;
+}
