@@ -190,6 +190,8 @@ export async function invalidationLatencyCases(url: string, samples: number): Pr
     if (!(await watch.ready(10_000))) throw new Error("l1 bench: tracking did not become live");
     const heardMs: number[] = [];
     const replyMs: number[] = [];
+    /** Invalidation time minus the writer's reply time: negative when the invalidation came first. */
+    const afterReplyMs: number[] = [];
     for (let i = -100; i < samples; i++) {
       const key = `${prefix}${i}`;
       let timer: NodeJS.Timeout | undefined;
@@ -204,10 +206,12 @@ export async function invalidationLatencyCases(url: string, samples: number): Pr
       if (i >= 0) {
         heardMs.push(at - started);
         replyMs.push(repliedAt - started);
+        afterReplyMs.push(at - repliedAt);
       }
     }
     const heardSorted = [...heardMs].sort((a, b) => a - b);
     const replySorted = [...replyMs].sort((a, b) => a - b);
+    const afterSorted = [...afterReplyMs].sort((a, b) => a - b);
     const ms = (v: number): string => `${v.toFixed(3)} ms`;
     const caseName = `invalidation latency: SET by another connection → key at the tracking listener (BCAST, loopback), ${samples} writes one at a time`;
     const p99 = quantile(heardSorted, 0.99);
@@ -215,7 +219,8 @@ export async function invalidationLatencyCases(url: string, samples: number): Pr
     const goal: Goal = { kind: "ms-at-most", target: 2 };
     const detail =
       `p50 ${ms(p50)}, p90 ${ms(quantile(heardSorted, 0.9))}, p99 ${ms(p99)}, max ${ms(heardSorted[heardSorted.length - 1] as number)}; ` +
-      `the writer's own SET reply p50 ${ms(quantile(replySorted, 0.5))}, p99 ${ms(quantile(replySorted, 0.99))}; flushes ${flushes}, messages ${messages}`;
+      `the writer's own SET reply p50 ${ms(quantile(replySorted, 0.5))}, p99 ${ms(quantile(replySorted, 0.99))}; ` +
+      `invalidation minus that reply p50 ${ms(quantile(afterSorted, 0.5))}, p99 ${ms(quantile(afterSorted, 0.99))}; flushes ${flushes}, messages ${messages}`;
     const p50Goal: Goal = { kind: "reported", unit: "ms" };
     return [
       { case: caseName, entity: "one key per write", subject: "p50", baseline: "–", goal: p50Goal, ratio: p50, pass: passes(p50Goal, p50) && flushes === 0, detail },
@@ -284,7 +289,7 @@ export async function l1HeapCases(url: string, list: readonly Fixture<unknown>[]
       const b = (n: number): string => `${Math.round(n)} B`;
       const base = `${entries / 1000}k entries, median of 3 fills (${heap.map((h) => Math.round(h)).join(", ")} B)`;
       rows.push({
-        case: `heap bytes per L1 entry (heapUsed after gc(), before and after filling an L1) vs the envelope stored in Redis`,
+        case: "heap bytes per entry (heapUsed after gc(), before and after filling an L1) vs the envelope stored in Redis",
         entity: fx.name,
         subject: "heapUsed delta / entries",
         baseline: "envelope bytes per entry",
@@ -443,7 +448,7 @@ export async function trackingCostCases(keys: number): Promise<BenchRow[]> {
       const messages = rig.heard.messages - before + 1;
       const afterWrite = await info(rig.writer);
       rows.push({
-        case: `server-side cost of per-key tracking (CLIENT TRACKING ON, the default mode): one connection read ${k} distinct keys`,
+        case: `server cost of per-key tracking (CLIENT TRACKING ON, the default mode): one connection read ${k} distinct keys`,
         entity: `${k} keys, 80 B values`,
         subject: "used_memory delta / keys read",
         baseline: "–",
@@ -480,7 +485,7 @@ export async function trackingCostCases(keys: number): Promise<BenchRow[]> {
       await rig.settle(`${prefix}marker`);
       const outsideHeard = rig.heard.keys - unreadHeard;
       rows.push({
-        case: `server-side cost of BCAST tracking with one prefix (what protocache uses): the same ${k} reads`,
+        case: `server cost of BCAST tracking with one prefix (what protocache uses): the same ${k} reads`,
         entity: `${k} keys, 80 B values`,
         subject: "used_memory delta / keys read",
         baseline: "per-key mode's row",
@@ -491,7 +496,7 @@ export async function trackingCostCases(keys: number): Promise<BenchRow[]> {
       });
       const ratio = unreadHeard / keys;
       rows.push({
-        case: `BCAST, one prefix: invalidations a client receives for writes to ${k} keys under the prefix it never read`,
+        case: `server cost of BCAST, one prefix: invalidations a client receives for writes to ${k} keys under the prefix it never read`,
         entity: `${k} keys, 80 B values`,
         subject: "keys invalidated at the client",
         baseline: "keys written under the prefix",

@@ -106,6 +106,13 @@ export interface EntityCache<T, K> {
   /** Outcome counters since creation. */
   stats(): CacheStats;
   /**
+   * Resolves true once the L1's tracking is live on every server (until
+   * then, reads go to Redis and fill nothing), false after `timeoutMs`
+   * (default 5000) or without the `l1` option. Optional: a service may wait
+   * for it at startup to have L1 hits from its first requests.
+   */
+  l1Ready(timeoutMs?: number): Promise<boolean>;
+  /**
    * Waits, at most `timeoutMs` (default 5000), for the work reads and loads
    * left running (write-backs, refreshes, copies, dual-writes, lease
    * releases); resolves how many were still running then. Every later call
@@ -306,6 +313,15 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       writerTag: header?.writerTag,
       error: seen.error,
     };
+  }
+
+  l1Ready(timeoutMs = 5000): Promise<boolean> {
+    try {
+      const ms = integer(0, 600_000, "whole milliseconds from 0 to 600000")(timeoutMs, "timeoutMs");
+      return this.tier === undefined ? Promise.resolve(false) : this.tier.l1.ready(ms);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   stats(): CacheStats {

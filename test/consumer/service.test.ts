@@ -81,7 +81,7 @@ afterAll(async () => {
 });
 
 describe("a service using the packed packages", () => {
-  it("installs, inits, generates, compiles, runs against Redis (set, get, and three concurrent getOrSet of a missing cart sharing one load), and its CI gate rejects a breaking change and a value-changing one and accepts a safe one", () => {
+  it("installs, inits, generates, compiles, runs against Redis (set, get, an L1 hit once its tracking is live, and three concurrent getOrSet of a missing cart sharing one load), and its CI gate rejects a breaking change and a value-changing one and accepts a safe one", () => {
     ok(svc, "npm", "install");
     expect(existsSync(join(svc, "node_modules", "protocache", "lib", "index.js"))).toBe(true);
 
@@ -98,8 +98,8 @@ describe("a service using the packed packages", () => {
 
     ok(svc, "npx", "tsc", "-p", "tsconfig.json");
     ok(svc, "npx", "tsc", "-p", "tsconfig.json", "--noEmit", "--module", "esnext", "--moduleResolution", "bundler");
-    const run = JSON.parse(ok(svc, process.execPath, "dist/src/main.js").replace(/^.*?(\{)/s, "$1")) as { written: string; read: { cartId: string; lines: { quantity: number }[] }; loaded: string[]; loads: number };
-    expect(run).toMatchObject({ written: "written", read: { cartId: "c-1001", lines: [{ sku: "tea-earl-grey", quantity: 2, unitPriceCents: "450" }] }, loaded: ["c-2002", "c-2002", "c-2002"], loads: 1 });
+    const run = JSON.parse(ok(svc, process.execPath, "dist/src/main.js").replace(/^.*?(\{)/s, "$1")) as { written: string; read: { cartId: string; lines: { quantity: number }[] }; loaded: string[]; loads: number; l1: { live: boolean; hits: number; same: boolean } };
+    expect(run).toMatchObject({ written: "written", read: { cartId: "c-1001", lines: [{ sku: "tea-earl-grey", quantity: 2, unitPriceCents: "450" }] }, loaded: ["c-2002", "c-2002", "c-2002"], loads: 1, l1: { live: true, hits: 1, same: true } });
     // Plain node, compiled output: importing the runtime and an accessor loads no descriptor machinery.
     const probe = 'import "./dist/generated/shop/cart/v1/cart.cache.js"; import "protocache"; import { createRequire } from "node:module"; console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));';
     const loaded = ok(svc, process.execPath, "--input-type=module", "-e", probe);

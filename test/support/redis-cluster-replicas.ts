@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { startRedis, type RedisProcess } from "./redis-server.js";
 
 /** A real Redis Cluster of `masters` masters with one replica each, on free ports (what a failover test needs). */
@@ -7,7 +7,7 @@ export interface ReplicatedCluster {
   /** The node on `port`. */
   node(port: number): RedisProcess;
   /** The cluster's view now, asked of a node that answers: ports of the masters (holding slots) and each one's replica. */
-  topology(): Topology;
+  topology(): Promise<Topology>;
   /** Waits until every node that runs agrees the cluster is ok, with `masters` masters that each hold slots. */
   waitForMasters(masters: number, timeoutMs?: number): Promise<Topology>;
   stop(): Promise<void>;
@@ -20,9 +20,15 @@ export interface Topology {
   readonly replicaOf: ReadonlyMap<number, number>;
 }
 
-function cli(port: number, ...args: string[]): string {
-  const run = spawnSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8", timeout: 5_000 });
-  return run.status === 0 ? run.stdout : "";
+/**
+ * One redis-cli command to the node on `port`: its output, or "" when it
+ * failed. Asynchronous: a test's process keeps answering its tracking
+ * heartbeats meanwhile (a blocked event loop would miss them).
+ */
+export function cli(port: number, ...args: string[]): Promise<string> {
+  return new Promise((resolve) => {
+    execFile("redis-cli", ["-p", String(port), ...args], { encoding: "utf8", timeout: 5_000 }, (error, stdout) => resolve(error === null ? stdout : ""));
+  });
 }
 
 /** Parses CLUSTER NODES: masters with slots, and their replicas (by node id). */
@@ -62,9 +68,9 @@ export async function startReplicatedCluster(masters = 3, extraArgs: readonly st
     await Promise.all(nodes.map((n) => n.stop()));
   };
   const alive = (): RedisProcess[] => nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
-  const topology = (): Topology => {
+  const topology = async (): Promise<Topology> => {
     for (const n of alive()) {
-      const parsed = parseNodes(cli(n.port, "cluster", "nodes"));
+      const parsed = parseNodes(await cli(n.port, "cluster", "nodes"));
       if (parsed !== undefined) return parsed;
     }
     throw new Error("no cluster node answers CLUSTER NODES");
@@ -72,8 +78,9 @@ export async function startReplicatedCluster(masters = 3, extraArgs: readonly st
   const waitForMasters = async (count: number, timeoutMs = 20_000): Promise<Topology> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const ok = alive().every((n) => cli(n.port, "cluster", "info").includes("cluster_state:ok"));
-      const views = alive().map((n) => parseNodes(cli(n.port, "cluster", "nodes")));
+      const nodesUp = alive();
+      const ok = (await Promise.all(nodesUp.map((n) => cli(n.port, "cluster", "info")))).every((info) => info.includes("cluster_state:ok"));
+      const views = (await Promise.all(nodesUp.map((n) => cli(n.port, "cluster", "nodes")))).map(parseNodes);
       const first = views[0];
       const agreed = first !== undefined && views.every((v) => v !== undefined && v.masters.join() === first.masters.join());
       if (ok && agreed && first.masters.length === count) return first;
@@ -92,11 +99,12 @@ export async function startReplicatedCluster(masters = 3, extraArgs: readonly st
     // Every replica attached and in sync: a failover has a replica to promote.
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const t = topology();
-      const synced = t.masters.every((m) => {
+      const t = await topology();
+      const links = await Promise.all(t.masters.map(async (m) => {
         const replica = t.replicaOf.get(m);
-        return replica !== undefined && cli(replica, "info", "replication").includes("master_link_status:up");
-      });
+        return replica !== undefined && (await cli(replica, "info", "replication")).includes("master_link_status:up");
+      }));
+      const synced = links.every(Boolean);
       if (synced) break;
       if (Date.now() > deadline) throw new Error("the replicas did not sync with their masters within 20 s");
       await new Promise((r) => setTimeout(r, 100));

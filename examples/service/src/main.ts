@@ -34,11 +34,17 @@ try {
     loads++;
     return createCart({ cartId, customerId: "u-7", lines: [], updatedAtMs: BigInt(Date.now()) });
   };
+  // An L1 in the process, kept current by Redis itself (a write by any instance or tool drops the entry).
+  const hotCarts = cartCache(new RedisStore(redis), { l1: { maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 } });
+  const l1Live = await hotCarts.l1Ready();
+  await hotCarts.get({ cartId: "c-1001" }); // from Redis, now held
+  const fromL1 = await hotCarts.get({ cartId: "c-1001" });
+  await hotCarts.close();
   await carts.delete({ cartId: "c-2002" });
   const loaded = await Promise.all([1, 2, 3].map(() => carts.getOrSet({ cartId: "c-2002" }, loadCart)));
   // Waits for background writes before the connection goes.
   await carts.close();
-  console.log(JSON.stringify({ written, read, loaded: loaded.map((c) => c?.cartId), loads, stats: carts.stats().reads }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
+  console.log(JSON.stringify({ written, read, loaded: loaded.map((c) => c?.cartId), loads, l1: { live: l1Live, hits: hotCarts.stats().l1.hit, same: fromL1?.cartId === read.cartId }, stats: carts.stats().reads }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
 } finally {
   redis.disconnect();
 }

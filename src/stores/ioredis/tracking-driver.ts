@@ -1,4 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from "ioredis";
+import type { IoredisClient } from "./client.js";
 import { RedisTracking, type TrackingConnection, type TrackingConnectionEvents, type TrackingDriver, type TrackingOptions } from "../../l1/redis-tracking.js";
 
 function idOf(node: Redis): string {
@@ -13,7 +14,8 @@ function idOf(node: Redis): string {
  * reconnection or offline queue: RedisTracking reconnects itself after
  * flushing L1.
  */
-export function ioredisTrackingDriver(client: Redis | Cluster): TrackingDriver {
+export function ioredisTrackingDriver(ioredisClient: IoredisClient): TrackingDriver {
+  const client = ioredisClient as unknown as Redis | Cluster;
   const cluster = "nodes" in client && typeof (client as Cluster).nodes === "function" && (client as Cluster).isCluster === true;
   const nodeOf = (server: string): Redis => {
     if (!cluster) return client as Redis;
@@ -85,6 +87,6 @@ async function connect(node: Redis, events: TrackingConnectionEvents): Promise<T
  * const users = userCache(new GlideStore(glide), { l1: { maxEntries: 10_000, maxBytes: 64 << 20, tracking } });
  * ```
  */
-export function ioredisTracking(client: Redis | Cluster, options?: TrackingOptions): RedisTracking {
+export function ioredisTracking(client: IoredisClient, options?: TrackingOptions): RedisTracking {
   return new RedisTracking(ioredisTrackingDriver(client), options);
 }

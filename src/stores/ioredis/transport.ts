@@ -2,6 +2,7 @@ import calculateSlot from "cluster-key-slot";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { RedisReplyError, UnexpectedReplyError } from "../../errors.js";
 import type { Command, Reply, RedisTransport, ServerLink } from "../redis/transport.js";
+import type { IoredisClient } from "./client.js";
 import { ioredisTrackingDriver } from "./tracking-driver.js";
 
 type PipelineResult = [error: Error | null, result: unknown][];
@@ -59,7 +60,7 @@ export function ioredisTransport(client: Redis | Cluster): RedisTransport {
       return c.slots[slot]?.[0] ?? `slot:${slot}`;
     },
     servers: async () => (cluster ? c.nodes("master").map(link) : [link(client as Redis)]),
-    trackingDriver: () => ioredisTrackingDriver(client),
+    trackingDriver: () => ioredisTrackingDriver(client as unknown as IoredisClient),
     bulkRefusal: () => (prefix === "" ? undefined : `bulk operations need an ioredis client without keyPrefix ("${prefix}"): use the accessor's prefix option instead`),
   };
 }

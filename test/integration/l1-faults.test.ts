@@ -1,0 +1,501 @@
+import { once } from "node:events";
+import calculateSlot from "cluster-key-slot";
+import { Cluster, Redis } from "ioredis";
+import { createClient, createCluster } from "redis";
+import { afterEach, describe, expect, it } from "vitest";
+import { userCache, userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
+import { accessorInternals, type WithInternals } from "../../src/accessor/internals.js";
+import { Writer } from "../../src/codec/writer.js";
+import { encodeEnvelope } from "../../src/envelope/encode.js";
+import type { InvalidationSource } from "../../src/l1/invalidation-source.js";
+import type { Interpretation } from "../../src/accessor/read.js";
+import type { L1 } from "../../src/l1/l1.js";
+import { RedisTracking } from "../../src/l1/redis-tracking.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
+import { ioredisTracking } from "../../src/stores/ioredis/tracking-driver.js";
+import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
+import { nodeRedisTracking } from "../../src/stores/node-redis/tracking-driver.js";
+import type { CacheStore } from "../../src/stores/store.js";
+import { uniquePrefix } from "../support/redis-client.js";
+import { cli, startReplicatedCluster, type ReplicatedCluster } from "../support/redis-cluster-replicas.js";
+import { freePort, startRedis } from "../support/redis-server.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+
+/**
+ * Faults of the L1 tier's invalidation path, injected into processes this
+ * file starts: a stalled (SIGSTOPped) or killed TCP proxy between the
+ * tracking connection and Redis while the store's own client reaches Redis
+ * directly, a Cluster failover (manual, and a SIGKILLed master), and
+ * tracking servers unreachable from the start. Nothing waits for a time:
+ * every step waits for the event itself (the L1's counters, a listener on
+ * the same source, the cluster's own view) with generous timeouts.
+ */
+const kinds = ["ioredis", "node-redis"] as const;
+type Kind = (typeof kinds)[number];
+
+const user = (id: string, name = `n${id}`): User => ({ id, name, email: `${id}@example.com`, fullName: "", verified: true, locale: "en-GB" });
+const envelopeOf = (value: User): Buffer =>
+  encodeEnvelope(new Writer(), userEntity.current.schemaId, value, userEntity.encode, { writtenAt: true, writerTag: undefined, compression: "none", compressMinBytes: 1024 }, Date.now());
+const l1Sizes = { maxEntries: 1000, maxBytes: 4 << 20 } as const;
+const waitLong = { timeout: 20_000 } as const;
+type Cache = ReturnType<typeof userCache>;
+
+/** Undone after every test, last first, whether it passed or not: processes, clients, sources, accessors. */
+const cleanups: (() => unknown)[] = [];
+const onCleanup = (undo: () => unknown): void => void cleanups.push(undo);
+afterEach(async () => {
+  for (let undo = cleanups.pop(); undo !== undefined; undo = cleanups.pop()) {
+    try {
+      await undo();
+    } catch {
+      // the rest still runs
+    }
+  }
+});
+
+function l1Of(cache: Cache): L1<Interpretation<User>> {
+  const held = (cache as unknown as WithInternals<User, { id: string }>)[accessorInternals]().l1;
+  if (held === undefined) throw new Error("the accessor has no L1");
+  return held;
+}
+
+/** What a listener on the same source heard: invalidations per key, flushes. */
+interface Heard {
+  count(key: string): number;
+  readonly flushes: number;
+  close(): void;
+}
+
+function listen(source: InvalidationSource, prefix: string): Heard {
+  const counts = new Map<string, number>();
+  let flushes = 0;
+  const watch = source.watch(prefix, { invalidate: (keys) => keys.forEach((k) => counts.set(k, (counts.get(k) ?? 0) + 1)), flush: () => void (flushes += 1) });
+  return { count: (key) => counts.get(key) ?? 0, get flushes() {
+    return flushes;
+  }, close: () => watch.close() };
+}
+
+/** Reads `id` until a read is an L1 hit (a flush in between only delays it); returns that hit's value. */
+async function servedFromL1(cache: Cache, id: string): Promise<User | undefined> {
+  const before = cache.stats().l1.hit;
+  let last: User | undefined;
+  await expect
+    .poll(async () => {
+      last = await cache.get({ id });
+      return cache.stats().l1.hit > before;
+    }, waitLong)
+    .toBe(true);
+  return last;
+}
+
+/** One get, checked to have read Redis (not L1): its value. */
+async function readFromRedis(cache: Cache, id: string): Promise<User | undefined> {
+  const { reads, l1 } = cache.stats();
+  const got = await cache.get({ id });
+  expect(cache.stats().reads.hit).toBe(reads.hit + 1);
+  expect(cache.stats().l1.hit).toBe(l1.hit);
+  return got;
+}
+
+// ---------------------------------------------------------------- standalone, a proxy in front of the tracking connection
+
+interface ProxiedSetup {
+  readonly cache: Cache;
+  readonly source: RedisTracking;
+  readonly heard: Heard;
+  /** Another connection, straight to Redis. */
+  readonly writer: Redis;
+  readonly proxy: TcpProxy;
+  /** Starts a new proxy on the same port (after a kill). */
+  restartProxy(): Promise<void>;
+}
+
+/**
+ * A redis-server of the test's own; the store's client connects to it
+ * directly, the tracking source's client through a TCP proxy in a child
+ * process (heartbeat 200 ms, reconnection backoff at most 200 ms).
+ */
+async function proxiedSetup(kind: Kind): Promise<ProxiedSetup> {
+  const server = await startRedis();
+  onCleanup(() => server.stop());
+  let proxy = await startTcpProxy(server.port);
+  onCleanup(() => proxy.stop());
+  let store: CacheStore;
+  let source: RedisTracking;
+  const trackingOptions = { heartbeatMs: 200, maxReconnectDelayMs: 200 };
+  if (kind === "ioredis") {
+    const client = new Redis({ port: server.port, host: "127.0.0.1" });
+    client.on("error", () => {});
+    onCleanup(() => client.disconnect());
+    store = new RedisStore(client);
+    const trackingClient = new Redis({ port: proxy.port, host: "127.0.0.1", lazyConnect: true });
+    trackingClient.on("error", () => {});
+    onCleanup(() => trackingClient.disconnect());
+    source = ioredisTracking(trackingClient, trackingOptions);
+  } else {
+    const client = await createClient({ socket: { port: server.port, host: "127.0.0.1" } })
+      .on("error", () => {})
+      .connect();
+    onCleanup(() => client.destroy());
+    store = new NodeRedisStore(client);
+    const trackingClient = createClient({ socket: { port: proxy.port, host: "127.0.0.1" } }).on("error", () => {});
+    source = nodeRedisTracking(trackingClient, trackingOptions);
+  }
+  onCleanup(() => source.close());
+  const writer = new Redis({ port: server.port, host: "127.0.0.1" });
+  writer.on("error", () => {});
+  onCleanup(() => writer.disconnect());
+  const prefix = uniquePrefix();
+  const cache = userCache(store, { prefix, deadlineMs: 2000, l1: { ...l1Sizes, tracking: source } });
+  onCleanup(() => cache.close());
+  const heard = listen(source, prefix);
+  onCleanup(() => heard.close());
+  expect(await l1Of(cache).ready(10_000)).toBe(true);
+  return {
+    cache,
+    source,
+    heard,
+    writer,
+    get proxy() {
+      return proxy;
+    },
+    restartProxy: async () => {
+      proxy = await startTcpProxy(server.port, { port: proxy.port });
+    },
+  };
+}
+
+/** Another connection writes `name` for `id`; resolves once Redis's invalidation of that write reached the source. */
+async function writeAndHear(setup: { writer: Redis | Cluster; heard: Heard; cache: Cache }, id: string, name: string): Promise<void> {
+  const key = setup.cache.keyOf({ id });
+  const before = setup.heard.count(key);
+  await setup.writer.set(key, envelopeOf(user(id, name)));
+  await expect.poll(() => setup.heard.count(key), waitLong).toBeGreaterThan(before);
+}
+
+/** Sets `id` through the cache (which drops it at once), waits for Redis's invalidation of that write, then reads until L1 serves it. */
+async function fill(setup: { heard: Heard; cache: Cache }, id: string, name: string): Promise<void> {
+  const key = setup.cache.keyOf({ id });
+  const before = setup.heard.count(key);
+  expect(await setup.cache.set(user(id, name))).toBe("written");
+  await expect.poll(() => setup.heard.count(key), waitLong).toBeGreaterThan(before);
+  expect((await servedFromL1(setup.cache, id))?.name).toBe(name);
+}
+
+describe.each(kinds)("%s standalone, tracking through a TCP proxy", (kind) => {
+  it("proxy SIGSTOPped: flush_heartbeat is counted and L1 emptied; a get reads Redis (reads.hit +1, not_live counted) and returns another connection's later write; after SIGCONT tracking is ready again, L1 serves hits, and another connection's write is invalidated", async () => {
+    const setup = await proxiedSetup(kind);
+    const { cache, source, writer } = setup;
+    await fill(setup, "k", "v1");
+    expect(cache.stats().l1.entries).toBe(1);
+
+    setup.proxy.process.kill("SIGSTOP");
+    await expect.poll(() => cache.stats().l1.flush_heartbeat, waitLong).toBeGreaterThanOrEqual(1);
+    expect(cache.stats().l1.entries).toBe(0);
+    expect(l1Of(cache).live).toBe(false);
+    expect(source.stats().drops).toBeGreaterThanOrEqual(1);
+    const notLive = cache.stats().l1.not_live;
+    expect((await readFromRedis(cache, "k"))?.name).toBe("v1");
+    expect(cache.stats().l1.not_live).toBe(notLive + 1);
+    // Another connection writes while the tracking connection is stalled: no invalidation can arrive, the next get sees it all the same.
+    await writer.set(cache.keyOf({ id: "k" }), envelopeOf(user("k", "v2")));
+    expect((await readFromRedis(cache, "k"))?.name).toBe("v2");
+    expect(cache.stats().l1.entries).toBe(0);
+
+    setup.proxy.process.kill("SIGCONT");
+    expect(await l1Of(cache).ready(20_000)).toBe(true);
+    expect((await servedFromL1(cache, "k"))?.name).toBe("v2");
+    await writeAndHear(setup, "k", "v3");
+    expect((await cache.get({ id: "k" }))?.name).toBe("v3");
+  });
+
+  it("proxy SIGKILLed: flush_disconnected is counted and L1 emptied; a get reads Redis (reads.hit +1) and returns another connection's later write; failed reconnections are counted with a lastError; with the proxy restarted on its port tracking is ready again and L1 serves hits", async () => {
+    const setup = await proxiedSetup(kind);
+    const { cache, source, writer } = setup;
+    await fill(setup, "k", "v1");
+
+    const proxy = setup.proxy;
+    proxy.process.kill("SIGKILL");
+    await once(proxy.process, "exit");
+    await expect.poll(() => cache.stats().l1.flush_disconnected, waitLong).toBeGreaterThanOrEqual(1);
+    expect(cache.stats().l1.entries).toBe(0);
+    expect((await readFromRedis(cache, "k"))?.name).toBe("v1");
+    await writer.set(cache.keyOf({ id: "k" }), envelopeOf(user("k", "v2")));
+    expect((await readFromRedis(cache, "k"))?.name).toBe("v2");
+    // Nothing listens on the proxy's port: every reconnection is refused.
+    const failures = source.stats().failures;
+    await expect.poll(() => source.stats().failures, waitLong).toBeGreaterThan(failures);
+    expect(source.stats().lastError).toBeInstanceOf(Error);
+    expect(l1Of(cache).live).toBe(false);
+
+    await setup.restartProxy();
+    expect(await l1Of(cache).ready(20_000)).toBe(true);
+    expect((await servedFromL1(cache, "k"))?.name).toBe("v2");
+    await writeAndHear(setup, "k", "v3");
+    expect((await cache.get({ id: "k" }))?.name).toBe("v3");
+  });
+});
+
+// ---------------------------------------------------------------- Cluster failover
+
+interface ClusterSetup {
+  readonly cluster: ReplicatedCluster;
+  readonly cache: Cache;
+  readonly source: RedisTracking;
+  readonly heard: Heard;
+  /** Another connection (an ioredis Cluster client of its own). */
+  readonly writer: Cluster;
+  /** Master port → an id whose key is on that master (before the failover). */
+  readonly idOn: ReadonlyMap<number, string>;
+}
+
+/** 3 masters with one replica each; the store's client of `kind` with the store's own tracking (heartbeat 250 ms); an L1 filled with a key on every master. */
+async function clusterSetup(kind: Kind): Promise<ClusterSetup> {
+  const cluster = await startReplicatedCluster(3);
+  onCleanup(() => cluster.stop());
+  const { masters } = await cluster.topology();
+  const storeOptions = { tracking: { heartbeatMs: 250, maxReconnectDelayMs: 200 } };
+  let store: CacheStore;
+  if (kind === "ioredis") {
+    const client = new Cluster(masters.map((port) => ({ host: "127.0.0.1", port })));
+    client.on("error", () => {});
+    onCleanup(() => client.disconnect());
+    await new Promise<void>((resolve) => client.once("ready", resolve));
+    store = new RedisStore(client, storeOptions);
+  } else {
+    const client = createCluster({ rootNodes: masters.map((port) => ({ url: `redis://127.0.0.1:${port}` })) }).on("error", () => {});
+    onCleanup(() => client.destroy());
+    await client.connect();
+    store = new NodeRedisStore(client, storeOptions);
+  }
+  const source = store.tracking?.();
+  expect(source).toBeInstanceOf(RedisTracking);
+  const tracking = source as RedisTracking;
+  onCleanup(() => tracking.close());
+  const writer = new Cluster(masters.map((port) => ({ host: "127.0.0.1", port })));
+  writer.on("error", () => {});
+  onCleanup(() => writer.disconnect());
+  await new Promise<void>((resolve) => writer.once("ready", resolve));
+  const prefix = uniquePrefix();
+  const cache = userCache(store, { prefix, deadlineMs: 1000, l1: l1Sizes });
+  onCleanup(() => cache.close());
+  const heard = listen(tracking, prefix);
+  onCleanup(() => heard.close());
+  expect(await l1Of(cache).ready(10_000)).toBe(true);
+
+  const slots = (await writer.call("CLUSTER", "SLOTS")) as [number, number, [string, number]][];
+  const ownerOf = (slot: number): number | undefined => slots.find(([from, to]) => from <= slot && slot <= to)?.[2][1];
+  const idOn = new Map<number, string>();
+  for (let i = 0; idOn.size < masters.length; i++) {
+    const owner = ownerOf(calculateSlot(cache.keyOf({ id: `k${i}` })));
+    if (owner !== undefined && !idOn.has(owner)) idOn.set(owner, `k${i}`);
+  }
+  const setup = { cluster, cache, source: tracking, heard, writer, idOn };
+  for (const id of idOn.values()) await fill(setup, id, "v0");
+  expect(cache.stats().l1.entries).toBe(masters.length);
+  return setup;
+}
+
+/** True when every current master holds a connection named protocache-tracking with tracking on (CLIENT LIST flag t). */
+async function everyMasterTracked(cluster: ReplicatedCluster): Promise<boolean> {
+  const { masters } = await cluster.topology();
+  const lists = await Promise.all(masters.map((port) => cli(port, "CLIENT", "LIST")));
+  return masters.length === 3 && lists.every((list) => list.split("\n").some((line) => line.includes(" name=protocache-tracking ") && /flags=\S*t/.test(line)));
+}
+
+/** One read of the consistency check: the value written last (and waited for) and what the get returned (undefined: the read failed open). */
+interface CheckedRead {
+  readonly id: string;
+  readonly expected: string;
+  readonly got: string | undefined;
+  readonly phase: "before" | "after";
+}
+
+/**
+ * Rounds, until stopped, of: another connection writes a new value to each
+ * key, the check waits until Redis's invalidation of that write (or a
+ * flush) reached the source, then reads the key twice through the cache
+ * (a fill, then most often an L1 hit). A read may fail open (undefined)
+ * during the failover; it must never return a value older than that write.
+ */
+function consistencyCheck(setup: ClusterSetup, ids: readonly string[]): { reads: CheckedRead[]; rounds(): number; phase: "before" | "after"; stop(): Promise<void> } {
+  const { cache, heard, writer } = setup;
+  const reads: CheckedRead[] = [];
+  let running = true;
+  let rounds = 0;
+  const state = {
+    reads,
+    rounds: () => rounds,
+    phase: "before" as "before" | "after",
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+  const loop = (async () => {
+    while (running) {
+      rounds += 1;
+      for (const id of ids) {
+        const key = cache.keyOf({ id });
+        const name = `r${rounds}`;
+        const [invalidations, flushes] = [heard.count(key), heard.flushes];
+        try {
+          await writer.set(key, envelopeOf(user(id, name)));
+        } catch {
+          continue; // not known to be written: the next round's write supersedes it
+        }
+        await expect.poll(() => heard.count(key) > invalidations || heard.flushes > flushes, waitLong).toBe(true);
+        for (let i = 0; i < 2; i++) reads.push({ id, expected: name, got: (await cache.get({ id }))?.name, phase: state.phase });
+      }
+    }
+  })();
+  loop.catch(() => undefined);
+  onCleanup(() => state.stop().catch(() => undefined));
+  return state;
+}
+
+describe.each(kinds)("%s cluster of 3 masters with a replica each", (kind) => {
+  it(
+    "manual CLUSTER FAILOVER on a replica: an L1 flush (topology or disconnected) is counted; tracking becomes ready with a tracking connection on every current master; another connection's write to a key on the promoted master is invalidated in L1; no read through the cache returns a value older than the last write",
+    async () => {
+      const setup = await clusterSetup(kind);
+      const { cluster, cache, source } = setup;
+      const before = await cluster.topology();
+      const victim = before.masters[0] as number;
+      const replica = before.replicaOf.get(victim) as number;
+      const promotedId = setup.idOn.get(victim) as string;
+      const hitsBefore = cache.stats().l1.hit;
+      const check = consistencyCheck(setup, [...setup.idOn.values()]);
+      await expect.poll(() => check.rounds(), waitLong).toBeGreaterThanOrEqual(2);
+
+      expect((await cli(replica, "CLUSTER", "FAILOVER")).trim()).toBe("OK");
+      await expect.poll(async () => (await cluster.topology()).masters.includes(replica), waitLong).toBe(true);
+      await cluster.waitForMasters(3);
+      check.phase = "after";
+      // The check's reads and writes are the traffic by which the store's client learns the new topology.
+      await expect.poll(() => cache.stats().l1.flush_topology + cache.stats().l1.flush_disconnected, waitLong).toBeGreaterThanOrEqual(1);
+      await expect.poll(async () => l1Of(cache).live && (await everyMasterTracked(cluster)), waitLong).toBe(true);
+      expect(await l1Of(cache).ready(20_000)).toBe(true);
+      const rounds = check.rounds();
+      await expect.poll(() => check.rounds(), waitLong).toBeGreaterThan(rounds + 1);
+      await check.stop();
+
+      // The promoted master's key: held in L1, then written by another connection; its invalidation drops it.
+      expect((await servedFromL1(cache, promotedId))?.name).toMatch(/^r\d+$/);
+      const invalidations = cache.stats().l1.invalidation;
+      await writeAndHear(setup, promotedId, "final");
+      expect(cache.stats().l1.invalidation).toBe(invalidations + 1);
+      expect((await cache.get({ id: promotedId }))?.name).toBe("final");
+
+      expect(check.reads.filter((r) => r.got !== undefined && r.got !== r.expected)).toEqual([]);
+      expect(check.reads.filter((r) => r.phase === "after" && r.got !== undefined).length).toBeGreaterThan(0);
+      expect(cache.stats().l1.hit).toBeGreaterThan(hitsBefore);
+      expect(source.stats().connects).toBeGreaterThanOrEqual(2);
+    },
+    60_000,
+  );
+
+  // ioredis drops a killed master from its pool ("end" of the node's connection) without refreshing its slots:
+  // the tracking source then goes live on the 2 masters left, and the promoted replica's keys enter L1 untracked.
+  // Expected to fail until that is fixed (see the report of this file); node-redis keeps the dead master and waits.
+  (kind === "ioredis" ? it.fails : it)(
+    "master SIGKILLed and its replica promoted: flush_disconnected is counted; L1 is not live while a current master has no tracking connection; tracking becomes ready on every current master; another connection's writes to keys on every master, the promoted one included, are invalidated; no read through the cache returns a value older than the last write",
+    async () => {
+      const setup = await clusterSetup(kind);
+      const { cluster, cache } = setup;
+      const before = await cluster.topology();
+      const victim = before.masters[0] as number;
+      const replica = before.replicaOf.get(victim) as number;
+      const promotedId = setup.idOn.get(victim) as string;
+      // The replica holds every write of the victim: a read after the failover cannot legitimately be older.
+      const offset = Number(/master_repl_offset:(\d+)/.exec(await cli(victim, "INFO", "replication"))?.[1]);
+      await expect.poll(async () => Number(/slave_repl_offset:(\d+)/.exec(await cli(replica, "INFO", "replication"))?.[1] ?? -1), waitLong).toBeGreaterThanOrEqual(offset);
+
+      const killed = cluster.node(victim).process;
+      killed.kill("SIGKILL");
+      await once(killed, "exit");
+      await expect.poll(() => cache.stats().l1.flush_disconnected, waitLong).toBeGreaterThanOrEqual(1);
+      await expect.poll(async () => (await cluster.topology()).masters.includes(replica), waitLong).toBe(true);
+      await cluster.waitForMasters(3);
+
+      // Promoted, and the store's client has not been told (no traffic since the kill).
+      const connects = setup.source.stats().connects;
+      const liveBefore = l1Of(cache).live;
+      const tracked = await everyMasterTracked(cluster);
+      const liveAfter = l1Of(cache).live;
+      if (liveBefore && liveAfter && setup.source.stats().connects === connects) expect(tracked).toBe(true);
+
+      // Reads (the traffic by which the client learns the topology) until tracking is live on every current master.
+      const reads: CheckedRead[] = [];
+      const readAll = async (expected: string): Promise<void> => {
+        for (const id of setup.idOn.values()) reads.push({ id, expected, got: (await cache.get({ id }))?.name, phase: "after" });
+      };
+      await expect
+        .poll(async () => {
+          await readAll("v0");
+          return l1Of(cache).live && (await everyMasterTracked(cluster));
+        }, waitLong)
+        .toBe(true);
+      expect(await l1Of(cache).ready(20_000)).toBe(true);
+
+      for (const id of setup.idOn.values()) {
+        expect((await servedFromL1(cache, id))?.name).toBe("v0");
+        const invalidations = cache.stats().l1.invalidation;
+        await writeAndHear(setup, id, "v1");
+        expect(cache.stats().l1.invalidation).toBe(invalidations + 1);
+      }
+      await readAll("v1");
+      await readAll("v1");
+      expect(reads.filter((r) => r.got !== undefined && r.got !== r.expected)).toEqual([]);
+      expect((await cache.get({ id: promotedId }))?.name).toBe("v1");
+    },
+    60_000,
+  );
+});
+
+// ---------------------------------------------------------------- tracking unreachable from the start
+
+describe.each(kinds)("%s, tracking servers unreachable", (kind) => {
+  it("with l1.tracking over a client of a closed port (lazyConnect), gets are served from Redis through the store's client (reads.hit counts them, l1.hit stays 0, not_live counts each), L1 holds nothing and is not live, and source.stats() counts failures with a lastError", async () => {
+    const server = await startRedis();
+    onCleanup(() => server.stop());
+    const closedPort = await freePort();
+    let store: CacheStore;
+    let source: RedisTracking;
+    if (kind === "ioredis") {
+      const client = new Redis({ port: server.port, host: "127.0.0.1" });
+      client.on("error", () => {});
+      onCleanup(() => client.disconnect());
+      store = new RedisStore(client);
+      const unreachable = new Redis({ port: closedPort, host: "127.0.0.1", lazyConnect: true });
+      unreachable.on("error", () => {});
+      onCleanup(() => unreachable.disconnect());
+      source = ioredisTracking(unreachable, { heartbeatMs: 200, maxReconnectDelayMs: 200 });
+    } else {
+      const client = await createClient({ socket: { port: server.port, host: "127.0.0.1" } })
+        .on("error", () => {})
+        .connect();
+      onCleanup(() => client.destroy());
+      store = new NodeRedisStore(client);
+      source = nodeRedisTracking(createClient({ socket: { port: closedPort, host: "127.0.0.1" } }).on("error", () => {}), { heartbeatMs: 200, maxReconnectDelayMs: 200 });
+    }
+    onCleanup(() => source.close());
+    const cache = userCache(store, { prefix: uniquePrefix(), deadlineMs: 2000, l1: { ...l1Sizes, tracking: source } });
+    onCleanup(() => cache.close());
+
+    await expect.poll(() => source.stats().failures, waitLong).toBeGreaterThanOrEqual(1);
+    expect(source.stats().lastError).toBeInstanceOf(Error);
+    expect(source.stats().connects).toBe(0);
+    expect(await cache.set(user("u"))).toBe("written");
+    for (let i = 1; i <= 3; i++) {
+      expect(await cache.get({ id: "u" })).toEqual(user("u"));
+      expect(cache.stats().reads.hit).toBe(i);
+      expect(cache.stats().l1).toMatchObject({ hit: 0, not_live: i, entries: 0 });
+    }
+    expect(await cache.getMany([{ id: "u" }, { id: "absent" }])).toEqual([user("u"), undefined]);
+    expect(cache.stats().reads.hit).toBe(4);
+    expect(l1Of(cache).live).toBe(false);
+    const failures = source.stats().failures;
+    await expect.poll(() => source.stats().failures, waitLong).toBeGreaterThan(failures);
+  });
+});
