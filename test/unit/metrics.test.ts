@@ -120,6 +120,27 @@ describe("metrics sink", () => {
     await provider.shutdown();
   });
 
+  it("the OpenTelemetry adapter exports the L1 counters (protocache.l1) equal to stats().l1 and gauges of the entries and bytes it holds", async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const users = userCache(new MemoryStore(), { l1: { maxEntries: 10, maxBytes: 1 << 20 }, metrics: openTelemetryMetrics(provider.getMeter("test")) });
+    await users.setMany([user("1"), user("2")]);
+    await users.getMany([{ id: "1" }, { id: "2" }]);
+    await users.get({ id: "1" });
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    const points = (name: string) => (metrics.find((m) => m.descriptor.name === name) as SumMetricData | undefined)?.dataPoints ?? [];
+    const l1 = users.stats().l1;
+    expect(points("protocache.l1").find((d) => d.attributes["protocache.outcome"] === "hit")?.value).toBe(l1.hit);
+    expect(points("protocache.l1").find((d) => d.attributes["protocache.outcome"] === "miss")?.value).toBe(l1.miss);
+    expect(points("protocache.l1.entries")[0]?.value).toBe(2);
+    expect(points("protocache.l1.bytes")[0]?.value).toBe(l1.bytes);
+    expect(points("protocache.l1.bytes")[0]?.attributes).toMatchObject({ "protocache.entity": "user", "protocache.major": 1 });
+    await users.close();
+    await provider.shutdown();
+  });
+
   it("the OpenTelemetry adapter reports at most maxSchemaIds distinct schema IDs per accessor, the rest as other", async () => {
     const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
     const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
