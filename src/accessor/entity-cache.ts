@@ -233,7 +233,19 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    return this.loading.get(fields, loader, policy);
+    const tier = this.tier;
+    if (tier === undefined || typeof loader !== "function") return this.loading.get(fields, loader, policy);
+    // The L1 hit path: synchronous up to one resolved promise when the held value is fresh.
+    let key: string;
+    try {
+      key = this.keyOf(fields);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const held = tier.l1.get(key);
+    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(held.value);
+    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false }) : tier.read(key, () => this.lookup(fields, key));
+    return this.loading.get(fields, loader, policy, lookedUp);
   }
 
   getManyOrSet(fields: readonly K[], loader: BatchLoader<T, K>, options?: LoadCallOptions): Promise<(T | undefined)[]> {
@@ -269,6 +281,18 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   get(fields: K): Promise<T | undefined> {
     if (this.closing !== undefined) return this.closed("get");
+    if (this.tier !== undefined && !this.timing) {
+      // The L1 hit path, synchronous up to the one resolved promise.
+      let key: string;
+      try {
+        key = this.keyOf(fields);
+      } catch (error) {
+        return Promise.reject(error as Error);
+      }
+      const held = this.tier.l1.get(key);
+      if (held !== undefined) return Promise.resolve(held.value);
+      return this.tier.read(key, () => this.lookup(fields, key)).then((l) => l.seen?.value);
+    }
     return this.timed("get", this.getValue(fields));
   }
 

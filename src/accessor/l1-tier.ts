@@ -50,6 +50,11 @@ export class L1Tier<T> {
   one(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
     const held = this.l1.get(key);
     if (held !== undefined) return Promise.resolve({ seen: held, failed: false });
+    return this.read(key, read);
+  }
+
+  /** A key L1 did not hold (its miss already counted): joins the read in flight, or starts one. */
+  read(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
     const pending = this.reading.get(key);
     if (pending !== undefined) return this.copies ? pending.then(copied) : pending;
     const started = this.readOne(key, read);

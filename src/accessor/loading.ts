@@ -106,11 +106,15 @@ export class Loading<T, K> {
     this.leases = new Leases(p);
   }
 
-  /** `getOrSet`: the value at the key of `fields`, loading it on a miss. */
-  async get(fields: K, loader: Loader<T, K>, policy: LoadPolicy): Promise<T | undefined> {
+  /**
+   * `getOrSet`: the value at the key of `fields`, loading it on a miss.
+   * `lookedUp` is the key's read when the caller made it already (an L1
+   * hit that is not fresh, or an L1 miss's read).
+   */
+  async get(fields: K, loader: Loader<T, K>, policy: LoadPolicy, lookedUp?: Promise<Looked<T>>): Promise<T | undefined> {
     if (typeof loader !== "function") throw invalid("loader", "a function (fields, { signal, stale }) => value | undefined", loader);
     const key = this.p.keyOf(fields);
-    const { seen, failed } = await this.p.lookup(fields, key);
+    const { seen, failed } = await (lookedUp ?? this.p.lookup(fields, key));
     let stale: T | undefined;
     if (seen !== undefined) {
       if (seen.outcome === "absent") return undefined;
@@ -192,6 +196,11 @@ export class Loading<T, K> {
       if (first !== undefined && first !== i) out[i] = out[first];
     });
     return out;
+  }
+
+  /** True when `seen` (an L1 hit) can be returned as it is: fresh (not due for a refresh) or an absent marker. The synchronous fast path of getOrSet. */
+  servesAsIs(key: string, seen: Interpretation<T>, policy: LoadPolicy): boolean {
+    return seen.outcome === "absent" || (seen.value !== undefined && this.freshness(key, seen, policy) === "fresh");
   }
 
   private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy): Freshness {

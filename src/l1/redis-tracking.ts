@@ -77,6 +77,9 @@ export function trackingCommand(id: number, prefixes: readonly string[]): string
 interface Watcher {
   readonly prefix: string;
   readonly listener: InvalidationListener;
+  /** `live` as last computed, and the version of `covered` it was computed for (the hit path reads it on every L1 hit). */
+  live: boolean;
+  version: number;
 }
 
 /** One generation of connections: one per server, all tracking `prefixes`. */
@@ -107,7 +110,9 @@ export class RedisTracking implements InvalidationSource {
   private readonly watchers = new Set<Watcher>();
   private current: Generation | undefined;
   /** The prefixes the current generation covers while live; empty while not live. */
-  private covered: readonly string[] = [];
+  private coveredList: readonly string[] = [];
+  /** Bumped on every change of `covered`: what a watcher's cached `live` is checked against. */
+  private version = 0;
   private syncing: Promise<void> | undefined;
   private again = false;
   private timer: NodeJS.Timeout | undefined;
@@ -128,17 +133,22 @@ export class RedisTracking implements InvalidationSource {
   }
 
   watch(prefix: string, listener: InvalidationListener): InvalidationWatch {
-    const watcher: Watcher = { prefix: this.driver.keyPrefix + prefix, listener };
+    const watcher: Watcher = { prefix: this.driver.keyPrefix + prefix, listener, live: false, version: -1 };
     this.watchers.add(watcher);
     this.sync();
     const self = this;
     return {
       get live() {
-        return self.watchers.has(watcher) && self.covers(watcher.prefix);
+        if (watcher.version !== self.version) {
+          watcher.live = self.watchers.has(watcher) && self.covers(watcher.prefix);
+          watcher.version = self.version;
+        }
+        return watcher.live;
       },
       ready: (timeoutMs) => this.ready(watcher, timeoutMs),
       close: () => {
         this.watchers.delete(watcher);
+        this.version += 1;
         if (this.watchers.size === 0) this.stop();
       },
     };
@@ -153,6 +163,15 @@ export class RedisTracking implements InvalidationSource {
   close(): void {
     this.watchers.clear();
     this.stop();
+  }
+
+  private get covered(): readonly string[] {
+    return this.coveredList;
+  }
+
+  private set covered(prefixes: readonly string[]) {
+    this.coveredList = prefixes;
+    this.version += 1;
   }
 
   private covers(prefix: string): boolean {
