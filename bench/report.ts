@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { basename } from "node:path";
 import { goalText, type BenchRow } from "./harness.js";
 
 const header = ["case", "entity", "ratio", "target", "pass", "measured (medians)"];
@@ -62,7 +63,7 @@ export function writeReport(rows: readonly BenchRow[], jsonPath: string, mdPath:
     `| ${header.map(() => "---").join(" | ")} |`,
     ...rows.map((r) => `| ${cells(r).map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`),
     "",
-    "Subjects and baselines per row are listed in `bench/results.json`.",
+    `Subjects and baselines per row are listed in \`bench/${basename(jsonPath)}\`.`,
   ].join("\n");
   const previous = existsSync(mdPath) ? readFileSync(mdPath, "utf8") : `# Benchmarks\n\n${start}\n${end}\n`;
   const [before, rest] = previous.includes(start) ? previous.split(start) : [`${previous}\n`, `\n${end}\n`];
