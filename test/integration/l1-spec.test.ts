@@ -19,8 +19,9 @@ import { uniquePrefix } from "../support/redis-client.js";
  * or the L1's counters), never for a time.
  */
 const user = (id: string, name = `n${id}`): User => ({ id, name, email: `${id}@example.com`, fullName: "", verified: true, locale: "en-GB" });
-const envelopeOf = (value: User): Buffer =>
-  encodeEnvelope(new Writer(), userEntity.current.schemaId, value, userEntity.encode, { writtenAt: true, writerTag: undefined, compression: "none", compressMinBytes: 1024 }, Date.now());
+/** The envelope of `value` as the current revision writes it, written `ageMs` ago. */
+const envelopeOf = (value: User, ageMs = 0): Buffer =>
+  encodeEnvelope(new Writer(), userEntity.current.schemaId, value, userEntity.encode, { writtenAt: true, writerTag: undefined, compression: "none", compressMinBytes: 1024 }, Date.now() - ageMs);
 const l1 = { maxEntries: 1000, maxBytes: 4 << 20 } as const;
 
 /** Invalidated keys of `prefix` as `source` delivers them: what a test waits for. */
@@ -230,6 +231,30 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     const many = await cache.getManyOrSet([{ id: "g" }, { id: "h" }], async (missing) => missing.map((f) => user(f.id)));
     expect(many).toEqual([user("g"), user("h")]);
     await cache.close();
+  });
+
+  it("grace and fail-safe apply to a held L1 entry: past its fresh TTL it is returned without a Redis read, while its refresh runs and when the loader fails", async () => {
+    const { raw } = backend();
+    const prefix = uniquePrefix();
+    const key = userCache(backend().store, { prefix }).keyOf({ id: "s" });
+    const heard = listen(backend().tracking, prefix);
+    expect(await heard.ready()).toBe(true);
+    await raw.set(key, envelopeOf(user("s", "stale"), 120_000));
+    await heardAll(heard, [key]);
+    const failing = async (): Promise<User> => {
+      throw new Error("the database is down");
+    };
+    for (const staleWhileRevalidate of [true, false]) {
+      const cache = await cached(prefix, { ttlSeconds: 60, loading: { graceSeconds: 3_600, staleWhileRevalidate } });
+      await cache.get({ id: "s" }); // from Redis, now held
+      const reads = cache.stats().reads.hit;
+      expect((await cache.getOrSet({ id: "s" }, failing))?.name).toBe("stale");
+      expect(cache.stats().reads.hit).toBe(reads);
+      expect(cache.stats().l1.hit).toBe(1);
+      expect(cache.stats().loads).toMatchObject(staleWhileRevalidate ? { stale_grace: 1 } : { stale_fail_safe: 1 });
+      await cache.close();
+    }
+    heard.close();
   });
 
   it("holds at most maxEntries entries and maxBytes bytes with 10× more keys read than fit, evictions counted", async () => {
