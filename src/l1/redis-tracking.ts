@@ -89,6 +89,8 @@ interface Generation {
   readonly connections: TrackingConnection[];
   /** Set when it stops being current (replaced or dropped): later events of its connections are ignored. */
   retired: boolean;
+  /** Replaced, still delivering what its servers sent before the new generation subscribed. */
+  draining?: boolean;
 }
 
 /**
@@ -107,6 +109,8 @@ export class RedisTracking implements InvalidationSource {
   readonly description: string;
   private readonly heartbeatMs: number;
   private readonly maxDelayMs: number;
+  /** The longest a connection may take to connect, enable tracking and subscribe (and a replaced one to drain). */
+  private readonly openTimeoutMs: number;
   private readonly watchers = new Set<Watcher>();
   private current: Generation | undefined;
   /** The prefixes the current generation covers while live; empty while not live. */
@@ -130,6 +134,7 @@ export class RedisTracking implements InvalidationSource {
     this.description = driver.client;
     this.heartbeatMs = options.heartbeatMs ?? 1000;
     this.maxDelayMs = options.maxReconnectDelayMs ?? 2000;
+    this.openTimeoutMs = Math.max(2 * this.heartbeatMs, 1000);
   }
 
   watch(prefix: string, listener: InvalidationListener): InvalidationWatch {
@@ -229,12 +234,13 @@ export class RedisTracking implements InvalidationSource {
     const servers = (await this.driver.servers()).sort();
     if (servers.length === 0) throw new Error("the client knows no server yet");
     const next: Generation = { servers, prefixes: wanted, connections: [], retired: false };
-    try {
-      await Promise.all(servers.map(async (server) => next.connections.push(await this.open(next, server, wanted))));
-    } catch (error) {
-      next.retired = true;
-      for (const c of next.connections) c.close();
-      throw error;
+    // Every open settles (each bounded by openTimeoutMs): on any failure, all that opened are closed, and one that opens later closes itself.
+    const opened = await Promise.allSettled(servers.map((server) => this.open(next, server, wanted)));
+    for (const o of opened) if (o.status === "fulfilled") next.connections.push(o.value);
+    const failed = opened.find((o): o is PromiseRejectedResult => o.status === "rejected");
+    if (failed !== undefined) {
+      this.retire(next);
+      throw failed.reason;
     }
     if (this.watchers.size === 0) {
       next.retired = true;
@@ -246,30 +252,88 @@ export class RedisTracking implements InvalidationSource {
     this.covered = wanted;
     this.delayMs = 0;
     this.counts.connects += 1;
-    if (previous !== undefined) this.retire(previous);
+    if (previous !== undefined) this.drain(previous);
     this.startHeartbeat();
     this.notifyWaiters();
   }
 
-  private async open(generation: Generation, server: string, prefixes: readonly string[]): Promise<TrackingConnection> {
-    const connection = await this.driver.connect(server, {
-      keys: (keys) => {
-        if (generation.retired) return;
-        this.received(keys);
-      },
-      down: () => {
-        if (!generation.retired && generation === this.current) this.lost("disconnected");
-      },
+  /**
+   * One connection of `generation`, tracking `prefixes` and subscribed;
+   * rejects after `openTimeoutMs` (a server that accepts TCP and never
+   * answers), and a connection that opens after its generation was retired
+   * closes at once.
+   */
+  private open(generation: Generation, server: string, prefixes: readonly string[]): Promise<TrackingConnection> {
+    const work = (async (): Promise<TrackingConnection> => {
+      const connection = await this.driver.connect(server, {
+        keys: (keys) => {
+          if (generation.retired) return;
+          this.received(keys);
+        },
+        down: () => {
+          if (generation.retired) return;
+          if (generation === this.current) this.lost("disconnected");
+          else if (generation.draining) this.drainFailed(generation);
+        },
+      });
+      try {
+        if (generation.retired) throw new Error(`tracking of ${server} was given up while connecting`);
+        const id = Number(await connection.command(["CLIENT", "ID"]));
+        await connection.command(trackingCommand(id, prefixes));
+        await connection.subscribe(CHANNEL);
+        if (generation.retired) throw new Error(`tracking of ${server} was given up while connecting`);
+      } catch (error) {
+        connection.close();
+        throw error;
+      }
+      return connection;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`tracking connection to ${server} not ready within ${this.openTimeoutMs} ms`)), this.openTimeoutMs);
+      timer.unref();
     });
-    try {
-      const id = Number(await connection.command(["CLIENT", "ID"]));
-      await connection.command(trackingCommand(id, prefixes));
-      await connection.subscribe(CHANNEL);
-    } catch (error) {
-      connection.close();
-      throw error;
-    }
-    return connection;
+    work.then(
+      (c) => {
+        clearTimeout(timer);
+        if (generation.retired) c.close();
+      },
+      () => clearTimeout(timer),
+    );
+    return Promise.race([work, late]);
+  }
+
+  /**
+   * Retires `generation` once it has delivered everything the servers sent
+   * before the new generation subscribed: a PING on each of its
+   * connections answers after every message sent before it. A connection
+   * that fails first may have lost an invalidation: every L1 is flushed.
+   */
+  private drain(generation: Generation): void {
+    generation.draining = true;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), this.openTimeoutMs);
+      timer.unref();
+    });
+    Promise.race([Promise.all(generation.connections.map((c) => c.ping())), late]).then(
+      (r) => {
+        clearTimeout(timer);
+        if (r === "late") this.drainFailed(generation);
+        else this.retire(generation);
+      },
+      () => {
+        clearTimeout(timer);
+        this.drainFailed(generation);
+      },
+    );
+  }
+
+  private drainFailed(generation: Generation): void {
+    if (generation.retired) return;
+    this.retire(generation);
+    this.counts.drops += 1;
+    for (const w of this.watchers) w.listener.flush("disconnected");
   }
 
   private received(keys: readonly (Buffer | string)[] | null): void {

@@ -8,7 +8,7 @@ export interface ReplicatedCluster {
   node(port: number): RedisProcess;
   /** The cluster's view now, asked of a node that answers: ports of the masters (holding slots) and each one's replica. */
   topology(): Promise<Topology>;
-  /** Waits until every node that runs agrees the cluster is ok, with `masters` masters that each hold slots. */
+  /** Waits until every node that answers (a stopped one does not) says the cluster is ok, all with the same `masters` masters holding slots. */
   waitForMasters(masters: number, timeoutMs?: number): Promise<Topology>;
   stop(): Promise<void>;
 }
@@ -26,8 +26,12 @@ export interface Topology {
  * heartbeats meanwhile (a blocked event loop would miss them).
  */
 export function cli(port: number, ...args: string[]): Promise<string> {
+  return cliWithin(2_000, port, args);
+}
+
+function cliWithin(timeoutMs: number, port: number, args: readonly string[]): Promise<string> {
   return new Promise((resolve) => {
-    execFile("redis-cli", ["-p", String(port), ...args], { encoding: "utf8", timeout: 5_000 }, (error, stdout) => resolve(error === null ? stdout : ""));
+    execFile("redis-cli", ["-p", String(port), ...args], { encoding: "utf8", timeout: timeoutMs }, (error, stdout) => resolve(error === null ? stdout : ""));
   });
 }
 
@@ -59,7 +63,8 @@ function parseNodes(text: string): Topology | undefined {
  * `redis-cli --cluster create --cluster-replicas 1`; resolves once the
  * cluster is ok and every replica is in sync with its master.
  * `--cluster-node-timeout` is 1000 ms (a killed master is failed over in
- * about two seconds), unless `extraArgs` sets it.
+ * about two seconds) and `--repl-diskless-sync-delay` 0 (a replica syncs at
+ * once instead of after 5 s), unless `extraArgs` sets them.
  */
 export async function startReplicatedCluster(masters = 3, extraArgs: readonly string[] = []): Promise<ReplicatedCluster> {
   const nodes: RedisProcess[] = [];
@@ -68,30 +73,35 @@ export async function startReplicatedCluster(masters = 3, extraArgs: readonly st
     await Promise.all(nodes.map((n) => n.stop()));
   };
   const alive = (): RedisProcess[] => nodes.filter((n) => n.process.exitCode === null && n.process.signalCode === null);
-  const topology = async (): Promise<Topology> => {
-    for (const n of alive()) {
-      const parsed = parseNodes(await cli(n.port, "cluster", "nodes"));
-      if (parsed !== undefined) return parsed;
-    }
-    throw new Error("no cluster node answers CLUSTER NODES");
-  };
+  // The first node to answer (a stopped one never does).
+  const topology = (): Promise<Topology> =>
+    Promise.any(
+      alive().map(async (n) => {
+        const parsed = parseNodes(await cliWithin(500, n.port, ["cluster", "nodes"]));
+        if (parsed === undefined) throw new Error(`${n.port} gave no CLUSTER NODES`);
+        return parsed;
+      }),
+    ).catch(() => Promise.reject(new Error("no cluster node answers CLUSTER NODES")));
   const waitForMasters = async (count: number, timeoutMs = 20_000): Promise<Topology> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const nodesUp = alive();
-      const ok = (await Promise.all(nodesUp.map((n) => cli(n.port, "cluster", "info")))).every((info) => info.includes("cluster_state:ok"));
-      const views = (await Promise.all(nodesUp.map((n) => cli(n.port, "cluster", "nodes")))).map(parseNodes);
-      const first = views[0];
-      const agreed = first !== undefined && views.every((v) => v !== undefined && v.masters.join() === first.masters.join());
+      // Nodes that answer (a stopped one does not): all ok, all of the same view.
+      const answers = await Promise.all(
+        alive().map(async (n) => ({ info: await cliWithin(500, n.port, ["cluster", "info"]), view: parseNodes(await cliWithin(500, n.port, ["cluster", "nodes"])) })),
+      );
+      const up = answers.filter((a) => a.info !== "" && a.view !== undefined);
+      const ok = up.length > 0 && up.every((a) => a.info.includes("cluster_state:ok"));
+      const first = up[0]?.view;
+      const agreed = first !== undefined && up.every((a) => a.view?.masters.join() === first.masters.join());
       if (ok && agreed && first.masters.length === count) return first;
       if (Date.now() > deadline) throw new Error(`the cluster did not settle on ${count} masters within ${timeoutMs} ms: ${JSON.stringify(first?.masters)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
   try {
+    // One after the other: freePort() only promises a port that was free a moment ago.
     for (let i = 0; i < masters * 2; i++) {
-      const args = ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`, "--cluster-node-timeout", "1000", ...extraArgs];
-      nodes.push(await startRedis(args));
+      nodes.push(await startRedis(["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${i}.conf`, "--cluster-node-timeout", "1000", "--repl-diskless-sync-delay", "0", ...extraArgs]));
     }
     const create = spawnSync("redis-cli", ["--cluster", "create", ...nodes.map((n) => `127.0.0.1:${n.port}`), "--cluster-replicas", "1", "--cluster-yes"], { encoding: "utf8" });
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
@@ -100,12 +110,13 @@ export async function startReplicatedCluster(masters = 3, extraArgs: readonly st
     const deadline = Date.now() + 20_000;
     for (;;) {
       const t = await topology();
-      const links = await Promise.all(t.masters.map(async (m) => {
-        const replica = t.replicaOf.get(m);
-        return replica !== undefined && (await cli(replica, "info", "replication")).includes("master_link_status:up");
-      }));
-      const synced = links.every(Boolean);
-      if (synced) break;
+      const links = await Promise.all(
+        t.masters.map(async (m) => {
+          const replica = t.replicaOf.get(m);
+          return replica !== undefined && (await cli(replica, "info", "replication")).includes("master_link_status:up");
+        }),
+      );
+      if (links.every(Boolean)) break;
       if (Date.now() > deadline) throw new Error("the replicas did not sync with their masters within 20 s");
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -27,9 +27,32 @@ export function ioredisTrackingDriver(ioredisClient: IoredisClient): TrackingDri
   return {
     client: "ioredis",
     keyPrefix,
-    servers: async () => (cluster ? (client as Cluster).nodes("master").map(idOf) : [idOf(client as Redis)]),
+    servers: async () => (cluster ? clusterMasters(client as Cluster) : [idOf(client as Redis)]),
     connect: (server, events) => connect(nodeOf(server), events),
   };
+}
+
+/**
+ * The masters that own the Cluster's slots, from ioredis's slot table: every
+ * slot must have an owner among its connected masters. ioredis drops a dead
+ * master from its pool without refreshing the slot table, so `nodes("master")`
+ * alone would leave the slots of a promoted replica untracked: then this
+ * throws (tracking retries) and asks ioredis to refresh its slots.
+ */
+function clusterMasters(cluster: Cluster): string[] {
+  const masters = new Set(cluster.nodes("master").map(idOf));
+  const owners = new Set<string>();
+  let unowned = 0;
+  for (let slot = 0; slot < 16384; slot++) {
+    const owner = cluster.slots[slot]?.[0];
+    if (owner === undefined || !masters.has(owner)) unowned += 1;
+    else owners.add(owner);
+  }
+  if (unowned > 0 || owners.size === 0) {
+    cluster.refreshSlotsCache();
+    throw new Error(`${unowned} of the cluster's 16384 slots have no connected master in ioredis's slot table (refreshing it)`);
+  }
+  return [...owners];
 }
 
 async function connect(node: Redis, events: TrackingConnectionEvents): Promise<TrackingConnection> {
@@ -47,13 +70,17 @@ async function connect(node: Redis, events: TrackingConnectionEvents): Promise<T
   };
   const connection = node.duplicate(settings);
   let closed = false;
+  let firstError: Error | undefined;
   const down = (error?: Error): void => {
     if (closed) return;
     closed = true;
     connection.disconnect();
     events.down(error);
   };
-  connection.on("error", (error: Error) => down(error));
+  connection.on("error", (error: Error) => {
+    firstError ??= error;
+    down(error);
+  });
   connection.on("close", () => down(undefined));
   connection.on("messageBuffer", (_channel: Buffer, message: unknown) => events.keys(message as Buffer[] | null));
   try {
@@ -61,7 +88,8 @@ async function connect(node: Redis, events: TrackingConnectionEvents): Promise<T
   } catch (error) {
     closed = true;
     connection.disconnect();
-    throw error;
+    // ioredis rejects connect() with "Connection is closed."; the socket's own error says why.
+    throw firstError ?? error;
   }
   (connection as unknown as { stream?: { unref?(): void } }).stream?.unref?.();
   return {
