@@ -24,7 +24,11 @@ const envelopeOf = (value: User, ageMs = 0): Buffer =>
   encodeEnvelope(new Writer(), userEntity.current.schemaId, value, userEntity.encode, { writtenAt: true, writerTag: undefined, compression: "none", compressMinBytes: 1024 }, Date.now() - ageMs);
 const l1 = { maxEntries: 1000, maxBytes: 4 << 20 } as const;
 
-/** Invalidated keys of `prefix` as `source` delivers them: what a test waits for. */
+/**
+ * Invalidated keys of `prefix` as `source` delivers them: what a test waits for. Made before the accessor, so that its
+ * wider prefix is tracked from the start (a later one would open a new generation of connections, and the replaced one
+ * delivers what it still held as well: a second, later invalidation of the same write).
+ */
 function listen(source: InvalidationSource, prefix: string): { keys: string[]; flushes: number; close(): void; ready(): Promise<boolean> } {
   const seen = { keys: [] as string[], flushes: 0, close: () => watch.close(), ready: () => watch.ready(10_000) };
   const watch = source.watch(prefix, { invalidate: (keys) => void seen.keys.push(...keys), flush: () => void (seen.flushes += 1) });
@@ -53,8 +57,8 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
 
   it("a second get is served from L1 (counted as an L1 hit, not a Redis read); the value is deep-frozen", async () => {
     const prefix = uniquePrefix();
-    const cache = await cached(prefix);
     const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix);
     await cache.set(user("1"));
     await heardAll(heard, [cache.keyOf({ id: "1" })]);
     expect(await cache.get({ id: "1" })).toEqual(user("1"));
@@ -80,8 +84,8 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
 
   it('values: "copy" returns a copy per hit: changing one does not change the next', async () => {
     const prefix = uniquePrefix();
-    const cache = await cached(prefix, { l1: { ...l1, values: "copy" } });
     const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix, { l1: { ...l1, values: "copy" } });
     await cache.set(user("1"));
     await heardAll(heard, [cache.keyOf({ id: "1" })]);
     await cache.get({ id: "1" });
@@ -95,8 +99,8 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
 
   it("a write by another connection, on every server, stops L1 serving the old values once its invalidations arrived", async () => {
     const prefix = uniquePrefix();
-    const cache = await cached(prefix);
     const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix);
     await cache.setMany(spread.map((id) => user(id)));
     await heardAll(heard, spread.map((id) => cache.keyOf({ id })));
     await cache.getMany(spread.map((id) => ({ id })));
@@ -113,8 +117,8 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
   it("a DEL by redis-cli stops L1 serving the value once its invalidation arrived", async () => {
     const { raw, name, cluster } = backend();
     const prefix = uniquePrefix();
-    const cache = await cached(prefix);
     const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix);
     await cache.set(user("cli"));
     await heardAll(heard, [cache.keyOf({ id: "cli" })]);
     await cache.get({ id: "cli" });
@@ -137,8 +141,8 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     const { raw, store } = backend();
     const prefix = uniquePrefix();
     // writeBack off: only migrate rewrites the r1 entry.
-    const cache = await cached(prefix, { writeBack: false });
     const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix, { writeBack: false });
     const key = cache.keyOf({ id: "old" });
     await raw.set(key, userR1Entry({ id: "old", name: "r1", email: "" }));
     await heardAll(heard, [key]);
@@ -180,8 +184,8 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     };
     const writer = userCache(store, { prefix });
     await writer.set(user("race", "old"));
-    const cache = await cached(prefix, {}, slow);
     const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix, {}, slow);
     hold = new Promise((r) => (release = r));
     const reading = cache.get({ id: "race" });
     await repliedOnce; // Redis answered "old"; the reply has not reached the L1 yet
@@ -211,8 +215,8 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
 
   it("getOrSet looks in L1 first: a held key is returned without a Redis read or a load", async () => {
     const prefix = uniquePrefix();
-    const cache = await cached(prefix);
     const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix);
     let loads = 0;
     const loader = async ({ id }: { id: string }): Promise<User> => {
       loads++;
