@@ -216,7 +216,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       guard: this.guard,
       keyOf: (fields) => this.keyOf(fields),
       leaseKeyOf: (key) => this.keys.leaseKeyOf(key),
-      lookup: (fields, key) => (this.tier === undefined ? this.lookup(fields, key) : this.tier.one(key, () => this.lookup(fields, key))),
+      // With an L1, getOrSet hands the loading cache its read through the L1 (lookedUp): this is the read without one.
+      lookup: (fields, key) => this.lookup(fields, key),
       lookupMany: (fields, keys) => this.lookupThroughL1(fields, keys),
       read: (key, bytes, fields) => this.read(key, bytes, fields),
       encode,
@@ -281,19 +282,20 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   get(fields: K): Promise<T | undefined> {
     if (this.closing !== undefined) return this.closed("get");
-    if (this.tier !== undefined && !this.timing) {
-      // The L1 hit path, synchronous up to the one resolved promise.
-      let key: string;
-      try {
-        key = this.keyOf(fields);
-      } catch (error) {
-        return Promise.reject(error as Error);
-      }
-      const held = this.tier.l1.get(key);
-      if (held !== undefined) return Promise.resolve(held.value);
-      return this.tier.read(key, () => this.lookup(fields, key)).then((l) => l.seen?.value);
+    return this.timed("get", this.tier === undefined ? this.getValue(fields) : this.getThroughL1(this.tier, fields));
+  }
+
+  /** `get` with an L1: a held value synchronously up to one resolved promise, else the key's read from Redis (joined per key). */
+  private getThroughL1(tier: L1Tier<T>, fields: K): Promise<T | undefined> {
+    let key: string;
+    try {
+      key = this.keyOf(fields);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    return this.timed("get", this.getValue(fields));
+    const held = tier.l1.get(key);
+    if (held !== undefined) return Promise.resolve(held.value);
+    return tier.read(key, () => this.lookup(fields, key)).then((l) => l.seen?.value);
   }
 
   getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
@@ -389,7 +391,6 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   private async getValue(fields: K): Promise<T | undefined> {
     const key = this.keyOf(fields);
-    if (this.tier !== undefined) return (await this.tier.one(key, () => this.lookup(fields, key))).seen?.value;
     let bytes: Buffer | null;
     try {
       bytes = await this.io.bounded(this.store.get(key), "GET", key);

@@ -43,17 +43,11 @@ export class L1Tier<T> {
   }
 
   /**
-   * The value of one key: from L1, or by `read` (and kept when it may be).
-   * Concurrent misses of one key share one read (single-flight over L1
-   * misses); in `"copy"` mode each joiner gets its own copy.
+   * A key L1 did not hold (its miss already counted by `l1.get`): joins the
+   * read of that key in flight, or starts one by `read` under a ticket
+   * (single-flight over L1 misses; in `"copy"` mode each joiner gets its
+   * own copy).
    */
-  one(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
-    const held = this.l1.get(key);
-    if (held !== undefined) return Promise.resolve({ seen: held, failed: false });
-    return this.read(key, read);
-  }
-
-  /** A key L1 did not hold (its miss already counted): joins the read in flight, or starts one. */
   read(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
     const pending = this.reading.get(key);
     if (pending !== undefined) return this.copies ? pending.then(copied) : pending;

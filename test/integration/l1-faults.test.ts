@@ -10,7 +10,7 @@ import { Writer } from "../../src/codec/writer.js";
 import { encodeEnvelope } from "../../src/envelope/encode.js";
 import type { InvalidationSource } from "../../src/l1/invalidation-source.js";
 import type { L1 } from "../../src/l1/l1.js";
-import { RedisTracking } from "../../src/l1/redis-tracking.js";
+import { RedisTracking, type TrackingOptions } from "../../src/l1/redis-tracking.js";
 import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import { ioredisTracking } from "../../src/stores/ioredis/tracking-driver.js";
 import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
@@ -128,6 +128,28 @@ interface ProxiedSetup {
 }
 
 /**
+ * A store whose client connects to `storePort`, and a tracking source whose
+ * client (never connected by itself: lazyConnect) points at `trackingPort`.
+ */
+async function storeAndTracking(kind: Kind, storePort: number, trackingPort: number, options: TrackingOptions): Promise<{ store: CacheStore; source: RedisTracking }> {
+  if (kind === "ioredis") {
+    const client = new Redis({ port: storePort, host: "127.0.0.1" });
+    client.on("error", () => {});
+    onCleanup(() => client.disconnect());
+    const trackingClient = new Redis({ port: trackingPort, host: "127.0.0.1", lazyConnect: true });
+    trackingClient.on("error", () => {});
+    onCleanup(() => trackingClient.disconnect());
+    return { store: new RedisStore(client), source: ioredisTracking(trackingClient, options) };
+  }
+  const client = await createClient({ socket: { port: storePort, host: "127.0.0.1" } })
+    .on("error", () => {})
+    .connect();
+  onCleanup(() => client.destroy());
+  const trackingClient = createClient({ socket: { port: trackingPort, host: "127.0.0.1" } }).on("error", () => {});
+  return { store: new NodeRedisStore(client), source: nodeRedisTracking(trackingClient, options) };
+}
+
+/**
  * A redis-server of the test's own; the store's client connects to it
  * directly, the tracking source's client through a TCP proxy in a child
  * process (heartbeat 200 ms, reconnection backoff at most 200 ms).
@@ -137,27 +159,7 @@ async function proxiedSetup(kind: Kind, heartbeatMs = 200): Promise<ProxiedSetup
   onCleanup(() => server.stop());
   let proxy = await startTcpProxy(server.port);
   onCleanup(() => proxy.stop());
-  let store: CacheStore;
-  let source: RedisTracking;
-  const trackingOptions = { heartbeatMs, maxReconnectDelayMs: 200 };
-  if (kind === "ioredis") {
-    const client = new Redis({ port: server.port, host: "127.0.0.1" });
-    client.on("error", () => {});
-    onCleanup(() => client.disconnect());
-    store = new RedisStore(client);
-    const trackingClient = new Redis({ port: proxy.port, host: "127.0.0.1", lazyConnect: true });
-    trackingClient.on("error", () => {});
-    onCleanup(() => trackingClient.disconnect());
-    source = ioredisTracking(trackingClient, trackingOptions);
-  } else {
-    const client = await createClient({ socket: { port: server.port, host: "127.0.0.1" } })
-      .on("error", () => {})
-      .connect();
-    onCleanup(() => client.destroy());
-    store = new NodeRedisStore(client);
-    const trackingClient = createClient({ socket: { port: proxy.port, host: "127.0.0.1" } }).on("error", () => {});
-    source = nodeRedisTracking(trackingClient, trackingOptions);
-  }
+  const { store, source } = await storeAndTracking(kind, server.port, proxy.port, { heartbeatMs, maxReconnectDelayMs: 200 });
   onCleanup(() => source.close());
   const writer = new Redis({ port: server.port, host: "127.0.0.1" });
   writer.on("error", () => {});
@@ -585,25 +587,7 @@ describe.each(kinds)("%s, tracking servers unreachable", (kind) => {
     const server = await startRedis();
     onCleanup(() => server.stop());
     const closedPort = await freePort();
-    let store: CacheStore;
-    let source: RedisTracking;
-    if (kind === "ioredis") {
-      const client = new Redis({ port: server.port, host: "127.0.0.1" });
-      client.on("error", () => {});
-      onCleanup(() => client.disconnect());
-      store = new RedisStore(client);
-      const unreachable = new Redis({ port: closedPort, host: "127.0.0.1", lazyConnect: true });
-      unreachable.on("error", () => {});
-      onCleanup(() => unreachable.disconnect());
-      source = ioredisTracking(unreachable, { heartbeatMs: 200, maxReconnectDelayMs: 200 });
-    } else {
-      const client = await createClient({ socket: { port: server.port, host: "127.0.0.1" } })
-        .on("error", () => {})
-        .connect();
-      onCleanup(() => client.destroy());
-      store = new NodeRedisStore(client);
-      source = nodeRedisTracking(createClient({ socket: { port: closedPort, host: "127.0.0.1" } }).on("error", () => {}), { heartbeatMs: 200, maxReconnectDelayMs: 200 });
-    }
+    const { store, source } = await storeAndTracking(kind, server.port, closedPort, { heartbeatMs: 200, maxReconnectDelayMs: 200 });
     onCleanup(() => source.close());
     const cache = userCache(store, { prefix: uniquePrefix(), deadlineMs: 2000, l1: { ...l1Sizes, tracking: source } });
     onCleanup(() => cache.close());
