@@ -245,7 +245,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     }
     const held = tier.l1.get(key);
     if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(held.value);
-    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false }) : tier.read(key, () => this.lookup(fields, key));
+    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false }) : tier.read(key, () => this.lookup(fields, key, true));
     return this.loading.get(fields, loader, policy, lookedUp);
   }
 
@@ -295,7 +295,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     }
     const held = tier.l1.get(key);
     if (held !== undefined) return Promise.resolve(held.value);
-    return tier.read(key, () => this.lookup(fields, key)).then((l) => l.seen?.value);
+    return tier.read(key, () => this.lookup(fields, key, true)).then((l) => l.seen?.value);
   }
 
   getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
@@ -406,16 +406,26 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return ((await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>()).value;
   }
 
-  /** `get`'s read for the loading cache: the settled interpretation (undefined for a plain miss) and whether the store failed. */
-  private async lookup(fields: K, key: string): Promise<Looked<T>> {
+  /**
+   * `get`'s read for the loading cache: the settled interpretation
+   * (undefined for a plain miss) and whether the store failed. `timed`
+   * (the reads behind an L1) reads the key's remaining TTL in the same
+   * round trip, for the L1 to hold the value no longer.
+   */
+  private async lookup(fields: K, key: string, timed = false): Promise<Looked<T>> {
     let bytes: Buffer | null;
+    let ttlMs: number | undefined;
     try {
-      bytes = await this.io.bounded(this.store.get(key), "GET", key);
+      if (timed) {
+        const found = await this.io.readTimed(key);
+        bytes = found === null ? null : found.value;
+        ttlMs = found === null ? undefined : (found.ttlMs ?? Infinity);
+      } else bytes = await this.io.bounded(this.store.get(key), "GET", key);
     } catch (error) {
       this.outcomes.readFailed(error, key);
       return { seen: undefined, failed: true };
     }
-    if (bytes !== null) return { seen: this.read(key, bytes, fields), failed: false };
+    if (bytes !== null) return { seen: this.read(key, bytes, fields), failed: false, ttlMs };
     if (this.transitions?.readsElsewhere !== true) {
       this.outcomes.counter.read("miss", undefined);
       return { seen: undefined, failed: false };
@@ -431,12 +441,22 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   /** `lookupMany` behind the L1, when there is one: only the keys it does not hold are read. */
   private lookupThroughL1(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]> {
     if (this.tier === undefined) return this.lookupMany(fields, keys);
-    return this.tier.many(keys, (positions) => this.lookupMany(positions.map((i) => fields[i] as K), positions.map((i) => keys[i] as string)));
+    return this.tier.many(keys, (positions) => this.lookupMany(positions.map((i) => fields[i] as K), positions.map((i) => keys[i] as string), true));
   }
 
-  /** `getMany`'s read: one settled interpretation per key (undefined for a plain miss), within one call's work budget. */
-  private async lookupMany(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]> {
-    const found = await this.io.readMany(keys, "MGET");
+  /**
+   * `getMany`'s read: one settled interpretation per key (undefined for a
+   * plain miss), within one call's work budget. `timed` (the reads behind
+   * an L1) reads each key's remaining TTL in the same round trips.
+   */
+  private async lookupMany(fields: readonly K[], keys: readonly string[], timed = false): Promise<Looked<T>[]> {
+    let found: (Buffer | null | Error)[];
+    let ttls: (number | undefined)[] | undefined;
+    if (timed) {
+      const read = await this.io.readManyTimed(keys, "MGET");
+      ttls = read.map((r) => (r === null || r instanceof Error ? undefined : (r.ttlMs ?? Infinity)));
+      found = read.map((r) => (r === null || r instanceof Error ? r : r.value));
+    } else found = await this.io.readMany(keys, "MGET");
     // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
     let reported: Set<Error> | undefined;
     // One work budget for the whole call: past it, entries are over_budget misses, reported once.
@@ -449,7 +469,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       }
       const limit = budget.next();
       const seen = budget.spent ? budget.skip<T>() : budget.charge(interpret(this.entity, this.options, bytes, keys[i], fields[i], limit), limit);
-      return { seen: this.maintenance.settle(keys[i] as string, bytes, seen), failed: false };
+      return { seen: this.maintenance.settle(keys[i] as string, bytes, seen), failed: false, ttlMs: ttls?.[i] };
     });
     const absent = out.flatMap((v, i) => (v === undefined ? [i] : []));
     if (absent.length > 0) {

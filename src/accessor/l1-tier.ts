@@ -1,6 +1,6 @@
 import { ConfigError } from "../errors.js";
-import { deepFreeze, L1 } from "../l1/l1.js";
-import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import { deepFreeze, L1, type L1Ticket } from "../l1/l1.js";
+import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, TimedValue, WriteGuard } from "../stores/store.js";
 import type { L1Counter } from "../stats.js";
 import type { ResolvedL1 } from "./l1-options.js";
 import type { Looked } from "./loading.js";
@@ -13,6 +13,12 @@ const KEPT = new Set(["hit", "upgraded", "unknown", "absent"]);
 function kept<T>(seen: Interpretation<T> | undefined): Interpretation<T> | undefined {
   if (seen === undefined || !KEPT.has(seen.outcome)) return undefined;
   return { outcome: seen.outcome, value: seen.value, header: seen.header, revision: seen.revision, error: undefined };
+}
+
+/** A read of an L1 miss in flight, and the ticket it was sent under (undefined: not live, never joined). */
+interface Reading<T> {
+  readonly ticket: L1Ticket | undefined;
+  promise: Promise<Looked<T>>;
 }
 
 /** A joiner's own copy of a shared read's value ("copy" mode). */
@@ -28,8 +34,8 @@ function copied<T>(looked: Looked<T>): Looked<T> {
  */
 export class L1Tier<T> {
   readonly l1: L1<Interpretation<T>>;
-  /** Reads of L1 misses in flight, by key: what concurrent misses of one key join. */
-  private readonly reading = new Map<string, Promise<Looked<T>>>();
+  /** Reads of L1 misses in flight, by key, with their tickets: what concurrent misses of one key may join. */
+  private readonly reading = new Map<string, Reading<T>>();
   private readonly copies: boolean;
 
   constructor(prefix: string, settings: ResolvedL1, store: CacheStore, count: (counter: L1Counter) => void) {
@@ -38,38 +44,44 @@ export class L1Tier<T> {
       if (typeof store.tracking !== "function") throw new ConfigError("l1.tracking", "this store has no tracking(): pass l1.tracking (ioredisTracking(client) or nodeRedisTracking(client) over the same servers)");
       tracking = store.tracking();
     }
+    if (typeof store.getWithTtl !== "function" || typeof store.getManyWithTtl !== "function") {
+      throw new ConfigError("l1", "this store cannot read a value's remaining TTL with it (getWithTtl, getManyWithTtl), which an L1 needs to hold a value no longer than Redis keeps it");
+    }
     this.l1 = new L1<Interpretation<T>>(prefix, { ...settings, tracking }, count);
     this.copies = settings.values === "copy";
   }
 
   /**
    * A key L1 did not hold (its miss already counted by `l1.get`): joins the
-   * read of that key in flight, or starts one by `read` under a ticket
-   * (single-flight over L1 misses; in `"copy"` mode each joiner gets its
-   * own copy).
+   * read of that key in flight if nothing that could change the key
+   * happened since that read began (an invalidation, this process's own
+   * write or delete, a flush: see `L1.unchanged`), or starts one by `read`
+   * under a ticket (single-flight over L1 misses; in `"copy"` mode each
+   * joiner gets its own copy). A read that began while tracking was not
+   * live is never joined: nothing would tell it was overtaken.
    */
   read(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
     const pending = this.reading.get(key);
-    if (pending !== undefined) return this.copies ? pending.then(copied) : pending;
-    const started = this.readOne(key, read);
-    this.reading.set(key, started);
-    const done = (): void => {
-      if (this.reading.get(key) === started) this.reading.delete(key);
-    };
-    started.then(done, done);
-    return started;
+    if (pending !== undefined && this.l1.unchanged(pending.ticket)) return this.copies ? pending.promise.then(copied) : pending.promise;
+    const ticket = this.l1.begin(key);
+    const reading: Reading<T> = { ticket, promise: undefined as unknown as Promise<Looked<T>> };
+    reading.promise = this.readOne(key, reading, read);
+    // A read without a ticket (not live) is left out: nothing could tell a joiner that it was overtaken.
+    if (ticket !== undefined) this.reading.set(key, reading);
+    return reading.promise;
   }
 
-  private async readOne(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
-    const ticket = this.l1.begin(key);
+  private async readOne(key: string, reading: Reading<T>, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
     let looked: Looked<T> | undefined;
     try {
       looked = await read();
       return looked;
     } finally {
+      // Before the reply reaches anyone: from here on, a caller of this key starts a read of its own.
+      if (this.reading.get(key) === reading) this.reading.delete(key);
       // Frozen mode: what a read returns is frozen whether or not L1 keeps it, since joiners share it.
       if (!this.copies) deepFreeze(looked?.seen?.value);
-      this.l1.end(ticket, kept(looked?.seen), key);
+      this.l1.end(reading.ticket, kept(looked?.seen), key, looked?.ttlMs ?? 0);
     }
   }
 
@@ -91,13 +103,13 @@ export class L1Tier<T> {
       rest.forEach((i, j) => {
         const looked = got?.[j];
         if (looked !== undefined) out[i] = looked;
-        this.l1.end(tickets[j], kept(looked?.seen), keys[i] as string);
+        this.l1.end(tickets[j], kept(looked?.seen), keys[i] as string, looked?.ttlMs ?? 0);
       });
     }
     return out;
   }
 
-  /** Drops `keys` at once, and keeps replies of reads in flight out (the process's own writes and deletes). */
+  /** Drops `keys` at once, and keeps replies of reads in flight out (the process's own writes and deletes): reads of them in flight are not joined any more. */
   drop(keys: readonly string[]): void {
     this.l1.invalidate(keys);
   }
@@ -126,6 +138,9 @@ export function droppingStore(store: CacheStore, tier: L1Tier<unknown>): CacheSt
   return {
     get: (key) => store.get(key),
     getMany: (keys, deadline?: Deadline) => store.getMany(keys, deadline),
+    // L1Tier's constructor made sure the store has both.
+    getWithTtl: (key) => (store.getWithTtl as (key: string) => Promise<TimedValue | null>).call(store, key),
+    getManyWithTtl: (keys, deadline?: Deadline) => (store.getManyWithTtl as (keys: readonly string[], deadline?: Deadline) => Promise<(TimedValue | null | Error)[]>).call(store, keys, deadline),
     getWithExpiry: (key): Promise<StoredValue | null> => store.getWithExpiry(key),
     set: (write: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> => around([write.key], () => store.set(write, guard)),
     setMany: (writes, guard, deadline): Promise<StoreWriteResult[]> =>

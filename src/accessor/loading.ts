@@ -40,6 +40,13 @@ export interface BatchLoadContext {
 export interface Looked<T> {
   readonly seen: Interpretation<T> | undefined;
   readonly failed: boolean;
+  /**
+   * The key's remaining TTL in Redis when it was read, in milliseconds
+   * (Infinity: no expiry), when the read asked for it (the reads behind an
+   * L1): an L1 holds the value no longer. Absent otherwise, and then an L1
+   * does not hold the value.
+   */
+  readonly ttlMs?: number | undefined;
 }
 
 /** The accessor's parts the loading cache works with (built by the facade). */

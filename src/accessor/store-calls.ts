@@ -1,5 +1,5 @@
 import { batchDeadline, deadlineOn } from "../stores/deadline.js";
-import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import type { CacheStore, Deadline, StoreWrite, StoreWriteResult, TimedValue, WriteGuard } from "../stores/store.js";
 import { asStoreError } from "./outcomes.js";
 
 /**
@@ -57,11 +57,26 @@ export class StoreCalls {
   }
 
   /** Reads many keys in one round trip per server; an Error in place of each value that could not be read. */
-  async readMany(keys: readonly string[], operation: string): Promise<(Buffer | null | Error)[]> {
+  readMany(keys: readonly string[], operation: string): Promise<(Buffer | null | Error)[]> {
+    return this.readManyBy(keys, operation, (deadline) => this.store.getMany(keys, deadline));
+  }
+
+  /** The value at `key` with its remaining TTL (GET and PTTL in one round trip: the reads behind an L1), bounded by the deadline. */
+  readTimed(key: string): Promise<TimedValue | null> {
+    return this.bounded((this.store.getWithTtl as (key: string) => Promise<TimedValue | null>).call(this.store, key), "GET", key);
+  }
+
+  /** `readMany`, each value with its remaining TTL (the reads behind an L1). */
+  readManyTimed(keys: readonly string[], operation: string): Promise<(TimedValue | null | Error)[]> {
+    const read = this.store.getManyWithTtl as (keys: readonly string[], deadline?: Deadline) => Promise<(TimedValue | null | Error)[]>;
+    return this.readManyBy(keys, operation, (deadline) => read.call(this.store, keys, deadline));
+  }
+
+  private async readManyBy<R>(keys: readonly string[], operation: string, read: (deadline: Deadline | undefined) => Promise<(R | Error)[]>): Promise<(R | Error)[]> {
     try {
-      const read = this.store.getMany(keys, this.deadline);
+      const reading = read(this.deadline);
       const bound = this.batchBound(keys.length, "read");
-      return await (bound === undefined ? read : bound.bound(read, operation, keys[0]));
+      return await (bound === undefined ? reading : bound.bound(reading, operation, keys[0]));
     } catch (error) {
       return keys.map((k) => asStoreError(error, operation, k));
     }

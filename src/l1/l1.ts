@@ -23,6 +23,7 @@ export interface L1Settings {
 /** One held value. */
 interface Held<S> {
   readonly seen: S;
+  /** When it stops being served: its key's expiry in Redis as the read saw it, or `ttlMs` after it was kept, whichever is first. */
   readonly expiresAt: number;
 }
 
@@ -38,6 +39,8 @@ export interface L1Ticket {
   readonly epoch: number;
   readonly slot: InFlight;
   readonly invalidated: number;
+  /** The clock when the read began: a TTL its reply carries counts from here (never later than Redis's own count began). */
+  readonly startedAt: number;
 }
 
 /**
@@ -107,15 +110,31 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     let slot = this.inFlight.get(key);
     if (slot === undefined) this.inFlight.set(key, (slot = { readers: 0, invalidated: 0 }));
     slot.readers += 1;
-    return { key, epoch: this.epoch, slot, invalidated: slot.invalidated };
+    return { key, epoch: this.epoch, slot, invalidated: slot.invalidated, startedAt: this.now() };
+  }
+
+  /**
+   * True while nothing that could change `ticket`'s key happened since its
+   * read began: no invalidation of the key (from Redis, or this process's
+   * own write or delete), no flush, and tracking still live. Only then may
+   * another caller share that read's reply: a reply of a read that began
+   * before such a change may be older than the change, and a caller that
+   * starts after it must not get it.
+   */
+  unchanged(ticket: L1Ticket | undefined): boolean {
+    return ticket !== undefined && ticket.epoch === this.epoch && ticket.slot.invalidated === ticket.invalidated && this.watch.live;
   }
 
   /**
    * Ends the read of `ticket` (always: also when it failed, with
    * `seen` undefined); keeps `seen` when it may: nothing invalidated its
-   * key or flushed the L1 since `begin`, and tracking is still live.
+   * key or flushed the L1 since `begin`, and tracking is still live. It is
+   * held until `ttlMs` (the key's remaining TTL in Redis as the read saw
+   * it, counted from `begin`; Infinity for a key without expiry) has passed
+   * or the L1's own `ttlMs`, whichever comes first; a reply with no time
+   * left is not kept.
    */
-  end(ticket: L1Ticket | undefined, seen: S | undefined, key: string): void {
+  end(ticket: L1Ticket | undefined, seen: S | undefined, key: string, ttlMs: number): void {
     if (ticket === undefined) {
       if (seen !== undefined) this.count("not_live");
       return;
@@ -132,14 +151,17 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
       this.count("not_live");
       return;
     }
-    this.put(key, seen);
+    const now = this.now();
+    const expiresAt = Math.min(ticket.startedAt + ttlMs, now + this.settings.ttlMs);
+    if (expiresAt <= now) return;
+    this.put(key, seen, expiresAt);
   }
 
-  /** Holds `seen` for `key` (frozen first, in "frozen" mode). */
-  private put(key: string, seen: S): void {
+  /** Holds `seen` for `key` until `expiresAt` (frozen first, in "frozen" mode). */
+  private put(key: string, seen: S, expiresAt: number): void {
     const bytes = estimateBytes(key, seen.value);
     if (this.settings.values === "frozen") deepFreeze(seen.value);
-    this.map.set(key, { seen, expiresAt: this.now() + this.settings.ttlMs }, bytes);
+    this.map.set(key, { seen, expiresAt }, bytes);
   }
 
   invalidate(keys: readonly string[]): void {

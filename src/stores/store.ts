@@ -7,6 +7,13 @@ export interface StoredValue {
   readonly expireAt: number | undefined;
 }
 
+/** A value and how long Redis keeps it, as one read saw them: what an L1 needs to hold it no longer than that. */
+export interface TimedValue {
+  readonly value: Buffer;
+  /** Milliseconds the key had left when it was read (PTTL): undefined for a key without expiry, 0 for one already gone. */
+  readonly ttlMs: number | undefined;
+}
+
 /** One value to store. */
 export interface StoreWrite {
   readonly key: string;
@@ -69,6 +76,17 @@ export interface CacheStore {
    * round trip (see MAX_KEYS_PER_ROUND_TRIP).
    */
   getMany(keys: readonly string[], deadline?: Deadline): Promise<(Buffer | null | Error)[]>;
+  /**
+   * The value at `key` with its remaining time to live, read in the same
+   * round trip (GET and PTTL, pipelined on one connection), or null: the
+   * read behind an accessor's L1, which holds a value no longer than Redis
+   * keeps its key. Not atomic, and need not be: a write or EXPIRE between
+   * the two commands is a change of the key, which tracking reports.
+   * Optional: an accessor with `l1` needs it (and `getManyWithTtl`).
+   */
+  getWithTtl?(key: string): Promise<TimedValue | null>;
+  /** Like `getMany`, each value with its remaining time to live (MGET and a PTTL per key, or GET and PTTL per key on a Cluster, in the same round trips). */
+  getManyWithTtl?(keys: readonly string[], deadline?: Deadline): Promise<(TimedValue | null | Error)[]>;
   /** Stores one value, refused (`"guarded"`, or `"invalidated"` with its entry deleted) when the guard says so; rejects with the client's error. */
   set(write: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome>;
   /** Stores many values (one round trip per server and 250 values); results in order, bounded per round trip like getMany. */

@@ -1,16 +1,14 @@
 import { spawnSync } from "node:child_process";
 import { expect, inject, it } from "vitest";
-import { userCache, userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
+import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js";
 import { accessorInternals, type WithInternals } from "../../src/accessor/internals.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
-import { Writer } from "../../src/codec/writer.js";
-import { encodeEnvelope } from "../../src/envelope/encode.js";
-import type { InvalidationSource } from "../../src/l1/invalidation-source.js";
 import { cleanup } from "../../src/ops/cleanup.js";
 import { migrate } from "../../src/ops/migrate.js";
 import type { CacheStore } from "../../src/stores/store.js";
 import { clusterNodes, describeEveryBackend, type Backend } from "../support/backends.js";
 import { userR1Entry } from "../support/entries.js";
+import { envelopeOf, heardAll, heldBack, listen, user } from "../support/l1-harness.js";
 import { uniquePrefix } from "../support/redis-client.js";
 
 /**
@@ -18,31 +16,7 @@ import { uniquePrefix } from "../support/redis-client.js";
  * value waits for the invalidation itself (a listener on the same source,
  * or the L1's counters), never for a time.
  */
-const user = (id: string, name = `n${id}`): User => ({ id, name, email: `${id}@example.com`, fullName: "", verified: true, locale: "en-GB" });
-/** The envelope of `value` as the current revision writes it, written `ageMs` ago. */
-const envelopeOf = (value: User, ageMs = 0): Buffer =>
-  encodeEnvelope(new Writer(), userEntity.current.schemaId, value, userEntity.encode, { writtenAt: true, writerTag: undefined, compression: "none", compressMinBytes: 1024 }, Date.now() - ageMs);
 const l1 = { maxEntries: 1000, maxBytes: 4 << 20 } as const;
-
-/**
- * Invalidated keys of `prefix` as `source` delivers them: what a test waits for. Made before the accessor, so that its
- * wider prefix is tracked from the start (a later one would open a new generation of connections, and the replaced one
- * delivers what it still held as well: a second, later invalidation of the same write).
- */
-function listen(source: InvalidationSource, prefix: string): { keys: string[]; flushes: number; close(): void; ready(): Promise<boolean> } {
-  const seen = { keys: [] as string[], flushes: 0, close: () => watch.close(), ready: () => watch.ready(10_000) };
-  const watch = source.watch(prefix, { invalidate: (keys) => void seen.keys.push(...keys), flush: () => void (seen.flushes += 1) });
-  return seen;
-}
-
-/** Waits until `heard` got every key of `keys` (the invalidations of the test's own writes, say), then forgets what it heard. */
-async function heardAll(heard: { keys: string[]; flushes: number; ready(): Promise<boolean> }, keys: readonly string[]): Promise<void> {
-  const flushes = heard.flushes;
-  // A flush meanwhile (tracking lost on a loaded machine) drops everything too: then wait for tracking to be back.
-  await expect.poll(() => heard.flushes > flushes || keys.every((k) => heard.keys.includes(k)), { timeout: 10_000 }).toBe(true);
-  heard.keys.length = 0;
-  if (heard.flushes > flushes) await expect.poll(() => heard.ready(), { timeout: 10_000 }).toBe(true);
-}
 
 /** Keys on different slots (and so on different masters of a cluster). */
 const spread = ["a", "b", "c", "d", "e", "f", "g", "h"];
@@ -166,33 +140,18 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
   it("an invalidation that arrives while a read of its key is in flight keeps that read's older reply out of L1", async () => {
     const { store, raw } = backend();
     const prefix = uniquePrefix();
-    // The store's reply to the first GET is held back until the test lets it go: the read is in flight.
-    let hold: Promise<void> | undefined;
-    let release = (): void => {};
-    let replied = (): void => {};
-    const repliedOnce = new Promise<void>((r) => (replied = r));
-    const slow: CacheStore = {
-      ...bound(store),
-      get: async (key) => {
-        const bytes = await store.get(key);
-        if (hold !== undefined) {
-          replied();
-          await hold;
-        }
-        return bytes;
-      },
-    };
+    // The store's reply to the first read is held back until the test lets it go: the read is in flight.
+    const slow = heldBack(store);
     const writer = userCache(store, { prefix });
     await writer.set(user("race", "old"));
     const heard = listen(backend().tracking, prefix);
-    const cache = await cached(prefix, {}, slow);
-    hold = new Promise((r) => (release = r));
+    const cache = await cached(prefix, {}, slow.store);
+    const held = slow.holdNext();
     const reading = cache.get({ id: "race" });
-    await repliedOnce; // Redis answered "old"; the reply has not reached the L1 yet
-    hold = undefined;
+    await held.answered; // Redis answered "old"; the reply has not reached the L1 yet
     await raw.set(cache.keyOf({ id: "race" }), envelopeOf(user("race", "new")));
     await expect.poll(() => heard.keys.includes(cache.keyOf({ id: "race" })), { timeout: 10_000 }).toBe(true);
-    release();
+    held.release();
     expect((await reading)?.name).toBe("old");
     expect(cache.stats().l1).toMatchObject({ race_skipped: 1, entries: 0 });
     expect((await cache.get({ id: "race" }))?.name).toBe("new");
@@ -312,18 +271,3 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     await cache.close();
   });
 });
-
-/** The CacheStore methods of `store`, bound (a spread of a class instance copies no methods). */
-function bound(store: CacheStore): CacheStore {
-  return {
-    get: (k) => store.get(k),
-    getMany: (k, d) => store.getMany(k, d),
-    set: (w, g) => store.set(w, g),
-    setMany: (w, g, d) => store.setMany(w, g, d),
-    delete: (k) => store.delete(k),
-    replaceIfEqual: (k, e, v) => store.replaceIfEqual(k, e, v),
-    deleteIfEqual: (k, e) => store.deleteIfEqual(k, e),
-    getWithExpiry: (k) => store.getWithExpiry(k),
-    createIfAbsent: (k, v, e) => store.createIfAbsent(k, v, e),
-  };
-}

@@ -84,6 +84,36 @@ describeEveryBackend("the store contract", (backend) => {
     expect(got[2]).toEqual(Buffer.from([3]));
   });
 
+  it("getWithTtl and getManyWithTtl (over 1500 keys on every server) answer each value with its remaining TTL (undefined without expiry), null for absent keys, and a wrong-type key fails alone on a Cluster", async () => {
+    const { store, raw } = backend();
+    const prefix = uniquePrefix();
+    const keys = Array.from({ length: 1500 }, (_, i) => `${prefix}t${i}`);
+    // Every third key absent, the others with a TTL of 100 s or without one.
+    await raw.setMany(keys.flatMap((key, i) => (i % 3 === 2 ? [] : [{ key, value: Buffer.from([i % 256, 0xc1]), ...(i % 3 === 0 ? { ttlSeconds: 100 } : {}) }])));
+    const one = await store.getWithTtl?.(keys[0] as string);
+    expect(one?.value).toEqual(Buffer.from([0, 0xc1]));
+    expect(one?.ttlMs).toBeGreaterThan(90_000);
+    expect(one?.ttlMs).toBeLessThanOrEqual(100_000);
+    expect(await store.getWithTtl?.(keys[1] as string)).toEqual({ value: Buffer.from([1, 0xc1]), ttlMs: undefined });
+    expect(await store.getWithTtl?.(keys[2] as string)).toBeNull();
+    const many = (await store.getManyWithTtl?.(keys)) ?? [];
+    expect(many).toHaveLength(keys.length);
+    many.forEach((got, i) => {
+      if (i % 3 === 2) return expect(got, keys[i]).toBeNull();
+      expect((got as { value: Buffer }).value, keys[i]).toEqual(Buffer.from([i % 256, 0xc1]));
+      const ttl = (got as { ttlMs: number | undefined }).ttlMs;
+      if (i % 3 === 1) expect(ttl, keys[i]).toBeUndefined();
+      else expect(ttl, keys[i]).toBeGreaterThan(90_000);
+    });
+    expect(await store.getManyWithTtl?.([])).toEqual([]);
+    if (raw.setWrongType === undefined || !backend().cluster) return;
+    await raw.setWrongType(`${prefix}h`);
+    const got = (await store.getManyWithTtl?.([keys[0] as string, `${prefix}h`, keys[1] as string])) ?? [];
+    expect(got[0]).toMatchObject({ value: Buffer.from([0, 0xc1]) });
+    expect(got[1]).toBeInstanceOf(StoreError);
+    expect(got[2]).toEqual({ value: Buffer.from([1, 0xc1]), ttlMs: undefined });
+  });
+
   it("setMany without a guard writes with and without expiry; delete counts what existed", async () => {
     const { store, raw } = backend();
     const prefix = uniquePrefix();

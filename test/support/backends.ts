@@ -34,6 +34,14 @@ export interface RawAccess {
   readonly setWrongType: ((key: string) => Promise<void>) | undefined;
   /** SCRIPT FLUSH on every server (a restart's effect on cached scripts); a no-op on MemoryStore. */
   scriptFlush(): Promise<void>;
+  /**
+   * Turns Redis's active expiry off (`DEBUG SET-ACTIVE-EXPIRE 0`) or back on
+   * on every server; resolves false when a server refused (an external one
+   * without `enable-debug-command`). Off, an expired key stays in memory and
+   * no invalidation announces its expiry until a command touches it.
+   * MemoryStore never expires actively: true, nothing to do.
+   */
+  activeExpiry(on: boolean): Promise<boolean>;
   /** CLIENT KILL of every connection named protocache-tracking on every server; how many. Absent on MemoryStore. */
   readonly killTracking: (() => Promise<number>) | undefined;
 }
@@ -102,6 +110,10 @@ function redisRaw(client: Redis | Cluster): RawAccess {
       return n;
     },
     scriptFlush: async () => void (await Promise.all(masters().map((n) => n.script("FLUSH")))),
+    activeExpiry: async (on) => {
+      const replies = await Promise.all(masters().map((n) => n.call("DEBUG", "SET-ACTIVE-EXPIRE", on ? "1" : "0").then(() => true, () => false)));
+      return replies.every(Boolean);
+    },
   };
 }
 
@@ -129,6 +141,7 @@ function memoryRaw(store: MemoryStore, clock: { last: number }): RawAccess {
     setWrongType: undefined,
     killTracking: undefined,
     async scriptFlush() {},
+    activeExpiry: async () => true,
   };
 }
 

@@ -1,5 +1,5 @@
 import type { TestProject } from "vitest/node";
-import { hasRedisServer, missingRedisHelp, startRedis, startRedisCluster, type RedisClusterProcess, type RedisProcess } from "./redis-server.js";
+import { debugCommandArgs, hasRedisServer, missingRedisHelp, startRedis, startRedisCluster, type RedisClusterProcess, type RedisProcess } from "./redis-server.js";
 import { valkeyServer } from "./valkey.js";
 
 let server: RedisProcess | undefined;
@@ -24,8 +24,8 @@ export async function setup(project: TestProject): Promise<void> {
     throw error;
   }
   const [standalone, nodes] = await Promise.all([
-    externalUrl ?? startRedis().then((s) => (server = s).url),
-    externalNodes ?? startRedisCluster(3).then((c) => (cluster = c).nodes.map((n) => `127.0.0.1:${n.port}`).join(",")),
+    externalUrl ?? startRedis(debugCommandArgs()).then((s) => (server = s).url),
+    externalNodes ?? startRedisCluster(3, debugCommandArgs()).then((c) => (cluster = c).nodes.map((n) => `127.0.0.1:${n.port}`).join(",")),
   ]);
   project.provide("redisUrl", standalone);
   project.provide("redisClusterNodes", nodes);
@@ -35,7 +35,8 @@ export async function setup(project: TestProject): Promise<void> {
     project.provide("valkey", { reason: found.reason });
     return;
   }
-  const [v, vc] = await Promise.all([startRedis([], { server: found.server }), startRedisCluster(3, [], { server: found.server })]);
+  const debug = debugCommandArgs(found.server);
+  const [v, vc] = await Promise.all([startRedis(debug, { server: found.server }), startRedisCluster(3, debug, { server: found.server })]);
   valkey = v;
   valkeyCluster = vc;
   project.provide("valkey", { version: found.version, url: v.url, clusterNodes: vc.nodes.map((n) => `127.0.0.1:${n.port}`).join(",") });

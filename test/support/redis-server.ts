@@ -21,6 +21,17 @@ export function hasRedisServer(): boolean {
   return spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
 }
 
+/**
+ * `--enable-debug-command local` where the server knows it (Redis 7+, every
+ * Valkey): lets a test turn off active expiry (`DEBUG SET-ACTIVE-EXPIRE 0`),
+ * so that an expired key stays in memory, unannounced, until it is touched.
+ */
+export function debugCommandArgs(server?: ServerCommand): string[] {
+  const run = spawnSync(server?.command ?? "redis-server", [...(server?.args ?? []), "--version"], { encoding: "utf8" });
+  const major = Number(/ v=(\d+)\./.exec(run.stdout ?? "")?.[1] ?? 0);
+  return major >= 7 ? ["--enable-debug-command", "local"] : [];
+}
+
 /** A TCP port that was free a moment ago. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

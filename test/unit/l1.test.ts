@@ -47,11 +47,11 @@ describe("L1 tickets", () => {
     const { l1, source, counts } = l1Of();
     const ticket = l1.begin("p:1");
     source.invalidate("p:1");
-    l1.end(ticket, { value: { v: "old" } }, "p:1");
+    l1.end(ticket, { value: { v: "old" } }, "p:1", Infinity);
     expect(l1.get("p:1")).toBeUndefined();
     expect(counts.race_skipped).toBe(1);
     const next = l1.begin("p:1");
-    l1.end(next, { value: { v: "new" } }, "p:1");
+    l1.end(next, { value: { v: "new" } }, "p:1", Infinity);
     expect(l1.get("p:1")?.value).toEqual({ v: "new" });
   });
 
@@ -60,36 +60,36 @@ describe("L1 tickets", () => {
     const a = l1.begin("p:1");
     source.invalidate("p:1");
     const b = l1.begin("p:1");
-    l1.end(a, { value: 1 }, "p:1");
+    l1.end(a, { value: 1 }, "p:1", Infinity);
     expect(l1.get("p:1")).toBeUndefined();
-    l1.end(b, { value: 2 }, "p:1"); // began after the invalidation: its reply is newer than it
+    l1.end(b, { value: 2 }, "p:1", Infinity); // began after the invalidation: its reply is newer than it
     expect(l1.get("p:1")?.value).toBe(2);
   });
 
   it("a flush while a read is in flight keeps its reply out, and drops everything held (counted by reason)", () => {
     const { l1, source, counts } = l1Of();
-    l1.end(l1.begin("p:held"), { value: 1 }, "p:held");
+    l1.end(l1.begin("p:held"), { value: 1 }, "p:held", Infinity);
     const ticket = l1.begin("p:1");
     source.flush("heartbeat");
-    l1.end(ticket, { value: 1 }, "p:1");
+    l1.end(ticket, { value: 1 }, "p:1", Infinity);
     expect(l1.entries).toBe(0);
     expect(counts).toMatchObject({ flush_heartbeat: 1, race_skipped: 1 });
   });
 
   it("while tracking is not live nothing is kept (not_live) and nothing is served", () => {
     const { l1, source, counts } = l1Of();
-    l1.end(l1.begin("p:1"), { value: 1 }, "p:1");
+    l1.end(l1.begin("p:1"), { value: 1 }, "p:1", Infinity);
     source.live = false;
     expect(l1.get("p:1")).toBeUndefined();
     expect(l1.begin("p:2")).toBeUndefined();
-    l1.end(undefined, { value: 2 }, "p:2");
+    l1.end(undefined, { value: 2 }, "p:2", Infinity);
     expect(counts.not_live).toBe(1);
   });
 
   it("an entry older than ttlMs is a miss and is dropped", () => {
     let now = 1_000;
     const { l1, counts } = l1Of({ ttlMs: 500, now: () => now });
-    l1.end(l1.begin("p:1"), { value: 1 }, "p:1");
+    l1.end(l1.begin("p:1"), { value: 1 }, "p:1", Infinity);
     now += 499;
     expect(l1.get("p:1")?.value).toBe(1);
     now += 1;
@@ -98,15 +98,58 @@ describe("L1 tickets", () => {
     expect(counts).toMatchObject({ hit: 1, miss: 1 });
   });
 
+  it("a reply is held no longer than its key's TTL in Redis counted from begin (or ttlMs, if sooner); one with no time left is not held", () => {
+    let now = 1_000;
+    const { l1 } = l1Of({ ttlMs: 60_000, now: () => now });
+    const ticket = l1.begin("p:1");
+    now += 100; // the round trip: Redis said 500 ms left somewhere in it
+    l1.end(ticket, { value: 1 }, "p:1", 500);
+    now = 1_499;
+    expect(l1.get("p:1")?.value).toBe(1);
+    now = 1_500;
+    expect(l1.get("p:1")).toBeUndefined();
+    const late = l1.begin("p:2");
+    now += 10;
+    l1.end(late, { value: 2 }, "p:2", 10);
+    expect(l1.entries).toBe(0);
+    l1.end(l1.begin("p:3"), { value: 3 }, "p:3", 0);
+    expect(l1.entries).toBe(0);
+    l1.end(l1.begin("p:4"), { value: 4 }, "p:4", Infinity);
+    now += 59_999;
+    expect(l1.get("p:4")?.value).toBe(4);
+    now += 1;
+    expect(l1.get("p:4")).toBeUndefined();
+  });
+
+  it("unchanged(ticket) holds until an invalidation of its key, a flush or a loss of liveness; never for no ticket", () => {
+    const { l1, source } = l1Of();
+    const a = l1.begin("p:a");
+    const b = l1.begin("p:b");
+    expect(l1.unchanged(a)).toBe(true);
+    source.invalidate("p:other");
+    expect(l1.unchanged(a)).toBe(true);
+    source.invalidate("p:a");
+    expect([l1.unchanged(a), l1.unchanged(b)]).toEqual([false, true]);
+    l1.invalidate(["p:b"]); // this process's own write
+    expect(l1.unchanged(b)).toBe(false);
+    const c = l1.begin("p:c");
+    source.flush("heartbeat");
+    expect(l1.unchanged(c)).toBe(false);
+    const d = l1.begin("p:d");
+    source.live = false;
+    expect(l1.unchanged(d)).toBe(false);
+    expect(l1.unchanged(undefined)).toBe(false);
+  });
+
   it('"frozen" freezes nested objects and arrays (not typed arrays); "copy" returns a fresh clone per hit', () => {
     const frozen = l1Of();
     const value = { a: { b: [1, { c: 2 }] }, bytes: new Uint8Array([1]) };
-    frozen.l1.end(frozen.l1.begin("p:1"), { value }, "p:1");
+    frozen.l1.end(frozen.l1.begin("p:1"), { value }, "p:1", Infinity);
     const got = frozen.l1.get("p:1")?.value as typeof value;
     expect(Object.isFrozen(got.a.b[1])).toBe(true);
     expect(Object.isFrozen(got.bytes)).toBe(false);
     const copied = l1Of({ values: "copy" });
-    copied.l1.end(copied.l1.begin("p:1"), { value: { a: 1 } }, "p:1");
+    copied.l1.end(copied.l1.begin("p:1"), { value: { a: 1 } }, "p:1", Infinity);
     const one = copied.l1.get("p:1")?.value as { a: number };
     one.a = 2;
     expect(copied.l1.get("p:1")?.value).toEqual({ a: 1 });

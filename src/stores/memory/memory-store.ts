@@ -2,7 +2,7 @@ import { guardAllows } from "../../envelope/guard.js";
 import type { BulkStore, ScanCapable, StoredValue } from "../bulk.js";
 import { memoryStoreOptionsOf } from "../../validation/store-options.js";
 import { MemoryBulk } from "./memory-bulk.js";
-import type { CacheStore, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "../store.js";
+import type { CacheStore, SetOutcome, StoreWrite, StoreWriteResult, TimedValue, WriteGuard } from "../store.js";
 import { MemoryTracking, TrackedSlots } from "./memory-tracking.js";
 
 interface Slot {
@@ -72,6 +72,14 @@ export class MemoryStore implements CacheStore, ScanCapable {
     });
   }
 
+  async getWithTtl(key: string): Promise<TimedValue | null> {
+    return this.timed(key);
+  }
+
+  async getManyWithTtl(keys: readonly string[]): Promise<(TimedValue | null)[]> {
+    return keys.map((k) => this.timed(k));
+  }
+
   async set(w: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> {
     return this.setNow(w, guard);
   }
@@ -125,6 +133,13 @@ export class MemoryStore implements CacheStore, ScanCapable {
   keys(): string[] {
     this.sweep();
     return [...this.slots.keys()];
+  }
+
+  /** The value at `key` and its remaining TTL, like GET and PTTL. */
+  private timed(key: string): TimedValue | null {
+    const slot = this.live(key);
+    if (slot === undefined) return null;
+    return { value: Buffer.from(slot.value), ttlMs: slot.expiresAt === Infinity ? undefined : slot.expiresAt - this.now() };
   }
 
   private expiry(ttlSeconds: number): number {

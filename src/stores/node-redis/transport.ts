@@ -16,7 +16,7 @@ function isNodeRedisReply(error: unknown): error is Error {
 }
 
 /** Commands whose replies may come from a replica (node-redis routes read-only commands there when asked to). */
-const readOnly = new Set(["GET", "MGET", "PEXPIRETIME"]);
+const readOnly = new Set(["GET", "MGET", "PTTL", "PEXPIRETIME"]);
 
 /**
  * Replies of commands issued in one event-loop turn (node-redis writes

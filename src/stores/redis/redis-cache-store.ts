@@ -1,6 +1,6 @@
-import { ConfigError, StoreError } from "../../errors.js";
+import { ConfigError, StoreError, UnexpectedReplyError } from "../../errors.js";
 import type { BulkStore, ScanCapable } from "../bulk.js";
-import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, WriteGuard } from "../store.js";
+import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, TimedValue, WriteGuard } from "../store.js";
 import { allPositions, asStoreError, groupByServer, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./chunks.js";
 import { storeOptionsOf } from "../../validation/store-options.js";
 import { CompareCommands, deleteIfEqualOn, detectIfeq, replaceIfEqualOn, type RedisStoreOptions } from "./compare.js";
@@ -64,6 +64,45 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
 
   get(key: string): Promise<Buffer | null> {
     return this.transport.send(key, ["GET", key]) as Promise<Buffer | null>;
+  }
+
+  /** GET and PTTL written together (one round trip, in order on the key's connection); the GET's failure is the call's. */
+  async getWithTtl(key: string): Promise<TimedValue | null> {
+    const t = this.transport;
+    const [value, ttl] = await Promise.all([t.send(key, ["GET", key]), t.send(key, ["PTTL", key])]);
+    return timedValue(value, ttl);
+  }
+
+  /**
+   * MGET and one PTTL per key in one pipeline on a standalone server (a
+   * GET and a PTTL per key on a Cluster, per master), 1000 keys per round
+   * trip, each bounded by `deadline` like getMany's.
+   */
+  async getManyWithTtl(keys: readonly string[], deadline?: Deadline): Promise<(TimedValue | null | Error)[]> {
+    if (keys.length === 0) return [];
+    const t = this.transport;
+    const operation = t.cluster ? "GET" : "MGET";
+    const out = new Array<TimedValue | null | Error>(keys.length);
+    const send = async (chunk: readonly number[]): Promise<(TimedValue | null | Error)[]> => {
+      const chunkKeys = chunk.map((i) => keys[i] as string);
+      if (!t.cluster) {
+        const replies = await t.batch([chunkKeys[0] as string, ...chunkKeys], [["MGET", ...chunkKeys], ...chunkKeys.map((k): Command => ["PTTL", k])]);
+        const values = replies[0];
+        if (values instanceof Error) throw values;
+        if (!Array.isArray(values)) throw new StoreError("MGET", chunkKeys[0], { cause: new Error("MGET did not reply with an array") });
+        return chunkKeys.map((_, j) => timedValue(values[j], replies[j + 1]));
+      }
+      const replies = await t.batch(
+        chunkKeys.flatMap((k) => [k, k]),
+        chunkKeys.flatMap((k): Command[] => [["GET", k], ["PTTL", k]]),
+      );
+      return chunkKeys.map((k, j) => {
+        const value = replies[2 * j];
+        return value instanceof Error ? new StoreError("GET", k, { cause: value }) : timedValue(value, replies[2 * j + 1]);
+      });
+    };
+    await Promise.all(groupByServer(t, keys).map((positions) => sendInChunks(positions, out, operation, (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, send)));
+    return out;
   }
 
   set(w: StoreWrite, guard: WriteGuard | undefined): Promise<SetOutcome> {
@@ -216,6 +255,17 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
     await Promise.all(groupByServer(t, keys).map((positions) => sendInChunks(positions, out, operation, (i) => keys[i], deadline, perRoundTrip, send)));
     return out;
   }
+}
+
+/**
+ * A GET's reply with its key's PTTL: null for no value; a PTTL of -1 (no
+ * expiry) is undefined; -2 (gone since the GET) or anything but a number
+ * (an error) is 0, so that nothing holds the value.
+ */
+function timedValue(value: Reply, ttl: Reply): TimedValue | null {
+  if (value === null || value === undefined) return null;
+  if (!Buffer.isBuffer(value)) throw new UnexpectedReplyError(`GET replied ${typeof value}, not a bulk string`);
+  return { value, ttlMs: ttl === -1 ? undefined : typeof ttl === "number" && ttl > 0 ? ttl : 0 };
 }
 
 /** `SET key value [EX ttl]`. */

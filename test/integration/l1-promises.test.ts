@@ -1,0 +1,145 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { expect, it } from "vitest";
+import { userCache, userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
+import { accessorInternals, type WithInternals } from "../../src/accessor/internals.js";
+import type { AccessorOptions } from "../../src/accessor/options.js";
+import { encodeAbsentMarker } from "../../src/envelope/encode.js";
+import type { MemoryTracking } from "../../src/stores/memory/memory-tracking.js";
+import type { CacheStore } from "../../src/stores/store.js";
+import { describeEveryBackend, type Backend } from "../support/backends.js";
+import { userR1Entry } from "../support/entries.js";
+import { envelopeOf, heardAll, heldBack, listen, user, type Heard } from "../support/l1-harness.js";
+import { uniquePrefix } from "../support/redis-client.js";
+
+/**
+ * The two promises of docs/l1.md that need more than the L1's own
+ * bookkeeping, over every backend:
+ *
+ * - an L1 never serves a value after its key's expiry in Redis, though
+ *   Redis announces an expiry only when it removes the key (its active
+ *   expiry cycle, or a command touching it), which may be much later;
+ * - a read never joins a read of its key that began before a change it
+ *   could know of (an invalidation, a flush, this process's own write).
+ */
+const l1 = { maxEntries: 1000, maxBytes: 4 << 20 } as const;
+const loadAs = (name: string) => async (fields: readonly { id: string }[]) => fields.map(({ id }) => user(id, name));
+
+describeEveryBackend("L1 promises", (backend: () => Backend) => {
+  const cached = async (prefix: string, options: AccessorOptions<User> = {}, store: CacheStore = backend().store) => {
+    const cache = userCache(store, { prefix, deadlineMs: 5_000, ...options, l1: { ...l1, tracking: backend().tracking, ...options.l1 } });
+    const held = (cache as unknown as WithInternals<User, { id: string }>)[accessorInternals]().l1;
+    expect(await held?.ready(10_000)).toBe(true);
+    return cache;
+  };
+
+  it("with Redis's active expiry off (no invalidation until a key is touched), a value filled into L1 by get, getMany, getOrSet or getManyOrSet, an upgraded older revision or an absent marker is not served from L1 once its key's 1 s TTL has passed", async () => {
+    const { raw } = backend();
+    const prefix = uniquePrefix();
+    const heard = listen(backend().tracking, prefix);
+    // writeBack off: the upgraded entry stays as written (a write-back would drop it from L1 by itself).
+    const cache = await cached(prefix, { writeBack: false });
+    const ids = ["get", "many", "getOrSet", "manyOrSet", "upgraded", "absent"] as const;
+    const keys = ids.map((id) => cache.keyOf({ id }));
+    const absent = encodeAbsentMarker(userEntity.current.schemaId, { writtenAt: true, writerTag: undefined }, Date.now());
+    expect(await raw.activeExpiry(false), "DEBUG SET-ACTIVE-EXPIRE refused: start the server with --enable-debug-command local").toBe(true);
+    try {
+      await raw.setMany(ids.map((id, i) => ({ key: keys[i] as string, value: id === "upgraded" ? userR1Entry({ id, name: "r1", email: "" }) : id === "absent" ? absent : envelopeOf(user(id, "old")), ttlSeconds: 1 })));
+      // Redis ran every SET (and started counting its TTL) before this.
+      const acked = Date.now();
+      await heardAll(heard, keys);
+      const fill = async (): Promise<unknown[]> => [
+        await cache.get({ id: "get" }),
+        (await cache.getMany([{ id: "many" }]))[0],
+        await cache.getOrSet({ id: "getOrSet" }, async ({ id }) => user(id, "loaded")),
+        (await cache.getManyOrSet([{ id: "manyOrSet" }], loadAs("loaded")))[0],
+        await cache.get({ id: "upgraded" }),
+        await cache.getOrSet({ id: "absent" }, async ({ id }) => user(id, "loaded")),
+      ];
+      const names = (values: unknown[]) => values.map((v) => (v as User | undefined)?.name);
+      expect(names(await fill())).toEqual(["old", "old", "old", "old", "r1", undefined]);
+      // Every one is held now: the same calls are L1 hits.
+      const hits = cache.stats().l1.hit;
+      expect(names(await fill())).toEqual(["old", "old", "old", "old", "r1", undefined]);
+      expect(cache.stats().l1.hit).toBe(hits + ids.length);
+      // Past every key's expiry: Redis counted each TTL from a moment before `acked`.
+      await sleep(Math.max(0, acked + 1_001 - Date.now()));
+      // Active expiry off: Redis has not removed the keys, so nothing told the L1; it knew the expiry from its own reads.
+      expect(heard.keys).toEqual([]);
+      expect(names(await fill())).toEqual([undefined, undefined, "loaded", "loaded", undefined, "loaded"]);
+      expect(cache.stats().l1.hit).toBe(hits + ids.length);
+    } finally {
+      expect(await raw.activeExpiry(true)).toBe(true);
+    }
+    heard.close();
+    await cache.close();
+  });
+
+  it("a value whose key has no TTL is held until the L1's own ttlSeconds: a later get of it is an L1 hit", async () => {
+    const prefix = uniquePrefix();
+    const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix);
+    await backend().raw.set(cache.keyOf({ id: "forever" }), envelopeOf(user("forever")));
+    await heardAll(heard, [cache.keyOf({ id: "forever" })]);
+    await cache.get({ id: "forever" });
+    expect((await cache.get({ id: "forever" }))?.name).toBe("nforever");
+    expect(cache.stats().l1).toMatchObject({ hit: 1, entries: 1 });
+    heard.close();
+    await cache.close();
+  });
+
+  /** A key read by a get whose reply is held back after Redis answered "old"; `change` happens; then a second get and a getOrSet of the key start, and must see "new". */
+  const overtaken = async (change: (cache: Awaited<ReturnType<typeof cached>>, key: string, heard: Heard) => Promise<void>): Promise<void> => {
+    const { store } = backend();
+    const prefix = uniquePrefix();
+    const slow = heldBack(store);
+    const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix, {}, slow.store);
+    const key = cache.keyOf({ id: "k" });
+    await userCache(store, { prefix }).set(user("k", "old"));
+    await heardAll(heard, [key]);
+    const held = slow.holdNext();
+    const first = cache.get({ id: "k" });
+    await held.answered; // Redis answered "old"; the reply is held back
+    await change(cache, key, heard);
+    const second = cache.get({ id: "k" });
+    const loaded = cache.getOrSet({ id: "k" }, async ({ id }) => user(id, "loaded"));
+    held.release();
+    expect((await first)?.name).toBe("old");
+    expect((await second)?.name).toBe("new");
+    expect((await loaded)?.name).toBe("new");
+    heard.close();
+    await cache.close();
+  };
+
+  it("a get and a getOrSet that start after another client's write (its invalidation arrived) do not join a read of the key sent before it: they return the new value", async () => {
+    await overtaken(async (_cache, key, heard) => {
+      await backend().raw.set(key, envelopeOf(user("k", "new")));
+      await expect.poll(() => heard.keys.includes(key), { timeout: 10_000 }).toBe(true);
+    });
+  });
+
+  it("a get and a getOrSet that start after this process's own acknowledged set do not join a read of the key sent before it: they return the new value", async () => {
+    await overtaken(async (cache) => {
+      expect(await cache.set(user("k", "new"))).toBe("written");
+    });
+  });
+
+  it("a get and a getOrSet that start after tracking was lost (the L1 flushed) and another client wrote do not join a read of the key sent before: they return the new value", async () => {
+    const { raw } = backend();
+    await overtaken(async (cache, key) => {
+      const flushes = cache.stats().l1.flush_disconnected;
+      if (raw.killTracking === undefined) {
+        // MemoryStore has no connection: its tracking plays the loss (the write's invalidation still reaches the L1: the flush is what counts).
+        const memory = backend().tracking as MemoryTracking;
+        memory.flush("disconnected", false);
+        await raw.set(key, envelopeOf(user("k", "new")));
+        memory.reconnect();
+      } else {
+        expect(await raw.killTracking()).toBeGreaterThan(0);
+        await expect.poll(() => cache.stats().l1.flush_disconnected, { timeout: 10_000 }).toBeGreaterThan(flushes);
+        await raw.set(key, envelopeOf(user("k", "new")));
+      }
+      expect(cache.stats().l1.flush_disconnected).toBeGreaterThan(flushes);
+    });
+  });
+});
