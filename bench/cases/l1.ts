@@ -2,6 +2,7 @@ import { BentoCache, bentostore } from "bentocache";
 import { memoryDriver } from "bentocache/drivers/memory";
 import { redisBusDriver, redisDriver } from "bentocache/drivers/redis";
 import { Redis } from "ioredis";
+import { createClient, RESP_TYPES } from "redis";
 import { createEntityCache, type EntityCache } from "../../src/accessor/entity-cache.js";
 import { internalsOf } from "../../src/accessor/internals.js";
 import type { L1Options } from "../../src/accessor/l1-options.js";
@@ -151,6 +152,70 @@ export async function l1HitCases(url: string, list: readonly Fixture<unknown>[],
     await bento.disconnectAll();
     redis.disconnect();
     bus.disconnect();
+  }
+  return rows;
+}
+
+/**
+ * What an L1 miss costs over a plain read (docs/l1.md, "Held no longer
+ * than Redis keeps the key"): an L1 read also asks for the key's remaining
+ * TTL in the same round trip. Measured at the accessor (get with an L1
+ * that holds almost nothing, `maxEntries: 1`, so nearly every read is a
+ * miss: ticket, GET and PTTL, decode, admission; against get without L1)
+ * and for each way of reading the TTL with the value, on the same
+ * connections: two commands written together (what the store does), one
+ * pipeline, one EVALSHA returning both; plain GET is the baseline. 64
+ * callers over 16 keys each, every key with a TTL.
+ */
+export async function missReadCases(url: string, list: readonly Fixture<unknown>[], options: ThroughputOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const redis = new Redis(url);
+  const node = await createClient({ url }).on("error", () => {}).connect();
+  const mapped = node.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  const store = new RedisStore(redis);
+  try {
+    const both = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
+    const sha = String(await redis.script("LOAD", both));
+    for (const fx of list) {
+      const prefix = `bench:l1:miss:${fx.entity.entity}:`;
+      const plain: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600 });
+      const missing: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1: { maxEntries: 1, maxBytes: 1 << 20 } });
+      await l1Ready(missing);
+      const fieldsOf = (caller: number, i: number): unknown => withKey(fx, `${caller}-${i % keysPerCaller}`);
+      const all: unknown[] = [];
+      for (let k = 0; k < options.concurrency; k++) for (let i = 0; i < keysPerCaller; i++) all.push(fieldsOf(k, i));
+      await writeAndHear(plain, store.tracking(), prefix, all);
+      const keyOf = (k: number, i: number): string => plain.keyOf(fieldsOf(k, i) as never);
+      const before = missing.stats().l1;
+      const contenders: Record<string, Op> = {
+        "get without L1": (k, i) => plain.get(fieldsOf(k, i) as never),
+        "get with an L1 that holds 1 entry (misses)": (k, i) => missing.get(fieldsOf(k, i) as never),
+        "ioredis GET": (k, i) => redis.getBuffer(keyOf(k, i)),
+        "ioredis GET and PTTL, two commands": (k, i) => Promise.all([redis.callBuffer("GET", keyOf(k, i)), redis.call("PTTL", keyOf(k, i))]),
+        "ioredis GET and PTTL, one pipeline": (k, i) => redis.pipeline().getBuffer(keyOf(k, i)).pttl(keyOf(k, i)).exec(),
+        "ioredis EVALSHA returning both": (k, i) => redis.callBuffer("EVALSHA", sha, "1", keyOf(k, i)),
+        "node-redis GET": (k, i) => mapped.sendCommand(["GET", keyOf(k, i)]),
+        "node-redis GET and PTTL, two commands": (k, i) => Promise.all([mapped.sendCommand(["GET", keyOf(k, i)]), mapped.sendCommand(["PTTL", keyOf(k, i)])]),
+      };
+      const results = await compareThroughput(contenders, { ...options, warmupMs: 300 });
+      const after = missing.stats().l1;
+      const misses = after.miss - before.miss;
+      const share = misses / Math.max(1, misses + after.hit - before.hit);
+      const row = (subject: string, baseline: string, name: string): void => {
+        rows.push(ratioRow(results, subject, baseline, name, fx.name, reported));
+      };
+      row("get with an L1 that holds 1 entry (misses)", "get without L1", `L1 miss (ticket, GET and PTTL, admission) vs get without L1, same ioredis connection (64 callers; ${(share * 100).toFixed(1)}% of its reads missed)`);
+      if (fx === list[0]) {
+        row("ioredis GET and PTTL, two commands", "ioredis GET", "reading a key's TTL with its value: GET and PTTL as two commands written together (what an L1 read sends) vs GET alone, ioredis");
+        row("ioredis GET and PTTL, one pipeline", "ioredis GET", "reading a key's TTL with its value: GET and PTTL as one pipeline vs GET alone, ioredis");
+        row("ioredis EVALSHA returning both", "ioredis GET", "reading a key's TTL with its value: one EVALSHA returning both vs GET alone, ioredis");
+        row("node-redis GET and PTTL, two commands", "node-redis GET", "reading a key's TTL with its value: GET and PTTL as two commands vs GET alone, node-redis");
+      }
+      await Promise.all([plain.close(), missing.close()]);
+    }
+  } finally {
+    redis.disconnect();
+    node.destroy();
   }
   return rows;
 }
