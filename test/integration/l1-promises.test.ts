@@ -1,14 +1,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { expect, it } from "vitest";
 import { userCache, userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
-import { accessorInternals, type WithInternals } from "../../src/accessor/internals.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
 import { encodeAbsentMarker } from "../../src/envelope/encode.js";
 import type { MemoryTracking } from "../../src/stores/memory/memory-tracking.js";
 import type { CacheStore } from "../../src/stores/store.js";
 import { describeEveryBackend, type Backend } from "../support/backends.js";
 import { userR1Entry } from "../support/entries.js";
-import { envelopeOf, heardAll, heldBack, listen, user, type Heard } from "../support/l1-harness.js";
+import { envelopeOf, heardAll, heldBack, l1Cache, listen, user, type Heard } from "../support/l1-harness.js";
 import { uniquePrefix } from "../support/redis-client.js";
 
 /**
@@ -21,16 +20,10 @@ import { uniquePrefix } from "../support/redis-client.js";
  * - a read never joins a read of its key that began before a change it
  *   could know of (an invalidation, a flush, this process's own write).
  */
-const l1 = { maxEntries: 1000, maxBytes: 4 << 20 } as const;
 const loadAs = (name: string) => async (fields: readonly { id: string }[]) => fields.map(({ id }) => user(id, name));
 
 describeEveryBackend("L1 promises", (backend: () => Backend) => {
-  const cached = async (prefix: string, options: AccessorOptions<User> = {}, store: CacheStore = backend().store) => {
-    const cache = userCache(store, { prefix, deadlineMs: 5_000, ...options, l1: { ...l1, tracking: backend().tracking, ...options.l1 } });
-    const held = (cache as unknown as WithInternals<User, { id: string }>)[accessorInternals]().l1;
-    expect(await held?.ready(10_000)).toBe(true);
-    return cache;
-  };
+  const cached = (prefix: string, options: AccessorOptions<User> = {}, store: CacheStore = backend().store) => l1Cache(store, backend().tracking, prefix, options);
 
   it("with Redis's active expiry off (no invalidation until a key is touched), a value filled into L1 by get, getMany, getOrSet or getManyOrSet, an upgraded older revision or an absent marker is not served from L1 once its key's 1 s TTL has passed", async () => {
     const { raw } = backend();

@@ -8,7 +8,7 @@ import { migrate } from "../../src/ops/migrate.js";
 import type { CacheStore } from "../../src/stores/store.js";
 import { clusterNodes, describeEveryBackend, type Backend } from "../support/backends.js";
 import { userR1Entry } from "../support/entries.js";
-import { envelopeOf, heardAll, heldBack, listen, user } from "../support/l1-harness.js";
+import { envelopeOf, heardAll, heldBack, l1, l1Cache, listen, user } from "../support/l1-harness.js";
 import { uniquePrefix } from "../support/redis-client.js";
 
 /**
@@ -16,18 +16,12 @@ import { uniquePrefix } from "../support/redis-client.js";
  * value waits for the invalidation itself (a listener on the same source,
  * or the L1's counters), never for a time.
  */
-const l1 = { maxEntries: 1000, maxBytes: 4 << 20 } as const;
 
 /** Keys on different slots (and so on different masters of a cluster). */
 const spread = ["a", "b", "c", "d", "e", "f", "g", "h"];
 
 describeEveryBackend("L1 tier", (backend: () => Backend) => {
-  const cached = async (prefix: string, options: AccessorOptions<User> = {}, store: CacheStore = backend().store) => {
-    const cache = userCache(store, { prefix, deadlineMs: 5_000, ...options, l1: { ...l1, tracking: backend().tracking, ...options.l1 } });
-    const held = (cache as unknown as WithInternals<User, { id: string }>)[accessorInternals]().l1;
-    expect(await held?.ready(10_000)).toBe(true);
-    return cache;
-  };
+  const cached = (prefix: string, options: AccessorOptions<User> = {}, store: CacheStore = backend().store) => l1Cache(store, backend().tracking, prefix, options);
 
   it("a second get is served from L1 (counted as an L1 hit, not a Redis read); the value is deep-frozen", async () => {
     const prefix = uniquePrefix();

@@ -1,5 +1,8 @@
 import { expect } from "vitest";
-import { userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
+import { userCache, userEntity, type User } from "../../generated/acme/user/v1/user.cache.js";
+import type { EntityCache } from "../../src/accessor/entity-cache.js";
+import { accessorInternals, type WithInternals } from "../../src/accessor/internals.js";
+import type { AccessorOptions } from "../../src/accessor/options.js";
 import { Writer } from "../../src/codec/writer.js";
 import { encodeEnvelope } from "../../src/envelope/encode.js";
 import type { InvalidationSource } from "../../src/l1/invalidation-source.js";
@@ -11,6 +14,20 @@ export const user = (id: string, name = `n${id}`): User => ({ id, name, email: `
 /** The envelope of `value` as the current revision writes it, written `ageMs` ago. */
 export const envelopeOf = (value: User, ageMs = 0): Buffer =>
   encodeEnvelope(new Writer(), userEntity.current.schemaId, value, userEntity.encode, { writtenAt: true, writerTag: undefined, compression: "none", compressMinBytes: 1024 }, Date.now() - ageMs);
+
+/** The L1 settings of the L1 tests' accessors. */
+export const l1 = { maxEntries: 1000, maxBytes: 4 << 20 } as const;
+
+/**
+ * A User accessor with an L1 over `store` (a backend's, or a wrapper of it), watching `tracking`, with a 5 s deadline
+ * (a loaded machine must not turn reads into misses); resolves once its tracking is live.
+ */
+export async function l1Cache(store: CacheStore, tracking: InvalidationSource, prefix: string, options: AccessorOptions<User> = {}): Promise<EntityCache<User, { id: string }>> {
+  const cache = userCache(store, { prefix, deadlineMs: 5_000, ...options, l1: { ...l1, tracking, ...options.l1 } });
+  const held = (cache as unknown as WithInternals<User, { id: string }>)[accessorInternals]().l1;
+  expect(await held?.ready(10_000)).toBe(true);
+  return cache;
+}
 
 /** What a test hears from a source: invalidated keys and flushes. */
 export interface Heard {
