@@ -1,5 +1,8 @@
 import { describeValue } from "./describe-value.js";
 import { ConfigError } from "./errors.js";
+import { isWellFormed, loneSurrogateAt } from "./unicode.js";
+
+export { loneSurrogateAt } from "./unicode.js";
 
 /** Characters a key part may not contain raw: the separator, glob characters, hash-tag braces, and `%` itself. */
 const special = /[%:*?[\]\\{}]/;
@@ -37,28 +40,8 @@ export class KeyPartError extends Error {
 export function keyString(value: unknown, field: string): string {
   if (typeof value !== "string") throw new KeyPartError(field, `expected a string, got ${describeValue(value)}`);
   if (value === "") throw new KeyPartError(field, "is empty");
-  if (!wellFormed(value)) throw new KeyPartError(field, `is not well-formed Unicode (lone surrogate at index ${loneSurrogateAt(value)})`);
+  if (!isWellFormed(value)) throw new KeyPartError(field, `is not well-formed Unicode (lone surrogate at index ${loneSurrogateAt(value)})`);
   return escapeKeyPart(value);
-}
-
-/** `String.prototype.isWellFormed` (Node 20; typed in lib ES2024, newer than this project's lib setting). */
-function wellFormed(text: string): boolean {
-  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
-}
-
-/** Index of the first lone surrogate in `text`, or -1. */
-export function loneSurrogateAt(text: string): number {
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) i++;
-      else return i;
-    } else if (c >= 0xdc00 && c <= 0xdfff) {
-      return i;
-    }
-  }
-  return -1;
 }
 
 /** Formats a 32-bit integer or enum key field (signed or unsigned range). */
@@ -109,7 +92,7 @@ export function validatePrefix(prefix: string, option = "prefix"): string {
 
 /** Rejects lone surrogates in an option: two such strings can encode to the same UTF-8 bytes. */
 export function checkWellFormed(text: string, option: string): string {
-  if (!wellFormed(text)) throw new ConfigError(option, `is not well-formed Unicode (lone surrogate at index ${loneSurrogateAt(text)})`);
+  if (!isWellFormed(text)) throw new ConfigError(option, `is not well-formed Unicode (lone surrogate at index ${loneSurrogateAt(text)})`);
   return text;
 }
 

@@ -4,6 +4,8 @@
  * JSON or `any` must not be silently changed on the way to the cache).
  */
 
+import { loneSurrogateAt } from "../unicode.js";
+
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -67,6 +69,28 @@ export class FieldValueError extends Error {
   }
 }
 
+/**
+ * A string field value (a map key, a list element, a Struct key…) with a
+ * lone surrogate: it has no UTF-8 form, and writing it as U+FFFD (what
+ * Node's encoder does) would store another value than the one given. The
+ * writer throws it without knowing the field; {@link pathFrom} finds the
+ * string in the value being encoded.
+ */
+export class IllFormedStringError extends FieldValueError {
+  constructor(value: string) {
+    super(unknownHolder, "", `a well-formed Unicode string (lone surrogate at index ${loneSurrogateAt(value)})`, value);
+  }
+
+  /** Path from `root` to the first place (breadth-first, in property order) that holds the string: a property, a list element, a map key or value, a Struct key. */
+  override pathFrom(root: unknown): string {
+    const path = pathTo(root, this.value) ?? "";
+    return path.startsWith(".") ? path.slice(1) : path;
+  }
+}
+
+/** The holder of an {@link IllFormedStringError}: the writer does not know it. */
+const unknownHolder: object = Object.freeze({});
+
 /** Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range google/protobuf/timestamp.proto allows. */
 const TIMESTAMP_SECONDS = [-62_135_596_800n, 253_402_300_799n] as const;
 /** ±10 000 years in seconds: the range google/protobuf/duration.proto allows. */
@@ -129,9 +153,14 @@ function keyText(k: unknown): string {
   return typeof k === "bigint" ? `${k}n` : typeof k === "string" ? JSON.stringify(k) : String(k);
 }
 
-/** Path from `root` to the object `target` (by identity), breadth-first; undefined when not reachable. */
-function pathTo(root: unknown, target: object): string | undefined {
+/**
+ * Path from `root` to `target`, breadth-first (each object once, at most 256
+ * levels): an object by identity, or a string (also as a map key or a
+ * property name: a Struct key); undefined when not reachable.
+ */
+function pathTo(root: unknown, target: unknown): string | undefined {
   if (root === target) return "";
+  const named = typeof target === "string";
   const seen = new Set<object>();
   let level: [object, string][] = typeof root === "object" && root !== null ? [[root, ""]] : [];
   for (let depth = 0; depth < 256 && level.length > 0; depth++) {
@@ -139,6 +168,8 @@ function pathTo(root: unknown, target: object): string | undefined {
     for (const [node, path] of level) {
       if (seen.has(node)) continue;
       seen.add(node);
+      if (named && node instanceof Map && node.has(target)) return `${path}[${keyText(target)}]`;
+      if (named && !Array.isArray(node) && !ArrayBuffer.isView(node) && !(node instanceof Map) && Object.hasOwn(node, target)) return path + propertyStep(target);
       for (const [child, step] of children(node)) {
         if (child === target) return path + step;
         if (typeof child === "object" && child !== null) next.push([child, path + step]);

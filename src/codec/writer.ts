@@ -1,4 +1,5 @@
-import { invalidField } from "./field-checks.js";
+import { isWellFormed } from "../unicode.js";
+import { IllFormedStringError, invalidField } from "./field-checks.js";
 import { utf8Write } from "./node-buffer.js";
 import { unknownFields, type WithUnknownFields } from "./unknown-fields.js";
 import { MAX_DEPTH } from "./reader.js";
@@ -189,7 +190,10 @@ export class Writer {
    * Length-prefixed UTF-8. Strings of up to 32 UTF-16 units take an ASCII
    * loop in JS; longer ones (or any non-ASCII) one native call, with one
    * length byte reserved and the text shifted in the rare case it is 128
-   * bytes or more.
+   * bytes or more. A string with a lone surrogate has no UTF-8 form: it
+   * throws {@link IllFormedStringError} instead of being written as U+FFFD
+   * (another value). Checked natively, and only off the short ASCII path:
+   * a string V8 holds as one byte per character passes at once.
    */
   string(value: string): void {
     const len = value.length;
@@ -212,6 +216,7 @@ export class Writer {
           return;
         }
       }
+      if (!isWellFormed(value)) throw new IllFormedStringError(value);
       const n = utf8Write(b, value, start + 1);
       if (n < 128) {
         b[start] = n;
@@ -223,6 +228,7 @@ export class Writer {
         this.pos = start + 2 + n;
       }
     } else {
+      if (!isWellFormed(value)) throw new IllFormedStringError(value);
       const n = Buffer.byteLength(value, "utf8");
       this.uint32(n);
       this.ensure(n);

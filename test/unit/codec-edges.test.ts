@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Reader, WireError } from "../../src/codec/reader.js";
+import { IllFormedStringError } from "../../src/codec/field-checks.js";
 import { Writer } from "../../src/codec/writer.js";
 
 function written(fn: (w: Writer) => void): Buffer {
@@ -42,10 +43,36 @@ describe("Writer and Reader edge cases", () => {
     }
   });
 
-  it("encode strings as UTF-8, lone surrogates as U+FFFD", () => {
-    for (const s of ["", "ascii", "é", "日本語", "😀", "a".repeat(42) + "é", "é".repeat(43), "\ud800x"]) {
+  it("encode well-formed strings as UTF-8 that reads back to the same string (short, long, 2^13 units, ASCII or not, surrogate pairs)", () => {
+    for (const s of ["", "ascii", "é", "日本語", "😀", "a".repeat(42) + "é", "é".repeat(43), "x".repeat(8192), "😀".repeat(4096), "a😀".repeat(3000)]) {
       const bytes = written((w) => w.string(s));
-      expect(read(bytes).string()).toBe(Buffer.from(s, "utf8").toString("utf8"));
+      expect(bytes.subarray(bytes.length - Buffer.byteLength(s)).equals(Buffer.from(s, "utf8"))).toBe(true);
+      expect(read(bytes).string()).toBe(s);
+    }
+  });
+
+  it("refuse a string with a lone surrogate on every path of the writer (short, long, 2^13 units) with an IllFormedStringError naming its index, instead of writing U+FFFD", () => {
+    const cases: [string, number][] = [
+      ["\ud800", 0],
+      ["\udc00x", 0],
+      ["x\ud800", 1],
+      ["é\udfff", 1],
+      ["😀\ud83d", 2],
+      ["\ude00😀", 0],
+      ["a".repeat(40) + "\ud800", 40],
+      ["é".repeat(100) + "\udbff" + "é", 100],
+      ["x".repeat(8192) + "\udc00", 8192],
+      ["\ud800" + "😀".repeat(4096), 0],
+    ];
+    for (const [s, at] of cases) {
+      let thrown: unknown;
+      try {
+        written((w) => w.string(s));
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, JSON.stringify(s.slice(0, 8))).toBeInstanceOf(IllFormedStringError);
+      expect((thrown as Error).message).toContain(`expected a well-formed Unicode string (lone surrogate at index ${at})`);
     }
   });
 

@@ -46,6 +46,8 @@ describe("validated writes: a value that does not fit its field throws EncodeErr
     ["bool 1", { verified: 1 }, "verified", /expected bool, got number 1/],
     ["string number", { email: 5 }, "email", /expected string, got number 5/],
     ["missing string", { locale: undefined }, "locale", /expected string, got undefined/],
+    ["lone high surrogate in a short string", { name: "Ada\uD800" }, "name", /expected a well-formed Unicode string \(lone surrogate at index 3\), got string "Ada\\ud800"/],
+    ["lone low surrogate in a long non-ASCII string", { fullName: "Ådå ".repeat(20) + "\uDC00" }, "fullName", /lone surrogate at index 80/],
   ];
   it.each(userCases)("User with %s", async (_, patch, field, message) => {
     const store = new MemoryStore();
@@ -84,6 +86,14 @@ describe("validated writes: a value that does not fit its field throws EncodeErr
     ["Duration nanos of another sign than its seconds", { idleTimeout: { seconds: 5n, nanos: -1 } }, "idleTimeout.nanos", /expected nanos of the same sign as seconds/],
     ["Duration above 10 000 years", { idleTimeout: { seconds: 315_576_000_001n, nanos: 0 } }, "idleTimeout.seconds", /expected seconds within ±315576000000/],
     ["optional string", { impersonatorId: 42 }, "impersonatorId", /expected string, got number 42/],
+    ["lone surrogate in a string", { userId: "u\uD800" }, "userId", /expected a well-formed Unicode string \(lone surrogate at index 1\)/],
+    ["lone surrogate in an optional string", { impersonatorId: "\uDFFF" }, "impersonatorId", /lone surrogate at index 0/],
+    ["lone surrogate in a list element", { scopes: ["a", "b\uDC00c"] }, "scopes[1]", /lone surrogate at index 1/],
+    ["lone surrogate in a map key", { attributes: new Map([["k\uD800", "v"]]) }, 'attributes["k\\ud800"]', /lone surrogate at index 1/],
+    ["lone surrogate in a long map value", { attributes: new Map([["k", "x".repeat(40) + "\uD800"]]) }, 'attributes["k"]', /lone surrogate at index 40/],
+    ["lone surrogate in a nested message", { client: { ip: "1.2.3.4", userAgent: "é\uD800" } }, "client.userAgent", /lone surrogate at index 1/],
+    ["lone surrogate in a message in a map value", { previousClients: new Map([[5n, { ip: "\uD800".repeat(6000), userAgent: "" }]]) }, "previousClients[5n].ip", /lone surrogate at index 0/],
+    ["lone surrogate in a oneof member", { authMethod: { $case: "ssoProvider", ssoProvider: "okta\uDBFF" } }, "authMethod.ssoProvider", /lone surrogate at index 4/],
   ];
   it.each(sessionCases)("Session with %s", async (_, patch, field, message) => {
     const store = new MemoryStore();

@@ -174,7 +174,7 @@ describe("well-known types: edges", () => {
     throw new Error("encoded without error");
   };
 
-  it("reject values a well-known type cannot hold, naming the path", () => {
+  it("reject values a well-known type cannot hold (lone surrogates in Struct keys, Values, FieldMask paths, wrappers and map keys included), naming the path", () => {
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ optionalValue: new Date(0) }, "optionalValue", /expected a JSON value .*, got Date/],
       [{ optionalValue: 5n }, "optionalValue", /got bigint 5n/],
@@ -186,6 +186,12 @@ describe("well-known types: edges", () => {
       [{ repeatedUint64Wrapper: [1n, -1n] }, "repeatedUint64Wrapper[1]", /expected uint64, got bigint -1n/],
       [{ optionalBoolWrapper: "no" }, "optionalBoolWrapper", /expected bool/],
       [{ optionalFloatWrapper: 1e39 }, "optionalFloatWrapper", /expected float, got number 1e\+39/],
+      [{ optionalStruct: { a: 1, ["b\uD800"]: 2 } }, 'optionalStruct["b\\ud800"]', /expected a well-formed Unicode string \(lone surrogate at index 1\)/],
+      [{ optionalStruct: { a: { b: ["x", "y\uDC00"] } } }, "optionalStruct.a.b[1]", /lone surrogate at index 1/],
+      [{ optionalValue: "\uD800" }, "optionalValue", /lone surrogate at index 0/],
+      [{ optionalFieldMask: ["a", "b.\uDFFF"] }, "optionalFieldMask[1]", /lone surrogate at index 2/],
+      [{ optionalStringWrapper: "é\uD800" }, "optionalStringWrapper", /lone surrogate at index 1/],
+      [{ mapStringString: new Map([["k", "v"], ["\uDC00", "v"]]) }, 'mapStringString["\\udc00"]', /lone surrogate at index 0/],
     ];
     for (const [patch, path, message] of cases) {
       const value = { ...fresh(), ...patch };

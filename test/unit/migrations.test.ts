@@ -272,20 +272,23 @@ describe("adopting a legacy cache", () => {
     expect((await users.getEntry({ id: "42" })).outcome).toBe("hit");
   });
 
-  it("a prefix maps the key too; wrong-typed fields, non-objects (null, arrays) and malformed JSON are counted legacy_rejected misses, reported, and never written", async () => {
+  it("a prefix maps the key too; wrong-typed fields, a lone surrogate in a string (JSON's \\ud800), non-objects (null, arrays) and malformed JSON are counted legacy_rejected misses, reported, and never written", async () => {
     const { store, users, errors } = legacySetup({ legacy: { prefix: "old:" } });
     store.setRaw("old:a", Buffer.from('{"name":42}'));
     store.setRaw("old:b", Buffer.from("[1,2]"));
     store.setRaw("old:c", Buffer.from("{not json"));
     store.setRaw("old:d", Buffer.from('{"verified":"yes"}'));
     store.setRaw("old:e", Buffer.from("null"));
-    expect(await users.getMany(["a", "b", "c", "d", "e"].map((id) => ({ id })))).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    store.setRaw("old:f", Buffer.from('{"email":"a\\ud800@example.com"}'));
+    expect(await users.getMany(["a", "b", "c", "d", "e", "f"].map((id) => ({ id })))).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
     await tick();
-    expect(users.stats().reads).toMatchObject({ legacy_rejected: 5, legacy: 0, miss: 0 });
-    expect(errors.map((e) => e.name)).toEqual(["LegacyValueError", "LegacyValueError", "LegacyReaderError", "LegacyValueError", "LegacyValueError"]);
+    expect(users.stats().reads).toMatchObject({ legacy_rejected: 6, legacy: 0, miss: 0 });
+    expect(errors.map((e) => e.name)).toEqual(["LegacyValueError", "LegacyValueError", "LegacyReaderError", "LegacyValueError", "LegacyValueError", "LegacyValueError"]);
     expect((errors[0] as LegacyValueError).field).toBe("name");
     expect(errors[2]).toBeInstanceOf(LegacyReaderError);
-    expect(store.keys().sort()).toEqual(["old:a", "old:b", "old:c", "old:d", "old:e"]);
+    expect((errors[5] as LegacyValueError).field).toBe("email");
+    expect(errors[5]?.message).toMatch(/lone surrogate at index 1/);
+    expect(store.keys().sort()).toEqual(["old:a", "old:b", "old:c", "old:d", "old:e", "old:f"]);
   });
 
   it("an asynchronous reader is refused: its Promise is never taken for a value", async () => {

@@ -145,6 +145,22 @@ describe("the read decision table", () => {
     expect(store.size).toBe(0);
   });
 
+  it("a string that is not UTF-8 (a lone surrogate encoded as UTF-8, a stray continuation byte, in a short or a long string): a corrupt miss reported with reason payload, never a value with U+FFFD", async () => {
+    const id = [0x0a, 0x02, 0x75, 0x31]; // id "u1"
+    for (const name of [[0x41, 0xed, 0xa0, 0x80], [0x41, 0x80], [...Buffer.from("x".repeat(300)), 0xed, 0xbf, 0xbf]]) {
+      const errors: unknown[] = [];
+      const { store, users } = setup({ onError: (e) => errors.push(e) });
+      const length = name.length < 128 ? [name.length] : [0x80 | (name.length & 0x7f), name.length >> 7];
+      store.setRaw("user:v1:u1", envelope(userRevisionId(2), Buffer.from([...id, 0x12, ...length, ...name])));
+      const entry = await users.getEntry({ id: "u1" });
+      expect(entry.outcome).toBe("corrupt");
+      expect(entry.value).toBeUndefined();
+      expect(errors).toHaveLength(1);
+      expect((errors[0] as DecodeError).reason).toBe("payload");
+      expect((errors[0] as DecodeError).message).toMatch(/string is not valid UTF-8/);
+    }
+  });
+
   it("a well-formed unknown group (wire type 3/4): a hit that keeps the group's bytes and writes them back", async () => {
     const { store, users } = setup();
     const group = [0x0b, 0x08, 0x01, 0x13, 0x1a, 0x01, 0x78, 0x14, 0x0c]; // field 1 group { 1: 1, group 2 { 3: "x" } }
