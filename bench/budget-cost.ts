@@ -1,8 +1,10 @@
-// `node --import tsx bench/budget-cost.ts [--base=<git ref>] [--rounds=N]`: what the work budget costs the
-// read path, side by side in one process. The runtime and generated code of <git ref> (default: the commit
-// before the budget, 61cb17c) are extracted to .tmp/budget-base/ (git archive), and the same envelopes are
-// read through both: header + decode + defaults (`interpret`), and the generated decoder alone. Rounds
-// alternate which side runs first; the ratio (this tree / base) is the median of per-round ratios.
+// `node --import tsx bench/budget-cost.ts [--base=<git ref>] [--rounds=N]`: what a change costs the read and
+// write hot paths, side by side in one process. The runtime and generated code of <git ref> (default: the
+// commit before the work budget, 61cb17c) are extracted to .tmp/budget-base/ (git archive), and the same
+// envelopes are read through both: header + decode + defaults (`interpret`, as `get` calls it: with the
+// call's key fields), and the generated decoder alone; and the same values are encoded by both (the envelope
+// `set` writes). Rounds alternate which side runs first; the ratio (this tree / base) is the median of
+// per-round ratios.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -27,10 +29,12 @@ const base = {
   interpret: (await load("src/accessor/read.ts"))["interpret"] as typeof interpret,
   resolveOptions: (await load("src/accessor/options.ts"))["resolveOptions"] as typeof resolveOptions,
   Reader: (await load("src/codec/reader.ts"))["Reader"] as typeof Reader,
+  Writer: (await load("src/codec/writer.ts"))["Writer"] as typeof Writer,
+  encodeEnvelope: (await load("src/envelope/encode.ts"))["encodeEnvelope"] as typeof encodeEnvelope,
   entities: {
     "acme.user.v1.User": (await load("generated/acme/user/v1/user.cache.ts"))["userEntity"],
     "acme.session.v1.Session": (await load("generated/acme/session/v1/session.cache.ts"))["sessionEntity"],
-  } as Record<string, { decode: (r: unknown, end: number) => unknown }>,
+  } as Record<string, { decode: (r: unknown, end: number) => unknown; encode: (w: unknown, v: unknown) => void }>,
 };
 
 /** ns per call of `f`, over `n` calls. */
@@ -69,20 +73,30 @@ function compare(name: string, ours: () => unknown, theirs: () => unknown, n: nu
 }
 
 const w = new Writer();
-for (const fx of fixtures() as unknown as { name: string; entity: Parameters<typeof interpret>[0]; value: unknown; encode: never }[]) {
+const wb = new base.Writer();
+const envelopeOptions = { writtenAt: true, writerTag: undefined, compression: "none", compressMinBytes: 0 } as const;
+type Fx = { name: string; entity: Parameters<typeof interpret>[0]; value: unknown; encode: never };
+const list = fixtures() as unknown as Fx[];
+// Strings V8 holds as two bytes per character take the writer's native path and its well-formedness check.
+const user = list.find((fx) => fx.entity.typeName === "acme.user.v1.User") as Fx;
+list.push({ ...user, name: "user, non-ASCII", value: { ...(user.value as object), name: "Ådå", fullName: "Ada Lovelace, Gräfin von Lovelace — 日本語", locale: "ja-JP" } });
+for (const fx of list) {
   const typeName = fx.entity.typeName;
-  const theirs = base.entities[typeName] as { decode: (r: unknown, end: number) => unknown };
-  const bytes = encodeEnvelope(w, fx.entity.current.schemaId, fx.value, fx.encode, { writtenAt: true, writerTag: undefined, compression: "none", compressMinBytes: 0 }, Date.now());
+  const label = fx.name.includes("non-ASCII") ? `${typeName}, non-ASCII` : typeName;
+  const theirs = base.entities[typeName] as { decode: (r: unknown, end: number) => unknown; encode: (w: unknown, v: unknown) => void };
+  const bytes = encodeEnvelope(w, fx.entity.current.schemaId, fx.value, fx.encode, envelopeOptions, Date.now());
   const ours = resolveOptions<unknown>({}, 0);
   const baseOptions = base.resolveOptions<unknown>({}, 0);
-  if (interpret(fx.entity, ours as never, bytes).outcome !== "hit" || base.interpret(theirs as never, baseOptions as never, bytes).outcome !== "hit") throw new Error(`${typeName}: not a hit on both sides`);
+  // The value holds its own key fields: what get passes as the call's fields.
+  const fields = fx.value;
+  if (interpret(fx.entity, ours as never, bytes, "k", fields).outcome !== "hit" || base.interpret(theirs as never, baseOptions as never, bytes, "k", fields).outcome !== "hit") throw new Error(`${label}: not a hit on both sides`);
   const n = bytes.length > 500 ? 20_000 : 200_000;
-  compare(`${typeName} (${bytes.length} B), read path`, () => interpret(fx.entity, ours as never, bytes).value, () => base.interpret(theirs as never, baseOptions as never, bytes).value, n);
+  compare(`${label} (${bytes.length} B), read path`, () => interpret(fx.entity, ours as never, bytes, "k", fields).value, () => base.interpret(theirs as never, baseOptions as never, bytes, "k", fields).value, n);
   const payload = bytes.subarray(13);
   const r = new Reader(payload);
   const rb = new base.Reader(payload);
   compare(
-    `${typeName}, generated decoder alone`,
+    `${label}, generated decoder alone`,
     () => {
       r.reset(payload, 0, payload.length, 524_288);
       return fx.entity.decode(r, payload.length);
@@ -91,6 +105,12 @@ for (const fx of fixtures() as unknown as { name: string; entity: Parameters<typ
       rb.reset(payload, 0, payload.length);
       return theirs.decode(rb, payload.length);
     },
+    n,
+  );
+  compare(
+    `${label}, envelope encode`,
+    () => encodeEnvelope(w, fx.entity.current.schemaId, fx.value, fx.encode, envelopeOptions, 0),
+    () => base.encodeEnvelope(wb as never, fx.entity.current.schemaId, fx.value, theirs.encode as never, envelopeOptions, 0),
     n,
   );
 }
