@@ -1,5 +1,6 @@
 import { getOption, hasOption, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
 import { closureOf, fieldRefs } from "./closure.js";
+import { MAX_TTL_SECONDS } from "../src/tools/index.js";
 import { GenError } from "./errors.js";
 import type { ProtoImage } from "./image.js";
 import { parseKeyTemplate, type KeyTemplate } from "./key-template.js";
@@ -176,6 +177,12 @@ function readEntity(message: DescMessage, raw: unknown, image: ProtoImage, error
   }
   const key = parseKeyTemplate(options.key);
   if (typeof key === "string") return fail("key-template", key);
+  if (options.ttlSeconds > MAX_TTL_SECONDS) {
+    return fail(
+      "entity-ttl",
+      `ttl_seconds ${options.ttlSeconds} is over ${MAX_TTL_SECONDS} (10 years), the longest TTL protocache takes: no cache entry is meant to outlive a decade (0 is no expiry)`,
+    );
+  }
   const closureProblem = unsupportedInClosure(message);
   if (closureProblem !== undefined) return fail("entity-closure", closureProblem.text, image.locate(closureProblem.field));
   const keyFields: DescField[] = [];

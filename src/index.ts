@@ -18,6 +18,7 @@ export type { Entity } from "./accessor/entity.js";
 export type { LegacyObject, LegacySource } from "./accessor/legacy.js";
 export type { Migrations } from "./accessor/migrations.js";
 export type { AccessorOptions, WriteOptions } from "./accessor/options.js";
+export { MAX_TTL_SECONDS } from "./validation/ttl.js";
 export { unknownFields, unknownFieldsOf, type WithUnknownFields } from "./codec/unknown-fields.js";
 export { decompress } from "./envelope/compression.js";
 export { Compression, ENVELOPE_VERSION, MAGIC, type CompressionName } from "./envelope/format.js";

@@ -32,6 +32,7 @@ const genRules: Record<string, Explanation> = {
   "field-default": { breaks: "readers of older entries would fill this field with a value of the wrong type", fix: "use the default_* variant that matches the field type" },
   "entity-syntax": { breaks: "protocache's codecs and schema IDs assume proto3 semantics", fix: "declare the entity in a proto3 file" },
   "entity-closure": { breaks: "the generated codec could not read or write these values faithfully", fix: "use proto3 messages (or Timestamp, Duration, Empty) in the entity" },
+  "entity-ttl": { breaks: "no accessor of the entity could be created: the runtime refuses a TTL over 10 years", fix: "set ttl_seconds to at most 315576000 (10 years), or 0 for no expiry" },
   "entity-version-suffix": { breaks: "an entity without a major has no key namespace in which a breaking change could be isolated", fix: "move the entity to a versioned package, e.g. `acme.user.v1`" },
   "migrates-from": { breaks: "a v2 accessor could not read through to the v1 entries it claims to migrate from", fix: "name the entity of an older major of the same package family, or remove migrates_from" },
   "renamed-from": { breaks: "entries written under the old name would not be carried over to the renamed entity", fix: "name the entity's previous full name, or remove renamed_from" },

@@ -2,6 +2,7 @@ import type { Reader } from "../codec/reader.js";
 import type { Writer } from "../codec/writer.js";
 import { ConfigError } from "../errors.js";
 import { validateEntityName } from "../keys.js";
+import { ttlSeconds } from "../validation/index.js";
 import type { SchemaRegistry } from "../registry.js";
 
 /** One revision of an entity message, as generated from the schema lock. */
@@ -45,7 +46,7 @@ export interface EntityDefinition<T, K> {
   readonly current: RevisionInfo<T>;
   /** Every other locked revision of this message (older ones, in practice). */
   readonly others: readonly RevisionInfo<T>[];
-  /** Default TTL from the schema; 0 for none. */
+  /** Default TTL from the schema; 0 for none; at most `MAX_TTL_SECONDS` (10 years). */
   readonly ttlSeconds: number;
   /** Key field property names, in template order. */
   readonly keyFields: readonly string[];
@@ -76,6 +77,7 @@ export interface Entity<T, K> extends EntityDefinition<T, K> {
 /** Validates a generated entity definition and indexes its revisions; called by generated modules. */
 export function defineEntity<T, K>(definition: EntityDefinition<T, K>): Entity<T, K> {
   validateEntityName(definition.entity, definition.typeName);
+  ttlSeconds("no expiry")(definition.ttlSeconds, `ttl_seconds of ${definition.typeName}`);
   const revisionsById = new Map<number, RevisionInfo<T>>();
   for (const rev of [definition.current, ...definition.others]) {
     if (revisionsById.has(rev.schemaId)) throw new ConfigError("revisions", `${definition.typeName} lists schema ID ${rev.schemaId} twice`);

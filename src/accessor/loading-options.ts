@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors.js";
-import { boolean, integer, options, refine, satisfies, withDefault, type Check, type ShapeOf } from "../validation/index.js";
+import { boolean, integer, options, refine, satisfies, ttlSeconds, withDefault, type Check, type ShapeOf } from "../validation/index.js";
 
 /**
  * The loading cache's options (`loading` of an accessor's options;
@@ -13,7 +13,8 @@ export interface LoadingOptions {
    * the stale value (at once, refreshed in the background, or when the loader
    * fails or passes its soft timeout). Every write's Redis TTL is its fresh
    * TTL plus this. Needs `writtenAt` (freshness is read from the envelope's
-   * written-at). Default 0 (no grace: an entry past its fresh TTL is gone).
+   * written-at). Default 0 (no grace: an entry past its fresh TTL is gone);
+   * at most 315 576 000 (10 years, `MAX_TTL_SECONDS`), like every TTL.
    */
   readonly graceSeconds?: number;
   /**
@@ -24,7 +25,7 @@ export interface LoadingOptions {
    * of the accessor (`set` too). Default 0.1; 0 turns it off.
    */
   readonly jitter?: number;
-  /** Seconds an absent marker (the loader returned undefined) lives; 0 caches nothing for missing entities. Default 30. */
+  /** Seconds an absent marker (the loader returned undefined) lives, at most 315 576 000 (10 years); 0 caches nothing for missing entities. Default 30. */
   readonly absentTtlSeconds?: number;
   /**
    * `true` (default): a read within grace returns the stale value at once
@@ -66,9 +67,11 @@ export interface LoadingOptions {
 
 /** Per-call options of `getOrSet` and `getManyOrSet`: these override the accessor's. */
 export interface LoadCallOptions {
-  /** The fresh TTL for this call's reads (freshness) and writes; defaults to the accessor's. */
+  /** The fresh TTL for this call's reads (freshness) and writes; defaults to the accessor's. Like every TTL, whole seconds up to 315 576 000 (10 years). */
   readonly ttlSeconds?: number;
+  /** `loading.graceSeconds` for this call. */
   readonly graceSeconds?: number;
+  /** `loading.absentTtlSeconds` for this call. */
   readonly absentTtlSeconds?: number;
   readonly softTimeoutMs?: number;
   readonly hardTimeoutMs?: number;
@@ -92,7 +95,10 @@ export interface LoadPolicy extends ResolvedLoading {
   readonly ttlSeconds: number;
 }
 
-const seconds = integer(0, Number.MAX_SAFE_INTEGER, "whole seconds >= 0");
+/** TTL options, each saying what its 0 means; bounded like every TTL (MAX_TTL_SECONDS, 10 years). */
+const freshTtl = ttlSeconds("no expiry");
+const grace = ttlSeconds("no grace");
+const absentTtl = ttlSeconds("absent markers are not written");
 const milliseconds = integer(1, 3_600_000, "whole milliseconds from 1 to 3600000");
 
 function fraction(min: number, max: number, open: boolean): Check<number> {
@@ -112,9 +118,9 @@ const leaseCheck: Check<{ ttlMs?: number | undefined; waitMs: number } | undefin
 
 const loadingSpec = options(
   {
-    graceSeconds: withDefault(seconds, 0),
+    graceSeconds: withDefault(grace, 0),
     jitter: withDefault(fraction(0, 0.5, false), 0.1),
-    absentTtlSeconds: withDefault(seconds, 30),
+    absentTtlSeconds: withDefault(absentTtl, 30),
     staleWhileRevalidate: withDefault(boolean(), true),
     softTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
     hardTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
@@ -151,9 +157,9 @@ export const loadingCheck = (writtenAt: boolean): Check<ResolvedLoading> =>
 
 const callSpec = options(
   {
-    ttlSeconds: (v, p) => (v === undefined ? undefined : seconds(v, p)),
-    graceSeconds: (v, p) => (v === undefined ? undefined : seconds(v, p)),
-    absentTtlSeconds: (v, p) => (v === undefined ? undefined : seconds(v, p)),
+    ttlSeconds: (v, p) => (v === undefined ? undefined : freshTtl(v, p)),
+    graceSeconds: (v, p) => (v === undefined ? undefined : grace(v, p)),
+    absentTtlSeconds: (v, p) => (v === undefined ? undefined : absentTtl(v, p)),
     softTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
     hardTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
   } satisfies ShapeOf<LoadCallOptions>,

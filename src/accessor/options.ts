@@ -14,6 +14,7 @@ import {
   refine,
   satisfies,
   text,
+  ttlSeconds,
   withDefault,
   type Check,
   type Checked,
@@ -33,7 +34,7 @@ export interface AccessorOptions<T, K = unknown> {
   readonly prefix?: string;
   /** Isolates entries of an A/B arm or region that must not share entries with others. */
   readonly variant?: string;
-  /** Overrides the schema's `ttl_seconds` for writes without their own; 0 for no expiry. */
+  /** Overrides the schema's `ttl_seconds` for writes without their own, in whole seconds up to 315 576 000 (10 years, `MAX_TTL_SECONDS`); 0 for no expiry. */
   readonly ttlSeconds?: number;
   /** Names the writer in each envelope (service and version), at most 64 UTF-8 bytes. */
   readonly writerTag?: string;
@@ -151,7 +152,7 @@ export interface AccessorOptions<T, K = unknown> {
 
 /** Per-write options (`set(value, options)`, `setMany(values, options)`). */
 export interface WriteOptions {
-  /** Time to live in whole seconds for this write; 0 for no expiry. Defaults to the accessor's. */
+  /** Time to live in whole seconds for this write, up to 315 576 000 (10 years, `MAX_TTL_SECONDS`); 0 for no expiry. Defaults to the accessor's. */
   readonly ttlSeconds?: number;
 }
 
@@ -202,8 +203,8 @@ export const DEFAULT_MAX_BATCH_KEYS = 100_000;
 /** Default per-call deadline: far above a healthy Redis round trip, far below what a request can afford to hang. */
 export const DEFAULT_DEADLINE_MS = 200;
 
-/** Largest per-write TTL and accessor TTL: any whole number of seconds Redis takes. */
-const ttlCheck = integer(0, Number.MAX_SAFE_INTEGER, "whole seconds >= 0 (0: no expiry)");
+/** The accessor's TTL and a write's: whole seconds up to MAX_TTL_SECONDS (10 years), 0 for no expiry. */
+const ttlCheck = ttlSeconds("no expiry");
 
 const functionOrSource = "a function (a reader) or an object like { key, read }";
 

@@ -26,4 +26,5 @@ export {
 } from "./checks.js";
 export { closestName, editDistance } from "./closest.js";
 export { options, unknownOption, type OptionsOf, type OptionsSettings, type Shape, type ShapeOf } from "./options-object.js";
+export { MAX_TTL_SECONDS, ttlSeconds } from "./ttl.js";
 export { compareModes, memoryStoreOptionsOf, storeOptionsOf, type ResolvedMemoryStoreOptions, type ResolvedStoreOptions } from "./store-options.js";

@@ -124,6 +124,8 @@ describe("gen errors: one line each, with file:line", () => {
     ["a double key field", itemV1.replace("int64 price_cents = 2;", "double weight = 2;").replace("item:{sku}", "item:{weight}"), /field "weight" has type double/],
     ["a malformed key template", itemV1.replace("item:{sku}", "Item:{sku}"), /must start with a lower-case entity name/],
     ["an entity name that looks like a major", itemV1.replace("item:{sku}", "v2:{sku}"), /the entity name "v2" looks like a major segment/],
+    ["a ttl_seconds over 10 years", itemV1.replace("ttl_seconds: 60", "ttl_seconds: 315576001"), /^proto\/acme\/item\/v1\/item\.proto:8:1: acme.item.v1.Item: ttl_seconds 315576001 is over 315576000 \(10 years\), the longest TTL protocache takes: .* \[entity-ttl\]$/],
+    ["the largest ttl_seconds (uint32)", itemV1.replace("ttl_seconds: 60", "ttl_seconds: 4294967295"), /ttl_seconds 4294967295 is over 315576000 \(10 years\).*\[entity-ttl\]$/],
     ["a default of the wrong type", itemV1.replace("int64 price_cents = 2;", 'int64 price_cents = 2 [(protocache.v1.field).default_string = "x"];'), /item\.proto:11:3: field "price_cents": default_string does not fit its type; use default_int or default_uint \[field-default\]/],
     ["a default of the wrong type on a bool", itemV1.replace("int64 price_cents = 2;", "bool sold_out = 2 [(protocache.v1.field).default_uint = 1];"), /item\.proto:11:3: field "sold_out": default_uint does not fit its type; use default_bool \[field-default\]/],
     ["a lint failure", itemV1.replace("string sku = 1;", "string Sku = 1;").replace("{sku}", "{Sku}"), /^proto\/acme\/item\/v1\/item\.proto:10:10: Field name "Sku" should be lower_snake_case.*\[lint\]$/],
@@ -134,6 +136,12 @@ describe("gen errors: one line each, with file:line", () => {
     const errors = await genErrors(project);
     expect(errors.length).toBeGreaterThan(0);
     expect(errors.some((e) => expected.test(e)), errors.join("\n")).toBe(true);
+  });
+
+  it("accepts a ttl_seconds of exactly 10 years (315576000) and generates it", async () => {
+    project = tempProject({ "proto/acme/item/v1/item.proto": itemV1.replace("ttl_seconds: 60", "ttl_seconds: 315576000") });
+    await gen(project);
+    expect(project.read("generated/acme/item/v1/item.cache.ts")).toContain("ttlSeconds: 315576000,");
   });
 
   it("reports unsupported types in an entity's closure and invalid lineage options", async () => {

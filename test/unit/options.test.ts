@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { userCache } from "../../generated/acme/user/v1/user.cache.js";
+import { userCache, userEntity } from "../../generated/acme/user/v1/user.cache.js";
+import { defineEntity } from "../../src/accessor/entity.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
 import { ConfigError } from "../../src/errors.js";
+import { MAX_TTL_SECONDS } from "../../src/index.js";
 import type { User } from "../../generated/acme/user/v1/user.cache.js";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
@@ -31,6 +33,10 @@ describe("accessor options", () => {
     [{ variant: "" }, "variant", /may not be empty/],
     [{ ttlSeconds: -1 }, "ttlSeconds", /whole seconds/],
     [{ ttlSeconds: 1.5 }, "ttlSeconds", /whole seconds/],
+    [{ ttlSeconds: 2 ** 53 - 1 }, "ttlSeconds", /expected whole seconds from 0 to 315576000 \(10 years; 0: no expiry\), got number 9007199254740991/],
+    [{ ttlSeconds: 315_576_001 }, "ttlSeconds", /whole seconds from 0 to 315576000/],
+    [{ loading: { graceSeconds: 315_576_001 } }, "loading.graceSeconds", /expected whole seconds from 0 to 315576000 \(10 years; 0: no grace\), got number 315576001/],
+    [{ loading: { absentTtlSeconds: 2 ** 53 - 1 } }, "loading.absentTtlSeconds", /expected whole seconds from 0 to 315576000 \(10 years; 0: absent markers are not written\)/],
     [{ writerTag: "x".repeat(65) }, "writerTag", /1 to 64 UTF-8 bytes/],
     [{ writerTag: "é".repeat(33) }, "writerTag", /got 66/],
     [{ writtenAt: "yes" }, "writtenAt", /true or false/],
@@ -88,7 +94,7 @@ describe("accessor options", () => {
   });
 
   it.each([
-    ['invalid option ttlSeconds: expected whole seconds >= 0 (0: no expiry), got string "60"', { ttlSeconds: "60" }],
+    ['invalid option ttlSeconds: expected whole seconds from 0 to 315576000 (10 years; 0: no expiry), got string "60"', { ttlSeconds: "60" }],
     ['invalid option deadlineMs: expected a whole number from 0 to 600000, got string "100"', { deadlineMs: "100" }],
     ["invalid option options: expected an object, got array []", []],
     ['invalid option writtenAt: expected true or false, got string "yes"', { writtenAt: "yes" }],
@@ -123,6 +129,30 @@ describe("accessor options", () => {
     await expect(users.set(user, { ttlSeconds: -5 })).rejects.toThrow(ConfigError);
     await expect(users.set(user, { ttl: 5 } as never)).rejects.toThrow(/write options.ttl: unknown option/);
     await expect(users.set(user, { ttlSeconds: 5 })).resolves.toBe("written");
+  });
+
+  it("bounds every TTL by MAX_TTL_SECONDS (10 years): the accessor's, a write's, a load call's ttlSeconds, graceSeconds and absentTtlSeconds; the bound itself is taken", async () => {
+    expect(MAX_TTL_SECONDS).toBe(10 * 365.25 * 86_400);
+    const user = { id: "1", name: "", email: "", fullName: "", verified: false, locale: "" };
+    const memory = new MemoryStore();
+    const users = userCache(memory, { ttlSeconds: MAX_TTL_SECONDS, loading: { graceSeconds: MAX_TTL_SECONDS, absentTtlSeconds: MAX_TTL_SECONDS, jitter: 0 } });
+    await expect(users.set(user, { ttlSeconds: 2 ** 53 - 1 })).rejects.toThrow(/invalid option write options.ttlSeconds: expected whole seconds from 0 to 315576000 \(10 years; 0: no expiry\)/);
+    await expect(users.setMany([user], { ttlSeconds: MAX_TTL_SECONDS + 1 })).rejects.toThrow(/write options.ttlSeconds/);
+    for (const [option, zero] of [["ttlSeconds", "no expiry"], ["graceSeconds", "no grace"], ["absentTtlSeconds", "absent markers are not written"]] as const) {
+      await expect(users.getOrSet({ id: "1" }, () => user, { [option]: MAX_TTL_SECONDS + 1 })).rejects.toThrow(`invalid option load options.${option}: expected whole seconds from 0 to 315576000 (10 years; 0: ${zero}), got number 315576001`);
+      await expect(users.getManyOrSet([{ id: "1" }], () => [user], { [option]: 2 ** 53 - 1 })).rejects.toThrow(`load options.${option}`);
+    }
+    expect(memory.size).toBe(0);
+    // At the bound: the stored TTL is fresh TTL + grace, 20 years, exact in milliseconds.
+    await expect(users.set(user)).resolves.toBe("written");
+    expect(memory.pttl("user:v1:1")).toBe(2 * MAX_TTL_SECONDS * 1000);
+  });
+
+  it("refuses an entity definition whose ttl_seconds is over MAX_TTL_SECONDS (the generator refuses to write one)", () => {
+    expect(() => defineEntity({ ...userEntity, ttlSeconds: MAX_TTL_SECONDS + 1 })).toThrow(
+      "invalid option ttl_seconds of acme.user.v1.User: expected whole seconds from 0 to 315576000 (10 years; 0: no expiry), got number 315576001",
+    );
+    expect(defineEntity({ ...userEntity, ttlSeconds: MAX_TTL_SECONDS }).ttlSeconds).toBe(MAX_TTL_SECONDS);
   });
 
   it("rejects per-call options that are not an object with a ConfigError, not a TypeError", async () => {

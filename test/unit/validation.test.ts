@@ -6,12 +6,14 @@ import {
   closestName,
   editDistance,
   integer,
+  MAX_TTL_SECONDS,
   memoryStoreOptionsOf,
   oneOf,
   optional,
   options,
   storeOptionsOf,
   text,
+  ttlSeconds,
   withDefault,
 } from "../../src/tools/index.js";
 
@@ -95,6 +97,19 @@ describe("options(shape)", () => {
     expect(refusal(() => check({ n: 1.5 }, "")).expected).toBe("a whole number from 0 to 10");
     expect(refusal(() => check({ n: 11 }, "")).option).toBe("n");
     expect(refusal(() => check({ mode: "A" }, "")).message).toBe('invalid option mode: expected one of "a", "b", got string "A"');
+  });
+});
+
+describe("TTL options", () => {
+  it("ttlSeconds(zero) takes whole seconds from 0 to MAX_TTL_SECONDS (10 years) and names the range and what 0 means when it refuses", () => {
+    const ttl = ttlSeconds("no expiry");
+    for (const ok of [0, 1, 3600, MAX_TTL_SECONDS]) expect(ttl(ok, "ttlSeconds")).toBe(ok);
+    for (const bad of [-1, 1.5, MAX_TTL_SECONDS + 1, 2 ** 53 - 1, Infinity, "60"]) {
+      const error = refusal(() => ttl(bad, "ttlSeconds"));
+      expect(error.option).toBe("ttlSeconds");
+      expect(error.expected).toBe("whole seconds from 0 to 315576000 (10 years; 0: no expiry)");
+    }
+    expect(refusal(() => ttlSeconds()(-1, "x")).expected).toBe("whole seconds from 0 to 315576000 (10 years)");
   });
 });
 
