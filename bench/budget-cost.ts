@@ -3,15 +3,15 @@
 // commit before the work budget, 61cb17c) are extracted to .tmp/budget-base/ (git archive), and the same
 // envelopes are read through both: header + decode + defaults (`interpret`, as `get` calls it: with the
 // call's key fields), and the generated decoder alone; and the same values are encoded by both (the envelope
-// `set` writes). Rounds alternate which side runs first; the ratio (this tree / base) is the median of
-// per-round ratios.
+// `set` writes). One row compares two ways of this tree's key check instead (no base). Rounds alternate which
+// side runs first; the ratio (this tree / base) is the median of per-round ratios.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { fixtures } from "./fixtures.js";
 import { resolveOptions } from "../src/accessor/options.js";
-import { interpret } from "../src/accessor/read.js";
+import { interpret, keyFieldsMatch } from "../src/accessor/read.js";
 import { Reader } from "../src/codec/reader.js";
 import { Writer } from "../src/codec/writer.js";
 import { encodeEnvelope } from "../src/envelope/encode.js";
@@ -106,6 +106,18 @@ for (const fx of list) {
       return theirs.decode(rb, payload.length);
     },
     n,
+  );
+  // How get checks that a decoded value is for the key read: its key fields compared with the call's,
+  // against building the value's key (what the check would cost the other way) and comparing the strings.
+  const decoded = interpret(fx.entity, ours as never, bytes).value;
+  const asked = { ...(fields as object) };
+  const space = `${fx.entity.entity}:v${fx.entity.major}:`;
+  const key = space + fx.entity.key(asked as never);
+  compare(
+    `${label}, key check: key fields compared (vs the value's key built)`,
+    () => keyFieldsMatch(fx.entity.keyFields, decoded, asked),
+    () => space + fx.entity.key(decoded as never) === key,
+    n * 10,
   );
   compare(
     `${label}, envelope encode`,

@@ -322,20 +322,34 @@ export class LoaderError extends ProtocacheError {
 }
 
 /**
- * A loader returned a value whose key fields make another key than the one
- * asked for: the value was returned to the caller but not cached (it would
- * have landed under a key nobody asked for, or been served for the wrong one).
+ * A value whose key fields make another key than the one it belongs to:
+ *
+ * - `origin: "loader"`: a loader returned it for another key than the one
+ *   asked for; it was returned to the caller but not cached (it would have
+ *   landed under a key nobody asked for, or been served for the wrong one);
+ * - `origin: "entry"`: an entry read at `key` (or, read through, converted
+ *   for it from the previous major) decodes to it, e.g. bytes copied
+ *   between keys by a script, or an upgrade hook or `fromPrevious` that
+ *   changed key fields; the read was a `key_mismatch` miss, nothing was
+ *   returned, written back or copied.
  */
 export class KeyMismatchError extends ProtocacheError {
   override readonly name = "KeyMismatchError";
   readonly key: string;
   /** The key the value's own fields make, or undefined when they make none (invalid key fields). */
   readonly valueKey: string | undefined;
+  /** Where the value came from: a loader, or an entry in the cache. */
+  readonly origin: "loader" | "entry";
 
-  constructor(key: string, valueKey: string | undefined, cause?: unknown) {
-    super(`the loader of ${describeKey(key)} returned a value ${valueKey === undefined ? "without valid key fields" : `for ${describeKey(valueKey)}`}: returned, not cached`, cause === undefined ? undefined : { cause });
+  constructor(key: string, valueKey: string | undefined, cause?: unknown, origin: "loader" | "entry" = "loader") {
+    const value = valueKey === undefined ? "a value without valid key fields" : `a value for ${describeKey(valueKey)}`;
+    super(
+      origin === "loader" ? `the loader of ${describeKey(key)} returned ${value}: returned, not cached` : `the entry read for ${describeKey(key)} holds ${value}: a key_mismatch miss, not returned`,
+      cause === undefined ? undefined : { cause },
+    );
     this.key = key;
     this.valueKey = valueKey;
+    this.origin = origin;
   }
 }
 

@@ -49,6 +49,13 @@ export type ReadOutcome =
   | "unknown"
   /** Entry of another message: a miss, never decoded as this type. */
   | "wrong_type"
+  /**
+   * Entry whose value's key fields make another key than the one read (bytes
+   * copied between keys, or an upgrade hook or `fromPrevious` that changed
+   * key fields): a miss, reported (`KeyMismatchError`), never returned,
+   * written back or copied; the next write of the key replaces it.
+   */
+  | "key_mismatch"
   /** Malformed entry (truncated, bad flags, bad compression, protobuf error): a miss. */
   | "corrupt"
   /**
@@ -174,8 +181,8 @@ export interface CacheStats {
  */
 export class StatsCounter {
   private readonly reads: Record<ReadOutcome, number> = {
-    hit: 0, miss: 0, absent: 0, upgraded: 0, upgrade_failed: 0, read_through: 0, unknown: 0, wrong_type: 0, corrupt: 0, over_budget: 0, rejected: 0, legacy: 0,
-    legacy_rejected: 0, foreign: 0, error: 0,
+    hit: 0, miss: 0, absent: 0, upgraded: 0, upgrade_failed: 0, read_through: 0, unknown: 0, wrong_type: 0, key_mismatch: 0, corrupt: 0, over_budget: 0, rejected: 0,
+    legacy: 0, legacy_rejected: 0, foreign: 0, error: 0,
   };
   private readonly writes: Record<WriteCounter, number> = {
     written: 0, guarded: 0, error: 0, written_back: 0, write_back_skipped: 0, write_back_error: 0, migrated: 0, migrate_skipped: 0,

@@ -38,8 +38,10 @@ export class Maintenance<T> {
         break;
       case "upgrade_failed":
       case "legacy_rejected":
+      case "key_mismatch":
       case "over_budget":
-        // An over_budget entry is never deleted: a reader with a larger budget may read it.
+        // An over_budget entry is never deleted: a reader with a larger budget may read it. A key_mismatch one is
+        // well-formed: the next write of its key replaces it (a getOrSet's load at once).
         if (seen.error instanceof ProtocacheError) this.outcomes.report(seen.error);
         break;
       case "foreign":

@@ -7,7 +7,7 @@ import { decompress } from "../envelope/compression.js";
 import { encodeEnvelope } from "../envelope/encode.js";
 import { ENVELOPE_VERSION, MAGIC } from "../envelope/format.js";
 import { readHeader, type EnvelopeHeader } from "../envelope/header.js";
-import { DecodeError, LegacyReaderError, LegacyValueError, MigrationResultError, UpgradeError } from "../errors.js";
+import { DecodeError, KeyMismatchError, LegacyReaderError, LegacyValueError, MigrationResultError, UpgradeError } from "../errors.js";
 import type { ReadOutcome } from "../stats.js";
 import type { Entity, RevisionInfo } from "./entity.js";
 import { legacyEncodeError, legacyValue } from "./legacy.js";
@@ -61,10 +61,13 @@ function overBudget(options: ResolvedOptions<unknown>, budget: number, schemaId:
  * a throwing hook or legacy reader is an outcome with its error. The one
  * place where stored bytes become a current-revision value (accessors and
  * operations share it). `key` names the key read (for errors and legacy
- * readers); a legacy value gets the key fields `fields`. Decoding may take
- * at most `budget` work units (default `maxReadWork`; a batch passes what is
- * left of its own): past it the read is an `over_budget` miss, and
- * `work` in the result says what it took.
+ * readers); `fields` are the key fields of the call that read it: a decoded
+ * value whose key fields differ is a `key_mismatch` miss, and a legacy value
+ * gets them. Without `fields` (operations, which read keys they found by
+ * SCAN) nothing is compared. Decoding may take at most `budget` work units
+ * (default `maxReadWork`; a batch passes what is left of its own): past it
+ * the read is an `over_budget` miss, and `work` in the result says what it
+ * took.
  */
 export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>, bytes: Buffer, key?: string, fields?: K, budget = options.maxReadWork): Interpretation<T> {
   if (budget > options.maxReadWork) budget = options.maxReadWork;
@@ -89,20 +92,53 @@ export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T
     // An absent marker of any revision of this message says the same: the loader found nothing.
     return result<T>(revision === undefined && entity.registry.get(id) !== undefined ? "wrong_type" : "absent", undefined, header, revision);
   }
-  if (revision === entity.current) return decodeAs(entity, options, bytes, header, "hit", revision, budget);
+  if (revision === entity.current) return decodeAs(entity, options, bytes, header, "hit", revision, budget, key, fields);
   if (revision !== undefined && revision.revision > entity.current.revision) {
     // A later locked revision (the schema was reverted): newer than this code, so read it like an unknown one.
-    return decodeAs(entity, options, bytes, header, "unknown", undefined, budget);
+    return decodeAs(entity, options, bytes, header, "unknown", undefined, budget, key, fields);
   }
   if (revision !== undefined) {
     if (options.onOlderRevision === "miss" || revision.revision < options.minRevision) {
       return result("rejected", undefined, header, revision);
     }
-    return decodeAs(entity, options, bytes, header, "upgraded", revision, budget, key);
+    return decodeAs(entity, options, bytes, header, "upgraded", revision, budget, key, fields);
   }
   if (entity.registry.get(id) !== undefined) return result<T>("wrong_type", undefined, header);
   // Same major, unknown ID: a newer revision. CI guarantees it is wire-compatible with ours.
-  return decodeAs(entity, options, bytes, header, "unknown", undefined, budget);
+  return decodeAs(entity, options, bytes, header, "unknown", undefined, budget, key, fields);
+}
+
+/**
+ * True when `value`'s key fields are `fields` (the call's, which made the
+ * key read). Compared field by field, which is cheaper than building the
+ * value's key and says the same: key fields are strings, integers, bigints
+ * and booleans, and the key of valid fields is a one-to-one function of them
+ * (docs/reliability.md, "Keys").
+ */
+export function keyFieldsMatch(keyFields: readonly string[], value: unknown, fields: unknown): boolean {
+  for (let i = 0; i < keyFields.length; i++) {
+    const name = keyFields[i] as string;
+    if ((value as Record<string, unknown>)[name] !== (fields as Record<string, unknown>)[name]) return false;
+  }
+  return true;
+}
+
+/** The key `value`'s own fields make, in the key space of `key` (made of `fields`); undefined, with why, when they make none. */
+export function valueKeyOf<T, K>(entity: Entity<T, K>, value: T, key: string | undefined, fields: K): { key: string | undefined; cause: unknown } {
+  try {
+    const own = entity.key(value as unknown as K);
+    const asked = entity.key(fields);
+    const base = key !== undefined && key.endsWith(asked) ? key.slice(0, key.length - asked.length) : "";
+    return { key: base + own, cause: undefined };
+  } catch (cause) {
+    return { key: undefined, cause };
+  }
+}
+
+/** A decoded value for another key than the one read: a `key_mismatch` miss with its KeyMismatchError. */
+function mismatch<T, K>(entity: Entity<T, K>, value: T, key: string | undefined, fields: K, header: EnvelopeHeader, revision: RevisionInfo<T> | undefined, work: number): Interpretation<T> {
+  const own = valueKeyOf(entity, value, key, fields);
+  return result<T>("key_mismatch", undefined, header, revision, new KeyMismatchError(key ?? "(unknown key)", own.key, own.cause, "entry"), undefined, work);
 }
 
 function decodeAs<T, K>(
@@ -113,7 +149,8 @@ function decodeAs<T, K>(
   outcome: "hit" | "upgraded" | "unknown",
   revision: RevisionInfo<T> | undefined,
   budget: number,
-  key?: string,
+  key: string | undefined,
+  fields: K | undefined,
 ): Interpretation<T> {
   const stored = bytes.length - header.payloadStart;
   if (stored > options.maxPayloadBytes) {
@@ -147,7 +184,10 @@ function decodeAs<T, K>(
     // The revision's own view is taken before declared defaults fill the value.
     const old = hook === undefined ? undefined : view(revision as RevisionInfo<T>, value);
     (revision ?? entity.current).fill?.(value);
-    if (hook === undefined) return result(outcome, value, header, revision, undefined, undefined, charged + reader.workUsed());
+    if (hook === undefined) {
+      if (fields !== undefined && !keyFieldsMatch(entity.keyFields, value, fields)) return mismatch(entity, value, key, fields, header, revision, charged + reader.workUsed());
+      return result(outcome, value, header, revision, undefined, undefined, charged + reader.workUsed());
+    }
     let envelope: Buffer;
     try {
       value = checkedResult(hook(old as never, value));
@@ -158,6 +198,8 @@ function decodeAs<T, K>(
       const failure = new UpgradeError(entity.typeName, key, `upgrades[${(revision as RevisionInfo<T>).revision}]`, cause);
       return result("upgrade_failed", undefined, header, revision, failure, undefined, charged + reader.workUsed());
     }
+    // The value returned (and written back) is the hook's: its key fields are the ones compared.
+    if (fields !== undefined && !keyFieldsMatch(entity.keyFields, value, fields)) return mismatch(entity, value, key, fields, header, revision, charged + reader.workUsed());
     return result(outcome, value, header, revision, undefined, envelope, charged + reader.workUsed());
   } catch (error) {
     if (error instanceof WorkBudgetError) {

@@ -1,6 +1,6 @@
 import { Writer } from "../codec/writer.js";
 import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
-import { ProtocacheError, UpgradeError } from "../errors.js";
+import { KeyMismatchError, ProtocacheError, UpgradeError } from "../errors.js";
 import type { StoreWrite, WriteGuard } from "../stores/store.js";
 import type { CallBudget } from "./call-budget.js";
 import type { Entity } from "./entity.js";
@@ -8,7 +8,7 @@ import type { KeySpace, PreviousSide } from "./key-space.js";
 import type { Maintenance } from "./maintenance.js";
 import type { ResolvedOptions } from "./options.js";
 import { asStoreError, type Outcomes } from "./outcomes.js";
-import { checkedResult, interpret, type Interpretation } from "./read.js";
+import { checkedResult, interpret, keyFieldsMatch, valueKeyOf, type Interpretation } from "./read.js";
 import type { StoreCalls } from "./store-calls.js";
 
 const writer = new Writer();
@@ -60,7 +60,7 @@ export class Transitions<T, K> {
       const found = await io.readMany(from.map((k) => k ?? ""), "GET");
       found.forEach((bytes, i) => {
         const source = from[i];
-        if (source !== undefined && bytes instanceof Buffer) out[i] = this.withinCall(budget, () => this.readThrough(p, keys[i] as string, source, bytes, budget));
+        if (source !== undefined && bytes instanceof Buffer) out[i] = this.withinCall(budget, () => this.readThrough(p, keys[i] as string, fields[i] as K, source, bytes, budget));
         else if (bytes instanceof Error) outcomes.report(asStoreError(bytes, "GET", source));
       });
     }
@@ -141,10 +141,18 @@ export class Transitions<T, K> {
     });
   }
 
-  /** A miss here found in the previous major: converted, returned, and copied here in the background with its expiry. */
-  private readThrough(p: PreviousSide<T, K>, key: string, source: string, bytes: Buffer, budget?: CallBudget): Interpretation<T> | undefined {
+  /**
+   * A miss here found in the previous major: converted, returned, and copied
+   * here in the background with its expiry; a `key_mismatch` miss when the
+   * converted value's key fields are not `fields` (never copied).
+   */
+  private readThrough(p: PreviousSide<T, K>, key: string, fields: K, source: string, bytes: Buffer, budget?: CallBudget): Interpretation<T> | undefined {
     const { outcomes } = this.p;
     let seen = this.within(budget, (limit) => convertPrevious(this.p.entity, p, bytes, source, limit));
+    if (seen.outcome === "read_through" && !keyFieldsMatch(this.p.entity.keyFields, seen.value, fields)) {
+      const own = valueKeyOf(this.p.entity, seen.value as T, key, fields);
+      seen = { ...seen, outcome: "key_mismatch", value: undefined, error: new KeyMismatchError(key, own.key, own.cause, "entry") };
+    }
     let next: Buffer | undefined;
     if (seen.outcome === "read_through") {
       try {
@@ -153,7 +161,7 @@ export class Transitions<T, K> {
         seen = { ...seen, outcome: "upgrade_failed", value: undefined, error: new UpgradeError(this.p.entity.typeName, source, "fromPrevious", error) };
       }
     }
-    if (seen.outcome !== "read_through" && seen.outcome !== "upgrade_failed" && seen.outcome !== "over_budget") {
+    if (seen.outcome !== "read_through" && seen.outcome !== "upgrade_failed" && seen.outcome !== "key_mismatch" && seen.outcome !== "over_budget") {
       // Nothing usable in the previous major (a miss there too): reported if damaged, counted as this read's miss.
       if (seen.error instanceof ProtocacheError) outcomes.report(seen.error);
       return undefined;

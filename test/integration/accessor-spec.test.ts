@@ -148,6 +148,24 @@ describeEveryBackend("accessors", (backend: () => Backend) => {
     expect(cache.stats().reads).toMatchObject({ wrong_type: 1, corrupt: 2, foreign: 1, miss: 1 });
   });
 
+  it("an entry whose key fields make another key (bytes copied from user:v1:bob to user:v1:ada): a key_mismatch miss for get, getMany, getEntry and getOrSet, each reported as a KeyMismatchError; getOrSet's load replaces it", async () => {
+    const prefix = uniquePrefix();
+    const { raw } = backend();
+    const errors: unknown[] = [];
+    const cache = users({ prefix, onError: (e) => errors.push(e) });
+    await cache.set(user("bob"));
+    await raw.set(`${prefix}user:v1:ada`, (await raw.get(`${prefix}user:v1:bob`)) as Buffer);
+    expect(await cache.get({ id: "ada" })).toBeUndefined();
+    expect(await cache.getMany([{ id: "ada" }, { id: "bob" }])).toEqual([undefined, user("bob")]);
+    expect(await cache.getEntry({ id: "ada" })).toMatchObject({ outcome: "key_mismatch", value: undefined });
+    expect(cache.stats().reads).toMatchObject({ key_mismatch: 3, hit: 1 });
+    expect(errors).toHaveLength(3);
+    for (const e of errors) expect(e).toMatchObject({ name: "KeyMismatchError", key: `${prefix}user:v1:ada`, valueKey: `${prefix}user:v1:bob`, origin: "entry" });
+    expect(await cache.getOrSet({ id: "ada" }, () => ada)).toEqual(ada);
+    expect(await cache.get({ id: "ada" })).toEqual(ada);
+    expect(cache.stats().reads.hit).toBe(2);
+  });
+
   it("fails open on a Redis error reply (a key of another Redis type), counted and reported", async (context) => {
     const { raw } = backend();
     if (raw.setWrongType === undefined) return context.skip();

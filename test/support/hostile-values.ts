@@ -1,7 +1,8 @@
-import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync, gzipSync } from "node:zlib";
 import { sessionEntity } from "../../generated/acme/session/v1/session.cache.js";
 import { userEntity } from "../../generated/acme/user/v1/user.cache.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
+import { readHeader } from "../../src/envelope/header.js";
 import type { DecodeFailure } from "../../src/errors.js";
 import type { ReadOutcome } from "../../src/stats.js";
 import { envelope } from "./entries.js";
@@ -173,6 +174,27 @@ export const hostileValues: readonly HostileValue[] = [
 /** The value of `getMany`'s hostile batch: the brotli-compressed 900 000-key map (~124 KB stored, 8.1 MB decompressed). */
 export function worstBatchValue(): Buffer {
   return brotliMap();
+}
+
+/**
+ * A Session envelope `stored` with the key fields `tenantId` and
+ * `sessionId` added after its payload (compressed again as it was, brotli at
+ * quality 5 for speed): what the entry at that key holds. Read at a key its
+ * value's key fields do not make, a decoded value is a `key_mismatch` miss.
+ */
+export function sessionAt(stored: Buffer, tenantId: string, sessionId: string): Buffer {
+  const fields = Buffer.concat([Buffer.from([0x0a, tenantId.length]), Buffer.from(tenantId, "latin1"), Buffer.from([0x12, sessionId.length]), Buffer.from(sessionId, "latin1")]);
+  const header = readHeader(stored);
+  const head = stored.subarray(0, header.payloadStart);
+  const payload = stored.subarray(header.payloadStart);
+  switch (header.compression) {
+    case "none":
+      return Buffer.concat([stored, fields]);
+    case "gzip":
+      return Buffer.concat([head, gzipSync(Buffer.concat([gunzipSync(payload), fields]))]);
+    case "brotli":
+      return Buffer.concat([head, brotliCompressSync(Buffer.concat([brotliDecompressSync(payload), fields]), { params: { [constants.BROTLI_PARAM_QUALITY]: 5 } })]);
+  }
 }
 
 const varint = (v: number): number[] => {

@@ -6,7 +6,7 @@ import { internalsOf } from "../../src/accessor/internals.js";
 import { defineEntity, type Entity } from "../../src/accessor/entity.js";
 import { defineMigrations } from "../../src/accessor/migrations.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
-import { ConfigError, LegacyReaderError, LegacyValueError, UpgradeError, type ProtocacheError } from "../../src/errors.js";
+import { ConfigError, KeyMismatchError, LegacyReaderError, LegacyValueError, UpgradeError, type ProtocacheError } from "../../src/errors.js";
 import { migrate } from "../../src/ops/migrate.js";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { newerUserEntry, userR1Entry } from "../support/entries.js";
@@ -29,6 +29,18 @@ function freshV2(): Entity<UserV2, { id: string }> {
 
 const fromV1 = (old: User): UserV2 => createUserV2({ id: old.id, displayName: old.fullName, email: old.email, emailVerified: old.verified, locale: old.locale });
 const toV1 = (v: UserV2): User => createUser({ id: v.id, name: v.displayName, fullName: v.displayName, email: v.email, verified: v.emailVerified, locale: v.locale });
+
+/** An accessor of a fresh User entity whose revision-1 upgrade hook is `hook`, and a revision-1 entry of u1 for it to read. */
+function withHook(hook: (old: User_R1, upgraded: User) => User) {
+  const entity = freshV1();
+  defineMigrations(entity, { upgrades: { 1: hook } });
+  const store = new MemoryStore();
+  const errors: ProtocacheError[] = [];
+  const users = createEntityCache(entity, store, { onError: (e) => errors.push(e) });
+  const bytes = userR1Entry({ id: "u1", name: "ada", email: "a@x" });
+  store.setRaw("user:v1:u1", bytes);
+  return { store, users, errors, bytes };
+}
 
 describe("upgrade hooks", () => {
   it("run after declared defaults: the hook sees the revision's own fields and the defaulted value, and its result is returned and written back", async () => {
@@ -57,13 +69,7 @@ describe("upgrade hooks", () => {
   it("a throwing hook (or one returning no object, a Promise, or a field of the wrong type) is a counted upgrade_failed miss reported as an UpgradeError, never a throw, and nothing is written back", async () => {
     const mistyped = (_old: User_R1, u: User): User => ({ ...u, verified: "yes" as unknown as boolean });
     for (const hook of [() => { throw new Error("boom"); }, () => null as unknown as User, (async () => ({})) as unknown as () => User, mistyped]) {
-      const entity = freshV1();
-      defineMigrations(entity, { upgrades: { 1: hook } });
-      const store = new MemoryStore();
-      const errors: ProtocacheError[] = [];
-      const users = createEntityCache(entity, store, { onError: (e) => errors.push(e) });
-      const bytes = userR1Entry({ id: "u1", name: "ada", email: "a@x" });
-      store.setRaw("user:v1:u1", bytes);
+      const { store, users, errors, bytes } = withHook(hook);
       expect(await users.get({ id: "u1" })).toBeUndefined();
       expect(await users.getMany([{ id: "u1" }])).toEqual([undefined]);
       await tick();
@@ -74,6 +80,17 @@ describe("upgrade hooks", () => {
       expect(errors[0]?.message).toMatch(/upgrades\[1\] of acme\.user\.v1\.User failed for user:v1:u1/);
       expect(await store.get("user:v1:u1")).toEqual(bytes);
     }
+  });
+
+  it("a hook that changes the key fields makes a key_mismatch miss reported as a KeyMismatchError: nothing is returned or written back", async () => {
+    const { store, users, errors, bytes } = withHook((_old: User_R1, u: User): User => ({ ...u, id: `${u.id}-x` }));
+    expect(await users.get({ id: "u1" })).toBeUndefined();
+    await tick();
+    expect(users.stats().reads).toMatchObject({ key_mismatch: 1, upgraded: 0 });
+    expect(users.stats().writes.written_back).toBe(0);
+    expect(errors[0]).toBeInstanceOf(KeyMismatchError);
+    expect(errors[0]).toMatchObject({ key: "user:v1:u1", valueKey: "user:v1:u1-x" });
+    expect(await store.get("user:v1:u1")).toEqual(bytes);
   });
 
   it("are defined once per entity: another definition is a ConfigError, the same one again is fine, and unknown revisions or keys are refused", () => {
@@ -115,6 +132,19 @@ describe("a new major (migrates_from)", () => {
     expect(store.pttl("user:v2:u2")).toBe(-1);
     expect((await users.getEntry({ id: "u1" })).outcome).toBe("hit");
     expect(store.pttl("user:v1:u1")).toBeGreaterThan(0);
+  });
+
+  it("a fromPrevious whose value has other key fields than the ones asked for: a key_mismatch miss, reported, never copied here", async () => {
+    const { store, users, v1, errors } = v2Setup({}, { fromPrevious: (old: User) => fromV1({ ...old, id: "someone-else" }), toPrevious: toV1 });
+    await v1.set(createUser({ id: "u1", fullName: "Ada L" }));
+    expect(await users.get({ id: "u1" })).toBeUndefined();
+    expect(await users.getMany([{ id: "u1" }])).toEqual([undefined]);
+    await tick();
+    expect(users.stats().reads).toMatchObject({ key_mismatch: 2, read_through: 0, miss: 0 });
+    expect(users.stats().writes.migrated).toBe(0);
+    expect(store.keys()).toEqual(["user:v1:u1"]);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatchObject({ name: "KeyMismatchError", key: "user:v2:u1", valueKey: "user:v2:someone-else" });
   });
 
   it("never copies an entry the previous major deleted or changed meanwhile, and never overwrites a newer entry here", async () => {

@@ -6,7 +6,7 @@ import { interpret } from "../../src/accessor/read.js";
 import { resolveOptions } from "../../src/accessor/options.js";
 import { userEntity } from "../../generated/acme/user/v1/user.cache.js";
 import { unknownFieldsOf } from "../../src/codec/unknown-fields.js";
-import { DecodeError } from "../../src/errors.js";
+import { DecodeError, KeyMismatchError } from "../../src/errors.js";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { envelope, newerUserEntry, newerUserId, userR1Entry, userRevisionId } from "../support/entries.js";
 
@@ -240,6 +240,95 @@ describe("the read decision table", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe("an entry whose key fields make another key than the one read", () => {
+  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+
+  it("bytes copied from user:v1:u2 to user:v1:u1: get, getMany and getEntry miss with key_mismatch, each reported as a KeyMismatchError naming both keys; the entry is neither written back nor deleted (deleteCorrupt on)", async () => {
+    const errors: unknown[] = [];
+    const { store, users } = setup({ deleteCorrupt: true, onError: (e) => errors.push(e) });
+    const u2 = { ...user, id: "u2" };
+    await users.set(u2);
+    const bytes = (await store.get("user:v1:u2")) as Buffer;
+    store.setRaw("user:v1:u1", bytes);
+    expect(await users.get({ id: "u1" })).toBeUndefined();
+    expect(await users.getMany([{ id: "u1" }, { id: "u2" }])).toEqual([undefined, u2]);
+    const entry = await users.getEntry({ id: "u1" });
+    expect(entry).toMatchObject({ outcome: "key_mismatch", value: undefined, schemaId: userEntity.current.schemaId, revision: 2 });
+    expect(entry.error).toBeInstanceOf(KeyMismatchError);
+    expect(entry.error).toMatchObject({ key: "user:v1:u1", valueKey: "user:v1:u2", origin: "entry" });
+    expect(entry.error?.message).toBe("the entry read for user:v1:u1 holds a value for user:v1:u2: a key_mismatch miss, not returned");
+    expect(users.stats().reads).toMatchObject({ key_mismatch: 3, hit: 1, corrupt: 0 });
+    expect(errors).toHaveLength(3);
+    expect(errors.every((e) => e instanceof KeyMismatchError)).toBe(true);
+    await tick();
+    expect(users.stats().deletes.cleaned).toBe(0);
+    expect(users.stats().writes.written_back).toBe(0);
+    expect(await store.get("user:v1:u1")).toEqual(bytes);
+  });
+
+  it("a payload whose id has another wire type decodes to a User with id \"\": read at user:v1:u1 it is a key_mismatch miss whose error says the value makes no key; interpret without the call's fields (operations) still reads it as a value", async () => {
+    const errors: unknown[] = [];
+    const { store, users } = setup({ onError: (e) => errors.push(e) });
+    // Field 1 (id) as a varint: an unknown field to the decoder, so id stays "".
+    const bytes = envelope(userRevisionId(2), Buffer.from([0x08, 0x01, 0x12, 0x03, 0x41, 0x64, 0x61]));
+    store.setRaw("user:v1:u1", bytes);
+    expect(await users.get({ id: "u1" })).toBeUndefined();
+    expect(users.stats().reads.key_mismatch).toBe(1);
+    expect(errors[0]).toBeInstanceOf(KeyMismatchError);
+    expect(errors[0]).toMatchObject({ key: "user:v1:u1", valueKey: undefined });
+    expect((errors[0] as Error).message).toBe("the entry read for user:v1:u1 holds a value without valid key fields: a key_mismatch miss, not returned");
+    expect(((errors[0] as Error).cause as Error).message).toMatch(/is empty/);
+    const options = resolveOptions<User>({}, 0);
+    expect(interpret(userEntity, options, bytes, "user:v1:u1")).toMatchObject({ outcome: "hit", value: { id: "", name: "Ada" } });
+    expect(interpret(userEntity, options, bytes, "user:v1:u1", { id: "u1" }).outcome).toBe("key_mismatch");
+  });
+
+  it("an older revision (upgraded) and a newer one (unknown) holding another id are key_mismatch misses too; nothing is written back", async () => {
+    const { store, users } = setup();
+    store.setRaw("user:v1:u1", userR1Entry({ id: "u2", name: "Ada", email: "a" }));
+    store.setRaw("user:v1:u3", newerUserEntry({ id: "u4", name: "Ada", email: "a", nickname: "ada" }));
+    expect(await users.getMany([{ id: "u1" }, { id: "u3" }])).toEqual([undefined, undefined]);
+    const first = await users.getEntry({ id: "u1" });
+    expect(first).toMatchObject({ outcome: "key_mismatch", revision: 1 });
+    expect(first.error).toMatchObject({ valueKey: "user:v1:u2" });
+    expect((await users.getEntry({ id: "u3" })).schemaId).toBe(newerUserId);
+    await tick();
+    expect(users.stats().reads).toMatchObject({ key_mismatch: 4, upgraded: 0, unknown: 0 });
+    expect(users.stats().writes.written_back).toBe(0);
+  });
+
+  it("with a prefix and a variant, the value's key is named in the same key space", async () => {
+    const errors: unknown[] = [];
+    const { store, users } = setup({ prefix: "app:", variant: "eu", onError: (e) => errors.push(e) });
+    await users.set({ ...user, id: "u:2" });
+    store.setRaw("app:user:v1:eu:u1", (await store.get("app:user:v1:eu:u%3A2")) as Buffer);
+    expect(await users.get({ id: "u1" })).toBeUndefined();
+    expect(errors[0]).toMatchObject({ key: "app:user:v1:eu:u1", valueKey: "app:user:v1:eu:u%3A2" });
+  });
+
+  it("getOrSet takes it for a miss: the loader runs, its value is returned and its write replaces the entry", async () => {
+    const { store, users } = setup();
+    await users.set({ ...user, id: "u2" });
+    store.setRaw("user:v1:u1", (await store.get("user:v1:u2")) as Buffer);
+    let calls = 0;
+    expect(await users.getOrSet({ id: "u1" }, ({ id }) => (calls++, { ...user, id }))).toEqual(user);
+    expect(calls).toBe(1);
+    // Its read, and the lease's look at the key once taken (another instance may have written it meanwhile).
+    expect(users.stats().reads.key_mismatch).toBe(2);
+    expect(await users.getEntry({ id: "u1" })).toMatchObject({ outcome: "hit", value: user });
+  });
+
+  it("a Session (two key fields) whose sessionId differs is a key_mismatch miss; one whose fields are equal is a hit", async () => {
+    const store = new MemoryStore();
+    const sessions = sessionCache(store);
+    const value = { ...(await import("../../generated/acme/session/v1/session.cache.js")).newSession(), tenantId: "t", sessionId: "s2" };
+    await sessions.set(value);
+    store.setRaw("session:v1:t:s1", (await store.get("session:v1:t:s2")) as Buffer);
+    expect((await sessions.getEntry({ tenantId: "t", sessionId: "s1" })).outcome).toBe("key_mismatch");
+    expect((await sessions.getEntry({ tenantId: "t", sessionId: "s2" })).outcome).toBe("hit");
   });
 });
 

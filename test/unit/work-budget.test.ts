@@ -122,7 +122,10 @@ describe("SchemaDecoder (protobufjs, for tools) walks a payload within the budge
 });
 
 describe("an entry over its read budget in an accessor", () => {
-  const big = envelope(sessionEntity.current.schemaId, Buffer.from(Array.from({ length: 200 }, () => [0x32, 0x00]).flat()));
+  /** The entry at session:v1:t:<sessionId>: its key fields, then 200 empty scopes. */
+  const bigAt = (sessionId: string): Buffer =>
+    envelope(sessionEntity.current.schemaId, Buffer.from([0x0a, 1, 0x74, 0x12, sessionId.length, ...Buffer.from(sessionId), ...Array.from({ length: 200 }, () => [0x32, 0x00]).flat()]));
+  const big = bigAt("s");
 
   it("is an over_budget miss reported to onError with a DecodeError naming maxReadWork, and is not deleted even with deleteCorrupt", async () => {
     const store = new MemoryStore();
@@ -146,10 +149,10 @@ describe("an entry over its read budget in an accessor", () => {
   it("getMany spends at most maxBatchWork in all: entries past it are not decoded, counted over_budget and reported once", async () => {
     const store = new MemoryStore();
     const errors: ProtocacheError[] = [];
-    // Each entry takes 40 + 200 = 240 units: three fit in 750, the fourth runs out of the call's budget.
+    // Each entry takes 40 + 200 + 5 (its key fields) = 245 units: three fit in 750, the fourth runs out of the call's budget.
     const sessions = sessionCache(store, { maxReadWork: 300, maxBatchWork: 750, onError: (e) => errors.push(e) });
     const keys = Array.from({ length: 10 }, (_, i) => ({ tenantId: "t", sessionId: `s${i}` }));
-    for (const k of keys) store.setRaw(sessions.keyOf(k), big);
+    for (const k of keys) store.setRaw(sessions.keyOf(k), bigAt(k.sessionId));
     const got = await sessions.getMany(keys);
     expect(got.map((v) => v !== undefined)).toEqual([true, true, true, false, false, false, false, false, false, false]);
     expect(sessions.stats().reads).toMatchObject({ hit: 3, over_budget: 7 });
