@@ -309,16 +309,23 @@ describe("an entry whose key fields make another key than the one read", () => {
     expect(errors[0]).toMatchObject({ key: "app:user:v1:eu:u1", valueKey: "app:user:v1:eu:u%3A2" });
   });
 
-  it("getOrSet takes it for a miss: the loader runs, its value is returned and its write replaces the entry", async () => {
+  it("getOrSet and getManyOrSet take it for a miss: the loader runs, its value is returned and its write replaces the entry", async () => {
     const { store, users } = setup();
     await users.set({ ...user, id: "u2" });
-    store.setRaw("user:v1:u1", (await store.get("user:v1:u2")) as Buffer);
+    const u2 = (await store.get("user:v1:u2")) as Buffer;
+    store.setRaw("user:v1:u1", u2);
+    store.setRaw("user:v1:u3", u2);
     let calls = 0;
     expect(await users.getOrSet({ id: "u1" }, ({ id }) => (calls++, { ...user, id }))).toEqual(user);
     expect(calls).toBe(1);
     // Its read, and the lease's look at the key once taken (another instance may have written it meanwhile).
     expect(users.stats().reads.key_mismatch).toBe(2);
     expect(await users.getEntry({ id: "u1" })).toMatchObject({ outcome: "hit", value: user });
+    const loaded: string[] = [];
+    expect(await users.getManyOrSet([{ id: "u2" }, { id: "u3" }], (missing) => missing.map(({ id }) => (loaded.push(id), { ...user, id })))).toEqual([{ ...user, id: "u2" }, { ...user, id: "u3" }]);
+    expect(loaded).toEqual(["u3"]);
+    expect(users.stats().reads.key_mismatch).toBe(3);
+    expect(await users.getEntry({ id: "u3" })).toMatchObject({ outcome: "hit", value: { ...user, id: "u3" } });
   });
 
   it("a Session (two key fields) whose sessionId differs is a key_mismatch miss; one whose fields are equal is a hit", async () => {
