@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { GCProfiler, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
@@ -50,3 +51,32 @@ export async function measureAsync<T>(fn: () => Promise<T>): Promise<Cost<T>> {
   const result = await fn();
   return probe.stop(result);
 }
+
+/** How long `fn`'s promise took, and the longest the event loop was held while it ran. */
+export interface Stall<T> {
+  readonly result: T;
+  readonly ms: number;
+  /** The longest event-loop stall during the call, in ms: the largest gap between two turns of a 1 ms timer (perf_hooks `monitorEventLoopDelay`). */
+  readonly stallMs: number;
+}
+
+/**
+ * Runs `fn` with the event loop watched by `monitorEventLoopDelay` (a 1 ms
+ * timer): what every other request of the process waited at worst while
+ * `fn` ran. The histogram starts a turn before the call and stops a few
+ * turns after it, so the stall that ends the call is recorded too.
+ */
+export async function measureStall<T>(fn: () => Promise<T>): Promise<Stall<T>> {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  await sleep(3);
+  histogram.reset();
+  const t0 = performance.now();
+  const result = await fn();
+  const ms = performance.now() - t0;
+  await sleep(3);
+  histogram.disable();
+  return { result, ms, stallMs: histogram.max / 1e6 };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
