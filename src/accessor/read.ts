@@ -27,7 +27,7 @@ export interface Interpretation<T> {
   readonly error: Error | undefined;
   /** For a `legacy` value, or one an upgrade hook made: its envelope in the current revision (what adoption, `rewriteLegacy` or write-back stores). */
   readonly envelope?: Buffer | undefined;
-  /** Work units the read took (src/codec/work.ts): what a call's budget is charged; absent or 0 when nothing was decoded. */
+  /** Work units the read took (src/codec/work.ts): what a call's budget is charged (a failed decompression: what it may have produced); absent or 0 when nothing was decoded. */
   readonly work?: number;
 }
 
@@ -173,6 +173,9 @@ function decodeAs<T, K>(
         if (cap < options.maxPayloadBytes && error instanceof DecodeError && error.reason === "too-large") {
           return result("over_budget", undefined, header, revision, overBudget(options as ResolvedOptions<unknown>, budget, header.schemaId, "decompressing the payload", error), undefined, budget);
         }
+        // A failed decompression did its work all the same (a bomb produced `cap` bytes, a stream with a bad
+        // checksum or a truncated end all of its output): the corrupt read is charged the most it may have made.
+        charged = Math.ceil(failedOutput(header.compression, stored, cap) / perUnit);
         throw error;
       }
       charged = Math.ceil(payload.length / perUnit);
@@ -213,6 +216,18 @@ function decodeAs<T, K>(
   } finally {
     reader.release();
   }
+}
+
+/** Deflate's largest ratio: one input byte never inflates to more than about 1032 output bytes (258-byte matches, each in under 2 bits). */
+const DEFLATE_MAX_RATIO = 1032;
+
+/**
+ * The most a decompression that failed may have produced from `stored` bytes, given its `cap`: for gzip,
+ * at most deflate's ratio times the input (a small damaged stream is charged little); for brotli, whose
+ * ratio has no useful bound (113 bytes make 64 MiB), the cap.
+ */
+function failedOutput(compression: "gzip" | "brotli", stored: number, cap: number): number {
+  return compression === "gzip" ? Math.min(cap, stored * DEFLATE_MAX_RATIO) : cap;
 }
 
 /** The value as an older revision wrote it (for its upgrade hook), keeping unknown fields. */

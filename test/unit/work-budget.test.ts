@@ -97,6 +97,42 @@ describe("work units: what the reader charges (src/codec/work.ts)", () => {
     expect(small.work).toBe(100);
   });
 
+  it("a failed decompression is a corrupt read charged the most it may have produced: a gzip bomb its cap, a damaged gzip stream 1032 bytes per stored byte, a damaged brotli stream its cap", () => {
+    const options = resolveOptions<unknown>({}, 0);
+    const id = userEntity.current.schemaId;
+    const read = (compressed: Buffer, flags: number) => interpret(userEntity as never, options as never, envelope(id, compressed, { flags }));
+    // 64 MiB of zeros: gunzip stops at maxPayloadBytes, which is 2^19 units of gunzipped output.
+    const bomb = read(gzipSync(Buffer.alloc(64 * 1024 * 1024)), 1);
+    expect(bomb.outcome).toBe("corrupt");
+    expect((bomb.error as DecodeError).reason).toBe("too-large");
+    expect(bomb.work).toBe(DEFAULT_READ_WORK);
+    // A bad checksum: gunzip made all 1 MiB before it failed; charged by the stored size, which bounds it.
+    const gzipped = gzipSync(Buffer.alloc(1024 * 1024));
+    gzipped[gzipped.length - 5] = (gzipped[gzipped.length - 5] as number) ^ 0xff;
+    const damaged = read(gzipped, 1);
+    expect(damaged.outcome).toBe("corrupt");
+    expect((damaged.error as DecodeError).reason).toBe("decompress");
+    expect(damaged.work).toBe(Math.ceil((gzipped.length * 1032) / Work.gunzippedBytesPerUnit));
+    expect(damaged.work).toBeGreaterThanOrEqual(1024 * 1024 / Work.gunzippedBytesPerUnit);
+    expect(read(Buffer.from([1, 2, 3, 4, 5]), 1).work).toBe(Math.ceil((5 * 1032) / Work.gunzippedBytesPerUnit));
+    const brotli = brotliCompressSync(Buffer.alloc(1024 * 1024));
+    const truncated = read(brotli.subarray(0, brotli.length - 2), 2);
+    expect(truncated.outcome).toBe("corrupt");
+    expect(truncated.work).toBe(DEFAULT_READ_WORK);
+  });
+
+  it("getMany of gzip bombs stops at maxBatchWork: 16 read as corrupt (each charged its cap), the rest over_budget misses reported once", async () => {
+    const store = new MemoryStore();
+    const errors: ProtocacheError[] = [];
+    const users = userCache(store, { onError: (e) => errors.push(e) });
+    const bomb = envelope(userEntity.current.schemaId, gzipSync(Buffer.alloc(64 * 1024 * 1024)), { flags: 1 });
+    const keys = Array.from({ length: 20 }, (_, i) => ({ id: `bomb${i}` }));
+    for (const k of keys) store.setRaw(users.keyOf(k), bomb);
+    expect((await users.getMany(keys)).every((v) => v === undefined)).toBe(true);
+    expect(users.stats().reads).toMatchObject({ corrupt: DEFAULT_BATCH_WORK / DEFAULT_READ_WORK, over_budget: 4 });
+    expect(errors.filter((e) => e.message.includes("maxBatchWork"))[0]?.message).toContain("4 of its 20 entries were not decoded");
+  });
+
   it("defaults: maxReadWork 2^19 (gunzipping a full 8 MiB payload is exactly that), maxBatchWork 2^23, or maxReadWork when raised above it", () => {
     const defaults = resolveOptions<unknown>({}, 0);
     expect(defaults.maxReadWork).toBe(DEFAULT_READ_WORK);
