@@ -461,7 +461,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     let reported: Set<Error> | undefined;
     // One work budget for the whole call: past it, entries are over_budget misses, reported once.
     const budget = new CallBudget(this.options);
-    const out = found.map((bytes, i): Looked<T> | undefined => {
+    // Decoded in slices: the event loop runs between them, never waiting for more than a slice and one read.
+    const out = await budget.slice.map(found, (bytes, i): Looked<T> | undefined => {
       if (bytes === null) return undefined;
       if (bytes instanceof Error) {
         this.outcomes.readFailed(bytes, keys[i], (reported ??= new Set()));

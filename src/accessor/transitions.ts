@@ -2,7 +2,7 @@ import { Writer } from "../codec/writer.js";
 import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
 import { KeyMismatchError, ProtocacheError, UpgradeError } from "../errors.js";
 import type { StoreWrite, WriteGuard } from "../stores/store.js";
-import type { CallBudget } from "./call-budget.js";
+import { Slice, type CallBudget } from "./call-budget.js";
 import type { Entity } from "./entity.js";
 import type { KeySpace, PreviousSide } from "./key-space.js";
 import type { Maintenance } from "./maintenance.js";
@@ -54,11 +54,13 @@ export class Transitions<T, K> {
   async fallback(fields: readonly K[], keys: readonly string[], budget?: CallBudget): Promise<(Interpretation<T> | undefined)[]> {
     const { io, outcomes } = this.p;
     const out: (Interpretation<T> | undefined)[] = keys.map(() => undefined);
+    // A batch's reads are decoded in its slices, yielding between them as its own keys' are (src/accessor/call-budget.ts).
+    const slice = budget?.slice ?? new Slice();
     const p = this.previous;
     if (p !== undefined) {
       const from = this.p.keys.mappedKeys(fields, (f) => this.p.keys.previousKeyOf(f), "previousKey", outcomes);
       const found = await io.readMany(from.map((k) => k ?? ""), "GET");
-      found.forEach((bytes, i) => {
+      await slice.map(found, (bytes, i) => {
         const source = from[i];
         if (source !== undefined && bytes instanceof Buffer) out[i] = this.withinCall(budget, () => this.readThrough(p, keys[i] as string, fields[i] as K, source, bytes, budget));
         else if (bytes instanceof Error) outcomes.report(asStoreError(bytes, "GET", source));
@@ -70,7 +72,7 @@ export class Transitions<T, K> {
       const legacyKey = legacy.key;
       const from = this.p.keys.mappedKeys(todo.map((i) => fields[i] as K), (f) => this.p.keys.legacyKeyOf(legacyKey, f), "legacy.key", outcomes);
       const found = await io.readMany(from.map((k) => k ?? ""), "GET");
-      found.forEach((bytes, j) => {
+      await slice.map(found, (bytes, j) => {
         const i = todo[j] as number;
         const source = from[j];
         if (source !== undefined && bytes instanceof Buffer) out[i] = this.withinCall(budget, () => this.adopt(keys[i] as string, fields[i] as K, source, bytes, budget));

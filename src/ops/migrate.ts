@@ -5,7 +5,7 @@ import { ConfigError, DecodeError, RetryableBatchError } from "../errors.js";
 import { isTransientReply } from "../stores/redis/replies.js";
 import type { CreateItem, ReplaceItem, ScanNode, StoredValue } from "../stores/bulk.js";
 import { globEscape, scanCapable } from "./key-space.js";
-import { CallBudget, type WorkLimits } from "../accessor/call-budget.js";
+import { CallBudget, Slice, type WorkLimits } from "../accessor/call-budget.js";
 import { BatchTally, type OutcomeCounts } from "./tally.js";
 import { boolean, func, optional, options as optionsOf, satisfies, type ShapeOf } from "../validation/index.js";
 import { walk, walkOptionChecks, type WalkOptions, type WalkProgress, type WalkTotals } from "./walk.js";
@@ -267,7 +267,8 @@ function revisionBatch<T>(target: AccessorInternals<T>, dryRun: boolean): Batch 
  * it calls `decode` with the read, which returns undefined when the value
  * ran out of the part's budget (it then starts the next part with a full
  * one); `step` returns an item to write, or `false` for such a value, or
- * nothing once the value is counted.
+ * nothing once the value is counted. Decoding yields to the event loop
+ * between slices of work, across parts too (src/accessor/call-budget.ts).
  */
 async function inParts<I>(
   n: number,
@@ -276,8 +277,9 @@ async function inParts<I>(
   flush: (items: I[]) => Promise<void>,
 ): Promise<void> {
   let i = 0;
+  const slice = new Slice();
   while (i < n) {
-    const budget = new CallBudget(limits);
+    const budget = new CallBudget(limits, slice);
     const items: I[] = [];
     const decode = <T>(read: (budget: number) => T & { readonly outcome: string; readonly work?: number }): T | undefined => {
       const limit = budget.next();
@@ -286,6 +288,7 @@ async function inParts<I>(
       return budget.spend(seen, limit) ? undefined : seen;
     };
     for (; i < n && !budget.spent; i++) {
+      if (slice.due) await slice.pause();
       const item = step(i, decode);
       if (item === false) break;
       if (item !== undefined) items.push(item);

@@ -61,12 +61,16 @@ export interface Stall<T> {
 }
 
 /**
- * Runs `fn` with the event loop watched by `monitorEventLoopDelay` (a 1 ms
- * timer): what every other request of the process waited at worst while
- * `fn` ran. The histogram starts a turn before the call and stops a few
- * turns after it, so the stall that ends the call is recorded too.
+ * Runs `fn` after a full GC (as {@link measure}: what earlier calls left
+ * is not collected during this one) with the event loop watched by
+ * `monitorEventLoopDelay` (a 1 ms timer): what every other request of the
+ * process waited at worst while `fn` ran. The histogram starts a turn
+ * before the call and stops a few turns after it, so the stall that ends
+ * the call is recorded too.
  */
 export async function measureStall<T>(fn: () => Promise<T>): Promise<Stall<T>> {
+  collect();
+  collect();
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
   await sleep(3);

@@ -1,13 +1,14 @@
 import { brotliCompressSync, gzipSync } from "node:zlib";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { decodeSession, sessionCache, sessionEntity } from "../../generated/acme/session/v1/session.cache.js";
 import { decodeUser, userCache, userEntity } from "../../generated/acme/user/v1/user.cache.js";
 import { JsonDepthError, JsonWork, MAX_JSON_DEPTH, scanJson } from "../../src/accessor/legacy-json.js";
 import { resolveOptions } from "../../src/accessor/options.js";
 import { interpret } from "../../src/accessor/read.js";
 import { Reader } from "../../src/codec/reader.js";
-import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, Work, WorkBudgetError } from "../../src/codec/work.js";
+import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, SLICE_WORK, Work, WorkBudgetError } from "../../src/codec/work.js";
 import { DecodeError, type ProtocacheError } from "../../src/errors.js";
+import { migrate } from "../../src/ops/migrate.js";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { schemaDecoder } from "../support/descriptors.js";
 import { envelope } from "../support/entries.js";
@@ -196,6 +197,82 @@ describe("an entry over its read budget in an accessor", () => {
     expect(errors[0]?.message).toMatch(/getMany: the call's work budget \(maxBatchWork 750\) was spent; 7 of its 10 entries were not decoded/);
     // Each call has its own budget.
     expect((await sessions.getMany(keys.slice(0, 3))).every((v) => v !== undefined)).toBe(true);
+  });
+});
+
+describe("batches decode in slices of SLICE_WORK units and let the event loop run between them (setImmediate)", () => {
+  const immediate = globalThis.setImmediate;
+  afterEach(() => void vi.restoreAllMocks());
+
+  /**
+   * Runs `call`, counting the `setImmediate`s it schedules (its yields) and sampling `progress()` at every turn
+   * of the event loop meanwhile (a ticker on the original setImmediate, not counted): what other requests saw.
+   */
+  async function watched<R>(call: () => Promise<R>, progress: () => number): Promise<{ result: R; yields: number; seen: Set<number> }> {
+    const seen = new Set<number>();
+    let running = true;
+    const tick = (): void => {
+      seen.add(progress());
+      if (running) immediate(tick);
+    };
+    immediate(tick);
+    const spy = vi.spyOn(globalThis, "setImmediate");
+    const result = await call();
+    const yields = spy.mock.calls.length;
+    spy.mockRestore();
+    running = false;
+    return { result, yields, seen };
+  }
+
+  // A Session of 4056 empty scopes: 40 + 4056 = 4096 units, so a slice is due after exactly 16 of them.
+  const entry = envelope(sessionEntity.current.schemaId, Buffer.from(Array.from({ length: 4056 }, () => [0x32, 0x00]).flat()));
+  const perSlice = SLICE_WORK / 4096;
+  const fill = (store: MemoryStore, keyOf: (f: { tenantId: string; sessionId: string }) => string, n: number) => {
+    const fields = Array.from({ length: n }, (_, i) => ({ tenantId: "t", sessionId: `s${String(i).padStart(3, "0")}` }));
+    for (const f of fields) store.setRaw(keyOf(f), entry);
+    return fields;
+  };
+
+  it("a getMany of 4 slices' work yields 3 times, after entries 16, 32 and 48 (the loop runs then, and only then); one of 15 entries (under a slice) never yields", async () => {
+    expect(interpret(sessionEntity as never, resolveOptions<unknown>({}, 0) as never, entry).work).toBe(4096);
+    const store = new MemoryStore();
+    const sessions = sessionCache(store);
+    const fields = fill(store, (f) => sessions.keyOf(f), 4 * perSlice);
+    const { result, yields, seen } = await watched(() => sessions.getMany(fields), () => sessions.stats().reads.hit);
+    expect(result.every((v) => v?.scopes.length === 4056)).toBe(true);
+    expect(yields).toBe(3);
+    expect([...seen].filter((n) => n > 0 && n < 4 * perSlice).sort((a, b) => a - b)).toEqual([perSlice, 2 * perSlice, 3 * perSlice]);
+    const small = await watched(() => sessions.getMany(fields.slice(0, perSlice - 1)), () => 0);
+    expect(small.result.every((v) => v !== undefined)).toBe(true);
+    expect(small.yields).toBe(0);
+  });
+
+  it("the adoption of a legacy key space by a getMany is decoded in the same slices (ceil(n / per slice) - 1 yields)", async () => {
+    const store = new MemoryStore();
+    const users = userCache(store, { legacy: { key: ({ id }) => `old:${id}` } });
+    const json = Buffer.from(JSON.stringify({ name: "a".repeat(60_000) }));
+    const work = interpret(userEntity as never, resolveOptions<unknown>({ legacy: {} }, 0, ["id"]) as never, json, "old:u000", { id: "u000" }).work as number;
+    const per = Math.ceil(SLICE_WORK / work);
+    const fields = Array.from({ length: 3 * per }, (_, i) => ({ id: `u${String(i).padStart(3, "0")}` }));
+    for (const f of fields) store.setRaw(`old:${f.id}`, json);
+    const { result, yields, seen } = await watched(() => users.getMany(fields), () => users.stats().reads.legacy);
+    expect(result.every((v) => v?.name.length === 60_000)).toBe(true);
+    expect(yields).toBe(2);
+    expect([...seen].filter((n) => n > 0 && n < 3 * per).sort((a, b) => a - b)).toEqual([per, 2 * per]);
+  });
+
+  it("migrate decodes each SCAN batch in the same slices, across its parts of maxBatchWork too", async () => {
+    const store = new MemoryStore();
+    const sessions = sessionCache(store);
+    fill(store, (f) => sessions.keyOf(f), 4 * perSlice);
+    const { result, yields } = await watched(() => migrate(sessions), () => 0);
+    expect(result.counts).toMatchObject({ current: 4 * perSlice, failed: 0 });
+    expect(yields).toBe(3);
+    // Parts of 2 slices each: a slice stays due from one part to the next.
+    const parts = sessionCache(store, { maxReadWork: 8192, maxBatchWork: 2 * SLICE_WORK });
+    const split = await watched(() => migrate(parts), () => 0);
+    expect(split.result.counts).toMatchObject({ current: 4 * perSlice, failed: 0 });
+    expect(split.yields).toBe(3);
   });
 });
 
