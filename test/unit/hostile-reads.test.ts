@@ -174,12 +174,12 @@ describe("a batch of worst-case values: getMany bounded by maxBatchWork, whateve
 describe("a hostile getMany against Redis: decoded in slices, the event loop held no longer than by single reads", () => {
   /**
    * The bound is relative, so that it holds on a saturated machine: the baseline is the longest event-loop
-   * stall (monitorEventLoopDelay) while 16 single `get`s of the same value run one after another, 16 reads at
-   * their full budget as the getMany decodes (maxBatchWork / maxReadWork), so both are exposed alike to
-   * collections and to the process being descheduled (each measured after a full GC). A slice is SLICE_WORK
-   * units and at most one read, so the getMany's stalls are those of single reads (up to 3.4 times the baseline
-   * seen with the suite's other tests running on a machine at a load average of 12); before slices, it decoded
-   * its 16 reads at once: 8 to 17 times the baseline.
+   * stall (measureStall: monitorEventLoopDelay and a setTimeout chain) while 16 single `get`s of the same value
+   * run one after another, 16 reads at their full budget as the getMany decodes (maxBatchWork / maxReadWork),
+   * so both are exposed alike to collections and to the process being descheduled (each measured after a full
+   * GC). A slice is SLICE_WORK units and at most one read, so the getMany's stalls are those of single reads
+   * (0.6 to 2.5 times the baseline, seen on a machine at a load average of 11 to 12, also beside other test
+   * files); before slices, it decoded its 16 reads at once: 8 to 12 times the baseline there.
    */
   const factor = 5;
   const reads = DEFAULT_BATCH_WORK / DEFAULT_READ_WORK;
