@@ -224,22 +224,23 @@ describe("batches decode in slices of SLICE_WORK units and let the event loop ru
     return { result, yields, seen };
   }
 
-  // A Session of 4056 empty scopes: 40 + 4056 = 4096 units, so a slice is due after exactly 16 of them.
-  const entry = envelope(sessionEntity.current.schemaId, Buffer.from(Array.from({ length: 4056 }, () => [0x32, 0x00]).flat()));
+  /** The entry at session:v1:t:<sessionId> (4 characters): its key fields (7 units), then 4049 empty scopes: 40 + 7 + 4049 = 4096 units, so a slice is due after exactly 16 of them. */
+  const entryAt = (sessionId: string): Buffer =>
+    envelope(sessionEntity.current.schemaId, Buffer.from([0x0a, 1, 0x74, 0x12, sessionId.length, ...Buffer.from(sessionId), ...Array.from({ length: 4049 }, () => [0x32, 0x00]).flat()]));
   const perSlice = SLICE_WORK / 4096;
   const fill = (store: MemoryStore, keyOf: (f: { tenantId: string; sessionId: string }) => string, n: number) => {
     const fields = Array.from({ length: n }, (_, i) => ({ tenantId: "t", sessionId: `s${String(i).padStart(3, "0")}` }));
-    for (const f of fields) store.setRaw(keyOf(f), entry);
+    for (const f of fields) store.setRaw(keyOf(f), entryAt(f.sessionId));
     return fields;
   };
 
   it("a getMany of 4 slices' work yields 3 times, after entries 16, 32 and 48 (the loop runs then, and only then); one of 15 entries (under a slice) never yields", async () => {
-    expect(interpret(sessionEntity as never, resolveOptions<unknown>({}, 0) as never, entry).work).toBe(4096);
+    expect(interpret(sessionEntity as never, resolveOptions<unknown>({}, 0) as never, entryAt("s000")).work).toBe(4096);
     const store = new MemoryStore();
     const sessions = sessionCache(store);
     const fields = fill(store, (f) => sessions.keyOf(f), 4 * perSlice);
     const { result, yields, seen } = await watched(() => sessions.getMany(fields), () => sessions.stats().reads.hit);
-    expect(result.every((v) => v?.scopes.length === 4056)).toBe(true);
+    expect(result.every((v) => v?.scopes.length === 4049)).toBe(true);
     expect(yields).toBe(3);
     expect([...seen].filter((n) => n > 0 && n < 4 * perSlice).sort((a, b) => a - b)).toEqual([perSlice, 2 * perSlice, 3 * perSlice]);
     const small = await watched(() => sessions.getMany(fields.slice(0, perSlice - 1)), () => 0);
