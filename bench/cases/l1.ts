@@ -186,6 +186,9 @@ export async function missReadCases(url: string, list: readonly Fixture<unknown>
       for (let k = 0; k < options.concurrency; k++) for (let i = 0; i < keysPerCaller; i++) all.push(fieldsOf(k, i));
       await writeAndHear(plain, store.tracking(), prefix, all);
       const keyOf = (k: number, i: number): string => plain.keyOf(fieldsOf(k, i) as never);
+      // 100 of the written keys, starting at caller k's.
+      const batchOf = (k: number): never[] => Array.from({ length: 100 }, (_, j) => all[(k * keysPerCaller + j) % all.length] as never);
+      const batchKeys = (k: number): string[] => batchOf(k).map((f) => plain.keyOf(f));
       const before = missing.stats().l1;
       const contenders: Record<string, Op> = {
         "get without L1": (k, i) => plain.get(fieldsOf(k, i) as never),
@@ -196,8 +199,16 @@ export async function missReadCases(url: string, list: readonly Fixture<unknown>
         "ioredis EVALSHA returning both": (k, i) => redis.callBuffer("EVALSHA", sha, "1", keyOf(k, i)),
         "node-redis GET": (k, i) => mapped.sendCommand(["GET", keyOf(k, i)]),
         "node-redis GET and PTTL, two commands": (k, i) => Promise.all([mapped.sendCommand(["GET", keyOf(k, i)]), mapped.sendCommand(["PTTL", keyOf(k, i)])]),
+        "getMany of 100 without L1": (k) => plain.getMany(batchOf(k)),
+        "getMany of 100 with an L1 that holds 1 entry (misses)": (k) => missing.getMany(batchOf(k)),
+        "ioredis MGET of 100": (k) => redis.mgetBuffer(...batchKeys(k)),
+        "ioredis MGET and PTTLs of 100, one script": (k) => store.getManyWithTtl(batchKeys(k)),
+        "ioredis MGET and 100 PTTLs, one pipeline": (k) => {
+          const p = redis.pipeline().mgetBuffer(...batchKeys(k));
+          for (const key of batchKeys(k)) p.pttl(key);
+          return p.exec();
+        },
       };
-      if (fx === list[0]) await redis.call("CONFIG", "RESETSTAT");
       const results = await compareThroughput(contenders, { ...options, warmupMs: 300 });
       const after = missing.stats().l1;
       const misses = after.miss - before.miss;
@@ -206,17 +217,15 @@ export async function missReadCases(url: string, list: readonly Fixture<unknown>
         rows.push(ratioRow(results, subject, baseline, name, fx.name, reported));
       };
       row("get with an L1 that holds 1 entry (misses)", "get without L1", `L1 miss (ticket, GET and PTTL, admission) vs get without L1, same ioredis connection (64 callers; ${(share * 100).toFixed(1)}% of its reads missed)`);
+      row("getMany of 100 with an L1 that holds 1 entry (misses)", "getMany of 100 without L1", "L1 misses of a getMany of 100 (tickets, MGET and PTTLs in one script, admission) vs getMany without L1, same ioredis connection (64 callers)");
       if (fx === list[0]) {
+        row("ioredis MGET and PTTLs of 100, one script", "ioredis MGET of 100", "reading 100 keys' TTLs with their values: one script (what an L1's getMany sends on a standalone server) vs MGET alone, ioredis");
+        row("ioredis MGET and 100 PTTLs, one pipeline", "ioredis MGET of 100", "reading 100 keys' TTLs with their values: MGET and 100 PTTLs in one pipeline (the fallback where an ACL refuses scripts) vs MGET alone, ioredis");
         row("ioredis GET and PTTL, two commands", "ioredis GET", "reading a key's TTL with its value: GET and PTTL as two commands written together (what an L1 read sends) vs GET alone, ioredis");
         row("ioredis GET and PTTL, one pipeline", "ioredis GET", "reading a key's TTL with its value: GET and PTTL as one pipeline vs GET alone, ioredis");
         row("ioredis EVALSHA returning both", "ioredis GET", "reading a key's TTL with its value: one EVALSHA returning both vs GET alone, ioredis");
         row("node-redis GET and PTTL, two commands", "node-redis GET", "reading a key's TTL with its value: GET and PTTL as two commands vs GET alone, node-redis");
-        // What the server spends per command (INFO commandstats: execution only, not reading or parsing it).
-        const stats = String(await redis.info("commandstats"));
-        const usec = (command: string): number => Number(new RegExp(`cmdstat_${command}:.*usec_per_call=([0-9.]+)`).exec(stats)?.[1] ?? NaN);
-        const [get, pttl, evalsha] = [usec("get"), usec("pttl"), usec("evalsha")];
-        rows.push({ case: "server time per L1 miss read (INFO commandstats, execution only): GET and PTTL vs GET", entity: "–", subject: "GET + PTTL", baseline: "GET", goal: reported, ratio: (get + pttl) / get, pass: true, detail: `${(get + pttl).toFixed(2)} vs ${get.toFixed(2)} µs` });
-        rows.push({ case: "server time per L1 miss read (INFO commandstats, execution only): one EVALSHA returning both vs GET", entity: "–", subject: "EVALSHA", baseline: "GET", goal: reported, ratio: evalsha / get, pass: true, detail: `${evalsha.toFixed(2)} vs ${get.toFixed(2)} µs (the EVALSHA's inner GET and PTTL included)` });
+        rows.push(...(await serverTimeRows(redis, store, sha, batchKeys(0))));
       }
       await Promise.all([plain.close(), missing.close()]);
     }
@@ -225,6 +234,33 @@ export async function missReadCases(url: string, list: readonly Fixture<unknown>
     node.destroy();
   }
   return rows;
+}
+
+/**
+ * What the server spends on each way of reading TTLs with values (INFO
+ * commandstats after CONFIG RESETSTAT: execution only, not reading or
+ * parsing the command), each way measured alone, 2000 times.
+ */
+async function serverTimeRows(redis: Redis, store: RedisStore, sha: string, keys: readonly string[]): Promise<BenchRow[]> {
+  const usec = async (command: string, run: () => Promise<unknown>): Promise<number> => {
+    await redis.call("CONFIG", "RESETSTAT");
+    for (let i = 0; i < 2000; i += 100) await Promise.all(Array.from({ length: 100 }, run));
+    const stats = String(await redis.info("commandstats"));
+    const m = new RegExp(`cmdstat_${command}:calls=(\\d+),usec=(\\d+)`).exec(stats);
+    return m === null ? NaN : Number(m[2]) / 2000;
+  };
+  const key = keys[0] as string;
+  const get = await usec("get", () => redis.getBuffer(key));
+  const both = (await usec("get", () => Promise.all([redis.getBuffer(key), redis.pttl(key)]))) + (await usec("pttl", () => Promise.all([redis.getBuffer(key), redis.pttl(key)])));
+  const script = await usec("evalsha", () => redis.callBuffer("EVALSHA", sha, "1", key));
+  const mget = await usec("mget", () => redis.mgetBuffer(...keys));
+  const many = await usec("evalsha", () => store.getManyWithTtl(keys));
+  const row = (name: string, subject: string, baseline: string, s: number, b: number): BenchRow => ({ case: `server time (INFO commandstats, execution only): ${name}`, entity: "–", subject, baseline, goal: reported, ratio: s / b, pass: true, detail: `${s.toFixed(2)} vs ${b.toFixed(2)} µs` });
+  return [
+    row("GET and PTTL vs GET, one key", "GET + PTTL", "GET", both, get),
+    row("one EVALSHA returning GET and PTTL vs GET, one key", "EVALSHA", "GET", script, get),
+    row("the MGET-with-TTLs script vs MGET, 100 keys", "script", "MGET", many, mget),
+  ];
 }
 
 /** The `p`-quantile (nearest rank) of ascending `sorted`. */

@@ -251,6 +251,7 @@ describe("scripts under ACLs (issue 8.6: EVAL denied, EVALSHA allowed)", () => {
     await admin.acl("SETUSER", "evalsha-load", ...base, "+getrange", "+evalsha", "+script|load");
     await admin.acl("SETUSER", "eval-only", ...base, "+getrange", "+eval");
     await admin.acl("SETUSER", "no-getrange", ...base, "+evalsha", "+eval");
+    await admin.acl("SETUSER", "ttl-no-scripts", ...base, "+pttl");
   });
   afterAll(async () => {
     admin.disconnect();
@@ -300,6 +301,25 @@ describe("scripts under ACLs (issue 8.6: EVAL denied, EVALSHA allowed)", () => {
       const errors: Error[] = [];
       expect(await userCache(store, { onError: (e) => errors.push(e) }).set(user("h"))).toBe("error");
       expect(errors[0]).toBeInstanceOf(ScriptPermissionError);
+    });
+  });
+
+  it.each(clientKinds)("%s: an L1's batch read (MGET with TTLs) works without the script commands: MGET and a PTTL per key instead, values and TTLs the same", async (kind) => {
+    await admin.set("ttl:a", "1", "EX", 100);
+    await admin.set("ttl:b", "2");
+    const expected = async (store: CacheStore) => {
+      const got = (await store.getManyWithTtl?.(["ttl:a", "ttl:b", "ttl:c"])) ?? [];
+      expect(got[0]).toMatchObject({ value: Buffer.from("1") });
+      expect((got[0] as { ttlMs: number }).ttlMs).toBeGreaterThan(90_000);
+      expect(got.slice(1)).toEqual([{ value: Buffer.from("2"), ttlMs: undefined }, null]);
+      // Twice: the second call goes straight to the pipeline (or the script) it settled on.
+      expect(await store.getManyWithTtl?.(["ttl:b"])).toEqual([{ value: Buffer.from("2"), ttlMs: undefined }]);
+    };
+    await withUser(kind, "ttl-no-scripts", ({ store }) => expected(store));
+    await withUser(kind, "evalsha-load", async ({ store }) => {
+      await admin.acl("SETUSER", "evalsha-load", "+pttl");
+      await admin.script("FLUSH");
+      await expected(store);
     });
   });
 });

@@ -1,4 +1,4 @@
-import { ConfigError, StoreError, UnexpectedReplyError } from "../../errors.js";
+import { ConfigError, ScriptPermissionError, StoreError } from "../../errors.js";
 import type { BulkStore, ScanCapable } from "../bulk.js";
 import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, TimedValue, WriteGuard } from "../store.js";
 import { allPositions, asStoreError, groupByServer, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./chunks.js";
@@ -6,6 +6,7 @@ import { storeOptionsOf } from "../../validation/store-options.js";
 import { CompareCommands, deleteIfEqualOn, detectIfeq, replaceIfEqualOn, type RedisStoreOptions } from "./compare.js";
 import { RedisBulk } from "./redis-bulk.js";
 import { scriptCall, scriptError, ScriptRunner, type ScriptCall } from "./script.js";
+import { getManyWithTtl, timedValue } from "./scripts/get-many-with-ttl.js";
 import { guardedSet } from "./scripts/guarded-set.js";
 import type { Command, Reply, RedisTransport } from "./transport.js";
 import type { InvalidationSource } from "../../l1/invalidation-source.js";
@@ -33,6 +34,8 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
   private bulkStore: BulkStore | undefined;
   private readonly trackingOptions: TrackingOptions;
   private trackingSource: RedisTracking | undefined;
+  /** An ACL refused the batch read's script: MGET and PTTLs in a pipeline from now on. */
+  private ttlScriptRefused = false;
 
   constructor(transport: RedisTransport, options?: RedisStoreOptions) {
     this.transport = transport;
@@ -74,9 +77,11 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
   }
 
   /**
-   * MGET and one PTTL per key in one pipeline on a standalone server (a
-   * GET and a PTTL per key on a Cluster, per master), 1000 keys per round
-   * trip, each bounded by `deadline` like getMany's.
+   * Each value with its key's remaining TTL, 1000 keys per round trip, each
+   * bounded by `deadline` like getMany's: on a standalone server one script
+   * per chunk ({@link getManyWithTtl}: MGET and the PTTLs, one command),
+   * or MGET and a PTTL per key in one pipeline where an ACL refuses
+   * scripts; on a Cluster a GET and a PTTL per key, pipelined per master.
    */
   async getManyWithTtl(keys: readonly string[], deadline?: Deadline): Promise<(TimedValue | null | Error)[]> {
     if (keys.length === 0) return [];
@@ -86,6 +91,14 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
     const send = async (chunk: readonly number[]): Promise<(TimedValue | null | Error)[]> => {
       const chunkKeys = chunk.map((i) => keys[i] as string);
       if (!t.cluster) {
+        if (!this.ttlScriptRefused) {
+          try {
+            return await this.scripts.run("MGET", getManyWithTtl, chunkKeys[0] as string, chunkKeys);
+          } catch (error) {
+            if (!(error instanceof ScriptPermissionError)) throw error;
+            this.ttlScriptRefused = true;
+          }
+        }
         const replies = await t.batch([chunkKeys[0] as string, ...chunkKeys], [["MGET", ...chunkKeys], ...chunkKeys.map((k): Command => ["PTTL", k])]);
         const values = replies[0];
         if (values instanceof Error) throw values;
@@ -255,17 +268,6 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
     await Promise.all(groupByServer(t, keys).map((positions) => sendInChunks(positions, out, operation, (i) => keys[i], deadline, perRoundTrip, send)));
     return out;
   }
-}
-
-/**
- * A GET's reply with its key's PTTL: null for no value; a PTTL of -1 (no
- * expiry) is undefined; -2 (gone since the GET) or anything but a number
- * (an error) is 0, so that nothing holds the value.
- */
-function timedValue(value: Reply, ttl: Reply): TimedValue | null {
-  if (value === null || value === undefined) return null;
-  if (!Buffer.isBuffer(value)) throw new UnexpectedReplyError(`GET replied ${typeof value}, not a bulk string`);
-  return { value, ttlMs: ttl === -1 ? undefined : typeof ttl === "number" && ttl > 0 ? ttl : 0 };
 }
 
 /** `SET key value [EX ttl]`. */
