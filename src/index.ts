@@ -87,4 +87,4 @@ export type { ValkeyGlideBatch, ValkeyGlideClient, ValkeyGlideCluster, ValkeyGli
 export { RedisCacheStore } from "./stores/redis/redis-cache-store.js";
 export type { CompareMode, RedisStoreOptions } from "./stores/redis/compare.js";
 export type { Arg, Command, RedisTransport, Reply, ServerLink } from "./stores/redis/transport.js";
-export type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, WriteGuard } from "./stores/store.js";
+export type { CacheStore, Deadline, SetOutcome, StoreWrite, StoreWriteResult, TimedValue, WriteGuard } from "./stores/store.js";

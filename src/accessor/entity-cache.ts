@@ -180,6 +180,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly tier: L1Tier<T> | undefined;
   /** Ends the metrics sink's gauges of the L1, on close. */
   private readonly unobserve: (() => void) | undefined;
+  /** A failed TTL read was reported (once: it is a setting, not traffic). */
+  private ttlUnreadReported = false;
   /** Set by close(): every later call rejects. */
   private closing: Promise<number> | undefined;
 
@@ -420,6 +422,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
         const found = await this.io.readTimed(key);
         bytes = found === null ? null : found.value;
         ttlMs = found === null ? undefined : (found.ttlMs ?? Infinity);
+        if (found?.ttlError !== undefined) this.ttlUnread(found.ttlError);
       } else bytes = await this.io.bounded(this.store.get(key), "GET", key);
     } catch (error) {
       this.outcomes.readFailed(error, key);
@@ -455,6 +458,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     if (timed) {
       const read = await this.io.readManyTimed(keys, "MGET");
       ttls = read.map((r) => (r === null || r instanceof Error ? undefined : (r.ttlMs ?? Infinity)));
+      const unread = read.find((r) => r !== null && !(r instanceof Error) && r.ttlError !== undefined);
+      if (unread !== null && unread !== undefined && !(unread instanceof Error)) this.ttlUnread(unread.ttlError as Error);
       found = read.map((r) => (r === null || r instanceof Error ? r : r.value));
     } else found = await this.io.readMany(keys, "MGET");
     // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
@@ -525,6 +530,13 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   /** The decision table on bytes read at `key`, counted and with its side effects started. */
   private read(key: string, bytes: Buffer, fields: K | undefined): Interpretation<T> {
     return this.maintenance.settle(key, bytes, interpret(this.entity, this.options, bytes, key, fields));
+  }
+
+  /** A key's TTL could not be read with its value (an ACL without PTTL, say): its value is served but not held; reported once per accessor. */
+  private ttlUnread(error: Error): void {
+    if (this.ttlUnreadReported) return;
+    this.ttlUnreadReported = true;
+    this.outcomes.report(error);
   }
 
   /** Misses looked up in the previous major and the legacy key space, when the accessor has either. */

@@ -44,6 +44,9 @@ export class L1Tier<T> {
       if (typeof store.tracking !== "function") throw new ConfigError("l1.tracking", "this store has no tracking(): pass l1.tracking (ioredisTracking(client) or nodeRedisTracking(client) over the same servers)");
       tracking = store.tracking();
     }
+    if (store.readsFromReplicas?.() === true) {
+      throw new ConfigError("l1", "this store's client may read from replicas (ioredis scaleReads, node-redis useReplicas), which can answer with a value older than an invalidation the L1 already had: give the accessor with l1 a store over a client that reads from masters");
+    }
     if (typeof store.getWithTtl !== "function" || typeof store.getManyWithTtl !== "function") {
       throw new ConfigError("l1", "this store cannot read a value's remaining TTL with it (getWithTtl, getManyWithTtl), which an L1 needs to hold a value no longer than Redis keeps it");
     }

@@ -157,11 +157,16 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     this.put(key, seen, expiresAt);
   }
 
-  /** Holds `seen` for `key` until `expiresAt` (frozen first, in "frozen" mode). */
+  /**
+   * Holds `seen` for `key` until `expiresAt`: frozen first in "frozen"
+   * mode; a copy of it in "copy" mode (the reader that filled the L1 gets
+   * `seen` itself, and may change it).
+   */
   private put(key: string, seen: S, expiresAt: number): void {
     const bytes = estimateBytes(key, seen.value);
     if (this.settings.values === "frozen") deepFreeze(seen.value);
-    this.map.set(key, { seen, expiresAt }, bytes);
+    const held = this.settings.values === "copy" ? { ...seen, value: structuredClone(seen.value) } : seen;
+    this.map.set(key, { seen: held, expiresAt }, bytes);
   }
 
   invalidate(keys: readonly string[]): void {

@@ -12,6 +12,8 @@ export interface TimedValue {
   readonly value: Buffer;
   /** Milliseconds the key had left when it was read (PTTL): undefined for a key without expiry, 0 for one already gone. */
   readonly ttlMs: number | undefined;
+  /** Why the TTL could not be read (an ACL without PTTL, say), when it could not: `ttlMs` is then 0 and no L1 holds the value. */
+  readonly ttlError?: Error;
 }
 
 /** One value to store. */
@@ -121,4 +123,11 @@ export interface CacheStore {
    * cannot track.
    */
   tracking?(): InvalidationSource;
+  /**
+   * True when reads may be answered by replicas (a Cluster client with
+   * ioredis `scaleReads` or node-redis `useReplicas`): an accessor with `l1`
+   * refuses such a store, since a replica may answer with a value older
+   * than an invalidation already delivered. Optional: false when absent.
+   */
+  readsFromReplicas?(): boolean;
 }

@@ -8,6 +8,7 @@ import { ScriptPermissionError, StoreError, StoreTimeoutError } from "../../src/
 import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
 import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import type { CacheStore } from "../../src/stores/store.js";
+import { ioredisTracking } from "../../src/stores/ioredis/tracking-driver.js";
 import { clientKinds, clusterClient, recommendedClient, standaloneClient, type ClientUnderTest } from "../support/fault-clients.js";
 import { freePort, startRedis, startRedisCluster, type RedisProcess } from "../support/redis-server.js";
 
@@ -252,6 +253,7 @@ describe("scripts under ACLs (issue 8.6: EVAL denied, EVALSHA allowed)", () => {
     await admin.acl("SETUSER", "eval-only", ...base, "+getrange", "+eval");
     await admin.acl("SETUSER", "no-getrange", ...base, "+evalsha", "+eval");
     await admin.acl("SETUSER", "ttl-no-scripts", ...base, "+pttl");
+    await admin.acl("SETUSER", "no-pttl", ...base, "+getrange", "+evalsha", "+script|load");
   });
   afterAll(async () => {
     admin.disconnect();
@@ -321,6 +323,27 @@ describe("scripts under ACLs (issue 8.6: EVAL denied, EVALSHA allowed)", () => {
       await admin.script("FLUSH");
       await expected(store);
     });
+  });
+
+  it.each(clientKinds)("%s: with an ACL without PTTL an L1's get and getMany still return the value (read from Redis each time, never held) and the refused PTTL is reported once", async (kind) => {
+    expect(await userCache(new RedisStore(admin)).set(user("np"))).toBe("written");
+    const trackingClient = new Redis(server.port);
+    const tracking = ioredisTracking(trackingClient);
+    await withUser(kind, "no-pttl", async ({ store }) => {
+      const errors: Error[] = [];
+      const users = userCache(store, { deadlineMs: 2_000, onError: (e) => errors.push(e), l1: { maxEntries: 10, maxBytes: 1 << 20, tracking } });
+      expect(await users.l1Ready(10_000)).toBe(true);
+      for (let i = 0; i < 3; i++) {
+        expect(await users.get({ id: "np" })).toEqual(user("np"));
+        expect(await users.getMany([{ id: "np" }])).toEqual([user("np")]);
+      }
+      expect(users.stats().l1).toMatchObject({ hit: 0, entries: 0 });
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(StoreError);
+      expect(errors[0]?.message).toMatch(/PTTL/);
+      await users.close();
+    });
+    trackingClient.disconnect();
   });
 });
 

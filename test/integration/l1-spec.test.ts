@@ -50,13 +50,14 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     await cache.close();
   });
 
-  it('values: "copy" returns a copy per hit: changing one does not change the next', async () => {
+  it('values: "copy" returns a copy per hit, and the reader that filled the L1 its own: changing one does not change the next', async () => {
     const prefix = uniquePrefix();
     const heard = listen(backend().tracking, prefix);
     const cache = await cached(prefix, { l1: { ...l1, values: "copy" } });
     await cache.set(user("1"));
     await heardAll(heard, [cache.keyOf({ id: "1" })]);
-    await cache.get({ id: "1" });
+    const filler = (await cache.get({ id: "1" })) as User;
+    filler.name = "changed by the reader that filled the L1";
     const first = (await cache.get({ id: "1" })) as User;
     expect(Object.isFrozen(first)).toBe(false);
     first.name = "changed";

@@ -5,7 +5,7 @@ import { accessorInternals, type WithInternals } from "../../src/accessor/intern
 import type { AccessorOptions } from "../../src/accessor/options.js";
 import { Writer } from "../../src/codec/writer.js";
 import { encodeEnvelope } from "../../src/envelope/encode.js";
-import type { InvalidationSource } from "../../src/l1/invalidation-source.js";
+import type { InvalidationListener, InvalidationSource } from "../../src/l1/invalidation-source.js";
 import type { CacheStore, TimedValue } from "../../src/stores/store.js";
 
 /** What the L1 tests read and write: a User whose name tells versions apart. */
@@ -111,6 +111,46 @@ export function heldBack(store: CacheStore): HeldBackStore {
       const answeredP = new Promise<void>((r) => (answered = r));
       next = { answered, released: new Promise<void>((r) => (release = r)) };
       return { answered: answeredP, release };
+    },
+  };
+}
+
+/** A source over another whose connection loss a test plays without touching the servers (other files share them). */
+export interface Switchable {
+  readonly source: InvalidationSource;
+  /** Plays a lost tracking connection: every watcher flushes (`disconnected`) and is not live until `restore`. */
+  drop(): void;
+  restore(): void;
+}
+
+/** `inner`'s invalidations, with a liveness the test can take away (what a killed tracking connection does to an L1). */
+export function switchable(inner: InvalidationSource): Switchable {
+  let up = true;
+  const listeners = new Set<InvalidationListener>();
+  return {
+    source: {
+      description: `switchable ${inner.description}`,
+      watch(prefix, listener) {
+        listeners.add(listener);
+        const watch = inner.watch(prefix, listener);
+        return {
+          get live() {
+            return up && watch.live;
+          },
+          ready: async (timeoutMs) => up && (await watch.ready(timeoutMs)),
+          close: () => {
+            listeners.delete(listener);
+            watch.close();
+          },
+        };
+      },
+    },
+    drop() {
+      up = false;
+      for (const l of listeners) l.flush("disconnected");
+    },
+    restore() {
+      up = true;
     },
   };
 }

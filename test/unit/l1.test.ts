@@ -7,6 +7,10 @@ import { coveringPrefixes, RedisTracking, trackingCommand, type TrackingConnecti
 import { estimateBytes } from "../../src/l1/sizes.js";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { RedisCacheStore } from "../../src/stores/redis/redis-cache-store.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
+import { NodeRedisStore } from "../../src/stores/node-redis/node-redis-store.js";
+import { Cluster } from "ioredis";
+import { createCluster } from "redis";
 import type { L1Counter } from "../../src/stats.js";
 
 /** A source whose liveness and deliveries the test drives. */
@@ -149,7 +153,10 @@ describe("L1 tickets", () => {
     expect(Object.isFrozen(got.a.b[1])).toBe(true);
     expect(Object.isFrozen(got.bytes)).toBe(false);
     const copied = l1Of({ values: "copy" });
-    copied.l1.end(copied.l1.begin("p:1"), { value: { a: 1 } }, "p:1", Infinity);
+    const filled = { a: 1 };
+    copied.l1.end(copied.l1.begin("p:1"), { value: filled }, "p:1", Infinity);
+    filled.a = 3; // the reader that filled the L1 changes what it got
+    expect(copied.l1.get("p:1")?.value).toEqual({ a: 1 });
     const one = copied.l1.get("p:1")?.value as { a: number };
     one.a = 2;
     expect(copied.l1.get("p:1")?.value).toEqual({ a: 1 });
@@ -314,6 +321,20 @@ describe("l1 options", () => {
     const transport = { client: "x", cluster: false, trackingRefusal: "x cannot track: pass l1.tracking", send: async () => null, batch: async () => [], serverOf: () => "s", servers: async () => [] };
     const glideLike = new RedisCacheStore(transport);
     expect(() => userCache(glideLike, { l1: { maxEntries: 10, maxBytes: 1 << 20 } })).toThrow(/l1\.tracking.*x cannot track/);
+  });
+  it("a Cluster client that reads from replicas (ioredis scaleReads, node-redis useReplicas) is a ConfigError naming l1; the same clients reading from masters are not", async () => {
+    const l1 = { maxEntries: 10, maxBytes: 1 << 20, tracking: new MemoryStore().tracking() };
+    const seeds = [{ host: "127.0.0.1", port: 1 }];
+    const replicas = new Cluster(seeds, { scaleReads: "slave", lazyConnect: true });
+    const masters = new Cluster(seeds, { lazyConnect: true });
+    expect(() => userCache(new RedisStore(replicas), { l1 })).toThrow(/l1: .*read from replicas/);
+    expect(() => userCache(new RedisStore(masters), { l1 })).not.toThrow();
+    const nodeReplicas = createCluster({ rootNodes: [{ url: "redis://127.0.0.1:1" }], useReplicas: true });
+    const nodeMasters = createCluster({ rootNodes: [{ url: "redis://127.0.0.1:1" }] });
+    expect(() => userCache(new NodeRedisStore(nodeReplicas), { l1 })).toThrow(/l1: .*read from replicas/);
+    expect(() => userCache(new NodeRedisStore(nodeMasters), { l1 })).not.toThrow();
+    replicas.disconnect();
+    masters.disconnect();
   });
   it("store options: a misspelt tracking option is a ConfigError", () => {
     const transport = { client: "x", cluster: false, send: async () => null, batch: async () => [], serverOf: () => "s", servers: async () => [] };

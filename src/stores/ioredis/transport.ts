@@ -52,6 +52,7 @@ export function ioredisTransport(client: Redis | Cluster): RedisTransport {
   return {
     client: "ioredis",
     cluster,
+    replicaReads: cluster && (c.options.scaleReads ?? "master") !== "master",
     send: (_key, [name, ...args]) => client.callBuffer(name as string, ...args),
     batch: (_keys, commands) => execute(queue(client.pipeline(), commands), commands.length),
     serverOf: (key) => {

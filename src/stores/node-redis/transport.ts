@@ -73,6 +73,7 @@ export function nodeRedisTransport(client: NodeRedisClient | NodeRedisCluster): 
     client: "node-redis",
     trackingDriver: () => nodeRedisTrackingDriver(cluster),
     cluster: true,
+    replicaReads: (cluster as { _options?: { useReplicas?: boolean } })._options?.useReplicas === true,
     send,
     batch: (keys, commands) => together(commands.map((command, i) => send(keys[i], command))),
     serverOf: (key) => {

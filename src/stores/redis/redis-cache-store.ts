@@ -1,4 +1,4 @@
-import { ConfigError, ScriptPermissionError, StoreError } from "../../errors.js";
+import { ConfigError, StoreError } from "../../errors.js";
 import type { BulkStore, ScanCapable } from "../bulk.js";
 import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, TimedValue, WriteGuard } from "../store.js";
 import { allPositions, asStoreError, groupByServer, MAX_KEYS_PER_ROUND_TRIP, MAX_WRITES_PER_ROUND_TRIP, sendInChunks } from "./chunks.js";
@@ -34,7 +34,7 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
   private bulkStore: BulkStore | undefined;
   private readonly trackingOptions: TrackingOptions;
   private trackingSource: RedisTracking | undefined;
-  /** An ACL refused the batch read's script: MGET and PTTLs in a pipeline from now on. */
+  /** The batch read's script failed where a pipeline of MGET and PTTLs worked (an ACL, scripting off): the pipeline from now on. */
   private ttlScriptRefused = false;
 
   constructor(transport: RedisTransport, options?: RedisStoreOptions) {
@@ -58,6 +58,10 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
     return (this.trackingSource = new RedisTracking(driver, this.trackingOptions));
   }
 
+  readsFromReplicas(): boolean {
+    return this.transport.replicaReads === true;
+  }
+
   /** Bulk primitives for operations (migrate, census, cleanup): per-master SCAN and pipelines. */
   get bulk(): BulkStore {
     const refusal = this.transport.bulkRefusal?.();
@@ -69,10 +73,14 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
     return this.transport.send(key, ["GET", key]) as Promise<Buffer | null>;
   }
 
-  /** GET and PTTL written together (one round trip, in order on the key's connection); the GET's failure is the call's. */
+  /**
+   * GET and PTTL written together (one round trip, in order on the key's
+   * connection). The GET's failure is the call's; a failed PTTL (an ACL
+   * without it, say) leaves the value with no time to be held, and says why.
+   */
   async getWithTtl(key: string): Promise<TimedValue | null> {
     const t = this.transport;
-    const [value, ttl] = await Promise.all([t.send(key, ["GET", key]), t.send(key, ["PTTL", key])]);
+    const [value, ttl] = await Promise.all([t.send(key, ["GET", key]), t.send(key, ["PTTL", key]).catch((error: unknown) => asStoreError("PTTL", key, error))]);
     return timedValue(value, ttl);
   }
 
@@ -91,19 +99,22 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
     const send = async (chunk: readonly number[]): Promise<(TimedValue | null | Error)[]> => {
       const chunkKeys = chunk.map((i) => keys[i] as string);
       if (!t.cluster) {
+        let refused = false;
         if (!this.ttlScriptRefused) {
           try {
             return await this.scripts.run("MGET", getManyWithTtl, chunkKeys[0] as string, chunkKeys);
-          } catch (error) {
-            if (!(error instanceof ScriptPermissionError)) throw error;
-            this.ttlScriptRefused = true;
+          } catch {
+            // Refused (an ACL, scripting disabled or renamed, a proxy that splits keys), or the server failed: the
+            // pipeline below tells which. If it works, the script is not tried again.
+            refused = true;
           }
         }
         const replies = await t.batch([chunkKeys[0] as string, ...chunkKeys], [["MGET", ...chunkKeys], ...chunkKeys.map((k): Command => ["PTTL", k])]);
         const values = replies[0];
         if (values instanceof Error) throw values;
         if (!Array.isArray(values)) throw new StoreError("MGET", chunkKeys[0], { cause: new Error("MGET did not reply with an array") });
-        return chunkKeys.map((_, j) => timedValue(values[j], replies[j + 1]));
+        if (refused) this.ttlScriptRefused = true;
+        return chunkKeys.map((k, j) => timedValue(values[j], replies[j + 1] instanceof Error ? new StoreError("PTTL", k, { cause: replies[j + 1] }) : replies[j + 1]));
       }
       const replies = await t.batch(
         chunkKeys.flatMap((k) => [k, k]),
@@ -111,7 +122,8 @@ export class RedisCacheStore implements CacheStore, ScanCapable {
       );
       return chunkKeys.map((k, j) => {
         const value = replies[2 * j];
-        return value instanceof Error ? new StoreError("GET", k, { cause: value }) : timedValue(value, replies[2 * j + 1]);
+        const ttl = replies[2 * j + 1];
+        return value instanceof Error ? new StoreError("GET", k, { cause: value }) : timedValue(value, ttl instanceof Error ? new StoreError("PTTL", k, { cause: ttl }) : ttl);
       });
     };
     await Promise.all(groupByServer(t, keys).map((positions) => sendInChunks(positions, out, operation, (i) => keys[i], deadline, MAX_KEYS_PER_ROUND_TRIP, send)));

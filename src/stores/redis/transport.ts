@@ -77,6 +77,12 @@ export interface RedisTransport {
    * cannot give them; `trackingRefusal` then says why.
    */
   trackingDriver?(): TrackingDriver;
+  /**
+   * True when the client may send reads to replicas (ioredis `scaleReads`,
+   * node-redis `useReplicas`): a replica may answer with a value older than
+   * an invalidation already delivered, so an L1 refuses such a store.
+   */
+  readonly replicaReads?: boolean;
   /** Why this client cannot track invalidations, when it has no `trackingDriver`. */
   readonly trackingRefusal?: string;
 }

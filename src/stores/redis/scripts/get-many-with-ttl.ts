@@ -34,10 +34,12 @@ return {values, ttls}
 /**
  * A GET's reply with its key's PTTL: null for no value; a PTTL of -1 (no
  * expiry) is undefined; -2 (gone since the GET) or anything but a
- * positive number (an error) is 0, so that nothing holds the value.
+ * positive number is 0, so that nothing holds the value; an Error in
+ * place of the PTTL is 0 too, and kept as `ttlError`.
  */
-export function timedValue(value: Reply, ttl: Reply): TimedValue | null {
+export function timedValue(value: Reply, ttl: Reply | Error): TimedValue | null {
   if (value === null || value === undefined) return null;
   if (!Buffer.isBuffer(value)) throw new UnexpectedReplyError(`GET replied ${typeof value}, not a bulk string`);
+  if (ttl instanceof Error) return { value, ttlMs: 0, ttlError: ttl };
   return { value, ttlMs: ttl === -1 ? undefined : typeof ttl === "number" && ttl > 0 ? ttl : 0 };
 }
