@@ -114,7 +114,7 @@ describeEveryBackend(
       expect(again?.every((v) => v === undefined)).toBe(true);
       const hits = await readers[2]?.getMany(good.slice(300, 600).map((e) => ({ id: e.id })));
       expect(hits?.every((v) => v !== undefined)).toBe(true);
-    }, 120_000);
+    });
   },
   ["ioredis standalone", "node-redis cluster"],
 );

@@ -86,7 +86,7 @@ beforeAll(async () => {
     }],
   });
   redis = connectRedis();
-}, 180_000);
+});
 
 afterAll(async () => {
   redis?.disconnect();

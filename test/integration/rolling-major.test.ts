@@ -96,7 +96,7 @@ beforeAll(async () => {
     defineV3: (await load<{ defineUserCache: DefineV3 }>(third, 3)).defineUserCache,
   };
   redis = connectRedis();
-}, 120_000);
+});
 
 afterAll(async () => {
   await redis?.quit();
@@ -254,7 +254,7 @@ describe("a rolling deploy across a major: v1 and v2 code share one Redis", () =
     const left: string[] = [];
     for (const id of deletedLast) if ((await redis.exists(v1Key(id), v2Key(id))) > 0) left.push(id);
     expect(left).toEqual([]);
-  }, 60_000);
+  });
 
   it("chains work one step at a time: v3 reads through to v2 (mapping the key with previousKey), never to v1", async () => {
     const prefix = uniquePrefix();

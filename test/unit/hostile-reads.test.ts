@@ -70,7 +70,7 @@ const maxMiB = 48;
 // machine, more under load: built once here, outside any test's timeout (each read below is bounded on its own).
 beforeAll(() => {
   worstBatchValue();
-}, 300_000);
+});
 
 describe("hand-built hostile stored values: each read within the default work budget, 250 ms and 48 MiB, never a throw", () => {
   it.each(hostileValues)("$name: $outcome", ({ name, entity, bytes, options: extra, outcome, reason }) => {
@@ -109,7 +109,7 @@ describe("each hostile value holds what its name says (decoded without a budget)
     const items = field instanceof Map ? [...field.keys()] : (field as unknown[]);
     expect(items.length).toBe(holds?.count);
     if (holds?.distinct === true) expect(new Set(items).size).toBe(holds.count);
-  }, 30_000);
+  });
 });
 
 describe("small malformed stored values: a counted outcome within 50 ms and 1 MiB, never a throw", () => {
@@ -154,7 +154,7 @@ describe("a batch of worst-case values: getMany bounded by maxBatchWork, whateve
     expect(batchReport(errors)[0]?.message).toContain("984 of its 1000 entries were not decoded");
     expect(cost.ms).toBeLessThan(4000);
     expect(cost.peakBytes).toBeLessThan(256 * MiB);
-  }, 60_000);
+  });
 
   it("1000 values within the read budget (a 24 000-key map each): 16 hits kept, the rest over_budget misses reported once; within 4 s and 256 MiB", async () => {
     const stored = (hostileValues.find((v) => v.name.startsWith("map<int64, Client> with 24 000")) as HostileValue).bytes();
@@ -168,7 +168,7 @@ describe("a batch of worst-case values: getMany bounded by maxBatchWork, whateve
     expect(batchReport(errors)[0]?.message).toContain("984 of its 1000 entries were not decoded");
     expect(cost.ms).toBeLessThan(4000);
     expect(cost.peakBytes).toBeLessThan(256 * MiB);
-  }, 60_000);
+  });
 });
 
 describe("a hostile getMany against Redis: decoded in slices, the event loop held no longer than by single reads", () => {
@@ -214,7 +214,7 @@ describe("a hostile getMany against Redis: decoded in slices, the event loop hel
     } finally {
       redis.disconnect();
     }
-  }, 120_000);
+  });
 });
 
 /** Fixed in CI (PROTOCACHE_FUZZ_SEED, which .ci/run sets, or CI), random locally; fast-check prints it with any counterexample. */
@@ -308,7 +308,7 @@ describe("a hostile corpus of 100k random and mutated envelopes", () => {
     expect(slowest.peakBytes).toBeLessThan(16 * MiB);
     expect(counts["corrupt"]).toBeGreaterThan(1000);
     expect((counts["hit"] ?? 0) + (counts["unknown"] ?? 0)).toBeGreaterThan(1000);
-  }, 120_000);
+  });
 });
 
 afterAll(() => {
