@@ -13,6 +13,9 @@ export default defineConfig({
     // "A test suite that holds on a busy machine".
     testTimeout: 300_000,
     hookTimeout: 300_000,
+    // expect.poll waits for an event (an invalidation heard, a background write done): 30 s is a hang guard too, where
+    // vitest's default (1 s) is a guess a saturated machine outlasts. It returns as soon as the condition holds.
+    expect: { poll: { timeout: 30_000 } },
     pool: "forks",
     maxWorkers: 2,
     ...(jsonReport === undefined ? {} : { reporters: ["default", "json"], outputFile: { json: jsonReport } }),

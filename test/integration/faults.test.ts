@@ -342,7 +342,7 @@ describe("scripts under ACLs (issue 8.6: EVAL denied, EVALSHA allowed)", () => {
     await withUser(kind, "no-pttl", async ({ store }) => {
       const errors: Error[] = [];
       const users = userCache(store, { deadlineMs: 2_000, onError: (e) => errors.push(e), l1: { maxEntries: 10, maxBytes: 1 << 20, tracking } });
-      expect(await users.l1Ready(10_000)).toBe(true);
+      expect(await users.l1Ready(30_000)).toBe(true);
       for (let i = 0; i < 3; i++) {
         expect(await users.get({ id: "np" })).toEqual(user("np"));
         expect(await users.getMany([{ id: "np" }])).toEqual([user("np")]);
