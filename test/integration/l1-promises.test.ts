@@ -101,7 +101,7 @@ describeEveryBackend("L1 promises", (backend: () => Backend) => {
     const heard = listen(backend().tracking, prefix);
     const cache = await l1Cache(slow.store, tracking, prefix);
     const key = cache.keyOf({ id: "k" });
-    await userCache(store, { prefix }).set(user("k", "old"));
+    await userCache(store, { prefix, deadlineMs: 5_000 }).set(user("k", "old"));
     await heardAll(heard, [key]);
     const held = slow.holdNext();
     const first = cache.get({ id: "k" });
@@ -138,7 +138,7 @@ describeEveryBackend("L1 promises", (backend: () => Backend) => {
     const tracking = switchable(backend().tracking);
     const cache = await l1Cache(slow.store, tracking.source, prefix);
     const key = cache.keyOf({ id: "k" });
-    await userCache(store, { prefix }).set(user("k", "old"));
+    await userCache(store, { prefix, deadlineMs: 5_000 }).set(user("k", "old"));
     await heardAll(heard, [key]);
     tracking.drop();
     expect(cache.stats().l1.flush_disconnected).toBeGreaterThanOrEqual(1);

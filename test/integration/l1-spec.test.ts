@@ -42,7 +42,7 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
   it("50 concurrent gets of a key L1 does not hold share one Redis read, and all get the frozen value", async () => {
     const prefix = uniquePrefix();
     const cache = await cached(prefix);
-    await userCache(backend().store, { prefix }).set(user("cold"));
+    await userCache(backend().store, { prefix, deadlineMs: 5_000 }).set(user("cold"));
     const got = await Promise.all(Array.from({ length: 50 }, () => cache.get({ id: "cold" })));
     expect(got.every((u) => u?.name === "ncold" && Object.isFrozen(u))).toBe(true);
     expect(cache.stats().reads.hit).toBe(1);
@@ -137,7 +137,7 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     const prefix = uniquePrefix();
     // The store's reply to the first read is held back until the test lets it go: the read is in flight.
     const slow = heldBack(store);
-    const writer = userCache(store, { prefix });
+    const writer = userCache(store, { prefix, deadlineMs: 5_000 });
     await writer.set(user("race", "old"));
     const heard = listen(backend().tracking, prefix);
     const cache = await cached(prefix, {}, slow.store);
