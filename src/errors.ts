@@ -366,3 +366,22 @@ export class AccessorClosedError extends ProtocacheError {
     super(`${call} on the ${entity} accessor after close(): create a new accessor`);
   }
 }
+
+/**
+ * A loader's context (`setTtl`, `setGrace`, `skip`, `entry(i)`) was used
+ * after its load had settled (the loader returned or threw, or the load
+ * passed `hardTimeoutMs` and was given up): the call did nothing. Handed to
+ * `onError`, never thrown (a late call often runs where nothing catches it).
+ */
+export class LoadContextError extends ProtocacheError {
+  override readonly name = "LoadContextError";
+  readonly key: string;
+  /** The context method that was called late, e.g. `setTtl`. */
+  readonly call: string;
+
+  constructor(key: string, call: string) {
+    super(`context.${call}() of the loader of ${describeKey(key)} called after its load settled: ignored (call it before the loader returns)`);
+    this.key = key;
+    this.call = call;
+  }
+}

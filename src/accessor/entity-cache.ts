@@ -1,26 +1,25 @@
 import { FieldValueError } from "../codec/field-checks.js";
 import { Writer } from "../codec/writer.js";
-import { describeValue } from "../describe-value.js";
 import { encodeAbsentMarker, encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
-import { AccessorClosedError, ConfigError, EncodeError, UnexpectedReplyError } from "../errors.js";
-import { keyBase } from "../keys.js";
+import { AccessorClosedError, EncodeError, UnexpectedReplyError } from "../errors.js";
 import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
 import type { CacheStats, WriteOutcome } from "../stats.js";
-import { describeClient } from "../stores/clients.js";
 import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
+import { previousSide, setupOf } from "./accessor-setup.js";
 import { CallBudget } from "./call-budget.js";
 import type { Entity } from "./entity.js";
+import { EntryOps, type EntryOperations } from "./entry-ops.js";
 import { storedTtlOf } from "./freshness.js";
 import { Loading, type BatchLoader, type Loader, type Looked } from "./loading.js";
 import { loadPolicyOf, type LoadCallOptions, type LoadPolicy } from "./loading-options.js";
 import { accessorInternals, type AccessorInternals, type WithInternals } from "./internals.js";
-import { KeySpace, type PreviousSide } from "./key-space.js";
+import { KeySpace } from "./key-space.js";
 import { droppingStore, L1Tier } from "./l1-tier.js";
 import { Maintenance } from "./maintenance.js";
-import { migrationsOf } from "./migrations.js";
-import { batchOf, envelopeOptionsOf, resolveOptions, writeTtlOf, type AccessorOptions, type ResolvedOptions, type WriteOptions } from "./options.js";
+import { batchOf, envelopeOptionsOf, writeTtlOf, type AccessorOptions, type ResolvedOptions, type WriteOptions } from "./options.js";
 import { Outcomes } from "./outcomes.js";
 import { interpret, type Interpretation } from "./read.js";
+import { freshOnly, type ReadOptions } from "./read-options.js";
 import { StoreCalls } from "./store-calls.js";
 import { convertPrevious, transitionsOf, type Transitions } from "./transitions.js";
 import { integer, options as optionsOf } from "../validation/index.js";
@@ -56,19 +55,17 @@ export interface CacheEntry<T> {
  * by default, never overwrite an entry written by a newer deploy (a refused
  * write deletes it instead, see `onGuarded`).
  */
-export interface EntityCache<T, K> {
-  /** The value at the key made of `fields`, or undefined on any kind of miss. */
-  get(fields: K): Promise<T | undefined>;
-  /** Values of many keys in order: one round trip per server and 1000 keys; at most `maxBatchKeys` keys. */
-  getMany(fields: readonly K[]): Promise<(T | undefined)[]>;
+export interface EntityCache<T, K> extends EntryOperations<K> {
+  /** The value at the key made of `fields`, or undefined on any kind of miss (and, with `{ allowStale: false }`, past its fresh TTL). */
+  get(fields: K, options?: ReadOptions): Promise<T | undefined>;
+  /** Values of many keys in order: one round trip per server and 1000 keys; at most `maxBatchKeys` keys. Options as `get`'s. */
+  getMany(fields: readonly K[], options?: ReadOptions): Promise<(T | undefined)[]>;
   /** Like `get`, with the outcome and header details. */
   getEntry(fields: K): Promise<CacheEntry<T>>;
   /** Stores `value` under the key derived from its own key fields. */
   set(value: T, options?: WriteOptions): Promise<WriteOutcome>;
   /** Stores many values: one round trip per server and 250 values; at most `maxBatchKeys` values. */
   setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]>;
-  /** Deletes the entry; resolves true if there was one. */
-  delete(fields: K): Promise<boolean>;
   /**
    * The value at the key of `fields`; on a miss, `loader`'s value, written
    * through the write guard (an absent marker when it returns undefined).
@@ -125,39 +122,11 @@ export interface EntityCache<T, K> {
 }
 
 const writer = new Writer();
-const storeMethods = ["get", "getMany", "set", "setMany", "delete", "replaceIfEqual", "deleteIfEqual", "getWithExpiry", "createIfAbsent"] as const;
 
 /** Creates an accessor; generated factories such as `userCache(store, options)` call this. */
 export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore, options?: AccessorOptions<T, K>): EntityCache<T, K> {
-  checkStore(store);
-  const resolved = resolveOptions(options, entity.ttlSeconds, entity.keyFields);
-  if (resolved.minRevision > entity.current.revision) {
-    throw new ConfigError("minRevision", `${entity.typeName} is at revision ${entity.current.revision}; minRevision ${resolved.minRevision} would reject every entry`);
-  }
-  const previousMajor = (options as Record<string, unknown> | undefined)?.["previousMajor"];
-  if (entity.previous === undefined && previousMajor !== undefined) {
-    throw new ConfigError("previousMajor", `${entity.typeName} has no migrates_from: there is no previous major to read through or dual-write`);
-  }
-  if (entity.previous !== undefined) {
-    const m = migrationsOf(entity);
-    if (m?.fromPrevious === undefined) {
-      throw new ConfigError("migrations", `${entity.typeName} migrates from ${entity.previous.entity.typeName}: create its accessors with the generated define…Cache({ fromPrevious, … }) factory`);
-    }
-    if (resolved.previousMajor === "dual-write" && m.toPrevious === undefined) {
-      throw new ConfigError("previousMajor", `"dual-write" needs toPrevious in ${entity.typeName}'s migrations`);
-    }
-  }
-  return new EntityCacheImpl(entity, store, resolved);
+  return new EntityCacheImpl(entity, store, setupOf(entity, store, options));
 }
-
-/** Rejects anything but a CacheStore, naming the usual mistake (passing the Redis client itself). */
-function checkStore(store: unknown): void {
-  if (typeof store === "object" && store !== null && storeMethods.every((m) => typeof (store as Record<string, unknown>)[m] === "function")) return;
-  const given = typeof store === "object" && store !== null ? describeClient(store, true) : describeValue(store);
-  // A Redis client itself is named with the store that wraps it ("an ioredis client: use new RedisStore(client)").
-  throw new ConfigError("store", `expected a RedisStore, NodeRedisStore, GlideStore or MemoryStore, got ${given.includes(": use new ") ? given : typeof store === "object" && store !== null ? "an object without the CacheStore methods" : given}`);
-}
-
 
 /** An accessor's parts, each one job (docs/architecture.md): the facade below only sequences them. */
 class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
@@ -174,6 +143,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly transitions: Transitions<T, K> | undefined;
   /** getOrSet and getManyOrSet. */
   private readonly loading: Loading<T, K>;
+  /** has, delete, deleteMany, expire. */
+  private readonly entries: EntryOps<T, K>;
   /** The loading policy of a call without options (the accessor's). */
   private readonly policy: LoadPolicy;
   /** The in-process L1 (the `l1` option), undefined without it. */
@@ -206,7 +177,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     const tier = this.tier;
     this.unobserve = tier === undefined ? undefined : this.recorder?.held?.(() => ({ entries: tier.l1.entries, bytes: tier.l1.bytes }));
     this.io = new StoreCalls(this.tier === undefined ? store : droppingStore(store, this.tier as L1Tier<unknown>), options.deadlineMs);
-    const encode = (value: T, key: string | undefined): Buffer => this.encode(value, key);
+    const encode = (value: T, key: string | undefined, writtenAt?: number): Buffer => this.encode(value, key, writtenAt);
     this.maintenance = new Maintenance(entity as Entity<T, unknown>, options, this.io, this.outcomes, encode);
     this.transitions = transitionsOf({ entity, options, keys: this.keys, io: this.io, outcomes: this.outcomes, maintenance: this.maintenance, envelope: this.envelope, guard: this.guard, encode });
     this.policy = { ...options.loading, ttlSeconds: options.ttlSeconds };
@@ -216,6 +187,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       io: this.io,
       outcomes: this.outcomes,
       guard: this.guard,
+      writtenAt: options.writtenAt,
       keyOf: (fields) => this.keyOf(fields),
       leaseKeyOf: (key) => this.keys.leaseKeyOf(key),
       // With an L1, getOrSet hands the loading cache its read through the L1 (lookedUp): this is the read without one.
@@ -226,6 +198,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       absentMarker: () => (this.envelope.writtenAt ? encodeAbsentMarker(entity.current.schemaId, this.envelope, Date.now()) : absent),
       dualWrite: (values, ttlSeconds) => this.transitions?.dualWrite(values, ttlSeconds),
     });
+    const { maxBatchKeys, deadlineMs, writtenAt } = options;
+    this.entries = new EntryOps<T, K>({ io: this.io, outcomes: this.outcomes, maxBatchKeys, deadlineMs, writtenAt, policy: this.policy, keyOf: (f) => this.keyOf(f), deleteOrder: (f, key) => this.transitions?.deleteOrder(f, key) ?? [key], get: (f, o) => this.get(f, o) });
   }
 
   getOrSet(fields: K, loader: Loader<T, K>, options?: LoadCallOptions): Promise<T | undefined> {
@@ -237,7 +211,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       return Promise.reject(error as Error);
     }
     const tier = this.tier;
-    if (tier === undefined || typeof loader !== "function") return this.loading.get(fields, loader, policy);
+    if (tier === undefined || typeof loader !== "function" || policy.forceFresh === true) return this.loading.get(fields, loader, policy);
     // The L1 hit path: synchronous up to one resolved promise when the held value is fresh.
     let key: string;
     try {
@@ -282,8 +256,15 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return this.keys.keyOf(fields);
   }
 
-  get(fields: K): Promise<T | undefined> {
+  get(fields: K, options?: ReadOptions): Promise<T | undefined> {
     if (this.closing !== undefined) return this.closed("get");
+    let fresh: boolean;
+    try {
+      fresh = freshOnly(options);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    if (fresh) return this.timed("get", this.getFresh(fields));
     return this.timed("get", this.tier === undefined ? this.getValue(fields) : this.getThroughL1(this.tier, fields));
   }
 
@@ -300,9 +281,32 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return tier.read(key, () => this.lookup(fields, key, true)).then((l) => l.seen?.value);
   }
 
-  getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
+  /** `get(fields, { allowStale: false })`: the value only while within its fresh TTL. */
+  private async getFresh(fields: K): Promise<T | undefined> {
+    const key = this.keyOf(fields);
+    const [looked] = await this.lookupThroughL1([fields], [key]);
+    return this.loading.isFresh(key, looked?.seen, this.policy) ? looked?.seen?.value : undefined;
+  }
+
+  getMany(fields: readonly K[], options?: ReadOptions): Promise<(T | undefined)[]> {
     if (this.closing !== undefined) return this.closed("getMany");
-    return this.timed("getMany", this.getValues(fields));
+    try {
+      return this.timed("getMany", this.getValues(fields, freshOnly(options)));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  has(fields: K, options?: ReadOptions): Promise<boolean> {
+    return this.closing !== undefined ? this.closed("has") : this.entries.has(fields, options);
+  }
+
+  deleteMany(fields: readonly K[]): Promise<number> {
+    return this.closing !== undefined ? this.closed("deleteMany") : this.timed("delete", this.entries.deleteMany(fields));
+  }
+
+  expire(fields: K): Promise<boolean> {
+    return this.closing !== undefined ? this.closed("expire") : this.entries.expire(fields);
   }
 
   set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
@@ -317,7 +321,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   delete(fields: K): Promise<boolean> {
     if (this.closing !== undefined) return this.closed("delete");
-    return this.timed("delete", this.deleteEntry(fields));
+    return this.timed("delete", this.entries.delete(fields));
   }
 
   async getEntry(fields: K): Promise<CacheEntry<T>> {
@@ -436,9 +440,9 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return { seen: (await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>(), failed: false };
   }
 
-  private async getValues(fields: readonly K[]): Promise<(T | undefined)[]> {
+  private async getValues(fields: readonly K[], fresh: boolean): Promise<(T | undefined)[]> {
     const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
-    return (await this.lookupThroughL1(fields, keys)).map((l) => l.seen?.value);
+    return (await this.lookupThroughL1(fields, keys)).map((l, i) => (!fresh || this.loading.isFresh(keys[i] as string, l.seen, this.policy) ? l.seen?.value : undefined));
   }
 
   /** `lookupMany` behind the L1, when there is one: only the keys it does not hold are read. */
@@ -514,19 +518,6 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     });
   }
 
-  private async deleteEntry(fields: K): Promise<boolean> {
-    const key = this.keyOf(fields);
-    const keys = this.transitions?.deleteOrder(fields, key) ?? [key];
-    let n = 0;
-    try {
-      for (const k of keys) n += await this.io.bounded(this.io.store.delete([k]), "DEL", k);
-    } catch (error) {
-      return this.outcomes.deleteFailed(error, key);
-    }
-    this.outcomes.counter.delete(n > 0 ? "deleted" : "absent");
-    return n > 0;
-  }
-
   /** The decision table on bytes read at `key`, counted and with its side effects started. */
   private read(key: string, bytes: Buffer, fields: K | undefined): Interpretation<T> {
     return this.maintenance.settle(key, bytes, interpret(this.entity, this.options, bytes, key, fields));
@@ -560,27 +551,12 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return { key, value: this.encode(value, key), ttlSeconds: storedTtlOf(key, ttlSeconds, jitter, graceSeconds) };
   }
 
-  private encode(value: T, key: string | undefined): Buffer {
+  private encode(value: T, key: string | undefined, writtenAt = Date.now()): Buffer {
     try {
-      return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, this.envelope, Date.now());
+      return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, this.envelope, writtenAt);
     } catch (cause) {
       const field = cause instanceof FieldValueError ? cause.pathFrom(value) || undefined : undefined;
       throw new EncodeError(this.entity.typeName, key, cause instanceof Error ? cause.message : String(cause), { cause }, field);
     }
   }
-}
-
-/** The previous major of a `migrates_from` entity, resolved once for one accessor. */
-function previousSide<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>): PreviousSide<T, K> | undefined {
-  const previous = entity.previous;
-  const migrations = migrationsOf(entity);
-  if (previous === undefined || migrations === undefined) return undefined;
-  return {
-    entity: previous.entity,
-    base: keyBase(options.prefix, previous.entity.entity, previous.entity.major, options.variant),
-    // The previous major's entries are read as its own accessors read them, without side effects.
-    options: { ...options, legacy: undefined, rewriteLegacy: false, minRevision: 1, onOlderRevision: "upgrade", writeBack: false, deleteCorrupt: false, deleteRejected: false },
-    migrations,
-    mapKey: previous.key ?? (migrations.previousKey as (fields: K) => unknown),
-  };
 }
