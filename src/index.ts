@@ -6,6 +6,9 @@
  */
 export type { CacheEntry, CloseOptions, EntityCache } from "./accessor/entity-cache.js";
 export type { BatchLoadContext, BatchLoader, LoadContext, Loader } from "./accessor/loading.js";
+export type { LoadEntryControl } from "./accessor/load-context.js";
+export type { EntryOperations } from "./accessor/entry-ops.js";
+export type { ReadOptions } from "./accessor/read-options.js";
 export type { LoadCallOptions, LoadingOptions } from "./accessor/loading-options.js";
 export type { L1Options } from "./accessor/l1-options.js";
 export type { FlushReason, InvalidationListener, InvalidationSource, InvalidationWatch } from "./l1/invalidation-source.js";
@@ -27,6 +30,7 @@ export {
   AccessorClosedError,
   ConfigError,
   KeyMismatchError,
+  LoadContextError,
   LoaderError,
   LoaderResultError,
   LoadTimeoutError,
