@@ -145,6 +145,8 @@ export class Loading<T, K> {
   private readonly backoff = new Map<string, number>();
   /** Key → start time of the newest load whose result was written (with `backgroundCompletion`: a late result never overwrites a newer load's). */
   private readonly savedStart = new Map<string, number>();
+  /** Key → when this process last started an eager refresh of it. */
+  private readonly eagerStarted = new Map<string, number>();
   private readonly counter: StatsCounter;
 
   private readonly leases: Leases<T, K>;
@@ -173,7 +175,7 @@ export class Loading<T, K> {
         const state = this.freshness(key, seen, policy);
         if (state === "fresh") return value;
         if (state === "eager") {
-          this.refresh(key, fields, loader, policy, value, "eager_refresh");
+          if (this.eagerDue(key, policy)) this.refresh(key, fields, loader, policy, value, "eager_refresh");
           return value;
         }
         if (state === "stale" && policy.staleWhileRevalidate) {
@@ -219,7 +221,7 @@ export class Loading<T, K> {
         if (state === "fresh") return;
         if (state === "eager" || (state === "stale" && policy.staleWhileRevalidate)) {
           if (state === "stale") this.counter.load("stale_grace");
-          if (!this.inFlight(key) && !this.backedOff(key) && !refresh.has(key)) {
+          if (!this.inFlight(key) && !this.backedOff(key) && !refresh.has(key) && (state === "stale" || this.eagerDue(key, policy))) {
             if (state === "eager") this.counter.load("eager_refresh");
             refresh.set(key, i);
           }
@@ -282,6 +284,24 @@ export class Loading<T, K> {
 
   private inFlight(key: string): boolean {
     return this.flights.has(key);
+  }
+
+  /**
+   * True when an eager refresh of `key` may start: this process started
+   * none in the last (1 - eagerRefresh) of the fresh TTL (the eager window's
+   * length), and records this one. A normal entry is refreshed once per
+   * window anyway; an entry whose loader chose a TTL shorter than the
+   * window reads as due for an eager refresh all its fresh life (its
+   * written-at is moved back, docs/loading.md), and is then refreshed at
+   * most once per window and process, not on every read.
+   */
+  private eagerDue(key: string, policy: LoadPolicy): boolean {
+    const now = Date.now();
+    const last = this.eagerStarted.get(key);
+    if (last !== undefined && now - last < freshMsOf(key, policy.ttlSeconds, policy.jitter) * (1 - (policy.eagerRefresh ?? 1))) return false;
+    if (this.eagerStarted.size >= MAX_BACKOFF_KEYS) this.eagerStarted.clear();
+    this.eagerStarted.set(key, now);
+    return true;
   }
 
   /** True while the last failed load of `key` is within `failSafeBackoffMs`. */

@@ -94,6 +94,28 @@ describeEveryBackend("loading: who decides freshness", (backend: () => Backend) 
     expect(await cache.get({ id: "ever" }, { allowStale: false })).toEqual(user("ever"));
   });
 
+  it("eagerRefresh still refreshes an old entry once; an entry whose loader chose a TTL inside the eager window is refreshed once per window, not on every read", async () => {
+    const prefix = uniquePrefix();
+    const cache = users(prefix, { ttlSeconds: 300, loading: { eagerRefresh: 0.5, jitter: 0 } });
+    await backend().raw.set(keyOf(prefix, "old"), writtenAgo(user("old", "old"), 200_000), 300);
+    expect((await cache.getOrSet({ id: "old" }, ({ id }) => user(id, "new")))?.name).toBe("old");
+    await expect.poll(async () => (await cache.get({ id: "old" }))?.name).toBe("new");
+    let calls = 0;
+    const loader = ({ id }: { id: string }, context: { setTtl(s: number): void }): User => {
+      calls++;
+      context.setTtl(100); // inside the last 150 s of 300: due for an eager refresh from the start
+      return user(id, `v${calls}`);
+    };
+    await cache.getOrSet({ id: "short" }, loader);
+    for (let i = 0; i < 8; i++) {
+      await cache.getOrSet({ id: "short" }, loader);
+      await sleep(30); // lets a refresh, if one started, finish before the next read
+    }
+    await expect.poll(async () => (await cache.get({ id: "short" }))?.name).toBe("v2");
+    expect(calls).toBe(2);
+    expect(cache.stats().loads.eager_refresh).toBe(2);
+  });
+
   it("setGrace sets the Redis TTL past the fresh TTL; an undefined result's setTtl is its absent marker's lifetime", async () => {
     const prefix = uniquePrefix();
     const cache = users(prefix, { ttlSeconds: 60, loading: { jitter: 0 } });
