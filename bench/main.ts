@@ -8,7 +8,7 @@ import { genCases } from "./cases/gen.js";
 import { compareCases, writeBackCases } from "./cases/migrations.js";
 import { invalidationLatencyCases, l1HitCases, missReadCases, trackingCostCases } from "./cases/l1.js";
 import { l1HitRateCases } from "./cases/l1-hit-rate.js";
-import { batchFillCases, failSafeCases, loadingHitCases, stampedeCases } from "./cases/loading.js";
+import { backgroundCompletionCases, batchFillCases, failSafeCases, loadingHitCases, stampedeCases } from "./cases/loading.js";
 import { censusCases, metricsCases, migrateCases } from "./cases/ops.js";
 import { fixtures, type Fixture } from "./fixtures.js";
 import type { BenchRow } from "./harness.js";
@@ -101,6 +101,8 @@ if (wanted("loading")) {
     rows.push(...(await batchFillCases(url, fxs, { rounds: quick ? 3 : 5, timeMs: quick ? 400 : 1000, concurrency: 4 })));
     console.error("loading: fail-safe, 10k stale reads with a failing source …");
     rows.push(...(await failSafeCases(url, fxs)));
+    console.error("loading: background completion vs abort, a source slower than the hard timeout …");
+    rows.push(...(await backgroundCompletionCases(url, fxs, quick ? 3 : 5)));
   } finally {
     await server?.stop();
   }
