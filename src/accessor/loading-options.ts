@@ -99,6 +99,12 @@ export interface LoadCallOptions {
    * result as any load does. Still single-flight in this process (callers of
    * a key share one load, a load already in flight included); no lease
    * across instances. Default false.
+   *
+   * @example
+   * ```ts
+   * await db.users.update(id, change);
+   * const user = await users.getOrSet({ id }, load, { forceFresh: true }); // the source's value, now cached
+   * ```
    */
   readonly forceFresh?: boolean;
 }
