@@ -177,7 +177,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     const tier = this.tier;
     this.unobserve = tier === undefined ? undefined : this.recorder?.held?.(() => ({ entries: tier.l1.entries, bytes: tier.l1.bytes }));
     this.io = new StoreCalls(this.tier === undefined ? store : droppingStore(store, this.tier as L1Tier<unknown>), options.deadlineMs);
-    const encode = (value: T, key: string | undefined, writtenAt?: number): Buffer => this.encode(value, key, writtenAt);
+    const encode = (value: T, key: string | undefined): Buffer => this.encode(value, key);
     this.maintenance = new Maintenance(entity as Entity<T, unknown>, options, this.io, this.outcomes, encode);
     this.transitions = transitionsOf({ entity, options, keys: this.keys, io: this.io, outcomes: this.outcomes, maintenance: this.maintenance, envelope: this.envelope, guard: this.guard, encode });
     this.policy = { ...options.loading, ttlSeconds: options.ttlSeconds };
@@ -551,9 +551,9 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return { key, value: this.encode(value, key), ttlSeconds: storedTtlOf(key, ttlSeconds, jitter, graceSeconds) };
   }
 
-  private encode(value: T, key: string | undefined, writtenAt = Date.now()): Buffer {
+  private encode(value: T, key: string | undefined): Buffer {
     try {
-      return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, this.envelope, writtenAt);
+      return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, this.envelope, Date.now());
     } catch (cause) {
       const field = cause instanceof FieldValueError ? cause.pathFrom(value) || undefined : undefined;
       throw new EncodeError(this.entity.typeName, key, cause instanceof Error ? cause.message : String(cause), { cause }, field);

@@ -1,5 +1,6 @@
+import { FIXED_HEADER_BYTES } from "../envelope/format.js";
+import { readHeader } from "../envelope/header.js";
 import { batchDeadline } from "../stores/deadline.js";
-import { withWrittenAt } from "./adaptive-ttl.js";
 import { freshMsOf } from "./freshness.js";
 import type { LoadPolicy } from "./loading-options.js";
 import { batchOf } from "./options.js";
@@ -143,4 +144,23 @@ export class EntryOps<T, K> implements EntryOperations<K> {
     }
     return true;
   }
+}
+
+/**
+ * A copy of the envelope `bytes` with its written-at set to `writtenAt` (ms
+ * since the epoch, at most 2^48 - 1), everything else unchanged: what
+ * `expire()` writes. Undefined when the bytes are no readable envelope
+ * header, have no written-at, or are an absent marker (nothing there can be
+ * served stale).
+ */
+export function withWrittenAt(bytes: Buffer, writtenAt: number): Buffer | undefined {
+  try {
+    const header = readHeader(bytes);
+    if (header.writtenAt === undefined || header.absent) return undefined;
+  } catch {
+    return undefined;
+  }
+  const out = Buffer.from(bytes);
+  out.writeUIntBE(Math.max(0, Math.min(2 ** 48 - 1, Math.floor(writtenAt))), FIXED_HEADER_BYTES, 6);
+  return out;
 }

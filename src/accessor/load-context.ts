@@ -12,11 +12,14 @@ import { integer, ttlSeconds } from "../validation/index.js";
 export interface LoadEntryControl {
   /**
    * This entry's fresh TTL in whole seconds, from 0 (no expiry) to
-   * `MAX_TTL_SECONDS`, instead of the call's (or the accessor's). Readers
-   * see the entry fresh for this long, then stale within grace (its written-at
-   * is moved by the difference: see docs/loading.md); the Redis TTL is this
-   * TTL less jitter plus grace. For an undefined result, the absent
-   * marker's lifetime (0: no expiry).
+   * `MAX_TTL_SECONDS`, instead of the call's (or the accessor's): its Redis
+   * TTL is this TTL less jitter plus grace. Readers judge freshness by their
+   * own TTL from the written-at, so a TTL shorter than theirs has no grace
+   * unless `setGrace` gives it one (the entry is fresh until Redis drops it,
+   * then loaded again), and a longer one keeps the entry longer (stale, and
+   * as a fail-safe) without making it fresh longer (docs/loading.md, "How
+   * readers see the loader's TTL"). For an undefined result, the absent
+   * marker's lifetime.
    */
   setTtl(seconds: number): void;
   /**

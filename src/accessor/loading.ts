@@ -2,10 +2,9 @@ import { KeyMismatchError, LoaderError, LoaderResultError, LoadTimeoutError, Pro
 import type { StatsCounter } from "../stats.js";
 import type { StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
 import { invalid } from "../validation/index.js";
-import { writtenAtFor } from "./adaptive-ttl.js";
 import { freshMsOf, freshnessOf, storedTtlOf, type Freshness } from "./freshness.js";
 import { Leases } from "./lease.js";
-import { LoadChoices, type LoadEntryControl } from "./load-context.js";
+import { LoadChoices, type EntryChoice, type LoadEntryControl } from "./load-context.js";
 import type { LoadPolicy } from "./loading-options.js";
 import type { Outcomes } from "./outcomes.js";
 import type { Interpretation } from "./read.js";
@@ -102,8 +101,8 @@ export interface LoadingParts<T, K> {
   lookupMany(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]>;
   /** The decision table on bytes read at `key`, counted. */
   read(key: string, bytes: Buffer, fields: K): Interpretation<T>;
-  /** The envelope `set` would write (throws EncodeError), with `writtenAt` (ms) instead of now when given. */
-  encode(value: T, key: string, writtenAt?: number): Buffer;
+  /** The envelope `set` would write (throws EncodeError). */
+  encode(value: T, key: string): Buffer;
   /** An absent marker in the current revision. */
   absentMarker(): Buffer;
   /** Dual-writes to the previous major, when the accessor does. */
@@ -145,8 +144,6 @@ export class Loading<T, K> {
   private readonly backoff = new Map<string, number>();
   /** Key → start time of the newest load whose result was written (with `backgroundCompletion`: a late result never overwrites a newer load's). */
   private readonly savedStart = new Map<string, number>();
-  /** Key → when this process last started an eager refresh of it. */
-  private readonly eagerStarted = new Map<string, number>();
   private readonly counter: StatsCounter;
 
   private readonly leases: Leases<T, K>;
@@ -175,7 +172,7 @@ export class Loading<T, K> {
         const state = this.freshness(key, seen, policy);
         if (state === "fresh") return value;
         if (state === "eager") {
-          if (this.eagerDue(key, policy)) this.refresh(key, fields, loader, policy, value, "eager_refresh");
+          this.refresh(key, fields, loader, policy, value, "eager_refresh");
           return value;
         }
         if (state === "stale" && policy.staleWhileRevalidate) {
@@ -221,7 +218,7 @@ export class Loading<T, K> {
         if (state === "fresh") return;
         if (state === "eager" || (state === "stale" && policy.staleWhileRevalidate)) {
           if (state === "stale") this.counter.load("stale_grace");
-          if (!this.inFlight(key) && !this.backedOff(key) && !refresh.has(key) && (state === "stale" || this.eagerDue(key, policy))) {
+          if (!this.inFlight(key) && !this.backedOff(key) && !refresh.has(key)) {
             if (state === "eager") this.counter.load("eager_refresh");
             refresh.set(key, i);
           }
@@ -284,24 +281,6 @@ export class Loading<T, K> {
 
   private inFlight(key: string): boolean {
     return this.flights.has(key);
-  }
-
-  /**
-   * True when an eager refresh of `key` may start: this process started
-   * none in the last (1 - eagerRefresh) of the fresh TTL (the eager window's
-   * length), and records this one. A normal entry is refreshed once per
-   * window anyway; an entry whose loader chose a TTL shorter than the
-   * window reads as due for an eager refresh all its fresh life (its
-   * written-at is moved back, docs/loading.md), and is then refreshed at
-   * most once per window and process, not on every read.
-   */
-  private eagerDue(key: string, policy: LoadPolicy): boolean {
-    const now = Date.now();
-    const last = this.eagerStarted.get(key);
-    if (last !== undefined && now - last < freshMsOf(key, policy.ttlSeconds, policy.jitter) * (1 - (policy.eagerRefresh ?? 1))) return false;
-    if (this.eagerStarted.size >= MAX_BACKOFF_KEYS) this.eagerStarted.clear();
-    this.eagerStarted.set(key, now);
-    return true;
   }
 
   /** True while the last failed load of `key` is within `failSafeBackoffMs`. */
@@ -512,7 +491,6 @@ export class Loading<T, K> {
     /** The values written, by fresh TTL (for dual-writes). */
     const kept = new Map<number, T[]>();
     let loaded = 0;
-    const now = Date.now();
     values.forEach((value, j) => {
       const key = keys[j] as string;
       const choice = choices.of(j);
@@ -537,11 +515,9 @@ export class Loading<T, K> {
         this.p.outcomes.report(new KeyMismatchError(key, own, cause));
         return;
       }
-      const ttl = choice?.ttlSeconds ?? policy.ttlSeconds;
-      // A fresh TTL other than the reader's: the written-at is moved so that readers see it fresh for that long (docs/loading.md).
-      const writtenAt = ttl === policy.ttlSeconds ? undefined : writtenAtFor(key, now, policy.ttlSeconds, ttl, policy.jitter);
-      writes.push({ key, value: this.p.encode(value, key, writtenAt), ttlSeconds: storedTtlOf(key, ttl, policy.jitter, choice?.graceSeconds ?? policy.graceSeconds) });
+      writes.push({ key, value: this.p.encode(value, key), ttlSeconds: redisTtlOf(key, policy, choice) });
       markers.push(false);
+      const ttl = choice?.ttlSeconds ?? policy.ttlSeconds;
       const same = kept.get(ttl);
       if (same === undefined) kept.set(ttl, [value]);
       else same.push(value);
@@ -575,6 +551,21 @@ export class Loading<T, K> {
     if (this.savedStart.size >= MAX_BACKOFF_KEYS) this.savedStart.clear();
     for (const w of writes) if ((this.savedStart.get(w.key) ?? -Infinity) < started) this.savedStart.set(w.key, started);
   }
+}
+
+/**
+ * The Redis TTL of a value a loader returned, in whole seconds (0: no
+ * expiry): its fresh TTL (the loader's `setTtl`, else the call's) less
+ * jitter, plus its grace (the loader's `setGrace`, else the call's). A fresh
+ * TTL shorter than the call's has no grace unless the loader sets one:
+ * readers judge freshness by their own TTL from the written-at, so they read
+ * such an entry as fresh until Redis drops it, which must then be when its
+ * fresh TTL ends (docs/loading.md, "How readers see the loader's TTL").
+ */
+export function redisTtlOf(key: string, policy: LoadPolicy, choice: EntryChoice | undefined): number {
+  const ttl = choice?.ttlSeconds ?? policy.ttlSeconds;
+  const shorter = ttl !== 0 && (policy.ttlSeconds === 0 || ttl < policy.ttlSeconds);
+  return storedTtlOf(key, ttl, policy.jitter, choice?.graceSeconds ?? (shorter ? 0 : policy.graceSeconds));
 }
 
 /** A loader's result must be an object (a value of the entity) or undefined; else a LoaderResultError. */

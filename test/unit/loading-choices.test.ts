@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { userCache } from "../../generated/acme/user/v1/user.cache.js";
-import { withWrittenAt, writtenAtFor } from "../../src/accessor/adaptive-ttl.js";
-import { freshMsOf, freshnessOf } from "../../src/accessor/freshness.js";
+import { withWrittenAt } from "../../src/accessor/entry-ops.js";
 import { LoadChoices } from "../../src/accessor/load-context.js";
+import type { LoadPolicy } from "../../src/accessor/loading-options.js";
+import { redisTtlOf } from "../../src/accessor/loading.js";
 import { freshOnly } from "../../src/accessor/read-options.js";
 import { readHeader } from "../../src/envelope/header.js";
 import { ConfigError, LoadContextError, type ProtocacheError } from "../../src/errors.js";
@@ -10,30 +11,24 @@ import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { MAX_TTL_SECONDS } from "../../src/validation/ttl.js";
 import { envelope } from "../support/entries.js";
 
-describe("a loader's fresh TTL through the written-at", () => {
-  it("a reader measuring with its own TTL sees the entry fresh for the loader's TTL (jittered alike), then stale, for shorter and longer TTLs", () => {
-    const now = 1_700_000_000_000;
-    for (const [reader, entry] of [[300, 5], [300, 1], [60, 3600], [10, 10]] as const) {
-      for (const jitter of [0, 0.1, 0.5]) {
-        for (let i = 0; i < 50; i++) {
-          const key = `user:v1:${i}`;
-          const at = writtenAtFor(key, now, reader, entry, jitter);
-          const fresh = freshMsOf(key, entry, jitter);
-          const readerMs = freshMsOf(key, reader, jitter);
-          expect(freshnessOf(at, now + fresh - 2, readerMs, 0, undefined)).toBe("fresh");
-          expect(freshnessOf(at, now + fresh + 2, readerMs, 60, undefined)).toBe("stale");
-        }
-      }
-    }
-  });
+describe("a loader's TTL and grace in Redis, expire's written-at", () => {
+  const policy = { ttlSeconds: 300, graceSeconds: 600, jitter: 0 } as LoadPolicy;
 
-  it("is now itself for the reader's own TTL or a reader TTL of 0; an entry TTL of 0 (no expiry) reads fresh for over 10 years", () => {
-    const now = 1_700_000_000_000;
-    expect(writtenAtFor("k", now, 300, 300, 0.1)).toBe(now);
-    expect(writtenAtFor("k", now, 0, 5, 0.1)).toBe(now);
-    const forever = writtenAtFor("k", now, 300, 0, 0.1);
-    expect(freshnessOf(forever, now + MAX_TTL_SECONDS * 1000, freshMsOf("k", 300, 0.1), 0, undefined)).toBe("fresh");
-    expect(forever).toBeLessThan(2 ** 48);
+  it("a TTL shorter than the call's has no grace unless the loader sets one; the call's TTL or a longer one keeps the call's grace; 0 is no expiry", () => {
+    expect(redisTtlOf("k", policy, undefined)).toBe(900);
+    expect(redisTtlOf("k", policy, { ttlSeconds: 5 })).toBe(5);
+    expect(redisTtlOf("k", policy, { ttlSeconds: 5, graceSeconds: 10 })).toBe(15);
+    expect(redisTtlOf("k", policy, { ttlSeconds: 300 })).toBe(900);
+    expect(redisTtlOf("k", policy, { ttlSeconds: 3600 })).toBe(4200);
+    expect(redisTtlOf("k", policy, { graceSeconds: 0 })).toBe(300);
+    expect(redisTtlOf("k", policy, { ttlSeconds: 0 })).toBe(0);
+    expect(redisTtlOf("k", { ...policy, ttlSeconds: 0 }, { ttlSeconds: 5 })).toBe(5);
+    const jittered = { ...policy, jitter: 0.1 };
+    for (let i = 0; i < 100; i++) {
+      const ttl = redisTtlOf(`user:v1:${i}`, jittered, { ttlSeconds: 10 });
+      expect(ttl).toBeGreaterThanOrEqual(9);
+      expect(ttl).toBeLessThanOrEqual(10);
+    }
   });
 
   it("withWrittenAt replaces only the written-at of an envelope; undefined for no written-at, an absent marker, or bytes that are no envelope", () => {
