@@ -33,6 +33,8 @@ export class TagStates {
    */
   version = 0;
   private readonly cache: L1<State> | undefined;
+  /** State reads in flight, by key, with the ticket each was sent under: what later reads of the key may join. */
+  private readonly reading = new Map<string, { readonly ticket: L1Ticket; readonly state: Promise<number | undefined | Error> }>();
 
   constructor(prefix: string, tracking: InvalidationSource | undefined) {
     if (tracking === undefined) return;
@@ -69,24 +71,41 @@ export class TagStates {
    * Reads states from Redis by `read`: each a number (`-Infinity`: never
    * invalidated), undefined for a value that is not a state (damage), or
    * the Error of a failed read. A state read while nothing changed its key
-   * is held (the tickets of an L1, see src/l1/l1.ts).
+   * is held (the tickets of an L1, see src/l1/l1.ts). A key whose read is
+   * in flight, begun while tracking was live and unchanged since, joins it:
+   * after a state changes, the many reads that need it send one MGET.
    */
   async read(keys: readonly string[], read: StateRead): Promise<(number | undefined | Error)[]> {
     const cache = this.cache;
-    const tickets: (L1Ticket | undefined)[] = cache === undefined ? [] : keys.map((k) => cache.begin(k));
-    let got: (Buffer | null | Error)[];
-    try {
-      got = await read(keys);
-    } catch (error) {
-      got = keys.map(() => (error instanceof Error ? error : new Error(String(error))));
-    }
-    return keys.map((key, i) => {
-      const bytes = got[i];
-      const state = bytes === undefined ? new Error("the store returned no value for this key") : bytes instanceof Error ? bytes : parseState(bytes);
-      // Held without a TTL of its own: a state that expires in Redis only makes more entries misses until it is read again.
-      cache?.end(tickets[i], typeof state === "number" ? { value: state } : undefined, key, Infinity);
-      return state;
+    const out: Promise<number | undefined | Error>[] = new Array(keys.length);
+    const fresh: string[] = [];
+    const freshAt: number[] = [];
+    keys.forEach((key, i) => {
+      const pending = this.reading.get(key);
+      if (pending !== undefined && cache?.unchanged(pending.ticket) === true) out[i] = pending.state;
+      else {
+        fresh.push(key);
+        freshAt.push(i);
+      }
     });
+    if (fresh.length > 0) {
+      const tickets: (L1Ticket | undefined)[] = fresh.map((k) => cache?.begin(k));
+      const got = read(fresh).catch((error: unknown) => fresh.map(() => (error instanceof Error ? error : new Error(String(error)))));
+      fresh.forEach((key, j) => {
+        const ticket = tickets[j];
+        const state = got.then((values) => {
+          if (this.reading.get(key)?.state === state) this.reading.delete(key);
+          const bytes = values[j];
+          const parsed = bytes === undefined ? new Error("the store returned no value for this key") : bytes instanceof Error ? bytes : parseState(bytes);
+          // Held without a TTL of its own: a state that expires in Redis only makes more entries misses until it is read again.
+          cache?.end(ticket, typeof parsed === "number" ? { value: parsed } : undefined, key, Infinity);
+          return parsed;
+        });
+        if (ticket !== undefined) this.reading.set(key, { ticket, state });
+        out[freshAt[j] as number] = state;
+      });
+    }
+    return Promise.all(out);
   }
 
   /** This process is changing these state keys: forget them (before the write and again when it settled, like an accessor's own writes). */
