@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors.js";
-import { boolean, integer, optional, options, refine, satisfies, ttlSeconds, withDefault, type Check, type ShapeOf } from "../validation/index.js";
+import { boolean, integer, optional, options, refine, satisfies, tagList, ttlSeconds, withDefault, type Check, type ShapeOf } from "../validation/index.js";
 
 /**
  * The loading cache's options (`loading` of an accessor's options;
@@ -107,6 +107,8 @@ export interface LoadCallOptions {
    * ```
    */
   readonly forceFresh?: boolean;
+  /** Invalidation tags of every entry this call writes (docs/invalidation.md); the loader may add its own (`context.setTags`). Needs the accessor's `invalidation` option. */
+  readonly tags?: readonly string[];
 }
 
 /** {@link LoadingOptions} with defaults applied. */
@@ -128,6 +130,8 @@ export interface LoadPolicy extends ResolvedLoading {
   readonly ttlSeconds: number;
   /** The call's `forceFresh` (absent: false). */
   readonly forceFresh?: boolean;
+  /** Tags of every entry the call writes, checked; undefined for none. */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /** TTL options, each saying what its 0 means; bounded like every TTL (MAX_TTL_SECONDS, 10 years). */
@@ -200,6 +204,7 @@ const callSpec = options(
     softTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
     hardTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
     forceFresh: optional(boolean()),
+    tags: optional(tagList(true)),
   } satisfies ShapeOf<LoadCallOptions>,
   { expected: "an object like { ttlSeconds: 60 } or nothing", name: "load options" },
 );
@@ -216,6 +221,7 @@ export function loadPolicyOf(base: LoadPolicy, call: unknown, writtenAt: boolean
     softTimeoutMs: o.softTimeoutMs ?? base.softTimeoutMs,
     hardTimeoutMs: o.hardTimeoutMs ?? base.hardTimeoutMs,
     forceFresh: o.forceFresh === true,
+    tags: o.tags !== undefined && o.tags.length > 0 ? o.tags : undefined,
   };
   if (policy.graceSeconds > 0 && !writtenAt) throw new ConfigError("graceSeconds", "needs the accessor's writtenAt: true (freshness is read from the envelope's written-at)");
   if (policy.softTimeoutMs !== undefined && policy.hardTimeoutMs !== undefined && policy.softTimeoutMs >= policy.hardTimeoutMs) {

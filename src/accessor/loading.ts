@@ -1,9 +1,11 @@
 import { KeyMismatchError, LoaderError, LoaderResultError, LoadTimeoutError, ProtocacheError } from "../errors.js";
 import type { StatsCounter } from "../stats.js";
+import type { Stamp } from "../envelope/encode.js";
 import type { StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
-import { invalid } from "../validation/index.js";
+import { invalid, tagList } from "../validation/index.js";
 import { freshMsOf, freshnessOf, storedTtlOf, type Freshness } from "./freshness.js";
 import { Leases } from "./lease.js";
+import type { Looked } from "./looked.js";
 import { LoadChoices, type EntryChoice, type LoadEntryControl } from "./load-context.js";
 import type { LoadPolicy } from "./loading-options.js";
 import type { Outcomes } from "./outcomes.js";
@@ -37,6 +39,13 @@ export interface LoadContext<T> extends LoadEntryControl {
   readonly signal: AbortSignal;
   /** The value being refreshed, when there is one (a read in grace, an eager refresh, a value past its grace still in Redis). */
   readonly stale: T | undefined;
+  /**
+   * Adds invalidation tags to the entry this load writes (docs/invalidation.md),
+   * e.g. chosen from the value loaded; with the call's `tags` option, both
+   * apply. Needs the accessor's `invalidation` option; a bad list throws a
+   * ConfigError (the load fails with it).
+   */
+  setTags(tags: readonly string[]): void;
 }
 
 /**
@@ -70,20 +79,11 @@ export interface BatchLoadContext extends LoadEntryControl {
   readonly signal: AbortSignal;
   /** The controls of the entry at `index` in the fields given to the loader (a ConfigError for an index out of range). */
   entry(index: number): LoadEntryControl;
+  /** Adds invalidation tags to the entry of the key at `index` of the fields given (every key's when `index` is left out), like `LoadContext.setTags`. */
+  setTags(tags: readonly string[], index?: number): void;
 }
 
-/** What a lookup of one key found: the settled read (undefined for none), and whether the store failed. */
-export interface Looked<T> {
-  readonly seen: Interpretation<T> | undefined;
-  readonly failed: boolean;
-  /**
-   * The key's remaining TTL in Redis when it was read, in milliseconds
-   * (Infinity: no expiry), when the read asked for it (the reads behind an
-   * L1): an L1 holds the value no longer. Absent otherwise, and then an L1
-   * does not hold the value.
-   */
-  readonly ttlMs?: number | undefined;
-}
+export type { Looked } from "./looked.js";
 
 /** The accessor's parts the loading cache works with (built by the facade). */
 export interface LoadingParts<T, K> {
@@ -101,10 +101,12 @@ export interface LoadingParts<T, K> {
   lookupMany(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]>;
   /** The decision table on bytes read at `key`, counted. */
   read(key: string, bytes: Buffer, fields: K): Interpretation<T>;
-  /** The envelope `set` would write (throws EncodeError). */
-  encode(value: T, key: string): Buffer;
-  /** An absent marker in the current revision. */
-  absentMarker(): Buffer;
+  /** What this caller may have of a read: a miss when a tag or clear() retired its value. */
+  check(looked: Looked<T>, key: string): Looked<T> | Promise<Looked<T>>;
+  /** The envelope `set` would write (throws EncodeError); `stamp`: the load's start and tags. */
+  encode(value: T, key: string, stamp?: Stamp): Buffer;
+  /** An absent marker in the current revision, stamped like `encode`. */
+  absentMarker(stamp?: Stamp): Buffer;
   /** Dual-writes to the previous major, when the accessor does. */
   dualWrite(values: readonly T[], ttlSeconds: number): Promise<void> | undefined;
 }
@@ -358,14 +360,17 @@ export class Loading<T, K> {
         if ("served" in lease) return { ok: true, value: lease.served };
         token = lease.token;
       }
+      // Entries record when their source was read: an invalidation after that retires them (docs/invalidation.md).
+      const startedAt = Date.now();
+      const tags = new LoadTags(1);
       const choices = new LoadChoices(key, 1, this.p.writtenAt, (e) => this.p.outcomes.report(e));
-      const started = Date.now();
-      const value = await this.call(key, policy, choices, (signal) => loader(fields, { signal, stale, ...choices.control() }), (late) => {
+      const load = (signal: AbortSignal): ReturnType<Loader<T, K>> => loader(fields, { signal, stale, ...choices.control(), setTags: (t) => tags.add(t, 0) });
+      const value = await this.call(key, policy, choices, load, (late) => {
         checkLoaded(late, key);
-        return this.save([key], [late], policy, choices, started);
+        return this.save([key], [late], policy, choices, startedAt, tags);
       });
       checkLoaded(value, key);
-      await this.save([key], [value], policy, choices, started);
+      await this.save([key], [value], policy, choices, startedAt, tags);
       return { ok: true, value };
     } catch (error) {
       this.counter.load(background ? "refresh_error" : "load_error");
@@ -413,9 +418,11 @@ export class Loading<T, K> {
       const choices = new LoadChoices(first, batchKeys.length, this.p.writtenAt, (e) => this.p.outcomes.report(e));
       const started = Date.now();
       try {
-        const load = (signal: AbortSignal): ReturnType<BatchLoader<T, K>> => loader(batchFields, { signal, ...choices.control(), entry: (index: number) => choices.entry(index) });
-        const values = checked(await this.call(first, policy, choices, load, (late) => this.save(batchKeys, checked(late), policy, choices, started)));
-        await this.save(batchKeys, values, policy, choices, started);
+        const tags = new LoadTags(batchKeys.length);
+        const load = (signal: AbortSignal): ReturnType<BatchLoader<T, K>> =>
+          loader(batchFields, { signal, ...choices.control(), entry: (index: number) => choices.entry(index), setTags: (t, index) => tags.add(t, index) });
+        const values = checked(await this.call(first, policy, choices, load, (late) => this.save(batchKeys, checked(late), policy, choices, started, tags)));
+        await this.save(batchKeys, values, policy, choices, started, tags);
         finish((j) => ({ ok: true, value: values[j] }));
       } catch (error) {
         this.counter.load(background ? "refresh_error" : "load_error");
@@ -484,7 +491,7 @@ export class Loading<T, K> {
    * Store failures are counted and reported, never thrown: the loaded values
    * are still returned.
    */
-  private async save(keys: readonly string[], values: readonly (T | undefined)[], policy: LoadPolicy, choices: LoadChoices, started: number): Promise<void> {
+  private async save(keys: readonly string[], values: readonly (T | undefined)[], policy: LoadPolicy, choices: LoadChoices, started: number, tags: LoadTags): Promise<void> {
     const writes: StoreWrite[] = [];
     /** Which writes are absent markers. */
     const markers: boolean[] = [];
@@ -500,7 +507,7 @@ export class Loading<T, K> {
         const ttl = choice?.ttlSeconds ?? policy.absentTtlSeconds;
         if (choice?.ttlSeconds === undefined && ttl === 0) return;
         markers.push(true);
-        writes.push({ key, value: this.p.absentMarker(), ttlSeconds: storedTtlOf(key, ttl, policy.jitter, 0) });
+        writes.push({ key, value: this.p.absentMarker({ writtenAt: started, tags: tags.of(j, policy.tags) }), ttlSeconds: storedTtlOf(key, ttl, policy.jitter, 0) });
         return;
       }
       let own: string | undefined;
@@ -515,7 +522,7 @@ export class Loading<T, K> {
         this.p.outcomes.report(new KeyMismatchError(key, own, cause));
         return;
       }
-      writes.push({ key, value: this.p.encode(value, key), ttlSeconds: redisTtlOf(key, policy, choice) });
+      writes.push({ key, value: this.p.encode(value, key, { writtenAt: started, tags: tags.of(j, policy.tags) }), ttlSeconds: redisTtlOf(key, policy, choice) });
       markers.push(false);
       const ttl = choice?.ttlSeconds ?? policy.ttlSeconds;
       const same = kept.get(ttl);
@@ -566,6 +573,36 @@ export function redisTtlOf(key: string, policy: LoadPolicy, choice: EntryChoice 
   const ttl = choice?.ttlSeconds ?? policy.ttlSeconds;
   const shorter = ttl !== 0 && (policy.ttlSeconds === 0 || ttl < policy.ttlSeconds);
   return storedTtlOf(key, ttl, policy.jitter, choice?.graceSeconds ?? (shorter ? 0 : policy.graceSeconds));
+}
+
+const loaderTags = tagList(true);
+
+/** Tags a loader chose through its context, per key of its load. */
+class LoadTags {
+  private readonly chosen: (readonly string[] | undefined)[];
+
+  constructor(private readonly size: number) {
+    this.chosen = new Array<readonly string[] | undefined>(size);
+  }
+
+  /** `setTags(tags, index)`: checked like every option; every key's when `index` is undefined. */
+  add(tags: unknown, index: unknown): void {
+    const list = loaderTags(tags, "setTags(tags)");
+    if (index !== undefined && (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= this.size)) {
+      throw invalid("setTags(tags, index)", `an index from 0 to ${this.size - 1} (a position in the fields given)`, index);
+    }
+    for (let j = index ?? 0; j < (index === undefined ? this.size : index + 1); j++) {
+      const before = this.chosen[j];
+      this.chosen[j] = before === undefined ? list : loaderTags([...before, ...list], "setTags(tags)");
+    }
+  }
+
+  /** The tags of key `j`'s entry: the call's and the loader's, checked together (at most 32). */
+  of(j: number, call: readonly string[] | undefined): readonly string[] | undefined {
+    const own = this.chosen[j];
+    if (own === undefined || own.length === 0) return call;
+    return call === undefined ? own : loaderTags([...call, ...own], "tags");
+  }
 }
 
 /** A loader's result must be an object (a value of the entity) or undefined; else a LoaderResultError. */
