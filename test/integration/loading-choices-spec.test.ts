@@ -95,6 +95,55 @@ describeEveryBackend("loading: who decides freshness", (backend: () => Backend) 
     expect(await backend().raw.ttl(keyOf(prefix, "ever"))).toBe(-1);
   });
 
+  it("with tags and clear(): an entry loaded after an invalidation with a loader's TTL is served (its written-at is the load's start), one loaded before it is not", async () => {
+    const prefix = uniquePrefix();
+    const cache = users(prefix, { ttlSeconds: 300, invalidation: true, loading: { graceSeconds: 60 } });
+    await cache.invalidateTags(["shop:1"]);
+    await cache.clear();
+    let calls = 0;
+    const loader = ({ id }: { id: string }, context: { setTtl(s: number): void; setTags(t: readonly string[]): void }): User => {
+      calls++;
+      context.setTtl(5);
+      context.setTags(["shop:1"]);
+      return user(id);
+    };
+    expect(await cache.getOrSet({ id: "t" }, loader)).toEqual(user("t"));
+    expect(await cache.getOrSet({ id: "t" }, loader)).toEqual(user("t"));
+    expect(await cache.get({ id: "t" }, { allowStale: false })).toEqual(user("t"));
+    expect(calls).toBe(1);
+    expect(await backend().raw.ttl(keyOf(prefix, "t"))).toBeLessThanOrEqual(5);
+    await cache.invalidateTags(["shop:1"]);
+    expect(await cache.get({ id: "t" })).toBeUndefined();
+    expect(await cache.getOrSet({ id: "t" }, loader)).toEqual(user("t"));
+    expect(calls).toBe(2);
+  });
+
+  it("background completion and clear(): a late value whose load started before a clear() is written but never served", async () => {
+    const prefix = uniquePrefix();
+    const cache = users(prefix, { invalidation: true, loading: { hardTimeoutMs: 50, backgroundCompletion: true } });
+    const { wait, open } = gate();
+    await expect(cache.getOrSet({ id: "late" }, async ({ id }) => {
+      await wait;
+      return user(id);
+    })).rejects.toBeInstanceOf(LoadTimeoutError);
+    await cache.clear();
+    open();
+    await expect.poll(() => backend().raw.get(keyOf(prefix, "late"))).not.toBeNull();
+    expect(await cache.get({ id: "late" })).toBeUndefined();
+  });
+
+  it("expire keeps a tagged entry's tags: stale, then retired by its tag like any entry", async () => {
+    const prefix = uniquePrefix();
+    const cache = users(prefix, { ttlSeconds: 300, invalidation: true, loading: { graceSeconds: 60 } });
+    await cache.set(user("x"), { tags: ["shop:2"] });
+    expect(await cache.expire({ id: "x" })).toBe(true);
+    expect(readHeader((await backend().raw.get(keyOf(prefix, "x"))) as Buffer).tags).toEqual(["shop:2"]);
+    expect(await cache.get({ id: "x" })).toEqual(user("x"));
+    expect(await cache.get({ id: "x" }, { allowStale: false })).toBeUndefined();
+    await cache.invalidateTags(["shop:2"]);
+    expect(await cache.get({ id: "x" })).toBeUndefined();
+  });
+
   it("eagerRefresh: a read of an entry past that fraction of its TTL returns it and refreshes it once in the background", async () => {
     const prefix = uniquePrefix();
     const cache = users(prefix, { ttlSeconds: 300, loading: { eagerRefresh: 0.5, jitter: 0 } });
