@@ -21,6 +21,7 @@ import { migrationsOf } from "./migrations.js";
 import { batchOf, envelopeOptionsOf, resolveOptions, writeTtlOf, type AccessorOptions, type ResolvedOptions, type WriteOptions } from "./options.js";
 import { Outcomes } from "./outcomes.js";
 import { interpret, type Interpretation } from "./read.js";
+import { FROM_L1, FROM_REDIS, servedAgeOf, type ServedAge } from "./served-age.js";
 import { StoreCalls } from "./store-calls.js";
 import { convertPrevious, transitionsOf, type Transitions } from "./transitions.js";
 import { integer, options as optionsOf } from "../validation/index.js";
@@ -176,6 +177,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly loading: Loading<T, K>;
   /** The loading policy of a call without options (the accessor's). */
   private readonly policy: LoadPolicy;
+  /** Where every value served is told (its age, the staleness audit). */
+  private readonly served: ServedAge<T, K>;
   /** The in-process L1 (the `l1` option), undefined without it. */
   private readonly tier: L1Tier<T> | undefined;
   /** Ends the metrics sink's gauges of the L1, on close. */
@@ -210,6 +213,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     this.maintenance = new Maintenance(entity as Entity<T, unknown>, options, this.io, this.outcomes, encode);
     this.transitions = transitionsOf({ entity, options, keys: this.keys, io: this.io, outcomes: this.outcomes, maintenance: this.maintenance, envelope: this.envelope, guard: this.guard, encode });
     this.policy = { ...options.loading, ttlSeconds: options.ttlSeconds };
+    this.served = servedAgeOf(entity, options, this.outcomes.counter, this.io, (key) => this.loading.pending(key));
     const absent = encodeAbsentMarker(entity.current.schemaId, this.envelope, 0);
     this.loading = new Loading<T, K>({
       typeName: entity.typeName,
@@ -225,6 +229,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       encode,
       absentMarker: () => (this.envelope.writtenAt ? encodeAbsentMarker(entity.current.schemaId, this.envelope, Date.now()) : absent),
       dualWrite: (values, ttlSeconds) => this.transitions?.dualWrite(values, ttlSeconds),
+      hits: this.served,
     });
   }
 
@@ -246,8 +251,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       return Promise.reject(error as Error);
     }
     const held = tier.l1.get(key);
-    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(held.value);
-    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false }) : tier.read(key, () => this.lookup(fields, key, true));
+    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(this.served.hit("l1", held, key, fields, loader, false, policy, tier.l1.lastNow));
+    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false, l1: true }) : tier.read(key, () => this.lookup(fields, key, true));
     return this.loading.get(fields, loader, policy, lookedUp);
   }
 
@@ -296,8 +301,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       return Promise.reject(error as Error);
     }
     const held = tier.l1.get(key);
-    if (held !== undefined) return Promise.resolve(held.value);
-    return tier.read(key, () => this.lookup(fields, key, true)).then((l) => l.seen?.value);
+    if (held !== undefined) return Promise.resolve(this.served.value(FROM_L1, held, tier.l1.lastNow));
+    return tier.read(key, () => this.lookup(fields, key, true)).then((l) => this.served.value(FROM_REDIS, l.seen));
   }
 
   getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
@@ -400,12 +405,12 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       this.outcomes.readFailed(error, key);
       return undefined;
     }
-    if (bytes !== null) return this.read(key, bytes, fields).value;
+    if (bytes !== null) return this.served.value(FROM_REDIS, this.read(key, bytes, fields));
     if (this.transitions?.readsElsewhere !== true) {
       this.outcomes.counter.read("miss", undefined);
       return undefined;
     }
-    return ((await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>()).value;
+    return this.served.value(FROM_REDIS, (await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>());
   }
 
   /**
@@ -438,7 +443,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   private async getValues(fields: readonly K[]): Promise<(T | undefined)[]> {
     const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
-    return (await this.lookupThroughL1(fields, keys)).map((l) => l.seen?.value);
+    return this.served.values(await this.lookupThroughL1(fields, keys));
   }
 
   /** `lookupMany` behind the L1, when there is one: only the keys it does not hold are read. */

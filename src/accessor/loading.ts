@@ -1,4 +1,5 @@
 import { KeyMismatchError, LoaderError, LoaderResultError, LoadTimeoutError, ProtocacheError } from "../errors.js";
+import type { ServedAgeSource } from "../metrics/age-histogram.js";
 import type { StatsCounter } from "../stats.js";
 import type { StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
 import { invalid } from "../validation/index.js";
@@ -47,6 +48,18 @@ export interface Looked<T> {
    * does not hold the value.
    */
   readonly ttlMs?: number | undefined;
+  /** True when `seen` is an L1 hit (held in the process), not a read from Redis. */
+  readonly l1?: boolean;
+}
+
+/** What getOrSet and getManyOrSet tell of the values they serve from the cache: their age, the staleness audit (served-age.ts). */
+export interface LoadHits<T, K> {
+  /** `seen`'s value is served (`batch`: by getManyOrSet, `loader` its BatchLoader). */
+  hit(source: ServedAgeSource, seen: Interpretation<T>, key: string, fields: K, loader: Loader<T, K> | BatchLoader<T, K>, batch: boolean, policy: LoadPolicy): unknown;
+  /** `seen`'s value, kept to fall back on if its load fails (`failSafe` when it is served). */
+  fallback(seen: Interpretation<T>): T | undefined;
+  /** A value kept by `fallback` is served: the load failed or passed its soft timeout. */
+  failSafe(stale: T): void;
 }
 
 /** The accessor's parts the loading cache works with (built by the facade). */
@@ -69,10 +82,11 @@ export interface LoadingParts<T, K> {
   absentMarker(): Buffer;
   /** Dual-writes to the previous major, when the accessor does. */
   dualWrite(values: readonly T[], ttlSeconds: number): Promise<void> | undefined;
+  readonly hits: LoadHits<T, K>;
 }
 
 /** How a load ended, for everyone waiting on it (never a rejected promise: background loads have nobody to catch one). */
-type Settled<T> = { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly error: unknown };
+export type Settled<T> = { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly error: unknown };
 
 /** One load in flight for one key: callers of the key in this process share it. */
 class Flight<T> {
@@ -121,7 +135,7 @@ export class Loading<T, K> {
   async get(fields: K, loader: Loader<T, K>, policy: LoadPolicy, lookedUp?: Promise<Looked<T>>): Promise<T | undefined> {
     if (typeof loader !== "function") throw invalid("loader", "a function (fields, { signal, stale }) => value | undefined", loader);
     const key = this.p.keyOf(fields);
-    const { seen, failed } = await (lookedUp ?? this.p.lookup(fields, key));
+    const { seen, failed, l1 } = await (lookedUp ?? this.p.lookup(fields, key));
     let stale: T | undefined;
     if (seen !== undefined) {
       if (seen.outcome === "absent") return undefined;
@@ -129,17 +143,20 @@ export class Loading<T, K> {
       if (value !== undefined) {
         switch (this.freshness(key, seen, policy)) {
           case "fresh":
+            this.p.hits.hit(l1 === true ? "l1" : "redis", seen, key, fields, loader, false, policy);
             return value;
           case "eager":
             this.refresh(key, fields, loader, policy, value, "eager_refresh");
+            this.p.hits.hit(l1 === true ? "l1" : "redis", seen, key, fields, loader, false, policy);
             return value;
           case "stale":
             if (policy.staleWhileRevalidate) {
               this.counter.load("stale_grace");
               this.refresh(key, fields, loader, policy, value, undefined);
+              this.p.hits.hit("stale", seen, key, fields, loader, false, policy);
               return value;
             }
-            stale = value;
+            stale = this.p.hits.fallback(seen);
             break;
           case "expired":
             break;
@@ -167,23 +184,23 @@ export class Loading<T, K> {
         waiting.push({ i, flight: current, stale });
       } else if (!missing.has(key)) missing.set(key, i);
     };
-    looked.forEach(({ seen }, i) => {
+    looked.forEach(({ seen, l1 }, i) => {
       const key = keys[i] as string;
       if (seen?.outcome === "absent") return;
       const value = seen?.value;
       if (value !== undefined && seen !== undefined) {
         const state = this.freshness(key, seen, policy);
         out[i] = value;
-        if (state === "fresh") return;
+        if (state === "fresh") return void this.p.hits.hit(l1 === true ? "l1" : "redis", seen, key, fields[i] as K, loader, true, policy);
         if (state === "eager" || (state === "stale" && policy.staleWhileRevalidate)) {
           if (state === "stale") this.counter.load("stale_grace");
           if (!this.inFlight(key) && !this.backedOff(key) && !refresh.has(key)) {
             if (state === "eager") this.counter.load("eager_refresh");
             refresh.set(key, i);
           }
-          return;
+          return void this.p.hits.hit(state === "stale" ? "stale" : l1 === true ? "l1" : "redis", seen, key, fields[i] as K, loader, true, policy);
         }
-        if (state === "stale") return join(i, key, value);
+        if (state === "stale") return join(i, key, this.p.hits.fallback(seen));
         out[i] = undefined;
       }
       join(i, key, undefined);
@@ -208,6 +225,11 @@ export class Loading<T, K> {
   /** True when `seen` (an L1 hit) can be returned as it is: fresh (not due for a refresh) or an absent marker. The synchronous fast path of getOrSet. */
   servesAsIs(key: string, seen: Interpretation<T>, policy: LoadPolicy): boolean {
     return seen.outcome === "absent" || (seen.value !== undefined && this.freshness(key, seen, policy) === "fresh");
+  }
+
+  /** The load of `key` in flight in this process, if any (the staleness audit compares with it instead of calling the loader). */
+  pending(key: string): Promise<Settled<T>> | undefined {
+    return this.flights.get(key)?.promise;
   }
 
   private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy): Freshness {
@@ -278,6 +300,7 @@ export class Loading<T, K> {
           this.counter.load("soft_timeout");
         }
         this.counter.load("stale_fail_safe");
+        this.p.hits.failSafe(stale);
         return stale;
       }
     } else {
@@ -286,6 +309,7 @@ export class Loading<T, K> {
     if (settled.ok) return settled.value;
     if (stale !== undefined) {
       this.counter.load("stale_fail_safe");
+      this.p.hits.failSafe(stale);
       return stale;
     }
     throw settled.error;
