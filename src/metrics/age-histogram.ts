@@ -59,16 +59,27 @@ const SKEW = NB + 2;
 const NONE = NB + 3;
 const STRIDE = NB + 4;
 
+/**
+ * The first bucket whose bound is at least 2^k, for each k from 0 to 31:
+ * where the search for an age of `ms` in [2^k, 2^(k+1)) starts. No octave
+ * holds more than two bounds, so at most two more comparisons follow.
+ */
+const START = Uint8Array.from({ length: 32 }, (_, k) => {
+  let i = 0;
+  while (i < BOUNDS.length && (BOUNDS[i] as number) < 2 ** k) i++;
+  return i;
+});
+
 /** The bucket of an age of `ms` (≥ 0): the first bound at or above it, or the last bucket. */
 export function ageBucketOf(ms: number): number {
-  let lo = 0;
-  let hi = NB - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ms <= (BOUNDS[mid] as number)) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+  if (ms <= 1) return 0;
+  let i: number;
+  if (ms < 0x8000_0000) {
+    // floor(log2(ms)) from the leading zeros of its integer part.
+    i = START[31 - Math.clz32(ms)] as number;
+  } else i = START[31] as number;
+  while (i < NB - 1 && ms > (BOUNDS[i] as number)) i++;
+  return i;
 }
 
 /**

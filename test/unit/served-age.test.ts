@@ -37,6 +37,15 @@ describe("age histogram", () => {
     expect(exportedBounds).toBe(AGE_BOUNDS_MS);
   });
 
+  it("the fast bucket index agrees with a plain search over the bounds, for every integer age to 70 000 ms and around every bound", () => {
+    const reference = (ms: number): number => {
+      const i = AGE_BOUNDS_MS.findIndex((b) => ms <= b);
+      return i === -1 ? AGE_BOUNDS_MS.length : i;
+    };
+    const ages = [...Array.from({ length: 70_000 }, (_, i) => i), ...AGE_BOUNDS_MS.flatMap((b) => [b - 1, b - 0.25, b, b + 0.25, b + 1]), 2 ** 31 - 1, 2 ** 31, 2 ** 31 + 1, 2 ** 40, 0.5];
+    for (const ms of ages) expect(ageBucketOf(ms), String(ms)).toBe(reference(ms));
+  });
+
   it("records count, sum, max and buckets per series; a negative age (clock skew) is recorded as 0 and counted; no written-at is counted apart, not as 0", () => {
     const h = new AgeHistograms(2);
     h.record(1, 250);
