@@ -178,4 +178,33 @@ describe("served age of an accessor", () => {
     await users.close();
     await provider.shutdown();
   });
+
+  it("the OpenTelemetry adapter exports the audit's counters (protocache.audit, equal to stats().audit) and the ages of divergent entries (protocache.audit.divergent.age, by source)", async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const store = new MemoryStore();
+    const users = userCache(store, { metrics: openTelemetryMetrics(provider.getMeter("test")), audit: { sampleRate: 1 } });
+    store.setRaw("user:v1:a", entry(user("a", "cached"), Date.now() - 200_000));
+    store.setRaw("user:v1:b", entry(user("b"), Date.now() - 200_000));
+    const source = (id: string): User => user(id, id === "a" ? "changed" : `n${id}`);
+    expect(await users.getOrSet({ id: "a" }, ({ id }) => source(id))).toEqual(user("a", "cached"));
+    expect(await users.getOrSet({ id: "b" }, ({ id }) => source(id))).toEqual(user("b"));
+    await users.close(); // waits for the audits
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    const audit = users.stats().audit;
+    expect(audit).toMatchObject({ sampled: 2, loader_call: 2, audited: 2, divergent: 1 });
+    const points = (metrics.find((m) => m.descriptor.name === "protocache.audit") as SumMetricData).dataPoints;
+    for (const outcome of ["sampled", "loader_call", "audited", "divergent"] as const) {
+      expect(points.find((d) => d.attributes["protocache.outcome"] === outcome)?.value, outcome).toBe(audit[outcome]);
+    }
+    const ages = (metrics.find((m) => m.descriptor.name === "protocache.audit.divergent.age") as HistogramMetricData).dataPoints;
+    expect(ages.length).toBe(1);
+    expect(ages[0]?.attributes["protocache.source"]).toBe("redis");
+    expect(ages[0]?.value.count).toBe(1);
+    expect(ages[0]?.value.buckets.counts).toEqual(audit.divergentAge.buckets);
+    expect(audit.divergentAge.buckets[ageBucketOf(200_000)]).toBe(1);
+    await provider.shutdown();
+  });
 });
