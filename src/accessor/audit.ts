@@ -20,7 +20,19 @@ export interface AuditParts<T> {
   inFlight(key: string): Promise<AuditSettled<T>> | undefined;
 }
 
-const writer = new Writer();
+/**
+ * Writes a value's known fields only: the unknown fields a reader kept on
+ * it (an entry of a newer revision, or of an older one with fields this one
+ * removed) are not what the source returns, and would make every such
+ * entry look divergent.
+ */
+class KnownFieldsWriter extends Writer {
+  override leave(): void {
+    this.depth--;
+  }
+}
+
+const writer = new KnownFieldsWriter();
 
 /**
  * One accessor's audit: samples hits (`sampleRate`), joins a load of the key
@@ -52,8 +64,7 @@ export class Audit<T, K> {
   sample(source: number, seen: Interpretation<T>, key: string, fields: K, loader: Loader<T, K> | BatchLoader<T, K>, batch: boolean, policy: LoadPolicy): void {
     if (Math.random() >= this.settings.sampleRate) return;
     const value = seen.value;
-    // A newer revision's entry carries fields this code cannot encode the same way: not comparable.
-    if (value === undefined || seen.outcome === "unknown") return;
+    if (value === undefined) return;
     const counter = this.p.counter;
     counter.audit("sampled");
     let served: Buffer;
@@ -87,7 +98,7 @@ export class Audit<T, K> {
     if (loaded === undefined || !loaded.equals(served)) counter.divergent(source, ms);
   }
 
-  /** The payload bytes of `value` as the entity encodes it. */
+  /** The payload bytes of `value` as the entity encodes it, its known fields only. */
   private payload(value: T): Buffer {
     writer.reset();
     this.p.encode(writer, value);

@@ -9,6 +9,7 @@ import { openTelemetryMetrics } from "../../src/metrics/otel-sink.js";
 import type { MetricsSink } from "../../src/metrics/sink.js";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { AGE_BOUNDS_MS as exportedBounds, ageQuantile as exportedQuantile } from "../../src/index.js";
+import { newerUserEntry } from "../support/entries.js";
 
 const user = (id: string, name = `n${id}`): User => ({ id, name, email: "", fullName: "", verified: false, locale: "" });
 
@@ -206,5 +207,19 @@ describe("served age of an accessor", () => {
     expect(ages[0]?.value.buckets.counts).toEqual(audit.divergentAge.buckets);
     expect(audit.divergentAge.buckets[ageBucketOf(200_000)]).toBe(1);
     await provider.shutdown();
+  });
+
+  it("the audit compares the fields this code knows: a newer revision's entry (with a field this code does not know) equal to the source on those is not divergent; one that differs is", async () => {
+    const store = new MemoryStore();
+    const users = userCache(store, { audit: { sampleRate: 1 } });
+    const newer = { id: "n", name: "ada", email: "a@example.com", fullName: "Ada", verified: true, locale: "en-GB", nickname: "countess" };
+    store.setRaw("user:v1:n", newerUserEntry(newer));
+    store.setRaw("user:v1:m", newerUserEntry({ ...newer, id: "m" }));
+    const source = (id: string): User => ({ id, name: "ada", email: "a@example.com", fullName: id === "m" ? "Ada Lovelace" : "Ada", verified: true, locale: "en-GB" });
+    expect((await users.getOrSet({ id: "n" }, ({ id }) => source(id)))?.fullName).toBe("Ada");
+    expect((await users.getOrSet({ id: "m" }, ({ id }) => source(id)))?.fullName).toBe("Ada");
+    await users.close();
+    expect(users.stats().reads.unknown).toBe(2);
+    expect(users.stats().audit).toMatchObject({ sampled: 2, audited: 2, divergent: 1 });
   });
 });
