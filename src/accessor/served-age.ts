@@ -8,9 +8,11 @@ import type { ResolvedOptions } from "./options.js";
 import type { Interpretation } from "./read.js";
 import type { StoreCalls } from "./store-calls.js";
 
-/** Series of each source in the served-age histograms (the order of SERVED_AGE_SOURCES). */
+/** The series of source `l1` in the served-age histograms (the order of SERVED_AGE_SOURCES). */
 export const FROM_L1 = 0;
+/** The series of source `redis`. */
 export const FROM_REDIS = 1;
+/** The series of sources `stale` and `fail_safe`. */
 const STALE = 2;
 const FAIL_SAFE = 3;
 
