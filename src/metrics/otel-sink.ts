@@ -1,6 +1,7 @@
 import type { Attributes, Counter, Histogram, Meter, ObservableResult } from "@opentelemetry/api";
 import { AGE_BOUNDS_MS, SERVED_AGE_SOURCES, type ServedAgeSource } from "./age-histogram.js";
 import type { MetricRecorder, MetricsSink, TimedCall } from "./sink.js";
+import { boolean, integer, options as optionsOf, text, withDefault, type ShapeOf } from "../validation/index.js";
 
 /** Options of {@link openTelemetryMetrics}. */
 export interface OpenTelemetryMetricsOptions {
@@ -12,7 +13,25 @@ export interface OpenTelemetryMetricsOptions {
    * cardinality with made-up IDs. Default 32.
    */
   readonly maxSchemaIds?: number;
+  /**
+   * Record every served value's age in the histogram
+   * `protocache.served.age` (docs/served-age.md). Each is one
+   * `Histogram.record` per hit, L1 hits included: in the OpenTelemetry SDK
+   * about as costly as the hit's own counter (docs/served-age.md, "What it
+   * costs"). `false` leaves them out (`stats().servedAge` still has them).
+   * Default true.
+   */
+  readonly servedAge?: boolean;
 }
+
+const otelOptions = optionsOf(
+  {
+    prefix: withDefault(text({ nonEmpty: true }), "protocache"),
+    maxSchemaIds: withDefault(integer(0, 1_000_000), 32),
+    servedAge: withDefault(boolean(), true),
+  } satisfies ShapeOf<OpenTelemetryMetricsOptions>,
+  { name: "OpenTelemetry metrics options" },
+);
 
 const calls: readonly TimedCall[] = ["get", "getMany", "set", "setMany", "delete"];
 /** Seconds: from a local round trip to a slow failover. */
@@ -53,8 +72,7 @@ const hex = (id: number): string => `0x${id.toString(16).padStart(8, "0")}`;
  * ```
  */
 export function openTelemetryMetrics(meter: Meter, options: OpenTelemetryMetricsOptions = {}): MetricsSink {
-  const prefix = options.prefix ?? "protocache";
-  const maxIds = options.maxSchemaIds ?? 32;
+  const { prefix, maxSchemaIds: maxIds, servedAge } = otelOptions(options, "");
   const counters = new Map<string, Counter>();
   const counterOf = (group: string): Counter => {
     let counter = counters.get(group);
@@ -130,7 +148,7 @@ export function openTelemetryMetrics(meter: Meter, options: OpenTelemetryMetrics
       return {
         count: (group, outcome, schemaId) => counterOf(group).add(1, attributes("protocache.group", group, outcome, schemaId)),
         duration: (call, ms) => durations.record(ms / 1000, callAttributes.get(call)),
-        servedAge: (source, ms) => age(ages, source, ms, true),
+        ...(servedAge ? { servedAge: (source: ServedAgeSource, ms: number | undefined) => age(ages, source, ms, true) } : {}),
         auditDivergence: (source, ms) => age(divergentAges, source, ms, false),
         operation: (operation, outcome, n, schemaId) => operations.add(n, attributes("protocache.operation", operation, outcome, schemaId)),
         held: (read) => {

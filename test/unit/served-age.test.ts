@@ -222,4 +222,22 @@ describe("served age of an accessor", () => {
     expect(users.stats().reads.unknown).toBe(2);
     expect(users.stats().audit).toMatchObject({ sampled: 2, audited: 2, divergent: 1 });
   });
+
+  it("openTelemetryMetrics(meter, { servedAge: false }) records no ages (stats() still does); its options are validated", async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const store = new MemoryStore();
+    const users = userCache(store, { metrics: openTelemetryMetrics(provider.getMeter("test"), { servedAge: false }) });
+    await users.set(user("a"));
+    await users.get({ id: "a" });
+    await reader.forceFlush();
+    const metrics = exporter.getMetrics().flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+    expect((metrics.find((m) => m.descriptor.name === "protocache.served.age") as HistogramMetricData | undefined)?.dataPoints ?? []).toEqual([]);
+    expect(users.stats().servedAge.redis.count).toBe(1);
+    expect(() => openTelemetryMetrics(provider.getMeter("test"), { servedAge: "no" as never })).toThrow(/servedAge/);
+    expect(() => openTelemetryMetrics(provider.getMeter("test"), { maxSchemaId: 4 } as never)).toThrow(/maxSchemaIds/);
+    expect(() => openTelemetryMetrics(provider.getMeter("test"), { prefix: "" })).toThrow(ConfigError);
+    await provider.shutdown();
+  });
 });
