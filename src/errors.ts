@@ -101,6 +101,8 @@ export type DecodeFailure =
   | "bad-schema-id"
   | "bad-flags"
   | "bad-writer-tag"
+  /** A tag count or tag length out of range (docs/envelope.md). */
+  | "bad-tags"
   | "decompress"
   | "too-large"
   | "payload"
@@ -118,6 +120,21 @@ export class DecodeError extends ProtocacheError {
     super(`cannot decode entry (${reason}): ${message}`, options);
     this.reason = reason;
     this.schemaId = schemaId;
+  }
+}
+
+/**
+ * A tag's or key space's invalidation state (docs/invalidation.md) holds
+ * something that is not epoch milliseconds: every entry it covers is a
+ * miss until it is set again (`invalidateTags`, `clear()`).
+ */
+export class InvalidationStateError extends ProtocacheError {
+  override readonly name = "InvalidationStateError";
+  readonly key: string;
+
+  constructor(key: string) {
+    super(`invalidation state ${key} is not epoch milliseconds: entries it covers are misses until it is set again`);
+    this.key = key;
   }
 }
 

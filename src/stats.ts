@@ -187,6 +187,16 @@ export type AuditStats = Readonly<Record<AuditCounter, number>> & {
   /** Ages (when served) of the entries found divergent: how stale a stale value was. */
   readonly divergentAge: AgeHistogram;
 };
+/** Invalidation counters (tags and `clear()`; docs/invalidation.md). */
+export type InvalidationCounter =
+  /** A value read (from Redis or the L1) that a tag or a `clear()` invalidated after it was written: refused, a miss. Such reads are also counted in `reads` as what decoding found. */
+  | "invalidated"
+  /** A tag's or key space's state could not be read (the store failed) or was not a number: the entries it covers were misses. */
+  | "state_error"
+  /** Tags this accessor invalidated (`invalidateTags`), each counted. */
+  | "tags_invalidated"
+  /** `clear()` calls that set the key space's state. */
+  | "cleared";
 
 /** Counters of one accessor since it was created. */
 export interface CacheStats {
@@ -197,6 +207,8 @@ export interface CacheStats {
   readonly loads: Readonly<Record<LoadCounter, number>>;
   /** L1 counters (all 0 without the `l1` option): a hit here is not counted in `reads`, which counts values read from Redis. */
   readonly l1: L1Stats;
+  /** Invalidation counters (all 0 without the `invalidation` option and tagged entries). */
+  readonly invalidation: Readonly<Record<InvalidationCounter, number>>;
   /** Entries read per schema ID (hex), whatever the outcome: which revisions are still live. */
   readonly readsBySchemaId: Readonly<Record<string, number>>;
   /**
@@ -233,6 +245,7 @@ export class StatsCounter {
   private readonly l1s: Record<L1Counter, number> = {
     hit: 0, miss: 0, eviction: 0, invalidation: 0, race_skipped: 0, not_live: 0, flush_disconnected: 0, flush_heartbeat: 0, flush_topology: 0, flush_server: 0,
   };
+  private readonly invalidations: Record<InvalidationCounter, number> = { invalidated: 0, state_error: 0, tags_invalidated: 0, cleared: 0 };
   private readonly bySchema = new Map<number, number>();
   private readonly audits: Record<AuditCounter, number> = { sampled: 0, joined: 0, loader_call: 0, rate_limited: 0, audited: 0, divergent: 0, loader_error: 0 };
   /** Served ages, one series per source (index into SERVED_AGE_SOURCES). */
@@ -296,12 +309,17 @@ export class StatsCounter {
     this.recorder?.auditDivergence?.(SERVED_AGE_SOURCES[source] as ServedAgeSource, ms);
   }
 
+  invalidation(outcome: InvalidationCounter, n = 1): void {
+    this.invalidations[outcome] += n;
+    for (let i = 0; i < n; i++) this.recorder?.count("invalidation", outcome, undefined);
+  }
+
   /** @param held what the L1 holds now (none without one) */
   snapshot(held: { readonly entries: number; readonly bytes: number } = { entries: 0, bytes: 0 }): CacheStats {
     const readsBySchemaId: Record<string, number> = {};
     for (const [id, n] of this.bySchema) readsBySchemaId[`0x${id.toString(16).padStart(8, "0")}`] = n;
     const servedAge = Object.fromEntries(SERVED_AGE_SOURCES.map((source, i) => [source, this.ages.snapshot(i)])) as Record<ServedAgeSource, AgeHistogram>;
     const audit = { ...this.audits, divergentAge: this.divergentAges.snapshot(0) };
-    return { reads: { ...this.reads }, writes: { ...this.writes }, deletes: { ...this.deletes }, loads: { ...this.loads }, l1: { ...this.l1s, entries: held.entries, bytes: held.bytes }, readsBySchemaId, servedAge, audit };
+    return { reads: { ...this.reads }, writes: { ...this.writes }, deletes: { ...this.deletes }, loads: { ...this.loads }, l1: { ...this.l1s, entries: held.entries, bytes: held.bytes }, invalidation: { ...this.invalidations }, readsBySchemaId, servedAge, audit };
   }
 }

@@ -119,13 +119,15 @@ export class Audit<T, K> {
   private load(key: string, fields: K, loader: Loader<T, K> | BatchLoader<T, K>, batch: boolean, hardTimeoutMs: number | undefined): Promise<AuditSettled<T>> {
     const controller = new AbortController();
     const signal = controller.signal;
+    // The audit writes nothing: tags a loader chooses have nowhere to go.
+    const setTags = (): void => {};
     const work = (async (): Promise<AuditSettled<T>> => {
       let value: unknown;
       if (batch) {
-        const got: unknown = await (loader as BatchLoader<T, K>)([fields], { signal });
+        const got: unknown = await (loader as BatchLoader<T, K>)([fields], { signal, setTags });
         if (!Array.isArray(got) || got.length !== 1) return { ok: false };
         value = got[0];
-      } else value = await (loader as Loader<T, K>)(fields, { signal, stale: undefined });
+      } else value = await (loader as Loader<T, K>)(fields, { signal, stale: undefined, setTags });
       return value === undefined || (typeof value === "object" && value !== null) ? { ok: true, value: value as T | undefined } : { ok: false };
     })().catch((): AuditSettled<T> => ({ ok: false }));
     let timer: NodeJS.Timeout | undefined;

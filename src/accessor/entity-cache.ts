@@ -1,7 +1,7 @@
 import { FieldValueError } from "../codec/field-checks.js";
 import { Writer } from "../codec/writer.js";
 import { describeValue } from "../describe-value.js";
-import { encodeAbsentMarker, encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
+import { encodeAbsentMarker, encodeEnvelope, type EnvelopeWriteOptions, type Stamp } from "../envelope/encode.js";
 import { AccessorClosedError, ConfigError, EncodeError, UnexpectedReplyError } from "../errors.js";
 import { keyBase } from "../keys.js";
 import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
@@ -18,7 +18,9 @@ import { KeySpace, type PreviousSide } from "./key-space.js";
 import { droppingStore, L1Tier } from "./l1-tier.js";
 import { Maintenance } from "./maintenance.js";
 import { migrationsOf } from "./migrations.js";
-import { batchOf, envelopeOptionsOf, resolveOptions, writeTtlOf, type AccessorOptions, type ResolvedOptions, type WriteOptions } from "./options.js";
+import { batchOf, envelopeOptionsOf, resolveOptions, writeOptionsOf, type AccessorOptions, type ResolvedOptions, type WriteOptions } from "./options.js";
+import { Invalidation } from "./invalidation.js";
+import { encodeTags } from "../invalidation/tag-keys.js";
 import { Outcomes } from "./outcomes.js";
 import { interpret, type Interpretation } from "./read.js";
 import { FROM_L1, FROM_REDIS, servedAgeOf, type ServedAge } from "./served-age.js";
@@ -102,6 +104,24 @@ export interface EntityCache<T, K> {
    * ```
    */
   getManyOrSet(fields: readonly K[], loader: BatchLoader<T, K>, options?: LoadCallOptions): Promise<(T | undefined)[]>;
+  /**
+   * Makes every entry carrying any of `tags` a miss, in every process
+   * (docs/invalidation.md): one small write per tag, whatever the number of
+   * entries. Rejects with a StoreError when it could not be written.
+   *
+   * @example
+   * ```ts
+   * await products.set(product, { tags: [`shop:${product.shopId}`] });
+   * await products.invalidateTags([`shop:${shopId}`]); // after a bulk price update
+   * ```
+   */
+  invalidateTags(tags: readonly string[]): Promise<void>;
+  /**
+   * Makes every entry of this accessor's key space (entity, major and
+   * variant) written before now a miss, in every process, with one write
+   * whatever the number of entries. Needs the `invalidation` option.
+   */
+  clear(): Promise<void>;
   /** The Redis key for these key fields. */
   keyOf(fields: K): string;
   /** Outcome counters since creation. */
@@ -183,6 +203,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly tier: L1Tier<T> | undefined;
   /** Ends the metrics sink's gauges of the L1, on close. */
   private readonly unobserve: (() => void) | undefined;
+  /** Tags and clear() (the `invalidation` option); made on first need for a tagged entry read without the option. */
+  private checks: Invalidation<T> | undefined;
   /** A failed TTL read was reported (once: it is a setting, not traffic). */
   private ttlUnreadReported = false;
   /** Set by close(): every later call rejects. */
@@ -209,10 +231,11 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     const tier = this.tier;
     this.unobserve = tier === undefined ? undefined : this.recorder?.held?.(() => ({ entries: tier.l1.entries, bytes: tier.l1.bytes }));
     this.io = new StoreCalls(this.tier === undefined ? store : droppingStore(store, this.tier as L1Tier<unknown>), options.deadlineMs);
-    const encode = (value: T, key: string | undefined): Buffer => this.encode(value, key);
+    const encode = (value: T, key: string | undefined, stamp?: Stamp): Buffer => this.encode(value, key, stamp);
     this.maintenance = new Maintenance(entity as Entity<T, unknown>, options, this.io, this.outcomes, encode);
     this.transitions = transitionsOf({ entity, options, keys: this.keys, io: this.io, outcomes: this.outcomes, maintenance: this.maintenance, envelope: this.envelope, guard: this.guard, encode });
     this.policy = { ...options.loading, ttlSeconds: options.ttlSeconds };
+    if (options.invalidation !== undefined) this.checks = this.invalidationChecks(true);
     this.served = servedAgeOf(entity, options, this.outcomes.counter, this.io, (key) => this.loading.pending(key));
     const absent = encodeAbsentMarker(entity.current.schemaId, this.envelope, 0);
     this.loading = new Loading<T, K>({
@@ -223,11 +246,13 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       keyOf: (fields) => this.keyOf(fields),
       leaseKeyOf: (key) => this.keys.leaseKeyOf(key),
       // With an L1, getOrSet hands the loading cache its read through the L1 (lookedUp): this is the read without one.
-      lookup: (fields, key) => this.lookup(fields, key),
-      lookupMany: (fields, keys) => this.lookupThroughL1(fields, keys),
+      lookup: (fields, key) => this.lookup(fields, key).then((l) => this.checked(l, key)),
+      lookupMany: (fields, keys) => this.lookupThroughL1(fields, keys).then((l) => this.checkedMany(l, keys)),
       read: (key, bytes, fields) => this.read(key, bytes, fields),
-      encode,
-      absentMarker: () => (this.envelope.writtenAt ? encodeAbsentMarker(entity.current.schemaId, this.envelope, Date.now()) : absent),
+      check: (looked, key) => this.checked(looked, key),
+      encode: (value, key, stamp) => this.encode(value, key, stamp),
+      absentMarker: (stamp) =>
+        this.envelope.writtenAt ? encodeAbsentMarker(entity.current.schemaId, this.envelope, stamp?.writtenAt ?? Date.now(), this.tagBytes(stamp?.tags)) : absent,
       dualWrite: (values, ttlSeconds) => this.transitions?.dualWrite(values, ttlSeconds),
       hits: this.served,
     });
@@ -250,9 +275,9 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const held = tier.l1.get(key);
+    const held = this.heldValue(tier, key);
     if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(this.served.hit("l1", held, key, fields, loader, false, policy, tier.l1.lastNow));
-    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false, l1: true }) : tier.read(key, () => this.lookup(fields, key, true));
+    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false, l1: true }) : this.readThroughL1(tier, fields, key);
     return this.loading.get(fields, loader, policy, lookedUp);
   }
 
@@ -270,6 +295,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     const { timeoutMs } = closeOptions(options, "close options");
     this.closing ??= this.io.drain(timeoutMs).finally(() => {
       this.tier?.close();
+      this.checks?.close();
       this.unobserve?.();
     });
     return this.closing;
@@ -300,9 +326,72 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const held = tier.l1.get(key);
+    const held = this.heldValue(tier, key);
     if (held !== undefined) return Promise.resolve(this.served.value(FROM_L1, held, tier.l1.lastNow));
-    return tier.read(key, () => this.lookup(fields, key, true)).then((l) => this.served.value(FROM_REDIS, l.seen));
+    return this.readThroughL1(tier, fields, key).then((l) => this.served.value(FROM_REDIS, l.seen));
+  }
+
+  /** What the L1 holds of `key` and may serve now: undefined when it holds nothing, or a value an invalidation retired (dropped) or whose states are not held. */
+  private heldValue(tier: L1Tier<T>, key: string): Interpretation<T> | undefined {
+    const held = tier.l1.get(key);
+    if (held === undefined) return undefined;
+    const checks = this.checks ?? (held.header?.tags === undefined ? undefined : this.invalidationChecks(false));
+    if (checks === undefined) return held;
+    const valid = checks.heldValid(held);
+    if (valid === false) tier.drop([key]);
+    return valid === true ? held : undefined;
+  }
+
+  /** An L1 miss's read of `key` (joined per key), checked for this caller. */
+  private readThroughL1(tier: L1Tier<T>, fields: K, key: string): Promise<Looked<T>> {
+    return tier.read(key, () => this.lookup(fields, key, true)).then((l) => this.checked(l, key));
+  }
+
+  /** The Invalidation of this accessor: with the option, or (`scoped` false) made on the first tagged entry read without it. */
+  private invalidationChecks(scoped: boolean): Invalidation<T> {
+    const inv = this.options.invalidation;
+    let tracking = inv?.tracking ?? this.options.l1?.tracking;
+    if (tracking === undefined && typeof this.store.tracking === "function") {
+      try {
+        tracking = this.store.tracking();
+      } catch {
+        // A store that cannot track (GLIDE without a source): every check reads its states from Redis.
+      }
+    }
+    return (this.checks ??= new Invalidation<T>(this.options.prefix, this.keys.base, scoped, inv?.clockSkewMs ?? 0, this.store, tracking, this.io, this.outcomes));
+  }
+
+  /** `looked` as this caller may have it (see Invalidation.check); an L1 entry an invalidation retired is dropped. */
+  private checked(looked: Looked<T>, key: string): Looked<T> | Promise<Looked<T>> {
+    const seen = looked.seen;
+    const checks = this.checks ?? (seen?.header?.tags === undefined ? undefined : this.invalidationChecks(false));
+    if (checks === undefined) return looked;
+    const out = checks.check(looked);
+    if (out === looked) return looked;
+    return Promise.resolve(out).then((l) => {
+      if (l.seen === undefined && seen !== undefined) this.tier?.drop([key]);
+      return l;
+    });
+  }
+
+  /** Many `looked`, checked like `checked`. */
+  private async checkedMany(looked: Looked<T>[], keys: readonly string[]): Promise<Looked<T>[]> {
+    const checks = this.checks ?? (looked.some((l) => l.seen?.header?.tags !== undefined) ? this.invalidationChecks(false) : undefined);
+    if (checks === undefined) return looked;
+    const { looked: out, refused } = await checks.checkMany(looked);
+    if (refused.length > 0) this.tier?.drop(refused.map((i) => keys[i] as string));
+    return out;
+  }
+
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    if (this.closing !== undefined) return this.closed("invalidateTags");
+    return this.timed("invalidateTags", this.invalidationChecks(false).invalidateTags(tags));
+  }
+
+  clear(): Promise<void> {
+    if (this.closing !== undefined) return this.closed("clear");
+    if (this.options.invalidation === undefined) return Promise.reject(new ConfigError("invalidation", "clear() needs the accessor's invalidation option (every instance reading the key space needs it)"));
+    return this.timed("clear", this.invalidationChecks(true).clear());
   }
 
   getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
@@ -371,9 +460,10 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       keyOf: (fields) => this.keyOf(fields),
       // The read path of get, counting nothing (an operation's reads are not traffic).
       interpret: (bytes, key, budget) => interpret(this.entity, this.options, bytes, key, undefined, budget),
-      encode: (value, key) => this.encode(value, key),
+      encode: (value, key, stamp) => this.encode(value, key, stamp),
       recorder: this.recorder,
       l1: this.tier?.l1,
+      invalidationReady: (timeoutMs) => this.checks?.ready(timeoutMs) ?? Promise.resolve(false),
       previous:
         p === undefined ? undefined : (
           {
@@ -405,12 +495,13 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       this.outcomes.readFailed(error, key);
       return undefined;
     }
-    if (bytes !== null) return this.served.value(FROM_REDIS, this.read(key, bytes, fields));
-    if (this.transitions?.readsElsewhere !== true) {
+    let seen: Interpretation<T>;
+    if (bytes !== null) seen = this.read(key, bytes, fields);
+    else if (this.transitions?.readsElsewhere !== true) {
       this.outcomes.counter.read("miss", undefined);
       return undefined;
-    }
-    return this.served.value(FROM_REDIS, (await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>());
+    } else seen = (await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>();
+    return this.served.value(FROM_REDIS, (await this.checked({ seen, failed: false }, key)).seen);
   }
 
   /**
@@ -443,7 +534,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
 
   private async getValues(fields: readonly K[]): Promise<(T | undefined)[]> {
     const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
-    return this.served.values(await this.lookupThroughL1(fields, keys));
+    return this.served.values(await this.checkedMany(await this.lookupThroughL1(fields, keys), keys));
   }
 
   /** `lookupMany` behind the L1, when there is one: only the keys it does not hold are read. */
@@ -493,8 +584,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   }
 
   private async setValue(value: T, options?: WriteOptions): Promise<WriteOutcome> {
-    const ttlSeconds = this.ttlOf(options);
-    const write = this.prepare(value, ttlSeconds);
+    const { ttlSeconds, tags } = this.writeOptionsOf(options);
+    const write = this.prepare(value, ttlSeconds, tags);
     const dual = this.transitions?.dualWrite([value], ttlSeconds);
     let result: StoreWriteResult;
     try {
@@ -507,8 +598,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   }
 
   private async setValues(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
-    const ttlSeconds = this.ttlOf(options);
-    const writes = this.checkBatch(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
+    const { ttlSeconds, tags } = this.writeOptionsOf(options);
+    const writes = this.checkBatch(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds, tags));
     const dual = this.transitions?.dualWrite(values, ttlSeconds);
     const results = await this.io.writeMany(writes, this.guard);
     await dual;
@@ -554,20 +645,32 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return batchOf(values, argument, this.options.maxBatchKeys);
   }
 
-  /** The TTL of a write: the accessor's, or the per-call option (validated: a caller's mistake is a ConfigError). */
-  private ttlOf(options: WriteOptions | undefined): number {
-    return writeTtlOf(options, this.options.ttlSeconds);
+  /** A write's TTL (the accessor's, or the per-call option) and tags, validated: a caller's mistake is a ConfigError. */
+  private writeOptionsOf(options: WriteOptions | undefined): { readonly ttlSeconds: number; readonly tags: readonly string[] | undefined } {
+    return writeOptionsOf(options, this.options.ttlSeconds);
   }
 
-  private prepare(value: T, ttlSeconds: number): StoreWrite {
+  private prepare(value: T, ttlSeconds: number, tags: readonly string[] | undefined): StoreWrite {
     const key = this.keyOf(value as unknown as K);
     const { jitter, graceSeconds } = this.policy;
-    return { key, value: this.encode(value, key), ttlSeconds: storedTtlOf(key, ttlSeconds, jitter, graceSeconds) };
+    return { key, value: this.encode(value, key, tags === undefined ? undefined : { tags }), ttlSeconds: storedTtlOf(key, ttlSeconds, jitter, graceSeconds) };
   }
 
-  private encode(value: T, key: string | undefined): Buffer {
+  /** Encoded tags of a write; a ConfigError without the `invalidation` option (nothing would check them). */
+  private tagBytes(tags: readonly string[] | undefined): Buffer | undefined {
+    if (tags === undefined || tags.length === 0) return undefined;
+    if (this.options.invalidation === undefined) throw new ConfigError("tags", "tags need the accessor's invalidation option (docs/invalidation.md)");
+    return encodeTags(tags);
+  }
+
+  /**
+   * The envelope of `value`; `stamp` gives its written-at (default now: a
+   * load's start, or an entry's own when it is rewritten) and tags.
+   */
+  private encode(value: T, key: string | undefined, stamp?: Stamp): Buffer {
+    const tags = this.tagBytes(stamp?.tags);
     try {
-      return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, this.envelope, Date.now());
+      return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, tags === undefined ? this.envelope : { ...this.envelope, writtenAt: true }, stamp?.writtenAt ?? Date.now(), tags);
     } catch (cause) {
       const field = cause instanceof FieldValueError ? cause.pathFrom(value) || undefined : undefined;
       throw new EncodeError(this.entity.typeName, key, cause instanceof Error ? cause.message : String(cause), { cause }, field);

@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors.js";
-import { boolean, integer, options, refine, satisfies, ttlSeconds, withDefault, type Check, type ShapeOf } from "../validation/index.js";
+import { boolean, integer, optional, options, refine, satisfies, tagList, ttlSeconds, withDefault, type Check, type ShapeOf } from "../validation/index.js";
 
 /**
  * The loading cache's options (`loading` of an accessor's options;
@@ -75,6 +75,8 @@ export interface LoadCallOptions {
   readonly absentTtlSeconds?: number;
   readonly softTimeoutMs?: number;
   readonly hardTimeoutMs?: number;
+  /** Invalidation tags of every entry this call writes (docs/invalidation.md); the loader may add its own (`context.setTags`). Needs the accessor's `invalidation` option. */
+  readonly tags?: readonly string[];
 }
 
 /** {@link LoadingOptions} with defaults applied. */
@@ -93,6 +95,8 @@ export interface ResolvedLoading {
 /** One call's loading policy: the accessor's, with the call's options over it. */
 export interface LoadPolicy extends ResolvedLoading {
   readonly ttlSeconds: number;
+  /** Tags of every entry the call writes, checked; undefined for none. */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /** TTL options, each saying what its 0 means; bounded like every TTL (MAX_TTL_SECONDS, 10 years). */
@@ -162,6 +166,7 @@ const callSpec = options(
     absentTtlSeconds: (v, p) => (v === undefined ? undefined : absentTtl(v, p)),
     softTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
     hardTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
+    tags: optional(tagList(true)),
   } satisfies ShapeOf<LoadCallOptions>,
   { expected: "an object like { ttlSeconds: 60 } or nothing", name: "load options" },
 );
@@ -177,6 +182,7 @@ export function loadPolicyOf(base: LoadPolicy, call: unknown, writtenAt: boolean
     absentTtlSeconds: o.absentTtlSeconds ?? base.absentTtlSeconds,
     softTimeoutMs: o.softTimeoutMs ?? base.softTimeoutMs,
     hardTimeoutMs: o.hardTimeoutMs ?? base.hardTimeoutMs,
+    tags: o.tags !== undefined && o.tags.length > 0 ? o.tags : undefined,
   };
   if (policy.graceSeconds > 0 && !writtenAt) throw new ConfigError("graceSeconds", "needs the accessor's writtenAt: true (freshness is read from the envelope's written-at)");
   if (policy.softTimeoutMs !== undefined && policy.hardTimeoutMs !== undefined && policy.softTimeoutMs >= policy.hardTimeoutMs) {

@@ -1,8 +1,9 @@
 import { KeyMismatchError, LoaderError, LoaderResultError, LoadTimeoutError, ProtocacheError } from "../errors.js";
 import type { ServedAgeSource } from "../metrics/age-histogram.js";
 import type { StatsCounter } from "../stats.js";
+import type { Stamp } from "../envelope/encode.js";
 import type { StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
-import { invalid } from "../validation/index.js";
+import { invalid, tagList } from "../validation/index.js";
 import { freshMsOf, freshnessOf, storedTtlOf, type Freshness } from "./freshness.js";
 import { Leases } from "./lease.js";
 import type { LoadPolicy } from "./loading-options.js";
@@ -23,6 +24,13 @@ export interface LoadContext<T> {
   readonly signal: AbortSignal;
   /** The stale value being refreshed, when there is one (a read in grace, an eager refresh). */
   readonly stale: T | undefined;
+  /**
+   * Adds invalidation tags to the entry this load writes (docs/invalidation.md),
+   * e.g. chosen from the value loaded; with the call's `tags` option, both
+   * apply. Needs the accessor's `invalidation` option; a bad list throws a
+   * ConfigError (the load fails with it).
+   */
+  setTags(tags: readonly string[]): void;
 }
 
 /**
@@ -35,6 +43,8 @@ export type BatchLoader<T, K> = (fields: readonly K[], context: BatchLoadContext
 export interface BatchLoadContext {
   /** Aborted when the load passes `hardTimeoutMs`. */
   readonly signal: AbortSignal;
+  /** Adds invalidation tags to the entry of the key at `index` of the fields given (every key's when `index` is left out), like `LoadContext.setTags`. */
+  setTags(tags: readonly string[], index?: number): void;
 }
 
 /** What a lookup of one key found: the settled read (undefined for none), and whether the store failed. */
@@ -76,10 +86,12 @@ export interface LoadingParts<T, K> {
   lookupMany(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]>;
   /** The decision table on bytes read at `key`, counted. */
   read(key: string, bytes: Buffer, fields: K): Interpretation<T>;
-  /** The envelope `set` would write (throws EncodeError). */
-  encode(value: T, key: string): Buffer;
-  /** An absent marker in the current revision. */
-  absentMarker(): Buffer;
+  /** What this caller may have of a read: a miss when a tag or clear() retired its value. */
+  check(looked: Looked<T>, key: string): Looked<T> | Promise<Looked<T>>;
+  /** The envelope `set` would write (throws EncodeError); `stamp`: the load's start and tags. */
+  encode(value: T, key: string, stamp?: Stamp): Buffer;
+  /** An absent marker in the current revision, stamped like `encode`. */
+  absentMarker(stamp?: Stamp): Buffer;
   /** Dual-writes to the previous major, when the accessor does. */
   dualWrite(values: readonly T[], ttlSeconds: number): Promise<void> | undefined;
   readonly hits: LoadHits<T, K>;
@@ -325,9 +337,12 @@ export class Loading<T, K> {
         if ("served" in lease) return { ok: true, value: lease.served };
         token = lease.token;
       }
-      const value = await this.call(key, policy, (signal) => loader(fields, { signal, stale }));
+      // Entries record when their source was read: an invalidation after that retires them (docs/invalidation.md).
+      const startedAt = Date.now();
+      const tags = new LoadTags(1);
+      const value = await this.call(key, policy, (signal) => loader(fields, { signal, stale, setTags: (t) => tags.add(t, 0) }));
       checkLoaded(value, key);
-      await this.save([key], [value], policy);
+      await this.save([key], [value], policy, startedAt, tags);
       return { ok: true, value };
     } catch (error) {
       this.counter.load(background ? "refresh_error" : "load_error");
@@ -364,12 +379,14 @@ export class Loading<T, K> {
     };
     const run = async (): Promise<void> => {
       try {
-        const values = await this.call(batchKeys[0] as string, policy, (signal) => loader(batchFields, { signal }));
+        const startedAt = Date.now();
+        const tags = new LoadTags(batchKeys.length);
+        const values = await this.call(batchKeys[0] as string, policy, (signal) => loader(batchFields, { signal, setTags: (t, index) => tags.add(t, index) }));
         if (!Array.isArray(values) || values.length !== batchKeys.length) {
           throw new LoaderResultError(`the getManyOrSet loader of ${this.p.typeName} was given ${batchKeys.length} keys and returned ${Array.isArray(values) ? `${values.length} entries` : typeof values}: return one entry (a value or undefined) per key, in order`);
         }
         values.forEach((v: T | undefined, j: number) => checkLoaded(v, batchKeys[j] as string));
-        await this.save(batchKeys, values as readonly (T | undefined)[], policy);
+        await this.save(batchKeys, values as readonly (T | undefined)[], policy, startedAt, tags);
         finish((j) => ({ ok: true, value: values[j] }));
       } catch (error) {
         this.counter.load(background ? "refresh_error" : "load_error");
@@ -417,7 +434,7 @@ export class Loading<T, K> {
    * `absentTtlSeconds` is 0). Store failures are counted and reported, never
    * thrown: the loaded values are still returned.
    */
-  private async save(keys: readonly string[], values: readonly (T | undefined)[], policy: LoadPolicy): Promise<void> {
+  private async save(keys: readonly string[], values: readonly (T | undefined)[], policy: LoadPolicy, startedAt: number, tags: LoadTags): Promise<void> {
     const writes: StoreWrite[] = [];
     /** Which writes are absent markers. */
     const markers: boolean[] = [];
@@ -427,7 +444,7 @@ export class Loading<T, K> {
       if (value === undefined) {
         if (policy.absentTtlSeconds === 0) return;
         markers.push(true);
-        writes.push({ key, value: this.p.absentMarker(), ttlSeconds: storedTtlOf(key, policy.absentTtlSeconds, policy.jitter, 0) });
+        writes.push({ key, value: this.p.absentMarker({ writtenAt: startedAt, tags: tags.of(j, policy.tags) }), ttlSeconds: storedTtlOf(key, policy.absentTtlSeconds, policy.jitter, 0) });
         return;
       }
       let own: string | undefined;
@@ -442,7 +459,7 @@ export class Loading<T, K> {
         this.p.outcomes.report(new KeyMismatchError(key, own, cause));
         return;
       }
-      writes.push({ key, value: this.p.encode(value, key), ttlSeconds: storedTtlOf(key, policy.ttlSeconds, policy.jitter, policy.graceSeconds) });
+      writes.push({ key, value: this.p.encode(value, key, { writtenAt: startedAt, tags: tags.of(j, policy.tags) }), ttlSeconds: storedTtlOf(key, policy.ttlSeconds, policy.jitter, policy.graceSeconds) });
       markers.push(false);
       kept.push(value);
     });
@@ -461,6 +478,36 @@ export class Loading<T, K> {
         // onStoreError "throw": counted and reported; the loaded value is still what the caller gets.
       }
     });
+  }
+}
+
+const loaderTags = tagList(true);
+
+/** Tags a loader chose through its context, per key of its load. */
+class LoadTags {
+  private readonly chosen: (readonly string[] | undefined)[];
+
+  constructor(private readonly size: number) {
+    this.chosen = new Array<readonly string[] | undefined>(size);
+  }
+
+  /** `setTags(tags, index)`: checked like every option; every key's when `index` is undefined. */
+  add(tags: unknown, index: unknown): void {
+    const list = loaderTags(tags, "setTags(tags)");
+    if (index !== undefined && (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= this.size)) {
+      throw invalid("setTags(tags, index)", `an index from 0 to ${this.size - 1} (a position in the fields given)`, index);
+    }
+    for (let j = index ?? 0; j < (index === undefined ? this.size : index + 1); j++) {
+      const before = this.chosen[j];
+      this.chosen[j] = before === undefined ? list : loaderTags([...before, ...list], "setTags(tags)");
+    }
+  }
+
+  /** The tags of key `j`'s entry: the call's and the loader's, checked together (at most 32). */
+  of(j: number, call: readonly string[] | undefined): readonly string[] | undefined {
+    const own = this.chosen[j];
+    if (own === undefined || own.length === 0) return call;
+    return call === undefined ? own : loaderTags([...call, ...own], "tags");
   }
 }
 

@@ -19,7 +19,7 @@ export interface MetricScope {
 }
 
 /** Calls timed on an accessor. */
-export type TimedCall = "get" | "getMany" | "set" | "setMany" | "delete";
+export type TimedCall = "get" | "getMany" | "set" | "setMany" | "delete" | "invalidateTags" | "clear";
 
 /** Receives the outcomes of one scope. */
 export interface MetricRecorder {
