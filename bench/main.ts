@@ -6,7 +6,7 @@ import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
 import { glideClient, ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
 import { compareCases, writeBackCases } from "./cases/migrations.js";
-import { invalidationLatencyCases, l1HitCases, missReadCases, trackingCostCases } from "./cases/l1.js";
+import { invalidationLatencyCases, l1HitCases, missReadCases, servedAgeCostCases, trackingCostCases } from "./cases/l1.js";
 import { invalidationScaleCases, tagHitCases } from "./cases/tags.js";
 import { l1HitRateCases } from "./cases/l1-hit-rate.js";
 import { backgroundCompletionCases, batchFillCases, failSafeCases, loadingHitCases, stampedeCases } from "./cases/loading.js";
@@ -115,6 +115,8 @@ if (wanted("l1")) {
   try {
     console.error("l1: L1 hits vs get from Redis and bentocache memory + Redis + bus, copy vs frozen, 64 concurrent callers …");
     rows.push(...(await l1HitCases(url, fxs, { rounds: quick ? 3 : 7, timeMs: quick ? 300 : 500, concurrency: 64 })));
+    console.error("l1: served-age histogram on vs off on the L1 hit path, and the staleness audit …");
+    rows.push(...(await servedAgeCostCases(url, fxs, { rounds: quick ? 5 : 15, timeMs: quick ? 200 : 300, concurrency: 64 })));
     console.error("l1: the miss path (GET and PTTL) vs get without L1, and the ways of reading a TTL with a value …");
     rows.push(...(await missReadCases(url, fxs, { rounds: quick ? 3 : 5, timeMs: quick ? 300 : 500, concurrency: 64 })));
     const samples = quick ? 1000 : 2000;

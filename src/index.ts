@@ -60,7 +60,9 @@ export {
 } from "./errors.js";
 export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } from "./keys.js";
 export { SchemaRegistry, type SchemaEntry } from "./registry.js";
-export type { CacheStats, DeleteCounter, InvalidationCounter, L1Counter, L1Stats, LoadCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
+export { AGE_BOUNDS_MS, ageQuantile, SERVED_AGE_SOURCES, type AgeHistogram, type ServedAgeSource } from "./metrics/age-histogram.js";
+export type { AuditOptions } from "./accessor/audit-options.js";
+export type { AuditCounter, AuditStats, CacheStats, DeleteCounter, InvalidationCounter, L1Counter, L1Stats, LoadCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
 export { noopMetrics, type MetricRecorder, type MetricScope, type MetricsSink, type TimedCall } from "./metrics/sink.js";
 export { census, type CensusGroup, type CensusOptions, type CensusReport } from "./ops/census.js";
 export { cleanup, type CleanupOptions, type CleanupReport, type CleanupSelection } from "./ops/cleanup.js";

@@ -22,6 +22,7 @@ import { encodeTags } from "../invalidation/tag-keys.js";
 import { Outcomes } from "./outcomes.js";
 import { interpret, type Interpretation } from "./read.js";
 import { freshOnly, type ReadOptions } from "./read-options.js";
+import { FROM_L1, FROM_REDIS, servedAgeOf, type ServedAge } from "./served-age.js";
 import { StoreCalls } from "./store-calls.js";
 import { convertPrevious, transitionsOf, type Transitions } from "./transitions.js";
 import { integer, options as optionsOf } from "../validation/index.js";
@@ -167,6 +168,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private readonly entries: EntryOps<T, K>;
   /** The loading policy of a call without options (the accessor's). */
   private readonly policy: LoadPolicy;
+  /** Where every value served is told (its age, the staleness audit). */
+  private readonly served: ServedAge<T, K>;
   /** The in-process L1 (the `l1` option), undefined without it. */
   private readonly tier: L1Tier<T> | undefined;
   /** Ends the metrics sink's gauges of the L1, on close. */
@@ -204,6 +207,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     this.transitions = transitionsOf({ entity, options, keys: this.keys, io: this.io, outcomes: this.outcomes, maintenance: this.maintenance, envelope: this.envelope, guard: this.guard, encode });
     this.policy = { ...options.loading, ttlSeconds: options.ttlSeconds };
     if (options.invalidation !== undefined) this.checks = this.invalidationChecks(true);
+    this.served = servedAgeOf(entity, options, this.outcomes.counter, this.io, (key) => this.loading.pending(key));
     const absent = encodeAbsentMarker(entity.current.schemaId, this.envelope, 0);
     this.loading = new Loading<T, K>({
       typeName: entity.typeName,
@@ -222,6 +226,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       absentMarker: (stamp) =>
         this.envelope.writtenAt ? encodeAbsentMarker(entity.current.schemaId, this.envelope, stamp?.writtenAt ?? Date.now(), this.tagBytes(stamp?.tags)) : absent,
       dualWrite: (values, ttlSeconds) => this.transitions?.dualWrite(values, ttlSeconds),
+      hits: this.served,
     });
     const { maxBatchKeys, deadlineMs, writtenAt } = options;
     this.entries = new EntryOps<T, K>({ io: this.io, outcomes: this.outcomes, maxBatchKeys, deadlineMs, writtenAt, policy: this.policy, keyOf: (f) => this.keyOf(f), deleteOrder: (f, key) => this.transitions?.deleteOrder(f, key) ?? [key], get: (f, o) => this.get(f, o) });
@@ -245,8 +250,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       return Promise.reject(error as Error);
     }
     const held = this.heldValue(tier, key);
-    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(held.value);
-    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false }) : this.readThroughL1(tier, fields, key);
+    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(this.served.hit("l1", held, key, fields, loader, false, policy, tier.l1.lastNow));
+    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false, l1: true }) : this.readThroughL1(tier, fields, key);
     return this.loading.get(fields, loader, policy, lookedUp);
   }
 
@@ -303,8 +308,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       return Promise.reject(error as Error);
     }
     const held = this.heldValue(tier, key);
-    if (held !== undefined) return Promise.resolve(held.value);
-    return this.readThroughL1(tier, fields, key).then((l) => l.seen?.value);
+    if (held !== undefined) return Promise.resolve(this.served.value(FROM_L1, held, tier.l1.lastNow));
+    return this.readThroughL1(tier, fields, key).then((l) => this.served.value(FROM_REDIS, l.seen));
   }
 
   /** What the L1 holds of `key` and may serve now: undefined when it holds nothing, or a value an invalidation retired (dropped) or whose states are not held. */
@@ -374,7 +379,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private async getFresh(fields: K): Promise<T | undefined> {
     const key = this.keyOf(fields);
     const [looked] = await this.checkedMany(await this.lookupThroughL1([fields], [key]), [key]);
-    return this.loading.isFresh(key, looked?.seen, this.policy) ? looked?.seen?.value : undefined;
+    return this.loading.isFresh(key, looked?.seen, this.policy) ? this.served.value(looked?.l1 === true ? FROM_L1 : FROM_REDIS, looked?.seen) : undefined;
   }
 
   getMany(fields: readonly K[], options?: ReadOptions): Promise<(T | undefined)[]> {
@@ -500,7 +505,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       this.outcomes.counter.read("miss", undefined);
       return undefined;
     } else seen = (await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>();
-    return (await this.checked({ seen, failed: false }, key)).seen?.value;
+    return this.served.value(FROM_REDIS, (await this.checked({ seen, failed: false }, key)).seen);
   }
 
   /**
@@ -534,7 +539,8 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
   private async getValues(fields: readonly K[], fresh: boolean): Promise<(T | undefined)[]> {
     const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
     const looked = await this.checkedMany(await this.lookupThroughL1(fields, keys), keys);
-    return looked.map((l, i) => (!fresh || this.loading.isFresh(keys[i] as string, l.seen, this.policy) ? l.seen?.value : undefined));
+    // allowStale: false serves only values within their fresh TTL; what is served has its age recorded.
+    return this.served.values(fresh ? looked.map((l, i) => (this.loading.isFresh(keys[i] as string, l.seen, this.policy) ? l : { ...l, seen: undefined })) : looked);
   }
 
   /** `lookupMany` behind the L1, when there is one: only the keys it does not hold are read. */

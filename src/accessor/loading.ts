@@ -1,4 +1,5 @@
 import { KeyMismatchError, LoaderError, LoaderResultError, LoadTimeoutError, ProtocacheError } from "../errors.js";
+import type { ServedAgeSource } from "../metrics/age-histogram.js";
 import type { StatsCounter } from "../stats.js";
 import type { Stamp } from "../envelope/encode.js";
 import type { StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
@@ -85,6 +86,16 @@ export interface BatchLoadContext extends LoadEntryControl {
 
 export type { Looked } from "./looked.js";
 
+/** What getOrSet and getManyOrSet tell of the values they serve from the cache: their age, the staleness audit (served-age.ts). */
+export interface LoadHits<T, K> {
+  /** `seen`'s value is served (`batch`: by getManyOrSet, `loader` its BatchLoader). */
+  hit(source: ServedAgeSource, seen: Interpretation<T>, key: string, fields: K, loader: Loader<T, K> | BatchLoader<T, K>, batch: boolean, policy: LoadPolicy): unknown;
+  /** `seen`'s value, kept to fall back on if its load fails (`failSafe` when it is served). */
+  fallback(seen: Interpretation<T>): T | undefined;
+  /** A value kept by `fallback` is served: the load failed or passed its soft timeout. */
+  failSafe(stale: T): void;
+}
+
 /** The accessor's parts the loading cache works with (built by the facade). */
 export interface LoadingParts<T, K> {
   readonly typeName: string;
@@ -109,10 +120,11 @@ export interface LoadingParts<T, K> {
   absentMarker(stamp?: Stamp): Buffer;
   /** Dual-writes to the previous major, when the accessor does. */
   dualWrite(values: readonly T[], ttlSeconds: number): Promise<void> | undefined;
+  readonly hits: LoadHits<T, K>;
 }
 
 /** How a load ended, for everyone waiting on it (never a rejected promise: background loads have nobody to catch one). */
-type Settled<T> = { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly error: unknown };
+export type Settled<T> = { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly error: unknown };
 
 /** One load in flight for one key: callers of the key in this process share it. */
 class Flight<T> {
@@ -165,27 +177,36 @@ export class Loading<T, K> {
     const key = this.p.keyOf(fields);
     // forceFresh: nothing cached is read or served; no lease (a waiter could not tell another instance's write from the value it must not serve).
     if (policy.forceFresh === true) return this.wait(this.flight(key, fields, loader, policy, undefined, true), policy, undefined);
-    const { seen, failed } = await (lookedUp ?? this.p.lookup(fields, key));
+    const { seen, failed, l1 } = await (lookedUp ?? this.p.lookup(fields, key));
     let stale: T | undefined;
     if (seen !== undefined) {
       if (seen.outcome === "absent") return undefined;
       const value = seen.value;
       if (value !== undefined) {
         const state = this.freshness(key, seen, policy);
-        if (state === "fresh") return value;
+        const source = l1 === true ? "l1" : "redis";
+        if (state === "fresh") {
+          this.p.hits.hit(source, seen, key, fields, loader, false, policy);
+          return value;
+        }
         if (state === "eager") {
           this.refresh(key, fields, loader, policy, value, "eager_refresh");
+          this.p.hits.hit(source, seen, key, fields, loader, false, policy);
           return value;
         }
         if (state === "stale" && policy.staleWhileRevalidate) {
           this.counter.load("stale_grace");
           this.refresh(key, fields, loader, policy, value, undefined);
+          this.p.hits.hit("stale", seen, key, fields, loader, false, policy);
           return value;
         }
         // Stale without stale-while-revalidate, or past this call's grace but still in Redis (a longer grace
         // its writer chose): loaded, with the value as the fail-safe; served as it is while the key's last load failed.
-        if (this.throttled(key)) return value;
-        stale = value;
+        stale = this.p.hits.fallback(seen);
+        if (this.throttled(key)) {
+          this.p.hits.failSafe(value);
+          return value;
+        }
       }
     }
     return this.wait(this.flight(key, fields, loader, policy, stale, failed), policy, stale);
@@ -210,25 +231,26 @@ export class Loading<T, K> {
         waiting.push({ i, flight: current, stale });
       } else if (!missing.has(key)) missing.set(key, i);
     };
-    looked.forEach(({ seen }, i) => {
+    looked.forEach(({ seen, l1 }, i) => {
       const key = keys[i] as string;
       if (seen?.outcome === "absent") return;
       const value = seen?.value;
       if (value !== undefined && seen !== undefined) {
         const state = this.freshness(key, seen, policy);
         out[i] = value;
-        if (state === "fresh") return;
+        if (state === "fresh") return void this.p.hits.hit(l1 === true ? "l1" : "redis", seen, key, fields[i] as K, loader, true, policy);
         if (state === "eager" || (state === "stale" && policy.staleWhileRevalidate)) {
           if (state === "stale") this.counter.load("stale_grace");
           if (!this.inFlight(key) && !this.backedOff(key) && !refresh.has(key)) {
             if (state === "eager") this.counter.load("eager_refresh");
             refresh.set(key, i);
           }
-          return;
+          return void this.p.hits.hit(state === "stale" ? "stale" : l1 === true ? "l1" : "redis", seen, key, fields[i] as K, loader, true, policy);
         }
         // Stale without stale-while-revalidate, or past grace but still in Redis: the fail-safe of its load, or served while its last load failed.
-        if (this.throttled(key)) return;
-        return join(i, key, value);
+        const kept = this.p.hits.fallback(seen);
+        if (this.throttled(key)) return void this.p.hits.failSafe(value);
+        return join(i, key, kept);
       }
       join(i, key, undefined);
     });
@@ -270,6 +292,11 @@ export class Loading<T, K> {
     if (this.flights.has(key) || !this.backedOff(key)) return false;
     this.counter.load("stale_fail_safe");
     return true;
+  }
+
+  /** The load of `key` in flight in this process, if any (the staleness audit compares with it instead of calling the loader). */
+  pending(key: string): Promise<Settled<T>> | undefined {
+    return this.flights.get(key)?.promise;
   }
 
   private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy): Freshness {
@@ -337,6 +364,7 @@ export class Loading<T, K> {
           this.counter.load("soft_timeout");
         }
         this.counter.load("stale_fail_safe");
+        this.p.hits.failSafe(stale);
         return stale;
       }
     } else {
@@ -345,6 +373,7 @@ export class Loading<T, K> {
     if (settled.ok) return settled.value;
     if (stale !== undefined) {
       this.counter.load("stale_fail_safe");
+      this.p.hits.failSafe(stale);
       return stale;
     }
     throw settled.error;

@@ -11,4 +11,6 @@ export interface Looked<T> {
    * does not hold the value.
    */
   readonly ttlMs?: number | undefined;
+  /** True when `seen` is an L1 hit (held in the process), not a read from Redis. */
+  readonly l1?: boolean;
 }

@@ -22,6 +22,7 @@ import {
 } from "../validation/index.js";
 import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, MAX_WORK } from "../codec/work.js";
 import { readJson, type LegacyObject, type LegacySource, type ResolvedLegacy } from "./legacy.js";
+import { auditCheck, type AuditOptions, type ResolvedAudit } from "./audit-options.js";
 import { invalidationCheck, writeTagsCheck, type InvalidationOptions, type ResolvedInvalidation } from "./invalidation-options.js";
 import { l1Check, type L1Options, type ResolvedL1 } from "./l1-options.js";
 import { loadingCheck, type LoadingOptions, type ResolvedLoading } from "./loading-options.js";
@@ -150,6 +151,26 @@ export interface AccessorOptions<T, K = unknown> {
    */
   readonly l1?: L1Options;
   /**
+   * Record the age of every value served (now less its envelope's
+   * written-at) by source, L1 hits included, in `stats().servedAge` and the
+   * metrics sink (docs/served-age.md). Default true: it costs an L1 hit a
+   * few percent (docs/benchmarks.md, "served-age histogram on vs off").
+   */
+  readonly servedAge?: boolean;
+  /**
+   * The staleness audit (docs/served-age.md): a sample of `getOrSet` and
+   * `getManyOrSet` hits also calls the loader in the background and
+   * compares its value with the one served, counted in `stats().audit`.
+   * It costs the source `sampleRate` × hits loader calls a second, at most
+   * `maxPerSecond`. Default off.
+   *
+   * @example
+   * ```ts
+   * const users = userCache(store, { audit: { sampleRate: 0.01, maxPerSecond: 5 } });
+   * ```
+   */
+  readonly audit?: AuditOptions | false;
+  /**
    * Tags on writes and `clear()` of the key space (docs/invalidation.md):
    * every read checks its entry's written-at against the states of its
    * tags and of its key space, held in process and kept valid by Redis's
@@ -197,6 +218,8 @@ export interface ResolvedOptions<_T = unknown> {
   readonly metrics: MetricsSink | undefined;
   readonly loading: ResolvedLoading;
   readonly l1: ResolvedL1 | undefined;
+  readonly servedAge: boolean;
+  readonly audit: ResolvedAudit | undefined;
   readonly invalidation: ResolvedInvalidation | undefined;
 }
 
@@ -304,6 +327,8 @@ const accessorOptions = options(
     // Checked in resolveOptions, once writtenAt is known (grace needs it).
     loading: (v: unknown) => v as LoadingOptions | undefined,
     l1: l1Check,
+    servedAge: withDefault(boolean(), true),
+    audit: auditCheck,
     // Checked in resolveOptions, once writtenAt is known (tags are compared with it).
     invalidation: (v: unknown) => v,
   } satisfies ShapeOf<AccessorOptions<unknown>>,
@@ -345,6 +370,8 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
     metrics: o.metrics,
     loading: loadingCheck(o.writtenAt)(o.loading, "loading"),
     l1: o.l1,
+    servedAge: o.servedAge,
+    audit: o.audit,
     invalidation: invalidationCheck(o.writtenAt)(o.invalidation, "invalidation"),
   };
 }
