@@ -1,11 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js";
 import { readHeader } from "../../src/envelope/header.js";
 import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
+import { buildCacheDir, cacheKey } from "../support/build-cache.js";
 import { repoRoot } from "../support/project.js";
 import { connectRedis, uniquePrefix } from "../support/redis-client.js";
 
@@ -20,7 +21,8 @@ import { connectRedis, uniquePrefix } from "../support/redis-client.js";
 const before = "2fe12a3";
 const work = join(repoRoot, ".tmp", "protocache-upgrade");
 const oldTree = join(work, "tree");
-const oldApp = join(work, "app");
+/** The old service, kept in the build cache (test/support/build-cache.ts) by what it is built from; set in beforeAll. */
+let oldApp: string;
 
 function run(cwd: string, command: string, args: readonly string[]): string {
   const r = spawnSync(command, args, { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
@@ -55,7 +57,12 @@ function oldRuntime(prefix: string, op: "get" | "set" | "probe", id: string): { 
   return JSON.parse(run(oldApp, process.execPath, ["worker.mjs", url(), prefix, op, id])) as { result: unknown; reads: Record<string, number> };
 }
 
-beforeAll(async () => {
+/**
+ * Builds the old service in `app` (a directory that does not exist yet):
+ * the old tree's runtime packed as npm would publish it and installed from
+ * that tarball, its generated code, and the worker bundled.
+ */
+async function buildOldApp(app: string): Promise<void> {
   rmSync(work, { recursive: true, force: true });
   mkdirSync(oldTree, { recursive: true });
   // The old tree, built with this checkout's node_modules (the same dependency versions), packed as npm would publish it.
@@ -63,15 +70,16 @@ beforeAll(async () => {
   symlinkSync(join(repoRoot, "node_modules"), join(oldTree, "node_modules"), "dir");
   run(oldTree, process.execPath, ["-e", 'const b = await import("./scripts/build.mjs"); b.buildRuntime();', "--input-type=module"]);
   const tarball = run(oldTree, "npm", ["pack", "./dist/protocache", "--pack-destination", work, "--silent"]).trim().split("\n").pop() ?? "";
-  // The old service: protocache installed from that tarball; ioredis and the runtime's dependencies resolve from the repo's node_modules above.
-  mkdirSync(join(oldApp, "node_modules", "protocache"), { recursive: true });
-  run(work, "tar", ["-xzf", join(work, tarball), "-C", join(oldApp, "node_modules", "protocache"), "--strip-components=1"]);
-  cpSync(join(oldTree, "generated"), join(oldApp, "generated"), { recursive: true });
-  writeFileSync(join(oldApp, "worker.ts"), workerSource);
+  // The old service: protocache installed from that tarball; ioredis and the runtime's dependencies resolve from the
+  // repo's node_modules above (the build cache is inside it).
+  mkdirSync(join(app, "node_modules", "protocache"), { recursive: true });
+  run(work, "tar", ["-xzf", join(work, tarball), "-C", join(app, "node_modules", "protocache"), "--strip-components=1"]);
+  cpSync(join(oldTree, "generated"), join(app, "generated"), { recursive: true });
+  writeFileSync(join(app, "worker.ts"), workerSource);
   const { build } = await import("esbuild");
   await build({
-    entryPoints: [join(oldApp, "worker.ts")],
-    outfile: join(oldApp, "worker.mjs"),
+    entryPoints: [join(app, "worker.ts")],
+    outfile: join(app, "worker.mjs"),
     bundle: true,
     platform: "node",
     format: "esm",
@@ -85,8 +93,23 @@ beforeAll(async () => {
       },
     }],
   });
+}
+
+// Packing and building the old runtime takes ~10 s idle and a minute or more on a saturated machine: done once per
+// commit, worker and dependency lock, then kept in the build cache.
+beforeAll(async () => {
+  const commit = run(repoRoot, "git", ["rev-parse", `${before}^{commit}`]).trim();
+  const key = cacheKey(commit, workerSource, readFileSync(join(repoRoot, "package-lock.json")));
+  oldApp = join(buildCacheDir, `protocache-upgrade-${key}`);
+  if (!existsSync(join(oldApp, "worker.mjs"))) {
+    const partial = `${oldApp}.${process.pid}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    await buildOldApp(partial);
+    rmSync(oldApp, { recursive: true, force: true });
+    renameSync(partial, oldApp);
+  }
   redis = connectRedis();
-}, 180_000);
+});
 
 afterAll(async () => {
   redis?.disconnect();
