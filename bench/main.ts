@@ -6,9 +6,10 @@ import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
 import { glideClient, ioredisClient, nodeRedisClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
 import { compareCases, writeBackCases } from "./cases/migrations.js";
-import { invalidationLatencyCases, l1HitCases, missReadCases, trackingCostCases } from "./cases/l1.js";
+import { invalidationLatencyCases, l1HitCases, missReadCases, servedAgeCostCases, trackingCostCases } from "./cases/l1.js";
+import { invalidationScaleCases, tagHitCases } from "./cases/tags.js";
 import { l1HitRateCases } from "./cases/l1-hit-rate.js";
-import { batchFillCases, failSafeCases, loadingHitCases, stampedeCases } from "./cases/loading.js";
+import { backgroundCompletionCases, batchFillCases, failSafeCases, loadingHitCases, stampedeCases } from "./cases/loading.js";
 import { censusCases, metricsCases, migrateCases } from "./cases/ops.js";
 import { fixtures, type Fixture } from "./fixtures.js";
 import type { BenchRow } from "./harness.js";
@@ -16,7 +17,7 @@ import { printTable, writeReport } from "./report.js";
 import { startRedis } from "../test/support/redis-server.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,loading,l1,migrations,ops,metrics,gen]`: every case is a
+ * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,loading,l1,tags,migrations,ops,metrics,gen]`: every case is a
  * ratio against a baseline measured side by side in the same run. Prints a
  * table, writes bench/results.json and docs/benchmarks.md (full runs), or
  * bench/results-<suite>.json and that suite's section of docs/benchmarks.md
@@ -101,6 +102,8 @@ if (wanted("loading")) {
     rows.push(...(await batchFillCases(url, fxs, { rounds: quick ? 3 : 5, timeMs: quick ? 400 : 1000, concurrency: 4 })));
     console.error("loading: fail-safe, 10k stale reads with a failing source …");
     rows.push(...(await failSafeCases(url, fxs)));
+    console.error("loading: background completion vs abort, a source slower than the hard timeout …");
+    rows.push(...(await backgroundCompletionCases(url, fxs, quick ? 3 : 5)));
   } finally {
     await server?.stop();
   }
@@ -112,6 +115,8 @@ if (wanted("l1")) {
   try {
     console.error("l1: L1 hits vs get from Redis and bentocache memory + Redis + bus, copy vs frozen, 64 concurrent callers …");
     rows.push(...(await l1HitCases(url, fxs, { rounds: quick ? 3 : 7, timeMs: quick ? 300 : 500, concurrency: 64 })));
+    console.error("l1: served-age histogram on vs off on the L1 hit path, and the staleness audit …");
+    rows.push(...(await servedAgeCostCases(url, fxs, { rounds: quick ? 5 : 15, timeMs: quick ? 200 : 300, concurrency: 64 })));
     console.error("l1: the miss path (GET and PTTL) vs get without L1, and the ways of reading a TTL with a value …");
     rows.push(...(await missReadCases(url, fxs, { rounds: quick ? 3 : 5, timeMs: quick ? 300 : 500, concurrency: 64 })));
     const samples = quick ? 1000 : 2000;
@@ -130,6 +135,20 @@ if (wanted("l1")) {
   const tracked = quick ? 20_000 : 100_000;
   console.error(`l1: server-side cost of per-key and BCAST tracking, ${tracked / 1000}k keys (fresh servers) …`);
   rows.push(...(await trackingCostCases(tracked)));
+}
+if (wanted("tags")) {
+  const server = process.env["REDIS_URL"] ? undefined : await startRedis();
+  const url = process.env["REDIS_URL"] ?? server?.url ?? "";
+  const fxs = fixtures() as unknown as Fixture<unknown>[];
+  try {
+    console.error("tags: hits of tagged vs untagged entries (L1, Redis), getOrSet with the invalidation option vs without, 64 concurrent callers …");
+    rows.push(...(await tagHitCases(url, fxs, { rounds: quick ? 3 : 7, timeMs: quick ? 300 : 500, concurrency: 64 })));
+    const big = quick ? 100_000 : 1_000_000;
+    console.error(`tags: invalidateTags and clear() over ${big.toLocaleString("en")} entries vs 10 …`);
+    rows.push(...(await invalidationScaleCases(url, fxs[0] as Fixture<unknown>, big, quick ? 20 : 100)));
+  } finally {
+    await server?.stop();
+  }
 }
 if (wanted("ops") || wanted("metrics")) {
   // A server of their own: the cases FLUSHDB it between rounds.
@@ -158,7 +177,7 @@ if (wanted("gen")) {
 
 printTable(rows);
 /** Suites whose run by itself rewrites their own section of docs/benchmarks.md. */
-const sections = ["loading", "l1"];
+const sections = ["loading", "l1", "tags"];
 if (!quick && only === undefined) writeReport(rows, join(here, "results.json"), join(here, "..", "docs", "benchmarks.md"));
 else if (!quick && only !== undefined && sections.includes(only)) writeReport(rows, join(here, `results-${only}.json`), join(here, "..", "docs", "benchmarks.md"), only);
 else writeFileSync(join(here, ".work-results.json"), JSON.stringify(rows, null, 2));

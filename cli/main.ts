@@ -187,6 +187,18 @@ function addOperations(program: Command, root: () => string, setExit: (code: num
       setExit(await inspectCommand({ root: root(), key, redis: opts.redis, cluster: opts.cluster, json: opts.json }));
     });
 
+  const invalidateFlags = flagParsers("invalidate-tags");
+  withConnection(program.command("invalidate-tags"), invalidateFlags)
+    .description("make every entry carrying any of these tags a miss, in every service reading these servers (one write per tag, whatever the number of entries)")
+    .argument("<tags...>", "the tags, as services pass them (tags option, setTags)")
+    .option("--prefix <prefix>", "key prefix the accessors use (their prefix option), e.g. myapp:")
+    .option("--keep-seconds <n>", "let the tags' states expire after n seconds (only when every entry carrying them expires by then; default: kept)", invalidateFlags.number("--keep-seconds", flagChecks.keepSeconds))
+    .addHelpText("after", `${examples(["npx protocache invalidate-tags shop:s1 --redis redis://cache:6379", "npx protocache invalidate-tags product:42 product:43 --prefix myapp: --cluster 10.0.0.1:7000"])}${exitCodes}`)
+    .action(async (tags: string[], opts: ConnectionArgs & { prefix?: string; keepSeconds?: number }) => {
+      const { invalidateTagsCommand } = await import("./ops/invalidate-tags-command.js");
+      setExit(await invalidateTagsCommand({ tags, prefix: opts.prefix, keepSeconds: opts.keepSeconds, redis: opts.redis, cluster: opts.cluster, json: opts.json }));
+    });
+
   const deprecatableFlags = flagParsers("deprecatable");
   withKeySpace(program.command("deprecatable"), deprecatableFlags)
     .description("can a revision's upgrade code (or a whole previous major) be removed? entries left (census) and reads (counts you export)")

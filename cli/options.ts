@@ -88,6 +88,7 @@ export const flagChecks = {
   schemaId: schemaId(),
   redis: redisUrl,
   cluster: clusterNodes,
+  keepSeconds: integer(1, 315_576_000, "whole seconds from 1 to 315576000 (10 years)"),
 } as const;
 
 /** Commander argument parsers for one command's flags: each value goes through its check, and a refusal is one line naming the command. */

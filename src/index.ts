@@ -6,8 +6,14 @@
  */
 export type { CacheEntry, CloseOptions, EntityCache } from "./accessor/entity-cache.js";
 export type { BatchLoadContext, BatchLoader, LoadContext, Loader } from "./accessor/loading.js";
+export type { LoadEntryControl } from "./accessor/load-context.js";
+export type { EntryOperations } from "./accessor/entry-ops.js";
+export type { ReadOptions } from "./accessor/read-options.js";
 export type { LoadCallOptions, LoadingOptions } from "./accessor/loading-options.js";
 export type { L1Options } from "./accessor/l1-options.js";
+export type { InvalidationOptions } from "./accessor/invalidation-options.js";
+export { invalidateTags, type InvalidateTagsOptions } from "./invalidation/invalidate.js";
+export { MAX_TAG_BYTES, MAX_TAGS } from "./envelope/format.js";
 export type { FlushReason, InvalidationListener, InvalidationSource, InvalidationWatch } from "./l1/invalidation-source.js";
 export type { L1Values } from "./l1/l1.js";
 export { RedisTracking, type TrackingConnection, type TrackingConnectionEvents, type TrackingDriver, type TrackingOptions, type TrackingStats } from "./l1/redis-tracking.js";
@@ -27,11 +33,13 @@ export {
   AccessorClosedError,
   ConfigError,
   KeyMismatchError,
+  LoadContextError,
   LoaderError,
   LoaderResultError,
   LoadTimeoutError,
   DecodeError,
   EncodeError,
+  InvalidationStateError,
   KeyError,
   LegacyReaderError,
   LegacyValueError,
@@ -43,16 +51,33 @@ export {
   ServerUnreachableError,
   StoreError,
   StoreTimeoutError,
+  TimePrecisionError,
+  TimeValueError,
   UnknownSchemaError,
   UpgradeError,
   RedisReplyError,
   UnexpectedReplyError,
   type ConfigErrorDetails,
   type DecodeFailure,
+  type TimeType,
 } from "./errors.js";
+export {
+  durationFromMillis,
+  durationToMillis,
+  timestampFromDate,
+  timestampFromMillis,
+  timestampToDate,
+  timestampToMillis,
+  type DurationValue,
+  type TimeRounding,
+  type TimestampValue,
+  type ToMillisOptions,
+} from "./time.js";
 export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } from "./keys.js";
 export { SchemaRegistry, type SchemaEntry } from "./registry.js";
-export type { CacheStats, DeleteCounter, L1Counter, L1Stats, LoadCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
+export { AGE_BOUNDS_MS, ageQuantile, SERVED_AGE_SOURCES, type AgeHistogram, type ServedAgeSource } from "./metrics/age-histogram.js";
+export type { AuditOptions } from "./accessor/audit-options.js";
+export type { AuditCounter, AuditStats, CacheStats, DeleteCounter, InvalidationCounter, L1Counter, L1Stats, LoadCounter, ReadOutcome, WriteCounter, WriteOutcome } from "./stats.js";
 export { noopMetrics, type MetricRecorder, type MetricScope, type MetricsSink, type TimedCall } from "./metrics/sink.js";
 export { census, type CensusGroup, type CensusOptions, type CensusReport } from "./ops/census.js";
 export { cleanup, type CleanupOptions, type CleanupReport, type CleanupSelection } from "./ops/cleanup.js";

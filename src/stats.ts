@@ -1,3 +1,4 @@
+import { AgeHistograms, SERVED_AGE_SOURCES, type AgeHistogram, type ServedAgeSource } from "./metrics/age-histogram.js";
 import type { MetricRecorder } from "./metrics/sink.js";
 
 /** What happened to one read. */
@@ -160,6 +161,43 @@ export type LoadCounter =
   /** The loader's value has other key fields than the ones asked for: returned, not cached, reported. */
   | "key_mismatch";
 
+/**
+ * Counters of the staleness audit (the `audit` option; docs/served-age.md):
+ * a sample of `getOrSet`/`getManyOrSet` hits compared with what the loader
+ * returns now.
+ */
+export type AuditCounter =
+  /** Hits picked by `sampleRate`. */
+  | "sampled"
+  /** Sampled hits compared with a load of the key already in flight in this process (a refresh, a miss's load, another audit): no loader call of their own. */
+  | "joined"
+  /** Loader calls the audit made (at most `maxPerSecond` a second). */
+  | "loader_call"
+  /** Sampled hits not audited because the audit had made `maxPerSecond` loader calls (its rate limit). */
+  | "rate_limited"
+  /** Comparisons made: the served value against the loaded one (`divergent` of them differed). */
+  | "audited"
+  /** Audited hits whose loaded value differs from the served one (its encoded payload bytes differ, or the loader said it does not exist). */
+  | "divergent"
+  /** Audit loads that failed (the loader threw, passed `hardTimeoutMs`, or returned something that is not a value); nothing compared. */
+  | "loader_error";
+
+/** `stats().audit`: the audit's counters and the ages of the divergent entries when they were served. */
+export type AuditStats = Readonly<Record<AuditCounter, number>> & {
+  /** Ages (when served) of the entries found divergent: how stale a stale value was. */
+  readonly divergentAge: AgeHistogram;
+};
+/** Invalidation counters (tags and `clear()`; docs/invalidation.md). */
+export type InvalidationCounter =
+  /** A value read (from Redis or the L1) that a tag or a `clear()` invalidated after it was written: refused, a miss. Such reads are also counted in `reads` as what decoding found. */
+  | "invalidated"
+  /** A tag's or key space's state could not be read (the store failed) or was not a number: the entries it covers were misses. */
+  | "state_error"
+  /** Tags this accessor invalidated (`invalidateTags`), each counted. */
+  | "tags_invalidated"
+  /** `clear()` calls that set the key space's state. */
+  | "cleared";
+
 /** Counters of one accessor since it was created. */
 export interface CacheStats {
   readonly reads: Readonly<Record<ReadOutcome, number>>;
@@ -169,8 +207,17 @@ export interface CacheStats {
   readonly loads: Readonly<Record<LoadCounter, number>>;
   /** L1 counters (all 0 without the `l1` option): a hit here is not counted in `reads`, which counts values read from Redis. */
   readonly l1: L1Stats;
+  /** Invalidation counters (all 0 without the `invalidation` option and tagged entries). */
+  readonly invalidation: Readonly<Record<InvalidationCounter, number>>;
   /** Entries read per schema ID (hex), whatever the outcome: which revisions are still live. */
   readonly readsBySchemaId: Readonly<Record<string, number>>;
+  /**
+   * Ages of the values served (now less the envelope's written-at), by where
+   * they came from (docs/served-age.md). All 0 with `servedAge: false`.
+   */
+  readonly servedAge: Readonly<Record<ServedAgeSource, AgeHistogram>>;
+  /** The staleness audit (all 0 without the `audit` option). */
+  readonly audit: AuditStats;
 }
 
 /**
@@ -198,7 +245,13 @@ export class StatsCounter {
   private readonly l1s: Record<L1Counter, number> = {
     hit: 0, miss: 0, eviction: 0, invalidation: 0, race_skipped: 0, not_live: 0, flush_disconnected: 0, flush_heartbeat: 0, flush_topology: 0, flush_server: 0,
   };
+  private readonly invalidations: Record<InvalidationCounter, number> = { invalidated: 0, state_error: 0, tags_invalidated: 0, cleared: 0 };
   private readonly bySchema = new Map<number, number>();
+  private readonly audits: Record<AuditCounter, number> = { sampled: 0, joined: 0, loader_call: 0, rate_limited: 0, audited: 0, divergent: 0, loader_error: 0 };
+  /** Served ages, one series per source (index into SERVED_AGE_SOURCES). */
+  private readonly ages = new AgeHistograms(SERVED_AGE_SOURCES.length);
+  /** Ages of divergent entries (one series). */
+  private readonly divergentAges = new AgeHistograms(1);
 
   /**
    * @param recorder receives every increment (see the class comment)
@@ -235,10 +288,38 @@ export class StatsCounter {
     this.recorder?.count("l1", outcome, undefined);
   }
 
+  /**
+   * One value served from source `source` (an index into
+   * SERVED_AGE_SOURCES), `ms` after its written-at (undefined: it has none).
+   */
+  servedAge(source: number, ms: number | undefined): void {
+    this.ages.record(source, ms);
+    this.recorder?.servedAge?.(SERVED_AGE_SOURCES[source] as ServedAgeSource, ms);
+  }
+
+  audit(outcome: AuditCounter): void {
+    this.audits[outcome]++;
+    this.recorder?.count("audit", outcome, this.writtenSchemaId);
+  }
+
+  /** An audited entry served from `source` (index) found divergent, `ms` after its written-at (undefined: none): counted `divergent`, its age recorded. */
+  divergent(source: number, ms: number | undefined): void {
+    this.audit("divergent");
+    this.divergentAges.record(0, ms);
+    this.recorder?.auditDivergence?.(SERVED_AGE_SOURCES[source] as ServedAgeSource, ms);
+  }
+
+  invalidation(outcome: InvalidationCounter, n = 1): void {
+    this.invalidations[outcome] += n;
+    for (let i = 0; i < n; i++) this.recorder?.count("invalidation", outcome, undefined);
+  }
+
   /** @param held what the L1 holds now (none without one) */
   snapshot(held: { readonly entries: number; readonly bytes: number } = { entries: 0, bytes: 0 }): CacheStats {
     const readsBySchemaId: Record<string, number> = {};
     for (const [id, n] of this.bySchema) readsBySchemaId[`0x${id.toString(16).padStart(8, "0")}`] = n;
-    return { reads: { ...this.reads }, writes: { ...this.writes }, deletes: { ...this.deletes }, loads: { ...this.loads }, l1: { ...this.l1s, entries: held.entries, bytes: held.bytes }, readsBySchemaId };
+    const servedAge = Object.fromEntries(SERVED_AGE_SOURCES.map((source, i) => [source, this.ages.snapshot(i)])) as Record<ServedAgeSource, AgeHistogram>;
+    const audit = { ...this.audits, divergentAge: this.divergentAges.snapshot(0) };
+    return { reads: { ...this.reads }, writes: { ...this.writes }, deletes: { ...this.deletes }, loads: { ...this.loads }, l1: { ...this.l1s, entries: held.entries, bytes: held.bytes }, invalidation: { ...this.invalidations }, readsBySchemaId, servedAge, audit };
   }
 }

@@ -1,9 +1,11 @@
 import { BentoCache, bentostore } from "bentocache";
 import { memoryDriver } from "bentocache/drivers/memory";
 import { redisBusDriver, redisDriver } from "bentocache/drivers/redis";
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { Redis } from "ioredis";
 import { createClient, RESP_TYPES } from "redis";
 import { createEntityCache, type EntityCache } from "../../src/accessor/entity-cache.js";
+import { openTelemetryMetrics } from "../../src/metrics/otel-sink.js";
 import { internalsOf } from "../../src/accessor/internals.js";
 import type { L1Options } from "../../src/accessor/l1-options.js";
 import type { InvalidationSource, InvalidationWatch } from "../../src/l1/invalidation-source.js";
@@ -152,6 +154,84 @@ export async function l1HitCases(url: string, list: readonly Fixture<unknown>[],
     await bento.disconnectAll();
     redis.disconnect();
     bus.disconnect();
+  }
+  return rows;
+}
+
+/**
+ * What recording served age costs on the L1 hit path (docs/served-age.md):
+ * the same L1 hits with `servedAge` on (the default) and off, `get` and
+ * `getOrSet`, only those interleaved, over more and shorter rounds than the
+ * other cases, since the expected difference is small; and `getOrSet` with
+ * the staleness audit sampling 1% of hits (at most 10 loader calls a
+ * second, the default cap), reported; and the same `get` hits with the
+ * OpenTelemetry adapter over the SDK (a MeterProvider with an in-memory
+ * reader), its `servedAge` on vs off, reported. 64 callers over 16 keys
+ * each, all held (checked: no L1 miss in the timed part).
+ */
+export async function servedAgeCostCases(url: string, list: readonly Fixture<unknown>[], options: ThroughputOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const redis = new Redis(url);
+  const store = new RedisStore(redis);
+  try {
+    for (const fx of list) {
+      const prefix = `bench:l1:age:${fx.entity.entity}:`;
+      const l1: L1Options = { maxEntries: 100_000, maxBytes: 256 << 20, ttlSeconds: 3600 };
+      const plain: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600 });
+      const on: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1 });
+      const off: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1, servedAge: false });
+      const audited: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1, audit: { sampleRate: 0.01 } });
+      const provider = new MeterProvider({ readers: [new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 })] });
+      const otelOn: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1, metrics: openTelemetryMetrics(provider.getMeter("bench")) });
+      const otelOff: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1, metrics: openTelemetryMetrics(provider.getMeter("bench"), { servedAge: false }) });
+      const caches = { on, off, audited, otelOn, otelOff };
+      for (const c of Object.values(caches)) await l1Ready(c);
+      const fieldsOf = (caller: number, i: number): unknown => withKey(fx, `${caller}-${i % keysPerCaller}`);
+      const loader = (fields: unknown): unknown => ({ ...(fx.value as object), ...(fields as object) });
+      const all: unknown[] = [];
+      for (let k = 0; k < options.concurrency; k++) for (let i = 0; i < keysPerCaller; i++) all.push(fieldsOf(k, i));
+      await writeAndHear(plain, store.tracking(), prefix, all);
+      for (const c of Object.values(caches)) for (const f of all) await c.get(f as never);
+      const before = Object.fromEntries(Object.entries(caches).map(([n, c]) => [n, c.stats().l1.miss]));
+      const results = {
+        get: await compareThroughput({ on: (k, i) => on.get(fieldsOf(k, i) as never), off: (k, i) => off.get(fieldsOf(k, i) as never) }, { ...options, warmupMs: 300, yieldBetween: true }),
+        getOrSet: await compareThroughput(
+          {
+            on: (k, i) => on.getOrSet(fieldsOf(k, i) as never, loader as never),
+            off: (k, i) => off.getOrSet(fieldsOf(k, i) as never, loader as never),
+            audited: (k, i) => audited.getOrSet(fieldsOf(k, i) as never, loader as never),
+          },
+          { ...options, warmupMs: 300, yieldBetween: true },
+        ),
+        otel: await compareThroughput(
+          {
+            "otel, served age": (k, i) => otelOn.get(fieldsOf(k, i) as never),
+            "otel, no served age": (k, i) => otelOff.get(fieldsOf(k, i) as never),
+            "no sink": (k, i) => on.get(fieldsOf(k, i) as never),
+          },
+          { ...options, rounds: Math.max(3, Math.ceil(options.rounds / 3)), warmupMs: 300, yieldBetween: true },
+        ),
+      };
+      for (const [name, c] of Object.entries(caches)) {
+        const missed = c.stats().l1.miss - (before[name] as number);
+        if (missed !== 0) throw new Error(`l1 bench: the ${name} L1 missed ${missed} times in the timed part`);
+      }
+      if (on.stats().servedAge.l1.count === 0 || off.stats().servedAge.l1.count !== 0) throw new Error("l1 bench: served age was not recorded with it on, or was with it off");
+      const ns = (r: Map<string, number[]>, name: string): string => `${(1e9 / median(r.get(name) ?? [])).toFixed(0)} ns`;
+      for (const op of ["get", "getOrSet"] as const) {
+        const row = ratioRow(results[op], "on", "off", `served-age histogram on vs off on the L1 hit path, ${op} (64 callers)`, fx.name, atLeast(0.9));
+        rows.push({ ...row, detail: `${ns(results[op], "on")} vs ${ns(results[op], "off")} per hit (wall time / hits, 64 callers)` });
+      }
+      const audit = audited.stats().audit;
+      const row = ratioRow(results.getOrSet, "audited", "on", "L1 hit, getOrSet: staleness audit of 1% of hits (≤ 10 loader calls/s) vs no audit", fx.name, reported);
+      rows.push({ ...row, detail: `${audit.sampled} sampled, ${audit.loader_call} loader calls, ${audit.rate_limited} rate-limited` });
+      const otel = ratioRow(results.otel, "otel, served age", "otel, no served age", "L1 hit, get, OpenTelemetry SDK sink: served-age histogram on vs off (openTelemetryMetrics servedAge)", fx.name, reported);
+      rows.push({ ...otel, detail: `${ns(results.otel, "otel, served age")} vs ${ns(results.otel, "otel, no served age")} per hit; ${ns(results.otel, "no sink")} without a sink` });
+      await Promise.all(Object.values(caches).map((c) => c.close()).concat(plain.close()));
+      await provider.shutdown();
+    }
+  } finally {
+    redis.disconnect();
   }
   return rows;
 }

@@ -1,30 +1,29 @@
-import { FieldValueError } from "../codec/field-checks.js";
-import { Writer } from "../codec/writer.js";
-import { describeValue } from "../describe-value.js";
-import { encodeAbsentMarker, encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
-import { AccessorClosedError, ConfigError, EncodeError, UnexpectedReplyError } from "../errors.js";
-import { keyBase } from "../keys.js";
+import type { Stamp } from "../envelope/encode.js";
+import { AccessorClosedError, ConfigError } from "../errors.js";
 import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
 import type { CacheStats, WriteOutcome } from "../stats.js";
-import { describeClient } from "../stores/clients.js";
-import type { CacheStore, StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
-import { CallBudget } from "./call-budget.js";
+import type { CacheStore } from "../stores/store.js";
+import { previousSide, setupOf } from "./accessor-setup.js";
 import type { Entity } from "./entity.js";
-import { storedTtlOf } from "./freshness.js";
-import { Loading, type BatchLoader, type Loader, type Looked } from "./loading.js";
+import { EntryOps, type EntryOperations } from "./entry-ops.js";
+import { Loading, type BatchLoader, type Loader } from "./loading.js";
 import { loadPolicyOf, type LoadCallOptions, type LoadPolicy } from "./loading-options.js";
 import { accessorInternals, type AccessorInternals, type WithInternals } from "./internals.js";
-import { KeySpace, type PreviousSide } from "./key-space.js";
+import { KeySpace } from "./key-space.js";
 import { droppingStore, L1Tier } from "./l1-tier.js";
 import { Maintenance } from "./maintenance.js";
-import { migrationsOf } from "./migrations.js";
-import { batchOf, envelopeOptionsOf, resolveOptions, writeTtlOf, type AccessorOptions, type ResolvedOptions, type WriteOptions } from "./options.js";
+import { batchOf, envelopeOptionsOf, type AccessorOptions, type ResolvedOptions, type WriteOptions } from "./options.js";
 import { Outcomes } from "./outcomes.js";
 import { interpret, type Interpretation } from "./read.js";
+import { freshOnly, type ReadOptions } from "./read-options.js";
+import { Reads, type CacheEntry } from "./reads.js";
+import { servedAgeOf, type ServedAge } from "./served-age.js";
 import { StoreCalls } from "./store-calls.js";
 import { convertPrevious, transitionsOf, type Transitions } from "./transitions.js";
+import { Writes } from "./writes.js";
 import { integer, options as optionsOf } from "../validation/index.js";
 
+export type { CacheEntry } from "./reads.js";
 export type { WriteOptions } from "./options.js";
 
 /** Options of `close()`. */
@@ -35,19 +34,6 @@ export interface CloseOptions {
 
 const closeOptions = optionsOf({ timeoutMs: (v: unknown, p: string) => (v === undefined ? 5000 : integer(0, 600_000, "whole milliseconds from 0 to 600000")(v, p)) }, { name: "close options" });
 
-/** A read with everything known about the entry, for tools and diagnostics. */
-export interface CacheEntry<T> {
-  readonly key: string;
-  readonly outcome: Interpretation<T>["outcome"];
-  readonly value: T | undefined;
-  /** Schema ID in the envelope header, if there was a readable header. */
-  readonly schemaId: number | undefined;
-  /** Revision of this message that wrote it, when the ID is one of ours. */
-  readonly revision: number | undefined;
-  readonly writtenAt: Date | undefined;
-  readonly writerTag: string | undefined;
-  readonly error: Error | undefined;
-}
 
 /**
  * Typed, version-aware cache accessor of one entity: what a generated
@@ -56,19 +42,17 @@ export interface CacheEntry<T> {
  * by default, never overwrite an entry written by a newer deploy (a refused
  * write deletes it instead, see `onGuarded`).
  */
-export interface EntityCache<T, K> {
-  /** The value at the key made of `fields`, or undefined on any kind of miss. */
-  get(fields: K): Promise<T | undefined>;
-  /** Values of many keys in order: one round trip per server and 1000 keys; at most `maxBatchKeys` keys. */
-  getMany(fields: readonly K[]): Promise<(T | undefined)[]>;
+export interface EntityCache<T, K> extends EntryOperations<K> {
+  /** The value at the key made of `fields`, or undefined on any kind of miss (and, with `{ allowStale: false }`, past its fresh TTL). */
+  get(fields: K, options?: ReadOptions): Promise<T | undefined>;
+  /** Values of many keys in order: one round trip per server and 1000 keys; at most `maxBatchKeys` keys. Options as `get`'s. */
+  getMany(fields: readonly K[], options?: ReadOptions): Promise<(T | undefined)[]>;
   /** Like `get`, with the outcome and header details. */
   getEntry(fields: K): Promise<CacheEntry<T>>;
   /** Stores `value` under the key derived from its own key fields. */
   set(value: T, options?: WriteOptions): Promise<WriteOutcome>;
   /** Stores many values: one round trip per server and 250 values; at most `maxBatchKeys` values. */
   setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]>;
-  /** Deletes the entry; resolves true if there was one. */
-  delete(fields: K): Promise<boolean>;
   /**
    * The value at the key of `fields`; on a miss, `loader`'s value, written
    * through the write guard (an absent marker when it returns undefined).
@@ -101,6 +85,24 @@ export interface EntityCache<T, K> {
    * ```
    */
   getManyOrSet(fields: readonly K[], loader: BatchLoader<T, K>, options?: LoadCallOptions): Promise<(T | undefined)[]>;
+  /**
+   * Makes every entry carrying any of `tags` a miss, in every process
+   * (docs/invalidation.md): one small write per tag, whatever the number of
+   * entries. Rejects with a StoreError when it could not be written.
+   *
+   * @example
+   * ```ts
+   * await products.set(product, { tags: [`shop:${product.shopId}`] });
+   * await products.invalidateTags([`shop:${shopId}`]); // after a bulk price update
+   * ```
+   */
+  invalidateTags(tags: readonly string[]): Promise<void>;
+  /**
+   * Makes every entry of this accessor's key space (entity, major and
+   * variant) written before now a miss, in every process, with one write
+   * whatever the number of entries. Needs the `invalidation` option.
+   */
+  clear(): Promise<void>;
   /** The Redis key for these key fields. */
   keyOf(fields: K): string;
   /** Outcome counters since creation. */
@@ -124,64 +126,38 @@ export interface EntityCache<T, K> {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const writer = new Writer();
-const storeMethods = ["get", "getMany", "set", "setMany", "delete", "replaceIfEqual", "deleteIfEqual", "getWithExpiry", "createIfAbsent"] as const;
 
 /** Creates an accessor; generated factories such as `userCache(store, options)` call this. */
 export function createEntityCache<T, K>(entity: Entity<T, K>, store: CacheStore, options?: AccessorOptions<T, K>): EntityCache<T, K> {
-  checkStore(store);
-  const resolved = resolveOptions(options, entity.ttlSeconds, entity.keyFields);
-  if (resolved.minRevision > entity.current.revision) {
-    throw new ConfigError("minRevision", `${entity.typeName} is at revision ${entity.current.revision}; minRevision ${resolved.minRevision} would reject every entry`);
-  }
-  const previousMajor = (options as Record<string, unknown> | undefined)?.["previousMajor"];
-  if (entity.previous === undefined && previousMajor !== undefined) {
-    throw new ConfigError("previousMajor", `${entity.typeName} has no migrates_from: there is no previous major to read through or dual-write`);
-  }
-  if (entity.previous !== undefined) {
-    const m = migrationsOf(entity);
-    if (m?.fromPrevious === undefined) {
-      throw new ConfigError("migrations", `${entity.typeName} migrates from ${entity.previous.entity.typeName}: create its accessors with the generated define…Cache({ fromPrevious, … }) factory`);
-    }
-    if (resolved.previousMajor === "dual-write" && m.toPrevious === undefined) {
-      throw new ConfigError("previousMajor", `"dual-write" needs toPrevious in ${entity.typeName}'s migrations`);
-    }
-  }
-  return new EntityCacheImpl(entity, store, resolved);
+  return new EntityCacheImpl(entity, store, setupOf(entity, store, options));
 }
-
-/** Rejects anything but a CacheStore, naming the usual mistake (passing the Redis client itself). */
-function checkStore(store: unknown): void {
-  if (typeof store === "object" && store !== null && storeMethods.every((m) => typeof (store as Record<string, unknown>)[m] === "function")) return;
-  const given = typeof store === "object" && store !== null ? describeClient(store, true) : describeValue(store);
-  // A Redis client itself is named with the store that wraps it ("an ioredis client: use new RedisStore(client)").
-  throw new ConfigError("store", `expected a RedisStore, NodeRedisStore, GlideStore or MemoryStore, got ${given.includes(": use new ") ? given : typeof store === "object" && store !== null ? "an object without the CacheStore methods" : given}`);
-}
-
 
 /** An accessor's parts, each one job (docs/architecture.md): the facade below only sequences them. */
 class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
-  private readonly envelope: EnvelopeWriteOptions;
-  private readonly guard: WriteGuard | undefined;
   private readonly recorder: MetricRecorder | undefined;
   /** The metrics sink wants call durations: read the clock around each call. */
   private readonly timing: boolean;
   private readonly keys: KeySpace<T, K>;
   private readonly io: StoreCalls;
   private readonly outcomes: Outcomes;
-  private readonly maintenance: Maintenance<T>;
   /** Read-through, adoption and dual-write; undefined when the accessor has none. */
   private readonly transitions: Transitions<T, K> | undefined;
+  /** get, getMany, getEntry, the L1 in front of them, and the invalidation checks. */
+  private readonly reads: Reads<T, K>;
+  /** set, setMany, and the envelopes every write stores. */
+  private readonly writes: Writes<T, K>;
   /** getOrSet and getManyOrSet. */
   private readonly loading: Loading<T, K>;
+  /** has, delete, deleteMany, expire. */
+  private readonly entries: EntryOps<T, K>;
   /** The loading policy of a call without options (the accessor's). */
   private readonly policy: LoadPolicy;
+  /** Where every value served is told (its age, the staleness audit). */
+  private readonly served: ServedAge<T, K>;
   /** The in-process L1 (the `l1` option), undefined without it. */
   private readonly tier: L1Tier<T> | undefined;
   /** Ends the metrics sink's gauges of the L1, on close. */
   private readonly unobserve: (() => void) | undefined;
-  /** A failed TTL read was reported (once: it is a setting, not traffic). */
-  private ttlUnreadReported = false;
   /** Set by close(): every later call rejects. */
   private closing: Promise<number> | undefined;
 
@@ -191,41 +167,45 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     private readonly options: ResolvedOptions<T>,
   ) {
     this.keys = new KeySpace(entity, options, previousSide(entity, options));
-    this.envelope = envelopeOptionsOf(options);
-    this.guard = options.guardWrites ? { knownIds: entity.registry.knownIds, invalidate: options.onGuarded === "delete" } : undefined;
-    this.recorder = options.metrics?.bind({
-      message: entity.typeName,
-      entity: entity.entity,
-      major: entity.major,
-      schemaId: entity.current.schemaId,
-      variant: options.variant,
-    });
+    const envelope = envelopeOptionsOf(options);
+    const guard = options.guardWrites ? { knownIds: entity.registry.knownIds, invalidate: options.onGuarded === "delete" } : undefined;
+    this.recorder = options.metrics?.bind({ message: entity.typeName, entity: entity.entity, major: entity.major, schemaId: entity.current.schemaId, variant: options.variant });
     this.timing = this.recorder?.duration !== undefined;
     this.outcomes = new Outcomes(this.recorder, entity.current.schemaId, options);
-    this.tier = options.l1 === undefined ? undefined : new L1Tier<T>(this.keys.base, options.l1, store, (c) => this.outcomes.counter.l1(c));
-    const tier = this.tier;
+    const tier = (this.tier = options.l1 === undefined ? undefined : new L1Tier<T>(this.keys.base, options.l1, store, (c) => this.outcomes.counter.l1(c)));
     this.unobserve = tier === undefined ? undefined : this.recorder?.held?.(() => ({ entries: tier.l1.entries, bytes: tier.l1.bytes }));
-    this.io = new StoreCalls(this.tier === undefined ? store : droppingStore(store, this.tier as L1Tier<unknown>), options.deadlineMs);
-    const encode = (value: T, key: string | undefined): Buffer => this.encode(value, key);
-    this.maintenance = new Maintenance(entity as Entity<T, unknown>, options, this.io, this.outcomes, encode);
-    this.transitions = transitionsOf({ entity, options, keys: this.keys, io: this.io, outcomes: this.outcomes, maintenance: this.maintenance, envelope: this.envelope, guard: this.guard, encode });
+    this.io = new StoreCalls(tier === undefined ? store : droppingStore(store, tier as L1Tier<unknown>), options.deadlineMs);
     this.policy = { ...options.loading, ttlSeconds: options.ttlSeconds };
-    const absent = encodeAbsentMarker(entity.current.schemaId, this.envelope, 0);
+    const { io, outcomes, policy } = this;
+    const keyOf = (fields: K): string => this.keyOf(fields);
+    this.writes = new Writes<T, K>({ entity, options, envelope, guard, io, outcomes, policy, keyOf, transitions: () => this.transitions });
+    const encode = (value: T, key: string | undefined, stamp?: Stamp): Buffer => this.writes.encode(value, key, stamp);
+    const maintenance = new Maintenance(entity as Entity<T, unknown>, options, io, outcomes, encode);
+    this.transitions = transitionsOf({ entity, options, keys: this.keys, io, outcomes, maintenance, envelope, guard, encode });
+    this.served = servedAgeOf(entity, options, outcomes.counter, io, (key) => this.loading.pending(key));
+    const served = (): ServedAge<T, K> => this.served;
+    const isFresh = (key: string, seen: Interpretation<T> | undefined): boolean => this.loading.isFresh(key, seen, this.policy);
+    const reads = (this.reads = new Reads<T, K>({ entity, options, store, io, outcomes, maintenance, transitions: this.transitions, tier, base: this.keys.base, keyOf, served, isFresh }));
     this.loading = new Loading<T, K>({
       typeName: entity.typeName,
-      io: this.io,
-      outcomes: this.outcomes,
-      guard: this.guard,
-      keyOf: (fields) => this.keyOf(fields),
+      io,
+      outcomes,
+      guard,
+      writtenAt: options.writtenAt,
+      keyOf,
       leaseKeyOf: (key) => this.keys.leaseKeyOf(key),
       // With an L1, getOrSet hands the loading cache its read through the L1 (lookedUp): this is the read without one.
-      lookup: (fields, key) => this.lookup(fields, key),
-      lookupMany: (fields, keys) => this.lookupThroughL1(fields, keys),
-      read: (key, bytes, fields) => this.read(key, bytes, fields),
+      lookup: (fields, key) => reads.lookup(fields, key).then((l) => reads.checked(l, key)),
+      lookupMany: (fields, keys) => reads.lookupThroughL1(fields, keys).then((l) => reads.checkedMany(l, keys)),
+      read: (key, bytes, fields) => reads.read(key, bytes, fields),
+      check: (looked, key) => reads.checked(looked, key),
       encode,
-      absentMarker: () => (this.envelope.writtenAt ? encodeAbsentMarker(entity.current.schemaId, this.envelope, Date.now()) : absent),
+      absentMarker: (stamp) => this.writes.absentMarker(stamp),
       dualWrite: (values, ttlSeconds) => this.transitions?.dualWrite(values, ttlSeconds),
+      hits: this.served,
     });
+    const { maxBatchKeys, deadlineMs, writtenAt } = options;
+    this.entries = new EntryOps<T, K>({ io, outcomes, maxBatchKeys, deadlineMs, writtenAt, policy, keyOf, deleteOrder: (f, key) => this.transitions?.deleteOrder(f, key) ?? [key], get: (f, o) => this.get(f, o) });
   }
 
   getOrSet(fields: K, loader: Loader<T, K>, options?: LoadCallOptions): Promise<T | undefined> {
@@ -237,7 +217,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       return Promise.reject(error as Error);
     }
     const tier = this.tier;
-    if (tier === undefined || typeof loader !== "function") return this.loading.get(fields, loader, policy);
+    if (tier === undefined || typeof loader !== "function" || policy.forceFresh === true) return this.loading.get(fields, loader, policy);
     // The L1 hit path: synchronous up to one resolved promise when the held value is fresh.
     let key: string;
     try {
@@ -245,9 +225,9 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const held = tier.l1.get(key);
-    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(held.value);
-    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false }) : tier.read(key, () => this.lookup(fields, key, true));
+    const held = this.reads.held(tier, key);
+    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(this.served.hit("l1", held, key, fields, loader, false, policy, tier.l1.lastNow));
+    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false, l1: true }) : this.reads.readThroughL1(tier, fields, key);
     return this.loading.get(fields, loader, policy, lookedUp);
   }
 
@@ -255,7 +235,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     if (this.closing !== undefined) return this.closed("getManyOrSet");
     try {
       const policy = loadPolicyOf(this.policy, options, this.options.writtenAt);
-      return this.loading.getMany(this.checkBatch(fields, "getManyOrSet(fields)"), loader, policy);
+      return this.loading.getMany(batchOf(fields, "getManyOrSet(fields)", this.options.maxBatchKeys), loader, policy);
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -265,6 +245,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     const { timeoutMs } = closeOptions(options, "close options");
     this.closing ??= this.io.drain(timeoutMs).finally(() => {
       this.tier?.close();
+      this.reads.invalidations?.close();
       this.unobserve?.();
     });
     return this.closing;
@@ -282,65 +263,73 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     return this.keys.keyOf(fields);
   }
 
-  get(fields: K): Promise<T | undefined> {
+  get(fields: K, options?: ReadOptions): Promise<T | undefined> {
     if (this.closing !== undefined) return this.closed("get");
-    return this.timed("get", this.tier === undefined ? this.getValue(fields) : this.getThroughL1(this.tier, fields));
-  }
-
-  /** `get` with an L1: a held value synchronously up to one resolved promise, else the key's read from Redis (joined per key). */
-  private getThroughL1(tier: L1Tier<T>, fields: K): Promise<T | undefined> {
-    let key: string;
+    let fresh: boolean;
     try {
-      key = this.keyOf(fields);
+      fresh = freshOnly(options);
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const held = tier.l1.get(key);
-    if (held !== undefined) return Promise.resolve(held.value);
-    return tier.read(key, () => this.lookup(fields, key, true)).then((l) => l.seen?.value);
+    if (fresh) return this.timed("get", this.reads.fresh(fields));
+    return this.timed("get", this.tier === undefined ? this.reads.value(fields) : this.reads.throughL1(this.tier, fields));
   }
 
-  getMany(fields: readonly K[]): Promise<(T | undefined)[]> {
+  getMany(fields: readonly K[], options?: ReadOptions): Promise<(T | undefined)[]> {
     if (this.closing !== undefined) return this.closed("getMany");
-    return this.timed("getMany", this.getValues(fields));
+    try {
+      const keys = batchOf(fields, "getMany(fields)", this.options.maxBatchKeys).map((f) => this.keyOf(f));
+      return this.timed("getMany", this.reads.values(fields, keys, freshOnly(options)));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  getEntry(fields: K): Promise<CacheEntry<T>> {
+    if (this.closing !== undefined) return this.closed("getEntry");
+    try {
+      return this.reads.entry(fields);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  invalidateTags(tags: readonly string[]): Promise<void> {
+    if (this.closing !== undefined) return this.closed("invalidateTags");
+    return this.timed("invalidateTags", this.reads.invalidation(false).invalidateTags(tags));
+  }
+
+  clear(): Promise<void> {
+    if (this.closing !== undefined) return this.closed("clear");
+    if (this.options.invalidation === undefined) return Promise.reject(new ConfigError("invalidation", "clear() needs the accessor's invalidation option (every instance reading the key space needs it)"));
+    return this.timed("clear", this.reads.invalidation(true).clear());
+  }
+
+  has(fields: K, options?: ReadOptions): Promise<boolean> {
+    return this.closing !== undefined ? this.closed("has") : this.entries.has(fields, options);
+  }
+
+  deleteMany(fields: readonly K[]): Promise<number> {
+    return this.closing !== undefined ? this.closed("deleteMany") : this.timed("delete", this.entries.deleteMany(fields));
+  }
+
+  expire(fields: K): Promise<boolean> {
+    return this.closing !== undefined ? this.closed("expire") : this.entries.expire(fields);
   }
 
   set(value: T, options?: WriteOptions): Promise<WriteOutcome> {
     if (this.closing !== undefined) return this.closed("set");
-    return this.timed("set", this.setValue(value, options));
+    return this.timed("set", this.writes.set(value, options));
   }
 
   setMany(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
     if (this.closing !== undefined) return this.closed("setMany");
-    return this.timed("setMany", this.setValues(values, options));
+    return this.timed("setMany", this.writes.setMany(values, options));
   }
 
   delete(fields: K): Promise<boolean> {
     if (this.closing !== undefined) return this.closed("delete");
-    return this.timed("delete", this.deleteEntry(fields));
-  }
-
-  async getEntry(fields: K): Promise<CacheEntry<T>> {
-    if (this.closing !== undefined) return this.closed("getEntry");
-    const key = this.keyOf(fields);
-    let bytes: Buffer | null;
-    try {
-      bytes = await this.io.bounded(this.store.get(key), "GET", key);
-    } catch (error) {
-      return { key, outcome: "error", value: undefined, schemaId: undefined, revision: undefined, writtenAt: undefined, writerTag: undefined, error: this.outcomes.readFailed(error, key) };
-    }
-    const seen = bytes !== null ? this.read(key, bytes, fields) : ((await this.elsewhere([fields], [key]))[0] ?? this.outcomes.miss<T>());
-    const header = seen.header;
-    return {
-      key,
-      outcome: seen.outcome,
-      value: seen.value,
-      schemaId: header?.schemaId,
-      revision: seen.revision?.revision,
-      writtenAt: header?.writtenAt === undefined ? undefined : new Date(header.writtenAt),
-      writerTag: header?.writerTag,
-      error: seen.error,
-    };
+    return this.timed("delete", this.entries.delete(fields));
   }
 
   l1Ready(timeoutMs = 5000): Promise<boolean> {
@@ -366,9 +355,10 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       keyOf: (fields) => this.keyOf(fields),
       // The read path of get, counting nothing (an operation's reads are not traffic).
       interpret: (bytes, key, budget) => interpret(this.entity, this.options, bytes, key, undefined, budget),
-      encode: (value, key) => this.encode(value, key),
+      encode: (value, key, stamp) => this.writes.encode(value, key, stamp),
       recorder: this.recorder,
       l1: this.tier?.l1,
+      invalidationReady: (timeoutMs) => this.reads.invalidations?.ready(timeoutMs) ?? Promise.resolve(false),
       previous:
         p === undefined ? undefined : (
           {
@@ -390,197 +380,4 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     work.then(took, took);
     return work;
   }
-
-  private async getValue(fields: K): Promise<T | undefined> {
-    const key = this.keyOf(fields);
-    let bytes: Buffer | null;
-    try {
-      bytes = await this.io.bounded(this.store.get(key), "GET", key);
-    } catch (error) {
-      this.outcomes.readFailed(error, key);
-      return undefined;
-    }
-    if (bytes !== null) return this.read(key, bytes, fields).value;
-    if (this.transitions?.readsElsewhere !== true) {
-      this.outcomes.counter.read("miss", undefined);
-      return undefined;
-    }
-    return ((await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>()).value;
-  }
-
-  /**
-   * `get`'s read for the loading cache: the settled interpretation
-   * (undefined for a plain miss) and whether the store failed. `timed`
-   * (the reads behind an L1) reads the key's remaining TTL in the same
-   * round trip, for the L1 to hold the value no longer.
-   */
-  private async lookup(fields: K, key: string, timed = false): Promise<Looked<T>> {
-    let bytes: Buffer | null;
-    let ttlMs: number | undefined;
-    try {
-      if (timed) {
-        const found = await this.io.readTimed(key);
-        bytes = found === null ? null : found.value;
-        ttlMs = found === null ? undefined : (found.ttlMs ?? Infinity);
-        if (found?.ttlError !== undefined) this.ttlUnread(found.ttlError);
-      } else bytes = await this.io.bounded(this.store.get(key), "GET", key);
-    } catch (error) {
-      this.outcomes.readFailed(error, key);
-      return { seen: undefined, failed: true };
-    }
-    if (bytes !== null) return { seen: this.read(key, bytes, fields), failed: false, ttlMs };
-    if (this.transitions?.readsElsewhere !== true) {
-      this.outcomes.counter.read("miss", undefined);
-      return { seen: undefined, failed: false };
-    }
-    return { seen: (await this.transitions.fallback([fields], [key]))[0] ?? this.outcomes.miss<T>(), failed: false };
-  }
-
-  private async getValues(fields: readonly K[]): Promise<(T | undefined)[]> {
-    const keys = this.checkBatch(fields, "getMany(fields)").map((f) => this.keyOf(f));
-    return (await this.lookupThroughL1(fields, keys)).map((l) => l.seen?.value);
-  }
-
-  /** `lookupMany` behind the L1, when there is one: only the keys it does not hold are read. */
-  private lookupThroughL1(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]> {
-    if (this.tier === undefined) return this.lookupMany(fields, keys);
-    return this.tier.many(keys, (positions) => this.lookupMany(positions.map((i) => fields[i] as K), positions.map((i) => keys[i] as string), true));
-  }
-
-  /**
-   * `getMany`'s read: one settled interpretation per key (undefined for a
-   * plain miss), within one call's work budget. `timed` (the reads behind
-   * an L1) reads each key's remaining TTL in the same round trips.
-   */
-  private async lookupMany(fields: readonly K[], keys: readonly string[], timed = false): Promise<Looked<T>[]> {
-    let found: (Buffer | null | Error)[];
-    let ttls: (number | undefined)[] | undefined;
-    if (timed) {
-      const read = await this.io.readManyTimed(keys, "MGET");
-      ttls = read.map((r) => (r === null || r instanceof Error ? undefined : (r.ttlMs ?? Infinity)));
-      const unread = read.find((r) => r !== null && !(r instanceof Error) && r.ttlError !== undefined);
-      if (unread !== null && unread !== undefined && !(unread instanceof Error)) this.ttlUnread(unread.ttlError as Error);
-      found = read.map((r) => (r === null || r instanceof Error ? r : r.value));
-    } else found = await this.io.readMany(keys, "MGET");
-    // A failed chunk is one error shared by its keys: each key is counted, the error reported once.
-    let reported: Set<Error> | undefined;
-    // One work budget for the whole call: past it, entries are over_budget misses, reported once.
-    const budget = new CallBudget(this.options);
-    // Decoded in slices: the event loop runs between them, never waiting for more than a slice and one read.
-    const out = await budget.slice.map(found, (bytes, i): Looked<T> | undefined => {
-      if (bytes === null) return undefined;
-      if (bytes instanceof Error) {
-        this.outcomes.readFailed(bytes, keys[i], (reported ??= new Set()));
-        return { seen: undefined, failed: true };
-      }
-      const limit = budget.next();
-      const seen = budget.spent ? budget.skip<T>() : budget.charge(interpret(this.entity, this.options, bytes, keys[i], fields[i], limit), limit);
-      return { seen: this.maintenance.settle(keys[i] as string, bytes, seen), failed: false, ttlMs: ttls?.[i] };
-    });
-    const absent = out.flatMap((v, i) => (v === undefined ? [i] : []));
-    if (absent.length > 0) {
-      const more = await this.elsewhere(absent.map((i) => fields[i] as K), absent.map((i) => keys[i] as string), budget);
-      absent.forEach((i, j) => (out[i] = { seen: more[j] ?? this.outcomes.miss<T>(), failed: false }));
-    }
-    const spent = budget.error("getMany", keys.length);
-    if (spent !== undefined) this.outcomes.report(spent);
-    return out as Looked<T>[];
-  }
-
-  private async setValue(value: T, options?: WriteOptions): Promise<WriteOutcome> {
-    const ttlSeconds = this.ttlOf(options);
-    const write = this.prepare(value, ttlSeconds);
-    const dual = this.transitions?.dualWrite([value], ttlSeconds);
-    let result: StoreWriteResult;
-    try {
-      result = await this.io.bounded(this.io.store.set(write, this.guard), "SET", write.key);
-    } catch (error) {
-      result = error instanceof Error ? error : new Error(String(error));
-    }
-    await dual;
-    return this.outcomes.written(result, write.key);
-  }
-
-  private async setValues(values: readonly T[], options?: WriteOptions): Promise<WriteOutcome[]> {
-    const ttlSeconds = this.ttlOf(options);
-    const writes = this.checkBatch(values, "setMany(values)").map((v) => this.prepare(v, ttlSeconds));
-    const dual = this.transitions?.dualWrite(values, ttlSeconds);
-    const results = await this.io.writeMany(writes, this.guard);
-    await dual;
-    let reported: Set<Error> | undefined;
-    return writes.map((w, i) => {
-      const result = results[i] ?? new UnexpectedReplyError("the store returned no result for this write");
-      return this.outcomes.written(result, w.key, result instanceof Error ? (reported ??= new Set()) : undefined);
-    });
-  }
-
-  private async deleteEntry(fields: K): Promise<boolean> {
-    const key = this.keyOf(fields);
-    const keys = this.transitions?.deleteOrder(fields, key) ?? [key];
-    let n = 0;
-    try {
-      for (const k of keys) n += await this.io.bounded(this.io.store.delete([k]), "DEL", k);
-    } catch (error) {
-      return this.outcomes.deleteFailed(error, key);
-    }
-    this.outcomes.counter.delete(n > 0 ? "deleted" : "absent");
-    return n > 0;
-  }
-
-  /** The decision table on bytes read at `key`, counted and with its side effects started. */
-  private read(key: string, bytes: Buffer, fields: K | undefined): Interpretation<T> {
-    return this.maintenance.settle(key, bytes, interpret(this.entity, this.options, bytes, key, fields));
-  }
-
-  /** A key's TTL could not be read with its value (an ACL without PTTL, say): its value is served but not held; reported once per accessor. */
-  private ttlUnread(error: Error): void {
-    if (this.ttlUnreadReported) return;
-    this.ttlUnreadReported = true;
-    this.outcomes.report(error);
-  }
-
-  /** Misses looked up in the previous major and the legacy key space, when the accessor has either. */
-  private async elsewhere(fields: readonly K[], keys: readonly string[], budget?: CallBudget): Promise<(Interpretation<T> | undefined)[]> {
-    return this.transitions?.readsElsewhere === true ? this.transitions.fallback(fields, keys, budget) : [];
-  }
-
-  /** Rejects a batch that is not an array or has more than `maxBatchKeys` entries, before any work. */
-  private checkBatch<V>(values: readonly V[], argument: string): readonly V[] {
-    return batchOf(values, argument, this.options.maxBatchKeys);
-  }
-
-  /** The TTL of a write: the accessor's, or the per-call option (validated: a caller's mistake is a ConfigError). */
-  private ttlOf(options: WriteOptions | undefined): number {
-    return writeTtlOf(options, this.options.ttlSeconds);
-  }
-
-  private prepare(value: T, ttlSeconds: number): StoreWrite {
-    const key = this.keyOf(value as unknown as K);
-    const { jitter, graceSeconds } = this.policy;
-    return { key, value: this.encode(value, key), ttlSeconds: storedTtlOf(key, ttlSeconds, jitter, graceSeconds) };
-  }
-
-  private encode(value: T, key: string | undefined): Buffer {
-    try {
-      return encodeEnvelope(writer, this.entity.current.schemaId, value, this.entity.encode, this.envelope, Date.now());
-    } catch (cause) {
-      const field = cause instanceof FieldValueError ? cause.pathFrom(value) || undefined : undefined;
-      throw new EncodeError(this.entity.typeName, key, cause instanceof Error ? cause.message : String(cause), { cause }, field);
-    }
-  }
-}
-
-/** The previous major of a `migrates_from` entity, resolved once for one accessor. */
-function previousSide<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T>): PreviousSide<T, K> | undefined {
-  const previous = entity.previous;
-  const migrations = migrationsOf(entity);
-  if (previous === undefined || migrations === undefined) return undefined;
-  return {
-    entity: previous.entity,
-    base: keyBase(options.prefix, previous.entity.entity, previous.entity.major, options.variant),
-    // The previous major's entries are read as its own accessors read them, without side effects.
-    options: { ...options, legacy: undefined, rewriteLegacy: false, minRevision: 1, onOlderRevision: "upgrade", writeBack: false, deleteCorrupt: false, deleteRejected: false },
-    migrations,
-    mapKey: previous.key ?? (migrations.previousKey as (fields: K) => unknown),
-  };
 }

@@ -1,3 +1,4 @@
+import type { Stamp } from "../envelope/encode.js";
 import type { CacheStore } from "../stores/store.js";
 import type { L1 } from "../l1/l1.js";
 import type { MetricRecorder } from "../metrics/sink.js";
@@ -27,7 +28,10 @@ export interface AccessorInternals<T, K = never> {
   /** The read path of `get`, without counting (`key`: the key the bytes were read at, for messages; `budget`: work units it may take, at most `maxReadWork`). */
   interpret(bytes: Buffer, key?: string, budget?: number): Interpretation<T>;
   /** The bytes `set` would store for `value` (current revision, this accessor's envelope options). */
-  encode(value: T, key?: string): Buffer;
+  /** The envelope of `value`; `stamp` keeps an entry's own written-at and tags when it is rewritten. */
+  /** Resolves true once the tag states' tracking is live (false without the `invalidation` option or tracking). */
+  invalidationReady(timeoutMs: number): Promise<boolean>;
+  encode(value: T, key?: string, stamp?: Stamp): Buffer;
   /** The accessor's metrics recorder, when a sink is configured. */
   readonly recorder: MetricRecorder | undefined;
   /** The accessor's L1 (the `l1` option), for tools and tests: `ready(ms)` waits until tracking is live. */

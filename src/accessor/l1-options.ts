@@ -31,7 +31,7 @@ export interface ResolvedL1 {
   readonly tracking: InvalidationSource | undefined;
 }
 
-const sourceCheck = satisfies<InvalidationSource>(
+export const sourceCheck = satisfies<InvalidationSource>(
   (v) => typeof v === "object" && v !== null && typeof (v as InvalidationSource).watch === "function",
   "an invalidation source (store.tracking(), ioredisTracking(client), nodeRedisTracking(client))",
 );

@@ -94,7 +94,7 @@ export class L1Tier<T> {
     const rest: number[] = [];
     for (let i = 0; i < keys.length; i++) {
       const held = this.l1.get(keys[i] as string);
-      if (held !== undefined) out[i] = { seen: held, failed: false };
+      if (held !== undefined) out[i] = { seen: held, failed: false, l1: true };
       else rest.push(i);
     }
     if (rest.length === 0) return out;

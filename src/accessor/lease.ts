@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { LoaderError, ProtocacheError } from "../errors.js";
 import type { LoadPolicy } from "./loading-options.js";
 import type { Outcomes } from "./outcomes.js";
+import type { Looked } from "./looked.js";
 import type { Interpretation } from "./read.js";
 import type { StoreCalls } from "./store-calls.js";
 
@@ -11,6 +12,8 @@ export interface LeaseParts<T, K> {
   readonly outcomes: Outcomes;
   /** The decision table on bytes read at `key`, counted. */
   read(key: string, bytes: Buffer, fields: K): Interpretation<T>;
+  /** What this caller may have of a read: a miss when a tag or clear() retired its value (docs/invalidation.md). */
+  check(looked: Looked<T>, key: string): Looked<T> | Promise<Looked<T>>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref?.());
@@ -81,7 +84,8 @@ export class Leases<T, K> {
       return undefined;
     }
     if (bytes === null) return undefined;
-    const seen = this.p.read(key, bytes, fields);
+    const { seen } = await this.p.check({ seen: this.p.read(key, bytes, fields), failed: false }, key);
+    if (seen === undefined) return undefined;
     if (seen.outcome === "absent") return { served: undefined };
     return seen.value === undefined ? undefined : { served: seen.value };
   }

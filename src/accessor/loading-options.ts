@@ -1,5 +1,5 @@
 import { ConfigError } from "../errors.js";
-import { boolean, integer, options, refine, satisfies, ttlSeconds, withDefault, type Check, type ShapeOf } from "../validation/index.js";
+import { boolean, integer, optional, options, refine, satisfies, tagList, ttlSeconds, withDefault, type Check, type ShapeOf } from "../validation/index.js";
 
 /**
  * The loading cache's options (`loading` of an accessor's options;
@@ -40,8 +40,22 @@ export interface LoadingOptions {
    * effect without a stale value. Default none.
    */
   readonly softTimeoutMs?: number;
-  /** Milliseconds after which a load is given up: its `signal` aborts and callers get a LoadTimeoutError (or a stale value). Default none. */
+  /**
+   * Milliseconds a caller waits for a load: past it, callers get a
+   * LoadTimeoutError (or a stale value) and the load is given up (its
+   * `signal` aborts, nothing is cached), unless `backgroundCompletion` lets
+   * it finish. Default none.
+   */
   readonly hardTimeoutMs?: number;
+  /**
+   * `true`: a load past `hardTimeoutMs` is not aborted but completes in the
+   * background (its signal does not abort), and its value is cached when it
+   * arrives; callers still stop waiting at `hardTimeoutMs`, and callers that
+   * come meanwhile join it (each waits at most `hardTimeoutMs`). Costs the
+   * source the rest of the slow load (docs/loading.md, "Background
+   * completion"). Default false: the load is aborted.
+   */
+  readonly backgroundCompletion?: boolean;
   /**
    * Fraction of the fresh TTL after which a read of a fresh entry also starts
    * a background refresh (above 0, below 1), so hot keys never expire.
@@ -49,9 +63,11 @@ export interface LoadingOptions {
    */
   readonly eagerRefresh?: number;
   /**
-   * After a background refresh failed, milliseconds during which reads of
-   * that key in grace do not start another one (the source is not hammered
-   * while it is down). Default 1000.
+   * After a load of a key failed (a background refresh, or a caller's load),
+   * milliseconds during which callers holding a stale value of that key get
+   * it without calling the loader again, and no background refresh starts
+   * (the source is not hammered while it is down). Callers without a stale
+   * value still load. 0 turns it off. Default 1000.
    */
   readonly failSafeBackoffMs?: number;
   /**
@@ -73,8 +89,26 @@ export interface LoadCallOptions {
   readonly graceSeconds?: number;
   /** `loading.absentTtlSeconds` for this call. */
   readonly absentTtlSeconds?: number;
+  /** `loading.softTimeoutMs` for this call. */
   readonly softTimeoutMs?: number;
+  /** `loading.hardTimeoutMs` for this call. */
   readonly hardTimeoutMs?: number;
+  /**
+   * `true`: load even if a fresh value is cached (the cached value is not
+   * read, and is not a fallback when the loader fails), then cache the
+   * result as any load does. Still single-flight in this process (callers of
+   * a key share one load, a load already in flight included); no lease
+   * across instances. Default false.
+   *
+   * @example
+   * ```ts
+   * await db.users.update(id, change);
+   * const user = await users.getOrSet({ id }, load, { forceFresh: true }); // the source's value, now cached
+   * ```
+   */
+  readonly forceFresh?: boolean;
+  /** Invalidation tags of every entry this call writes (docs/invalidation.md); the loader may add its own (`context.setTags`). Needs the accessor's `invalidation` option. */
+  readonly tags?: readonly string[];
 }
 
 /** {@link LoadingOptions} with defaults applied. */
@@ -85,6 +119,7 @@ export interface ResolvedLoading {
   readonly staleWhileRevalidate: boolean;
   readonly softTimeoutMs: number | undefined;
   readonly hardTimeoutMs: number | undefined;
+  readonly backgroundCompletion: boolean;
   readonly eagerRefresh: number | undefined;
   readonly failSafeBackoffMs: number;
   readonly lease: { readonly ttlMs: number; readonly waitMs: number } | undefined;
@@ -93,6 +128,10 @@ export interface ResolvedLoading {
 /** One call's loading policy: the accessor's, with the call's options over it. */
 export interface LoadPolicy extends ResolvedLoading {
   readonly ttlSeconds: number;
+  /** The call's `forceFresh` (absent: false). */
+  readonly forceFresh?: boolean;
+  /** Tags of every entry the call writes, checked; undefined for none. */
+  readonly tags?: readonly string[] | undefined;
 }
 
 /** TTL options, each saying what its 0 means; bounded like every TTL (MAX_TTL_SECONDS, 10 years). */
@@ -124,6 +163,7 @@ const loadingSpec = options(
     staleWhileRevalidate: withDefault(boolean(), true),
     softTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
     hardTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
+    backgroundCompletion: withDefault(boolean(), false),
     eagerRefresh: (v, p) => (v === undefined ? undefined : fraction(0, 1, true)(v, p)),
     failSafeBackoffMs: withDefault(integer(0, 3_600_000, "whole milliseconds from 0 to 3600000"), 1000),
     lease: leaseCheck,
@@ -149,6 +189,7 @@ export const loadingCheck = (writtenAt: boolean): Check<ResolvedLoading> =>
       staleWhileRevalidate: o.staleWhileRevalidate,
       softTimeoutMs: o.softTimeoutMs,
       hardTimeoutMs: o.hardTimeoutMs,
+      backgroundCompletion: o.backgroundCompletion,
       eagerRefresh: o.eagerRefresh,
       failSafeBackoffMs: o.failSafeBackoffMs,
       lease: lease === undefined ? undefined : { ttlMs: lease.ttlMs ?? Math.max(5000, o.hardTimeoutMs ?? 0), waitMs: lease.waitMs },
@@ -162,6 +203,8 @@ const callSpec = options(
     absentTtlSeconds: (v, p) => (v === undefined ? undefined : absentTtl(v, p)),
     softTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
     hardTimeoutMs: (v, p) => (v === undefined ? undefined : milliseconds(v, p)),
+    forceFresh: optional(boolean()),
+    tags: optional(tagList(true)),
   } satisfies ShapeOf<LoadCallOptions>,
   { expected: "an object like { ttlSeconds: 60 } or nothing", name: "load options" },
 );
@@ -177,6 +220,8 @@ export function loadPolicyOf(base: LoadPolicy, call: unknown, writtenAt: boolean
     absentTtlSeconds: o.absentTtlSeconds ?? base.absentTtlSeconds,
     softTimeoutMs: o.softTimeoutMs ?? base.softTimeoutMs,
     hardTimeoutMs: o.hardTimeoutMs ?? base.hardTimeoutMs,
+    forceFresh: o.forceFresh === true,
+    tags: o.tags !== undefined && o.tags.length > 0 ? o.tags : undefined,
   };
   if (policy.graceSeconds > 0 && !writtenAt) throw new ConfigError("graceSeconds", "needs the accessor's writtenAt: true (freshness is read from the envelope's written-at)");
   if (policy.softTimeoutMs !== undefined && policy.hardTimeoutMs !== undefined && policy.softTimeoutMs >= policy.hardTimeoutMs) {

@@ -1,9 +1,13 @@
 import { KeyMismatchError, LoaderError, LoaderResultError, LoadTimeoutError, ProtocacheError } from "../errors.js";
+import type { ServedAgeSource } from "../metrics/age-histogram.js";
 import type { StatsCounter } from "../stats.js";
+import type { Stamp } from "../envelope/encode.js";
 import type { StoreWrite, StoreWriteResult, WriteGuard } from "../stores/store.js";
-import { invalid } from "../validation/index.js";
+import { invalid, tagList } from "../validation/index.js";
 import { freshMsOf, freshnessOf, storedTtlOf, type Freshness } from "./freshness.js";
 import { Leases } from "./lease.js";
+import type { Looked } from "./looked.js";
+import { LoadChoices, type EntryChoice, type LoadEntryControl } from "./load-context.js";
 import type { LoadPolicy } from "./loading-options.js";
 import type { Outcomes } from "./outcomes.js";
 import type { Interpretation } from "./read.js";
@@ -16,12 +20,33 @@ import type { StoreCalls } from "./store-calls.js";
  */
 export type Loader<T, K> = (fields: K, context: LoadContext<T>) => T | undefined | Promise<T | undefined>;
 
-/** What a loader is given besides the key fields. */
-export interface LoadContext<T> {
-  /** Aborted when the load passes `hardTimeoutMs` (with a LoadTimeoutError as its reason). */
+/**
+ * What a loader is given besides the key fields: its signal, the stale
+ * value, and the entry's controls (`setTtl`, `setGrace`, `skip`: adaptive
+ * caching, docs/loading.md "The loader decides").
+ *
+ * @example
+ * ```ts
+ * const user = await users.getOrSet({ id }, async ({ id }, context) => {
+ *   const row = await db.findUser(id, { signal: context.signal });
+ *   if (row?.pending) context.setTtl(5); // changing soon: fresh for 5 s only
+ *   if (row?.fromFallbackReplica) context.skip(); // returned, not cached
+ *   return row;
+ * });
+ * ```
+ */
+export interface LoadContext<T> extends LoadEntryControl {
+  /** Aborted when the load passes `hardTimeoutMs` (with a LoadTimeoutError as its reason), unless `backgroundCompletion` lets it finish. */
   readonly signal: AbortSignal;
-  /** The stale value being refreshed, when there is one (a read in grace, an eager refresh). */
+  /** The value being refreshed, when there is one (a read in grace, an eager refresh, a value past its grace still in Redis). */
   readonly stale: T | undefined;
+  /**
+   * Adds invalidation tags to the entry this load writes (docs/invalidation.md),
+   * e.g. chosen from the value loaded; with the call's `tags` option, both
+   * apply. Needs the accessor's `invalidation` option; a bad list throws a
+   * ConfigError (the load fails with it).
+   */
+  setTags(tags: readonly string[]): void;
 }
 
 /**
@@ -30,23 +55,45 @@ export interface LoadContext<T> {
  */
 export type BatchLoader<T, K> = (fields: readonly K[], context: BatchLoadContext) => readonly (T | undefined)[] | Promise<readonly (T | undefined)[]>;
 
-/** What a batch loader is given besides the key fields. */
-export interface BatchLoadContext {
-  /** Aborted when the load passes `hardTimeoutMs`. */
+/**
+ * What a batch loader is given besides the key fields: its signal, and the
+ * controls of adaptive caching for every entry of the batch (`setTtl`,
+ * `setGrace`, `skip` on the context itself) or for one (`entry(i)`, `i` the
+ * index of its key fields in the array the loader was given; an entry's own
+ * choice wins over the batch's).
+ *
+ * @example
+ * ```ts
+ * const found = await users.getManyOrSet(ids.map((id) => ({ id })), async (missing, context) => {
+ *   const rows = await db.findUsers(missing.map((f) => f.id), { signal: context.signal });
+ *   context.setTtl(600); // every entry of this batch: fresh for 10 min
+ *   missing.forEach((f, i) => {
+ *     if (rows.get(f.id)?.pending) context.entry(i).setTtl(5);
+ *     if (!rows.has(f.id)) context.entry(i).skip(); // no absent marker for this one
+ *   });
+ *   return missing.map((f) => rows.get(f.id));
+ * });
+ * ```
+ */
+export interface BatchLoadContext extends LoadEntryControl {
+  /** Aborted when the load passes `hardTimeoutMs`, unless `backgroundCompletion` lets it finish. */
   readonly signal: AbortSignal;
+  /** The controls of the entry at `index` in the fields given to the loader (a ConfigError for an index out of range). */
+  entry(index: number): LoadEntryControl;
+  /** Adds invalidation tags to the entry of the key at `index` of the fields given (every key's when `index` is left out), like `LoadContext.setTags`. */
+  setTags(tags: readonly string[], index?: number): void;
 }
 
-/** What a lookup of one key found: the settled read (undefined for none), and whether the store failed. */
-export interface Looked<T> {
-  readonly seen: Interpretation<T> | undefined;
-  readonly failed: boolean;
-  /**
-   * The key's remaining TTL in Redis when it was read, in milliseconds
-   * (Infinity: no expiry), when the read asked for it (the reads behind an
-   * L1): an L1 holds the value no longer. Absent otherwise, and then an L1
-   * does not hold the value.
-   */
-  readonly ttlMs?: number | undefined;
+export type { Looked } from "./looked.js";
+
+/** What getOrSet and getManyOrSet tell of the values they serve from the cache: their age, the staleness audit (served-age.ts). */
+export interface LoadHits<T, K> {
+  /** `seen`'s value is served (`batch`: by getManyOrSet, `loader` its BatchLoader). */
+  hit(source: ServedAgeSource, seen: Interpretation<T>, key: string, fields: K, loader: Loader<T, K> | BatchLoader<T, K>, batch: boolean, policy: LoadPolicy): unknown;
+  /** `seen`'s value, kept to fall back on if its load fails (`failSafe` when it is served). */
+  fallback(seen: Interpretation<T>): T | undefined;
+  /** A value kept by `fallback` is served: the load failed or passed its soft timeout. */
+  failSafe(stale: T): void;
 }
 
 /** The accessor's parts the loading cache works with (built by the facade). */
@@ -55,6 +102,8 @@ export interface LoadingParts<T, K> {
   readonly io: StoreCalls;
   readonly outcomes: Outcomes;
   readonly guard: WriteGuard | undefined;
+  /** The accessor writes written-at (a loader's grace needs it). */
+  readonly writtenAt: boolean;
   keyOf(fields: K): string;
   leaseKeyOf(key: string): string;
   /** GET, the decision table (counted, side effects started), then the previous major and legacy key space on a miss. */
@@ -63,16 +112,19 @@ export interface LoadingParts<T, K> {
   lookupMany(fields: readonly K[], keys: readonly string[]): Promise<Looked<T>[]>;
   /** The decision table on bytes read at `key`, counted. */
   read(key: string, bytes: Buffer, fields: K): Interpretation<T>;
-  /** The envelope `set` would write (throws EncodeError). */
-  encode(value: T, key: string): Buffer;
-  /** An absent marker in the current revision. */
-  absentMarker(): Buffer;
+  /** What this caller may have of a read: a miss when a tag or clear() retired its value. */
+  check(looked: Looked<T>, key: string): Looked<T> | Promise<Looked<T>>;
+  /** The envelope `set` would write (throws EncodeError); `stamp`: the load's start and tags. */
+  encode(value: T, key: string, stamp?: Stamp): Buffer;
+  /** An absent marker in the current revision, stamped like `encode`. */
+  absentMarker(stamp?: Stamp): Buffer;
   /** Dual-writes to the previous major, when the accessor does. */
   dualWrite(values: readonly T[], ttlSeconds: number): Promise<void> | undefined;
+  readonly hits: LoadHits<T, K>;
 }
 
 /** How a load ended, for everyone waiting on it (never a rejected promise: background loads have nobody to catch one). */
-type Settled<T> = { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly error: unknown };
+export type Settled<T> = { readonly ok: true; readonly value: T | undefined } | { readonly ok: false; readonly error: unknown };
 
 /** One load in flight for one key: callers of the key in this process share it. */
 class Flight<T> {
@@ -89,7 +141,7 @@ function deferredFlight<T>(): { flight: Flight<T>; settle: (s: Settled<T>) => vo
   return { flight, settle };
 }
 
-/** Most keys whose failed refresh is remembered (for `failSafeBackoffMs`); past it the memory is cleared. */
+/** Most keys whose failed load is remembered (for `failSafeBackoffMs`), or whose last saved load's start is (background completion); past it the memory is cleared. */
 const MAX_BACKOFF_KEYS = 10_000;
 
 /**
@@ -102,8 +154,10 @@ const MAX_BACKOFF_KEYS = 10_000;
  */
 export class Loading<T, K> {
   private readonly flights = new Map<string, Flight<T>>();
-  /** Key → time before which a failed background refresh is not retried. */
+  /** Key → time before which a failed load is not retried by callers holding a stale value. */
   private readonly backoff = new Map<string, number>();
+  /** Key → start time of the newest load whose result was written (with `backgroundCompletion`: a late result never overwrites a newer load's). */
+  private readonly savedStart = new Map<string, number>();
   private readonly counter: StatsCounter;
 
   private readonly leases: Leases<T, K>;
@@ -121,28 +175,37 @@ export class Loading<T, K> {
   async get(fields: K, loader: Loader<T, K>, policy: LoadPolicy, lookedUp?: Promise<Looked<T>>): Promise<T | undefined> {
     if (typeof loader !== "function") throw invalid("loader", "a function (fields, { signal, stale }) => value | undefined", loader);
     const key = this.p.keyOf(fields);
-    const { seen, failed } = await (lookedUp ?? this.p.lookup(fields, key));
+    // forceFresh: nothing cached is read or served; no lease (a waiter could not tell another instance's write from the value it must not serve).
+    if (policy.forceFresh === true) return this.wait(this.flight(key, fields, loader, policy, undefined, true), policy, undefined);
+    const { seen, failed, l1 } = await (lookedUp ?? this.p.lookup(fields, key));
     let stale: T | undefined;
     if (seen !== undefined) {
       if (seen.outcome === "absent") return undefined;
       const value = seen.value;
       if (value !== undefined) {
-        switch (this.freshness(key, seen, policy)) {
-          case "fresh":
-            return value;
-          case "eager":
-            this.refresh(key, fields, loader, policy, value, "eager_refresh");
-            return value;
-          case "stale":
-            if (policy.staleWhileRevalidate) {
-              this.counter.load("stale_grace");
-              this.refresh(key, fields, loader, policy, value, undefined);
-              return value;
-            }
-            stale = value;
-            break;
-          case "expired":
-            break;
+        const state = this.freshness(key, seen, policy);
+        const source = l1 === true ? "l1" : "redis";
+        if (state === "fresh") {
+          this.p.hits.hit(source, seen, key, fields, loader, false, policy);
+          return value;
+        }
+        if (state === "eager") {
+          this.refresh(key, fields, loader, policy, value, "eager_refresh");
+          this.p.hits.hit(source, seen, key, fields, loader, false, policy);
+          return value;
+        }
+        if (state === "stale" && policy.staleWhileRevalidate) {
+          this.counter.load("stale_grace");
+          this.refresh(key, fields, loader, policy, value, undefined);
+          this.p.hits.hit("stale", seen, key, fields, loader, false, policy);
+          return value;
+        }
+        // Stale without stale-while-revalidate, or past this call's grace but still in Redis (a longer grace
+        // its writer chose): loaded, with the value as the fail-safe; served as it is while the key's last load failed.
+        stale = this.p.hits.fallback(seen);
+        if (this.throttled(key)) {
+          this.p.hits.failSafe(value);
+          return value;
         }
       }
     }
@@ -153,7 +216,8 @@ export class Loading<T, K> {
   async getMany(fields: readonly K[], loader: BatchLoader<T, K>, policy: LoadPolicy): Promise<(T | undefined)[]> {
     if (typeof loader !== "function") throw invalid("loader", "a function (fields[], { signal }) => (value | undefined)[]", loader);
     const keys = fields.map((f) => this.p.keyOf(f));
-    const looked = await this.p.lookupMany(fields, keys);
+    // forceFresh: nothing cached is read or served, every key is loaded (or joins its load in flight).
+    const looked = policy.forceFresh === true ? keys.map((): Looked<T> => ({ seen: undefined, failed: false })) : await this.p.lookupMany(fields, keys);
     const out: (T | undefined)[] = new Array<T | undefined>(keys.length).fill(undefined);
     /** Index of each key to wait for, with the stale value its caller may fall back on. */
     const waiting: { i: number; flight: Flight<T>; stale: T | undefined }[] = [];
@@ -167,24 +231,26 @@ export class Loading<T, K> {
         waiting.push({ i, flight: current, stale });
       } else if (!missing.has(key)) missing.set(key, i);
     };
-    looked.forEach(({ seen }, i) => {
+    looked.forEach(({ seen, l1 }, i) => {
       const key = keys[i] as string;
       if (seen?.outcome === "absent") return;
       const value = seen?.value;
       if (value !== undefined && seen !== undefined) {
         const state = this.freshness(key, seen, policy);
         out[i] = value;
-        if (state === "fresh") return;
+        if (state === "fresh") return void this.p.hits.hit(l1 === true ? "l1" : "redis", seen, key, fields[i] as K, loader, true, policy);
         if (state === "eager" || (state === "stale" && policy.staleWhileRevalidate)) {
           if (state === "stale") this.counter.load("stale_grace");
           if (!this.inFlight(key) && !this.backedOff(key) && !refresh.has(key)) {
             if (state === "eager") this.counter.load("eager_refresh");
             refresh.set(key, i);
           }
-          return;
+          return void this.p.hits.hit(state === "stale" ? "stale" : l1 === true ? "l1" : "redis", seen, key, fields[i] as K, loader, true, policy);
         }
-        if (state === "stale") return join(i, key, value);
-        out[i] = undefined;
+        // Stale without stale-while-revalidate, or past grace but still in Redis: the fail-safe of its load, or served while its last load failed.
+        const kept = this.p.hits.fallback(seen);
+        if (this.throttled(key)) return void this.p.hits.failSafe(value);
+        return join(i, key, kept);
       }
       join(i, key, undefined);
     });
@@ -210,6 +276,29 @@ export class Loading<T, K> {
     return seen.outcome === "absent" || (seen.value !== undefined && this.freshness(key, seen, policy) === "fresh");
   }
 
+  /** True when `seen` holds a value within its fresh TTL (due for an eager refresh included): what `get(fields, { allowStale: false })` returns. */
+  isFresh(key: string, seen: Interpretation<T> | undefined, policy: LoadPolicy): boolean {
+    if (seen?.value === undefined) return false;
+    const state = this.freshness(key, seen, policy);
+    return state === "fresh" || state === "eager";
+  }
+
+  /**
+   * True when a caller holding a stale value of `key` gets it as it is:
+   * no load of the key is in flight to join, and its last load failed less
+   * than `failSafeBackoffMs` ago (counted `stale_fail_safe`).
+   */
+  private throttled(key: string): boolean {
+    if (this.flights.has(key) || !this.backedOff(key)) return false;
+    this.counter.load("stale_fail_safe");
+    return true;
+  }
+
+  /** The load of `key` in flight in this process, if any (the staleness audit compares with it instead of calling the loader). */
+  pending(key: string): Promise<Settled<T>> | undefined {
+    return this.flights.get(key)?.promise;
+  }
+
   private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy): Freshness {
     const writtenAt = seen.header?.writtenAt;
     if (writtenAt === undefined || policy.ttlSeconds === 0) return "fresh";
@@ -223,7 +312,7 @@ export class Loading<T, K> {
     return this.flights.has(key);
   }
 
-  /** True while a failed background refresh of `key` is within `failSafeBackoffMs`. */
+  /** True while the last failed load of `key` is within `failSafeBackoffMs`. */
   private backedOff(key: string): boolean {
     const until = this.backoff.get(key);
     if (until === undefined) return false;
@@ -242,14 +331,11 @@ export class Loading<T, K> {
   private refresh(key: string, fields: K, loader: Loader<T, K>, policy: LoadPolicy, stale: T, counted: "eager_refresh" | undefined): void {
     if (this.flights.has(key) || this.backedOff(key)) return;
     if (counted !== undefined) this.counter.load(counted);
-    const flight = this.flight(key, fields, loader, policy, stale, false, true);
-    void flight.promise.then((s) => {
-      if (!s.ok) this.backOff(key, policy);
-    });
+    this.flight(key, fields, loader, policy, stale, false, true);
   }
 
-  /** Joins the load of `key` in flight, or starts one. */
-  private flight(key: string, fields: K, loader: Loader<T, K>, policy: LoadPolicy, stale: T | undefined, storeFailed: boolean, background = false): Flight<T> {
+  /** Joins the load of `key` in flight, or starts one (`noLease`: in-process single-flight only). */
+  private flight(key: string, fields: K, loader: Loader<T, K>, policy: LoadPolicy, stale: T | undefined, noLease: boolean, background = false): Flight<T> {
     const current = this.flights.get(key);
     if (current !== undefined) {
       this.counter.load("coalesced");
@@ -257,7 +343,7 @@ export class Loading<T, K> {
     }
     const flight = new Flight<T>();
     this.flights.set(key, flight);
-    flight.promise = this.p.io.track(this.run(key, fields, loader, policy, stale, storeFailed, background)).then((settled) => {
+    flight.promise = this.p.io.track(this.run(key, fields, loader, policy, stale, noLease, background)).then((settled) => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
       return settled;
     });
@@ -278,6 +364,7 @@ export class Loading<T, K> {
           this.counter.load("soft_timeout");
         }
         this.counter.load("stale_fail_safe");
+        this.p.hits.failSafe(stale);
         return stale;
       }
     } else {
@@ -286,27 +373,37 @@ export class Loading<T, K> {
     if (settled.ok) return settled.value;
     if (stale !== undefined) {
       this.counter.load("stale_fail_safe");
+      this.p.hits.failSafe(stale);
       return stale;
     }
     throw settled.error;
   }
 
-  /** One load of one key: lease, loader (with its timeouts), write; never rejects. */
-  private async run(key: string, fields: K, loader: Loader<T, K>, policy: LoadPolicy, stale: T | undefined, storeFailed: boolean, background: boolean): Promise<Settled<T>> {
+  /** One load of one key: lease, loader (with its timeouts and the loader's choices), write; never rejects. */
+  private async run(key: string, fields: K, loader: Loader<T, K>, policy: LoadPolicy, stale: T | undefined, noLease: boolean, background: boolean): Promise<Settled<T>> {
     let token: Buffer | undefined;
-    const leaseKey = policy.lease === undefined || storeFailed ? undefined : this.p.leaseKeyOf(key);
+    const leaseKey = policy.lease === undefined || noLease ? undefined : this.p.leaseKeyOf(key);
     try {
       if (leaseKey !== undefined) {
         const lease = await this.leases.take(key, leaseKey, fields, policy, stale);
         if ("served" in lease) return { ok: true, value: lease.served };
         token = lease.token;
       }
-      const value = await this.call(key, policy, (signal) => loader(fields, { signal, stale }));
+      // Entries record when their source was read: an invalidation after that retires them (docs/invalidation.md).
+      const startedAt = Date.now();
+      const tags = new LoadTags(1);
+      const choices = new LoadChoices(key, 1, this.p.writtenAt, (e) => this.p.outcomes.report(e));
+      const load = (signal: AbortSignal): ReturnType<Loader<T, K>> => loader(fields, { signal, stale, ...choices.control(), setTags: (t) => tags.add(t, 0) });
+      const value = await this.call(key, policy, choices, load, (late) => {
+        checkLoaded(late, key);
+        return this.save([key], [late], policy, choices, startedAt, tags);
+      });
       checkLoaded(value, key);
-      await this.save([key], [value], policy);
+      await this.save([key], [value], policy, choices, startedAt, tags);
       return { ok: true, value };
     } catch (error) {
       this.counter.load(background ? "refresh_error" : "load_error");
+      this.backOff(key, policy);
       if (background || stale !== undefined) this.p.outcomes.report(error instanceof ProtocacheError && !(error instanceof LoadTimeoutError) ? error : new LoaderError(key, error));
       return { ok: false, error };
     } finally {
@@ -338,21 +435,28 @@ export class Loading<T, K> {
         (settles[j] as (s: Settled<T>) => void)(settled(j));
       });
     };
+    const first = batchKeys[0] as string;
+    const checked = (values: unknown): readonly (T | undefined)[] => {
+      if (!Array.isArray(values) || values.length !== batchKeys.length) {
+        throw new LoaderResultError(`the getManyOrSet loader of ${this.p.typeName} was given ${batchKeys.length} keys and returned ${Array.isArray(values) ? `${values.length} entries` : typeof values}: return one entry (a value or undefined) per key, in order`);
+      }
+      values.forEach((v: unknown, j: number) => checkLoaded(v, batchKeys[j] as string));
+      return values as readonly (T | undefined)[];
+    };
     const run = async (): Promise<void> => {
+      const choices = new LoadChoices(first, batchKeys.length, this.p.writtenAt, (e) => this.p.outcomes.report(e));
+      const started = Date.now();
       try {
-        const values = await this.call(batchKeys[0] as string, policy, (signal) => loader(batchFields, { signal }));
-        if (!Array.isArray(values) || values.length !== batchKeys.length) {
-          throw new LoaderResultError(`the getManyOrSet loader of ${this.p.typeName} was given ${batchKeys.length} keys and returned ${Array.isArray(values) ? `${values.length} entries` : typeof values}: return one entry (a value or undefined) per key, in order`);
-        }
-        values.forEach((v: T | undefined, j: number) => checkLoaded(v, batchKeys[j] as string));
-        await this.save(batchKeys, values as readonly (T | undefined)[], policy);
+        const tags = new LoadTags(batchKeys.length);
+        const load = (signal: AbortSignal): ReturnType<BatchLoader<T, K>> =>
+          loader(batchFields, { signal, ...choices.control(), entry: (index: number) => choices.entry(index), setTags: (t, index) => tags.add(t, index) });
+        const values = checked(await this.call(first, policy, choices, load, (late) => this.save(batchKeys, checked(late), policy, choices, started, tags)));
+        await this.save(batchKeys, values, policy, choices, started, tags);
         finish((j) => ({ ok: true, value: values[j] }));
       } catch (error) {
         this.counter.load(background ? "refresh_error" : "load_error");
-        if (background) {
-          this.p.outcomes.report(error instanceof ProtocacheError ? error : new LoaderError(batchKeys[0] as string, error));
-          for (const key of batchKeys) this.backOff(key, policy);
-        }
+        for (const key of batchKeys) this.backOff(key, policy);
+        if (background) this.p.outcomes.report(error instanceof ProtocacheError ? error : new LoaderError(first, error));
         finish(() => ({ ok: false, error }));
       }
     };
@@ -360,17 +464,36 @@ export class Loading<T, K> {
     return flights;
   }
 
-  /** Calls a loader with the policy's hard timeout: past it, its signal aborts and the call rejects with a LoadTimeoutError. */
-  private call<R>(key: string, policy: LoadPolicy, load: (signal: AbortSignal) => R | Promise<R>): Promise<R> {
+  /**
+   * Calls a loader with the policy's hard timeout: past it, the call
+   * rejects with a LoadTimeoutError and the loader's signal aborts; with
+   * `backgroundCompletion` the signal does not abort, and what the loader
+   * returns later is handed to `late` (its failure reported). The loader's
+   * choices close when it settles, or when it is given up.
+   */
+  private call<R>(key: string, policy: LoadPolicy, choices: LoadChoices, load: (signal: AbortSignal) => R | Promise<R>, late: (value: R) => Promise<void>): Promise<R> {
     const controller = new AbortController();
     const work = Promise.resolve().then(() => load(controller.signal));
+    const closeChoices = (): void => choices.close();
+    work.then(closeChoices, closeChoices);
     const ms = policy.hardTimeoutMs;
     if (ms === undefined) return work;
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         const error = new LoadTimeoutError(key, ms);
         this.counter.load("hard_timeout");
-        controller.abort(error);
+        if (policy.backgroundCompletion) {
+          // The load goes on; its value is written when it arrives, tracked for close().
+          void this.p.io.track(
+            work.then(late).catch((e: unknown) => {
+              this.counter.load("refresh_error");
+              this.p.outcomes.report(e instanceof ProtocacheError ? e : new LoaderError(key, e));
+            }),
+          );
+        } else {
+          choices.close();
+          controller.abort(error);
+        }
         reject(error);
       }, ms);
       work.then(
@@ -390,20 +513,30 @@ export class Loading<T, K> {
    * Writes what loaders returned, through the write guard: each value whose
    * key fields make its own key (others are returned, not cached, and
    * reported), and an absent marker for each undefined (unless
-   * `absentTtlSeconds` is 0). Store failures are counted and reported, never
-   * thrown: the loaded values are still returned.
+   * `absentTtlSeconds` is 0), with the TTL and grace the loader chose for it
+   * (`choices`; an entry it skipped is not written). A load that started
+   * at `started` writes nothing when a load of the same key that started
+   * later was written already (a late result, `backgroundCompletion`).
+   * Store failures are counted and reported, never thrown: the loaded values
+   * are still returned.
    */
-  private async save(keys: readonly string[], values: readonly (T | undefined)[], policy: LoadPolicy): Promise<void> {
+  private async save(keys: readonly string[], values: readonly (T | undefined)[], policy: LoadPolicy, choices: LoadChoices, started: number, tags: LoadTags): Promise<void> {
     const writes: StoreWrite[] = [];
     /** Which writes are absent markers. */
     const markers: boolean[] = [];
-    const kept: T[] = [];
+    /** The values written, by fresh TTL (for dual-writes). */
+    const kept = new Map<number, T[]>();
+    let loaded = 0;
     values.forEach((value, j) => {
       const key = keys[j] as string;
+      const choice = choices.of(j);
+      if (choice?.skip === true || this.superseded(key, started, policy)) return;
+      loaded++;
       if (value === undefined) {
-        if (policy.absentTtlSeconds === 0) return;
+        const ttl = choice?.ttlSeconds ?? policy.absentTtlSeconds;
+        if (choice?.ttlSeconds === undefined && ttl === 0) return;
         markers.push(true);
-        writes.push({ key, value: this.p.absentMarker(), ttlSeconds: storedTtlOf(key, policy.absentTtlSeconds, policy.jitter, 0) });
+        writes.push({ key, value: this.p.absentMarker({ writtenAt: started, tags: tags.of(j, policy.tags) }), ttlSeconds: storedTtlOf(key, ttl, policy.jitter, 0) });
         return;
       }
       let own: string | undefined;
@@ -418,15 +551,19 @@ export class Loading<T, K> {
         this.p.outcomes.report(new KeyMismatchError(key, own, cause));
         return;
       }
-      writes.push({ key, value: this.p.encode(value, key), ttlSeconds: storedTtlOf(key, policy.ttlSeconds, policy.jitter, policy.graceSeconds) });
+      writes.push({ key, value: this.p.encode(value, key, { writtenAt: started, tags: tags.of(j, policy.tags) }), ttlSeconds: redisTtlOf(key, policy, choice) });
       markers.push(false);
-      kept.push(value);
+      const ttl = choice?.ttlSeconds ?? policy.ttlSeconds;
+      const same = kept.get(ttl);
+      if (same === undefined) kept.set(ttl, [value]);
+      else same.push(value);
     });
-    this.counter.load("loaded", values.length);
+    this.counter.load("loaded", loaded);
     if (writes.length === 0) return;
-    const dual = kept.length > 0 ? this.p.dualWrite(kept, policy.ttlSeconds) : undefined;
+    if (policy.backgroundCompletion) this.markSaved(writes, started);
+    const duals = [...kept].map(([ttl, same]) => this.p.dualWrite(same, ttl));
     const results = await this.p.io.writeMany(writes, this.p.guard);
-    await dual;
+    await Promise.all(duals);
     let reported: Set<Error> | undefined;
     writes.forEach((w, j) => {
       const result: StoreWriteResult = results[j] ?? new Error("the store returned no result for this write");
@@ -437,6 +574,63 @@ export class Loading<T, K> {
         // onStoreError "throw": counted and reported; the loaded value is still what the caller gets.
       }
     });
+  }
+
+  /** With `backgroundCompletion`: a load of `key` that started later than `started` was written already (this one's result is older). */
+  private superseded(key: string, started: number, policy: LoadPolicy): boolean {
+    if (!policy.backgroundCompletion) return false;
+    const newest = this.savedStart.get(key);
+    return newest !== undefined && newest > started;
+  }
+
+  private markSaved(writes: readonly StoreWrite[], started: number): void {
+    if (this.savedStart.size >= MAX_BACKOFF_KEYS) this.savedStart.clear();
+    for (const w of writes) if ((this.savedStart.get(w.key) ?? -Infinity) < started) this.savedStart.set(w.key, started);
+  }
+}
+
+/**
+ * The Redis TTL of a value a loader returned, in whole seconds (0: no
+ * expiry): its fresh TTL (the loader's `setTtl`, else the call's) less
+ * jitter, plus its grace (the loader's `setGrace`, else the call's). A fresh
+ * TTL shorter than the call's has no grace unless the loader sets one:
+ * readers judge freshness by their own TTL from the written-at, so they read
+ * such an entry as fresh until Redis drops it, which must then be when its
+ * fresh TTL ends (docs/loading.md, "How readers see the loader's TTL").
+ */
+export function redisTtlOf(key: string, policy: LoadPolicy, choice: EntryChoice | undefined): number {
+  const ttl = choice?.ttlSeconds ?? policy.ttlSeconds;
+  const shorter = ttl !== 0 && (policy.ttlSeconds === 0 || ttl < policy.ttlSeconds);
+  return storedTtlOf(key, ttl, policy.jitter, choice?.graceSeconds ?? (shorter ? 0 : policy.graceSeconds));
+}
+
+const loaderTags = tagList(true);
+
+/** Tags a loader chose through its context, per key of its load. */
+class LoadTags {
+  private readonly chosen: (readonly string[] | undefined)[];
+
+  constructor(private readonly size: number) {
+    this.chosen = new Array<readonly string[] | undefined>(size);
+  }
+
+  /** `setTags(tags, index)`: checked like every option; every key's when `index` is undefined. */
+  add(tags: unknown, index: unknown): void {
+    const list = loaderTags(tags, "setTags(tags)");
+    if (index !== undefined && (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= this.size)) {
+      throw invalid("setTags(tags, index)", `an index from 0 to ${this.size - 1} (a position in the fields given)`, index);
+    }
+    for (let j = index ?? 0; j < (index === undefined ? this.size : index + 1); j++) {
+      const before = this.chosen[j];
+      this.chosen[j] = before === undefined ? list : loaderTags([...before, ...list], "setTags(tags)");
+    }
+  }
+
+  /** The tags of key `j`'s entry: the call's and the loader's, checked together (at most 32). */
+  of(j: number, call: readonly string[] | undefined): readonly string[] | undefined {
+    const own = this.chosen[j];
+    if (own === undefined || own.length === 0) return call;
+    return call === undefined ? own : loaderTags([...call, ...own], "tags");
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Stamp } from "../envelope/encode.js";
 import { LegacyReaderError, ProtocacheError, type EncodeError } from "../errors.js";
 import type { WriteCounter } from "../stats.js";
 import { carry, type CarryResult } from "./carry.js";
@@ -21,7 +22,7 @@ export class Maintenance<T> {
     private readonly io: StoreCalls,
     private readonly outcomes: Outcomes,
     /** The bytes `set` would store for a value. */
-    private readonly encode: (value: T, key: string | undefined) => Buffer,
+    private readonly encode: (value: T, key: string | undefined, stamp?: Stamp) => Buffer,
   ) {}
 
   /** Counts a read and starts its side effects (write-back, deletes); returns it. */
@@ -31,7 +32,7 @@ export class Maintenance<T> {
     switch (seen.outcome) {
       case "upgraded":
         if (o.writeBack && seen.envelope !== undefined) this.replace(key, bytes, seen.envelope);
-        else if (o.writeBack && seen.value !== undefined) this.rewrite(key, bytes, seen.value);
+        else if (o.writeBack && seen.value !== undefined) this.rewrite(key, bytes, seen.value, seen.header);
         break;
       case "legacy":
         if (o.rewriteLegacy && seen.envelope !== undefined) this.replace(key, bytes, seen.envelope);
@@ -79,11 +80,11 @@ export class Maintenance<T> {
     );
   }
 
-  /** Compare-and-set rewrite in the current revision, in the background; the TTL is kept and a changed key is left alone. */
-  private rewrite(key: string, seenBytes: Buffer, value: T): void {
+  /** Compare-and-set rewrite in the current revision, in the background; the TTL, written-at and tags are kept and a changed key is left alone. */
+  private rewrite(key: string, seenBytes: Buffer, value: T, stamp: Stamp | undefined): void {
     let next: Buffer;
     try {
-      next = this.encode(value, key);
+      next = this.encode(value, key, stamp);
     } catch (error) {
       this.outcomes.counter.write("write_back_error");
       this.outcomes.report(error as EncodeError);

@@ -22,6 +22,8 @@ import {
 } from "../validation/index.js";
 import { DEFAULT_BATCH_WORK, DEFAULT_READ_WORK, MAX_WORK } from "../codec/work.js";
 import { readJson, type LegacyObject, type LegacySource, type ResolvedLegacy } from "./legacy.js";
+import { auditCheck, type AuditOptions, type ResolvedAudit } from "./audit-options.js";
+import { invalidationCheck, writeTagsCheck, type InvalidationOptions, type ResolvedInvalidation } from "./invalidation-options.js";
 import { l1Check, type L1Options, type ResolvedL1 } from "./l1-options.js";
 import { loadingCheck, type LoadingOptions, type ResolvedLoading } from "./loading-options.js";
 
@@ -148,12 +150,42 @@ export interface AccessorOptions<T, K = unknown> {
    * it first. Default none.
    */
   readonly l1?: L1Options;
+  /**
+   * Record the age of every value served (now less its envelope's
+   * written-at) by source, L1 hits included, in `stats().servedAge` and the
+   * metrics sink (docs/served-age.md). Default true: it costs an L1 hit a
+   * few percent (docs/benchmarks.md, "served-age histogram on vs off").
+   */
+  readonly servedAge?: boolean;
+  /**
+   * The staleness audit (docs/served-age.md): a sample of `getOrSet` and
+   * `getManyOrSet` hits also calls the loader in the background and
+   * compares its value with the one served, counted in `stats().audit`.
+   * It costs the source `sampleRate` × hits loader calls a second, at most
+   * `maxPerSecond`. Default off.
+   *
+   * @example
+   * ```ts
+   * const users = userCache(store, { audit: { sampleRate: 0.01, maxPerSecond: 5 } });
+   * ```
+   */
+  readonly audit?: AuditOptions | false;
+  /**
+   * Tags on writes and `clear()` of the key space (docs/invalidation.md):
+   * every read checks its entry's written-at against the states of its
+   * tags and of its key space, held in process and kept valid by Redis's
+   * own tracking. Every instance reading the key space needs it, or that
+   * instance ignores invalidations. Default off.
+   */
+  readonly invalidation?: boolean | InvalidationOptions;
 }
 
 /** Per-write options (`set(value, options)`, `setMany(values, options)`). */
 export interface WriteOptions {
   /** Time to live in whole seconds for this write, up to 315 576 000 (10 years, `MAX_TTL_SECONDS`); 0 for no expiry. Defaults to the accessor's. */
   readonly ttlSeconds?: number;
+  /** Invalidation tags of the entries written (docs/invalidation.md): `invalidateTags` of any of them makes these entries misses. Up to 32 distinct strings of at most 128 UTF-8 bytes. Needs the accessor's `invalidation` option. */
+  readonly tags?: readonly string[];
 }
 
 /** {@link AccessorOptions} with defaults applied and values checked (the type parameter only names the entity). */
@@ -186,6 +218,9 @@ export interface ResolvedOptions<_T = unknown> {
   readonly metrics: MetricsSink | undefined;
   readonly loading: ResolvedLoading;
   readonly l1: ResolvedL1 | undefined;
+  readonly servedAge: boolean;
+  readonly audit: ResolvedAudit | undefined;
+  readonly invalidation: ResolvedInvalidation | undefined;
 }
 
 /**
@@ -292,6 +327,10 @@ const accessorOptions = options(
     // Checked in resolveOptions, once writtenAt is known (grace needs it).
     loading: (v: unknown) => v as LoadingOptions | undefined,
     l1: l1Check,
+    servedAge: withDefault(boolean(), true),
+    audit: auditCheck,
+    // Checked in resolveOptions, once writtenAt is known (tags are compared with it).
+    invalidation: (v: unknown) => v,
   } satisfies ShapeOf<AccessorOptions<unknown>>,
   { name: "options" },
 );
@@ -331,17 +370,21 @@ export function resolveOptions<T, K = unknown>(options: AccessorOptions<T, K> | 
     metrics: o.metrics,
     loading: loadingCheck(o.writtenAt)(o.loading, "loading"),
     l1: o.l1,
+    servedAge: o.servedAge,
+    audit: o.audit,
+    invalidation: invalidationCheck(o.writtenAt)(o.invalidation, "invalidation"),
   };
 }
 
-const writeOptions = options({ ttlSeconds: optional(ttlCheck) } satisfies ShapeOf<WriteOptions>, {
-  expected: "an object like { ttlSeconds: 60 } or nothing",
+const writeOptions = options({ ttlSeconds: optional(ttlCheck), tags: writeTagsCheck } satisfies ShapeOf<WriteOptions>, {
+  expected: "an object like { ttlSeconds: 60, tags: [\"shop:1\"] } or nothing",
 });
 
-/** The TTL of one write: `ttlSeconds` of the per-call options, checked like every option, else `fallback` (the accessor's). */
-export function writeTtlOf(options: unknown, fallback: number): number {
-  if (options === undefined) return fallback; // the hot path: most writes pass no options
-  return writeOptions(options, "write options").ttlSeconds ?? fallback;
+/** One write's TTL and tags: the per-call options, checked like every option; the TTL defaults to `fallback` (the accessor's). */
+export function writeOptionsOf(options: unknown, fallback: number): { readonly ttlSeconds: number; readonly tags: readonly string[] | undefined } {
+  if (options === undefined) return { ttlSeconds: fallback, tags: undefined }; // the hot path: most writes pass no options
+  const o = writeOptions(options, "write options");
+  return { ttlSeconds: o.ttlSeconds ?? fallback, tags: o.tags !== undefined && o.tags.length > 0 ? o.tags : undefined };
 }
 
 /** A batch argument (`getMany(fields)`, `setMany(values)`): an array of at most `maxBatchKeys` entries, else a ConfigError before any work. */

@@ -4,7 +4,8 @@ import { Work, WorkBudgetError } from "../codec/work.js";
 import { copyUnknownFields } from "../codec/unknown-fields.js";
 import { Writer } from "../codec/writer.js";
 import { decompress } from "../envelope/compression.js";
-import { encodeEnvelope } from "../envelope/encode.js";
+import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
+import { encodeTags } from "../invalidation/tag-keys.js";
 import { ENVELOPE_VERSION, MAGIC } from "../envelope/format.js";
 import { readHeader, type EnvelopeHeader } from "../envelope/header.js";
 import { DecodeError, KeyMismatchError, LegacyReaderError, LegacyValueError, MigrationResultError, UpgradeError } from "../errors.js";
@@ -108,6 +109,12 @@ export function interpret<T, K>(entity: Entity<T, K>, options: ResolvedOptions<T
   return decodeAs(entity, options, bytes, header, "unknown", undefined, budget, key, fields);
 }
 
+/** How an entry is rewritten in the current revision: the accessor's envelope options, with written-at whenever the entry has tags (they need it). */
+function restampOptions(options: ResolvedOptions<unknown>, header: EnvelopeHeader): EnvelopeWriteOptions {
+  const base = envelopeOptionsOf(options);
+  return header.tags === undefined || base.writtenAt ? base : { ...base, writtenAt: true };
+}
+
 /**
  * True when `value`'s key fields are `fields` (the call's, which made the
  * key read). Compared field by field, which is cheaper than building the
@@ -195,7 +202,8 @@ function decodeAs<T, K>(
     try {
       value = checkedResult(hook(old as never, value));
       // The hook's result is checked field by field now (the envelope write-back stores): never a mistyped value.
-      envelope = encodeEnvelope(writer, entity.current.schemaId, value, entity.encode, envelopeOptionsOf(options as ResolvedOptions<unknown>), Date.now());
+      // Written back with the entry's own written-at and tags: an upgrade changes neither its age nor what invalidates it.
+      envelope = encodeEnvelope(writer, entity.current.schemaId, value, entity.encode, restampOptions(options, header), header.writtenAt ?? Date.now(), header.tags === undefined ? undefined : encodeTags(header.tags));
     } catch (error) {
       const cause = error instanceof FieldValueError ? new MigrationResultError(`field ${error.pathFrom(value) || "(value)"}: ${error.message}`, { cause: error }) : error;
       const failure = new UpgradeError(entity.typeName, key, `upgrades[${(revision as RevisionInfo<T>).revision}]`, cause);

@@ -1,5 +1,5 @@
 import { Writer } from "../codec/writer.js";
-import { encodeEnvelope, type EnvelopeWriteOptions } from "../envelope/encode.js";
+import { encodeEnvelope, type EnvelopeWriteOptions, type Stamp } from "../envelope/encode.js";
 import { KeyMismatchError, ProtocacheError, UpgradeError } from "../errors.js";
 import type { StoreWrite, WriteGuard } from "../stores/store.js";
 import { Slice, type CallBudget } from "./call-budget.js";
@@ -23,7 +23,7 @@ export interface TransitionParts<T, K> {
   readonly maintenance: Maintenance<T>;
   readonly envelope: EnvelopeWriteOptions;
   readonly guard: WriteGuard | undefined;
-  readonly encode: (value: T, key: string | undefined) => Buffer;
+  readonly encode: (value: T, key: string | undefined, stamp?: Stamp) => Buffer;
 }
 
 /**
@@ -158,7 +158,8 @@ export class Transitions<T, K> {
     let next: Buffer | undefined;
     if (seen.outcome === "read_through") {
       try {
-        next = this.p.encode(seen.value as T, key);
+        // The previous major's written-at and tags go with the value: a read-through changes neither its age nor what invalidates it.
+        next = this.p.encode(seen.value as T, key, seen.header);
       } catch (error) {
         seen = { ...seen, outcome: "upgrade_failed", value: undefined, error: new UpgradeError(this.p.entity.typeName, source, "fromPrevious", error) };
       }

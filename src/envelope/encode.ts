@@ -16,13 +16,26 @@ export interface EnvelopeWriteOptions {
 }
 
 /**
+ * What a write records besides the value: its written-at (epoch ms; default
+ * the clock when it is encoded) and invalidation tags. A load passes its
+ * start (what the source was read at); a rewrite of an entry (write-back,
+ * read-through, migration) passes the entry's own header, so that neither
+ * its freshness nor its tags change.
+ */
+export interface Stamp {
+  readonly writtenAt?: number | undefined;
+  readonly tags?: readonly string[] | undefined;
+}
+
+/**
  * The bytes of an absent marker: a version-1 header with the absent flag,
  * `schemaId` (the writer's current revision), written-at and writer tag as
  * `options` say, and no payload (docs/envelope.md).
  */
-export function encodeAbsentMarker(schemaId: number, options: Pick<EnvelopeWriteOptions, "writtenAt" | "writerTag">, now: number): Buffer {
+export function encodeAbsentMarker(schemaId: number, options: Pick<EnvelopeWriteOptions, "writtenAt" | "writerTag">, now: number, tags?: Buffer): Buffer {
   const tag = options.writerTag;
-  const out = Buffer.allocUnsafe(FIXED_HEADER_BYTES + (options.writtenAt ? 6 : 0) + (tag === undefined ? 0 : 1 + tag.length));
+  if (tags !== undefined && !options.writtenAt) throw new RangeError("tags need written-at");
+  const out = Buffer.allocUnsafe(FIXED_HEADER_BYTES + (options.writtenAt ? 6 : 0) + (tag === undefined ? 0 : 1 + tag.length) + (tags?.length ?? 0));
   out[0] = MAGIC;
   out[1] = ENVELOPE_VERSION;
   out.writeUInt32BE(schemaId >>> 0, 3);
@@ -37,6 +50,11 @@ export function encodeAbsentMarker(schemaId: number, options: Pick<EnvelopeWrite
     flags |= Flags.writerTag;
     out[p++] = tag.length;
     tag.copy(out, p);
+    p += tag.length;
+  }
+  if (tags !== undefined) {
+    flags |= Flags.tags;
+    tags.copy(out, p);
   }
   out[2] = flags;
   return out;
@@ -47,7 +65,7 @@ export type PayloadEncoder<T> = (w: Writer, value: T) => void;
 
 /**
  * Writes header and payload into the shared writer in one pass and returns a
- * detached copy. Compression is applied only when it makes the payload
+ * detached copy. `tags` are invalidation tags encoded by `encodeTags`. Compression is applied only when it makes the payload
  * smaller. A payload larger than `maxPayloadBytes` throws: readers with the
  * same limit would count it as corrupt.
  */
@@ -58,9 +76,11 @@ export function encodeEnvelope<T>(
   encode: PayloadEncoder<T>,
   options: EnvelopeWriteOptions,
   now: number,
+  tags?: Buffer,
 ): Buffer {
   w.reset();
-  w.ensure(FIXED_HEADER_BYTES + 6 + 65);
+  if (tags !== undefined && !options.writtenAt) throw new RangeError("tags need written-at");
+  w.ensure(FIXED_HEADER_BYTES + 6 + 65 + (tags?.length ?? 0));
   const b = w.buf;
   let flags = 0;
   b[0] = MAGIC;
@@ -88,6 +108,11 @@ export function encodeEnvelope<T>(
     b[p++] = tag.length;
     tag.copy(b, p);
     p += tag.length;
+  }
+  if (tags !== undefined) {
+    flags |= Flags.tags;
+    tags.copy(b, p);
+    p += tags.length;
   }
   b[2] = flags;
   w.pos = p;

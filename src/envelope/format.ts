@@ -8,6 +8,10 @@ export const FIXED_HEADER_BYTES = 7;
 export const SCHEMA_ID_OFFSET = 3;
 /** Longest writer tag, in UTF-8 bytes. */
 export const MAX_WRITER_TAG_BYTES = 64;
+/** Most invalidation tags one entry carries. */
+export const MAX_TAGS = 32;
+/** Longest invalidation tag, in UTF-8 bytes. */
+export const MAX_TAG_BYTES = 128;
 
 /** Flag bits of byte 2. */
 export const Flags = {
@@ -21,7 +25,15 @@ export const Flags = {
    * read a marker as a `corrupt` miss, never as a value.
    */
   absent: 0b0001_0000,
-  reserved: 0b1110_0000,
+  /**
+   * Invalidation tags follow the writer tag (docs/invalidation.md): a count
+   * byte, then each tag as a length byte and UTF-8. Needs the written-at
+   * flag (an entry's tags are compared with its written-at). Runtimes before
+   * tags treat this bit as reserved, so they read a tagged entry as a
+   * `corrupt` miss, never as a value an invalidation may have retired.
+   */
+  tags: 0b0010_0000,
+  reserved: 0b1100_0000,
 } as const;
 
 /** Payload compression codes stored in flag bits 0-1 (3 is reserved). */

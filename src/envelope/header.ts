@@ -1,5 +1,5 @@
 import { DecodeError } from "../errors.js";
-import { ENVELOPE_VERSION, FIXED_HEADER_BYTES, Flags, MAGIC, SCHEMA_ID_OFFSET, type CompressionName } from "./format.js";
+import { ENVELOPE_VERSION, FIXED_HEADER_BYTES, Flags, MAGIC, MAX_TAG_BYTES, MAX_TAGS, SCHEMA_ID_OFFSET, type CompressionName } from "./format.js";
 
 /** The parsed header of an envelope. */
 export interface EnvelopeHeader {
@@ -14,6 +14,8 @@ export interface EnvelopeHeader {
   readonly payloadStart: number;
   /** An absent marker (flag bit 4): no payload, the loader said the entity does not exist. */
   readonly absent: boolean;
+  /** Invalidation tags (flag bit 5), in the order written; undefined when the entry has none. */
+  readonly tags: readonly string[] | undefined;
 }
 
 const compressionByCode: readonly (CompressionName | undefined)[] = ["none", "gzip", "brotli", undefined];
@@ -67,6 +69,22 @@ export function readHeader(bytes: Uint8Array): EnvelopeHeader {
     writerTag = Buffer.from(bytes.buffer, bytes.byteOffset + pos + 1, len).toString("utf8");
     pos += 1 + len;
   }
+  let tags: string[] | undefined;
+  if ((flags & Flags.tags) !== 0) {
+    if ((flags & Flags.writtenAt) === 0) throw new DecodeError("bad-flags", `flags 0x${flags.toString(16)}: tags without written-at`, schemaId);
+    const count = bytes[pos];
+    if (count === undefined) throw new DecodeError("truncated", "tags cut short", schemaId);
+    if (count === 0 || count > MAX_TAGS) throw new DecodeError("bad-tags", `${count} tags: an entry carries 1 to ${MAX_TAGS}`, schemaId);
+    pos += 1;
+    tags = [];
+    for (let i = 0; i < count; i++) {
+      const len = bytes[pos];
+      if (len === undefined || bytes.length < pos + 1 + len) throw new DecodeError("truncated", "tags cut short", schemaId);
+      if (len === 0 || len > MAX_TAG_BYTES) throw new DecodeError("bad-tags", `a tag of ${len} bytes: tags have 1 to ${MAX_TAG_BYTES}`, schemaId);
+      tags.push(Buffer.from(bytes.buffer, bytes.byteOffset + pos + 1, len).toString("utf8"));
+      pos += 1 + len;
+    }
+  }
   if (absent && pos !== bytes.length) throw new DecodeError("payload", `an absent marker has no payload, got ${bytes.length - pos} bytes after its header`, schemaId);
-  return { version, schemaId, compression, writtenAt, writerTag, payloadStart: pos, absent };
+  return { version, schemaId, compression, writtenAt, writerTag, payloadStart: pos, absent, tags };
 }

@@ -57,6 +57,8 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
   private readonly watch: InvalidationWatch;
   private readonly inFlight = new Map<string, InFlight>();
   private epoch = 0;
+  /** The clock as the last hit read it: a hit's served age is counted from it, without reading the clock again. */
+  lastNow = 0;
 
   constructor(
     prefix: string,
@@ -95,7 +97,7 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
       this.count("miss");
       return undefined;
     }
-    if (held.expiresAt <= this.now()) {
+    if (held.expiresAt <= (this.lastNow = this.now())) {
       this.map.delete(key);
       this.count("miss");
       return undefined;

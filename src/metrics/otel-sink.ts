@@ -1,5 +1,7 @@
 import type { Attributes, Counter, Histogram, Meter, ObservableResult } from "@opentelemetry/api";
+import { AGE_BOUNDS_MS, SERVED_AGE_SOURCES, type ServedAgeSource } from "./age-histogram.js";
 import type { MetricRecorder, MetricsSink, TimedCall } from "./sink.js";
+import { boolean, integer, options as optionsOf, text, withDefault, type ShapeOf } from "../validation/index.js";
 
 /** Options of {@link openTelemetryMetrics}. */
 export interface OpenTelemetryMetricsOptions {
@@ -11,11 +13,32 @@ export interface OpenTelemetryMetricsOptions {
    * cardinality with made-up IDs. Default 32.
    */
   readonly maxSchemaIds?: number;
+  /**
+   * Record every served value's age in the histogram
+   * `protocache.served.age` (docs/served-age.md). Each is one
+   * `Histogram.record` per hit, L1 hits included: in the OpenTelemetry SDK
+   * about as costly as the hit's own counter (docs/served-age.md, "What it
+   * costs"). `false` leaves them out (`stats().servedAge` still has them).
+   * Default true.
+   */
+  readonly servedAge?: boolean;
 }
+
+const otelOptions = optionsOf(
+  {
+    prefix: withDefault(text({ nonEmpty: true }), "protocache"),
+    maxSchemaIds: withDefault(integer(0, 1_000_000), 32),
+    servedAge: withDefault(boolean(), true),
+  } satisfies ShapeOf<OpenTelemetryMetricsOptions>,
+  { name: "OpenTelemetry metrics options" },
+);
 
 const calls: readonly TimedCall[] = ["get", "getMany", "set", "setMany", "delete"];
 /** Seconds: from a local round trip to a slow failover. */
 const buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/** Seconds: the age histograms' bounds (AGE_BOUNDS_MS), the same buckets as `stats().servedAge`. */
+const ageBuckets = AGE_BOUNDS_MS.map((ms) => ms / 1000);
 
 const hex = (id: number): string => `0x${id.toString(16).padStart(8, "0")}`;
 
@@ -28,7 +51,15 @@ const hex = (id: number): string => `0x${id.toString(16).padStart(8, "0")}`;
  * `protocache.operation.keys` for migrate/census/cleanup; the gauges
  * `protocache.l1.entries` and `protocache.l1.bytes` (what each accessor's
  * L1 holds, read at collection; the L1 counters are `protocache.l1`); and the histogram
- * `protocache.call.duration` (seconds, attribute `protocache.call`). This
+ * `protocache.call.duration` (seconds, attribute `protocache.call`); the
+ * histogram `protocache.served.age` (seconds since the envelope's
+ * written-at of each value served, attribute `protocache.source`: `l1`,
+ * `redis`, `stale`, `fail_safe`; the buckets of `stats().servedAge`) with
+ * the counters `protocache.served.no_written_at` (values without a
+ * written-at, not in the histogram) and `protocache.served.clock_skew`
+ * (negative ages, recorded as 0); and for the staleness audit the counter
+ * `protocache.audit` (by outcome) and the histogram
+ * `protocache.audit.divergent.age` (docs/served-age.md). This
  * module imports nothing from `@opentelemetry/api` at run time: it only
  * calls the meter it is given.
  *
@@ -41,8 +72,7 @@ const hex = (id: number): string => `0x${id.toString(16).padStart(8, "0")}`;
  * ```
  */
 export function openTelemetryMetrics(meter: Meter, options: OpenTelemetryMetricsOptions = {}): MetricsSink {
-  const prefix = options.prefix ?? "protocache";
-  const maxIds = options.maxSchemaIds ?? 32;
+  const { prefix, maxSchemaIds: maxIds, servedAge } = otelOptions(options, "");
   const counters = new Map<string, Counter>();
   const counterOf = (group: string): Counter => {
     let counter = counters.get(group);
@@ -58,6 +88,18 @@ export function openTelemetryMetrics(meter: Meter, options: OpenTelemetryMetrics
     unit: "s",
     advice: { explicitBucketBoundaries: buckets },
   });
+  const ages: Histogram = meter.createHistogram(`${prefix}.served.age`, {
+    description: "age of the values protocache served (now less the envelope's written-at), by source",
+    unit: "s",
+    advice: { explicitBucketBoundaries: ageBuckets },
+  });
+  const divergentAges: Histogram = meter.createHistogram(`${prefix}.audit.divergent.age`, {
+    description: "age, when served, of the values the staleness audit found different from the source, by source",
+    unit: "s",
+    advice: { explicitBucketBoundaries: ageBuckets },
+  });
+  const unaged = meter.createCounter(`${prefix}.served.no_written_at`, { description: "values protocache served whose envelope has no written-at (no age), by source" });
+  const skewed = meter.createCounter(`${prefix}.served.clock_skew`, { description: "values protocache served written in this process's future (a writer's clock ahead), recorded as age 0, by source" });
   /** Every open L1 with its attributes: what the two gauges observe at collection. */
   const l1s = new Set<{ readonly attributes: Attributes; readonly read: () => { readonly entries: number; readonly bytes: number } }>();
   let gauges = false;
@@ -95,9 +137,19 @@ export function openTelemetryMetrics(meter: Meter, options: OpenTelemetryMetrics
         return found;
       };
       const callAttributes = new Map(calls.map((c) => [c, { ...base, "protocache.call": c } as Attributes]));
+      const sourceAttributes = new Map(SERVED_AGE_SOURCES.map((s) => [s, { ...base, "protocache.source": s } as Attributes]));
+      /** An age into `histogram`; `served` ages also count those without a written-at and those in the future. */
+      const age = (histogram: Histogram, source: ServedAgeSource, ms: number | undefined, served: boolean): void => {
+        const attributes = sourceAttributes.get(source);
+        if (ms === undefined) return void (served && unaged.add(1, attributes));
+        if (ms < 0 && served) skewed.add(1, attributes);
+        histogram.record(ms < 0 ? 0 : ms / 1000, attributes);
+      };
       return {
         count: (group, outcome, schemaId) => counterOf(group).add(1, attributes("protocache.group", group, outcome, schemaId)),
         duration: (call, ms) => durations.record(ms / 1000, callAttributes.get(call)),
+        ...(servedAge ? { servedAge: (source: ServedAgeSource, ms: number | undefined) => age(ages, source, ms, true) } : {}),
+        auditDivergence: (source, ms) => age(divergentAges, source, ms, false),
         operation: (operation, outcome, n, schemaId) => operations.add(n, attributes("protocache.operation", operation, outcome, schemaId)),
         held: (read) => {
           observeL1();

@@ -4,6 +4,7 @@
  * OpenTelemetry adapter, `protocache/otel`). Accessors call it on the hot
  * path, so implementations must be cheap and must not throw.
  */
+import type { ServedAgeSource } from "./age-histogram.js";
 
 /** The fixed attributes of one accessor or operation. */
 export interface MetricScope {
@@ -18,7 +19,7 @@ export interface MetricScope {
 }
 
 /** Calls timed on an accessor. */
-export type TimedCall = "get" | "getMany" | "set" | "setMany" | "delete";
+export type TimedCall = "get" | "getMany" | "set" | "setMany" | "delete" | "invalidateTags" | "clear";
 
 /** Receives the outcomes of one scope. */
 export interface MetricRecorder {
@@ -40,6 +41,22 @@ export interface MetricRecorder {
    * it returns is called when the accessor closes. Optional.
    */
   held?(read: () => { readonly entries: number; readonly bytes: number }): () => void;
+  /**
+   * The age of one value served (docs/served-age.md): `ms` since its
+   * envelope's written-at, negative when the writer's clock was ahead of
+   * this process's (`stats()` records those as 0 and counts them as
+   * `clockSkew`), undefined for an entry without a written-at. Called on
+   * every hit, L1 hits included, while the accessor's `servedAge` is on
+   * (the default): it must cost next to nothing. Optional.
+   */
+  servedAge?(source: ServedAgeSource, ms: number | undefined): void;
+  /**
+   * The staleness audit found a served value different from the source's
+   * (docs/served-age.md): where it was served from and its age then (as in
+   * `servedAge`). The audit's counters arrive through `count("audit", …)`.
+   * Optional.
+   */
+  auditDivergence?(source: ServedAgeSource, ms: number | undefined): void;
   /** `n` keys of a bulk operation (`migrate`, `census`, `cleanup`) had this outcome. */
   operation(operation: string, outcome: string, n: number, schemaId: number | undefined): void;
 }

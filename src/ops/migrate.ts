@@ -231,7 +231,7 @@ function revisionBatch<T>(target: AccessorInternals<T>, dryRun: boolean): Batch 
         const verdict = judge(seen, false);
         if (!("value" in verdict)) return tally.add(verdict.outcome, verdict.reason, key);
         try {
-          return { key, expected: r.value, value: target.encode(verdict.value, key), schemaId: seen.header?.schemaId };
+          return { key, expected: r.value, value: target.encode(verdict.value, key, seen.header), schemaId: seen.header?.schemaId };
         } catch (error) {
           return tally.add("failed", `cannot encode the upgraded value: ${(error as Error).message.slice(0, 120)}`, key);
         }
@@ -328,7 +328,7 @@ function majorBatch<T>(target: AccessorInternals<T>, previous: PreviousMajor<T>,
       let bytes: Buffer;
       try {
         newKey = target.keyBase + target.entity.key(seen.value as never);
-        bytes = target.encode(seen.value, newKey);
+        bytes = target.encode(seen.value, newKey, seen.header);
       } catch (error) {
         return tally.add("failed", `conversion to the new major: ${(error as Error).message.slice(0, 120)}`, key);
       }

@@ -20,7 +20,7 @@ export function classifyHead(value: Uint8Array | undefined): { kind: HeadClass; 
   if (version > ENVELOPE_VERSION) return { kind: "newer", schemaId: peekSchemaId(value) };
   const compression = flags & Flags.compressionMask;
   // An absent marker has no payload, so no compression.
-  if ((flags & Flags.reserved) !== 0 || compression === 3 || ((flags & Flags.absent) !== 0 && compression !== 0)) return { kind: "corrupt", schemaId: undefined };
+  if ((flags & Flags.reserved) !== 0 || compression === 3 || ((flags & Flags.absent) !== 0 && compression !== 0) || ((flags & Flags.tags) !== 0 && (flags & Flags.writtenAt) === 0)) return { kind: "corrupt", schemaId: undefined };
   return { kind: "envelope", schemaId: peekSchemaId(value) };
 }
 

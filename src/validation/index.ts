@@ -27,4 +27,5 @@ export {
 export { closestName, editDistance } from "./closest.js";
 export { options, unknownOption, type OptionsOf, type OptionsSettings, type Shape, type ShapeOf } from "./options-object.js";
 export { MAX_TTL_SECONDS, ttlSeconds } from "./ttl.js";
+export { tagList } from "./tags.js";
 export { compareModes, memoryStoreOptionsOf, storeOptionsOf, type ResolvedMemoryStoreOptions, type ResolvedStoreOptions } from "./store-options.js";

@@ -48,6 +48,11 @@ const corpus: [string, Buffer][] = [
   ["reserved flags", envelope(1, Buffer.alloc(0), { flags: 0x10 })],
   ["compression 3", envelope(1, Buffer.alloc(0), { flags: 0x03 })],
   ["id with 0xC1 bytes", envelope(0xc1c1_0001, Buffer.alloc(1))],
+  ["tags and written-at", envelope(1, Buffer.alloc(2), { flags: 0x24 })],
+  ["tags without written-at", envelope(1, Buffer.alloc(2), { flags: 0x20 })],
+  ["absent marker with tags", envelope(1, Buffer.alloc(0), { flags: 0x34 })],
+  ["compressed absent marker with tags", envelope(1, Buffer.alloc(0), { flags: 0x35 })],
+  ["reserved bit 6", envelope(1, Buffer.alloc(0), { flags: 0x44 })],
 ];
 
 /** The bulk primitives (store.bulk), run over every backend. */

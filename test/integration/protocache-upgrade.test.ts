@@ -1,13 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js";
 import { readHeader } from "../../src/envelope/header.js";
 import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
-import { buildCacheDir, cacheKey } from "../support/build-cache.js";
-import { repoRoot } from "../support/project.js";
+import { oldRuntime as packedRuntime, type OldResult } from "../support/old-runtime.js";
 import { connectRedis, uniquePrefix } from "../support/redis-client.js";
 
 /**
@@ -19,101 +15,21 @@ import { connectRedis, uniquePrefix } from "../support/redis-client.js";
  * it; and a value it writes over a marker is stored and read by the new one.
  */
 const before = "2fe12a3";
-const work = join(repoRoot, ".tmp", "protocache-upgrade");
-const oldTree = join(work, "tree");
-/** The old service, kept in the build cache (test/support/build-cache.ts) by what it is built from; set in beforeAll. */
-let oldApp: string;
-
-function run(cwd: string, command: string, args: readonly string[]): string {
-  const r = spawnSync(command, args, { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${String(r.status)}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** The old runtime's worker: one get or set through the old generated accessor, printed as JSON. */
-const workerSource = `
-import { Redis } from "ioredis";
-import { RedisStore } from "protocache";
-import { userCache } from "./generated/acme/user/v1/user.cache.js";
-const [url, prefix, op, id] = process.argv.slice(2);
-const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-const users = userCache(new RedisStore(redis), { prefix, deadlineMs: 5000, writerTag: "protocache@${before}" });
-try {
-  const result = op === "probe"
-    ? typeof users.getOrSet
-    : op === "get"
-    ? await users.get({ id })
-    : await users.set({ id, name: "written by the old runtime", email: id + "@example.com", fullName: "", verified: true, locale: "en-GB" });
-  console.log(JSON.stringify({ result: result ?? null, reads: users.stats().reads }));
-} finally {
-  redis.disconnect();
-}
-`;
-
 let redis: Redis;
+let old: Awaited<ReturnType<typeof packedRuntime>>;
 const url = (): string => inject("redisUrl");
 
-function oldRuntime(prefix: string, op: "get" | "set" | "probe", id: string): { result: unknown; reads: Record<string, number> } {
-  return JSON.parse(run(oldApp, process.execPath, ["worker.mjs", url(), prefix, op, id])) as { result: unknown; reads: Record<string, number> };
+function oldRuntime(prefix: string, op: "get" | "set" | "probe", id: string): OldResult {
+  return old.call(url(), prefix, op, id);
 }
 
-/**
- * Builds the old service in `app` (a directory that does not exist yet):
- * the old tree's runtime packed as npm would publish it and installed from
- * that tarball, its generated code, and the worker bundled.
- */
-async function buildOldApp(app: string): Promise<void> {
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(oldTree, { recursive: true });
-  // The old tree, built with this checkout's node_modules (the same dependency versions), packed as npm would publish it.
-  run(repoRoot, "sh", ["-c", `git archive ${before} | tar -x -C "${oldTree}"`]);
-  symlinkSync(join(repoRoot, "node_modules"), join(oldTree, "node_modules"), "dir");
-  run(oldTree, process.execPath, ["-e", 'const b = await import("./scripts/build.mjs"); b.buildRuntime();', "--input-type=module"]);
-  const tarball = run(oldTree, "npm", ["pack", "./dist/protocache", "--pack-destination", work, "--silent"]).trim().split("\n").pop() ?? "";
-  // The old service: protocache installed from that tarball; ioredis and the runtime's dependencies resolve from the
-  // repo's node_modules above (the build cache is inside it).
-  mkdirSync(join(app, "node_modules", "protocache"), { recursive: true });
-  run(work, "tar", ["-xzf", join(work, tarball), "-C", join(app, "node_modules", "protocache"), "--strip-components=1"]);
-  cpSync(join(oldTree, "generated"), join(app, "generated"), { recursive: true });
-  writeFileSync(join(app, "worker.ts"), workerSource);
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: [join(app, "worker.ts")],
-    outfile: join(app, "worker.mjs"),
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    logLevel: "silent",
-    external: ["ioredis", "protocache", "protocache/*"],
-    plugins: [{
-      // The repo's generated code imports the runtime from src/; a service's imports it as protocache/runtime.
-      name: "runtime-as-package",
-      setup(b) {
-        b.onResolve({ filter: /\/src\/runtime\/index\.js$/ }, () => ({ path: "protocache/runtime", external: true }));
-      },
-    }],
-  });
-}
-
-// Packing and building the old runtime takes ~10 s idle and a minute or more on a saturated machine: done once per
-// commit, worker and dependency lock, then kept in the build cache.
 beforeAll(async () => {
-  const commit = run(repoRoot, "git", ["rev-parse", `${before}^{commit}`]).trim();
-  const key = cacheKey(commit, workerSource, readFileSync(join(repoRoot, "package-lock.json")));
-  oldApp = join(buildCacheDir, `protocache-upgrade-${key}`);
-  if (!existsSync(join(oldApp, "worker.mjs"))) {
-    const partial = `${oldApp}.${process.pid}.partial`;
-    rmSync(partial, { recursive: true, force: true });
-    await buildOldApp(partial);
-    rmSync(oldApp, { recursive: true, force: true });
-    renameSync(partial, oldApp);
-  }
+  old = await packedRuntime(before, "protocache-upgrade", "getOrSet");
   redis = connectRedis();
 });
 
-afterAll(async () => {
+afterAll(() => {
   redis?.disconnect();
-  rmSync(work, { recursive: true, force: true });
 });
 
 const user = (id: string, name: string): User => ({ id, name, email: `${id}@example.com`, fullName: "", verified: true, locale: "en-GB" });

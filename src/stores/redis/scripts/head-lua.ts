@@ -20,7 +20,7 @@ local function classify(k)
   if v == 0 then return 'C', n end
   if v > 1 then return 'N' .. string.sub(h, 4, 7), n end
   local f = string.byte(h, 3)
-  if f >= 32 or f % 4 == 3 or (f >= 16 and f % 4 ~= 0) then return 'C', n end
+  if f >= 64 or f % 4 == 3 or (math.floor(f / 16) % 2 == 1 and f % 4 ~= 0) or (f >= 32 and math.floor(f / 4) % 2 == 0) then return 'C', n end
   return 'E' .. string.sub(h, 4, 7), n
 end
 `;
