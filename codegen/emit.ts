@@ -6,6 +6,7 @@ import { runtimeSpecifier, type GenConfig } from "./config.js";
 import type { EntityModel, EntitySet } from "./entities.js";
 import { emitCodec } from "./emit-codec.js";
 import { emitCreate } from "./emit-create.js";
+import { emitJson } from "./emit-json.js";
 import { emitEntity, type EntityRevision } from "./emit-entity.js";
 import type { PreviousLink } from "./emit-migrations.js";
 import { revisionsOf, type LineageOf, type LockRevision, type SchemaLock } from "./lock.js";
@@ -56,6 +57,7 @@ export function emitAll(input: EmitInput): Map<string, string> {
     for (const message of ordered) {
       emitCodec(f, message);
       emitCreate(f, message);
+      emitJson(f, message);
     }
     for (const entity of entities.entities.filter((e) => e.message.file === file)) {
       const name = entity.message.typeName;
