@@ -90,6 +90,11 @@ export function unknownJsonField(at: string, key: string, message: string): Json
   return new JsonError("fromJson", jsonPath(at, key), `no field ${JSON.stringify(key)} in ${message}`);
 }
 
+/** Thrown by the generated JSON codecs of `google.protobuf.Any`: its JSON form is not supported yet. */
+export function anyJsonUnsupported(direction: "fromJson" | "toJson", at: string): JsonError {
+  return new JsonError(direction, at, "google.protobuf.Any has no JSON codec in this version of protocache");
+}
+
 /** Thrown for a field given twice (by both its names) or a second member of a oneof. */
 export function duplicateJsonField(at: string, key: string, other: string): JsonError {
   return new JsonError("fromJson", jsonPath(at, key), `${other} is already set`);
@@ -146,7 +151,8 @@ export function jsonUint64(v: unknown, at: string, step: Step): bigint {
 }
 
 function floatOf(v: unknown): number | undefined {
-  if (typeof v === "number") return v;
+  // A JSON number is finite: JSON.parse turns a numeral beyond double range into ±Infinity, which it did not say.
+  if (typeof v === "number") return Number.isFinite(v) ? v : undefined;
   if (typeof v !== "string") return undefined;
   if (v === "NaN") return NaN;
   if (v === "Infinity") return Infinity;

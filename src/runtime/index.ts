@@ -39,6 +39,7 @@ export {
   encodeValue,
 } from "../codec/well-known.js";
 export {
+  anyJsonUnsupported,
   boolJson,
   bytesJson,
   checkJsonMessage,
