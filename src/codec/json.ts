@@ -112,6 +112,8 @@ const INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
 
 /** An integral JSON number or numeric string as bigint (exact for strings), or undefined. */
 function integerOf(v: unknown): bigint | undefined {
+  // Above 2^53 this is the double JSON.parse made of the numeral (exact when the numeral is a double, as in
+  // the conformance suite's int64 limits); toJson writes 64-bit integers as strings, which are always exact.
   if (typeof v === "number") return Number.isInteger(v) ? BigInt(v) : undefined;
   if (typeof v !== "string") return undefined;
   if (INTEGER.test(v)) return BigInt(v);
