@@ -216,6 +216,7 @@ function emitToJson(f: GeneratedFile, message: DescMessage): void {
   f.print("export function ", toJsonSymbol(message).name, "(m: ", type, ", o?: ", rt("ToJsonOptions", true), ', at = ""): ', jsonObject, " {");
   f.print("  ", rt("checkJsonMessage"), `(m, at, ${JSON.stringify(message.typeName)});`);
   if (fields.length === 0) {
+    f.print("  void o;");
     f.print("  return {};");
     f.print("}");
     f.print();
@@ -244,7 +245,8 @@ function emitToJson(f: GeneratedFile, message: DescMessage): void {
       f.print(`  if (d || ${v}.length !== 0) {`);
       f.print(`    const at${field.number} = `, rt("jsonPath"), `(at, ${step});`);
       f.print("    const a: ", rt("Json", true), "[] = [];");
-      f.print(`    for (let i = 0; i < ${v}.length; i++) a.push(`, writeValue(f, field, kind, `${v}[i]`, `at${field.number}`, "i"), ");");
+      f.print("    let i = 0;");
+      f.print(`    for (const e of ${v}) a.push(`, writeValue(f, field, kind, "e", `at${field.number}`, "i++"), ");");
       f.print(`    j[${key}] = a;`);
       f.print("  }");
     } else if (field.fieldKind === "map") {

@@ -271,7 +271,8 @@ export function toJsonSession(m: Session, o?: ToJsonOptions, at = ""): JsonObjec
   if (d || f6.length !== 0) {
     const at6 = jsonPath(at, "scopes");
     const a: Json[] = [];
-    for (let i = 0; i < f6.length; i++) a.push(stringJson(f6[i], at6, i));
+    let i = 0;
+    for (const e of f6) a.push(stringJson(e, at6, i++));
     j["scopes"] = a;
   }
   const f7 = m.attributes;
@@ -310,7 +311,8 @@ export function toJsonSession(m: Session, o?: ToJsonOptions, at = ""): JsonObjec
   if (d || f13.length !== 0) {
     const at13 = jsonPath(at, "recentStatusCodes");
     const a: Json[] = [];
-    for (let i = 0; i < f13.length; i++) a.push(int32Json(f13[i], at13, i));
+    let i = 0;
+    for (const e of f13) a.push(int32Json(e, at13, i++));
     j[p ? "recent_status_codes" : "recentStatusCodes"] = a;
   }
   const f14 = m.csrfToken;

@@ -113,7 +113,8 @@ export function toJsonUser(m: User, o?: ToJsonOptions, at = ""): JsonObject {
   if (d || f6.length !== 0) {
     const at6 = jsonPath(at, "roles");
     const a: Json[] = [];
-    for (let i = 0; i < f6.length; i++) a.push(stringJson(f6[i], at6, i));
+    let i = 0;
+    for (const e of f6) a.push(stringJson(e, at6, i++));
     j["roles"] = a;
   }
   return j;
