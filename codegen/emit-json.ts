@@ -126,13 +126,13 @@ function emitStringForm(f: GeneratedFile, message: DescMessage): void {
   const type = typeSymbol(message);
   const io = stringForms[message.typeName] as { read: string; write: string };
   f.print(`/** \`${message.typeName}\` as proto3 JSON: a string. */`);
-  f.print("export function ", toJsonSymbol(message).name, "(m: ", type, ", _o?: ", rt("ToJsonOptions", true), ', at = ""): string {');
-  f.print("  ", rt("checkJsonMessage"), `(m, at, ${JSON.stringify(message.typeName)});`);
+  f.print("export function ", toJsonSymbol(message).name, "(m: ", type, ", _o?: ", rt("ToJsonOptions", true), ', at = "", depth = 0): string {');
+  f.print("  ", rt("checkJsonMessage"), `(m, at, ${JSON.stringify(message.typeName)}, depth);`);
   f.print("  return ", rt(io.write), "(m, at);");
   f.print("}");
   f.print();
   f.print(`/** \`${message.typeName}\` from proto3 JSON (a string); anything else throws \`JsonError\`. */`);
-  f.print("export function ", fromJsonSymbol(message).name, "(j: unknown, _o?: ", rt("FromJsonOptions", true), ', at = ""): ', type, " {");
+  f.print("export function ", fromJsonSymbol(message).name, "(j: unknown, _o?: ", rt("FromJsonOptions", true), ', at = "", _depth = 0): ', type, " {");
   f.print("  const m = ", creatorSymbol(message), "();");
   f.print("  const v = ", rt(io.read), '(j, at, "");');
   f.print("  m.seconds = v.seconds;");
@@ -150,15 +150,15 @@ function emitStringForm(f: GeneratedFile, message: DescMessage): void {
 function emitAnyUnsupported(f: GeneratedFile, message: DescMessage): void {
   const type = typeSymbol(message);
   f.print(`/** \`${message.typeName}\` as proto3 JSON: only the empty Any (\`{}\`); any other value throws \`JsonError\`. */`);
-  f.print("export function ", toJsonSymbol(message).name, "(m: ", type, ", _o?: ", rt("ToJsonOptions", true), ', at = ""): ', rt("JsonObject", true), " {");
-  f.print("  ", rt("checkJsonMessage"), `(m, at, ${JSON.stringify(message.typeName)});`);
+  f.print("export function ", toJsonSymbol(message).name, "(m: ", type, ", _o?: ", rt("ToJsonOptions", true), ', at = "", depth = 0): ', rt("JsonObject", true), " {");
+  f.print("  ", rt("checkJsonMessage"), `(m, at, ${JSON.stringify(message.typeName)}, depth);`);
   f.print('  if (m.typeUrl === "" && m.value instanceof Uint8Array && m.value.length === 0) return {};');
   f.print("  throw ", rt("anyJsonUnsupported"), '("toJson", at);');
   f.print("}");
   f.print();
   f.print(`/** \`${message.typeName}\` from proto3 JSON: only \`{}\` (the empty Any); anything else throws \`JsonError\`. */`);
-  f.print("export function ", fromJsonSymbol(message).name, "(j: unknown, _o?: ", rt("FromJsonOptions", true), ', at = ""): ', type, " {");
-  f.print("  if (Object.keys(", rt("jsonObject"), '(j, at, "")).length === 0) return ', creatorSymbol(message), "();");
+  f.print("export function ", fromJsonSymbol(message).name, "(j: unknown, _o?: ", rt("FromJsonOptions", true), ', at = "", depth = 0): ', type, " {");
+  f.print("  if (Object.keys(", rt("jsonMessage"), "(j, at, depth)).length === 0) return ", creatorSymbol(message), "();");
   f.print("  throw ", rt("anyJsonUnsupported"), '("fromJson", at);');
   f.print("}");
   f.print();
@@ -181,7 +181,7 @@ function writeValue(f: GeneratedFile, field: DescField, kind: ValueKind, v: stri
     case "scalar":
       return [rt(scalarJson[kind.type as ScalarType].write), `(${v}, ${at}, ${step})`];
     case "message":
-      return [toJsonSymbol(kind.message), `(${v}, o, `, rt("jsonPath"), `(${at}, ${step}))`];
+      return [toJsonSymbol(kind.message), `(${v}, o, `, rt("jsonPath"), `(${at}, ${step}), depth + 1)`];
     case "wkt":
       return [rt((wellKnownJson[kind.wkt.typeName] as { write: string }).write), `(${v}, ${at}, ${step})`];
   }
@@ -213,8 +213,8 @@ function emitToJson(f: GeneratedFile, message: DescMessage): void {
   f.print(` * \`${message.typeName}\` as proto3 JSON: a plain object \`JSON.stringify\` writes as is (int64 as decimal strings,`);
   f.print(" * bytes as base64, enums by name, NaN and ±Infinity as strings). A value that does not fit its field throws `JsonError`.");
   f.print(" */");
-  f.print("export function ", toJsonSymbol(message).name, "(m: ", type, ", o?: ", rt("ToJsonOptions", true), ', at = ""): ', jsonObject, " {");
-  f.print("  ", rt("checkJsonMessage"), `(m, at, ${JSON.stringify(message.typeName)});`);
+  f.print("export function ", toJsonSymbol(message).name, "(m: ", type, ", o?: ", rt("ToJsonOptions", true), ', at = "", depth = 0): ', jsonObject, " {");
+  f.print("  ", rt("checkJsonMessage"), `(m, at, ${JSON.stringify(message.typeName)}, depth);`);
   if (fields.length === 0) {
     f.print("  void o;");
     f.print("  return {};");
@@ -316,7 +316,7 @@ function readValue(f: GeneratedFile, field: DescField, kind: ValueKind, v: strin
       expr = [rt(scalarJson[kind.type as ScalarType].read), `(${v}, ${at}, ${step})`];
       break;
     case "message":
-      expr = [fromJsonSymbol(kind.message), `(${v}, o, `, rt("jsonPath"), `(${at}, ${step}))`];
+      expr = [fromJsonSymbol(kind.message), `(${v}, o, `, rt("jsonPath"), `(${at}, ${step}), depth + 1)`];
       break;
     case "wkt":
       expr = [rt((wellKnownJson[kind.wkt.typeName] as { read: string }).read), `(${v}, ${at}, ${step})`];
@@ -332,8 +332,8 @@ function emitFromJson(f: GeneratedFile, message: DescMessage): void {
   f.print(` * \`${message.typeName}\` from proto3 JSON (a value \`JSON.parse\` returned): lowerCamelCase and .proto field names,`);
   f.print(" * null as the field's default. Input that does not follow the mapping throws `JsonError` naming the field path.");
   f.print(" */");
-  f.print("export function ", fromJsonSymbol(message).name, "(j: unknown, o?: ", rt("FromJsonOptions", true), ', at = ""): ', type, " {");
-  f.print("  const obj = ", rt("jsonObject"), '(j, at, "");');
+  f.print("export function ", fromJsonSymbol(message).name, "(j: unknown, o?: ", rt("FromJsonOptions", true), ', at = "", depth = 0): ', type, " {");
+  f.print("  const obj = ", rt("jsonMessage"), "(j, at, depth);");
   f.print("  const m = ", creatorSymbol(message), "();");
   for (const field of fields) {
     if (field.oneof !== undefined && !field.proto.proto3Optional) continue;

@@ -258,9 +258,19 @@ export function enumJson(v: unknown, at: string, step: Step, names: ReadonlyMap<
   return asInteger === true ? (v as number) : (names.get(v as number) ?? (v as number));
 }
 
-/** The holder of the fields being written is an object, or throws. */
-export function checkJsonMessage(m: unknown, at: string, message: string): void {
+/** Messages a value may nest, the root included: the binary codecs' limit (a deeper value could not be stored). */
+const MAX_MESSAGES = 100;
+
+/** The holder of the fields being written is an object at most 100 messages deep (a cyclic value stops there), or throws. */
+export function checkJsonMessage(m: unknown, at: string, message: string, depth: number): void {
   if (typeof m !== "object" || m === null) throw toJsonError(at, "", `${message} object`, m);
+  if (depth >= MAX_MESSAGES) throw new JsonError("toJson", at, `more than ${MAX_MESSAGES} nested messages (is the value cyclic?)`);
+}
+
+/** The JSON object of a message at most 100 messages deep, or throws. */
+export function jsonMessage(v: unknown, at: string, depth: number): Record<string, unknown> {
+  if (depth >= MAX_MESSAGES) throw new JsonError("fromJson", at, `more than ${MAX_MESSAGES} nested messages`);
+  return jsonObject(v, at, "");
 }
 
 // ---------------------------------------------------------------- bytes

@@ -63,6 +63,7 @@ export {
   jsonInt64,
   jsonKeyBool,
   jsonKeyStep,
+  jsonMessage,
   jsonListValue,
   jsonObject,
   jsonPath,

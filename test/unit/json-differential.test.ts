@@ -147,4 +147,28 @@ describe("generated JSON codecs vs protobuf-es (TestAllTypesProto3)", () => {
       { numRuns: 100 },
     );
   });
+
+  it("refuse more than 100 nested messages (a cyclic value, deep JSON) with a JsonError, as the binary codecs do", () => {
+    let json: unknown = {};
+    for (let i = 0; i < 150; i++) json = { recursiveMessage: json };
+    const error = (f: () => unknown): JsonError => {
+      try {
+        f();
+      } catch (e) {
+        return e as JsonError;
+      }
+      throw new Error("did not throw");
+    };
+    const read = error(() => generated.fromJson(json));
+    expect(read).toBeInstanceOf(JsonError);
+    expect(read.path).toBe(Array(100).fill("recursiveMessage").join("."));
+    const cyclic = generated.fromJson({}) as Record<string, unknown>;
+    cyclic["recursiveMessage"] = cyclic;
+    const write = error(() => generated.toJson(cyclic));
+    expect(write).toBeInstanceOf(JsonError);
+    expect(write.message).toMatch(/more than 100 nested messages/);
+    let ok: unknown = {};
+    for (let i = 0; i < 99; i++) ok = { recursiveMessage: ok };
+    expect(generated.toJson(generated.fromJson(ok))).toEqual(ok);
+  });
 });

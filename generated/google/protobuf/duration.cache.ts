@@ -60,13 +60,13 @@ export function createDuration(init?: Partial<Duration>): Duration {
 }
 
 /** `google.protobuf.Duration` as proto3 JSON: a string. */
-export function toJsonDuration(m: Duration, _o?: ToJsonOptions, at = ""): string {
-  checkJsonMessage(m, at, "google.protobuf.Duration");
+export function toJsonDuration(m: Duration, _o?: ToJsonOptions, at = "", depth = 0): string {
+  checkJsonMessage(m, at, "google.protobuf.Duration", depth);
   return durationJson(m, at);
 }
 
 /** `google.protobuf.Duration` from proto3 JSON (a string); anything else throws `JsonError`. */
-export function fromJsonDuration(j: unknown, _o?: FromJsonOptions, at = ""): Duration {
+export function fromJsonDuration(j: unknown, _o?: FromJsonOptions, at = "", _depth = 0): Duration {
   const m = newDuration();
   const v = jsonDuration(j, at, "");
   m.seconds = v.seconds;

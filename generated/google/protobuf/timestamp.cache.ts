@@ -60,13 +60,13 @@ export function createTimestamp(init?: Partial<Timestamp>): Timestamp {
 }
 
 /** `google.protobuf.Timestamp` as proto3 JSON: a string. */
-export function toJsonTimestamp(m: Timestamp, _o?: ToJsonOptions, at = ""): string {
-  checkJsonMessage(m, at, "google.protobuf.Timestamp");
+export function toJsonTimestamp(m: Timestamp, _o?: ToJsonOptions, at = "", depth = 0): string {
+  checkJsonMessage(m, at, "google.protobuf.Timestamp", depth);
   return timestampJson(m, at);
 }
 
 /** `google.protobuf.Timestamp` from proto3 JSON (a string); anything else throws `JsonError`. */
-export function fromJsonTimestamp(j: unknown, _o?: FromJsonOptions, at = ""): Timestamp {
+export function fromJsonTimestamp(j: unknown, _o?: FromJsonOptions, at = "", _depth = 0): Timestamp {
   const m = newTimestamp();
   const v = jsonTimestamp(j, at, "");
   m.seconds = v.seconds;
