@@ -1,6 +1,6 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type DescOneof } from "@bufbuild/protobuf";
 import { runtimeSymbol, valueKind, type ValueKind } from "./codec-kinds.js";
-import { creatorSymbol, fromJsonSymbol, oneofPropertyName, propertyName, toJsonSymbol, tsTypeName, typeSymbol } from "./naming.js";
+import { creatorSymbol, decoderSymbol, encoderSymbol, fromJsonSymbol, oneofPropertyName, propertyName, toJsonSymbol, tsTypeName, typeSymbol } from "./naming.js";
 import type { GeneratedFile, Printable } from "./printer.js";
 
 /**
@@ -105,7 +105,7 @@ function specialForm(message: DescMessage): "string" | "any" | undefined {
 }
 
 /** Prints `toJsonX` and `fromJsonX` for one message. */
-export function emitJson(f: GeneratedFile, message: DescMessage): void {
+export function emitJson(f: GeneratedFile, message: DescMessage, anyTypes: readonly DescMessage[]): void {
   const enums = new Set<DescEnum>();
   for (const field of message.fields) {
     const e = enumOf(field);
@@ -115,7 +115,7 @@ export function emitJson(f: GeneratedFile, message: DescMessage): void {
   f.declare(toJsonSymbol(message).name, fromJsonSymbol(message).name);
   const form = specialForm(message);
   if (form === "string") emitStringForm(f, message);
-  else if (form === "any") emitAnyUnsupported(f, message);
+  else if (form === "any") emitAny(f, message, anyTypes);
   else {
     emitToJson(f, message);
     emitFromJson(f, message);
@@ -142,24 +142,39 @@ function emitStringForm(f: GeneratedFile, message: DescMessage): void {
   f.print();
 }
 
+/** Well-known messages generated as ordinary messages whose JSON form is their own: packed in Any as `{"@type", "value"}`. */
+const wrappedInAny = new Set(["google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.Any"]);
+
 /**
- * `google.protobuf.Any` in JSON needs the packed message's JSON codec, found
- * by its type URL: not generated yet, so both directions throw `JsonError`
- * (docs/conformance.md lists the tests this fails).
+ * `google.protobuf.Any`: `{"@type": url, ...fields}` (or `"value"` for the
+ * well-known types with a JSON form of their own). The packed type is found
+ * by the last segment of its URL in a table of every message this project
+ * generates plus the well-known types; `@type` naming anything else throws.
  */
-function emitAnyUnsupported(f: GeneratedFile, message: DescMessage): void {
+function emitAny(f: GeneratedFile, message: DescMessage, anyTypes: readonly DescMessage[]): void {
   const type = typeSymbol(message);
-  f.print(`/** \`${message.typeName}\` as proto3 JSON: only the empty Any (\`{}\`); any other value throws \`JsonError\`. */`);
-  f.print("export function ", toJsonSymbol(message).name, "(m: ", type, ", _o?: ", rt("ToJsonOptions", true), ', at = "", depth = 0): ', rt("JsonObject", true), " {");
+  f.declare("anyJsonTypes");
+  f.print("/** The types an Any may pack in JSON: every message this project generates and the well-known types. */");
+  f.print("const anyJsonTypes: ReadonlyMap<string, ", rt("AnyJsonType", true), "> = /*@__PURE__*/ new Map([");
+  f.print("  .../*@__PURE__*/ ", rt("wellKnownAnyTypes"), "(),");
+  for (const m of anyTypes) {
+    f.print(`  [${JSON.stringify(m.typeName)}, { encode: `, encoderSymbol(m), ", decode: ", decoderSymbol(m), ", toJson: ", toJsonSymbol(m), ", fromJson: ", fromJsonSymbol(m), `, wrapped: ${wrappedInAny.has(m.typeName)} }],`);
+  }
+  f.print("]);");
+  f.print();
+  f.print(`/** \`${message.typeName}\` as proto3 JSON: \`{"@type": url, ...fields}\`, or \`"value"\` for well-known types; a type this project does not generate throws \`JsonError\`. */`);
+  f.print("export function ", toJsonSymbol(message).name, "(m: ", type, ", o?: ", rt("ToJsonOptions", true), ', at = "", depth = 0): ', rt("JsonObject", true), " {");
   f.print("  ", rt("checkJsonMessage"), `(m, at, ${JSON.stringify(message.typeName)}, depth);`);
-  f.print('  if (m.typeUrl === "" && m.value instanceof Uint8Array && m.value.length === 0) return {};');
-  f.print("  throw ", rt("anyJsonUnsupported"), '("toJson", at);');
+  f.print("  return ", rt("anyJson"), "(m, anyJsonTypes, o, at, depth);");
   f.print("}");
   f.print();
-  f.print(`/** \`${message.typeName}\` from proto3 JSON: only \`{}\` (the empty Any); anything else throws \`JsonError\`. */`);
-  f.print("export function ", fromJsonSymbol(message).name, "(j: unknown, _o?: ", rt("FromJsonOptions", true), ', at = "", depth = 0): ', type, " {");
-  f.print("  if (Object.keys(", rt("jsonMessage"), "(j, at, depth)).length === 0) return ", creatorSymbol(message), "();");
-  f.print("  throw ", rt("anyJsonUnsupported"), '("fromJson", at);');
+  f.print(`/** \`${message.typeName}\` from proto3 JSON: \`"@type"\` names a message this project generates or a well-known type; the rest is packed as its binary form. */`);
+  f.print("export function ", fromJsonSymbol(message).name, "(j: unknown, o?: ", rt("FromJsonOptions", true), ', at = "", depth = 0): ', type, " {");
+  f.print("  const v = ", rt("jsonAny"), "(j, anyJsonTypes, o, at, depth);");
+  f.print("  const m = ", creatorSymbol(message), "();");
+  f.print("  m.typeUrl = v.typeUrl;");
+  f.print("  m.value = v.value;");
+  f.print("  return m;");
   f.print("}");
   f.print();
 }

@@ -48,6 +48,8 @@ export function emitAll(input: EmitInput): Map<string, string> {
     }
   }
 
+  // Every message with generated codecs, for Any's JSON form (sorted: the output is deterministic).
+  const anyTypes = [...byFile.values()].flatMap((s) => [...s.messages]).sort((a, b) => (a.typeName < b.typeName ? -1 : a.typeName > b.typeName ? 1 : 0));
   for (const { file, messages, enums } of [...byFile.values()].sort((a, b) => (a.file.name < b.file.name ? -1 : 1))) {
     const path = cachePath(file);
     const f = new GeneratedFile(path, (from) => runtimeSpecifier(config, from));
@@ -57,7 +59,7 @@ export function emitAll(input: EmitInput): Map<string, string> {
     for (const message of ordered) {
       emitCodec(f, message);
       emitCreate(f, message);
-      emitJson(f, message);
+      emitJson(f, message, anyTypes);
     }
     for (const entity of entities.entities.filter((e) => e.message.file === file)) {
       const name = entity.message.typeName;

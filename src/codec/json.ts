@@ -12,6 +12,36 @@
 import { JsonError } from "../errors.js";
 import { isWellFormed, loneSurrogateAt } from "../unicode.js";
 import { isFloat32, isInt64, isUint64 } from "./field-checks.js";
+import { Reader } from "./reader.js";
+import {
+  decodeBoolValue,
+  decodeBytesValue,
+  decodeDoubleValue,
+  decodeFieldMask,
+  decodeFloatValue,
+  decodeInt32Value,
+  decodeInt64Value,
+  decodeListValue,
+  decodeStringValue,
+  decodeStruct,
+  decodeUInt32Value,
+  decodeUInt64Value,
+  decodeValue,
+  encodeBoolValue,
+  encodeBytesValue,
+  encodeDoubleValue,
+  encodeFieldMask,
+  encodeFloatValue,
+  encodeInt32Value,
+  encodeInt64Value,
+  encodeListValue,
+  encodeStringValue,
+  encodeStruct,
+  encodeUInt32Value,
+  encodeUInt64Value,
+  encodeValue,
+} from "./well-known.js";
+import { Writer } from "./writer.js";
 
 /** Options of the generated `toJsonX` functions (the names protobuf implementations use). */
 export interface ToJsonOptions {
@@ -88,11 +118,6 @@ export function jsonArray(v: unknown, at: string, step: Step): unknown[] {
 /** Thrown for an object key that names no field (unless `ignoreUnknownFields`). */
 export function unknownJsonField(at: string, key: string, message: string): JsonError {
   return new JsonError("fromJson", jsonPath(at, key), `no field ${JSON.stringify(key)} in ${message}`);
-}
-
-/** Thrown by the generated JSON codecs of `google.protobuf.Any`: its JSON form is not supported yet. */
-export function anyJsonUnsupported(direction: "fromJson" | "toJson", at: string): JsonError {
-  return new JsonError(direction, at, "google.protobuf.Any has no JSON codec in this version of protocache");
 }
 
 /** Thrown for a field given twice (by both its names) or a second member of a oneof. */
@@ -539,4 +564,102 @@ export function listValueJson(v: unknown, at: string, step: Step): Json[] {
 export function jsonSet(o: { [key: string]: Json }, key: string, value: Json): void {
   if (key === "__proto__") Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
   else o[key] = value;
+}
+
+// ---------------------------------------------------------------- Any
+
+/** How `google.protobuf.Any` reaches the JSON codecs of the type it packs (generated per project, in `any.cache.ts`). */
+export interface AnyJsonType {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly encode: (w: Writer, m: any) => void;
+  readonly decode: (r: Reader, end: number) => unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly toJson: (m: any, o: ToJsonOptions | undefined, at: string, depth: number) => Json;
+  readonly fromJson: (j: unknown, o: FromJsonOptions | undefined, at: string, depth: number) => unknown;
+  /** True for types with a JSON form of their own (well-known types): written as `{"@type", "value"}`. */
+  readonly wrapped: boolean;
+}
+
+function typeNameOf(url: string): string {
+  return url.slice(url.lastIndexOf("/") + 1);
+}
+
+/** `google.protobuf.Any` for output: `{"@type": url, ...fields}` or `{"@type": url, "value": json}`; a type not in `types` throws. */
+export function anyJson(m: { readonly typeUrl: string; readonly value: Uint8Array }, types: ReadonlyMap<string, AnyJsonType>, o: ToJsonOptions | undefined, at: string, depth: number): JsonObject {
+  if (typeof m.typeUrl !== "string") throw toJsonError(at, "typeUrl", "string", m.typeUrl);
+  if (!(m.value instanceof Uint8Array)) throw toJsonError(at, "value", "Uint8Array", m.value);
+  if (m.typeUrl === "" && m.value.length === 0) return {};
+  const type = types.get(typeNameOf(m.typeUrl));
+  if (type === undefined) throw toJsonError(at, "typeUrl", "the type URL of a message this project generates or a well-known type", m.typeUrl);
+  let decoded: unknown;
+  try {
+    const bytes = Buffer.from(m.value.buffer, m.value.byteOffset, m.value.length);
+    decoded = type.decode(new Reader(bytes), bytes.length);
+  } catch (error) {
+    throw new JsonError("toJson", jsonPath(at, "value"), `not a valid ${typeNameOf(m.typeUrl)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const json = type.toJson(decoded, o, jsonPath(at, "value"), depth + 1);
+  if (type.wrapped) return { "@type": m.typeUrl, value: json };
+  const out: JsonObject = { "@type": m.typeUrl };
+  for (const [k, v] of Object.entries(json as JsonObject)) jsonSet(out, k, v);
+  return out;
+}
+
+/** `google.protobuf.Any` from JSON: `"@type"` names a message this project generates or a well-known type. */
+export function jsonAny(j: unknown, types: ReadonlyMap<string, AnyJsonType>, o: FromJsonOptions | undefined, at: string, depth: number): { typeUrl: string; value: Uint8Array } {
+  const obj = jsonMessage(j, at, depth);
+  const keys = Object.keys(obj);
+  if (keys.length === 0) return { typeUrl: "", value: new Uint8Array(0) };
+  const url = obj["@type"];
+  if (typeof url !== "string" || url.indexOf("/") < 0) throw jsonError(at, "@type", "a type URL (\"type.googleapis.com/acme.user.v1.User\")", url);
+  const type = types.get(typeNameOf(url));
+  if (type === undefined) throw jsonError(at, "@type", "the type URL of a message this project generates or a well-known type", url);
+  let value: unknown;
+  if (type.wrapped) {
+    for (const k of keys) if (k !== "@type" && k !== "value" && o?.ignoreUnknownFields !== true) throw unknownJsonField(at, k, "google.protobuf.Any");
+    if (!("value" in obj)) throw new JsonError("fromJson", jsonPath(at, "value"), "missing");
+    value = type.fromJson(obj["value"], o, jsonPath(at, "value"), depth + 1);
+  } else {
+    const fields: Record<string, unknown> = {};
+    for (const k of keys) if (k !== "@type") Object.defineProperty(fields, k, { value: obj[k], enumerable: true, writable: true, configurable: true });
+    value = type.fromJson(fields, o, at, depth + 1);
+  }
+  const w = new Writer(64);
+  try {
+    type.encode(w, value);
+  } catch (error) {
+    throw new JsonError("fromJson", at, `cannot pack the value: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  const bytes = w.copy();
+  return { typeUrl: url, value: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length) };
+}
+
+function unwrapped<T>(encode: (w: Writer, v: T, holder: object, field: string) => void, decode: (r: Reader, end: number) => T, write: (v: unknown, at: string, step: Step) => Json, read: (v: unknown, at: string, step: Step) => unknown): AnyJsonType {
+  const holder = {};
+  return {
+    encode: (w, v) => encode(w, v as T, holder, "value"),
+    decode,
+    toJson: (m, _o, at) => write(m, at, ""),
+    fromJson: (j, _o, at) => read(j, at, ""),
+    wrapped: true,
+  };
+}
+
+/** The well-known types ts-proto unwraps, for Any (the generated registry adds the project's messages, Timestamp, Duration, Any). */
+export function wellKnownAnyTypes(): [string, AnyJsonType][] {
+  return [
+    ["google.protobuf.DoubleValue", unwrapped(encodeDoubleValue, decodeDoubleValue, doubleJson, jsonDouble)],
+    ["google.protobuf.FloatValue", unwrapped(encodeFloatValue, decodeFloatValue, floatJson, jsonFloat)],
+    ["google.protobuf.Int64Value", unwrapped(encodeInt64Value, decodeInt64Value, int64Json, jsonInt64)],
+    ["google.protobuf.UInt64Value", unwrapped(encodeUInt64Value, decodeUInt64Value, uint64Json, jsonUint64)],
+    ["google.protobuf.Int32Value", unwrapped(encodeInt32Value, decodeInt32Value, int32Json, jsonInt32)],
+    ["google.protobuf.UInt32Value", unwrapped(encodeUInt32Value, decodeUInt32Value, uint32Json, jsonUint32)],
+    ["google.protobuf.BoolValue", unwrapped(encodeBoolValue, decodeBoolValue, boolJson, jsonBool)],
+    ["google.protobuf.StringValue", unwrapped(encodeStringValue, decodeStringValue, stringJson, jsonString)],
+    ["google.protobuf.BytesValue", unwrapped(encodeBytesValue, decodeBytesValue, bytesJson, jsonBytes)],
+    ["google.protobuf.Struct", unwrapped(encodeStruct, decodeStruct, structJson, jsonStruct)],
+    ["google.protobuf.Value", unwrapped(encodeValue, decodeValue, valueJson, jsonValue)],
+    ["google.protobuf.ListValue", unwrapped(encodeListValue, decodeListValue, listValueJson, jsonListValue)],
+    ["google.protobuf.FieldMask", unwrapped(encodeFieldMask, decodeFieldMask, (v, at, step) => fieldMaskJson(v, at, step), jsonFieldMask)],
+  ];
 }

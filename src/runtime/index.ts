@@ -39,7 +39,7 @@ export {
   encodeValue,
 } from "../codec/well-known.js";
 export {
-  anyJsonUnsupported,
+  anyJson,
   boolJson,
   bytesJson,
   checkJsonMessage,
@@ -51,6 +51,7 @@ export {
   floatJson,
   int32Json,
   int64Json,
+  jsonAny,
   jsonArray,
   jsonBool,
   jsonBytes,
@@ -86,6 +87,8 @@ export {
   uint64Json,
   unknownJsonField,
   valueJson,
+  wellKnownAnyTypes,
+  type AnyJsonType,
   type FromJsonOptions,
   type Json,
   type JsonObject,

@@ -56,6 +56,17 @@ async function protocacheCodec(module: string): Promise<Codec> {
   };
 }
 
+/**
+ * Any's type URLs name the suite's package; the project renamed it (the `.v1`
+ * major suffix, project.ts): the JSON run maps one to the other in `@type`
+ * values, the counterpart of that rename.
+ */
+const SUITE_TYPES = '"type.googleapis.com/protobuf_test_messages.proto3.';
+const PROJECT_TYPES = '"type.googleapis.com/protobuf_test_messages.proto3.v1.';
+function renamed(json: string, from: string, to: string): string {
+  return json.split(from).join(to);
+}
+
 async function protocacheJsonCodec(module: string): Promise<JsonCodec> {
   type Generated = {
     decodeTestAllTypesProto3: (r: Reader, end: number) => unknown;
@@ -71,7 +82,7 @@ async function protocacheJsonCodec(module: string): Promise<JsonCodec> {
     try {
       if (request.payload === "jsonPayload") {
         const ignoreUnknownFields = request.testCategory === JSON_IGNORE_UNKNOWN_PARSING_TEST;
-        message = generated.fromJsonTestAllTypesProto3(JSON.parse(request.jsonPayload ?? ""), { ignoreUnknownFields });
+        message = generated.fromJsonTestAllTypesProto3(JSON.parse(renamed(request.jsonPayload ?? "", SUITE_TYPES, PROJECT_TYPES)), { ignoreUnknownFields });
       } else {
         const payload = Buffer.from(request.protobufPayload ?? []);
         reader.reset(payload, 0, payload.length);
@@ -81,7 +92,7 @@ async function protocacheJsonCodec(module: string): Promise<JsonCodec> {
       return { parseError: String(error) };
     }
     try {
-      if (request.requestedOutputFormat === JSON_FORMAT) return { jsonPayload: JSON.stringify(generated.toJsonTestAllTypesProto3(message)) };
+      if (request.requestedOutputFormat === JSON_FORMAT) return { jsonPayload: renamed(JSON.stringify(generated.toJsonTestAllTypesProto3(message)), PROJECT_TYPES, SUITE_TYPES) };
       writer.reset();
       generated.encodeTestAllTypesProto3(writer, message);
       return { protobufPayload: writer.copy() };

@@ -171,4 +171,27 @@ describe("generated JSON codecs vs protobuf-es (TestAllTypesProto3)", () => {
     for (let i = 0; i < 99; i++) ok = { recursiveMessage: ok };
     expect(generated.toJson(generated.fromJson(ok))).toEqual(ok);
   });
+
+  it("Any: @type and the packed message's fields, or \"value\" for well-known types; read back the same", () => {
+    const json = {
+      optionalAny: { "@type": "type.googleapis.com/protobuf_test_messages.proto3.v1.TestAllTypesProto3", optionalInt32: 7, optionalString: "x" },
+      repeatedAny: [
+        { "@type": "type.googleapis.com/google.protobuf.Int32Value", value: 5 },
+        { "@type": "type.googleapis.com/google.protobuf.Duration", value: "1.500s" },
+        {},
+      ],
+    };
+    const value = generated.fromJson(json);
+    expect(text(generated.toJson(value))).toEqual(json);
+    const error = (f: () => unknown): JsonError => {
+      try {
+        f();
+      } catch (e) {
+        return e as JsonError;
+      }
+      throw new Error("did not throw");
+    };
+    expect(error(() => generated.fromJson({ optionalAny: { "@type": "type.googleapis.com/acme.Unknown" } })).path).toBe("optionalAny.@type");
+    expect(error(() => generated.fromJson({ optionalAny: { "@type": "type.googleapis.com/google.protobuf.Int32Value", value: "x" } })).path).toBe("optionalAny.value");
+  });
 });
