@@ -91,7 +91,7 @@ function nestedLines(field: DescField, v: string, ctx: FillContext, depth: numbe
 }
 
 /** A default equal to the zero value changes nothing for an implicit-presence field. */
-function isZeroValue(declared: DeclaredDefault): boolean {
+export function isZeroValue(declared: DeclaredDefault): boolean {
   switch (declared.kind) {
     case "string":
       return declared.value === "";
@@ -124,4 +124,56 @@ function isZero(target: string, declared: DeclaredDefault): string {
 /** Name of the fill function for revision `revision` of an entity. */
 export function fillName(root: DescMessage, revision: number): string {
   return `fill${tsTypeName(root)}R${revision}`;
+}
+
+/**
+ * The declared defaults `createX()` applies to a message's own fields, in
+ * field order: every `optional` field's, and every implicit-presence
+ * field's that differs from the zero value (a zero default changes nothing).
+ */
+export function createDefaults(message: DescMessage, defaults: ReadonlyMap<DescField, DeclaredDefault>): [DescField, DeclaredDefault][] {
+  return message.fields.flatMap((field): [DescField, DeclaredDefault][] => {
+    const declared = defaults.get(field);
+    return declared === undefined || (!field.proto.proto3Optional && isZeroValue(declared)) ? [] : [[field, declared]];
+  });
+}
+
+/** Bytes of a `default_bytes` a doc comment shows before it summarises the rest. */
+const SHOWN_BYTES = 16;
+
+/**
+ * A declared default as doc comments show it, in TypeScript terms:
+ * `"en-US"`, `true`, `5000000000n`, `DeviceKind.DEVICE_KIND_MOBILE` (an
+ * enum's value by name), `Uint8Array [1, 2]`. Never contains a comment end.
+ */
+export function describeDefault(field: DescField, declared: DeclaredDefault): string {
+  let text: string;
+  if (field.fieldKind === "enum") {
+    const value = field.enum.values.find((v) => v.number === declared.value);
+    text = value === undefined ? literal(declared.value) : `${tsTypeName(field.enum)}.${value.name}`;
+  } else if (declared.kind === "bytes") {
+    const shown = [...declared.value.subarray(0, SHOWN_BYTES)].join(", ");
+    text = `Uint8Array [${shown}${declared.value.length > SHOWN_BYTES ? `, … (${declared.value.length} bytes)` : ""}]`;
+  } else text = literal(declared.value);
+  return text.replace(/\*\//g, "* /");
+}
+
+/**
+ * The text added to the doc comment of every field with a declared default
+ * (ts-proto prints it on the field of the generated interface), for fields
+ * of messages that get a `createX()` (`constructors`: messages an entity
+ * uses); fields of other messages are not cached, and their defaults do
+ * nothing.
+ */
+export function defaultDocs(defaults: ReadonlyMap<DescField, DeclaredDefault>, constructors: ReadonlySet<string>): Map<DescField, string> {
+  const docs = new Map<DescField, string>();
+  for (const [field, declared] of defaults) {
+    if (!constructors.has(field.parent.typeName)) continue;
+    const create = `create${tsTypeName(field.parent)}()`;
+    const read = field.proto.proto3Optional
+      ? "an entry without it (unset, or written by a revision without the field) reads as it"
+      : "entries written by a revision without the field read as it";
+    docs.set(field, `Default: \`${describeDefault(field, declared)}\` (declared): \`${create}\` gives it when the field is not passed, and ${read}.`);
+  }
+  return docs;
 }

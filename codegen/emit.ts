@@ -58,7 +58,7 @@ export function emitAll(input: EmitInput): Map<string, string> {
     f.reexport(declarationOrderEnums(file).filter((e) => enums.has(e)).map(tsTypeName), typesModule(file), false);
     for (const message of ordered) {
       emitCodec(f, message);
-      emitCreate(f, message);
+      emitCreate(f, message, entities.defaults);
       emitJson(f, message, anyTypes);
     }
     for (const entity of entities.entities.filter((e) => e.message.file === file)) {

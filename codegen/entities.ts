@@ -291,11 +291,24 @@ function scalarDefault(type: ScalarType, raw: RawDefault): DeclaredDefault | str
     case ScalarType.BOOL:
       return chosen === "defaultBool" ? { kind: "bool", value: value as boolean } : mismatch("default_bool");
     case ScalarType.DOUBLE:
-    case ScalarType.FLOAT:
       return chosen === "defaultDouble" ? { kind: "number", value: value as number } : mismatch("default_double");
+    case ScalarType.FLOAT:
+      return chosen === "defaultDouble" ? floatDefault(value as number, raw.name) : mismatch("default_double");
     default:
       return integerDefault(type, raw);
   }
+}
+
+/**
+ * A `default_double` of a float field, as the field holds it: rounded to
+ * float32 (`0.1` is `0.10000000149011612`), so the default `createX()`
+ * writes reads back equal to the one filled into older entries. A finite
+ * value beyond float32's range is refused (the encoder would refuse it).
+ */
+function floatDefault(value: number, name: string): DeclaredDefault | string {
+  const held = Math.fround(value);
+  if (Number.isFinite(value) && !Number.isFinite(held)) return `${name}: default ${value} is out of range for float`;
+  return { kind: "number", value: held };
 }
 
 const integerRanges: Partial<Record<ScalarType, readonly [bigint, bigint]>> = {

@@ -6,6 +6,8 @@ import { loadConfig, type GenConfig } from "./config.js";
 import { closureDescriptorSet } from "./descriptor-set.js";
 import { collectEntities, declaredRenames, type EntitySet } from "./entities.js";
 import { emitAll } from "./emit.js";
+import { constructedMessages } from "./emit-create.js";
+import { defaultDocs } from "./emit-defaults.js";
 import { GenError, GenErrors, type SourceLocation } from "./errors.js";
 import { parseImage, type ProtoImage } from "./image.js";
 import {
@@ -101,10 +103,10 @@ export async function analyzeProject(root: string, options: GenOptions = {}): Pr
     if (built.code !== 0) return { ...none, errors: parseBufDiagnostics("compile", built.stderr || built.stdout.toString()) };
     const image = parseImage(built.stdout, config.protoDir);
     const lint = lintImage(workspace, built.stdout, cache, lintRun, speculative);
-    const types = runTsProto(tsProtoRequest(image, tsProtoOptions), cache, plugin);
+    const entities = collectEntities(image);
+    const types = runTsProto(tsProtoRequest(image, tsProtoOptions, defaultDocs(entities.defaults, constructedMessages(entities))), cache, plugin);
     types.catch(() => {});
     const errors = [...(await lint)];
-    const entities = collectEntities(image);
     errors.push(...entities.errors);
     let stored: SchemaLock | undefined;
     try {

@@ -36,7 +36,7 @@ export function parseImage(bytes: Uint8Array, protoDir: string): ProtoImage {
 }
 
 /** Descriptor path of a declaration (field numbers of descriptor.proto), as in SourceCodeInfo. */
-function descPath(desc: DescMessage | DescField | DescEnum): number[] {
+export function descPath(desc: DescMessage | DescField | DescEnum): number[] {
   switch (desc.kind) {
     case "message":
       return desc.parent === undefined

@@ -1,12 +1,19 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema } from "@bufbuild/protobuf/wkt";
+import { clone, create, fromBinary, toBinary, type DescField } from "@bufbuild/protobuf";
+import {
+  CodeGeneratorRequestSchema,
+  CodeGeneratorResponseSchema,
+  FileDescriptorProtoSchema,
+  SourceCodeInfo_LocationSchema,
+  SourceCodeInfoSchema,
+  type FileDescriptorProto,
+} from "@bufbuild/protobuf/wkt";
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { join, posix } from "node:path";
 import { tsProtoPluginDir } from "./buf.js";
 import { ToolCache } from "./cache.js";
 import { GenError } from "./errors.js";
-import type { ProtoImage } from "./image.js";
+import { descPath, type ProtoImage } from "./image.js";
 import { typesDir } from "./naming.js";
 
 /**
@@ -15,14 +22,47 @@ import { typesDir } from "./naming.js";
  * (ts-proto then writes `types/google/protobuf/timestamp.ts` and the like);
  * all files (imports first) as context.
  */
-export function tsProtoRequest(image: ProtoImage, opts: readonly string[]): Uint8Array {
+export function tsProtoRequest(image: ProtoImage, opts: readonly string[], fieldDocs: ReadonlyMap<DescField, string> = new Map()): Uint8Array {
   const project = image.files.map((f) => f.proto.name).filter((name) => !name.startsWith("protocache/"));
   const imported = image.files
     .filter((f) => !f.proto.name.startsWith("protocache/"))
     .flatMap((f) => f.proto.dependency)
     .filter((dep) => dep.startsWith("google/protobuf/") && dep !== "google/protobuf/descriptor.proto");
   const fileToGenerate = [...new Set([...project, ...imported])];
-  return toBinary(CodeGeneratorRequestSchema, create(CodeGeneratorRequestSchema, { fileToGenerate, parameter: opts.join(","), protoFile: [...image.protos] }));
+  const protoFile = withFieldDocs(image.protos, fieldDocs);
+  return toBinary(CodeGeneratorRequestSchema, create(CodeGeneratorRequestSchema, { fileToGenerate, parameter: opts.join(","), protoFile }));
+}
+
+/**
+ * The files with `docs` appended to their fields' comments (as a paragraph
+ * of its own), so ts-proto prints them on the generated interfaces (a
+ * field's declared default). ts-proto shows a field's leading comment, else
+ * its trailing one: the text goes where it will be shown. Files with
+ * nothing to add are passed as they are; the others are copies (the image
+ * is not changed).
+ */
+function withFieldDocs(protos: readonly FileDescriptorProto[], docs: ReadonlyMap<DescField, string>): FileDescriptorProto[] {
+  const byFile = new Map<string, [number[], string][]>();
+  for (const [field, text] of docs) {
+    const name = field.parent.file.proto.name;
+    let list = byFile.get(name);
+    if (list === undefined) byFile.set(name, (list = []));
+    list.push([descPath(field), text]);
+  }
+  return protos.map((proto) => {
+    const added = byFile.get(proto.name);
+    if (added === undefined) return proto;
+    const copy = clone(FileDescriptorProtoSchema, proto);
+    const info = (copy.sourceCodeInfo ??= create(SourceCodeInfoSchema));
+    for (const [path, text] of added) {
+      const found = info.location.find((l) => l.path.length === path.length && l.path.every((n, i) => n === path[i]));
+      const location = found ?? create(SourceCodeInfo_LocationSchema, { path, span: [0, 0, 0] });
+      if (found === undefined) info.location.push(location);
+      const shown = (location.leadingComments || location.trailingComments).replace(/\s+$/, "");
+      location.leadingComments = shown === "" ? ` ${text}\n` : `${shown}\n\n ${text}\n`;
+    }
+    return copy;
+  });
 }
 
 /** A ts-proto plugin process started ahead of its request, so Node's start-up overlaps buf's work. */

@@ -1,4 +1,4 @@
-import { describeKey } from "./describe-value.js";
+import { describeKey, describeValue } from "./describe-value.js";
 
 /**
  * Every error protocache raises is a {@link ProtocacheError}: one small class
@@ -258,6 +258,82 @@ export class ServerUnreachableError extends StoreError {
  */
 export class RetryableBatchError extends ProtocacheError {
   override readonly name = "RetryableBatchError";
+}
+
+/** The protobuf time type a {@link TimeValueError} or {@link TimePrecisionError} is about. */
+export type TimeType = "Timestamp" | "Duration";
+
+/**
+ * A time helper (`timestampFromDate`, `timestampToMillis`,
+ * `durationFromMillis`, ...) was given a value that is not valid, or that
+ * the other side cannot hold: an invalid `Date`, milliseconds that are not
+ * a whole number, a time outside the `google.protobuf.Timestamp` range
+ * (0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z), a Timestamp's
+ * nanos outside 0 to 999 999 999, a `google.protobuf.Duration` beyond
+ * ±315 576 000 000 seconds (10 000 years), nanos outside ±999 999 999 or
+ * of the other sign than its seconds. Nothing is clamped or wrapped.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   timestampFromDate(new Date("not a date"));
+ * } catch (error) {
+ *   if (error instanceof TimeValueError) console.log(error.type, error.field, error.expected); // "Timestamp" undefined "a valid Date …"
+ * }
+ * ```
+ */
+export class TimeValueError extends ProtocacheError {
+  override readonly name = "TimeValueError";
+  /** The Timestamp or Duration being made or read. */
+  readonly type: TimeType;
+  /** The offending field of the Timestamp or Duration given (`seconds`, `nanos`); undefined when the input as a whole is at fault (a Date, milliseconds, not an object). */
+  readonly field: "seconds" | "nanos" | undefined;
+  /** The valid form, e.g. `a whole number from 0 to 999999999`. */
+  readonly expected: string;
+  /** The value refused. */
+  readonly value: unknown;
+
+  constructor(type: TimeType, field: "seconds" | "nanos" | undefined, expected: string, value: unknown) {
+    super(`${field === undefined ? type : `${type}.${field}`}: expected ${expected}, got ${value instanceof Date ? `Date ${Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString()}` : describeValue(value)}`);
+    this.type = type;
+    this.field = field;
+    this.expected = expected;
+    this.value = value;
+  }
+}
+
+/**
+ * A Timestamp or Duration holds a fraction of a millisecond (its nanos are
+ * not a whole number of milliseconds) and was converted to milliseconds or
+ * a `Date` without a rounding mode: the conversion would lose it, so it
+ * refuses to choose. Pass `{ round }` (`"floor"`, `"ceil"`, `"trunc"`,
+ * `"halfExpand"`, ...; see `TimeRounding`) to say how.
+ *
+ * @example
+ * ```ts
+ * const ts = { seconds: 1n, nanos: 1_500_000 };  // 1.0015 s after the epoch
+ * timestampToMillis(ts);                          // throws TimePrecisionError (lostNanos 500000)
+ * timestampToMillis(ts, { round: "floor" });      // 1001
+ * ```
+ */
+export class TimePrecisionError extends ProtocacheError {
+  override readonly name = "TimePrecisionError";
+  /** The Timestamp or Duration converted. */
+  readonly type: TimeType;
+  /** The value's `nanos`. */
+  readonly nanos: number;
+  /** The part below a millisecond that would be lost, in nanoseconds: `nanos % 1_000_000` (negative for a negative Duration). */
+  readonly lostNanos: number;
+
+  constructor(type: TimeType, nanos: number, target: "milliseconds" | "a Date") {
+    const lost = (nanos % 1_000_000) + 0;
+    super(
+      `${type} with nanos ${nanos} has ${lost} ns below a millisecond, which ${target} cannot hold: pass { round: "floor" } (or "ceil", "trunc", "halfExpand", …) to say how to round it`,
+    );
+    this.type = type;
+    this.nanos = nanos;
+    this.lostNanos = lost;
+  }
 }
 
 /** Redis commands a Redis ACL must allow for protocache's writes (see docs/operations.md). */

@@ -53,13 +53,28 @@ export {
   ServerUnreachableError,
   StoreError,
   StoreTimeoutError,
+  TimePrecisionError,
+  TimeValueError,
   UnknownSchemaError,
   UpgradeError,
   RedisReplyError,
   UnexpectedReplyError,
   type ConfigErrorDetails,
   type DecodeFailure,
+  type TimeType,
 } from "./errors.js";
+export {
+  durationFromMillis,
+  durationToMillis,
+  timestampFromDate,
+  timestampFromMillis,
+  timestampToDate,
+  timestampToMillis,
+  type DurationValue,
+  type TimeRounding,
+  type TimestampValue,
+  type ToMillisOptions,
+} from "./time.js";
 export { escapeKeyPart, keyBase, scanPattern, splitKeyParts, unescapeKeyPart } from "./keys.js";
 export { SchemaRegistry, type SchemaEntry } from "./registry.js";
 export { AGE_BOUNDS_MS, ageQuantile, SERVED_AGE_SOURCES, type AgeHistogram, type ServedAgeSource } from "./metrics/age-histogram.js";

@@ -92,9 +92,9 @@ export class IllFormedStringError extends FieldValueError {
 const unknownHolder: object = Object.freeze({});
 
 /** Seconds of 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the range google/protobuf/timestamp.proto allows. */
-const TIMESTAMP_SECONDS = [-62_135_596_800n, 253_402_300_799n] as const;
+export const TIMESTAMP_SECONDS = [-62_135_596_800n, 253_402_300_799n] as const;
 /** ±10 000 years in seconds: the range google/protobuf/duration.proto allows. */
-const DURATION_SECONDS = 315_576_000_000n;
+export const DURATION_SECONDS = 315_576_000_000n;
 
 /**
  * Checks a `google.protobuf.Timestamp` against the ranges its definition

@@ -8,7 +8,7 @@ const user = "proto/acme/user/v1/user.proto";
 let base: TempRepo;
 beforeAll(() => {
   base = baselineRepo();
-}, 120_000);
+});
 afterAll(() => base?.remove());
 
 interface Case {
@@ -98,7 +98,7 @@ describe("protocache check --against main: a catalogue of edits", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 });
 
 describe("renames over time", () => {
@@ -123,7 +123,7 @@ describe("renames over time", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 });
 
 describe("retire", () => {
@@ -143,5 +143,5 @@ describe("retire", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 });

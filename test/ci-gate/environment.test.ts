@@ -11,7 +11,7 @@ let base: TempRepo;
 const dirs: string[] = [];
 beforeAll(() => {
   base = baselineRepo();
-}, 120_000);
+});
 afterAll(() => {
   base?.remove();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -28,7 +28,7 @@ describe("protocache check: environment and output", () => {
     const r = cli(base.root, "check");
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/note: compared with main \([0-9a-f]{12}\)/);
-  }, 60_000);
+  });
 
   it("exits 2 with one line outside a git repository", () => {
     const dir = tempDir();
@@ -36,7 +36,7 @@ describe("protocache check: environment and output", () => {
     const r = cli(dir, "check");
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^protocache check: .* is not inside a git repository, so there is no "main" to compare with\n {2}run protocache check in the repository, or pass --against-image/);
-  }, 60_000);
+  });
 
   it("exits 2 in a shallow single-branch clone and prints the git command that fetches the ref", () => {
     const repo = copyRepo(base);
@@ -57,7 +57,7 @@ describe("protocache check: environment and output", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 
   it("reads the base's own configuration: moving proto/ does not hide a breaking change", () => {
     const repo = copyRepo(base);
@@ -73,14 +73,14 @@ describe("protocache check: environment and output", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 
   it("exits 2 for a ref that does not exist in a repository without a remote: says so, names the current branch, suggests --against", () => {
     const r = cli(base.root, "check", "--against", "release-9");
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^protocache check: git ref "release-9" does not exist in this repository, which has no remote to fetch it from \(current branch: main\)\n {2}compare with a branch that exists: pass --against main$/m);
     expect(r.stderr).not.toMatch(/git fetch/);
-  }, 60_000);
+  });
 
   it("without main and without a remote (git init on master): the hint names the current branch and the branches to pass to --against, not a fetch", () => {
     const repo = copyRepo(base);
@@ -100,7 +100,7 @@ describe("protocache check: environment and output", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 
   it("exits 2 for a ref a clone lacks: the fetch command, or the remote-tracking name when the clone has it", () => {
     const clone = tempDir();
@@ -112,7 +112,7 @@ describe("protocache check: environment and output", () => {
     expect(r.stderr).toMatch(/git ref "main" is not in this clone \(current branch: feature\)\n {2}it is a remote-tracking branch here: pass --against origin\/main$/m);
     const missing = cli(clone, "check", "--against", "release-9");
     expect(missing.stderr).toMatch(/git ref "release-9" is not in this clone \(a single-branch clone\? current branch: feature\)\n {2}fetch it with: git fetch --no-tags origin release-9:release-9 \(or, if origin has no release-9, pass --against <branch>\)/);
-  }, 60_000);
+  });
 
   it("compares with a saved image (--against-image) and says the lock history is not compared", async () => {
     const repo = copyRepo(base);
@@ -136,7 +136,7 @@ describe("protocache check: environment and output", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 
   it("prints findings as JSON with --json", () => {
     const repo = copyRepo(base);
@@ -155,5 +155,5 @@ describe("protocache check: environment and output", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 });

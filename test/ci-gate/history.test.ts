@@ -8,7 +8,7 @@ const lock = "proto/protocache.lock.json";
 let base: TempRepo;
 beforeAll(() => {
   base = baselineRepo();
-}, 120_000);
+});
 afterAll(() => base?.remove());
 
 /** The finding blocks (location, rule, message, breaks, fix) of a CLI output. */
@@ -35,7 +35,7 @@ describe("gen warns before check fails", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 
   it("refuses to lock a revision that changes cached values (int64 → int32), naming a cached value and what it reads as, with check's finding text", () => {
     const repo = copyRepo(base);
@@ -56,7 +56,7 @@ describe("gen warns before check fails", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 
   it("prints the heading of a refused revision once, above all of its findings", () => {
     const repo = copyRepo(base);
@@ -71,7 +71,7 @@ describe("gen warns before check fails", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 
   it("compares with the last locked revision even when the base branch never had it", async () => {
     const repo = copyRepo(base);
@@ -87,7 +87,7 @@ describe("gen warns before check fails", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 });
 
 describe("field numbers reused across the lock's history", () => {
@@ -109,7 +109,7 @@ describe("field numbers reused across the lock's history", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 
   it("report an enum value number reused under another name", () => {
     const repo = copyRepo(base);
@@ -123,7 +123,7 @@ describe("field numbers reused across the lock's history", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 
   it("accept a renamed field (no gap) and a number that comes back as it was", () => {
     const repo = copyRepo(base);
@@ -139,5 +139,5 @@ describe("field numbers reused across the lock's history", () => {
     } finally {
       repo.remove();
     }
-  }, 60_000);
+  });
 });

@@ -93,7 +93,7 @@ beforeAll(async () => {
     entry.message.push(e.finding.message);
     gate.set(e.location.line, entry);
   }
-}, 180_000);
+});
 
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 

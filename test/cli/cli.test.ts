@@ -113,7 +113,7 @@ describe("protocache init", () => {
     const cache = readFileSync(join(dir, "generated", "example", "profile", "v1", "profile.cache.ts"), "utf8");
     expect(cache.split("\n")[1]).toBe("// Regenerate with `npm run gen`; `npm run check` fails when this file is stale.");
     expect(cache).toMatch(/from "protocache\/runtime";/);
-  }, 60_000);
+  });
 
   it("changes nothing when run again, and never overwrites a file or script of the project", () => {
     const dir = service({ name: "svc", private: true, scripts: { gen: "make schemas" } });
@@ -141,7 +141,7 @@ describe("protocache init", () => {
     expect(second.status).toBe(0);
     expect(second.stdout).not.toMatch(/created|added/);
     expect(treeHash(dir)).toBe(before);
-  }, 60_000);
+  });
 
   it("names npx protocache in messages and headers of a project without the scripts", () => {
     const dir = service();
@@ -163,5 +163,5 @@ describe("protocache init", () => {
     const copied = run(dir, "gen");
     expect(copied.status).toBe(2);
     expect(copied.stderr).toMatch(/proto\/protocache\/v1\/options\.proto: proto\/protocache\/v1\/options\.proto is a copy of protocache's options: delete it/);
-  }, 60_000);
+  });
 });

@@ -128,6 +128,7 @@ describe("gen errors: one line each, with file:line", () => {
     ["the largest ttl_seconds (uint32)", itemV1.replace("ttl_seconds: 60", "ttl_seconds: 4294967295"), /ttl_seconds 4294967295 is over 315576000 \(10 years\).*\[entity-ttl\]$/],
     ["a default of the wrong type", itemV1.replace("int64 price_cents = 2;", 'int64 price_cents = 2 [(protocache.v1.field).default_string = "x"];'), /item\.proto:11:3: field "price_cents": default_string does not fit its type; use default_int or default_uint \[field-default\]/],
     ["a default of the wrong type on a bool", itemV1.replace("int64 price_cents = 2;", "bool sold_out = 2 [(protocache.v1.field).default_uint = 1];"), /item\.proto:11:3: field "sold_out": default_uint does not fit its type; use default_bool \[field-default\]/],
+    ["a float default beyond float32's range", itemV1.replace("int64 price_cents = 2;", "float weight = 2 [(protocache.v1.field).default_double = 1e39];"), /item\.proto:11:3: field "weight": default [0-9.]+e\+39 is out of range for float \[field-default\]/],
     ["a lint failure", itemV1.replace("string sku = 1;", "string Sku = 1;").replace("{sku}", "{Sku}"), /^proto\/acme\/item\/v1\/item\.proto:10:10: Field name "Sku" should be lower_snake_case.*\[lint\]$/],
     ["a syntax error", itemV1.replace("string sku = 1;", "string sku = ;"), /^proto\/acme\/item\/v1\/item\.proto:10:16:.*\[compile\]$/],
   ];

@@ -98,7 +98,7 @@ void createUserV2;
     expect(named.out).toMatch(/'3' does not exist in type 'UserUpgrades'/);
     expect(named.out).toMatch(/Property 'fromPrevious' is missing in type '\{\}' but required in type 'UserMigrations'/);
     expect(named.out).toMatch(/Property 'locale' does not exist on type 'User_R1'/);
-  }, 120_000);
+  });
 
   it("RedisStore keeps the type of the ioredis client it was given, and each store's constructor refuses the other client's type (tsc)", () => {
     const result = tsc({
@@ -117,5 +117,5 @@ new NodeRedisStore(new Redis({ lazyConnect: true }));
     });
     expect(result.out).toBe("");
     expect(result.status).toBe(0);
-  }, 120_000);
+  });
 });

@@ -73,7 +73,7 @@ beforeAll(async () => {
   pkg.devDependencies["protocache-gen"] = `file:../packs/protocache-gen-${version}.tgz`;
   writeFileSync(join(svc, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
   redis = await startRedis();
-}, 120_000);
+});
 
 afterAll(async () => {
   await redis?.stop();
@@ -137,7 +137,7 @@ describe("a service using the packed packages", () => {
     const safe = sh(svc, "npm", ["run", "check"]);
     expect(safe.stderr).toMatch(/protocache check: no findings/);
     expect(safe.status).toBe(0);
-  }, 240_000);
+  });
 
   it("installs for production (npm ci --omit=dev) without buf, esbuild, ts-proto, tsx or typescript, and its types compile with no Redis client installed", () => {
     const prod = join(work, "prod");
@@ -167,5 +167,5 @@ describe("a service using the packed packages", () => {
     const compiled = sh(alone, process.execPath, [tsc, "--noEmit", "--strict", "--skipLibCheck", "false", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", ...types, "check.ts"]);
     expect(compiled.stdout + compiled.stderr).toBe("");
     expect(compiled.status).toBe(0);
-  }, 120_000);
+  });
 });

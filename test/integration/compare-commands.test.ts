@@ -40,7 +40,7 @@ describe.skipIf("reason" in found && !required)("Redis 8.4+ (a real server): IFE
   beforeAll(async () => {
     if ("reason" in found) throw new Error(`PROTOCACHE_REQUIRE_REDIS8=1 but no Redis 8.4+ server: ${found.reason}`);
     server = await startRedis([], { server: found.server });
-  }, 60_000);
+  });
   afterAll(async () => server?.stop());
 
   for (const kind of kinds) {
@@ -118,7 +118,7 @@ describe.skipIf("reason" in found && !required)("Redis Cluster 8.4+ (three real 
   beforeAll(async () => {
     if ("reason" in found) throw new Error(`PROTOCACHE_REQUIRE_REDIS8=1 but no Redis 8.4+ server: ${found.reason}`);
     cluster = await startRedisCluster(3, [], { server: found.server });
-  }, 60_000);
+  });
   afterAll(async () => cluster?.stop());
 
   it("ioredis and node-redis clusters detect IFEQ on every master, and compare-and-set and -delete run it on each key's master with no script", async () => {
@@ -150,7 +150,7 @@ describe.skipIf("reason" in found && !required)("Redis Cluster 8.4+ (three real 
       io.disconnect();
       nr.destroy();
     }
-  }, 60_000);
+  });
 });
 
 describe("Redis Cluster 7.0 (the run's cluster): detection asks every master", () => {

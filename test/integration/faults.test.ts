@@ -11,6 +11,7 @@ import type { CacheStore } from "../../src/stores/store.js";
 import { ioredisTracking } from "../../src/stores/ioredis/tracking-driver.js";
 import { clientKinds, clusterClient, recommendedClient, standaloneClient, type ClientUnderTest } from "../support/fault-clients.js";
 import { freePort, startRedis, startRedisCluster, type RedisProcess } from "../support/redis-server.js";
+import { waitFor } from "../support/wait.js";
 
 /**
  * Faults injected into real redis-server processes this file starts
@@ -57,8 +58,8 @@ function load(store: CacheStore, ms = deadlineMs): { records: CallRecord[]; stop
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Waits until a call started after `since` succeeds; returns when that call ended. */
-async function recoveredAt(records: CallRecord[], since: number, timeoutMs = 15_000): Promise<number> {
+/** Waits until a call started after `since` succeeds; returns when that call ended (`timeoutMs`: a hang guard). */
+async function recoveredAt(records: CallRecord[], since: number, timeoutMs = 30_000): Promise<number> {
   const until = performance.now() + timeoutMs;
   for (;;) {
     const ok = records.find((r) => r.start >= since && r.ok);
@@ -77,8 +78,8 @@ describe.each(clientKinds)("%s under faults", (kind) => {
     const second = await standaloneClient(kind, server.port);
     const byDefault = load(second.store, 200);
     try {
-      await sleep(300);
-      expect(run.records.some((r) => r.ok)).toBe(true);
+      // Traffic flows before the stop (on a saturated machine the first calls may take longer than the deadline).
+      await waitFor("a call that succeeded before the stop", () => run.records.some((r) => r.ok) && byDefault.records.some((r) => r.ok));
       const stoppedAt = performance.now();
       server.process.kill("SIGSTOP");
       await sleep(1500);
@@ -115,7 +116,13 @@ describe.each(clientKinds)("%s under faults", (kind) => {
       const ids = Array.from({ length: 2500 }, (_, i) => `b${i}`);
       expect(await userCache(client.store, { deadlineMs: 5_000 }).setMany(ids.map(user))).toEqual(ids.map(() => "written"));
       server.process.kill("SIGSTOP");
+      // The baseline: one deadline, what a single get and a single set take against the stopped server.
       let started = performance.now();
+      expect(await users.get({ id: "b0" })).toBeUndefined();
+      expect(await users.set(user("b0"))).toBe("error");
+      const singleMs = (performance.now() - started) / 2;
+      errors.length = 0;
+      started = performance.now();
       const got = await users.getMany(ids.map((id) => ({ id })));
       const readMs = performance.now() - started;
       started = performance.now();
@@ -123,14 +130,17 @@ describe.each(clientKinds)("%s under faults", (kind) => {
       const writeMs = performance.now() - started;
       expect(got.every((v) => v === undefined)).toBe(true);
       expect(set.every((r) => r === "error")).toBe(true);
-      expect(users.stats().reads.error).toBe(2500);
-      expect(users.stats().writes.error).toBe(2500);
+      expect(users.stats().reads.error).toBe(2501);
+      expect(users.stats().writes.error).toBe(2501);
       expect(errors).toHaveLength(2);
       expect(errors.every((e) => e instanceof StoreTimeoutError)).toBe(true);
       figures[`${kind} stop: getMany of 2500 keys`] = Math.round(readMs);
       figures[`${kind} stop: setMany of 2500 values`] = Math.round(writeMs);
-      // One deadline, not one per chunk: the rest of a stalled server's chunks fail at once (10x margin).
-      expect(Math.max(readMs, writeMs)).toBeLessThan(10 * deadlineMs);
+      figures[`${kind} stop: a get and a set, each`] = Math.round(singleMs);
+      // One deadline, not one per chunk: the rest of a stalled server's chunks fail at once. Relative to a single
+      // call measured here (docs/reliability.md, "A test suite that holds on a busy machine"): a deadline per chunk
+      // would take 3 rounds for the reads and 10 for the writes (the batch's outer bound, 20 deadlines for them).
+      expect(Math.max(readMs, writeMs), `getMany ${readMs.toFixed(0)} ms, setMany ${writeMs.toFixed(0)} ms, one call ${singleMs.toFixed(0)} ms`).toBeLessThan(5 * singleMs);
     } finally {
       server.process.kill("SIGCONT");
       await client.close();
@@ -296,12 +306,12 @@ describe("scripts under ACLs (issue 8.6: EVAL denied, EVALSHA allowed)", () => {
       expect(await users.set(user("g"))).toBe("error");
       expect(errors[0]).toBeInstanceOf(ScriptPermissionError);
       expect(errors[0]?.message).toMatch(/must be allowed EVALSHA plus EVAL or SCRIPT LOAD, and inside the scripts GET, SET, GETRANGE and DEL/);
-      expect(await userCache(store, { guardWrites: false }).set(user("g"))).toBe("written");
+      expect(await userCache(store, { deadlineMs: 5_000, guardWrites: false }).set(user("g"))).toBe("written");
       expect(await users.get({ id: "g" })).toEqual(user("g"));
     });
     await withUser(kind, "no-getrange", async ({ store }) => {
       const errors: Error[] = [];
-      expect(await userCache(store, { onError: (e) => errors.push(e) }).set(user("h"))).toBe("error");
+      expect(await userCache(store, { deadlineMs: 5_000, onError: (e) => errors.push(e) }).set(user("h"))).toBe("error");
       expect(errors[0]).toBeInstanceOf(ScriptPermissionError);
     });
   });
@@ -326,13 +336,13 @@ describe("scripts under ACLs (issue 8.6: EVAL denied, EVALSHA allowed)", () => {
   });
 
   it.each(clientKinds)("%s: with an ACL without PTTL an L1's get and getMany still return the value (read from Redis each time, never held) and the refused PTTL is reported once", async (kind) => {
-    expect(await userCache(new RedisStore(admin)).set(user("np"))).toBe("written");
+    expect(await userCache(new RedisStore(admin), { deadlineMs: 5_000 }).set(user("np"))).toBe("written");
     const trackingClient = new Redis(server.port);
     const tracking = ioredisTracking(trackingClient);
     await withUser(kind, "no-pttl", async ({ store }) => {
       const errors: Error[] = [];
       const users = userCache(store, { deadlineMs: 2_000, onError: (e) => errors.push(e), l1: { maxEntries: 10, maxBytes: 1 << 20, tracking } });
-      expect(await users.l1Ready(10_000)).toBe(true);
+      expect(await users.l1Ready(30_000)).toBe(true);
       for (let i = 0; i < 3; i++) {
         expect(await users.get({ id: "np" })).toEqual(user("np"));
         expect(await users.getMany([{ id: "np" }])).toEqual([user("np")]);
@@ -354,7 +364,7 @@ describe("a Cluster master killed mid-getMany", () => {
     const clients = await Promise.all(clientKinds.map((k) => clusterClient(k, ports)));
     try {
       const ids = Array.from({ length: 90 }, (_, i) => `k${i}`);
-      const seed = userCache(clients[0]?.store as CacheStore);
+      const seed = userCache(clients[0]?.store as CacheStore, { deadlineMs: 5_000 });
       expect(await seed.setMany(ids.map(user))).toEqual(ids.map(() => "written"));
       const victim = cluster.nodes[0] as RedisProcess;
       const owner = await slotOwners(ports);
@@ -362,7 +372,8 @@ describe("a Cluster master killed mid-getMany", () => {
       expect(ids.filter(onVictim).length).toBeGreaterThan(10);
 
       const reported = clients.map(() => [] as Error[]);
-      const caches = clients.map((c, k) => userCache(c.store, { deadlineMs, onError: (e) => reported[k]?.push(e) }));
+      // A deadline the live masters meet on a saturated machine too: this is about the dead master's keys.
+      const caches = clients.map((c, k) => userCache(c.store, { deadlineMs: 2_000, onError: (e) => reported[k]?.push(e) }));
       const inFlight = caches.map((c) => c.getMany(ids.map((id) => ({ id }))));
       victim.process.kill("SIGKILL");
       const killedAt = performance.now();
@@ -393,7 +404,8 @@ describe("when Redis is down (clients that give up at once)", () => {
     try {
       for (const store of [new RedisStore(ioredis), new NodeRedisStore(nodeRedis)]) {
         const errors: unknown[] = [];
-        const users = userCache(store, { onError: (e) => errors.push(e) });
+        // A generous deadline: these clients fail at once, never by the deadline.
+        const users = userCache(store, { deadlineMs: 5_000, onError: (e) => errors.push(e) });
         expect(await users.get({ id: "ada" })).toBeUndefined();
         expect(await users.getMany([{ id: "a" }, { id: "b" }])).toEqual([undefined, undefined]);
         expect(await users.set(user("ada"))).toBe("error");

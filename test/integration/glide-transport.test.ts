@@ -82,7 +82,7 @@ function defineTransportSpec(title: string, cluster: boolean, open: () => Promis
     beforeAll(async () => {
       d = await open();
       await d.transport.servers(); // the slot table is read by now
-    }, 60_000);
+    });
     afterAll(async () => d?.close());
 
     it("send: SET (plain, PXAT NX, KEEPTTL) answers OK or null, GET returns the bytes exactly (invalid UTF-8, empty, 1 MiB), absent keys null, PEXPIRETIME and DEL numbers", async () => {
@@ -257,7 +257,7 @@ describe.skipIf("reason" in valkey && !requireValkey)(`valkey-glide transport, V
         client.close();
       }
     }
-  }, 60_000);
+  });
   defineTransportSpec("standalone", false, async () => deploymentOn([(await start()).server.port], false));
   defineTransportSpec("Cluster (3 masters)", true, async () => deploymentOn((await start()).cluster.nodes.map((n) => n.port), true));
 });
@@ -286,5 +286,5 @@ describe("valkey-glide transport on a lost connection (a Redis 7 server of its o
     } finally {
       client.close();
     }
-  }, 60_000);
+  });
 });

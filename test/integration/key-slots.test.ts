@@ -77,7 +77,7 @@ describe("slots of accepted keys agree with CLUSTER KEYSLOT", () => {
 describe("a bad id in a Cluster batch", () => {
   it("is a KeyError before any I/O, and never makes well-formed keys of the batch fail", async () => {
     const prefix = uniquePrefix();
-    const users = userCache(new RedisStore(cluster), { prefix });
+    const users = userCache(new RedisStore(cluster), { prefix, deadlineMs: 5_000 });
     const ids = Array.from({ length: 30 }, (_, i) => `ok-${i}-\uD83D\uDE00`);
     const values = ids.map((id) => ({ id, name: id, email: "", fullName: "", verified: false, locale: "" }));
     expect(await users.setMany(values)).toEqual(ids.map(() => "written"));
@@ -91,7 +91,7 @@ describe("ioredis's own keyPrefix option", () => {
   it("batches keys by the slot of keyPrefix + key, as ioredis sends them", async () => {
     const prefixed = await connectIoredisCluster({ keyPrefix: uniquePrefix(), redisOptions: { maxRetriesPerRequest: 1 } });
     try {
-      const users = userCache(new RedisStore(prefixed));
+      const users = userCache(new RedisStore(prefixed), { deadlineMs: 5_000 });
       const values = Array.from({ length: 20 }, (_, i) => ({ id: `p${i}`, name: "", email: "", fullName: "", verified: false, locale: "" }));
       expect(await users.setMany(values)).toEqual(values.map(() => "written"));
       expect(await users.getMany(values.map((u) => ({ id: u.id })))).toEqual(values);

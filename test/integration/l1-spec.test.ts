@@ -42,7 +42,7 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
   it("50 concurrent gets of a key L1 does not hold share one Redis read, and all get the frozen value", async () => {
     const prefix = uniquePrefix();
     const cache = await cached(prefix);
-    await userCache(backend().store, { prefix }).set(user("cold"));
+    await userCache(backend().store, { prefix, deadlineMs: 5_000 }).set(user("cold"));
     const got = await Promise.all(Array.from({ length: 50 }, () => cache.get({ id: "cold" })));
     expect(got.every((u) => u?.name === "ncold" && Object.isFrozen(u))).toBe(true);
     expect(cache.stats().reads.hit).toBe(1);
@@ -76,7 +76,7 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     expect(await cache.getMany(spread.map((id) => ({ id })))).toEqual(spread.map((id) => user(id)));
     expect(cache.stats().l1.hit).toBe(spread.length);
     await backend().raw.setMany(spread.map((id) => ({ key: cache.keyOf({ id }), value: envelopeOf(user(id, "new")) })));
-    await expect.poll(() => new Set(heard.keys).size, { timeout: 10_000 }).toBe(spread.length);
+    await expect.poll(() => new Set(heard.keys).size).toBe(spread.length);
     expect(await cache.getMany(spread.map((id) => ({ id })))).toEqual(spread.map((id) => user(id, "new")));
     expect(cache.stats().l1.invalidation).toBe(spread.length);
     heard.close();
@@ -100,7 +100,7 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
       const cli = spawnSync("redis-cli", ["-h", host as string, "-p", port as string, ...(cluster ? ["-c"] : []), "DEL", key], { encoding: "utf8" });
       expect(cli.stdout.trim()).toBe("1");
     }
-    await expect.poll(() => heard.keys.includes(key), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => heard.keys.includes(key)).toBe(true);
     expect(await cache.get({ id: "cli" })).toBeUndefined();
     heard.close();
     await cache.close();
@@ -121,12 +121,12 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     expect(cache.stats().l1.hit).toBe(1);
     const report = await migrate(userCache(store, { prefix }));
     expect(report.counts).toMatchObject({ migrated: 1 });
-    await expect.poll(() => heard.keys.includes(key), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => heard.keys.includes(key)).toBe(true);
     expect((await cache.get({ id: "old" }))?.name).toBe("r1");
     expect(cache.stats().reads).toMatchObject({ upgraded: 1, hit: 1 });
     heard.keys.length = 0;
     expect((await cleanup(userCache(store, { prefix }), { all: true })).deleted).toBe(1);
-    await expect.poll(() => heard.keys.includes(key), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => heard.keys.includes(key)).toBe(true);
     expect(await cache.get({ id: "old" })).toBeUndefined();
     heard.close();
     await cache.close();
@@ -137,7 +137,7 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     const prefix = uniquePrefix();
     // The store's reply to the first read is held back until the test lets it go: the read is in flight.
     const slow = heldBack(store);
-    const writer = userCache(store, { prefix });
+    const writer = userCache(store, { prefix, deadlineMs: 5_000 });
     await writer.set(user("race", "old"));
     const heard = listen(backend().tracking, prefix);
     const cache = await cached(prefix, {}, slow.store);
@@ -145,7 +145,7 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     const reading = cache.get({ id: "race" });
     await held.answered; // Redis answered "old"; the reply has not reached the L1 yet
     await raw.set(cache.keyOf({ id: "race" }), envelopeOf(user("race", "new")));
-    await expect.poll(() => heard.keys.includes(cache.keyOf({ id: "race" })), { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => heard.keys.includes(cache.keyOf({ id: "race" }))).toBe(true);
     held.release();
     expect((await reading)?.name).toBe("old");
     expect(cache.stats().l1).toMatchObject({ race_skipped: 1, entries: 0 });
@@ -253,7 +253,7 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     await cache.get({ id: "k" });
     expect(cache.stats().l1.entries).toBe(1);
     expect(await raw.killTracking()).toBeGreaterThan(0);
-    await expect.poll(() => cache.stats().l1.flush_disconnected, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => cache.stats().l1.flush_disconnected).toBeGreaterThanOrEqual(1);
     expect(cache.stats().l1.entries).toBe(0);
     const reads = cache.stats().reads.hit;
     expect(await cache.get({ id: "k" })).toEqual(user("k"));

@@ -266,13 +266,17 @@ describeEveryBackend("loading cache", (backend: () => Backend) => {
     const cache = users(prefix, { ttlSeconds: 60, loading: { graceSeconds: 600 } });
     await backend().raw.set(`${prefix}user:v1:c`, writtenAgo({ ...user("c"), name: "stale" }, 120_000), 500);
     let done = false;
+    // The refresh is held until close() was called (a timed loader could finish first on a busy machine).
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
     expect((await cache.getOrSet({ id: "c" }, async ({ id }) => {
-      await sleep(100);
+      await gate;
       done = true;
       return { ...user(id), name: "fresh" };
     }))?.name).toBe("stale");
-    expect(done).toBe(false);
-    expect(await cache.close()).toBe(0);
+    const closing = cache.close();
+    release();
+    expect(await closing).toBe(0);
     expect(done).toBe(true);
     expect((await users(prefix).get({ id: "c" }))?.name).toBe("fresh");
     await expect(cache.get({ id: "c" })).rejects.toBeInstanceOf(AccessorClosedError);

@@ -23,6 +23,7 @@ describeEveryBackend("migrate", (backend) => {
     const sizes: Record<string, number> = { "ioredis standalone": 20_000, "node-redis cluster": 10_000, memory: 10_000 };
     const seeded = seedUsers(prefix, sizes[backend().name] ?? 5_000);
     await raw.setMany(seeded.map((e) => ({ key: e.key, value: e.value, ...(e.ttlSeconds === undefined ? {} : { ttlSeconds: e.ttlSeconds }) })));
+    const seededAt = Date.now();
     const outside = neighbours(prefix);
     await raw.setMany(outside.map((key) => ({ key, value: "neighbour" })));
     const expiryBefore = new Map<string, number>();
@@ -62,7 +63,8 @@ describeEveryBackend("migrate", (backend) => {
     expect(progress.length).toBeGreaterThan(3);
     expect(progress.at(-1)?.fraction).toBe(1);
 
-    await sleep(1_100); // the expiring entries' TTL (1 s) has passed: kept TTLs let them expire
+    // The expiring entries' TTL (1 s, set before seededAt) has passed, usually during the migration: kept TTLs let them expire.
+    await sleep(seededAt + 1_100 - Date.now());
     const doomedSet = new Set(doomed);
     const current = userEntity.current.schemaId;
     for (let i = 0; i < seeded.length; i += 2000) {

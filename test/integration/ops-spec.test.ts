@@ -123,7 +123,7 @@ describeEveryBackend("operations", (backend) => {
   it("inspect shows header, schema, writer, age, TTL and the payload as JSON, for any revision, legacy values and absent keys", async () => {
     const { raw, store } = backend();
     const prefix = uniquePrefix();
-    const users = userCache(store, { prefix, writerTag: "svc@1.2.3", ttlSeconds: 120 });
+    const users = userCache(store, { prefix, deadlineMs: 5_000, writerTag: "svc@1.2.3", ttlSeconds: 120 });
     await users.set({ id: "ada", name: "Ada", email: "a@x", fullName: "Ada L", verified: true, locale: "en" });
     const current = await inspect(store, `${prefix}user:v1:ada`, schemaDecoder, { now: Date.now() + 1000 });
     expect(current).toMatchObject({ exists: true, kind: "envelope", schema: { message: "acme.user.v1.User", revision: 2 }, payload: { id: "ada", fullName: "Ada L", verified: true } });
@@ -146,7 +146,7 @@ describeEveryBackend("operations", (backend) => {
     for (let i = 0; i < 12; i++) await raw.set(`${prefix}user:v1:u${i}`, userR1Entry({ id: `u${i}`, name: "n", email: "" }));
     await raw.set(`${prefix}user:v1:big`, userR1Entry({ id: "big", name: "é".repeat(500), email: "" }));
     // A small r1 entry takes 8 or 9 units (its User object 3, two fields, 3 or 4 string bytes): a part of 40 holds at most 5; the big one needs ~130.
-    const users = userCache(store, { prefix, maxReadWork: 40, maxBatchWork: 40 });
+    const users = userCache(store, { prefix, deadlineMs: 5_000, maxReadWork: 40, maxBatchWork: 40 });
     const bulk = (store as unknown as ScanCapable).bulk;
     const replace = bulk.replace;
     const parts: number[] = [];
@@ -183,8 +183,8 @@ describeEveryBackend("operations", (backend) => {
   it("migrate moves the previous major's key space into the new one: converted, each with its remaining TTL, never over a newer entry, source kept", async () => {
     const { raw, store } = backend();
     const prefix = uniquePrefix();
-    const v1 = userCache(store, { prefix });
-    const v2 = createEntityCache(v2Entity, store, { prefix });
+    const v1 = userCache(store, { prefix, deadlineMs: 5_000 });
+    const v2 = createEntityCache(v2Entity, store, { prefix, deadlineMs: 5_000 });
     const ids = Array.from({ length: 600 }, (_, i) => `m${i}`);
     await raw.setMany(ids.map((id, i) => ({ key: `${prefix}user:v1:${id}`, value: userR1Entry({ id, name: `n${i}`, email: "" }), ...(i % 3 === 0 ? {} : { ttlSeconds: 300 + i }) })));
     await v2.set({ id: "m5", name: "already", email: "", fullName: "", verified: false, locale: "" });

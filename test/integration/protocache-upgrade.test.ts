@@ -1,12 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js";
 import { readHeader } from "../../src/envelope/header.js";
 import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
-import { repoRoot } from "../support/project.js";
+import { oldRuntime as packedRuntime, type OldResult } from "../support/old-runtime.js";
 import { connectRedis, uniquePrefix } from "../support/redis-client.js";
 
 /**
@@ -18,79 +15,21 @@ import { connectRedis, uniquePrefix } from "../support/redis-client.js";
  * it; and a value it writes over a marker is stored and read by the new one.
  */
 const before = "2fe12a3";
-const work = join(repoRoot, ".tmp", "protocache-upgrade");
-const oldTree = join(work, "tree");
-const oldApp = join(work, "app");
-
-function run(cwd: string, command: string, args: readonly string[]): string {
-  const r = spawnSync(command, args, { cwd, encoding: "utf8", maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${String(r.status)}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** The old runtime's worker: one get or set through the old generated accessor, printed as JSON. */
-const workerSource = `
-import { Redis } from "ioredis";
-import { RedisStore } from "protocache";
-import { userCache } from "./generated/acme/user/v1/user.cache.js";
-const [url, prefix, op, id] = process.argv.slice(2);
-const redis = new Redis(url, { maxRetriesPerRequest: 1 });
-const users = userCache(new RedisStore(redis), { prefix, deadlineMs: 5000, writerTag: "protocache@${before}" });
-try {
-  const result = op === "probe"
-    ? typeof users.getOrSet
-    : op === "get"
-    ? await users.get({ id })
-    : await users.set({ id, name: "written by the old runtime", email: id + "@example.com", fullName: "", verified: true, locale: "en-GB" });
-  console.log(JSON.stringify({ result: result ?? null, reads: users.stats().reads }));
-} finally {
-  redis.disconnect();
-}
-`;
-
 let redis: Redis;
+let old: Awaited<ReturnType<typeof packedRuntime>>;
 const url = (): string => inject("redisUrl");
 
-function oldRuntime(prefix: string, op: "get" | "set" | "probe", id: string): { result: unknown; reads: Record<string, number> } {
-  return JSON.parse(run(oldApp, process.execPath, ["worker.mjs", url(), prefix, op, id])) as { result: unknown; reads: Record<string, number> };
+function oldRuntime(prefix: string, op: "get" | "set" | "probe", id: string): OldResult {
+  return old.call(url(), prefix, op, id);
 }
 
 beforeAll(async () => {
-  rmSync(work, { recursive: true, force: true });
-  mkdirSync(oldTree, { recursive: true });
-  // The old tree, built with this checkout's node_modules (the same dependency versions), packed as npm would publish it.
-  run(repoRoot, "sh", ["-c", `git archive ${before} | tar -x -C "${oldTree}"`]);
-  symlinkSync(join(repoRoot, "node_modules"), join(oldTree, "node_modules"), "dir");
-  run(oldTree, process.execPath, ["-e", 'const b = await import("./scripts/build.mjs"); b.buildRuntime();', "--input-type=module"]);
-  const tarball = run(oldTree, "npm", ["pack", "./dist/protocache", "--pack-destination", work, "--silent"]).trim().split("\n").pop() ?? "";
-  // The old service: protocache installed from that tarball; ioredis and the runtime's dependencies resolve from the repo's node_modules above.
-  mkdirSync(join(oldApp, "node_modules", "protocache"), { recursive: true });
-  run(work, "tar", ["-xzf", join(work, tarball), "-C", join(oldApp, "node_modules", "protocache"), "--strip-components=1"]);
-  cpSync(join(oldTree, "generated"), join(oldApp, "generated"), { recursive: true });
-  writeFileSync(join(oldApp, "worker.ts"), workerSource);
-  const { build } = await import("esbuild");
-  await build({
-    entryPoints: [join(oldApp, "worker.ts")],
-    outfile: join(oldApp, "worker.mjs"),
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    logLevel: "silent",
-    external: ["ioredis", "protocache", "protocache/*"],
-    plugins: [{
-      // The repo's generated code imports the runtime from src/; a service's imports it as protocache/runtime.
-      name: "runtime-as-package",
-      setup(b) {
-        b.onResolve({ filter: /\/src\/runtime\/index\.js$/ }, () => ({ path: "protocache/runtime", external: true }));
-      },
-    }],
-  });
+  old = await packedRuntime(before, "protocache-upgrade", "getOrSet");
   redis = connectRedis();
-}, 180_000);
+});
 
-afterAll(async () => {
+afterAll(() => {
   redis?.disconnect();
-  rmSync(work, { recursive: true, force: true });
 });
 
 const user = (id: string, name: string): User => ({ id, name, email: `${id}@example.com`, fullName: "", verified: true, locale: "en-GB" });

@@ -136,5 +136,5 @@ describeEveryBackend("the store contract", (backend) => {
     await raw.setMany(present.map((key) => ({ key, value: "x" })));
     expect(await store.delete(keys)).toBe(present.length);
     expect(await raw.get(present[present.length - 1] as string)).toBeNull();
-  }, 60_000);
+  });
 });

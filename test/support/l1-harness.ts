@@ -25,7 +25,7 @@ export const l1 = { maxEntries: 1000, maxBytes: 4 << 20 } as const;
 export async function l1Cache(store: CacheStore, tracking: InvalidationSource, prefix: string, options: AccessorOptions<User> = {}): Promise<EntityCache<User, { id: string }>> {
   const cache = userCache(store, { prefix, deadlineMs: 5_000, ...options, l1: { ...l1, tracking, ...options.l1 } });
   const held = (cache as unknown as WithInternals<User, { id: string }>)[accessorInternals]().l1;
-  expect(await held?.ready(10_000)).toBe(true);
+  expect(await held?.ready(30_000)).toBe(true);
   return cache;
 }
 
@@ -43,7 +43,7 @@ export interface Heard {
  * delivers what it still held as well: a second, later invalidation of the same write).
  */
 export function listen(source: InvalidationSource, prefix: string): Heard {
-  const seen: Heard = { keys: [], flushes: 0, close: () => watch.close(), ready: () => watch.ready(10_000) };
+  const seen: Heard = { keys: [], flushes: 0, close: () => watch.close(), ready: () => watch.ready(30_000) };
   const watch = source.watch(prefix, { invalidate: (keys) => void seen.keys.push(...keys), flush: () => void (seen.flushes += 1) });
   return seen;
 }
@@ -52,9 +52,9 @@ export function listen(source: InvalidationSource, prefix: string): Heard {
 export async function heardAll(heard: Heard, keys: readonly string[]): Promise<void> {
   const flushes = heard.flushes;
   // A flush meanwhile (tracking lost on a loaded machine) drops everything too: then wait for tracking to be back.
-  await expect.poll(() => heard.flushes > flushes || keys.every((k) => heard.keys.includes(k)), { timeout: 10_000 }).toBe(true);
+  await expect.poll(() => heard.flushes > flushes || keys.every((k) => heard.keys.includes(k))).toBe(true);
   heard.keys.length = 0;
-  if (heard.flushes > flushes) await expect.poll(() => heard.ready(), { timeout: 10_000 }).toBe(true);
+  if (heard.flushes > flushes) await expect.poll(() => heard.ready()).toBe(true);
 }
 
 /** The CacheStore methods of `store`, bound (a spread of a class instance copies no methods). */

@@ -5,10 +5,15 @@ import { runInNewContext } from "node:vm";
 setFlagsFromString("--expose-gc");
 const collect = runInNewContext("gc") as () => void;
 
-/** What one call cost: wall time and the memory it needed above what was live before it. */
+/** What one call cost: wall time, CPU time and the memory it needed above what was live before it. */
 export interface Cost<T> {
   readonly result: T;
   readonly ms: number;
+  /**
+   * CPU time the process spent during the call (user and system, all its threads: the collector's helpers too), in
+   * ms. Unlike `ms`, it does not grow when other processes take the CPU: the measure that the tests compare.
+   */
+  readonly cpuMs: number;
   /** Highest V8 heap use during the call (sampled before every collection and at the end) plus ArrayBuffer memory still held at its end, above the start. */
   readonly peakBytes: number;
 }
@@ -31,18 +36,50 @@ function start(): { stop<T>(result: T): Cost<T> } {
   const before = process.memoryUsage();
   const profiler = new GCProfiler();
   profiler.start();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   return {
     stop(result) {
       const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
       const { statistics } = profiler.stop();
       const end = process.memoryUsage();
       let heapPeak = end.heapUsed;
       for (const gc of statistics) heapPeak = Math.max(heapPeak, gc.beforeGC.heapStatistics.usedHeapSize);
       const external = Math.max(0, end.arrayBuffers - before.arrayBuffers);
-      return { result, ms, peakBytes: Math.max(0, heapPeak - before.heapUsed) + external };
+      return { result, ms, cpuMs: (cpu.user + cpu.system) / 1000, peakBytes: Math.max(0, heapPeak - before.heapUsed) + external };
     },
   };
+}
+
+/** What {@link cheapestOf} measures of a call: its result and its times, not its memory. */
+export type Times<T> = Omit<Cost<T>, "peakBytes">;
+
+/**
+ * Each of `calls` measured `runs` times, interleaved (a full GC, then every
+ * call once; again), so that whatever else the machine does falls on all of
+ * them alike; each call's cost is its cheapest run (least CPU time, and
+ * least wall time: a run can only be slowed down, by a collection of what
+ * another left or by the first run's compilation), with the result of its
+ * last run. Only times: {@link measure} gives a call's memory.
+ */
+export function cheapestOf<T extends readonly (() => unknown)[]>(runs: number, ...calls: T): { [K in keyof T]: Times<ReturnType<T[K]>> } {
+  const seen = calls.map(() => ({ result: undefined as unknown, ms: Infinity, cpuMs: Infinity }));
+  for (let run = 0; run < runs; run++) {
+    collect();
+    calls.forEach((call, i) => {
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const result = call();
+      const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const best = seen[i] as { result: unknown; ms: number; cpuMs: number };
+      best.result = result;
+      best.ms = Math.min(best.ms, ms);
+      best.cpuMs = Math.min(best.cpuMs, (cpu.user + cpu.system) / 1000);
+    });
+  }
+  return seen as never;
 }
 
 /** {@link measure} for a call that returns a promise (GCs during the wait count too). */

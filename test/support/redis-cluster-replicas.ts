@@ -26,7 +26,7 @@ export interface Topology {
  * heartbeats meanwhile (a blocked event loop would miss them).
  */
 export function cli(port: number, ...args: string[]): Promise<string> {
-  return cliWithin(2_000, port, args);
+  return cliWithin(10_000, port, args);
 }
 
 function cliWithin(timeoutMs: number, port: number, args: readonly string[]): Promise<string> {
@@ -82,7 +82,7 @@ export async function startReplicatedCluster(masters = 3, extraArgs: readonly st
         return parsed;
       }),
     ).catch(() => Promise.reject(new Error("no cluster node answers CLUSTER NODES")));
-  const waitForMasters = async (count: number, timeoutMs = 20_000): Promise<Topology> => {
+  const waitForMasters = async (count: number, timeoutMs = 60_000): Promise<Topology> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       // Nodes that answer (a stopped one does not): all ok, all of the same view.
@@ -107,7 +107,7 @@ export async function startReplicatedCluster(masters = 3, extraArgs: readonly st
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
     await waitForMasters(masters);
     // Every replica attached and in sync: a failover has a replica to promote.
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     for (;;) {
       const t = await topology();
       const links = await Promise.all(
@@ -117,7 +117,7 @@ export async function startReplicatedCluster(masters = 3, extraArgs: readonly st
         }),
       );
       if (links.every(Boolean)) break;
-      if (Date.now() > deadline) throw new Error("the replicas did not sync with their masters within 20 s");
+      if (Date.now() > deadline) throw new Error("the replicas did not sync with their masters within 60 s");
       await new Promise((r) => setTimeout(r, 100));
     }
   } catch (error) {

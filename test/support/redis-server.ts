@@ -45,7 +45,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Resolves once something answers PING on the port (or rejects after `timeoutMs`). */
-export async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+export async function waitForPing(port: number, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -137,7 +137,7 @@ export async function startRedisCluster(masters = 3, extraArgs: readonly string[
   return { nodes, stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))) };
 }
 
-async function waitForClusterOk(ports: readonly number[], timeoutMs = 20_000): Promise<void> {
+async function waitForClusterOk(ports: readonly number[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = ports.every((p) => {

@@ -86,7 +86,7 @@ export async function startTcpProxy(targetPort: number, options: { port?: number
     new Promise((resolve, reject) => {
       const early = lines.shift();
       if (early !== undefined) return resolve(early);
-      const timer = setTimeout(() => reject(new Error(`the TCP proxy did not ${what} within 10 s`)), 10_000);
+      const timer = setTimeout(() => reject(new Error(`the TCP proxy did not ${what} within 60 s`)), 60_000);
       const onExit = (code: number | null): void => {
         clearTimeout(timer);
         reject(new Error(`the TCP proxy exited (${String(code)}) before it could ${what}: ${err}`));

@@ -17,7 +17,7 @@ beforeAll(async () => {
   const dir = generateTsProtoCodec("differential");
   tsUser = ((await import(`${dir}/acme/user/v1/user.ts`)) as { User: TsProtoCodec<User> }).User;
   tsSession = ((await import(`${dir}/acme/session/v1/session.ts`)) as { Session: TsProtoCodec<Session> }).Session;
-}, 60_000);
+});
 
 /** One message's codecs with the type erased, so both messages run through the same tests. */
 interface CodecCase {

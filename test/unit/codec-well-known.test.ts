@@ -94,7 +94,7 @@ beforeAll(async () => {
   };
   await add("TestAllTypesProto3", "protobuf_test_messages.proto3.v1.TestAllTypesProto3", "protobuf_test_messages/proto3/v1/test_messages_proto3");
   await add("WellKnownShapes", "protocache_test.wkt.v1.WellKnownShapes", "protocache_test/wkt/v1/shapes");
-}, 120_000);
+});
 
 const subject = (name: string): Subject => subjects.get(name) as Subject;
 
@@ -159,7 +159,7 @@ createWellKnownShapes({ masks: new Map([["m", { paths: ["a"] }]]) });
     const tsc = spawnSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(project, "tsconfig.json")], { encoding: "utf8" });
     expect(tsc.stdout + tsc.stderr).toBe("");
     expect(tsc.status).toBe(0);
-  }, 120_000);
+  });
 });
 
 describe("well-known types: edges", () => {

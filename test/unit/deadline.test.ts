@@ -66,7 +66,7 @@ class SlowStore implements CacheStore {
 }
 
 async function noLeftovers(store: object): Promise<void> {
-  await expect.poll(() => deadlineState(store), { timeout: 2_000 }).toEqual({ outstanding: 0, timer: false });
+  await expect.poll(() => deadlineState(store)).toEqual({ outstanding: 0, timer: false });
 }
 
 describe("per-call deadlines (issue 8.5)", () => {
@@ -98,7 +98,7 @@ describe("per-call deadlines (issue 8.5)", () => {
     const users = userCache(store, { deadlineMs: 20 });
     expect(await users.get({ id: "ada" })).toBeUndefined();
     expect(await users.set({ ...ada, name: "late" })).toBe("error");
-    await expect.poll(() => store.late, { timeout: 2_000 }).toBe(2);
+    await expect.poll(() => store.late).toBe(2);
     expect(users.stats().reads).toMatchObject({ error: 1, hit: 0 });
     expect(users.stats().writes).toMatchObject({ error: 1, written: 0 });
     await noLeftovers(store);

@@ -18,7 +18,7 @@ import type { ReadOutcome } from "../../src/stats.js";
 import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { repoRoot } from "../support/project.js";
-import { measure, measureAsync, measureStall } from "../support/read-cost.js";
+import { cheapestOf, measure, measureAsync, measureStall, type Times } from "../support/read-cost.js";
 import { connectRedis, uniquePrefix } from "../support/redis-client.js";
 import { envelope } from "../support/entries.js";
 import { sessionArb, userArb } from "../support/arbitraries.js";
@@ -36,7 +36,8 @@ const MiB = 1024 * 1024;
 const options = resolveOptions<unknown>({}, 0);
 const userId = userEntity.current.schemaId;
 const sessionId = sessionEntity.current.schemaId;
-const figures: Record<string, { ms: number; peakMiB: number; outcome: string; storedBytes: number; work?: number }> = {};
+/** Per value: wall and CPU time of its read (the cheapest of its runs), and the CPU time of the baseline it is held to. */
+const figures: Record<string, { ms: number; cpuMs?: number; baselineCpuMs?: number; peakMiB: number; outcome: string; storedBytes: number; work?: number }> = {};
 
 function read(entity: Entity<unknown, unknown>, bytes: Buffer, with_: ResolvedOptions<unknown> = options): Interpretation<unknown> {
   return interpret(entity, with_ as never, bytes);
@@ -60,30 +61,53 @@ const entities = { user, session };
 /**
  * What the issue asks of every stored value at the default options: at most 50 ms and 32 MB per read on the
  * reference machine (docs/reliability.md measures them in fresh processes with `npm run hostile`: under 25 ms and
- * 16 MiB). The bounds asserted here leave room for a loaded, shared machine; before the work budget these values
- * took 100 ms to 1.5 s and up to 418 MB each.
+ * 16 MiB). Memory is bounded here in bytes (48 MiB: what a read allocates does not depend on the machine's load).
+ * Time is bounded relative to a baseline measured in the same test, so that the bound holds on a saturated machine
+ * (docs/reliability.md, "A test suite that holds on a busy machine"): the CPU time of a legitimate read that takes
+ * nearly the whole default budget, the 24 000-key map below (504 040 units, a hit), each the cheapest of 3 runs
+ * interleaved with the hostile value's. Such a read is what the budget lets any value cost, so a hostile value
+ * may cost a few of it (the costliest per unit, brotli output, measured up to 4.7 times it, idle or saturated)
+ * and no more than `factor` times it. Tried with the budget lifted (maxReadWork's default at 62.5 M units): 14 of
+ * these values broke this bound, at 11 to 220 times the baseline (the former bound, 250 ms of wall time, caught 5 of
+ * them); the others cost little even unbounded, and their outcome and work units say what went wrong.
  */
-const maxMs = 250;
+const factor = 10;
 const maxMiB = 48;
+const baselineValue = hostileValues.find((v) => v.name.startsWith("map<int64, Client> with 24 000")) as HostileValue;
+
+/** A read at the full budget, and `read`, measured as {@link cheapestOf} does; `read`'s times and the baseline's. */
+function againstBaseline<T>(read_: () => T): { cost: Times<T>; baseline: Times<unknown> } {
+  const full = baselineValue.bytes();
+  const [baseline, cost] = cheapestOf(3, () => read(session, full), read_);
+  expect(baseline.result.outcome).toBe("hit");
+  return { cost, baseline };
+}
+
+/** The message of a failed time bound: both CPU times and wall times. */
+const times = (cost: Times<unknown>, baseline: Times<unknown>): string =>
+  `CPU ${cost.cpuMs.toFixed(1)} ms (wall ${cost.ms.toFixed(1)}) against a baseline of ${baseline.cpuMs.toFixed(1)} ms (wall ${baseline.ms.toFixed(1)})`;
 
 // The brotli-compressed map (quality 11 over 8 MB, for its ~120 KB stored size) takes ~20 s to build on this
 // machine, more under load: built once here, outside any test's timeout (each read below is bounded on its own).
 beforeAll(() => {
   worstBatchValue();
-}, 300_000);
+  // The baseline read warm, as in a running service (a first read also compiles the decoder).
+  for (let i = 0; i < 3; i++) read(session, baselineValue.bytes());
+});
 
-describe("hand-built hostile stored values: each read within the default work budget, 250 ms and 48 MiB, never a throw", () => {
+describe(`hand-built hostile stored values: each read within the default work budget, ${factor} times the CPU time of a legitimate read at that budget and 48 MiB, never a throw`, () => {
   it.each(hostileValues)("$name: $outcome", ({ name, entity, bytes, options: extra, outcome, reason }) => {
     const stored = bytes();
     const resolved = extra === undefined ? options : resolveOptions<unknown>(extra as never, 0, ["id"]);
-    const cost = measure(() => read(entities[entity], stored, resolved));
-    const seen = cost.result;
-    figures[name] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: seen.outcome, storedBytes: stored.length, work: seen.work ?? 0 };
+    const once = measure(() => read(entities[entity], stored, resolved));
+    const { cost, baseline } = againstBaseline(() => read(entities[entity], stored, resolved));
+    const seen = once.result;
+    figures[name] = { ms: cost.ms, cpuMs: cost.cpuMs, baselineCpuMs: baseline.cpuMs, peakMiB: once.peakBytes / MiB, outcome: seen.outcome, storedBytes: stored.length, work: seen.work ?? 0 };
     expect(seen.outcome, String(seen.error)).toBe(outcome);
     if (reason !== undefined) expect((seen.error as DecodeError).reason).toBe(reason);
     expect(seen.work ?? 0).toBeLessThanOrEqual(DEFAULT_READ_WORK);
-    expect(cost.ms).toBeLessThan(maxMs);
-    expect(cost.peakBytes).toBeLessThan(maxMiB * MiB);
+    expect(cost.cpuMs, times(cost, baseline)).toBeLessThan(factor * baseline.cpuMs);
+    expect(once.peakBytes).toBeLessThan(maxMiB * MiB);
     if (outcome === "hit") expect(writesBackUnchanged(entities[entity], seen.value)).toBe(true);
   });
 
@@ -109,66 +133,122 @@ describe("each hostile value holds what its name says (decoded without a budget)
     const items = field instanceof Map ? [...field.keys()] : (field as unknown[]);
     expect(items.length).toBe(holds?.count);
     if (holds?.distinct === true) expect(new Set(items).size).toBe(holds.count);
-  }, 30_000);
+  });
 });
 
-describe("small malformed stored values: a counted outcome within 50 ms and 1 MiB, never a throw", () => {
+/**
+ * Small valid stored values of each entity (a few dozen bytes, a few fields each): the baseline of the reads of
+ * small malformed values, which cost microseconds (so each is timed over {@link smallReads} reads in a row).
+ */
+const smallValid = {
+  user: encodeEnvelope(new Writer(), userId, { id: "42", name: "Ada", email: "ada@example.com", fullName: "Ada Lovelace", verified: true, locale: "en-GB" }, encodeUser as never, plain, 0),
+  session: encodeEnvelope(new Writer(), sessionId, { ...newSession(), tenantId: "t", sessionId: "s", userId: "42", scopes: ["read"], attributes: new Map([["k", "v"]]) }, encodeSession as never, plain, 0),
+};
+const smallReads = 1000;
+/**
+ * A small malformed value may cost this many times a small valid one (CPU time of {@link smallReads} reads, the
+ * cheapest of 3): a corrupt read builds a DecodeError, with its stack, where a valid one builds the value (measured:
+ * up to 37 times, idle or saturated); what the bound is for, a length or count taken from the bytes
+ * and acted on before they are checked, costs thousands of times that.
+ */
+const smallFactor = 100;
+
+describe(`small malformed stored values: a counted outcome within ${smallFactor} times the CPU time of a small valid value's read, and 1 MiB, never a throw`, () => {
   it.each(malformedValues)("$name: $outcome", ({ name, entity, bytes, outcome, reason }) => {
     const stored = bytes();
-    const cost = measure(() => read(entities[entity], stored));
-    figures[name] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: cost.result.outcome, storedBytes: stored.length };
-    expect(cost.result.outcome, String(cost.result.error)).toBe(outcome);
-    if (reason !== undefined) expect((cost.result.error as DecodeError).reason).toBe(reason);
-    expect(cost.ms).toBeLessThan(50);
-    expect(cost.peakBytes).toBeLessThan(MiB);
-    if (outcome === "hit") expect(writesBackUnchanged(entities[entity], cost.result.value)).toBe(true);
+    const valid = smallValid[entity];
+    const readsOf = (of: Buffer) => () => {
+      let last: Interpretation<unknown> | undefined;
+      for (let i = 0; i < smallReads; i++) last = read(entities[entity], of);
+      return last as Interpretation<unknown>;
+    };
+    const [baseline, cost] = cheapestOf(3, readsOf(valid), readsOf(stored));
+    expect(baseline.result.outcome).toBe("hit");
+    const once = measure(() => read(entities[entity], stored));
+    figures[name] = { ms: cost.ms / smallReads, cpuMs: cost.cpuMs / smallReads, baselineCpuMs: baseline.cpuMs / smallReads, peakMiB: once.peakBytes / MiB, outcome: once.result.outcome, storedBytes: stored.length };
+    expect(once.result.outcome, String(once.result.error)).toBe(outcome);
+    if (reason !== undefined) expect((once.result.error as DecodeError).reason).toBe(reason);
+    expect(cost.cpuMs, `${smallReads} reads: ${times(cost, baseline)}`).toBeLessThan(smallFactor * baseline.cpuMs);
+    expect(once.peakBytes).toBeLessThan(MiB);
+    if (outcome === "hit") expect(writesBackUnchanged(entities[entity], once.result.value)).toBe(true);
   });
 });
 
 describe("a batch of worst-case values: getMany bounded by maxBatchWork, whatever its size", () => {
   /**
-   * 1000 keys holding `stored` (with each key's own key fields when `own`:
-   * a value decoded whole at another key than its own is a key_mismatch
-   * miss), read by one getMany; what it returned, counted and reported, and
-   * what it cost.
+   * 1000 keys holding what `valueAt` gives for each key's fields, read by one
+   * getMany; what it returned, counted and reported, and what it cost.
    */
-  async function batchOf(stored: Buffer, own = false) {
+  async function batchOf(valueAt: (f: { tenantId: string; sessionId: string }) => Buffer) {
     const store = new MemoryStore();
     const errors: ProtocacheError[] = [];
     const sessions = sessionCache(store, { onError: (e) => errors.push(e) });
     const fields = Array.from({ length: 1000 }, (_, i) => ({ tenantId: "t", sessionId: `s${i}` }));
-    for (const f of fields) store.setRaw(sessions.keyOf(f), own ? sessionAt(stored, f.tenantId, f.sessionId) : stored);
+    for (const f of fields) store.setRaw(sessions.keyOf(f), valueAt(f));
     const cost = await measureAsync(() => sessions.getMany(fields));
     return { cost, stats: sessions.stats().reads, errors };
   }
   const batchReport = (errors: readonly ProtocacheError[]) => errors.filter((e) => e.message.includes("maxBatchWork"));
+  const reads = DEFAULT_BATCH_WORK / DEFAULT_READ_WORK;
+  /**
+   * The time bound, relative (docs/reliability.md, "A test suite that holds on a busy machine"). What a getMany
+   * bounded by maxBatchWork does: fetch and copy its 1000 values, look at each, and decode at most
+   * maxBatchWork / maxReadWork (16) of them at their full budget. So its CPU time is held to `batchFactor` times
+   * the sum of two baselines measured in the same test: a getMany of 1000 values of the same size that are not
+   * decoded at all (another message's: `wrong_type` misses), and 16 single reads of the value (each the cheapest
+   * of 3). Each getMany is the cheaper of 2 runs, interleaved. Measured: 0.8 to 1.7 times that sum. Without
+   * maxBatchWork (tried: its default at 10^9 units) the getMany decodes all 1000: the first test's took 61 times
+   * the sum, the second's ran out of memory.
+   */
+  const batchFactor = 3;
+  async function boundedBatch(stored: Buffer, valueAt: (f: { tenantId: string; sessionId: string }) => Buffer) {
+    const single = cheapestOf(3, () => read(session, stored))[0];
+    // The same size under the User schema: the Session accessor's registry knows it, a wrong_type miss, not decoded.
+    const header = readHeader(stored);
+    const undecoded = envelope(userId, stored.subarray(header.payloadStart), { flags: stored[2] as number });
+    let batch: Awaited<ReturnType<typeof batchOf>> | undefined;
+    let baseline: Awaited<ReturnType<typeof batchOf>> | undefined;
+    for (let run = 0; run < 2; run++) {
+      const b = await batchOf(() => undecoded);
+      expect(b.stats.wrong_type).toBe(1000);
+      if (baseline === undefined || b.cost.cpuMs < baseline.cost.cpuMs) baseline = b;
+      const seen = await batchOf(valueAt);
+      if (batch === undefined || seen.cost.cpuMs < batch.cost.cpuMs) batch = { ...seen, cost: { ...seen.cost, peakBytes: Math.max(seen.cost.peakBytes, batch?.cost.peakBytes ?? 0) } };
+    }
+    const { cost, stats, errors } = batch as NonNullable<typeof batch>;
+    const undecodedMs = (baseline as NonNullable<typeof baseline>).cost.cpuMs;
+    const boundMs = batchFactor * (undecodedMs + reads * single.cpuMs);
+    const message = `getMany: CPU ${cost.cpuMs.toFixed(0)} ms (wall ${cost.ms.toFixed(0)}); a getMany of 1000 undecoded values: CPU ${undecodedMs.toFixed(0)} ms; a single read: CPU ${single.cpuMs.toFixed(1)} ms`;
+    return { cost, stats, errors, baselineMs: boundMs / batchFactor, boundMs, message };
+  }
 
-  it("1000 values over the read budget (a 900 000-key map each, 124 KB stored): 16 decoded up to their own budget, 984 not decoded; 1000 over_budget misses, the batch reported once; within 4 s and 256 MiB", async () => {
+  it(`1000 values over the read budget (a 900 000-key map each, 124 KB stored): 16 decoded up to their own budget, 984 not decoded; 1000 over_budget misses, the batch reported once; within ${batchFactor} times the CPU time of a batch that decodes nothing and 16 single reads, and 256 MiB`, async () => {
     const stored = worstBatchValue();
-    const { cost, stats, errors } = await batchOf(stored);
-    figures["getMany of 1000 values over the read budget"] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: `${stats.over_budget} over_budget`, storedBytes: stored.length * 1000 };
+    const { cost, stats, errors, baselineMs, boundMs, message } = await boundedBatch(stored, () => stored);
+    figures["getMany of 1000 values over the read budget"] = { ms: cost.ms, cpuMs: cost.cpuMs, baselineCpuMs: baselineMs, peakMiB: cost.peakBytes / MiB, outcome: `${stats.over_budget} over_budget`, storedBytes: stored.length * 1000 };
     expect(cost.result.every((v) => v === undefined)).toBe(true);
     expect(stats.over_budget).toBe(1000);
-    expect(errors.filter((e) => e instanceof DecodeError && e.reason === "over-budget" && e.message.includes("maxReadWork"))).toHaveLength(DEFAULT_BATCH_WORK / DEFAULT_READ_WORK);
+    expect(errors.filter((e) => e instanceof DecodeError && e.reason === "over-budget" && e.message.includes("maxReadWork"))).toHaveLength(reads);
     expect(batchReport(errors)).toHaveLength(1);
     expect(batchReport(errors)[0]?.message).toContain("984 of its 1000 entries were not decoded");
-    expect(cost.ms).toBeLessThan(4000);
+    expect(cost.cpuMs, message).toBeLessThan(boundMs);
     expect(cost.peakBytes).toBeLessThan(256 * MiB);
-  }, 60_000);
+  });
 
-  it("1000 values within the read budget (a 24 000-key map each): 16 hits kept, the rest over_budget misses reported once; within 4 s and 256 MiB", async () => {
-    const stored = (hostileValues.find((v) => v.name.startsWith("map<int64, Client> with 24 000")) as HostileValue).bytes();
-    const { cost, stats, errors } = await batchOf(stored, true);
-    figures["getMany of 1000 values within the read budget"] = { ms: cost.ms, peakMiB: cost.peakBytes / MiB, outcome: `${stats.hit} hit, ${stats.over_budget} over_budget`, storedBytes: stored.length * 1000 };
+  // Each key holds its own key fields: a value decoded whole at another key than its own is a key_mismatch miss.
+  it(`1000 values within the read budget (a 24 000-key map each): 16 hits kept, the rest over_budget misses reported once; within ${batchFactor} times the CPU time of a batch that decodes nothing and 16 single reads, and 256 MiB`, async () => {
+    const stored = baselineValue.bytes();
+    const { cost, stats, errors, baselineMs, boundMs, message } = await boundedBatch(stored, (f) => sessionAt(stored, f.tenantId, f.sessionId));
+    figures["getMany of 1000 values within the read budget"] = { ms: cost.ms, cpuMs: cost.cpuMs, baselineCpuMs: baselineMs, peakMiB: cost.peakBytes / MiB, outcome: `${stats.hit} hit, ${stats.over_budget} over_budget`, storedBytes: stored.length * 1000 };
     const hits = cost.result.filter((v) => v !== undefined);
     expect(hits).toHaveLength(16);
     expect(hits.every((v) => v.previousClients.size === 24_000)).toBe(true);
     expect(stats).toMatchObject({ hit: 16, over_budget: 984, corrupt: 0 });
     expect(errors).toHaveLength(1);
     expect(batchReport(errors)[0]?.message).toContain("984 of its 1000 entries were not decoded");
-    expect(cost.ms).toBeLessThan(4000);
+    expect(cost.cpuMs, message).toBeLessThan(boundMs);
     expect(cost.peakBytes).toBeLessThan(256 * MiB);
-  }, 60_000);
+  });
 });
 
 describe("a hostile getMany against Redis: decoded in slices, the event loop held no longer than by single reads", () => {
@@ -214,7 +294,7 @@ describe("a hostile getMany against Redis: decoded in slices, the event loop hel
     } finally {
       redis.disconnect();
     }
-  }, 120_000);
+  });
 });
 
 /** Fixed in CI (PROTOCACHE_FUZZ_SEED, which .ci/run sets, or CI), random locally; fast-check prints it with any counterexample. */
@@ -276,13 +356,23 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.record({
 const allowed: readonly ReadOutcome[] = ["hit", "upgraded", "unknown", "wrong_type", "corrupt", "foreign", "absent"];
 
 describe("a hostile corpus of 100k random and mutated envelopes", () => {
-  it("never throws, every read is an allowed outcome within 1000 ms, and every hit writes back to the value it read", () => {
+  /**
+   * The time bound: the wall time of 100k reads is no measure of the inputs on a busy machine (a collection or the
+   * process being descheduled lands on some read: 550 ms were seen). So the slowest inputs by wall time are read
+   * again, {@link smallReads} times in a row, the cheapest of 3, interleaved with as many reads of the largest valid
+   * seed of the same entity (a value of a similar size, a hit), and held to {@link smallFactor} times its CPU time.
+   */
+  const slowestKept = 10;
+  it(`never throws, every read is an allowed outcome, the ${slowestKept} slowest within ${smallFactor} times the CPU time of a valid value of a similar size, and every hit writes back to the value it read`, () => {
     const bases = seeds();
+    const largestSeed = (id: number): Buffer => bases.filter((b) => readHeader(b).schemaId === id).reduce((a, b) => (b.length > a.length ? b : a));
+    const similar = { user: largestSeed(userId), session: largestSeed(sessionId) };
     const ids = [userId, sessionId, userEntity.others[0]?.schemaId ?? userId, 0xabcdef01];
     const mutated = fc.tuple(fc.nat(bases.length - 1), fc.array(mutationArb, { minLength: 1, maxLength: 4 })).map(([i, ms]) => mutate(bases[i] as Buffer, ms));
     const random = fc.tuple(fc.uint8Array({ maxLength: 300 }), fc.constantFrom(...ids), fc.integer({ min: 0, max: 15 })).map(([payload, id, flags]) => envelope(id, payload, { flags }));
     const hostile = fc.oneof(mutated, random, fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)));
-    let worst: { ms: number; bytes: Buffer; entity: Entity<unknown, unknown> } = { ms: 0, bytes: Buffer.alloc(0), entity: user };
+    /** The slowest reads by wall time, slowest first. */
+    const slowest: { ms: number; bytes: Buffer; entity: "user" | "session" }[] = [];
     const counts: Record<string, number> = {};
     let reads = 0;
     fc.assert(
@@ -293,22 +383,34 @@ describe("a hostile corpus of 100k random and mutated envelopes", () => {
         const ms = performance.now() - t0;
         reads++;
         counts[seen.outcome] = (counts[seen.outcome] ?? 0) + 1;
-        if (ms > worst.ms) worst = { ms, bytes, entity };
+        if (slowest.length < slowestKept || ms > (slowest[slowest.length - 1]?.ms ?? 0)) {
+          slowest.push({ ms, bytes, entity: asSession ? "session" : "user" });
+          slowest.sort((a, b) => b.ms - a.ms);
+          slowest.length = Math.min(slowest.length, slowestKept);
+        }
         expect(allowed).toContain(seen.outcome);
-        // A read of these (at most ~300 bytes) takes microseconds; the bound only absorbs GC pauses on a loaded machine (seen: 550 ms).
-        expect(ms).toBeLessThan(1000);
         if (seen.value !== undefined) expect(writesBackUnchanged(entity, seen.value)).toBe(true);
       }),
       { numRuns: 100_000, ...fuzzSeed() },
     );
-    // The slowest input again, measured for time and memory.
-    const slowest = measure(() => read(worst.entity, worst.bytes));
-    figures["hostile corpus: slowest of 100k reads"] = { ms: worst.ms, peakMiB: slowest.peakBytes / MiB, outcome: `${reads} reads: ${JSON.stringify(counts)}`, storedBytes: worst.bytes.length };
+    // The slowest inputs again, measured for CPU time against a valid value of a similar size, and for memory.
+    const repeated = (entity: "user" | "session", bytes: Buffer) => () => {
+      for (let i = 0; i < smallReads; i++) read(entities[entity], bytes);
+    };
+    const ratios: string[] = [];
+    for (const [rank, { ms, bytes, entity }] of slowest.entries()) {
+      const [baseline, cost] = cheapestOf(3, repeated(entity, similar[entity]), repeated(entity, bytes));
+      const once = measure(() => read(entities[entity], bytes));
+      ratios.push((cost.cpuMs / baseline.cpuMs).toFixed(1));
+      if (rank === 0) figures["hostile corpus: slowest of 100k reads"] = { ms, cpuMs: cost.cpuMs / smallReads, baselineCpuMs: baseline.cpuMs / smallReads, peakMiB: once.peakBytes / MiB, outcome: `${reads} reads: ${JSON.stringify(counts)}`, storedBytes: bytes.length };
+      expect(cost.cpuMs, `${bytes.toString("hex")} as a ${entity}, ${smallReads} reads: ${times(cost, baseline)}`).toBeLessThan(smallFactor * baseline.cpuMs);
+      expect(once.peakBytes).toBeLessThan(16 * MiB);
+    }
+    console.log(`hostile corpus: the ${slowestKept} slowest reads, CPU time over the baseline's: ${ratios.join(", ")}`);
     expect(reads).toBeGreaterThanOrEqual(100_000);
-    expect(slowest.peakBytes).toBeLessThan(16 * MiB);
     expect(counts["corrupt"]).toBeGreaterThan(1000);
     expect((counts["hit"] ?? 0) + (counts["unknown"] ?? 0)).toBeGreaterThan(1000);
-  }, 120_000);
+  });
 });
 
 afterAll(() => {

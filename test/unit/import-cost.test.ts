@@ -25,9 +25,9 @@ describe("what importing protocache loads", () => {
     expect(loaded).not.toContain("ioredis");
     expect(loaded).not.toContain("redis");
     expect(loaded).not.toContain("@redis");
-  }, 30_000);
+  });
 
   it("protocache/descriptors does load protobufjs (so the probe above can see it)", () => {
     expect(packagesLoadedBy("src/descriptors/index.ts", "generated/descriptors.ts")).toContain("protobufjs");
-  }, 30_000);
+  });
 });

@@ -241,7 +241,7 @@ describe("RedisTracking (over a driver the test controls)", () => {
     const w2 = tracking.watch("b:", b.listener);
     expect(await w2.ready(5_000)).toBe(true);
     // The replaced connections drain (a PING each), then close.
-    await expect.poll(() => driver.live().length, { timeout: 5_000 }).toBe(2);
+    await expect.poll(() => driver.live().length).toBe(2);
     expect(driver.opened).toHaveLength(4);
     expect(driver.live()[0]?.commands[1]).toContain("b:");
     expect(a.seen.flushes).toEqual([]);
@@ -276,10 +276,10 @@ describe("RedisTracking (over a driver the test controls)", () => {
     driver.live()[0]?.events.keys(null);
     expect(a.seen.flushes).toEqual(["server"]);
     for (const c of driver.live()) c.pings = "hang";
-    await expect.poll(() => a.seen.flushes, { timeout: 5_000 }).toContain("heartbeat");
+    await expect.poll(() => a.seen.flushes).toContain("heartbeat");
     expect(await w.ready(5_000)).toBe(true);
     driver.serverList = ["s1:1", "s3:3"];
-    await expect.poll(() => a.seen.flushes, { timeout: 5_000 }).toContain("topology");
+    await expect.poll(() => a.seen.flushes).toContain("topology");
     expect(await w.ready(5_000)).toBe(true);
     expect(driver.live().map((c) => c.server).sort()).toEqual(["s1:1", "s3:3"]);
     tracking.close();

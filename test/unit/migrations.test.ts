@@ -124,7 +124,8 @@ describe("a new major (migrates_from)", () => {
     advance(30_000);
     const v1Expiry = now() + store.pttl("user:v1:u1");
     expect(await users.get({ id: "u1" })).toEqual(createUserV2({ id: "u1", displayName: "Ada L", email: "a@x", emailVerified: true }));
-    expect(await users.getMany([{ id: "u2" }, { id: "u3" }])).toEqual([createUserV2({ id: "u2", displayName: "Grace" }), undefined]);
+    // createUser gave u2 its declared default verified: true.
+    expect(await users.getMany([{ id: "u2" }, { id: "u3" }])).toEqual([createUserV2({ id: "u2", displayName: "Grace", emailVerified: true }), undefined]);
     await tick();
     expect(users.stats().reads).toMatchObject({ read_through: 2, miss: 1 });
     expect(users.stats().writes).toMatchObject({ migrated: 2, migrate_skipped: 0, migrate_error: 0 });
@@ -244,7 +245,7 @@ describe("a new major (migrates_from)", () => {
     expect(inside.previous?.keyBase).toBe("user:v1:");
     expect(inside.previous?.keyOf?.({ id: "u1" })).toBe("user:v1:u1");
     const converted = inside.previous?.convert((await store.get("user:v1:u1")) as Buffer, "user:v1:u1");
-    expect(converted).toMatchObject({ outcome: "read_through", value: createUserV2({ id: "u1", displayName: "Ada", email: "a@x" }) });
+    expect(converted).toMatchObject({ outcome: "read_through", value: createUserV2({ id: "u1", displayName: "Ada", email: "a@x", emailVerified: true }) });
     expect(inside.keyOf(converted?.value as UserV2)).toBe("user:v2:u1");
     expect(inside.interpret(inside.encode(converted?.value as UserV2)).outcome).toBe("hit");
     expect(internalsOf({})).toBeUndefined();
@@ -262,7 +263,7 @@ describe("a new major (migrates_from)", () => {
     const expiry = (await store.getWithExpiry("user:v1:a"))?.expireAt;
     const report = await migrate(users);
     expect(report).toMatchObject({ mode: "major", match: "user:v1:*", counts: { migrated: 3, failed: 0 } });
-    expect(await users.getMany([{ id: "a" }, { id: "c" }])).toEqual([createUserV2({ id: "a", displayName: "A" }), createUserV2({ id: "c", displayName: "C" })]);
+    expect(await users.getMany([{ id: "a" }, { id: "c" }])).toEqual([createUserV2({ id: "a", displayName: "A", emailVerified: true }), createUserV2({ id: "c", displayName: "C", emailVerified: true })]);
     expect(users.stats().reads).toMatchObject({ hit: 2, read_through: 0 });
     expect((await store.getWithExpiry("user:v2:a"))?.expireAt).toBe(expiry);
     expect(store.pttl("user:v2:c")).toBe(-1);

@@ -85,7 +85,7 @@ describe("protocache/runtime, the entry generated code imports", () => {
     expect(imported).toContain("SchemaRegistry");
     const exported = exportsOf(join(repoRoot, "src", "runtime", "index.ts"));
     expect([...new Set(exported)].sort()).toEqual([...imported].sort());
-  }, 120_000);
+  });
 
   it("protocache/tools exports internalsOf, accessorInternals, interpret, migrationsOf and the validation module; protocache/runtime none of those four", async () => {
     const tools = await import("../../src/tools/index.js");

@@ -70,11 +70,15 @@ export function decodeUser(r: Reader, end: number, m: User = newUser()): User {
 }
 
 /**
- * A `acme.user.v1.User` with the given fields and every other field at its zero value:
+ * A `acme.user.v1.User` with the given fields, every other field that declares a default at it
+ * (`fullName: "Unknown"`, `verified: true`, `locale: "en-US"`: what entries written without the field read as), and the rest at their zero value:
  * unlike an object literal, a call keeps compiling when the schema gains a field.
  */
 export function createUser(init?: Partial<User>): User {
   const m = newUser();
+  m.fullName = "Unknown";
+  m.verified = true;
+  m.locale = "en-US";
   if (init === undefined) return m;
   if (init.id !== undefined) m.id = init.id;
   if (init.name !== undefined) m.name = init.name;

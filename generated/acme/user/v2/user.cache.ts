@@ -73,11 +73,13 @@ export function decodeUser(r: Reader, end: number, m: User = newUser()): User {
 }
 
 /**
- * A `acme.user.v2.User` with the given fields and every other field at its zero value:
+ * A `acme.user.v2.User` with the given fields, every other field that declares a default at it
+ * (`locale: "en-US"`: what entries written without the field read as), and the rest at their zero value:
  * unlike an object literal, a call keeps compiling when the schema gains a field.
  */
 export function createUser(init?: Partial<User>): User {
   const m = newUser();
+  m.locale = "en-US";
   if (init === undefined) return m;
   if (init.id !== undefined) m.id = init.id;
   if (init.displayName !== undefined) m.displayName = init.displayName;

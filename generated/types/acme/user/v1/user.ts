@@ -11,13 +11,23 @@ export interface User {
   id: string;
   name: string;
   email: string;
-  /** Display name; entries written before revision 2 read as "Unknown". */
+  /**
+   * Display name; entries written before revision 2 read as "Unknown".
+   *
+   * Default: `"Unknown"` (declared): `createUser()` gives it when the field is not passed, and entries written by a revision without the field read as it.
+   */
   fullName: string;
   /**
    * Whether the e-mail address was confirmed. Revision 1 cached only
    * confirmed accounts, so its entries read as verified.
+   *
+   * Default: `true` (declared): `createUser()` gives it when the field is not passed, and entries written by a revision without the field read as it.
    */
   verified: boolean;
-  /** BCP 47 language tag; older entries read as "en-US". */
+  /**
+   * BCP 47 language tag; older entries read as "en-US".
+   *
+   * Default: `"en-US"` (declared): `createUser()` gives it when the field is not passed, and entries written by a revision without the field read as it.
+   */
   locale: string;
 }

@@ -18,7 +18,11 @@ export interface User {
   displayName: string;
   email: string;
   emailVerified: boolean;
-  /** BCP 47 language tag. */
+  /**
+   * BCP 47 language tag.
+   *
+   * Default: `"en-US"` (declared): `createUser()` gives it when the field is not passed, and entries written by a revision without the field read as it.
+   */
   locale: string;
   roles: string[];
 }
