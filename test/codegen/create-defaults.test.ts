@@ -121,7 +121,7 @@ beforeAll(async () => {
   await generation("r2", itemR2, first);
   r1 = (await import(join(work, "r1", "generated", "acme", "item", "v1", "item.cache.ts"))) as typeof r1;
   r2 = (await import(join(work, "r2", "generated", "acme", "item", "v1", "item.cache.ts"))) as ItemModule;
-}, 120_000);
+});
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -143,7 +143,7 @@ describeEveryBackend("served age and the staleness audit", (backend: () => Backe
     const got = await cache.getOrSet({ id: "d" }, loader);
     expect(got).toEqual(user("d", "cached"));
     expect(await cache.getOrSet({ id: "same" }, loader)).toEqual(user("same"));
-    await expect.poll(() => cache.stats().audit.audited, { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => cache.stats().audit.audited).toBe(2);
     const audit = cache.stats().audit;
     expect(audit).toMatchObject({ sampled: 2, loader_call: 2, divergent: 1, loader_error: 0, rate_limited: 0 });
     expect(audit.divergentAge.count).toBe(1);
@@ -163,10 +163,10 @@ describeEveryBackend("served age and the staleness audit", (backend: () => Backe
     const cache = users(prefix, { ttlSeconds: 3_600, audit: { sampleRate: 1 } });
     const asked: string[][] = [];
     expect(await cache.getManyOrSet([{ id: "m" }], async (fields) => (asked.push(fields.map((f) => f.id)), [user("m", "new")]))).toEqual([user("m", "cached")]);
-    await expect.poll(() => cache.stats().audit.divergent, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => cache.stats().audit.divergent).toBe(1);
     expect(asked).toEqual([["m"]]);
     expect(await cache.getOrSet({ id: "e" }, failing)).toEqual(user("e"));
-    await expect.poll(() => cache.stats().audit.loader_error, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => cache.stats().audit.loader_error).toBe(1);
     expect(cache.stats().audit).toMatchObject({ audited: 1, divergent: 1, loader_call: 2 });
     await cache.close();
   });
@@ -182,7 +182,7 @@ describeEveryBackend("served age and the staleness audit", (backend: () => Backe
     expect(got.every((u) => u?.name === "nk")).toBe(true);
     expect(cache.stats().audit).toMatchObject({ sampled: 5, loader_call: 1, joined: 4 });
     gate.resolve(user("k"));
-    await expect.poll(() => cache.stats().audit.audited, { timeout: 10_000 }).toBe(5);
+    await expect.poll(() => cache.stats().audit.audited).toBe(5);
     expect(cache.stats().audit.divergent).toBe(0);
     expect(calls).toBe(1);
     await cache.close();
@@ -193,7 +193,7 @@ describeEveryBackend("served age and the staleness audit", (backend: () => Backe
     const grace = users(prefix, { ttlSeconds: 60, loading: { graceSeconds: 3_600 }, audit: { sampleRate: 1 } });
     let loads = 0;
     expect((await grace.getOrSet({ id: "r" }, async ({ id }) => (loads++, user(id, "fresh"))))?.name).toBe("stale");
-    await expect.poll(() => grace.stats().audit.audited, { timeout: 10_000 }).toBe(1);
+    await expect.poll(() => grace.stats().audit.audited).toBe(1);
     expect(grace.stats().audit).toMatchObject({ joined: 1, loader_call: 0, divergent: 1 });
     expect(loads).toBe(1);
     await grace.close();
