@@ -6,6 +6,7 @@ import { runtimeSpecifier, type GenConfig } from "./config.js";
 import type { EntityModel, EntitySet } from "./entities.js";
 import { emitCodec } from "./emit-codec.js";
 import { emitCreate } from "./emit-create.js";
+import { emitJson } from "./emit-json.js";
 import { emitEntity, type EntityRevision } from "./emit-entity.js";
 import type { PreviousLink } from "./emit-migrations.js";
 import { revisionsOf, type LineageOf, type LockRevision, type SchemaLock } from "./lock.js";
@@ -47,6 +48,8 @@ export function emitAll(input: EmitInput): Map<string, string> {
     }
   }
 
+  // Every message with generated codecs, for Any's JSON form (sorted: the output is deterministic).
+  const anyTypes = [...byFile.values()].flatMap((s) => [...s.messages]).sort((a, b) => (a.typeName < b.typeName ? -1 : a.typeName > b.typeName ? 1 : 0));
   for (const { file, messages, enums } of [...byFile.values()].sort((a, b) => (a.file.name < b.file.name ? -1 : 1))) {
     const path = cachePath(file);
     const f = new GeneratedFile(path, (from) => runtimeSpecifier(config, from));
@@ -56,6 +59,7 @@ export function emitAll(input: EmitInput): Map<string, string> {
     for (const message of ordered) {
       emitCodec(f, message);
       emitCreate(f, message, entities.defaults);
+      emitJson(f, message, anyTypes);
     }
     for (const entity of entities.entities.filter((e) => e.message.file === file)) {
       const name = entity.message.typeName;

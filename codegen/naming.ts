@@ -68,6 +68,16 @@ export function decoderSymbol(message: DescMessage): ImportSymbol {
   return symbol(`decode${tsTypeName(message)}`, cacheModule(message.file));
 }
 
+/** Generated proto3 JSON writer of a message. */
+export function toJsonSymbol(message: DescMessage): ImportSymbol {
+  return symbol(`toJson${tsTypeName(message)}`, cacheModule(message.file));
+}
+
+/** Generated proto3 JSON reader of a message. */
+export function fromJsonSymbol(message: DescMessage): ImportSymbol {
+  return symbol(`fromJson${tsTypeName(message)}`, cacheModule(message.file));
+}
+
 /** Generated factory of a message with every field at its zero value. */
 export function creatorSymbol(message: DescMessage): ImportSymbol {
   return symbol(`new${tsTypeName(message)}`, cacheModule(message.file));

@@ -93,6 +93,29 @@ export class EncodeError extends ProtocacheError {
   }
 }
 
+/**
+ * A generated JSON codec (`fromJsonX`, `toJsonX`) refused a value: JSON
+ * input that does not follow the proto3 JSON mapping for its field, or a
+ * value with no JSON form. `path` names the field, e.g. `client.ip`,
+ * `scopes[2]` or `attributes["k"]`; "" is the value itself.
+ */
+export class JsonError extends ProtocacheError {
+  override readonly name = "JsonError";
+  /** Which direction failed. */
+  readonly direction: "fromJson" | "toJson";
+  /** Path of the offending field, in JSON names as given (`fromJson`) or property names (`toJson`). */
+  readonly path: string;
+  /** The message without the path lead. */
+  readonly reason: string;
+
+  constructor(direction: "fromJson" | "toJson", path: string, reason: string) {
+    super(`${direction === "fromJson" ? "invalid JSON" : "cannot write JSON"}${path === "" ? "" : ` at ${path}`}: ${reason}`);
+    this.direction = direction;
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
 /** Why stored bytes could not be decoded. */
 export type DecodeFailure =
   | "truncated"

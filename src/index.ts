@@ -26,6 +26,7 @@ export type { Migrations } from "./accessor/migrations.js";
 export type { AccessorOptions, WriteOptions } from "./accessor/options.js";
 export { MAX_TTL_SECONDS } from "./validation/ttl.js";
 export { unknownFields, unknownFieldsOf, type WithUnknownFields } from "./codec/unknown-fields.js";
+export type { FromJsonOptions, Json, JsonObject, ToJsonOptions } from "./codec/json.js";
 export { decompress } from "./envelope/compression.js";
 export { Compression, ENVELOPE_VERSION, MAGIC, type CompressionName } from "./envelope/format.js";
 export { isEnvelope, peekSchemaId, readHeader, type EnvelopeHeader } from "./envelope/header.js";
@@ -40,6 +41,7 @@ export {
   DecodeError,
   EncodeError,
   InvalidationStateError,
+  JsonError,
   KeyError,
   LegacyReaderError,
   LegacyValueError,

@@ -44,10 +44,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Resolves once something answers PING on the port (or rejects after `timeoutMs`). */
-export async function waitForPing(port: number, timeoutMs = 60_000): Promise<void> {
+/** Resolves once something answers PING on the port (or rejects after `timeoutMs`, or as soon as `gone()` says the server exited). */
+export async function waitForPing(port: number, timeoutMs = 60_000, gone: () => boolean = () => false): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    if (gone()) throw new PortLostError(port);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = new Socket();
       socket.setTimeout(500);
@@ -69,6 +70,13 @@ export async function waitForPing(port: number, timeoutMs = 60_000): Promise<voi
   }
 }
 
+/** The server exited before it answered: its port was taken between freePort() and its start (another test's server, say). */
+class PortLostError extends Error {
+  constructor(port: number) {
+    super(`redis-server on port ${port} exited before it answered PING (the port was taken meanwhile?)`);
+  }
+}
+
 /** How to start a redis-server other than the one on the PATH (e.g. a newer one from test/support/redis8.ts). */
 export interface ServerCommand {
   readonly command: string;
@@ -79,19 +87,33 @@ export interface ServerCommand {
 /** Starts a throwaway redis-server (no persistence) on a free port, or on `options.port` (a restart). */
 export async function startRedis(extraArgs: readonly string[] = [], options: { port?: number; server?: ServerCommand } = {}): Promise<RedisProcess> {
   if (options.server === undefined && !hasRedisServer()) throw new Error(missingRedisHelp);
-  const port = options.port ?? (await freePort());
+  // A free port can be taken by another process before the server binds it: then it exits at once, and a new port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(options.port ?? (await freePort()), extraArgs, options.server);
+    } catch (error) {
+      if (!(error instanceof PortLostError) || options.port !== undefined || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function startOn(port: number, extraArgs: readonly string[], server: ServerCommand | undefined): Promise<RedisProcess> {
   const dir = mkdtempSync(join(tmpdir(), "protocache-redis-"));
   const child = spawn(
-    options.server?.command ?? "redis-server",
-    [...(options.server?.args ?? []), "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", ...extraArgs],
+    server?.command ?? "redis-server",
+    [...(server?.args ?? []), "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", ...extraArgs],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let exited = false;
   child.once("exit", () => (exited = true));
   try {
-    await waitForPing(port);
+    await waitForPing(port, 60_000, () => exited);
+    // A PONG from a server that is not ours (it took the port first): ours has exited by now, or will.
+    await new Promise((r) => setTimeout(r, 20));
+    if (exited) throw new PortLostError(port);
   } catch (error) {
     child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
     throw error;
   }
   return {

@@ -259,12 +259,14 @@ describe("a hostile getMany against Redis: decoded in slices, the event loop hel
    * so both are exposed alike to collections and to the process being descheduled (each measured after a full
    * GC). A slice is SLICE_WORK units and at most one read, so the getMany's stalls are those of single reads
    * (0.6 to 2.5 times the baseline, seen on a machine at a load average of 11 to 12, also beside other test
-   * files); before slices, it decoded its 16 reads at once: 8 to 12 times the baseline there.
+   * files); before slices, it decoded its 16 reads at once: 8 to 12 times the baseline there. Each side is the
+   * least of its 3 rounds (interleaved): a round in which the process was descheduled says nothing about the
+   * decoding (one round of a saturated run stalled 857 ms where its neighbours stalled 245 and 93 ms).
    */
   const factor = 5;
   const reads = DEFAULT_BATCH_WORK / DEFAULT_READ_WORK;
 
-  it(`a getMany of 28 values over the read budget (each a 900 000-key map): 28 over_budget misses, and its longest event-loop stall is under ${factor} times the longest stall of ${reads} single gets of that value in a row (3 rounds, interleaved)`, async () => {
+  it(`a getMany of 28 values over the read budget (each a 900 000-key map): 28 over_budget misses, and its longest event-loop stall is under ${factor} times the longest stall of ${reads} single gets of that value in a row (the least of 3 interleaved rounds each)`, async () => {
     const redis = connectRedis();
     try {
       // No deadline to speak of: on a saturated machine the reads must still arrive (this is about decoding them).
@@ -285,11 +287,11 @@ describe("a hostile getMany against Redis: decoded in slices, the event loop hel
         expect(seen.result.every((v) => v === undefined)).toBe(true);
         batches.push(seen.stallMs);
       }
-      const baseline = Math.max(...singles);
-      figures["getMany of 28 values over the read budget (Redis): longest event-loop stall"] = { ms: Math.max(...batches), peakMiB: 0, outcome: `${reads} gets in a row: longest stall ${baseline.toFixed(1)} ms`, storedBytes: stored.length * 28 };
+      const baseline = Math.min(...singles);
+      figures["getMany of 28 values over the read budget (Redis): longest event-loop stall"] = { ms: Math.min(...batches), peakMiB: 0, outcome: `${reads} gets in a row: longest stall ${baseline.toFixed(1)} ms`, storedBytes: stored.length * 28 };
       expect(sessions.stats().reads.over_budget - before).toBe(3 * (reads + 28));
       const stalls = `getMany ${batches.map((ms) => ms.toFixed(1)).join(", ")} ms; ${reads} gets ${singles.map((ms) => ms.toFixed(1)).join(", ")} ms`;
-      expect(Math.max(...batches), stalls).toBeLessThan(factor * baseline);
+      expect(Math.min(...batches), stalls).toBeLessThan(factor * baseline);
       await redis.del(...fields.map((f) => sessions.keyOf(f)));
     } finally {
       redis.disconnect();
