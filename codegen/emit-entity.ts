@@ -1,5 +1,7 @@
-import { ScalarType, type DescField, type FileRegistry } from "@bufbuild/protobuf";
-import { isInt64, type DeclaredDefault, type EntityModel } from "./entities.js";
+import { ScalarType, type DescField } from "@bufbuild/protobuf";
+import { isInt64, type DeclaredDefault, type EntityModel, type EntityRevision } from "./entities.js";
+
+export type { EntityRevision } from "./entities.js";
 import { emitFill, fillName } from "./emit-defaults.js";
 import { emitMigrations, emitRevisionView, previousMember, type PreviousLink } from "./emit-migrations.js";
 import { accessorFactoryName, creatorSymbol, decoderSymbol, encoderSymbol, propertyName, tsTypeName, typeSymbol } from "./naming.js";
@@ -8,14 +10,6 @@ import { formatSchemaId } from "./schema-id.js";
 
 const runtime = { kind: "runtime" } as const;
 
-/** A locked revision of an entity, with the descriptors it was written with. */
-export interface EntityRevision {
-  readonly id: number;
-  readonly revision: number;
-  /** The message's full name in that revision (it differs before a rename). */
-  readonly message: string;
-  readonly descriptors: FileRegistry;
-}
 
 /** Registry module symbol every entity points at. */
 export const registrySymbol = symbol("schemaRegistry", { kind: "generated", path: "registry.js" });

@@ -1,6 +1,5 @@
 import type { DescField, DescMessage } from "@bufbuild/protobuf";
-import type { EntityModel } from "./entities.js";
-import type { EntityRevision } from "./emit-entity.js";
+import type { EntityModel, EntityRevision } from "./entities.js";
 import { accessorFactoryName, cacheModule, oneofPropertyName, propertyName, tsTypeName, typeSymbol } from "./naming.js";
 import { literal, symbol, type GeneratedFile, type ImportSymbol, type Printable } from "./printer.js";
 

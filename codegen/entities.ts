@@ -1,4 +1,4 @@
-import { getOption, hasOption, ScalarType, type DescField, type DescMessage } from "@bufbuild/protobuf";
+import { getOption, hasOption, ScalarType, type DescField, type DescMessage, type FileRegistry } from "@bufbuild/protobuf";
 import { closureOf, fieldRefs } from "./closure.js";
 import { MAX_TTL_SECONDS } from "../src/tools/index.js";
 import { GenError } from "./errors.js";
@@ -331,4 +331,13 @@ function integerDefault(type: ScalarType, { chosen, value, name, mismatch }: Raw
   if (range === undefined) return mismatch("a default matching the field type");
   if (n < range[0] || n > range[1]) return `${name}: default ${n} is out of range for ${ScalarType[type].toLowerCase()}`;
   return isInt64(type) ? { kind: "bigint", value: n } : { kind: "number", value: Number(n) };
+}
+
+/** A locked revision of an entity, with the descriptors it was written with. */
+export interface EntityRevision {
+  readonly id: number;
+  readonly revision: number;
+  /** The message's full name in that revision (it differs before a rename). */
+  readonly message: string;
+  readonly descriptors: FileRegistry;
 }
