@@ -81,17 +81,22 @@ export class Invalidation<T> {
   private judge(seen: Interpretation<T>, known: (key: string) => Known): boolean | undefined {
     // An entry without written-at (a legacy value, writtenAt: false) counts as written at 0: any invalidation retires it.
     const writtenAt = seen.header?.writtenAt ?? 0;
-    let unknown = false;
-    for (const key of this.keysOf(seen.header)) {
-      const state = known(key);
-      if (state === undefined) {
-        unknown = true;
-        continue;
+    // The key space's state, then each tag's, without building a list of keys: this runs on every hit.
+    let verdict = this.scopeKey === undefined ? true : this.against(known(this.scopeKey), writtenAt);
+    const tags = seen.header?.tags;
+    if (tags !== undefined) {
+      for (let i = 0; i < tags.length && verdict !== false; i++) {
+        const next = this.against(known(this.tagKey(tags[i] as string)), writtenAt);
+        verdict = next === false ? false : next === undefined ? undefined : verdict;
       }
-      if (typeof state !== "number") return false;
-      if (!(writtenAt > state + this.skewMs)) return false;
     }
-    return unknown ? undefined : true;
+    return verdict;
+  }
+
+  /** One state's verdict on an entry written at `writtenAt`: undefined when the state is not known. */
+  private against(state: Known, writtenAt: number): boolean | undefined {
+    if (state === undefined) return undefined;
+    return typeof state === "number" && writtenAt > state + this.skewMs;
   }
 
   /** The L1 hit path: true when the held `seen` may be served at once; false or undefined send the read to Redis. */
