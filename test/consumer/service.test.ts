@@ -81,7 +81,7 @@ afterAll(async () => {
 });
 
 describe("a service using the packed packages", () => {
-  it("installs, inits, generates, compiles, runs against Redis (set, get, an L1 hit once its tracking is live, and three concurrent getOrSet of a missing cart sharing one load), and its CI gate rejects a breaking change and a value-changing one and accepts a safe one", () => {
+  it("installs, inits, generates, compiles, runs against Redis (set, get, an L1 hit once its tracking is live, three concurrent getOrSet of a missing cart sharing one load, the cart served as proto3 JSON over HTTP with its int64, map and Timestamp and parsed back equal, a bad int64 refused naming its path), and its CI gate rejects a breaking change and a value-changing one and accepts a safe one", () => {
     ok(svc, "npm", "install");
     expect(existsSync(join(svc, "node_modules", "protocache", "lib", "index.js"))).toBe(true);
 
@@ -98,8 +98,15 @@ describe("a service using the packed packages", () => {
 
     ok(svc, "npx", "tsc", "-p", "tsconfig.json");
     ok(svc, "npx", "tsc", "-p", "tsconfig.json", "--noEmit", "--module", "esnext", "--moduleResolution", "bundler");
-    const run = JSON.parse(ok(svc, process.execPath, "dist/src/main.js").replace(/^.*?(\{)/s, "$1")) as { written: string; read: { cartId: string; lines: { quantity: number }[] }; loaded: string[]; loads: number; l1: { live: boolean; hits: number; same: boolean } };
+    const run = JSON.parse(ok(svc, process.execPath, "dist/src/main.js").replace(/^.*?(\{)/s, "$1")) as Record<string, unknown>;
     expect(run).toMatchObject({ written: "written", read: { cartId: "c-1001", lines: [{ sku: "tea-earl-grey", quantity: 2, unitPriceCents: "450" }] }, loaded: ["c-2002", "c-2002", "c-2002"], loads: 1, l1: { live: true, hits: 1, same: true } });
+    // The proto3 JSON mapping: int64 as a decimal string, the map as an object, the Timestamp as RFC 3339; parsed back into an equal Cart.
+    expect(run["http"]).toEqual({
+      status: 200,
+      body: { cartId: "c-1001", customerId: "u-42", lines: [{ sku: "tea-earl-grey", quantity: 2, unitPriceCents: "450" }], updatedAtMs: expect.stringMatching(/^\d{13}$/), attributes: { "gift-wrap": "yes" }, createdAt: "2026-12-01T09:30:00.250Z" },
+    });
+    expect(run["jsonRoundTrip"]).toBe(true);
+    expect(run["refused"]).toBe("lines[0].unitPriceCents");
     // Plain node, compiled output: importing the runtime and an accessor loads no descriptor machinery.
     const probe = 'import "./dist/generated/shop/cart/v1/cart.cache.js"; import "protocache"; import { createRequire } from "node:module"; console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));';
     const loaded = ok(svc, process.execPath, "--input-type=module", "-e", probe);
@@ -132,7 +139,7 @@ describe("a service using the packed packages", () => {
     expect(narrowingCheck.stderr).toMatch(/\[field-value-changed\] Field "3" with name "unit_price_cents"/);
 
     git(svc, "checkout", "-q", "--", ".");
-    writeFileSync(cart, original.replace("int64 updated_at_ms = 4;", "int64 updated_at_ms = 4;\n  string coupon_code = 5;"));
+    writeFileSync(cart, original.replace("int64 updated_at_ms = 4;", "int64 updated_at_ms = 4;\n  string coupon_code = 7;"));
     ok(svc, "npm", "run", "gen");
     const safe = sh(svc, "npm", ["run", "check"]);
     expect(safe.stderr).toMatch(/protocache check: no findings/);
