@@ -181,10 +181,11 @@ function addOperations(program: Command, root: () => string, setExit: (code: num
   withConnection(program.command("inspect"), flagParsers("inspect"))
     .description("one key: envelope header, schema and revision, writer, age, TTL, payload as JSON")
     .argument("<key>", "the Redis key, e.g. user:v1:42")
+    .option("--descriptor", "also show the revision's descriptor (a base64 FileDescriptorSet)", false)
     .addHelpText("after", `${examples(["npx protocache inspect user:v1:42 --redis redis://cache:6379", "npx protocache inspect 'myapp:session:v1:acme:s-17' --json"])}${exitCodes}`)
-    .action(async (key: string, opts: ConnectionArgs) => {
+    .action(async (key: string, opts: ConnectionArgs & { descriptor: boolean }) => {
       const { inspectCommand } = await import("./ops/inspect-command.js");
-      setExit(await inspectCommand({ root: root(), key, redis: opts.redis, cluster: opts.cluster, json: opts.json }));
+      setExit(await inspectCommand({ root: root(), key, redis: opts.redis, cluster: opts.cluster, json: opts.json, descriptor: opts.descriptor }));
     });
 
   const invalidateFlags = flagParsers("invalidate-tags");

@@ -68,6 +68,12 @@ describe("protocache operations commands against real servers", () => {
     const inspected = run(["inspect", `${prefix}user:v1:7`, "--redis", url(), "--json"]);
     expect(inspected.status).toBe(0);
     expect(inspected.json).toMatchObject({ kind: "envelope", schema: { revision: 2 }, payload: { id: "7", fullName: "Unknown" } });
+    // Schema IDs as every other output writes them; the descriptor only with --descriptor.
+    const currentHex = `0x${userEntity.current.schemaId.toString(16).padStart(8, "0")}`;
+    expect(inspected.json).toMatchObject({ header: { schemaId: currentHex }, schema: { id: currentHex } });
+    expect(inspected.json["schema"]).not.toHaveProperty("descriptor");
+    const withDescriptor = run(["inspect", `${prefix}user:v1:7`, "--redis", url(), "--json", "--descriptor"]);
+    expect((withDescriptor.json["schema"] as { descriptor?: string }).descriptor).toMatch(/^[A-Za-z0-9+/]+=*$/);
 
     expect(run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--legacy", "--redis", url()]).status).toBe(2); // no --yes
     expect(run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--legacy", "--corrupt", "--yes", "--redis", url(), "--json"]).json).toMatchObject({ deleted: 1 });
