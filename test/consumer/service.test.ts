@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -111,6 +111,21 @@ describe("a service using the packed packages", () => {
     const probe = 'import "./dist/generated/shop/cart/v1/cart.cache.js"; import "protocache"; import { createRequire } from "node:module"; console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));';
     const loaded = ok(svc, process.execPath, "--input-type=module", "-e", probe);
     expect(loaded).not.toMatch(/protobufjs|ioredis/);
+
+    // protocache-gen brings no Redis client: its operations commands connect with the service's (ioredis here)…
+    expect(installed(join(svc, "node_modules")).filter((n) => n === "redis" || n.startsWith("@redis/"))).toEqual([]);
+    const census = sh(svc, "npx", ["protocache", "census", "--redis", redis.url, "--json"]);
+    expect(census.status, census.stderr).toBe(0);
+    expect(JSON.parse(census.stdout)).toMatchObject({ ok: true, census: [{ entity: "cart" }] });
+    // …and without any, say which to install.
+    renameSync(join(svc, "node_modules", "ioredis"), join(svc, "node_modules", ".ioredis-hidden"));
+    try {
+      const none = sh(svc, "npx", ["protocache", "census", "--redis", redis.url]);
+      expect(none.stderr).toMatch(/^protocache census: no Redis client installed: .*npm install -D redis \(or ioredis, if your service uses it\)$/m);
+      expect(none.status).toBe(2);
+    } finally {
+      renameSync(join(svc, "node_modules", ".ioredis-hidden"), join(svc, "node_modules", "ioredis"));
+    }
 
     writeFileSync(join(svc, ".gitignore"), "node_modules/\ndist/\n");
     git(svc, "init", "-q", "-b", "main");
