@@ -133,16 +133,19 @@ function addOperations(program: Command, root: () => string, setExit: (code: num
 
   const migrateFlags = flagParsers("migrate");
   withKeySpace(program.command("migrate"), migrateFlags)
-    .description("move every entry of an entity (and major) to the revision in proto/ now, keeping each key's TTL; resumable, rate-limited")
+    .description("move every entry of an entity (and major) to the revision in proto/ now, keeping each key's TTL; or, with --from-major, a whole previous major into the major that migrates from it, by the service's own typed fromPrevious; resumable, rate-limited")
     .argument("<entity>", "entity name from the key template, e.g. user")
+    .option("--from-major <n>", "move every entry of major <n> into the major in proto/ that migrates_from it (needs --module)", migrateFlags.number("--from-major", flagChecks.major))
+    .option("--module <file>", "the service's compiled JavaScript module that exports the accessor factory defineXCache(...) returned: its typed migrations (fromPrevious, upgrade hooks) run")
     .option("--rate <keys/s>", "keys per second at most", migrateFlags.number("--rate", flagChecks.rate))
     .option("--count <n>", "SCAN COUNT per step and server (default 500)", migrateFlags.number("--count", flagChecks.count))
     .option("--checkpoint <file>", "record per-server cursors in <file> and resume from it")
     .option("--dry-run", "count what would be migrated, write nothing", false)
-    .addHelpText("after", `${examples(["npx protocache migrate user --redis redis://cache:6379 --dry-run", "npx protocache migrate user --cluster 10.0.0.1:7000,10.0.0.2:7000 --rate 5000 --checkpoint user.migrate.json"])}${exitCodes}`)
-    .action(async (entity: string, opts: KeySpaceCliArgs & { rate?: number; count?: number; checkpoint?: string; dryRun: boolean }) => {
+    .addHelpText("after", `${examples(["npx protocache migrate user --redis redis://cache:6379 --dry-run", "npx protocache migrate user --cluster 10.0.0.1:7000,10.0.0.2:7000 --rate 5000 --checkpoint user.migrate.json", "npx tsc && npx protocache migrate user --from-major 1 --module dist/src/caches.js --dry-run"])}${exitCodes}`)
+    .action(async (entity: string, opts: KeySpaceCliArgs & { rate?: number; count?: number; checkpoint?: string; dryRun: boolean; fromMajor?: number; module?: string }) => {
       const { migrateCommand } = await import("./ops/migrate-command.js");
-      setExit(await migrateCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, dryRun: opts.dryRun, json: opts.json, progress: progress(opts.json) }));
+      const cwd = program.opts<{ cwd?: string }>().cwd;
+      setExit(await migrateCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, dryRun: opts.dryRun, json: opts.json, progress: progress(opts.json), fromMajor: opts.fromMajor, module: opts.module, cwd }));
     });
 
   const censusFlags = flagParsers("census");

@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { git } from "../support/git-repo.js";
+import { ok, packPackages, serviceFromExample, sh } from "../support/consumer.js";
 import { repoRoot } from "../support/project.js";
 import { startRedis, type RedisProcess } from "../support/redis-server.js";
 
@@ -20,27 +20,6 @@ const work = mkdtempSync(join(tmpdir(), "protocache-consumer-"));
 const packs = join(work, "packs");
 const svc = join(work, "service");
 let redis: RedisProcess;
-
-/** The environment of a plain shell: without the npm_* variables of the `npm test` that runs us. */
-const env: NodeJS.ProcessEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_"))),
-  npm_config_audit: "false",
-  npm_config_fund: "false",
-  npm_config_update_notifier: "false",
-  npm_config_prefer_offline: "true",
-};
-
-function sh(cwd: string, command: string, args: readonly string[], extra: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(command, args, { cwd, env: { ...env, ...extra }, encoding: "utf8", maxBuffer: 1 << 26 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Runs a command that must succeed; returns its stdout. */
-function ok(cwd: string, command: string, ...args: string[]): string {
-  const r = sh(cwd, command, args);
-  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
 
 function duBytes(path: string): number {
   const stat = statSync(path);
@@ -60,18 +39,8 @@ function installed(nodeModules: string): string[] {
 }
 
 beforeAll(async () => {
-  ok(repoRoot, process.execPath, join(repoRoot, "scripts", "build.mjs"));
-  mkdirSync(packs);
-  ok(repoRoot, "npm", "pack", "./dist/protocache", "./dist/protocache-gen", "--pack-destination", packs);
-  cpSync(join(repoRoot, "examples", "service"), svc, {
-    recursive: true,
-    filter: (src) => !/[/\\](node_modules|dist|generated)$/.test(src) && !/(buf\.yaml|protocache\.lock\.json|package-lock\.json)$/.test(src),
-  });
-  const pkg = JSON.parse(readFileSync(join(svc, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-  const version = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
-  pkg.dependencies["protocache"] = `file:../packs/protocache-${version}.tgz`;
-  pkg.devDependencies["protocache-gen"] = `file:../packs/protocache-gen-${version}.tgz`;
-  writeFileSync(join(svc, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
+  packPackages(packs);
+  serviceFromExample(svc, "packs");
   redis = await startRedis();
 });
 
