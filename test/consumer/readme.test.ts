@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { consumerEnv, ok, packPackages } from "../support/consumer.js";
 import { repoRoot } from "../support/project.js";
 import { freePort, startRedis, type RedisProcess } from "../support/redis-server.js";
 import { waitFor } from "../support/wait.js";
@@ -21,20 +22,9 @@ const clone = join(work, "protocache"); // where the README's `npm pack` leaves 
 const service = join(work, "my-service");
 let redis: RedisProcess;
 
-/** The environment of a plain shell: without the npm_* variables of the `npm test` that runs us. */
-const env: NodeJS.ProcessEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_"))),
-  npm_config_audit: "false",
-  npm_config_fund: "false",
-  npm_config_update_notifier: "false",
-  npm_config_prefer_offline: "true",
-};
-
 /** Runs shell text (a README block, or lines of one) in `cwd` with bash -e; returns stdout, throws with the output on failure. */
-function bash(cwd: string, script: string, extra: NodeJS.ProcessEnv = {}): string {
-  const r = spawnSync("bash", ["-e", "-c", script], { cwd, env: { ...env, ...extra }, encoding: "utf8", maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`exited ${String(r.status)}:\n${script}\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
+function bash(cwd: string, script: string): string {
+  return ok(cwd, "bash", "-e", "-c", script);
 }
 
 interface Block {
@@ -64,10 +54,7 @@ const mainTs = tsBlocks[0] ?? "";
 const mainPrelude = mainTs.slice(0, mainTs.indexOf("const server = createServer"));
 
 beforeAll(async () => {
-  const built = spawnSync(process.execPath, [join(repoRoot, "scripts", "build.mjs")], { cwd: repoRoot, encoding: "utf8" });
-  if (built.status !== 0) throw new Error(`build failed: ${built.stderr}`);
-  mkdirSync(clone);
-  bash(repoRoot, `npm pack ./dist/protocache ./dist/protocache-gen --pack-destination ${JSON.stringify(clone)} >/dev/null`);
+  packPackages(clone);
   redis = await startRedis();
 });
 
@@ -96,7 +83,7 @@ describe("the README's service section, run as written", () => {
     const [, path, shown] = curl as RegExpExecArray;
 
     const port = await freePort();
-    const server = spawn(process.execPath, ["dist/main.js"], { cwd: service, env: { ...env, REDIS_URL: redis.url, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+    const server = spawn(process.execPath, ["dist/main.js"], { cwd: service, env: { ...consumerEnv, REDIS_URL: redis.url, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     server.stdout.on("data", (d: Buffer) => (out += d.toString()));
     server.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -121,7 +108,7 @@ describe("the README's service section, run as written", () => {
       const file = `continued-${i}.ts`;
       writeFileSync(join(service, file), `${mainPrelude}\n${block}\nawait profiles.close();\nredis.disconnect();\n`);
       bash(service, `npx tsc --module nodenext --target es2022 --outDir dist ${file}`);
-      const r = spawnSync(process.execPath, [`dist/${file.replace(/\.ts$/, ".js")}`], { cwd: service, env: { ...env, REDIS_URL: redis.url }, encoding: "utf8", timeout: 60_000 });
+      const r = spawnSync(process.execPath, [`dist/${file.replace(/\.ts$/, ".js")}`], { cwd: service, env: { ...consumerEnv, REDIS_URL: redis.url }, encoding: "utf8", timeout: 60_000 });
       expect({ block: i, status: r.status, stderr: r.stderr }).toEqual({ block: i, status: 0, stderr: "" });
       if (i === 0) expect(r.stdout).toMatch(/^Ada L\. \{/);
     });
