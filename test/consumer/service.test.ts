@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { git } from "../support/git-repo.js";
-import { ok, packPackages, serviceFromExample, sh } from "../support/consumer.js";
+import { ok, okWith, packPackages, serviceFromExample, sh } from "../support/consumer.js";
 import { repoRoot } from "../support/project.js";
 import { startRedis, type RedisProcess } from "../support/redis-server.js";
 
@@ -67,7 +67,7 @@ describe("a service using the packed packages", () => {
 
     ok(svc, "npx", "tsc", "-p", "tsconfig.json");
     ok(svc, "npx", "tsc", "-p", "tsconfig.json", "--noEmit", "--module", "esnext", "--moduleResolution", "bundler");
-    const run = JSON.parse(ok(svc, process.execPath, "dist/src/main.js").replace(/^.*?(\{)/s, "$1")) as Record<string, unknown>;
+    const run = JSON.parse(okWith({ REDIS_URL: redis.url }, svc, process.execPath, "dist/src/main.js").replace(/^.*?(\{)/s, "$1")) as Record<string, unknown>;
     expect(run).toMatchObject({ written: "written", read: { cartId: "c-1001", lines: [{ sku: "tea-earl-grey", quantity: 2, unitPriceCents: "450" }] }, loaded: ["c-2002", "c-2002", "c-2002"], loads: 1, l1: { live: true, hits: 1, same: true } });
     // The proto3 JSON mapping: int64 as a decimal string, the map as an object, the Timestamp as RFC 3339; parsed back into an equal Cart.
     expect(run["http"]).toEqual({
