@@ -78,7 +78,9 @@ export function jsonPath(at: string, step: Step): string {
 
 /** The path step of a map key. */
 export function jsonKeyStep(key: string | number | bigint | boolean): string {
-  return `[${JSON.stringify(String(key))}]`;
+  // Numbers, bigints and booleans print nothing JSON.stringify would escape.
+  const t = typeof key;
+  return t === "number" || t === "bigint" || t === "boolean" ? `["${key}"]` : `[${JSON.stringify(String(key))}]`;
 }
 
 function describe(v: unknown): string {
@@ -271,6 +273,11 @@ export function stringJson(v: unknown, at: string, step: Step): string {
   return v;
 }
 
+/** True for a string {@link stringJson} writes as is (no lone surrogate): the inline check generated map loops make before calling it. */
+export function isJsonString(v: unknown): v is string {
+  return typeof v === "string" && isWellFormed(v);
+}
+
 /** bytes for output: standard base64 with padding. */
 export function bytesJson(v: unknown, at: string, step: Step): string {
   if (!(v instanceof Uint8Array)) throw toJsonError(at, step, "Uint8Array", v);
@@ -415,11 +422,18 @@ export function jsonTimestamp(v: unknown, at: string, step: Step): { seconds: bi
 export function timestampJson(m: { readonly seconds: bigint; readonly nanos: number }, at: string): string {
   if (!isInt64(m.seconds) || m.seconds < MIN_SECONDS || m.seconds > MAX_SECONDS) throw toJsonError(at, "seconds", "seconds of 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z", m.seconds);
   if (!Number.isInteger(m.nanos) || m.nanos < 0 || m.nanos > 999_999_999) throw toJsonError(at, "nanos", "nanos from 0 to 999999999", m.nanos);
-  const days = Number(m.seconds / 86400n - (m.seconds % 86400n < 0n ? 1n : 0n));
-  const rest = Number(m.seconds - BigInt(days) * 86400n);
+  // Within years 1 to 9999 the seconds are exact as a number: the arithmetic below needs no bigint.
+  const seconds = Number(m.seconds);
+  const days = Math.floor(seconds / 86400);
+  const rest = seconds - days * 86400;
   const [y, mo, d] = civilFromDays(days);
-  const p2 = (n: number) => String(n).padStart(2, "0");
-  return `${String(y).padStart(4, "0")}-${p2(mo)}-${p2(d)}T${p2(Math.floor(rest / 3600))}:${p2(Math.floor(rest / 60) % 60)}:${p2(rest % 60)}${fraction(m.nanos)}Z`;
+  const year = y < 1000 ? String(y).padStart(4, "0") : String(y);
+  return `${year}-${two(mo)}-${two(d)}T${two(Math.floor(rest / 3600))}:${two(Math.floor(rest / 60) % 60)}:${two(rest % 60)}${fraction(m.nanos)}Z`;
+}
+
+/** 0 to 99 with two digits. */
+function two(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
 }
 
 const DURATION = /^(-)?([0-9]+)(?:\.([0-9]{1,9}))?s$/;
