@@ -1,6 +1,7 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type DescOneof } from "@bufbuild/protobuf";
 import { runtimeSymbol, valueKind, type ValueKind } from "./codec-kinds.js";
 import { creatorSymbol, decoderSymbol, encoderSymbol, fromJsonSymbol, oneofPropertyName, propertyName, toJsonSymbol, tsTypeName, typeSymbol } from "./naming.js";
+import { inlineScalar } from "./json-inline.js";
 import type { GeneratedFile, Printable } from "./printer.js";
 
 /**
@@ -199,42 +200,6 @@ function writeValue(f: GeneratedFile, field: DescField, kind: ValueKind, v: stri
       return [toJsonSymbol(kind.message), `(${v}, o, `, rt("jsonPath"), `(${at}, ${step}), depth + 1)`];
     case "wkt":
       return [rt((wellKnownJson[kind.wkt.typeName] as { write: string }).write), `(${v}, ${at}, ${step})`];
-  }
-}
-
-/**
- * An inline check accepting the usual values of a scalar type (`v` an
- * identifier) and their JSON form, or undefined for types left to the
- * runtime writer. Where the path step of an error costs something to build
- * (a map key's), the runtime writer, and the step, are reached only for
- * values the check refuses: it throws for those, or writes NaN and ±Infinity.
- */
-function inlineScalar(type: ScalarType, v: string): { check: Printable[]; out: string } | undefined {
-  switch (type) {
-    case ScalarType.STRING:
-      return { check: [rt("isJsonString"), `(${v})`], out: v };
-    case ScalarType.INT32:
-    case ScalarType.SINT32:
-    case ScalarType.SFIXED32:
-      return { check: [`(${v} | 0) === ${v}`], out: v };
-    case ScalarType.UINT32:
-    case ScalarType.FIXED32:
-      return { check: [`${v} >>> 0 === ${v}`], out: v };
-    case ScalarType.INT64:
-    case ScalarType.SINT64:
-    case ScalarType.SFIXED64:
-      return { check: [rt("isInt64"), `(${v})`], out: `String(${v})` };
-    case ScalarType.UINT64:
-    case ScalarType.FIXED64:
-      return { check: [rt("isUint64"), `(${v})`], out: `String(${v})` };
-    case ScalarType.BOOL:
-      return { check: [`typeof ${v} === "boolean"`], out: v };
-    case ScalarType.DOUBLE:
-      return { check: [`Number.isFinite(${v})`], out: v };
-    case ScalarType.FLOAT:
-      return { check: [`Number.isFinite(${v}) && `, rt("isFloat32"), `(${v})`], out: v };
-    case ScalarType.BYTES:
-      return undefined;
   }
 }
 

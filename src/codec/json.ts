@@ -361,6 +361,8 @@ export function jsonKeyBool(k: string, at: string): boolean {
 const TIMESTAMP = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})$/;
 const MIN_SECONDS = -62_135_596_800n;
 const MAX_SECONDS = 253_402_300_799n;
+const MIN_SECONDS_N = Number(MIN_SECONDS);
+const MAX_SECONDS_N = Number(MAX_SECONDS);
 
 /** Days from 1970-01-01 to the given proleptic Gregorian date. */
 function daysFromCivil(y: number, m: number, d: number): number {
@@ -420,10 +422,11 @@ export function jsonTimestamp(v: unknown, at: string, step: Step): { seconds: bi
 
 /** A Timestamp for output, in UTC with 0, 3, 6 or 9 fraction digits. */
 export function timestampJson(m: { readonly seconds: bigint; readonly nanos: number }, at: string): string {
-  if (!isInt64(m.seconds) || m.seconds < MIN_SECONDS || m.seconds > MAX_SECONDS) throw toJsonError(at, "seconds", "seconds of 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z", m.seconds);
+  // Seconds of years 1 to 9999 are exact as a number (and a bigint beyond them stays beyond them as one): the range
+  // check and the arithmetic below need no bigint operation.
+  const seconds = typeof m.seconds === "bigint" ? Number(m.seconds) : NaN;
+  if (!(seconds >= MIN_SECONDS_N && seconds <= MAX_SECONDS_N)) throw toJsonError(at, "seconds", "seconds of 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z", m.seconds);
   if (!Number.isInteger(m.nanos) || m.nanos < 0 || m.nanos > 999_999_999) throw toJsonError(at, "nanos", "nanos from 0 to 999999999", m.nanos);
-  // Within years 1 to 9999 the seconds are exact as a number: the arithmetic below needs no bigint.
-  const seconds = Number(m.seconds);
   const days = Math.floor(seconds / 86400);
   const rest = seconds - days * 86400;
   const [y, mo, d] = civilFromDays(days);
@@ -438,6 +441,7 @@ function two(n: number): string {
 
 const DURATION = /^(-)?([0-9]+)(?:\.([0-9]{1,9}))?s$/;
 const MAX_DURATION = 315_576_000_000n;
+const MAX_DURATION_N = Number(MAX_DURATION);
 
 /** `google.protobuf.Duration` from `"1.5s"`, `"-0.000001s"` (up to ±315576000000 seconds). */
 export function jsonDuration(v: unknown, at: string, step: Step): { seconds: bigint; nanos: number } {
@@ -453,14 +457,14 @@ export function jsonDuration(v: unknown, at: string, step: Step): { seconds: big
 
 /** A Duration for output. */
 export function durationJson(m: { readonly seconds: bigint; readonly nanos: number }, at: string): string {
-  const { seconds, nanos } = m;
-  if (!isInt64(seconds) || seconds < -MAX_DURATION || seconds > MAX_DURATION) throw toJsonError(at, "seconds", "seconds within ±315576000000", seconds);
-  if (!Number.isInteger(nanos) || nanos < -999_999_999 || nanos > 999_999_999 || (seconds > 0n && nanos < 0) || (seconds < 0n && nanos > 0)) {
+  const { nanos } = m;
+  // ±315576000000 seconds are exact as a number (as for Timestamp): no bigint operation.
+  const seconds = typeof m.seconds === "bigint" ? Number(m.seconds) : NaN;
+  if (!(seconds >= -MAX_DURATION_N && seconds <= MAX_DURATION_N)) throw toJsonError(at, "seconds", "seconds within ±315576000000", m.seconds);
+  if (!Number.isInteger(nanos) || nanos < -999_999_999 || nanos > 999_999_999 || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
     throw toJsonError(at, "nanos", "nanos within ±999999999, of the sign of seconds", nanos);
   }
-  const negative = seconds < 0n || nanos < 0;
-  const abs = seconds < 0n ? -seconds : seconds;
-  return `${negative ? "-" : ""}${abs}${fraction(Math.abs(nanos))}s`;
+  return `${seconds < 0 || nanos < 0 ? "-" : ""}${Math.abs(seconds)}${fraction(Math.abs(nanos))}s`;
 }
 
 // ---------------------------------------------------------------- FieldMask

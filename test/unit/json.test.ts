@@ -126,6 +126,10 @@ describe("generated JSON codecs (proto3 JSON mapping)", () => {
     expect(errorOf(() => toJsonSession({ ...session(), client: createSession_Client({ ip: 1 as unknown as string }) })).path).toBe("client.ip");
     expect(errorOf(() => toJsonSession({ ...session(), lastSeen: { seconds: 253_402_300_800n, nanos: 0 } })).path).toBe("lastSeen.seconds");
     expect(errorOf(() => toJsonSession({ ...session(), idleTimeout: { seconds: 1n, nanos: -1 } })).path).toBe("idleTimeout.nanos");
+    expect(errorOf(() => toJsonSession({ ...session(), lastSeen: { seconds: -62_135_596_801n, nanos: 0 } })).path).toBe("lastSeen.seconds");
+    expect(errorOf(() => toJsonSession({ ...session(), lastSeen: { seconds: 5 as unknown as bigint, nanos: 0 } })).path).toBe("lastSeen.seconds");
+    expect(errorOf(() => toJsonSession({ ...session(), idleTimeout: { seconds: -315_576_000_001n, nanos: 0 } })).path).toBe("idleTimeout.seconds");
+    expect(errorOf(() => toJsonSession({ ...session(), idleTimeout: { seconds: 1n << 64n, nanos: 0 } })).path).toBe("idleTimeout.seconds");
   });
 
   it("refuse map keys and values with no JSON form, naming the entry by its key", () => {
