@@ -17,7 +17,7 @@ import { printTable, writeReport } from "./report.js";
 import { startRedis } from "../test/support/redis-server.js";
 
 /**
- * `npm run bench [-- --quick] [-- --only=codec,redis,deadlines,clients,loading,l1,tags,migrations,ops,metrics,gen]`: every case is a
+ * `npm run bench [-- --quick] [-- --only=codec,json,redis,deadlines,clients,loading,l1,tags,migrations,ops,metrics,gen]`: every case is a
  * ratio against a baseline measured side by side in the same run. Prints a
  * table, writes bench/results.json and docs/benchmarks.md (full runs), or
  * bench/results-<suite>.json and that suite's section of docs/benchmarks.md
@@ -29,17 +29,22 @@ const wanted = (name: string): boolean => only === undefined || only.split(",").
 const rows: BenchRow[] = [];
 const here = import.meta.dirname;
 
-function codecSuite(extra: string[]): BenchRow[] {
-  const result = spawnSync(process.execPath, ["--import", "tsx", join(here, "suites", "codec.ts"), ...extra, ...(quick ? ["--quick"] : [])], { encoding: "utf8", maxBuffer: 1 << 24 });
-  if (result.status !== 0) throw new Error(`codec suite failed: ${result.stderr}`);
+/** Runs `bench/suites/<suite>.ts` in a process of its own and returns its rows. */
+function childSuite(suite: string, extra: string[]): BenchRow[] {
+  const result = spawnSync(process.execPath, ["--import", "tsx", join(here, "suites", `${suite}.ts`), ...extra, ...(quick ? ["--quick"] : [])], { encoding: "utf8", maxBuffer: 1 << 24 });
+  if (result.status !== 0) throw new Error(`${suite} suite failed: ${result.stderr}`);
   return JSON.parse(result.stdout) as BenchRow[];
 }
 
 if (wanted("codec")) {
   console.error("codec: clean process …");
-  rows.push(...codecSuite([]));
+  rows.push(...childSuite("codec", []));
   console.error("codec: process with ioredis loaded …");
-  rows.push(...codecSuite(["--with-ioredis"]).map((r) => ({ ...r, entity: `${r.entity}, ioredis loaded` })));
+  rows.push(...childSuite("codec", ["--with-ioredis"]).map((r) => ({ ...r, entity: `${r.entity}, ioredis loaded` })));
+}
+if (wanted("json")) {
+  console.error("json: toJson/fromJson vs protobuf-es and JSON.stringify, clean process …");
+  rows.push(...childSuite("json", []));
 }
 if (wanted("migrations")) {
   const server = process.env["REDIS_URL"] ? undefined : await startRedis();
@@ -177,7 +182,7 @@ if (wanted("gen")) {
 
 printTable(rows);
 /** Suites whose run by itself rewrites their own section of docs/benchmarks.md. */
-const sections = ["loading", "l1", "tags"];
+const sections = ["loading", "l1", "tags", "json"];
 if (!quick && only === undefined) writeReport(rows, join(here, "results.json"), join(here, "..", "docs", "benchmarks.md"));
 else if (!quick && only !== undefined && sections.includes(only)) writeReport(rows, join(here, `results-${only}.json`), join(here, "..", "docs", "benchmarks.md"), only);
 else writeFileSync(join(here, ".work-results.json"), JSON.stringify(rows, null, 2));

@@ -1,6 +1,7 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type DescOneof } from "@bufbuild/protobuf";
 import { runtimeSymbol, valueKind, type ValueKind } from "./codec-kinds.js";
 import { creatorSymbol, decoderSymbol, encoderSymbol, fromJsonSymbol, oneofPropertyName, propertyName, toJsonSymbol, tsTypeName, typeSymbol } from "./naming.js";
+import { inlineScalar } from "./json-inline.js";
 import type { GeneratedFile, Printable } from "./printer.js";
 
 /**
@@ -202,6 +203,18 @@ function writeValue(f: GeneratedFile, field: DescField, kind: ValueKind, v: stri
   }
 }
 
+/** Like {@link writeValue}, with the error step `step` (an expression building a string) evaluated only for a value the inline check refuses. */
+function writeValueLazily(f: GeneratedFile, field: DescField, kind: ValueKind, v: string, at: string, step: string): Printable[] {
+  const e = enumOf(field);
+  if (e !== undefined && e.typeName !== NULL_VALUE) {
+    const names = enumTables(f, e).names;
+    return [`(${v} | 0) === ${v} && o?.enumAsInteger !== true ? (${names}.get(${v}) ?? ${v}) : `, writeValue(f, field, kind, v, at, step)];
+  }
+  const inline = e === undefined && kind.kind === "scalar" ? inlineScalar(kind.type as ScalarType, v) : undefined;
+  if (inline === undefined) return writeValue(f, field, kind, v, at, step);
+  return [...inline.check, ` ? ${inline.out} : `, writeValue(f, field, kind, v, at, step)];
+}
+
 /** Condition under which an implicit-presence scalar `v` is written without `emitDefaultValues`. */
 function notZero(kind: ValueKind, v: string): string {
   if (kind.kind !== "scalar") return `${v} !== undefined`;
@@ -272,8 +285,20 @@ function emitToJson(f: GeneratedFile, message: DescMessage): void {
       f.print("    const e: ", jsonObject, " = {};");
       f.print(`    for (const [k, v] of ${v}) {`);
       if (kind.kind === "wkt") f.print("      if (v === undefined) continue;");
-      f.print("      const s = ", rt("jsonKeyStep"), "(k);");
-      f.print("      ", rt("jsonSet"), "(e, String(", rt(keyWrite), `(k, at${field.number}, s)), `, writeValue(f, field, kind, "v", `at${field.number}`, "s"), ");");
+      // The key's path step (`["k"]`) is built only for an error: an inline check accepts the usual keys and values.
+      const keyStep = f.render([rt("jsonKeyStep"), "(k)"]);
+      const keyInline = inlineScalar(field.mapKey, "k");
+      const keyOut = field.mapKey === ScalarType.STRING ? "k" : "String(k)";
+      // int32, uint32 and bool writers return numbers and booleans; the others strings.
+      const keyNumeric = !["stringJson", "int64Json", "uint64Json"].includes(keyWrite);
+      const keySlow: Printable[] = [keyNumeric ? "String(" : "", rt(keyWrite), `(k, at${field.number}, ${keyStep})`, keyNumeric ? ")" : ""];
+      f.print("      const key = ", keyInline === undefined ? keySlow : [...keyInline.check, ` ? ${keyOut} : `, keySlow], ";");
+      f.print("      const x = ", writeValueLazily(f, field, kind, "v", `at${field.number}`, keyStep), ";");
+      // Only a string key can be "__proto__" (an own property of the JSON object like any other key).
+      if (field.mapKey === ScalarType.STRING) {
+        f.print('      if (key === "__proto__") ', rt("jsonSet"), "(e, key, x);");
+        f.print("      else e[key] = x;");
+      } else f.print("      e[key] = x;");
       f.print("    }");
       f.print(`    j[${key}] = e;`);
       f.print("  }");

@@ -78,7 +78,9 @@ export function jsonPath(at: string, step: Step): string {
 
 /** The path step of a map key. */
 export function jsonKeyStep(key: string | number | bigint | boolean): string {
-  return `[${JSON.stringify(String(key))}]`;
+  // Numbers, bigints and booleans print nothing JSON.stringify would escape.
+  const t = typeof key;
+  return t === "number" || t === "bigint" || t === "boolean" ? `["${key}"]` : `[${JSON.stringify(String(key))}]`;
 }
 
 function describe(v: unknown): string {
@@ -271,6 +273,11 @@ export function stringJson(v: unknown, at: string, step: Step): string {
   return v;
 }
 
+/** True for a string {@link stringJson} writes as is (no lone surrogate): the inline check generated map loops make before calling it. */
+export function isJsonString(v: unknown): v is string {
+  return typeof v === "string" && isWellFormed(v);
+}
+
 /** bytes for output: standard base64 with padding. */
 export function bytesJson(v: unknown, at: string, step: Step): string {
   if (!(v instanceof Uint8Array)) throw toJsonError(at, step, "Uint8Array", v);
@@ -354,6 +361,8 @@ export function jsonKeyBool(k: string, at: string): boolean {
 const TIMESTAMP = /^([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:[0-9]{2})$/;
 const MIN_SECONDS = -62_135_596_800n;
 const MAX_SECONDS = 253_402_300_799n;
+const MIN_SECONDS_N = Number(MIN_SECONDS);
+const MAX_SECONDS_N = Number(MAX_SECONDS);
 
 /** Days from 1970-01-01 to the given proleptic Gregorian date. */
 function daysFromCivil(y: number, m: number, d: number): number {
@@ -413,17 +422,26 @@ export function jsonTimestamp(v: unknown, at: string, step: Step): { seconds: bi
 
 /** A Timestamp for output, in UTC with 0, 3, 6 or 9 fraction digits. */
 export function timestampJson(m: { readonly seconds: bigint; readonly nanos: number }, at: string): string {
-  if (!isInt64(m.seconds) || m.seconds < MIN_SECONDS || m.seconds > MAX_SECONDS) throw toJsonError(at, "seconds", "seconds of 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z", m.seconds);
+  // Seconds of years 1 to 9999 are exact as a number (and a bigint beyond them stays beyond them as one): the range
+  // check and the arithmetic below need no bigint operation.
+  const seconds = typeof m.seconds === "bigint" ? Number(m.seconds) : NaN;
+  if (!(seconds >= MIN_SECONDS_N && seconds <= MAX_SECONDS_N)) throw toJsonError(at, "seconds", "seconds of 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z", m.seconds);
   if (!Number.isInteger(m.nanos) || m.nanos < 0 || m.nanos > 999_999_999) throw toJsonError(at, "nanos", "nanos from 0 to 999999999", m.nanos);
-  const days = Number(m.seconds / 86400n - (m.seconds % 86400n < 0n ? 1n : 0n));
-  const rest = Number(m.seconds - BigInt(days) * 86400n);
+  const days = Math.floor(seconds / 86400);
+  const rest = seconds - days * 86400;
   const [y, mo, d] = civilFromDays(days);
-  const p2 = (n: number) => String(n).padStart(2, "0");
-  return `${String(y).padStart(4, "0")}-${p2(mo)}-${p2(d)}T${p2(Math.floor(rest / 3600))}:${p2(Math.floor(rest / 60) % 60)}:${p2(rest % 60)}${fraction(m.nanos)}Z`;
+  const year = y < 1000 ? String(y).padStart(4, "0") : String(y);
+  return `${year}-${two(mo)}-${two(d)}T${two(Math.floor(rest / 3600))}:${two(Math.floor(rest / 60) % 60)}:${two(rest % 60)}${fraction(m.nanos)}Z`;
+}
+
+/** 0 to 99 with two digits. */
+function two(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
 }
 
 const DURATION = /^(-)?([0-9]+)(?:\.([0-9]{1,9}))?s$/;
 const MAX_DURATION = 315_576_000_000n;
+const MAX_DURATION_N = Number(MAX_DURATION);
 
 /** `google.protobuf.Duration` from `"1.5s"`, `"-0.000001s"` (up to ±315576000000 seconds). */
 export function jsonDuration(v: unknown, at: string, step: Step): { seconds: bigint; nanos: number } {
@@ -439,14 +457,14 @@ export function jsonDuration(v: unknown, at: string, step: Step): { seconds: big
 
 /** A Duration for output. */
 export function durationJson(m: { readonly seconds: bigint; readonly nanos: number }, at: string): string {
-  const { seconds, nanos } = m;
-  if (!isInt64(seconds) || seconds < -MAX_DURATION || seconds > MAX_DURATION) throw toJsonError(at, "seconds", "seconds within ±315576000000", seconds);
-  if (!Number.isInteger(nanos) || nanos < -999_999_999 || nanos > 999_999_999 || (seconds > 0n && nanos < 0) || (seconds < 0n && nanos > 0)) {
+  const { nanos } = m;
+  // ±315576000000 seconds are exact as a number (as for Timestamp): no bigint operation.
+  const seconds = typeof m.seconds === "bigint" ? Number(m.seconds) : NaN;
+  if (!(seconds >= -MAX_DURATION_N && seconds <= MAX_DURATION_N)) throw toJsonError(at, "seconds", "seconds within ±315576000000", m.seconds);
+  if (!Number.isInteger(nanos) || nanos < -999_999_999 || nanos > 999_999_999 || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
     throw toJsonError(at, "nanos", "nanos within ±999999999, of the sign of seconds", nanos);
   }
-  const negative = seconds < 0n || nanos < 0;
-  const abs = seconds < 0n ? -seconds : seconds;
-  return `${negative ? "-" : ""}${abs}${fraction(Math.abs(nanos))}s`;
+  return `${seconds < 0 || nanos < 0 ? "-" : ""}${Math.abs(seconds)}${fraction(Math.abs(nanos))}s`;
 }
 
 // ---------------------------------------------------------------- FieldMask

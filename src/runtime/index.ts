@@ -51,6 +51,7 @@ export {
   floatJson,
   int32Json,
   int64Json,
+  isJsonString,
   jsonAny,
   jsonArray,
   jsonBool,

@@ -126,6 +126,21 @@ describe("generated JSON codecs (proto3 JSON mapping)", () => {
     expect(errorOf(() => toJsonSession({ ...session(), client: createSession_Client({ ip: 1 as unknown as string }) })).path).toBe("client.ip");
     expect(errorOf(() => toJsonSession({ ...session(), lastSeen: { seconds: 253_402_300_800n, nanos: 0 } })).path).toBe("lastSeen.seconds");
     expect(errorOf(() => toJsonSession({ ...session(), idleTimeout: { seconds: 1n, nanos: -1 } })).path).toBe("idleTimeout.nanos");
+    expect(errorOf(() => toJsonSession({ ...session(), lastSeen: { seconds: -62_135_596_801n, nanos: 0 } })).path).toBe("lastSeen.seconds");
+    expect(errorOf(() => toJsonSession({ ...session(), lastSeen: { seconds: 5 as unknown as bigint, nanos: 0 } })).path).toBe("lastSeen.seconds");
+    expect(errorOf(() => toJsonSession({ ...session(), idleTimeout: { seconds: -315_576_000_001n, nanos: 0 } })).path).toBe("idleTimeout.seconds");
+    expect(errorOf(() => toJsonSession({ ...session(), idleTimeout: { seconds: 1n << 64n, nanos: 0 } })).path).toBe("idleTimeout.seconds");
+  });
+
+  it("refuse map keys and values with no JSON form, naming the entry by its key", () => {
+    const at = (patch: Partial<Session>): string => errorOf(() => toJsonSession({ ...session(), ...patch })).path;
+    expect(at({ attributes: new Map([["k", "v"], ["bad", "\ud800"]]) })).toBe('attributes["bad"]');
+    expect(at({ attributes: new Map([["\udc00", "v"]]) })).toBe('attributes["\\udc00"]');
+    expect(at({ attributes: new Map([[7 as unknown as string, "v"]]) })).toBe('attributes["7"]');
+    expect(at({ attributes: new Map([["k", 1 as unknown as string]]) })).toBe('attributes["k"]');
+    expect(at({ previousClients: new Map([[1n << 63n, createSession_Client()]]) })).toBe('previousClients["9223372036854775808"]');
+    expect(at({ previousClients: new Map([[3 as unknown as bigint, createSession_Client()]]) })).toBe('previousClients["3"]');
+    expect(at({ previousClients: new Map([[-5n, createSession_Client({ userAgent: 1 as unknown as string })]]) })).toBe('previousClients["-5"].userAgent');
   });
 
   it("Timestamp and Duration: RFC 3339 with offsets in, UTC with 0, 3, 6 or 9 fraction digits out", () => {
