@@ -1,3 +1,4 @@
+import { epochAt } from "../clock.js";
 import type { Stamp } from "../envelope/encode.js";
 import { AccessorClosedError, ConfigError } from "../errors.js";
 import type { MetricRecorder, TimedCall } from "../metrics/sink.js";
@@ -226,7 +227,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       return Promise.reject(error as Error);
     }
     const held = this.reads.held(tier, key);
-    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(this.served.hit("l1", held, key, fields, loader, false, policy, tier.l1.lastNow));
+    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(this.served.hit("l1", held, key, fields, loader, false, policy, epochAt(tier.l1.lastNow)));
     const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false, l1: true }) : this.reads.readThroughL1(tier, fields, key);
     return this.loading.get(fields, loader, policy, lookedUp);
   }

@@ -1,3 +1,4 @@
+import { epochNow } from "../clock.js";
 import { KeyMismatchError, LoaderError, LoaderResultError, LoadTimeoutError, ProtocacheError } from "../errors.js";
 import type { ServedAgeSource } from "../metrics/age-histogram.js";
 import type { StatsCounter } from "../stats.js";
@@ -302,7 +303,7 @@ export class Loading<T, K> {
   private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy): Freshness {
     const writtenAt = seen.header?.writtenAt;
     if (writtenAt === undefined || policy.ttlSeconds === 0) return "fresh";
-    const now = Date.now();
+    const now = epochNow();
     // Younger than any key's jittered fresh TTL (and its eager-refresh point): fresh, without hashing the key (the hot path).
     if (now - writtenAt < policy.ttlSeconds * 1000 * (1 - policy.jitter) * (policy.eagerRefresh ?? 1)) return "fresh";
     return freshnessOf(writtenAt, now, freshMsOf(key, policy.ttlSeconds, policy.jitter), policy.graceSeconds, policy.eagerRefresh);

@@ -1,3 +1,4 @@
+import { epochAt } from "../clock.js";
 import type { CacheStore } from "../stores/store.js";
 import { CallBudget } from "./call-budget.js";
 import type { Entity } from "./entity.js";
@@ -90,7 +91,7 @@ export class Reads<T, K> {
       return Promise.reject(error as Error);
     }
     const held = this.held(tier, key);
-    if (held !== undefined) return Promise.resolve(this.p.served().value(FROM_L1, held, tier.l1.lastNow));
+    if (held !== undefined) return Promise.resolve(this.p.served().value(FROM_L1, held, epochAt(tier.l1.lastNow)));
     return this.readThroughL1(tier, fields, key).then((l) => this.p.served().value(FROM_REDIS, l.seen));
   }
 

@@ -1,5 +1,6 @@
 import type { FlushReason, InvalidationListener, InvalidationSource, InvalidationWatch } from "./invalidation-source.js";
 import type { L1Counter } from "../stats.js";
+import { monotonicNow } from "../clock.js";
 import { estimateBytes } from "./sizes.js";
 import { TinyLfuMap } from "./tiny-lfu.js";
 
@@ -58,14 +59,15 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
   private readonly watch: InvalidationWatch;
   private readonly inFlight = new Map<string, InFlight>();
   private epoch = 0;
-  /** The clock as the last hit read it: a hit's served age is counted from it, without reading the clock again. */
+  /** The L1's clock as the last hit read it: a hit's served age is counted from it (`epochAt(lastNow)`), without reading a clock again. */
   lastNow = 0;
 
   constructor(
     prefix: string,
     private readonly settings: L1Settings,
     private readonly count: (counter: L1Counter) => void,
-    private readonly now: () => number = Date.now,
+    /** The L1's clock, in milliseconds: monotonic by default (src/clock.ts), so that no wall-clock step extends a hold. */
+    private readonly now: () => number = monotonicNow,
   ) {
     this.map = new TinyLfuMap<S>(settings, () => count("eviction"));
     this.base = now();
