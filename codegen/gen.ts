@@ -163,6 +163,19 @@ async function finishPlan(
     if (e.renamedFrom !== undefined && !lockedNames.has(e.renamedFrom)) {
       errors.push(new GenError("renamed-from", `${e.message.typeName}: renamed_from "${e.renamedFrom}" has no revision in the lock, so there are no entries to carry over: remove the option`, at));
     }
+    const first = revisionsOf(stored).find((r) => r.message === e.message.typeName);
+    if (e.renamedFrom !== undefined && lockedNames.has(e.renamedFrom) && first !== undefined && lineage(e.message.typeName) !== lineage(e.renamedFrom)) {
+      // The rename is recorded on the new name's first lock line only: declared later, it would silently change nothing.
+      errors.push(
+        new FindingError({
+          rule: "renamed-from",
+          location: at,
+          message: `${e.message.typeName}: renamed_from "${e.renamedFrom}" comes after ${e.message.typeName} r${first.revision} (${formatSchemaId(first.id)}) was locked without it, so the rename is not recorded`,
+          breaks: `entries written as ${e.renamedFrom} would read as wrong_type misses under the new name, and check keeps reporting ${e.renamedFrom} as removed`,
+          fix: `if ${e.message.typeName} was locked only on this branch, restore ${config.lockFile} from the base branch and run ${config.commands.gen} (it records the rename); if it was released, remove renamed_from and run \`protocache retire ${e.renamedFrom}\``,
+        }),
+      );
+    }
   }
 
   const currentIds = new Map<string, number>();

@@ -115,7 +115,9 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       const { findings: wire, warnings: nameWarnings } = await breakingFindings(base.dir, currentImage, against, analysis.image, config.protoDir);
       findings.push(...wire);
       warnings.push(...nameWarnings);
-      findings.push(...entityFindings(baseEntities(baseModels, baseImage), analysis.entities?.entities ?? [], analysis.image, retiredMessages(currentLock), lineage, base.label));
+      const lockedIn = (lock: SchemaLock | undefined) => (message: string) => lock !== undefined && revisionsOf(lock).some((r) => r.message === message);
+      const locks = { lockFile: config.lockFile, genCommand: config.commands.gen, inBase: lockedIn(base.lock), inCurrent: lockedIn(currentLock) };
+      findings.push(...entityFindings(baseEntities(baseModels, baseImage), analysis.entities?.entities ?? [], analysis.image, retiredMessages(currentLock), lineage, base.label, locks));
       // A field buf already refuses is reported once, by buf.
       const refused = new Set(wire.map((f) => lineOf(f.location)));
       findings.push(...valueFindingsAgainstBase(baseModels, current, lineage, analysis.image).filter((f) => !refused.has(lineOf(f.location))));
