@@ -5,7 +5,7 @@ import { join, relative, resolve } from "node:path";
 import { ExitCode } from "./exit-codes.js";
 
 /** Rules that mean the environment or configuration is broken, not the schemas. */
-const environmentRules = new Set(["buf-missing", "config"]);
+const environmentRules = new Set(["buf-missing", "config", "buf-breaking"]);
 
 /** Options of `protocache gen`. */
 export interface GenCommandOptions {

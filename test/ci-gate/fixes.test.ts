@@ -1,5 +1,8 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { findingOfGenError } from "../../codegen/check/finding.js";
+import { GenError } from "../../codegen/errors.js";
+import { repoRoot } from "../support/project.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCheck, type Finding } from "../../codegen/check/index.js";
 import { baselineRepo, cli, copyRepo, git, type TempRepo } from "../support/git-repo.js";
@@ -139,6 +142,31 @@ const cases: Case[] = [
     rules: ["example-entity"],
   },
 ];
+
+describe("every refusal says what it breaks and how to fix it", () => {
+  /** Rules of a broken environment, not of the schemas: one line and exit 2, no fix of the schemas. */
+  const environment = new Set(["buf-missing", "config", "buf-breaking"]);
+  const sources = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+  const rules = [
+    ...new Set(
+      sources(join(repoRoot, "codegen"))
+        .map((file) => readFileSync(file, "utf8"))
+        .filter((text) => text.includes("GenError")) // another module's fail() is not gen's
+        .flatMap((text) => [...text.matchAll(/(?:new GenError|fail|parseBufDiagnostics)\(\s*"([\w-]+)"/g)].map((m) => m[1] as string)),
+    ),
+  ].filter((rule) => !environment.has(rule));
+
+  it("finds the rules gen raises in codegen/", () => {
+    expect(rules).toEqual(expect.arrayContaining(["compile", "lint", "key-template", "key-collision", "entity-ttl", "entity-version-suffix", "lock-tampered", "schema-id-collision"]));
+  });
+
+  it.each(rules)("gen's %s has its own breaks and fix lines", (rule) => {
+    const finding = findingOfGenError(new GenError(rule, "x"), { lockFile: "proto/protocache.lock.json", genCommand: "npm run gen" });
+    expect(finding.breaks).not.toBe("gen cannot produce the accessors");
+    expect(finding.fix).not.toMatch(/^fix the reported problem and run/);
+  });
+});
 
 describe("every fix the gate suggests, applied as written, makes the gate pass", () => {
   it.each(cases)("$name: the fix of $rules", async ({ setup, edit, gen, rules }) => {
