@@ -94,8 +94,9 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       const currentLock = analysis.storedLock ?? { entries: [] };
       const current = analysis.entities?.entities ?? [];
       const lineage = lockLineage(currentLock, declaredRenames(current));
-      // An example of the base (never locked) is compared with nothing: it had no entries the gate ever accepted.
-      const locked = new Set([...revisionsOf(currentLock), ...(base.lock === undefined ? [] : revisionsOf(base.lock))].map((r) => lineage(r.message)));
+      // An example of the base (never locked there) is compared with nothing: it had no entries the gate ever accepted.
+      // Without a base lock (--against-image), the marker alone says so: gen never lets a locked entity become an example.
+      const locked = new Set((base.lock === undefined ? [] : revisionsOf(base.lock)).map((r) => lineage(r.message)));
       const allBase = collectEntities(baseImage).entities;
       const baseExamples = allBase.filter((b) => b.example && !locked.has(lineage(b.message.typeName)));
       const baseModels = allBase.filter((b) => !baseExamples.includes(b));
