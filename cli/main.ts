@@ -133,16 +133,19 @@ function addOperations(program: Command, root: () => string, setExit: (code: num
 
   const migrateFlags = flagParsers("migrate");
   withKeySpace(program.command("migrate"), migrateFlags)
-    .description("move every entry of an entity (and major) to the revision in proto/ now, keeping each key's TTL; resumable, rate-limited")
+    .description("move every entry of an entity (and major) to the revision in proto/ now, keeping each key's TTL; or, with --from-major, a whole previous major into the major that migrates from it, by the service's own typed fromPrevious; resumable, rate-limited")
     .argument("<entity>", "entity name from the key template, e.g. user")
+    .option("--from-major <n>", "move every entry of major <n> into the major in proto/ that migrates_from it (needs --module)", migrateFlags.number("--from-major", flagChecks.major))
+    .option("--module <file>", "the service's compiled JavaScript module that exports the accessor factory defineXCache(...) returned: its typed migrations (fromPrevious, upgrade hooks) run")
     .option("--rate <keys/s>", "keys per second at most", migrateFlags.number("--rate", flagChecks.rate))
     .option("--count <n>", "SCAN COUNT per step and server (default 500)", migrateFlags.number("--count", flagChecks.count))
     .option("--checkpoint <file>", "record per-server cursors in <file> and resume from it")
     .option("--dry-run", "count what would be migrated, write nothing", false)
-    .addHelpText("after", `${examples(["npx protocache migrate user --redis redis://cache:6379 --dry-run", "npx protocache migrate user --cluster 10.0.0.1:7000,10.0.0.2:7000 --rate 5000 --checkpoint user.migrate.json"])}${exitCodes}`)
-    .action(async (entity: string, opts: KeySpaceCliArgs & { rate?: number; count?: number; checkpoint?: string; dryRun: boolean }) => {
+    .addHelpText("after", `${examples(["npx protocache migrate user --redis redis://cache:6379 --dry-run", "npx protocache migrate user --cluster 10.0.0.1:7000,10.0.0.2:7000 --rate 5000 --checkpoint user.migrate.json", "npx tsc && npx protocache migrate user --from-major 1 --module dist/src/caches.js --dry-run"])}${exitCodes}`)
+    .action(async (entity: string, opts: KeySpaceCliArgs & { rate?: number; count?: number; checkpoint?: string; dryRun: boolean; fromMajor?: number; module?: string }) => {
       const { migrateCommand } = await import("./ops/migrate-command.js");
-      setExit(await migrateCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, dryRun: opts.dryRun, json: opts.json, progress: progress(opts.json) }));
+      const cwd = program.opts<{ cwd?: string }>().cwd;
+      setExit(await migrateCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, dryRun: opts.dryRun, json: opts.json, progress: progress(opts.json), fromMajor: opts.fromMajor, module: opts.module, cwd }));
     });
 
   const censusFlags = flagParsers("census");
@@ -159,32 +162,33 @@ function addOperations(program: Command, root: () => string, setExit: (code: num
 
   const cleanupFlags = flagParsers("cleanup");
   withKeySpace(program.command("cleanup"), cleanupFlags)
-    .description("delete entries of given revisions or schema IDs, legacy or corrupt values, or a whole retired major, in one entity's key space only")
+    .description("delete entries of given revisions or schema IDs, legacy or corrupt values, or a whole retired major, in one entity's key space only; live data (all of a major not retired, the revision written now) only with --include-live")
     .argument("<entity>", "entity name from the key template, e.g. user")
     .option("--revision <n>", "entries of this revision (repeatable)", cleanupFlags.repeated(cleanupFlags.number("--revision", flagChecks.revision)))
     .option("--schema-id <id>", "entries of this schema ID, 0x… (repeatable)", cleanupFlags.repeated(cleanupFlags.schemaId("--schema-id")))
     .option("--legacy", "values that are not envelopes", false)
     .option("--corrupt", "envelopes whose header cannot be valid", false)
-    .option("--all", "every entry: a whole retired major", false)
-    .option("--include-current", "allow selecting the revision proto/ writes now", false)
+    .option("--all", "every entry: a whole retired major (protocache retire)", false)
+    .option("--include-live", "allow deleting live data: all of a major not retired in the lock, or the revision written now", false)
     .option("--dry-run", "count what would be deleted, delete nothing", false)
     .option("--yes", "really delete (required without --dry-run)", false)
     .option("--rate <keys/s>", "keys per second at most", cleanupFlags.number("--rate", flagChecks.rate))
     .option("--count <n>", "SCAN COUNT per step and server (default 500)", cleanupFlags.number("--count", flagChecks.count))
     .option("--checkpoint <file>", "record per-server cursors in <file> and resume from it")
     .addHelpText("after", `${examples(["npx protocache cleanup user --revision 1 --dry-run", "npx protocache cleanup user --major 1 --message acme.user.v1.User --all --yes"])}${exitCodes}`)
-    .action(async (entity: string, opts: KeySpaceCliArgs & { revision?: number[]; schemaId?: number[]; legacy: boolean; corrupt: boolean; all: boolean; includeCurrent: boolean; dryRun: boolean; yes: boolean; rate?: number; count?: number; checkpoint?: string }) => {
+    .action(async (entity: string, opts: KeySpaceCliArgs & { revision?: number[]; schemaId?: number[]; legacy: boolean; corrupt: boolean; all: boolean; includeLive: boolean; dryRun: boolean; yes: boolean; rate?: number; count?: number; checkpoint?: string }) => {
       const { cleanupCommand } = await import("./ops/cleanup-command.js");
-      setExit(await cleanupCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, revisions: opts.revision ?? [], schemaIds: opts.schemaId ?? [], legacy: opts.legacy, corrupt: opts.corrupt, all: opts.all, includeCurrent: opts.includeCurrent, dryRun: opts.dryRun, yes: opts.yes, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, json: opts.json, progress: progress(opts.json) }));
+      setExit(await cleanupCommand({ root: root(), entity, major: opts.major, prefix: opts.prefix, variant: opts.variant, message: opts.message, redis: opts.redis, cluster: opts.cluster, revisions: opts.revision ?? [], schemaIds: opts.schemaId ?? [], legacy: opts.legacy, corrupt: opts.corrupt, all: opts.all, includeLive: opts.includeLive, dryRun: opts.dryRun, yes: opts.yes, rate: opts.rate, count: opts.count, checkpoint: opts.checkpoint, json: opts.json, progress: progress(opts.json) }));
     });
 
   withConnection(program.command("inspect"), flagParsers("inspect"))
     .description("one key: envelope header, schema and revision, writer, age, TTL, payload as JSON")
     .argument("<key>", "the Redis key, e.g. user:v1:42")
+    .option("--descriptor", "also show the revision's descriptor (a base64 FileDescriptorSet)", false)
     .addHelpText("after", `${examples(["npx protocache inspect user:v1:42 --redis redis://cache:6379", "npx protocache inspect 'myapp:session:v1:acme:s-17' --json"])}${exitCodes}`)
-    .action(async (key: string, opts: ConnectionArgs) => {
+    .action(async (key: string, opts: ConnectionArgs & { descriptor: boolean }) => {
       const { inspectCommand } = await import("./ops/inspect-command.js");
-      setExit(await inspectCommand({ root: root(), key, redis: opts.redis, cluster: opts.cluster, json: opts.json }));
+      setExit(await inspectCommand({ root: root(), key, redis: opts.redis, cluster: opts.cluster, json: opts.json, descriptor: opts.descriptor }));
     });
 
   const invalidateFlags = flagParsers("invalidate-tags");

@@ -1,7 +1,8 @@
-import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import type { DescEnum, DescField, DescMessage } from "@bufbuild/protobuf";
 import type { EntityModel, EntityRevision } from "./entities.js";
+import { emitEnumMappings, enumMappingNames, enumPairs, previousTypeName, previousTypeSymbol } from "./emit-enum-mapping.js";
 import { accessorFactoryName, cacheModule, oneofPropertyName, propertyName, tsTypeName, typeSymbol } from "./naming.js";
-import { literal, symbol, type GeneratedFile, type ImportSymbol, type Printable } from "./printer.js";
+import { importedAs, literal, symbol, type GeneratedFile, type ImportSymbol, type Printable } from "./printer.js";
 
 const runtime = { kind: "runtime" } as const;
 
@@ -68,6 +69,12 @@ export function emitRevisionView(f: GeneratedFile, message: DescMessage, rev: En
   return fn;
 }
 
+/** The property of a field of `message` whose values are of `enumType` (for examples in comments). */
+function propertyFor(enumType: DescEnum, message: DescMessage): string | undefined {
+  const field = message.fields.find((f) => f.fieldKind === "enum" && f.enum === enumType);
+  return field === undefined ? undefined : propertyName(field);
+}
+
 /** The previous major of an entity, as the generator links it. */
 export interface PreviousLink {
   readonly entity: EntityModel;
@@ -75,12 +82,14 @@ export interface PreviousLink {
   readonly keyDerivable: boolean;
 }
 
-/** The previous major's generated entity constant and key type. */
+/** The previous major's generated entity constant and key type, imported under readable names (`userEntityV1`, `UserKeyV1`). */
 function previousSymbols(prev: EntityModel): { entity: ImportSymbol; key: ImportSymbol } {
   const from = cacheModule(prev.message.file);
+  const entity = `${accessorFactoryName(prev.message).replace(/Cache$/, "")}Entity`;
+  const key = `${tsTypeName(prev.message)}Key`;
   return {
-    entity: symbol(`${accessorFactoryName(prev.message).replace(/Cache$/, "")}Entity`, from),
-    key: symbol(`${tsTypeName(prev.message)}Key`, from, true),
+    entity: importedAs(symbol(entity, from), `${entity}V${prev.major}`),
+    key: importedAs(symbol(key, from, true), `${key}V${prev.major}`),
   };
 }
 
@@ -128,10 +137,15 @@ export function emitMigrations(
   if (older.length > 0) f.print(`  /** Run after declared defaults on entries of older revisions; a hook that throws is a counted \`upgrade_failed\` miss. */`);
   else f.print("  /** No older revision yet: nothing to upgrade. */");
   f.print(older.length > 0 ? `  readonly upgrades?: ${upgrades};` : "  readonly upgrades?: never;");
+  const pairs = previous === undefined ? [] : enumPairs(previous.entity.message, message);
   if (previous !== undefined) {
-    const prevType = typeSymbol(previous.entity.message);
+    const prevType = previousTypeSymbol(previous.entity.message, previous.entity.major);
     const { key: prevKey } = previousSymbols(previous.entity);
-    f.print(`  /** Converts a \`${previous.entity.message.typeName}\` entry read through on a miss (and by \`migrate\`). */`);
+    const mappings = pairs.map((p) => `\`${enumMappingNames(p, previous.entity.major).from}\``);
+    f.print(`  /**`);
+    f.print(`   * Converts a \`${previous.entity.message.typeName}\` entry (\`${previousTypeName(previous.entity.message, previous.entity.major)}\`) read through on a miss (and by \`migrate\`).`);
+    if (mappings.length > 0) f.print(`   * Its enum values convert with ${mappings.join(", ")} (below).`);
+    f.print(`   */`);
     f.print("  readonly fromPrevious: (old: ", prevType, ") => ", type, ";");
     f.print(`  /** Converts back, for \`previousMajor: "dual-write"\` (the previous major's readers keep hitting). */`);
     f.print("  readonly toPrevious?: (value: ", type, ") => ", prevType, ";");
@@ -142,6 +156,7 @@ export function emitMigrations(
   }
   f.print("}");
   f.print();
+  if (previous !== undefined) emitEnumMappings(f, pairs, previous.entity.major, entity.major);
 
   const factory = accessorFactoryName(message);
   f.print("/**");
@@ -152,7 +167,11 @@ export function emitMigrations(
   f.print(" * @example");
   f.print(" * ```ts");
   f.print(` * export const ${factory} = ${define}({`);
-  if (previous !== undefined) f.print(` *   fromPrevious: (old) => create${name}({ ...the fields, from old }),`);
+  if (previous !== undefined) {
+    const pair = pairs.find((p) => propertyFor(p.current, message) !== undefined && propertyFor(p.previous, previous.entity.message) !== undefined);
+    const example = pair === undefined ? "" : `, ${propertyFor(pair.current, message)}: ${enumMappingNames(pair, previous.entity.major).from}(old.${propertyFor(pair.previous, previous.entity.message)})`;
+    f.print(` *   fromPrevious: (old) => create${name}({ ...the fields, from old${example} }),`);
+  }
   if (older.length > 0) f.print(` *   upgrades: { ${older[0]?.revision}: (old, upgraded) => ({ ...upgraded, ...fields derived from old }) },`);
   f.print(" * });");
   f.print(" * ```");
@@ -163,7 +182,7 @@ export function emitMigrations(
     symbol("EntityCache", runtime, true), "<", type, `, ${keyName}> {`,
   );
   f.print("  ", symbol("defineMigrations", runtime), `(${constName}, migrations);`);
-  f.print("  return (store, options) => ", symbol("createEntityCache", runtime), `(${constName}, store, options);`);
+  f.print("  return ", symbol("accessorFactory", runtime), `(${constName});`);
   f.print("}");
   f.print();
 }

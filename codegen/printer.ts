@@ -13,6 +13,8 @@ export interface ImportSymbol {
   readonly name: string;
   readonly from: ModuleRef;
   readonly typeOnly: boolean;
+  /** The name to import it under (`User as UserV1`), for names that would otherwise need a numbered alias. */
+  readonly as?: string;
 }
 
 /** Anything `print` accepts: text, numbers, imported symbols, and lists of them. */
@@ -21,6 +23,11 @@ export type Printable = string | number | bigint | boolean | ImportSymbol | read
 /** Creates a reference to `name` exported by `from`. */
 export function symbol(name: string, from: ModuleRef, typeOnly = false): ImportSymbol {
   return { kind: "import", name, from, typeOnly };
+}
+
+/** The same symbol, imported under `as` (`User as UserV1`) whenever it is imported at all. */
+export function importedAs(sym: ImportSymbol, as: string): ImportSymbol {
+  return { ...sym, as };
 }
 
 interface ImportEntry {
@@ -86,8 +93,9 @@ export class GeneratedFile {
     if (byName === undefined) this.imports.set(specifier, (byName = new Map()));
     let entry = byName.get(sym.name);
     if (entry === undefined) {
-      let local = sym.name;
-      for (let i = 1; this.taken.has(local); i++) local = `${sym.name}$${i}`;
+      const wanted = sym.as ?? sym.name;
+      let local = wanted;
+      for (let i = 1; this.taken.has(local); i++) local = `${wanted}$${i}`;
       this.taken.add(local);
       entry = { name: sym.name, local, typeOnly: sym.typeOnly };
       byName.set(sym.name, entry);

@@ -93,13 +93,16 @@ function generatorManifest() {
     description: "Generator, CI gate and operations CLI of protocache: `protocache init`, `gen`, `check`, `migrate`, `census`, `cleanup`, `inspect`, `deprecatable` (install as a devDependency)",
     bin: { protocache: "./bin/protocache.js" },
     files: ["bin", "proto", "README.md"],
-    // redis (node-redis), cli-progress, protobufjs and cluster-key-slot: the operations commands (bundled
-    // runtime code connects with node-redis, decodes any locked revision with protobufjs); loaded only when one runs.
-    dependencies: pick(["@bufbuild/buf", "@bufbuild/protobuf", "cli-progress", "cluster-key-slot", "commander", "protobufjs", "redis", "ts-proto", "yaml"]),
+    // cli-progress, protobufjs and cluster-key-slot: the operations commands (bundled runtime code decodes any
+    // locked revision with protobufjs); loaded only when one runs.
+    dependencies: pick(["@bufbuild/buf", "@bufbuild/protobuf", "cli-progress", "cluster-key-slot", "commander", "protobufjs", "ts-proto", "yaml"]),
     // Generated code calls this runtime: same minor. Optional so that npm never
-    // fetches it on its own (a service installs it as a dependency).
-    peerDependencies: { protocache: `~${rootPkg.version}` },
-    peerDependenciesMeta: { protocache: { optional: true } },
+    // fetches it on its own (a service installs it as a dependency). The
+    // operations commands connect with the Redis client the service already
+    // has (node-redis when installed, else ioredis: cli/ops/connect.ts), so
+    // neither is installed for it.
+    peerDependencies: { protocache: `~${rootPkg.version}`, redis: runtimePeers.redis, ioredis: runtimePeers.ioredis },
+    peerDependenciesMeta: { protocache: { optional: true }, redis: { optional: true }, ioredis: { optional: true } },
   };
 }
 

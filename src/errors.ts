@@ -53,6 +53,48 @@ export class ReadCountsError extends ProtocacheError {
   }
 }
 
+/** Which part of a cleanup selection reached live entries. */
+export type LiveSelector = "all" | "schemaIds" | "legacy";
+
+/**
+ * A cleanup (or its dry run) would delete entries that code still reads or
+ * writes, and was not told to with `includeLive: true`: nothing was deleted
+ * or counted. Live: the key space of an accessor, and a key space named
+ * without `retired: true`; what is selected there: everything (`all`), the
+ * revision it writes now (`schemaIds`, `revisions`), or legacy values an
+ * accessor's `legacy` reader reads at its own keys (`legacy`).
+ */
+export class LiveDataError extends ProtocacheError {
+  override readonly name = "LiveDataError";
+  /** The key space, e.g. `user:v1:`. */
+  readonly namespace: string;
+  /** Full name of the key space's message, when known. */
+  readonly typeName: string | undefined;
+  /** The selection that reached live entries. */
+  readonly selector: LiveSelector;
+  /** The schema IDs the key space is written with now (the ones selected, for `schemaIds`). */
+  readonly schemaIds: readonly number[];
+  /** Why the key space is live, e.g. `the accessor given reads and writes it`. */
+  readonly reason: string;
+
+  constructor(namespace: string, typeName: string | undefined, selector: LiveSelector, schemaIds: readonly number[], reason: string) {
+    const ids = schemaIds.map((id) => `0x${id.toString(16).padStart(8, "0")}`).join(", ");
+    const what =
+      selector === "all" ? `all: true would delete every entry of ${namespace}*, the revision written now (${ids || "unknown"}) included`
+      : selector === "schemaIds" ? `${ids} ${schemaIds.length === 1 ? "is" : "are"} the revision ${namespace}* is written with now: its entries would only be written again`
+      : `legacy: true would delete the values the accessor's legacy reader reads at its own keys`;
+    super(
+      `cleanup refused, nothing deleted: ${what}; ${typeName ?? namespace} is live (${reason}). ` +
+        "Pass includeLive: true to delete live entries on purpose; for a major no code reads any more, retire it (protocache retire <message>) and name its key space with retired: true",
+    );
+    this.namespace = namespace;
+    this.typeName = typeName;
+    this.selector = selector;
+    this.schemaIds = schemaIds;
+    this.reason = reason;
+  }
+}
+
 /**
  * A service's migration function (an upgrade hook, `fromPrevious`,
  * `toPrevious`) returned something that is not a value of the type: not an

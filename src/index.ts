@@ -45,6 +45,7 @@ export {
   KeyError,
   LegacyReaderError,
   LegacyValueError,
+  LiveDataError,
   MigrationResultError,
   ProtocacheError,
   ReadCountsError,
@@ -61,6 +62,7 @@ export {
   UnexpectedReplyError,
   type ConfigErrorDetails,
   type DecodeFailure,
+  type LiveSelector,
   type TimeType,
 } from "./errors.js";
 export {

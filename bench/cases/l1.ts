@@ -452,6 +452,16 @@ export async function l1HeapCases(url: string, list: readonly Fixture<unknown>[]
       let envelopeBytes = 0;
       for (const v of values) envelopeBytes += internals.encode(v, plain.keyOf(v as never)).length;
       await writeAndHear(plain, store.tracking(), prefix, values);
+      // The decoded values' own heap: the same reads without an L1, the values held in an array.
+      const own: number[] = [];
+      for (let fill = 0; fill < 3; fill++) {
+        const before = collect();
+        const kept: unknown[] = [];
+        for (let i = 0; i < entries; i += 500) kept.push(...(await plain.getMany(values.slice(i, i + 500) as never[])));
+        const after = collect();
+        own.push((after.heapUsed - before.heapUsed) / kept.length);
+        kept.length = 0; // not alive at the next round's first reading
+      }
       const heap: number[] = [];
       const external: number[] = [];
       const estimate: number[] = [];
@@ -474,6 +484,7 @@ export async function l1HeapCases(url: string, list: readonly Fixture<unknown>[]
       const heapPer = median(heap);
       const estimatePer = median(estimate);
       const envelopePer = envelopeBytes / entries;
+      const ownPer = median(own);
       const b = (n: number): string => `${Math.round(n)} B`;
       const base = `${entries / 1000}k entries, median of 3 fills (${heap.map((h) => Math.round(h)).join(", ")} B)`;
       rows.push({
@@ -485,6 +496,16 @@ export async function l1HeapCases(url: string, list: readonly Fixture<unknown>[]
         ratio: heapPer / envelopePer,
         pass: true,
         detail: `${b(heapPer)} on the heap (external ${b(median(external))}) vs envelope ${b(envelopePer)}; the L1's estimate ${b(estimatePer)}; ${base}`,
+      });
+      rows.push({
+        case: "heap per held entry beyond the decoded value's own (the L1's bookkeeping: key, map node, header, interpretation, sketch) vs the value's own heap",
+        entity: fx.name,
+        subject: "heapUsed delta / entries − value's own",
+        baseline: "the value's own heap (the same reads without an L1, values held in an array)",
+        goal: reported,
+        ratio: (heapPer - ownPer) / ownPer,
+        pass: true,
+        detail: `${b(heapPer - ownPer)} of bookkeeping beside the value's own ${b(ownPer)} (${own.map((h) => Math.round(h)).join(", ")} B)`,
       });
       rows.push({
         case: "the L1's byte estimate per entry (stats().l1.bytes / entries, what maxBytes bounds) vs the measured heap per entry",

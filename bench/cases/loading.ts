@@ -95,7 +95,7 @@ export async function loadingHitCases(url: string, list: readonly Fixture<unknow
       row("protocache getOrSet", "bentocache getOrSet, Redis only", "getOrSet hit vs bentocache getOrSet, its Redis driver on the same connection", atLeast(2));
       row("protocache getOrSet", "cachified + ioredis adapter", "getOrSet hit vs cachified over cachified-redis-adapter, same connection", atLeast(1.5));
       row("protocache getOrSet", "JSON + ioredis GET", "getOrSet hit vs JSON + ioredis GET", reported);
-      row("protocache getOrSet", "bentocache getOrSet, memory + Redis + bus", "getOrSet hit (no L1 yet) vs bentocache with its memory L1 + Redis + bus", reported);
+      row("protocache getOrSet", "bentocache getOrSet, memory + Redis + bus", "getOrSet hit, Redis only (no protocache L1) vs bentocache with its memory L1 + Redis + bus", reported);
       await cache.close();
     }
   } finally {

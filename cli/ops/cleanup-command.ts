@@ -1,7 +1,7 @@
-import { cleanup } from "../../src/index.js";
+import { cleanup, LiveDataError } from "../../src/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { connect, type ConnectionOptions } from "./connect.js";
-import { bytes, findEntity, hex, messageOf, projectSchemas, registryOf, reportFailure, UsageError, type KeySpaceArgs } from "./context.js";
+import { bytes, hex, livenessOf, messageOf, projectSchemas, registryOf, reportFailure, UsageError, type KeySpaceArgs, type KeySpaceLiveness } from "./context.js";
 import { progressDisplay } from "./progress.js";
 
 /** Options of `protocache cleanup`. */
@@ -13,7 +13,8 @@ export interface CleanupCommandOptions extends KeySpaceArgs, ConnectionOptions {
   readonly all: boolean;
   readonly dryRun: boolean;
   readonly yes: boolean;
-  readonly includeCurrent: boolean;
+  /** Allow deleting live entries (`--include-live`): all of a live major, or the revision it is written with now. */
+  readonly includeLive: boolean;
   readonly rate: number | undefined;
   readonly count: number | undefined;
   readonly checkpoint: string | undefined;
@@ -24,6 +25,7 @@ export interface CleanupCommandOptions extends KeySpaceArgs, ConnectionOptions {
 /** `protocache cleanup <entity>`: deletes the selected entries of one entity's key space (UNLINK, decided per key on the server). */
 export async function cleanupCommand(o: CleanupCommandOptions): Promise<number> {
   let close = (): void => {};
+  let liveness: KeySpaceLiveness | undefined;
   try {
     if (o.revisions.length + o.schemaIds.length === 0 && !o.legacy && !o.corrupt && !o.all) {
       throw new UsageError("select what to delete: --revision <n>, --schema-id <id>, --legacy, --corrupt or --all");
@@ -31,7 +33,7 @@ export async function cleanupCommand(o: CleanupCommandOptions): Promise<number> 
     if (!o.dryRun && !o.yes) throw new UsageError("deleting needs --yes (or look first with --dry-run)");
     const schemas = await projectSchemas(o.root);
     const { message, major } = messageOf(schemas, o);
-    const current = findEntity(schemas, o.entity, major)?.current;
+    liveness = await livenessOf(schemas, o.entity, message, major);
     const registry = registryOf(schemas.lock);
     const ids = [...o.schemaIds];
     for (const revision of o.revisions) {
@@ -40,14 +42,12 @@ export async function cleanupCommand(o: CleanupCommandOptions): Promise<number> 
       if (entry === undefined) throw new UsageError(`${message} has no revision ${revision} in the lock`);
       ids.push(entry.id);
     }
-    if (current !== undefined && ids.includes(current.id) && !o.includeCurrent) {
-      throw new UsageError(`${hex(current.id)} is ${current.message} r${current.revision}, the revision proto/ writes now: its entries would only be written again (--include-current if you mean it)`);
-    }
     const connection = await connect(o);
     close = connection.close;
     const display = o.progress ? progressDisplay(`cleanup ${o.prefix ?? ""}${o.entity}:v${major}`) : undefined;
     const report = await cleanup(
       {
+        retired: liveness.retired,
         store: connection.store,
         entity: o.entity,
         major,
@@ -61,6 +61,7 @@ export async function cleanupCommand(o: CleanupCommandOptions): Promise<number> 
         legacy: o.legacy,
         corrupt: o.corrupt,
         all: o.all,
+        includeLive: o.includeLive,
         dryRun: o.dryRun,
         ...(o.rate === undefined ? {} : { rate: o.rate }),
         ...(o.count === undefined ? {} : { count: o.count }),
@@ -76,8 +77,23 @@ export async function cleanupCommand(o: CleanupCommandOptions): Promise<number> 
     }
     return ExitCode.ok;
   } catch (error) {
+    if (error instanceof LiveDataError) return reportFailure("cleanup", new UsageError(refusal(error, o, liveness)), o.json);
     return reportFailure("cleanup", error, o.json);
   } finally {
     close();
   }
+}
+
+/** The library's refusal in the command line's terms: what is live and why, and the flags that delete it on purpose. */
+function refusal(error: LiveDataError, o: CleanupCommandOptions, liveness: KeySpaceLiveness | undefined): string {
+  const ids = error.schemaIds.map(hex).join(", ");
+  const what =
+    error.selector === "all" ? `--all would delete every entry of ${error.namespace}*, the revision written now (${ids}) included`
+    : error.selector === "schemaIds" ? `${ids} ${error.schemaIds.length === 1 ? "is" : "are"} the revision ${error.typeName ?? error.namespace} is written with now: its entries would only be written again`
+    : "--legacy would delete legacy values a reader still reads";
+  const name = error.typeName ?? "<message>";
+  const way = liveness?.newest === true
+    ? "it is the major services write now, so what is deleted is loaded and written again"
+    : `for a major no service reads any more, run \`protocache retire ${name}\` first (then --all deletes it)`;
+  return `refused, nothing ${o.dryRun ? "counted" : "deleted"}: ${what}; this is live data (${liveness?.reason ?? error.reason}). To delete live entries on purpose add --include-live; ${way}`;
 }

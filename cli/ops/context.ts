@@ -1,4 +1,4 @@
-import { GenError, GenErrors, loadProjectSchemas, type LockedEntity, type LockRevision, type ProjectSchemas } from "../../codegen/index.js";
+import { GenError, GenErrors, loadProjectSchemas, readLock, retiredMessages, type LockedEntity, type LockRevision, type ProjectSchemas } from "../../codegen/index.js";
 import { ConfigError, SchemaRegistry } from "../../src/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { ConnectionError } from "./connect.js";
@@ -56,6 +56,37 @@ export function messageOf(schemas: ProjectSchemas, args: KeySpaceArgs): { messag
     throw new UsageError(`${args.message} has no revision of major ${args.major} in the lock`);
   }
   return { message: args.message, major: args.major };
+}
+
+/** Whether code may still read or write a key space, from proto/ and the lock's retirements. */
+export interface KeySpaceLiveness {
+  /** No live message can be this key space: its major is retired (or nothing in the lock names it). */
+  readonly retired: boolean;
+  /** Why it is live, for messages, e.g. `acme.user.v1.User is in proto/ and not retired in the lock`. */
+  readonly reason: string;
+  /** The entity's newest major in proto/: the one services write now (retiring it is no way out). */
+  readonly newest: boolean;
+}
+
+/**
+ * A key space is live while its message is not retired in the lock (in
+ * proto/ or not: removing it from proto/ without `protocache retire` is
+ * what `check` refuses). Without a message (a major not in proto/ and no
+ * `--message`), it is live while the lock has an unretired message of that
+ * major that proto/ no longer has: it could be this one.
+ */
+export async function livenessOf(schemas: ProjectSchemas, entity: string, message: string | undefined, major: number): Promise<KeySpaceLiveness> {
+  const retired = retiredMessages(await readLock(schemas.config.root, schemas.config.lockFile));
+  const inProto = new Set(schemas.entities.map((e) => e.current.message));
+  const majors = schemas.entities.filter((e) => e.entity === entity).map((e) => e.model.major);
+  const newest = inProto.has(message ?? "") && majors.every((m) => m <= major);
+  if (message !== undefined) {
+    if (retired.has(message)) return { retired: true, reason: `${message} is retired in the lock`, newest: false };
+    return { retired: false, reason: inProto.has(message) ? `${message} is in ${schemas.config.protoDir}/ and not retired in the lock` : `${message} is not retired in the lock`, newest };
+  }
+  const unretired = [...new Set(schemas.lock.filter((r) => r.major === major && !retired.has(r.message) && !inProto.has(r.message)).map((r) => r.message))];
+  if (unretired.length === 0) return { retired: true, reason: `no unretired message of major ${major} left ${schemas.config.protoDir}/`, newest: false };
+  return { retired: false, reason: `the lock has ${unretired.join(", ")} of major ${major}, not retired, which could be ${entity} v${major} (pass --message to name it)`, newest: false };
 }
 
 /** Maps what went wrong to the exit code, printing one line (or JSON). */

@@ -1,6 +1,6 @@
 import { GenError, loadLockRevisions, loadProjectSchemas } from "../../codegen/index.js";
 import { SchemaDecoder } from "../../src/descriptors/index.js";
-import { inspect, type InspectReport } from "../../src/index.js";
+import { inspect, type InspectReport, type SchemaEntry } from "../../src/index.js";
 import { ExitCode } from "../exit-codes.js";
 import { connect, type ConnectionOptions } from "./connect.js";
 import { bytes, hex, reportFailure } from "./context.js";
@@ -10,6 +10,8 @@ export interface InspectCommandOptions extends ConnectionOptions {
   readonly root: string;
   readonly key: string;
   readonly json: boolean;
+  /** Also show the base64 descriptor (FileDescriptorSet) of the revision that wrote the entry. */
+  readonly descriptor: boolean;
 }
 
 /** `protocache inspect <key>`: header, schema and revision, writer, age, TTL, payload as JSON. Exit 1 when the key is absent or its value cannot be read. */
@@ -27,8 +29,8 @@ export async function inspectCommand(o: InspectCommandOptions): Promise<number> 
       const fallbackMessage = await messageForKey(o.root, o.key);
       if (fallbackMessage !== undefined) report = await inspect(connection.store, o.key, decoder, { fallbackMessage });
     }
-    if (o.json) console.log(JSON.stringify({ ok: report.exists && report.problem === undefined, ...report }, null, 2));
-    else print(report);
+    if (o.json) console.log(JSON.stringify({ ok: report.exists && report.problem === undefined, ...jsonOf(report, o.descriptor) }, null, 2));
+    else print(report, o.descriptor);
     return report.exists && report.problem === undefined ? ExitCode.ok : ExitCode.findings;
   } catch (error) {
     return reportFailure("inspect", error, o.json);
@@ -48,7 +50,24 @@ async function messageForKey(root: string, key: string): Promise<string | undefi
   }
 }
 
-function print(r: InspectReport): void {
+/** A lock entry for people and scripts: the schema ID as `0x…` (as every other output), the descriptor only when asked. */
+function schemaOf(entry: SchemaEntry | undefined, descriptor: boolean): Record<string, unknown> | undefined {
+  if (entry === undefined) return undefined;
+  const base64 = (entry as SchemaEntry & { descriptor?: string }).descriptor;
+  return { id: hex(entry.id), message: entry.message, major: entry.major, revision: entry.revision, ...(descriptor && base64 !== undefined ? { descriptor: base64 } : {}) };
+}
+
+/** The report as `--json` prints it: schema IDs in hex, no descriptor unless `--descriptor`. */
+function jsonOf(r: InspectReport, descriptor: boolean): Record<string, unknown> {
+  return {
+    ...r,
+    header: r.header === undefined ? undefined : { ...r.header, schemaId: hex(r.header.schemaId) },
+    schema: schemaOf(r.schema, descriptor),
+    decodedAs: schemaOf(r.decodedAs, descriptor),
+  };
+}
+
+function print(r: InspectReport, descriptor: boolean): void {
   if (!r.exists) {
     console.log(`${r.key}: no such key`);
     return;
@@ -65,4 +84,6 @@ function print(r: InspectReport): void {
   if (r.preview !== undefined) console.log(`  value: ${r.preview}`);
   if (r.problem !== undefined) console.log(`  problem: ${r.problem}`);
   if (r.payload !== undefined) console.log(JSON.stringify(r.payload, null, 2).replace(/^/gm, "  "));
+  const base64 = schemaOf(r.decodedAs ?? r.schema, descriptor)?.["descriptor"];
+  if (base64 !== undefined) console.log(`  descriptor (FileDescriptorSet, base64): ${String(base64)}`);
 }

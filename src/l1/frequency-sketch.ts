@@ -33,7 +33,9 @@ export function hashKey(key: string): number {
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  // A signed 32-bit integer (the counters' index math is Math.imul's, which reads either sign the same):
+  // held in a map node, it stays a small integer, where an unsigned one above 2^31 would be a boxed number.
+  return h ^ (h >>> 16);
 }
 
 /** A count-min sketch of 4-bit counters with periodic halving, keyed by {@link hashKey} hashes. */

@@ -20,13 +20,6 @@ export interface L1Settings {
   readonly tracking: InvalidationSource;
 }
 
-/** One held value. */
-interface Held<S> {
-  readonly seen: S;
-  /** When it stops being served: its key's expiry in Redis as the read saw it, or `ttlMs` after it was kept, whichever is first. */
-  readonly expiresAt: number;
-}
-
 /** A read in flight: how many, and how many invalidations of its key arrived meanwhile. */
 interface InFlight {
   readers: number;
@@ -53,7 +46,15 @@ export interface L1Ticket {
  * older reply never outlives the invalidation that raced it.
  */
 export class L1<S extends { readonly value: unknown }> implements InvalidationListener {
-  private readonly map: TinyLfuMap<Held<S>>;
+  /**
+   * Held values by key. Each entry's expiry (when it stops being served: its
+   * key's expiry in Redis as the read saw it, or `ttlMs` after it was kept,
+   * whichever is first) is kept in the map's node, in milliseconds after
+   * `base`: a small integer, stored in the node itself rather than as a boxed
+   * number (docs/l1.md "Memory").
+   */
+  private readonly map: TinyLfuMap<S>;
+  private readonly base: number;
   private readonly watch: InvalidationWatch;
   private readonly inFlight = new Map<string, InFlight>();
   private epoch = 0;
@@ -66,7 +67,8 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     private readonly count: (counter: L1Counter) => void,
     private readonly now: () => number = Date.now,
   ) {
-    this.map = new TinyLfuMap<Held<S>>(settings, () => count("eviction"));
+    this.map = new TinyLfuMap<S>(settings, () => count("eviction"));
+    this.base = now();
     this.watch = settings.tracking.watch(prefix, this);
   }
 
@@ -92,18 +94,19 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
 
   /** The held interpretation of `key` (its value frozen, or copied), or undefined: counted as a hit or a miss. */
   get(key: string): S | undefined {
-    const held = this.map.get(key);
+    const held = this.map.entry(key);
     if (held === undefined || !this.watch.live) {
       this.count("miss");
       return undefined;
     }
-    if (held.expiresAt <= (this.lastNow = this.now())) {
+    if (held.expiresAt <= (this.lastNow = this.now()) - this.base) {
       this.map.delete(key);
       this.count("miss");
       return undefined;
     }
     this.count("hit");
-    return this.settings.values === "copy" ? { ...held.seen, value: structuredClone(held.seen.value) } : held.seen;
+    const seen = held.value;
+    return this.settings.values === "copy" ? { ...seen, value: structuredClone(seen.value) } : seen;
   }
 
   /** Starts a read of `key` from Redis: undefined when its reply could not enter anyway (not live). */
@@ -168,7 +171,9 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     const bytes = estimateBytes(key, seen.value);
     if (this.settings.values === "frozen") deepFreeze(seen.value);
     const held = this.settings.values === "copy" ? { ...seen, value: structuredClone(seen.value) } : seen;
-    this.map.set(key, { seen: held, expiresAt }, bytes);
+    const after = expiresAt - this.base;
+    // A small integer is stored in the node as it is; a double (a fraction, or past 2^31 ms) would be boxed.
+    this.map.set(key, held, bytes, after <= 0x7fffffff ? after | 0 : after);
   }
 
   invalidate(keys: readonly string[]): void {

@@ -18,6 +18,8 @@ export interface Node<V> {
   readonly hash: number;
   value: V;
   bytes: number;
+  /** The owner's expiry of the entry, on its own clock (the map never reads it). */
+  expiresAt: number;
   /** {@link WINDOW}, {@link PROBATION} or {@link PROTECTED}. */
   segment: number;
   /** Towards the least recently used end. */

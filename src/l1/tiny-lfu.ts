@@ -13,6 +13,12 @@ import { PROBATION, PROTECTED, Segment, WINDOW, type Node } from "./lru-segment.
  * over one Map.
  */
 
+/** What `entry` returns: the value and the expiry it was stored with. */
+export interface HeldEntry<V> {
+  readonly value: V;
+  readonly expiresAt: number;
+}
+
 /** Bounds of a TinyLfuMap. */
 export interface TinyLfuBounds {
   /** Most entries held (a whole number ≥ 1). */
@@ -94,11 +100,16 @@ export class TinyLfuMap<V> {
 
   /** The value, recording the access (frequency sketch + recency). */
   get(key: string): V | undefined {
+    return this.entry(key)?.value;
+  }
+
+  /** The entry (its value and the expiry given to `set`), recording the access (frequency sketch + recency). */
+  entry(key: string): HeldEntry<V> | undefined {
     const node = this.map.get(key);
     if (node === undefined) return undefined;
     this.sketch.increment(node.hash);
     this.touch(node);
-    return node.value;
+    return node;
   }
 
   /** The value, without recording an access. */
@@ -112,13 +123,14 @@ export class TinyLfuMap<V> {
   }
 
   /**
-   * Stores (or replaces) `key` costing `bytes`; returns false when the entry
+   * Stores (or replaces) `key` costing `bytes`, with an expiry of the
+   * caller's (returned by `entry`; the map never reads it); returns false when the entry
    * is not kept: `bytes` > maxBytes (a previous value of the key is removed
    * too), or admission rejected it / it was evicted right away. Evicts as
    * needed so that size ≤ maxEntries and bytes ≤ maxBytes hold after every
    * call; onEvict is called for the entries removed to make room.
    */
-  set(key: string, value: V, bytes: number): boolean {
+  set(key: string, value: V, bytes: number, expiresAt = 0): boolean {
     if (!Number.isSafeInteger(bytes) || bytes < 0) throw new RangeError(`TinyLfuMap entry size must be a whole number of bytes ≥ 0, got ${String(bytes)}`);
     let node = this.map.get(key);
     if (bytes > this.maxBytes) {
@@ -126,7 +138,7 @@ export class TinyLfuMap<V> {
       return false;
     }
     if (node === undefined) {
-      node = { key, hash: hashKey(key), value, bytes, segment: WINDOW, older: undefined, newer: undefined };
+      node = { key, hash: hashKey(key), value, bytes, expiresAt, segment: WINDOW, older: undefined, newer: undefined };
       this.map.set(key, node);
       this.totalBytes += bytes;
       this.window.push(node);
@@ -137,6 +149,7 @@ export class TinyLfuMap<V> {
       this.totalBytes += bytes - node.bytes;
       node.value = value;
       node.bytes = bytes;
+      node.expiresAt = expiresAt;
       this.touch(node);
     }
     this.sketch.increment(node.hash);

@@ -1,9 +1,9 @@
 import { internalsOf } from "../accessor/internals.js";
-import { ConfigError } from "../errors.js";
-import type { SchemaRegistry } from "../registry.js";
+import { ConfigError, LiveDataError } from "../errors.js";
+import type { SchemaEntry, SchemaRegistry } from "../registry.js";
 import type { DeleteRule } from "../stores/bulk.js";
 import { ruleSelects } from "../stores/head-class.js";
-import { keySpaceOf } from "./key-space.js";
+import { keySpaceOf, type KeySpace } from "./key-space.js";
 import { arrayOf, boolean, func, integer, optional, options as optionsOf, schemaId, type ShapeOf } from "../validation/index.js";
 import { walk, walkOptionChecks, type WalkOptions, type WalkProgress, type WalkTotals } from "./walk.js";
 
@@ -17,7 +17,7 @@ export interface CleanupSelection {
   readonly legacy?: boolean;
   /** Envelopes whose header cannot be valid. */
   readonly corrupt?: boolean;
-  /** Every entry of the key space: a whole retired major. */
+  /** Every entry of the key space: a whole retired major (refused on a live key space without `includeLive`). */
   readonly all?: boolean;
 }
 
@@ -26,10 +26,14 @@ export interface CleanupOptions extends CleanupSelection, WalkOptions {
   /** Count what would be deleted, delete nothing. */
   readonly dryRun?: boolean;
   /**
-   * Allow selecting the revision the accessor writes (its entries would
-   * only be written again). Default false: refused as a likely mistake.
+   * Allow deleting live entries: everything in a live key space (`all`),
+   * the revision it is written with now (`schemaIds`, `revisions`), or
+   * legacy values the accessor's `legacy` reader reads at its own keys. A
+   * key space is live when it is an accessor's, or named without
+   * `retired: true`. Default false: such a selection (dry run included) is
+   * refused with a {@link LiveDataError} before any key is read.
    */
-  readonly includeCurrent?: boolean;
+  readonly includeLive?: boolean;
   readonly onProgress?: (progress: WalkProgress & { readonly deleted: number }) => void;
 }
 
@@ -48,7 +52,7 @@ const cleanupOptions = optionsOf(
     ...selectionChecks,
     ...walkOptionChecks,
     dryRun: optional(boolean()),
-    includeCurrent: optional(boolean()),
+    includeLive: optional(boolean()),
     onProgress: optional(func<(progress: WalkProgress & { readonly deleted: number }) => void>()),
   } satisfies ShapeOf<CleanupOptions>,
   { name: "cleanup options", optional: false },
@@ -74,22 +78,27 @@ export interface CleanupReport extends WalkTotals {
  * reads each key's header and UNLINKs it in the same atomic step, so an
  * entry rewritten meanwhile in another revision is never deleted.
  *
+ * Live data is never deleted by default: on an accessor's key space, or
+ * one named without `retired: true`, `all`, the revision written now and
+ * (for an accessor with a `legacy` reader at its own keys) `legacy` are
+ * refused with a {@link LiveDataError}, dry runs too, unless
+ * `includeLive: true`.
+ *
  * @example
  * ```ts
  * import { cleanup } from "protocache";
  * const dry = await cleanup(userCache(store), { revisions: [1], dryRun: true });
  * console.log(`${dry.deleted} entries (${dry.bytes} bytes) of revision 1 would go`);
  * await cleanup(userCache(store), { revisions: [1], rate: 2_000 });
+ * // A retired major, named from the lock:
+ * await cleanup({ store, entity: "user", major: 1, message: "acme.user.v1.User", registry: schemaRegistry, retired: true }, { all: true });
  * ```
  */
 export async function cleanup(target: unknown, given: CleanupOptions): Promise<CleanupReport> {
   const options = cleanupOptions(given, "");
   const space = keySpaceOf(target);
   const rule = ruleOf(options, space.registry, space.message, space.entity, space.major);
-  const writes = currentIds(target);
-  if (!options.includeCurrent && rule.schemaIds.some((id) => writes.includes(id))) {
-    throw new ConfigError("schemaIds", "selects the revision this accessor writes: its entries would only be written again (pass includeCurrent: true if you mean it, or all: true for the whole key space)");
-  }
+  if (options.includeLive !== true) refuseLive(rule, space, liveness(target, space));
   const dryRun = options.dryRun ?? false;
   const stats = { deleted: 0, bytes: 0, scanned: 0, rescans: 0, retries: 0, unreadableKeys: 0 };
   const started = performance.now();
@@ -141,8 +150,36 @@ function ruleOf(selection: CleanupSelection, registry: SchemaRegistry, message: 
   return rule;
 }
 
-/** Schema IDs the target writes, when it is an accessor. */
-function currentIds(target: unknown): number[] {
+/** Why a key space is live and what it is written with now; undefined for a retired one. */
+interface Liveness {
+  /** The schema IDs written there now. */
+  readonly ids: readonly number[];
+  readonly reason: string;
+  /** An accessor's `legacy` reader reads legacy values at its own keys. */
+  readonly readsLegacy: boolean;
+}
+
+/** An accessor's key space is live; a named one unless `retired: true` (its newest locked revision is the one written now). */
+function liveness(target: unknown, space: KeySpace): Liveness | undefined {
   const i = internalsOf<unknown>(target);
-  return i === undefined ? [] : [i.entity.current.schemaId];
+  if (i !== undefined) {
+    return { ids: [i.entity.current.schemaId], reason: "the accessor given reads and writes it", readsLegacy: i.options.legacy !== undefined && i.options.legacy.key === undefined };
+  }
+  if (space.retired) return undefined;
+  // Without the message, the newest revision of every message of this major counts as written now.
+  const messages = space.message === undefined ? new Set(space.registry.entries.filter((e) => e.major === space.major).map((e) => e.message)) : [space.message];
+  const ids = [...messages].flatMap((m) => {
+    const newest = space.registry.revisionsOf(m).reduce<SchemaEntry | undefined>((a, e) => (a === undefined || e.revision > a.revision ? e : a), undefined);
+    return newest === undefined ? [] : [newest.id];
+  });
+  return { ids, reason: "its key space was named without retired: true", readsLegacy: false };
+}
+
+/** Throws {@link LiveDataError} when the rule would delete live entries. */
+function refuseLive(rule: DeleteRule, space: KeySpace, live: Liveness | undefined): void {
+  if (live === undefined) return;
+  if (rule.all) throw new LiveDataError(space.namespace, space.message, "all", live.ids, live.reason);
+  const selected = rule.schemaIds.filter((id) => live.ids.includes(id));
+  if (selected.length > 0) throw new LiveDataError(space.namespace, space.message, "schemaIds", selected, live.reason);
+  if (rule.legacy && live.readsLegacy) throw new LiveDataError(space.namespace, space.message, "legacy", live.ids, live.reason);
 }

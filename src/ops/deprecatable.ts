@@ -1,5 +1,5 @@
 import { ReadCountsError } from "../errors.js";
-import { arrayOf, boolean, options, satisfies, schemaId, text, type ShapeOf } from "../validation/index.js";
+import { arrayOf, boolean, integer, optional, options, satisfies, schemaId, text, type ShapeOf } from "../validation/index.js";
 import type { CensusReport } from "./census.js";
 
 /** Reads per schema ID over a window, as counted by the accessors' `readsBySchemaId` or their metrics. */
@@ -11,8 +11,21 @@ export interface DeprecationTarget {
   readonly name: string;
   /** Schema IDs whose upgrade code would go. */
   readonly schemaIds: readonly number[];
-  /** True when a selected ID is one the current code writes: never removable. */
+  /** True when a selected ID is one the current code writes: never removable, and nothing to migrate. */
   readonly current: boolean;
+  /**
+   * What moves (or removes) the entries that remain, as one clause the
+   * verdict quotes, e.g. `move them into major 2 (protocache migrate user
+   * --from-major 1 --module …)`. Default: `migrate them or let them expire`.
+   * Not used for a current target (its entries are not old).
+   */
+  readonly remedy?: string;
+  /**
+   * For a previous major: how many of its entries are already in the next
+   * major (a dry-run move counts them; the CLI does). They hold nothing
+   * back: the next major no longer needs to read them through.
+   */
+  readonly moved?: number;
 }
 
 /** The verdict of {@link deprecatable}. */
@@ -29,7 +42,7 @@ export interface DeprecationVerdict {
 
 /** The spec of {@link DeprecationTarget}. */
 const targetCheck = options(
-  { name: text({ nonEmpty: true }), schemaIds: arrayOf(schemaId()), current: boolean() } satisfies ShapeOf<DeprecationTarget>,
+  { name: text({ nonEmpty: true }), schemaIds: arrayOf(schemaId()), current: boolean(), remedy: optional(text({ nonEmpty: true })), moved: optional(integer(0)) } satisfies ShapeOf<DeprecationTarget>,
   { expected: "a DeprecationTarget like { name, schemaIds: [0x…], current: false }", optional: false },
 );
 
@@ -61,13 +74,18 @@ export function deprecatable(census: CensusReport, given: DeprecationTarget, rea
   const target = targetCheck(given, "target");
   readsCheck(reads, "reads");
   const ids = new Set(target.schemaIds);
-  const entries = census.groups.filter((g) => g.schemaId !== undefined && ids.has(g.schemaId)).reduce((n, g) => n + (g.estimatedCount ?? g.count), 0);
+  const found = census.groups.filter((g) => g.schemaId !== undefined && ids.has(g.schemaId)).reduce((n, g) => n + (g.estimatedCount ?? g.count), 0);
+  const moved = Math.min(found, target.moved ?? 0);
+  const entries = found - moved;
   const readCount = reads === undefined ? undefined : target.schemaIds.reduce((n, id) => n + (reads.get(id) ?? 0), 0);
   const reasons: string[] = [];
+  const estimated = census.sampled ? " (estimated)" : "";
   if (target.current) reasons.push(`${target.name} is what the current code writes: its entries are current, not upgraded.`);
+  if (moved > 0) reasons.push(`${moved}${estimated} entr${moved === 1 ? "y" : "ies"} of ${target.name} among the keys ${census.namespace}* ${moved === 1 ? "is" : "are"} already in the next major: nothing reads ${moved === 1 ? "it" : "them"} through any more.`);
   if (entries > 0) {
-    reasons.push(`${entries}${census.sampled ? " (estimated)" : ""} entr${entries === 1 ? "y" : "ies"} of ${target.name} remain${entries === 1 ? "s" : ""} among the keys ${census.namespace}*; migrate them (protocache migrate) or let them expire first.`);
-  } else {
+    const what = `${entries}${estimated} entr${entries === 1 ? "y" : "ies"} of ${target.name} remain${entries === 1 ? "s" : ""} among the keys ${census.namespace}*${moved > 0 ? ", not in the next major yet" : ""}`;
+    reasons.push(target.current ? `${what}: current entries, nothing to migrate.` : `${what}; ${target.remedy ?? "migrate them or let them expire"} first.`);
+  } else if (moved === 0) {
     reasons.push(`no entry of ${target.name} remains among the keys ${census.namespace}*${census.sampled ? " (in a sample: run a full census to be sure)" : ""}.`);
   }
   if (readCount === undefined) reasons.push("no read counts were given: an empty census does not show that no instance still writes it (pass the readsBySchemaId of every instance, or your metrics' reads by schema ID, over a window longer than the TTL).");

@@ -6,7 +6,7 @@ import type { MetricRecorder, MetricsSink } from "../metrics/sink.js";
 import type { SchemaRegistry } from "../registry.js";
 import { isScanCapable, type ScanCapable } from "../stores/bulk.js";
 import type { CacheStore } from "../stores/store.js";
-import { integer, optional, options, satisfies, text, type ShapeOf } from "../validation/index.js";
+import { boolean, integer, optional, options, satisfies, text, type ShapeOf } from "../validation/index.js";
 
 /**
  * The keys of one entity and major (optionally one variant) on a store:
@@ -27,6 +27,8 @@ export interface KeySpace {
   readonly registry: SchemaRegistry;
   /** Receives operation outcomes. */
   readonly recorder: MetricRecorder | undefined;
+  /** Named with `retired: true` (no code reads or writes it any more); an accessor's key space never is. */
+  readonly retired: boolean;
 }
 
 /** How to name a key space without an accessor (what the CLI does from the schema lock). */
@@ -39,8 +41,15 @@ export interface KeySpaceSpec {
   readonly variant?: string;
   readonly registry: SchemaRegistry;
   readonly metrics?: MetricsSink;
-  /** The message of this entity and major, if known (for metrics). */
+  /** The message of this entity and major, if known (for metrics, and for the revision cleanup treats as written now). */
   readonly message?: string;
+  /**
+   * This major is retired (`protocache retire`): no code reads or writes
+   * it any more, so `cleanup` may delete all of it. Default false: the key
+   * space is live, and `cleanup` refuses to delete everything in it or its
+   * newest revision without `includeLive: true`.
+   */
+  readonly retired?: boolean;
 }
 
 const entityName = /^[a-z][a-z0-9_-]*$/;
@@ -59,6 +68,7 @@ const keySpaceSpec = options(
     ),
     metrics: optional(metricsCheck),
     message: optional(text({ nonEmpty: true, expected: "a full message name, e.g. acme.user.v1.User" })),
+    retired: optional(boolean()),
   } satisfies ShapeOf<KeySpaceSpec>,
   { name: "key space", optional: false },
 );
@@ -79,7 +89,7 @@ export function keySpaceOf(target: unknown): KeySpace {
   const store = scanCapable(spec.store);
   const namespace = keyBase(spec.prefix ?? "", spec.entity, spec.major, spec.variant);
   const recorder = spec.metrics?.bind({ message: spec.message ?? "", entity: spec.entity, major: spec.major, schemaId: 0, variant: spec.variant });
-  return { store, namespace, match: `${globEscape(namespace)}*`, entity: spec.entity, major: spec.major, message: spec.message, registry: spec.registry, recorder };
+  return { store, namespace, match: `${globEscape(namespace)}*`, entity: spec.entity, major: spec.major, message: spec.message, registry: spec.registry, recorder, retired: spec.retired ?? false };
 }
 
 function fromInternals(internals: AccessorInternals<unknown>): KeySpace {
@@ -92,6 +102,7 @@ function fromInternals(internals: AccessorInternals<unknown>): KeySpace {
     message: internals.entity.typeName,
     registry: internals.entity.registry,
     recorder: internals.recorder,
+    retired: false,
   };
 }
 

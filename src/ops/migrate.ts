@@ -335,7 +335,14 @@ function majorBatch<T>(target: AccessorInternals<T>, previous: PreviousMajor<T>,
       return { create: { key: newKey, value: bytes, expireAt: r.expireAt }, key, seen: r, schemaId: seen.header?.schemaId };
     }, async (copies) => {
       if (dryRun) {
-        for (const c of copies) countMigrated(tally, c.schemaId);
+        // What the copies would find: a key already present in the new major is left alone (create-if-absent).
+        const present = copies.length === 0 ? [] : await targetBulk.lookup(copies.map((c) => c.create.key), false);
+        present.forEach((found, i) => {
+          const copy = copies[i] as Copy;
+          if (found instanceof Error) storeFailure(found, tally, copy.create.key);
+          else if (found !== null && found !== undefined) tally.add("current", "already in the new major");
+          else countMigrated(tally, copy.schemaId);
+        });
         return;
       }
       const results = await targetBulk.create(copies.map((c) => c.create));

@@ -96,6 +96,7 @@ export {
 } from "../codec/json.js";
 export { defineEntity, previousMajor, type Entity } from "../accessor/entity.js";
 export { createEntityCache, type EntityCache } from "../accessor/entity-cache.js";
+export { accessorFactory } from "../accessor/factory.js";
 export { defineMigrations } from "../accessor/migrations.js";
 export type { AccessorOptions } from "../accessor/options.js";
 export { keyBigint, keyBool, keyInt, keyString } from "../keys.js";

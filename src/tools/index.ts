@@ -53,5 +53,6 @@ export { ConfigError, type ConfigErrorDetails } from "../errors.js";
 export { walkOptionChecks } from "../ops/walk.js";
 export { accessorInternals, internalsOf, type AccessorInternals, type PreviousMajor } from "../accessor/internals.js";
 export { migrationsOf, type Migrations } from "../accessor/migrations.js";
+export { entityOfFactory, factoryEntity } from "../accessor/factory.js";
 export { interpret, type Interpretation } from "../accessor/read.js";
 export type { EntityDefinition, RevisionInfo } from "../accessor/entity.js";

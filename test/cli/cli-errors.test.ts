@@ -89,11 +89,11 @@ describe("protocache operations commands against real servers", () => {
   it("the same cleanup spelt --dry-run counts and deletes nothing, and --yes without it deletes (so the refusals above could fail)", async () => {
     const prefix = uniquePrefix();
     const keys = await seed(prefix, 20);
-    const dry = run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--all", "--dry-run", "--redis", redisUrl()]);
+    const dry = run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--all", "--include-live", "--dry-run", "--redis", redisUrl()]);
     expect(dry.status, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^dry run: would delete 20 of 20 keys/);
     expect(await redis.exists(...keys)).toBe(20);
-    expect(run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--all", "--yes", "--redis", redisUrl()]).status).toBe(0);
+    expect(run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--all", "--include-live", "--yes", "--redis", redisUrl()]).status).toBe(0);
     expect(await redis.exists(...keys)).toBe(0);
   });
 

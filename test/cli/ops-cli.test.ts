@@ -12,6 +12,10 @@ import { peekSchemaId } from "../../src/envelope/header.js";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { loadProjectSchemas } from "../../codegen/index.js";
 import { dynamicEntity } from "../../cli/ops/dynamic-entity.js";
+import { connect, loadRedisClients } from "../../cli/ops/connect.js";
+import { census } from "../../src/ops/census.js";
+import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
+import { schemaRegistry } from "../../generated/registry.js";
 import { clusterNodes, connectIoredisCluster } from "../support/backends.js";
 import { schemaDecoder } from "../support/descriptors.js";
 import { envelope, userR1Entry, userRevisionId } from "../support/entries.js";
@@ -68,6 +72,12 @@ describe("protocache operations commands against real servers", () => {
     const inspected = run(["inspect", `${prefix}user:v1:7`, "--redis", url(), "--json"]);
     expect(inspected.status).toBe(0);
     expect(inspected.json).toMatchObject({ kind: "envelope", schema: { revision: 2 }, payload: { id: "7", fullName: "Unknown" } });
+    // Schema IDs as every other output writes them; the descriptor only with --descriptor.
+    const currentHex = `0x${userEntity.current.schemaId.toString(16).padStart(8, "0")}`;
+    expect(inspected.json).toMatchObject({ header: { schemaId: currentHex }, schema: { id: currentHex } });
+    expect(inspected.json["schema"]).not.toHaveProperty("descriptor");
+    const withDescriptor = run(["inspect", `${prefix}user:v1:7`, "--redis", url(), "--json", "--descriptor"]);
+    expect((withDescriptor.json["schema"] as { descriptor?: string }).descriptor).toMatch(/^[A-Za-z0-9+/]+=*$/);
 
     expect(run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--legacy", "--redis", url()]).status).toBe(2); // no --yes
     expect(run(["cleanup", "user", "--major", "1", "--prefix", prefix, "--legacy", "--corrupt", "--yes", "--redis", url(), "--json"]).json).toMatchObject({ deleted: 1 });
@@ -98,6 +108,33 @@ describe("protocache operations commands against real servers", () => {
     } finally {
       cluster.disconnect();
     }
+  });
+
+  it("connect uses ioredis when node-redis is not installed (standalone and Cluster, the same walk), and with neither names the packages to install", async () => {
+    const ioredis = await import("ioredis");
+    const prefix = uniquePrefix();
+    await redis.set(`${prefix}user:v1:1`, userR1Entry({ id: "1", name: "", email: "" }));
+    const standalone = await connect({ redis: url() }, async () => ({ ioredis }));
+    try {
+      expect(standalone.client).toBe("ioredis");
+      expect(standalone.store).toBeInstanceOf(RedisStore);
+      expect((await census({ store: standalone.store, entity: "user", major: 1, prefix, registry: schemaRegistry }, {})).scanned).toBe(1);
+    } finally {
+      standalone.close();
+    }
+    const cluster = await connectIoredisCluster();
+    const clustered = await connect({ cluster: clusterNodes().map((n) => `${n.host}:${n.port}`).join(",") }, async () => ({ ioredis }));
+    try {
+      await Promise.all(Array.from({ length: 50 }, (_, i) => cluster.set(`${prefix}user:v1:${i}`, userR1Entry({ id: String(i), name: "", email: "" }))));
+      expect((await census({ store: clustered.store, entity: "user", major: 1, prefix, registry: schemaRegistry }, {})).scanned).toBe(50);
+    } finally {
+      clustered.close();
+      cluster.disconnect();
+    }
+    await expect(connect({ redis: url() }, async () => ({}))).rejects.toThrow(
+      "no Redis client installed: the operations commands connect with node-redis or ioredis (optional peers of protocache-gen); install one in this project, e.g. npm install -D redis (or ioredis, if your service uses it)",
+    );
+    expect((await loadRedisClients()).nodeRedis).toBeDefined();
   });
 
   it("usage and environment problems exit 2 with one line", () => {

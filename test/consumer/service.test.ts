@@ -1,9 +1,9 @@
-import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { git } from "../support/git-repo.js";
+import { ok, packPackages, serviceFromExample, sh } from "../support/consumer.js";
 import { repoRoot } from "../support/project.js";
 import { startRedis, type RedisProcess } from "../support/redis-server.js";
 
@@ -20,27 +20,6 @@ const work = mkdtempSync(join(tmpdir(), "protocache-consumer-"));
 const packs = join(work, "packs");
 const svc = join(work, "service");
 let redis: RedisProcess;
-
-/** The environment of a plain shell: without the npm_* variables of the `npm test` that runs us. */
-const env: NodeJS.ProcessEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_"))),
-  npm_config_audit: "false",
-  npm_config_fund: "false",
-  npm_config_update_notifier: "false",
-  npm_config_prefer_offline: "true",
-};
-
-function sh(cwd: string, command: string, args: readonly string[], extra: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(command, args, { cwd, env: { ...env, ...extra }, encoding: "utf8", maxBuffer: 1 << 26 });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Runs a command that must succeed; returns its stdout. */
-function ok(cwd: string, command: string, ...args: string[]): string {
-  const r = sh(cwd, command, args);
-  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
-  return r.stdout;
-}
 
 function duBytes(path: string): number {
   const stat = statSync(path);
@@ -60,18 +39,8 @@ function installed(nodeModules: string): string[] {
 }
 
 beforeAll(async () => {
-  ok(repoRoot, process.execPath, join(repoRoot, "scripts", "build.mjs"));
-  mkdirSync(packs);
-  ok(repoRoot, "npm", "pack", "./dist/protocache", "./dist/protocache-gen", "--pack-destination", packs);
-  cpSync(join(repoRoot, "examples", "service"), svc, {
-    recursive: true,
-    filter: (src) => !/[/\\](node_modules|dist|generated)$/.test(src) && !/(buf\.yaml|protocache\.lock\.json|package-lock\.json)$/.test(src),
-  });
-  const pkg = JSON.parse(readFileSync(join(svc, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
-  const version = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
-  pkg.dependencies["protocache"] = `file:../packs/protocache-${version}.tgz`;
-  pkg.devDependencies["protocache-gen"] = `file:../packs/protocache-gen-${version}.tgz`;
-  writeFileSync(join(svc, "package.json"), `${JSON.stringify(pkg, null, 2)}\n`);
+  packPackages(packs);
+  serviceFromExample(svc, "packs");
   redis = await startRedis();
 });
 
@@ -81,7 +50,7 @@ afterAll(async () => {
 });
 
 describe("a service using the packed packages", () => {
-  it("installs, inits, generates, compiles, runs against Redis (set, get, an L1 hit once its tracking is live, and three concurrent getOrSet of a missing cart sharing one load), and its CI gate rejects a breaking change and a value-changing one and accepts a safe one", () => {
+  it("installs, inits, generates, compiles, runs against Redis (set, get, an L1 hit once its tracking is live, three concurrent getOrSet of a missing cart sharing one load, the cart served as proto3 JSON over HTTP with its int64, map and Timestamp and parsed back equal, a bad int64 refused naming its path), and its CI gate rejects a breaking change and a value-changing one and accepts a safe one", () => {
     ok(svc, "npm", "install");
     expect(existsSync(join(svc, "node_modules", "protocache", "lib", "index.js"))).toBe(true);
 
@@ -98,12 +67,34 @@ describe("a service using the packed packages", () => {
 
     ok(svc, "npx", "tsc", "-p", "tsconfig.json");
     ok(svc, "npx", "tsc", "-p", "tsconfig.json", "--noEmit", "--module", "esnext", "--moduleResolution", "bundler");
-    const run = JSON.parse(ok(svc, process.execPath, "dist/src/main.js").replace(/^.*?(\{)/s, "$1")) as { written: string; read: { cartId: string; lines: { quantity: number }[] }; loaded: string[]; loads: number; l1: { live: boolean; hits: number; same: boolean } };
+    const run = JSON.parse(ok(svc, process.execPath, "dist/src/main.js").replace(/^.*?(\{)/s, "$1")) as Record<string, unknown>;
     expect(run).toMatchObject({ written: "written", read: { cartId: "c-1001", lines: [{ sku: "tea-earl-grey", quantity: 2, unitPriceCents: "450" }] }, loaded: ["c-2002", "c-2002", "c-2002"], loads: 1, l1: { live: true, hits: 1, same: true } });
+    // The proto3 JSON mapping: int64 as a decimal string, the map as an object, the Timestamp as RFC 3339; parsed back into an equal Cart.
+    expect(run["http"]).toEqual({
+      status: 200,
+      body: { cartId: "c-1001", customerId: "u-42", lines: [{ sku: "tea-earl-grey", quantity: 2, unitPriceCents: "450" }], updatedAtMs: expect.stringMatching(/^\d{13}$/), attributes: { "gift-wrap": "yes" }, createdAt: "2026-12-01T09:30:00.250Z" },
+    });
+    expect(run["jsonRoundTrip"]).toBe(true);
+    expect(run["refused"]).toBe("lines[0].unitPriceCents");
     // Plain node, compiled output: importing the runtime and an accessor loads no descriptor machinery.
     const probe = 'import "./dist/generated/shop/cart/v1/cart.cache.js"; import "protocache"; import { createRequire } from "node:module"; console.log(JSON.stringify(Object.keys(createRequire(import.meta.url).cache)));';
     const loaded = ok(svc, process.execPath, "--input-type=module", "-e", probe);
     expect(loaded).not.toMatch(/protobufjs|ioredis/);
+
+    // protocache-gen brings no Redis client: its operations commands connect with the service's (ioredis here)…
+    expect(installed(join(svc, "node_modules")).filter((n) => n === "redis" || n.startsWith("@redis/"))).toEqual([]);
+    const census = sh(svc, "npx", ["protocache", "census", "--redis", redis.url, "--json"]);
+    expect(census.status, census.stderr).toBe(0);
+    expect(JSON.parse(census.stdout)).toMatchObject({ ok: true, census: [{ entity: "cart" }] });
+    // …and without any, say which to install.
+    renameSync(join(svc, "node_modules", "ioredis"), join(svc, "node_modules", ".ioredis-hidden"));
+    try {
+      const none = sh(svc, "npx", ["protocache", "census", "--redis", redis.url]);
+      expect(none.stderr).toMatch(/^protocache census: no Redis client installed: .*npm install -D redis \(or ioredis, if your service uses it\)$/m);
+      expect(none.status).toBe(2);
+    } finally {
+      renameSync(join(svc, "node_modules", ".ioredis-hidden"), join(svc, "node_modules", "ioredis"));
+    }
 
     writeFileSync(join(svc, ".gitignore"), "node_modules/\ndist/\n");
     git(svc, "init", "-q", "-b", "main");
@@ -132,7 +123,7 @@ describe("a service using the packed packages", () => {
     expect(narrowingCheck.stderr).toMatch(/\[field-value-changed\] Field "3" with name "unit_price_cents"/);
 
     git(svc, "checkout", "-q", "--", ".");
-    writeFileSync(cart, original.replace("int64 updated_at_ms = 4;", "int64 updated_at_ms = 4;\n  string coupon_code = 5;"));
+    writeFileSync(cart, original.replace("int64 updated_at_ms = 4;", "int64 updated_at_ms = 4;\n  string coupon_code = 7;"));
     ok(svc, "npm", "run", "gen");
     const safe = sh(svc, "npm", ["run", "check"]);
     expect(safe.stderr).toMatch(/protocache check: no findings/);

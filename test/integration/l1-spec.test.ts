@@ -125,7 +125,7 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     expect((await cache.get({ id: "old" }))?.name).toBe("r1");
     expect(cache.stats().reads).toMatchObject({ upgraded: 1, hit: 1 });
     heard.keys.length = 0;
-    expect((await cleanup(userCache(store, { prefix }), { all: true })).deleted).toBe(1);
+    expect((await cleanup(userCache(store, { prefix }), { all: true, includeLive: true })).deleted).toBe(1);
     await expect.poll(() => heard.keys.includes(key)).toBe(true);
     expect(await cache.get({ id: "old" })).toBeUndefined();
     heard.close();

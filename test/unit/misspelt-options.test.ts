@@ -87,7 +87,7 @@ describe("no misspelt option reaches a destructive operation", () => {
 
   it("the same operations spelt right do change the store (so the cases above could fail)", async () => {
     const cleaned = seeded();
-    expect((await cleanup(userCache(cleaned.store), { all: true })).deleted).toBe(7);
+    expect((await cleanup(userCache(cleaned.store), { all: true, includeLive: true })).deleted).toBe(7);
     const migrated = seeded();
     expect((await migrate(userCache(migrated.store), {})).counts.migrated).toBe(5);
     const guarded = seeded();
@@ -98,6 +98,6 @@ describe("no misspelt option reaches a destructive operation", () => {
     await new Promise((r) => setTimeout(r, 10));
     expect(await corrupt.store.get("user:v1:corrupt")).toBeNull();
     const other = seeded();
-    expect((await cleanup({ store: other.store, entity: "user", major: 1, registry: schemaRegistry, prefix: "other:" }, { all: true })).deleted).toBe(3);
+    expect((await cleanup({ store: other.store, entity: "user", major: 1, registry: schemaRegistry, prefix: "other:", retired: true }, { all: true })).deleted).toBe(3);
   });
 });
