@@ -11,7 +11,8 @@ export interface CheckCommandOptions {
 
 /**
  * `protocache check`: the CI gate. Prints every finding (file:line, rule,
- * what it breaks in the cache, a one-line fix) and returns 0 (clean),
+ * what it breaks in the cache, a one-line fix), then warnings (accepted
+ * changes that matter to JSON clients only), and returns 0 (clean),
  * 1 (findings) or 2 (usage or environment: no git, missing ref, no buf).
  */
 export async function checkCommand(options: CheckCommandOptions): Promise<number> {
@@ -22,9 +23,10 @@ export async function checkCommand(options: CheckCommandOptions): Promise<number
       ...(options.againstImage === undefined ? {} : { againstImage: options.againstImage }),
     });
     if (options.json) {
-      console.log(JSON.stringify({ ok: report.findings.length === 0, findings: report.findings, notes: report.notes }, null, 2));
+      console.log(JSON.stringify({ ok: report.findings.length === 0, findings: report.findings, warnings: report.warnings, notes: report.notes }, null, 2));
     } else {
       for (const f of report.findings) console.error(formatFinding(f));
+      for (const warning of report.warnings) console.error(`warning: ${warning}`);
       for (const note of report.notes) console.error(`note: ${note}`);
       console.error(report.findings.length === 0 ? "protocache check: no findings" : `protocache check: ${report.findings.length} finding(s)`);
     }

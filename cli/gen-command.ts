@@ -1,10 +1,11 @@
-import { formatGenErrors, GenError, GenErrors, planGeneration, syncOutput } from "../codegen/index.js";
+import { formatGenErrors, formatSchemaId, GenError, GenErrors, loadConfig, planGeneration, syncOutput } from "../codegen/index.js";
+import { formatRefusals } from "../codegen/check/finding.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import { ExitCode } from "./exit-codes.js";
 
 /** Rules that mean the environment or configuration is broken, not the schemas. */
-const environmentRules = new Set(["buf-missing", "config"]);
+const environmentRules = new Set(["buf-missing", "config", "buf-breaking"]);
 
 /** Options of `protocache gen`. */
 export interface GenCommandOptions {
@@ -12,7 +13,12 @@ export interface GenCommandOptions {
   readonly quiet: boolean;
 }
 
-/** `protocache gen`: lint, lock new revisions, regenerate `generated/`. Returns the exit code. */
+/**
+ * `protocache gen`: lint, lock new revisions, regenerate `generated/`, and
+ * say what it did: every file written or removed, every folder removed,
+ * examples generated without a lock entry, and entities still locked but
+ * gone from the schemas. Returns the exit code.
+ */
 export async function genCommand(options: GenCommandOptions): Promise<number> {
   const started = performance.now();
   try {
@@ -24,31 +30,57 @@ export async function genCommand(options: GenCommandOptions): Promise<number> {
     const stored = await readFile(lockPath, "utf8").catch(() => undefined);
     const lockWritten = plan.lockChanged || (stored !== undefined && stored !== plan.lockText);
     if (lockWritten) await writeFile(lockPath, plan.lockText);
+    for (const warning of plan.warnings) console.error(`warning: ${warning}`);
     if (!options.quiet) {
+      const { config } = plan;
       for (const { from, to } of plan.renumbered) {
-        console.log(`renumbered ${from.message} r${from.revision} (0x${from.id.toString(16).padStart(8, "0")}) as r${to}: two branches added revisions`);
+        console.log(`renumbered ${from.message} r${from.revision} (${formatSchemaId(from.id)}) as r${to}: two branches added revisions`);
       }
-      for (const rev of plan.added) {
-        console.log(`locked ${rev.message} r${rev.revision} as 0x${rev.id.toString(16).padStart(8, "0")}`);
+      for (const rev of plan.added) console.log(`locked ${rev.message} r${rev.revision} as ${formatSchemaId(rev.id)}`);
+      for (const rev of plan.examples) {
+        console.log(`example ${rev.message} (${formatSchemaId(rev.id)}) generated, not locked: remove \`example: true\` to keep it as your own entity, or delete it (nothing stays behind)`);
       }
-      if (lockWritten && plan.added.length + plan.renumbered.length === 0) console.log(`wrote ${plan.config.lockFile} (layout only)`);
-      for (const path of diff.changed) console.log(`wrote ${plan.config.outDir}/${path}`);
-      for (const path of diff.stale) console.log(`removed ${plan.config.outDir}/${path}`);
+      if (lockWritten && plan.added.length + plan.renumbered.length === 0) console.log(`wrote ${config.lockFile} (layout only)`);
+      for (const path of diff.changed) console.log(`wrote ${config.outDir}/${path}`);
+      for (const path of diff.stale) console.log(`removed ${config.outDir}/${path} (no longer generated)`);
+      for (const path of diff.removedDirs) console.log(`removed ${config.outDir}/${path}/ (empty)`);
+      for (const message of plan.orphaned) {
+        console.log(`note: ${message} has revisions in ${config.lockFile} but is no longer in ${config.protoDir}/: ${config.commands.check} reports it (entity-removed) until you run \`npx protocache retire ${message}\` or restore it`);
+      }
       const ms = Math.round(performance.now() - started);
-      const summary = diff.changed.length + diff.stale.length + plan.added.length === 0 ? "up to date" : `${diff.changed.length} written, ${diff.stale.length} removed, ${plan.added.length} revision(s) locked`;
+      const removed = diff.stale.length + diff.removedDirs.length;
+      const summary =
+        diff.changed.length + removed + plan.added.length === 0
+          ? "up to date"
+          : `${diff.changed.length} written, ${diff.stale.length} removed${diff.removedDirs.length === 0 ? "" : ` (and ${diff.removedDirs.length} empty folder(s))`}, ${plan.added.length} revision(s) locked`;
       const where = options.root === resolve(".") ? "" : ` in ${relative(".", options.root) || "."}`;
       console.log(`protocache gen${where}: ${summary} (${ms} ms)`);
     }
     return ExitCode.ok;
   } catch (error) {
-    return reportGenFailure(error);
+    return reportGenFailure(error, await projectOf(options.root));
   }
 }
 
-/** Prints generator errors one per line and picks the exit code. */
-export function reportGenFailure(error: unknown): number {
+/** The lock file and gen command the fixes name, when the configuration loads. */
+async function projectOf(root: string): Promise<{ lockFile: string; genCommand: string } | undefined> {
+  try {
+    const config = await loadConfig(root);
+    return { lockFile: config.lockFile, genCommand: config.commands.gen };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Prints generator errors and picks the exit code: a refusal of the schemas
+ * as `check` prints it (location, rule, message, `breaks:`, `fix:`), an
+ * environment or configuration problem in one line.
+ */
+export function reportGenFailure(error: unknown, project?: { readonly lockFile: string; readonly genCommand: string }): number {
   const errors = error instanceof GenErrors ? error.errors : error instanceof GenError ? [error] : undefined;
   if (errors === undefined) throw error;
-  console.error(formatGenErrors(errors));
-  return errors.some((e) => environmentRules.has(e.rule)) ? ExitCode.usage : ExitCode.findings;
+  const environment = errors.some((e) => environmentRules.has(e.rule));
+  console.error(environment || project === undefined ? formatGenErrors(errors) : formatRefusals(errors, project));
+  return environment ? ExitCode.usage : ExitCode.findings;
 }

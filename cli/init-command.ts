@@ -52,7 +52,7 @@ export async function initCommand(options: InitCommandOptions): Promise<number> 
   };
 
   const protos = (await listFiles(join(root, config.protoDir))).filter((f) => f.endsWith(".proto"));
-  if (protos.length === 0) write(posix.join(config.protoDir, exampleProtoPath), exampleProto, "an example entity: rename or replace it");
+  if (protos.length === 0) write(posix.join(config.protoDir, exampleProtoPath), exampleProto, "an example entity, never locked: replace it, or remove `example: true` to keep it");
   else done.push(`kept     ${config.protoDir}/ (${protos.length} .proto file(s))`);
   if (protos.includes("protocache/v1/options.proto")) {
     done.push(`note     ${config.protoDir}/protocache/v1/options.proto is a copy of protocache's options: delete it, the generator provides it`);

@@ -23,10 +23,16 @@ breaking:
 /** Path (inside the proto directory) of the example entity written into an empty proto directory. */
 export const exampleProtoPath = "example/profile/v1/profile.proto";
 
-/** An example entity, so that `gen` produces an accessor at once. */
-export const exampleProto = `// An example cached entity written by \`protocache init\`: rename it, change it
-// or delete it before you commit (once committed, removing an entity takes
-// \`protocache retire\`). The package's version suffix (v1) is the major.
+/**
+ * An example entity, so that `gen` produces an accessor at once. It is
+ * marked `example: true`: gen never locks it, so deleting it leaves nothing
+ * behind, and `check` refuses it until it is removed or made your own.
+ */
+export const exampleProto = `// An example cached entity written by \`protocache init\`. While it says
+// \`example: true\`, gen generates its accessor but never locks it: delete this
+// file and nothing stays behind in the lock. To keep it as your own entity,
+// remove \`example: true\` (the next gen locks it; check refuses an example).
+// The package's version suffix (v1) is the major.
 syntax = "proto3";
 
 package example.profile.v1;
@@ -38,6 +44,7 @@ message Profile {
   option (protocache.v1.entity) = {
     key: "profile:{id}"
     ttl_seconds: 3600
+    example: true
   };
 
   string id = 1;

@@ -1,6 +1,7 @@
 import { getOption, hasOption, ScalarType, type DescField, type DescMessage, type FileRegistry } from "@bufbuild/protobuf";
 import { closureOf, fieldRefs } from "./closure.js";
 import { MAX_TTL_SECONDS } from "../src/tools/index.js";
+import { FindingError } from "./check/finding.js";
 import { GenError } from "./errors.js";
 import type { ProtoImage } from "./image.js";
 import { parseKeyTemplate, type KeyTemplate } from "./key-template.js";
@@ -17,6 +18,8 @@ export interface EntityModel {
   readonly ttlSeconds: number;
   readonly migratesFrom: string | undefined;
   readonly renamedFrom: string | undefined;
+  /** `example: true`: generated but never locked, refused by `check` (see docs/schema-workflow.md). */
+  readonly example: boolean;
 }
 
 /** A declared default for a field, already checked against the field's type. */
@@ -132,6 +135,30 @@ function lineageProblems(entity: EntityModel, entities: readonly EntityModel[], 
       problems.push(new GenError("migrates-from", `${name}: migrates_from "${entity.migratesFrom}" ${why}: it must name the entity of an older major of the same package family${hint}`, at));
     }
   }
+  if (entity.example && (entity.migratesFrom !== undefined || entity.renamedFrom !== undefined)) {
+    const option = entity.migratesFrom !== undefined ? "migrates_from" : "renamed_from";
+    problems.push(
+      new FindingError({
+        rule: "example-entity",
+        location: at,
+        message: `${name} is an example (\`example: true\`) and declares ${option}`,
+        breaks: `an example is never locked: it has no history to carry over, and ${option} promises one`,
+        fix: `remove \`example: true\` to keep the entity as your own (gen then locks it), or remove ${option}`,
+      }),
+    );
+  }
+  const source = entity.migratesFrom === undefined ? undefined : entities.find((e) => e.message.typeName === entity.migratesFrom);
+  if (source?.example === true && !entity.example) {
+    problems.push(
+      new FindingError({
+        rule: "example-entity",
+        location: at,
+        message: `${name}: migrates_from "${source.message.typeName}", an example (\`example: true\`)`,
+        breaks: "an example is never locked: no revision of it is kept to read through to or migrate from",
+        fix: `remove \`example: true\` from ${source.message.typeName} to keep it as your own entity, or remove migrates_from from ${name}`,
+      }),
+    );
+  }
   if (entity.renamedFrom !== undefined) {
     const why =
       entity.renamedFrom === name ? "names the entity itself"
@@ -156,6 +183,7 @@ interface RawEntityOptions {
   ttlSeconds: number;
   migratesFrom: string;
   renamedFrom: string;
+  example: boolean;
 }
 
 function readEntity(message: DescMessage, raw: unknown, image: ProtoImage, errors: GenError[]): EntityModel | undefined {
@@ -207,6 +235,7 @@ function readEntity(message: DescMessage, raw: unknown, image: ProtoImage, error
     ttlSeconds: options.ttlSeconds,
     migratesFrom: options.migratesFrom === "" ? undefined : options.migratesFrom,
     renamedFrom: options.renamedFrom === "" ? undefined : options.renamedFrom,
+    example: options.example === true,
   };
 }
 

@@ -8,6 +8,7 @@ import { collectEntities, declaredRenames, type EntitySet } from "./entities.js"
 import { emitAll } from "./emit.js";
 import { constructedMessages } from "./emit-create.js";
 import { defaultDocs } from "./emit-defaults.js";
+import { FindingError } from "./check/finding.js";
 import { GenError, GenErrors, type SourceLocation } from "./errors.js";
 import { parseImage, type ProtoImage } from "./image.js";
 import {
@@ -19,10 +20,11 @@ import {
   revisionsOf,
   serializeLock,
   verifyLock,
+  type LineageOf,
   type LockRevision,
   type SchemaLock,
 } from "./lock.js";
-import { schemaIdOf } from "./schema-id.js";
+import { formatSchemaId, schemaIdOf } from "./schema-id.js";
 import { compatibilityWithLocked, numberReuseErrors, valueChangesAgainstLocked } from "./history.js";
 import { lazyTsProto, runTsProto, startTsProto, tsProtoRequest, type TsProtoProcess } from "./ts-proto.js";
 import { tsProtoOptions } from "./ts-proto-options.js";
@@ -39,6 +41,19 @@ export interface GenPlan {
   readonly lockText: string;
   /** Revisions appended by this run. */
   readonly added: readonly LockRevision[];
+  /**
+   * The current revision of each example entity (`example: true`): generated
+   * as revision 1, never written to the lock (not in {@link lock}).
+   */
+  readonly examples: readonly LockRevision[];
+  /** Changes gen accepts but reports, e.g. a reserved field name made free again (it matters only to JSON clients). */
+  readonly warnings: readonly string[];
+  /**
+   * Messages with revisions in the lock that are neither in the schemas (under
+   * any name of their lineage) nor retired: `check` reports them as
+   * `entity-removed` until they are retired or restored.
+   */
+  readonly orphaned: readonly string[];
   /** Entries whose ordinal was corrected (after a merge of two branches, or a rename). */
   readonly renumbered: readonly { readonly from: LockRevision; readonly to: number }[];
   /** True when the lock file must be written. */
@@ -148,6 +163,19 @@ async function finishPlan(
     if (e.renamedFrom !== undefined && !lockedNames.has(e.renamedFrom)) {
       errors.push(new GenError("renamed-from", `${e.message.typeName}: renamed_from "${e.renamedFrom}" has no revision in the lock, so there are no entries to carry over: remove the option`, at));
     }
+    const first = revisionsOf(stored).find((r) => r.message === e.message.typeName);
+    if (e.renamedFrom !== undefined && lockedNames.has(e.renamedFrom) && first !== undefined && lineage(e.message.typeName) !== lineage(e.renamedFrom)) {
+      // The rename is recorded on the new name's first lock line only: declared later, it would silently change nothing.
+      errors.push(
+        new FindingError({
+          rule: "renamed-from",
+          location: at,
+          message: `${e.message.typeName}: renamed_from "${e.renamedFrom}" comes after ${e.message.typeName} r${first.revision} (${formatSchemaId(first.id)}) was locked without it, so the rename is not recorded`,
+          breaks: `entries written as ${e.renamedFrom} would read as wrong_type misses under the new name, and check keeps reporting ${e.renamedFrom} as removed`,
+          fix: `if ${e.message.typeName} was locked only on this branch, restore ${config.lockFile} from the base branch and run ${config.commands.gen} (it records the rename); if it was released, remove renamed_from and run \`protocache retire ${e.renamedFrom}\``,
+        }),
+      );
+    }
   }
 
   const currentIds = new Map<string, number>();
@@ -156,28 +184,56 @@ async function finishPlan(
     currentIds.set(e.message.typeName, id);
     return { id, message: e.message.typeName, major: e.major, descriptor: Buffer.from(closureDescriptorSet(e.message)).toString("base64"), renamedFrom: e.renamedFrom };
   });
+  const examples = new Set(entities.entities.filter((e) => e.example).map((e) => e.message.typeName));
   const { lock: previous, renumbered } = normalizeRevisions(stored, lineage);
-  const appended = appendRevisions(previous, current, options.date ?? today(), lineage);
-  errors.push(...appended.errors.map((e) => locateCollision(e, image, entities.entities.map((x) => x.message))));
+  for (const name of examples) {
+    const locked = revisionsOf(previous).find((r) => lineage(r.message) === lineage(name));
+    if (locked === undefined) continue;
+    const desc = image.registry.getMessage(name);
+    errors.push(
+      new FindingError({
+        rule: "example-entity",
+        location: desc === undefined ? undefined : image.locate(desc),
+        message: `${name} is marked \`example: true\` but ${locked.message} r${locked.revision} (${formatSchemaId(locked.id)}) is in the lock`,
+        breaks: "entries of its locked revisions may be cached: as an example it would be generated without that history, and its next change would go unchecked against them",
+        fix: "remove `example: true`: a locked entity cannot become an example again",
+      }),
+    );
+  }
+  // Examples are generated like any entity but never locked: the lock on disk gets only the others' revisions.
+  const appended = appendRevisions(previous, current.filter((c) => !examples.has(c.message)), options.date ?? today(), lineage);
+  const withExamples = appendRevisions(appended.lock, current.filter((c) => examples.has(c.message)), options.date ?? today(), lineage);
+  const messages = entities.entities.map((x) => x.message);
+  errors.push(...[...appended.errors, ...withExamples.errors].map((e) => locateCollision(e, image, messages)));
   // The lock's whole history: numbers reused after a gap, and (before locking anything) value preservation against every
   // locked revision of the major and wire compatibility with the last one.
-  errors.push(...numberReuseErrors({ lock: previous, lineageOf: lineage, entities: entities.entities, currentIds, image }));
+  errors.push(...numberReuseErrors({ lock: previous, lineageOf: lineage, entities: entities.entities.filter((e) => !e.example), currentIds, image }));
+  const warnings: string[] = [];
   if (errors.length === 0) {
     const wire = await compatibilityWithLocked(appended.added, appended.lock, lineage, image, config.protoDir);
+    warnings.push(...wire.warnings);
     // A field buf already refuses is reported once, by buf.
-    const refused = new Set(wire.map((e) => lineOf(e.location)));
-    errors.push(...wire, ...valueChangesAgainstLocked(appended.added, appended.lock, lineage, entities.entities, image).filter((e) => !refused.has(lineOf(e.location))));
+    const refused = new Set(wire.errors.map((e) => lineOf(e.location)));
+    errors.push(...wire.errors, ...valueChangesAgainstLocked(appended.added, appended.lock, lineage, entities.entities, image).filter((e) => !refused.has(lineOf(e.location))));
   }
   if (errors.length > 0) return { plan: undefined, errors };
 
   const lock = appended.lock;
-  const ours = emitAll({ config, entities, currentIds, lock, lineageOf: lockLineage(lock) });
+  const ours = emitAll({ config, entities, currentIds, lock: withExamples.lock, lineageOf: lockLineage(withExamples.lock) });
   const files = new Map<string, string>([...(await types), ...ours].sort(([a], [b]) => (a < b ? -1 : 1)));
   const added = appended.added;
   return {
-    plan: { config, files, lock, lockText: serializeLock(lock), added, renumbered, lockChanged: added.length + renumbered.length > 0 },
+    plan: { config, files, lock, lockText: serializeLock(lock), added, examples: withExamples.added, renumbered, lockChanged: added.length + renumbered.length > 0, warnings, orphaned: orphanedMessages(lock, entities.entities, lineage) },
     errors,
   };
+}
+
+/** Locked, not retired, and gone from the schemas under every name of its lineage. */
+function orphanedMessages(lock: SchemaLock, entities: readonly { readonly message: { readonly typeName: string } }[], lineage: LineageOf): string[] {
+  const retired = retiredMessages(lock);
+  const present = new Set(entities.map((e) => lineage(e.message.typeName)));
+  const names = [...new Set(revisionsOf(lock).map((r) => r.message))];
+  return names.filter((name) => !retired.has(name) && !present.has(lineage(name)) && !names.some((other) => other !== name && retired.has(other) && lineage(other) === lineage(name)));
 }
 
 /** `file:line` of a location, to tell two rules' findings on one declaration. */

@@ -116,12 +116,20 @@ export function numberReuseErrors(input: HistoryInput): GenError[] {
         const location = field !== undefined ? input.image.locate(field) : input.image.locate(closure.enums.find((e) => e.typeName === container) ?? entity.message);
         const what = field !== undefined ? "field" : "enum value";
         const show = (s: Slot): string => (s.type === "" ? `"${s.name}"` : `"${s.name}" (${s.type})`);
+        const enumDesc = closure.enums.find((e) => e.typeName === container);
+        const reserved = (desc?.proto.reservedRange.map((r) => r.end - 1) ?? enumDesc?.proto.reservedRange.map((r) => r.end) ?? []);
+        const used = [...history.flatMap(({ shape }) => [...(shape.get(container)?.keys() ?? [])]), ...numbers.keys(), ...reserved];
+        let free = Math.max(0, ...used) + 1;
+        if (field !== undefined && free >= 19000 && free <= 19999) free = 20000; // protobuf's own range
+        const kind = field !== undefined ? "message" : "enum";
         errors.push(
-          new GenError(
-            "number-reused",
-            `${what} number ${number} of ${container} is ${show(slot)} but was ${show(last.slot)} in r${last.rev.revision} (${formatSchemaId(last.rev.id)}) and removed in r${gap.revision} (${formatSchemaId(gap.id)})`,
+          new FindingError({
+            rule: "number-reused",
             location,
-          ),
+            message: `${what} number ${number} of ${container} is ${show(slot)} but was ${show(last.slot)} in r${last.rev.revision} (${formatSchemaId(last.rev.id)}) and removed in r${gap.revision} (${formatSchemaId(gap.id)})`,
+            breaks: `entries written by r${last.rev.revision} still carry values of ${show(last.slot)} under number ${number}: readers would take them for "${slot.name}" (a wrong value, or a corrupt miss)`,
+            fix: `give "${slot.name}" number ${free}, which no revision used (the lock remembers every number), and add \`reserved ${number};\` to the ${kind}`,
+          }),
         );
       }
     }
@@ -133,7 +141,8 @@ export function numberReuseErrors(input: HistoryInput): GenError[] {
  * For each revision gen is about to lock: `buf breaking` (WIRE) of the
  * current image against the entity's last locked revision (its stored
  * descriptors, renamed to the current name if the entity was renamed). The
- * findings are the ones `check` prints, word for word.
+ * findings are the ones `check` prints, word for word; the warnings (a
+ * reserved name made free again) are accepted and only reported.
  */
 export async function compatibilityWithLocked(
   added: readonly LockRevision[],
@@ -141,7 +150,7 @@ export async function compatibilityWithLocked(
   lineageOf: LineageOf,
   image: ProtoImage,
   protoDir: string,
-): Promise<GenError[]> {
+): Promise<{ errors: GenError[]; warnings: string[] }> {
   const revisions = revisionsOf(lock);
   const pairs = added
     .map((rev) => {
@@ -149,7 +158,7 @@ export async function compatibilityWithLocked(
       return { rev, previous: before.at(-1) };
     })
     .filter((p): p is { rev: LockRevision; previous: LockRevision } => p.previous !== undefined);
-  if (pairs.length === 0) return [];
+  if (pairs.length === 0) return { errors: [], warnings: [] };
   const dir = mkdtempSync(join(tmpdir(), "protocache-history-"));
   try {
     const current = join(dir, "current.binpb");
@@ -159,12 +168,12 @@ export async function compatibilityWithLocked(
         const base = join(dir, `previous-${i}.binpb`);
         const bytes = Buffer.from(previous.descriptor, "base64");
         writeFileSync(base, previous.message === rev.message ? bytes : renameInImage(bytes, new Map([[previous.message, rev.message]])));
-        const findings = await breakingFindings(dir, current, base, image, protoDir);
+        const { findings, warnings } = await breakingFindings(dir, current, base, image, protoDir);
         const context = `${rev.message}: the new revision is not wire-compatible with r${previous.revision} (${formatSchemaId(previous.id)}), the last one in the lock; gen did not lock it`;
-        return findings.map((f) => new FindingError(f, context));
+        return { errors: findings.map((f) => new FindingError(f, context)), warnings };
       }),
     );
-    return results.flat();
+    return { errors: results.flatMap((r) => r.errors), warnings: [...new Set(results.flatMap((r) => r.warnings))] };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ export { findProjectRoot, loadConfig, projectCommands, type GenConfig, type Proj
 export { generatorVersion } from "./version.js";
 export { GenError, GenErrors, formatGenErrors, formatLocation, type SourceLocation } from "./errors.js";
 export { analyzeProject, planGeneration, readLock, today, type GenAnalysis, type GenOptions, type GenPlan } from "./gen.js";
-export { diffOutput, listFiles, syncOutput, type OutputDiff } from "./output.js";
+export { diffOutput, listFiles, syncOutput, type OutputDiff, type SyncResult } from "./output.js";
 export { canonicalClosure, formatSchemaId, schemaIdOf } from "./schema-id.js";
 export { parseKeyTemplate, type KeyTemplate, type KeySegment } from "./key-template.js";
 export { parseLock, retire, retiredMessages, revisionsOf, serializeLock, verifyLock, type LockEntry, type LockRetirement, type LockRevision, type SchemaLock } from "./lock.js";

@@ -7,6 +7,7 @@ import { readLock } from "./gen.js";
 import { parseImage } from "./image.js";
 import { revisionsOf, type LockRevision } from "./lock.js";
 import { schemaIdOf } from "./schema-id.js";
+import { closureDescriptorSet } from "./descriptor-set.js";
 import { assembleWorkspace } from "./workspace.js";
 
 /** An entity as the operations commands need it: its model from proto/ and its revisions from the lock. */
@@ -23,10 +24,16 @@ export interface LockedEntity {
 /** The project's schemas for operations: entities with their declared defaults, and the whole lock. */
 export interface ProjectSchemas {
   readonly config: GenConfig;
-  /** Every revision in the lock, of every message (retired ones too). */
+  /** Every revision in the lock, of every message (retired ones too), and the one revision of each example entity. */
   readonly lock: readonly LockRevision[];
   readonly entities: readonly LockedEntity[];
   readonly defaults: ReadonlyMap<DescField, DeclaredDefault>;
+}
+
+/** The revision gen generates for an example entity (revision 1, never written to the lock). */
+function exampleRevision(model: EntityModel): LockRevision {
+  const descriptor = Buffer.from(closureDescriptorSet(model.message)).toString("base64");
+  return { kind: "revision", id: schemaIdOf(model.message), message: model.message.typeName, major: model.major, revision: 1, firstGenerated: "", descriptor };
 }
 
 /** Only the lock (no buf run): what decoding any stored entry needs. */
@@ -52,6 +59,8 @@ export async function loadProjectSchemas(root: string): Promise<ProjectSchemas> 
     const set = collectEntities(image);
     if (set.errors.length > 0) throw new GenErrors(set.errors);
     const lock = revisionsOf(await readLock(config.root, config.lockFile));
+    // An example (`example: true`) is never locked: its one revision is what gen generates for it.
+    for (const model of set.entities.filter((e) => e.example)) lock.push(exampleRevision(model));
     const entities = set.entities.map((model): LockedEntity => {
       const id = schemaIdOf(model.message);
       const current = lock.find((r) => r.id === id);

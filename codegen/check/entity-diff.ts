@@ -41,6 +41,17 @@ export function baseEntities(entities: readonly EntityModel[], image: ProtoImage
   return entities.map((e) => ({ name: e.message.typeName, template: templateOf(e), signature: keySignature(e), major: e.major, location: image.locate(e.message) }));
 }
 
+/** Where a message's revisions are locked, for the fix of a rename made without its marker. */
+export interface LockStatus {
+  /** The lock file and gen command, as the fix names them. */
+  readonly lockFile: string;
+  readonly genCommand: string;
+  /** True when the base's lock has revisions of the message (it was released under that name). */
+  inBase(message: string): boolean;
+  /** True when the working tree's lock has revisions of the message. */
+  inCurrent(message: string): boolean;
+}
+
 /**
  * protocache's own rules across the change, which buf does not know: an
  * entity removed or renamed without a marker, and a key template changed
@@ -53,6 +64,7 @@ export function entityFindings(
   retired: ReadonlySet<string>,
   lineage: LineageOf,
   baseLabel: string,
+  locks: LockStatus = { lockFile: "the lock", genCommand: "gen", inBase: () => false, inCurrent: () => false },
 ): Finding[] {
   const findings: Finding[] = [];
   const byName = new Map(current.map((e) => [e.message.typeName, e]));
@@ -74,10 +86,7 @@ export function entityFindings(
           lookalike === undefined
             ? `its entries (${b.template.split(":")[0]}:v${b.major}:*) would be orphaned: nothing reads, migrates or cleans them up`
             : `entries written as ${b.name} would read as wrong_type misses under the new name`,
-        fix:
-          lookalike === undefined
-            ? `if the removal is intended, run \`protocache retire ${b.name}\`; otherwise restore the message`
-            : `add \`renamed_from: "${b.name}"\` to the entity option of ${lookalike.message.typeName}`,
+        fix: lookalike === undefined ? `if the removal is intended, run \`protocache retire ${b.name}\`; otherwise restore the message` : renameFix(b.name, lookalike.message.typeName, locks),
       });
       continue;
     }
@@ -94,4 +103,18 @@ export function entityFindings(
     }
   }
   return findings;
+}
+
+/**
+ * The fix of a rename made without `renamed_from`: the marker, recorded on
+ * the new name's first lock line. When this branch already locked the new
+ * name without it, that line must go first (it never left the branch); when
+ * the base already has the new name, both were released apart and the old
+ * one can only be retired.
+ */
+function renameFix(from: string, to: string, locks: LockStatus): string {
+  if (locks.inBase(to)) return `${to} was already released without the marker, so the rename cannot be recorded any more: run \`protocache retire ${from}\` (its entries are orphaned)`;
+  const marker = `add \`renamed_from: "${from}"\` to the entity option of ${to}`;
+  if (!locks.inCurrent(to)) return marker;
+  return `${marker}, then restore ${locks.lockFile} from the base branch (this branch locked ${to} without the marker; those lines never left it) and run ${locks.genCommand}`;
 }

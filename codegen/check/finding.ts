@@ -41,32 +41,46 @@ const genRules: Record<string, Explanation> = {
   "lock-invalid": { breaks: "no revision history: readers could not decode entries of older revisions", fix: "restore {lock} from git and run {gen}" },
   "schema-id-collision": { breaks: "entries of two messages would carry the same schema ID and be decoded as each other", fix: "rename a field or the message to get a new schema ID" },
   "ts-proto": { breaks: "types cannot be generated", fix: "fix the reported problem, or run npm ci" },
-  "number-reused": {
-    breaks: "entries written by the older revision still carry values under this number: readers would take them for the new field or value (a wrong value, or a corrupt miss)",
-    fix: "give it a number never used before, and keep the old one out of reach with `reserved <number>;` (the lock remembers every number ever used)",
-  },
 };
 
 /**
+ * Every refusal as `check` prints it (location, rule, message, `breaks:`,
+ * `fix:`), errors sharing a heading grouped under it once: what `gen`
+ * prints when it refuses the schemas.
+ */
+export function formatRefusals(errors: readonly GenError[], project: { readonly lockFile: string; readonly genCommand: string }): string {
+  const groups = new Map<string | GenError, GenError[]>();
+  for (const e of errors) {
+    const key = e.heading() ?? e;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [e]);
+    else group.push(e);
+  }
+  const block = (e: GenError): string => formatFinding(findingOfGenError(e, project));
+  return [...groups].map(([key, group]) => (typeof key === "string" ? `${key}:\n${group.map(block).join("\n")}` : block(key))).join("\n");
+}
+
+/**
  * A problem gen reports in exactly the words `check` would use for it (a
- * breaking change against the last locked revision), with one line of
- * context saying what it was compared with.
+ * breaking change against the last locked revision, a number reused), with
+ * its own breaks and fix, and optionally one line of context saying what it
+ * was compared with.
  */
 export class FindingError extends GenError {
   readonly finding: Finding;
-  readonly context: string;
+  readonly context: string | undefined;
 
-  constructor(finding: Finding, context: string) {
+  constructor(finding: Finding, context?: string) {
     super(finding.rule, finding.message, finding.location);
     this.finding = finding;
     this.context = context;
   }
 
   override toLine(): string {
-    return `${this.context}:\n${formatFinding(this.finding)}`;
+    return this.context === undefined ? formatFinding(this.finding) : `${this.context}:\n${formatFinding(this.finding)}`;
   }
 
-  override heading(): string {
+  override heading(): string | undefined {
     return this.context;
   }
 
@@ -79,6 +93,6 @@ export class FindingError extends GenError {
 export function findingOfGenError(error: GenError, project: { readonly lockFile: string; readonly genCommand: string }): Finding {
   if (error instanceof FindingError) return error.finding;
   const explained = genRules[error.rule] ?? { breaks: "gen cannot produce the accessors", fix: "fix the reported problem and run {gen}" };
-  const fix = explained.fix.replace("{lock}", project.lockFile).replace("{gen}", project.genCommand);
+  const fix = explained.fix.replaceAll("{lock}", project.lockFile).replaceAll("{gen}", project.genCommand);
   return { rule: error.rule, location: error.location, message: error.message, breaks: explained.breaks, fix };
 }

@@ -8,7 +8,7 @@ import { loadConfig } from "../config.js";
 import { analyzeProject, lineOf, readLock } from "../gen.js";
 import { renamer } from "../history.js";
 import { parseImage } from "../image.js";
-import { lockLineage, retiredMessages, type SchemaLock } from "../lock.js";
+import { lockLineage, retiredMessages, revisionsOf, type SchemaLock } from "../lock.js";
 import { diffOutput } from "../output.js";
 import { formatSchemaId } from "../schema-id.js";
 import { readFile, writeFile } from "node:fs/promises";
@@ -35,6 +35,8 @@ export interface CheckReport {
   readonly findings: readonly Finding[];
   /** What was compared with, and anything skipped. */
   readonly notes: readonly string[];
+  /** Changes accepted but worth knowing (a reserved name made free again matters to JSON clients only), `file:line: …`. */
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -48,6 +50,19 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
   const { config } = analysis;
   const project = { lockFile: config.lockFile, genCommand: config.commands.gen };
   const findings: Finding[] = analysis.errors.map((e) => findingOfGenError(e, project));
+
+  const warnings: string[] = [...(analysis.plan?.warnings ?? [])];
+  for (const entity of analysis.entities?.entities ?? []) {
+    if (!entity.example || analysis.image === undefined) continue;
+    const location = analysis.image.locate(entity.message);
+    findings.push({
+      rule: "example-entity",
+      location,
+      message: `${entity.message.typeName} is an example (\`example: true\`): gen generates it but never locks it`,
+      breaks: "an example has no history in the lock: nothing checks a change to it against the entries it wrote, so it must not ship",
+      fix: `to keep it as your entity, remove \`example: true\` from its entity option and run ${config.commands.gen} (it locks revision 1); otherwise delete ${location.file} and run ${config.commands.gen}`,
+    });
+  }
 
   const plan = analysis.plan;
   if (plan !== undefined) {
@@ -79,9 +94,16 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       const currentLock = analysis.storedLock ?? { entries: [] };
       const current = analysis.entities?.entities ?? [];
       const lineage = lockLineage(currentLock, declaredRenames(current));
-      const baseModels = collectEntities(baseImage).entities;
+      // An example of the base (never locked there) is compared with nothing: it had no entries the gate ever accepted.
+      // Without a base lock (--against-image), the marker alone says so: gen never lets a locked entity become an example.
+      const locked = new Set((base.lock === undefined ? [] : revisionsOf(base.lock)).map((r) => lineage(r.message)));
+      const allBase = collectEntities(baseImage).entities;
+      const baseExamples = allBase.filter((b) => b.example && !locked.has(lineage(b.message.typeName)));
+      const baseModels = allBase.filter((b) => !baseExamples.includes(b));
       // A renamed entity is compared with what it was: buf matches messages by name.
       const renames = new Map<string, string>();
+      // buf has no WIRE rule for a deleted message: an example renamed out of the way is compared with nothing.
+      for (const b of baseExamples) renames.set(b.message.typeName, `${b.message.typeName}_ProtocacheExampleOfBase`);
       for (const b of baseModels) {
         const name = b.message.typeName;
         const successor = current.find((c) => c.message.typeName !== name && lineage(c.message.typeName) === lineage(name));
@@ -91,9 +113,12 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       if (renames.size > 0) await writeFile(against, renameInImage(baseBytes, renames));
       const currentImage = join(base.dir, "current.binpb");
       await writeFile(currentImage, analysis.image.bytes);
-      const wire = await breakingFindings(base.dir, currentImage, against, analysis.image, config.protoDir);
+      const { findings: wire, warnings: nameWarnings } = await breakingFindings(base.dir, currentImage, against, analysis.image, config.protoDir);
       findings.push(...wire);
-      findings.push(...entityFindings(baseEntities(baseModels, baseImage), analysis.entities?.entities ?? [], analysis.image, retiredMessages(currentLock), lineage, base.label));
+      warnings.push(...nameWarnings);
+      const lockedIn = (lock: SchemaLock | undefined) => (message: string) => lock !== undefined && revisionsOf(lock).some((r) => r.message === message);
+      const locks = { lockFile: config.lockFile, genCommand: config.commands.gen, inBase: lockedIn(base.lock), inCurrent: lockedIn(currentLock) };
+      findings.push(...entityFindings(baseEntities(baseModels, baseImage), analysis.entities?.entities ?? [], analysis.image, retiredMessages(currentLock), lineage, base.label, locks));
       // A field buf already refuses is reported once, by buf.
       const refused = new Set(wire.map((f) => lineOf(f.location)));
       findings.push(...valueFindingsAgainstBase(baseModels, current, lineage, analysis.image).filter((f) => !refused.has(lineOf(f.location))));
@@ -108,7 +133,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
     const key = `${f.rule}|${f.location === undefined ? "" : formatLocation(f.location)}|${f.message}`;
     return seen.has(key) ? false : (seen.add(key), true);
   });
-  return { findings: unique, notes };
+  return { findings: unique, notes, warnings: [...new Set(warnings)] };
 }
 
 /** protocache's value-preservation rule between each entity and what it was in the base (by name, or by lineage when renamed). */

@@ -1,9 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { git } from "../support/git-repo.js";
 import { repoRoot } from "../support/project.js";
 
 const dirs: string[] = [];
@@ -88,6 +89,103 @@ describe("protocache gen before there is anything to generate", () => {
   });
 });
 
+const ownEntity = `syntax = "proto3";
+
+package shop.product.v1;
+
+import "protocache/v1/options.proto";
+
+message Product {
+  option (protocache.v1.entity) = { key: "product:{id}" ttl_seconds: 60 };
+  string id = 1;
+  string name = 2;
+}
+`;
+
+/** A service after init and its first gen, committed on main (as a team following the README does). */
+function initialisedService(): string {
+  const dir = service();
+  git(dir, "init", "-q", "-b", "main");
+  expect(run(dir, "init").status).toBe(0);
+  const gen = run(dir, "gen");
+  expect(gen.status, gen.stderr).toBe(0);
+  git(dir, "add", "-A");
+  git(dir, "commit", "-q", "-m", "init");
+  return dir;
+}
+
+describe("a first run leaves nothing behind", () => {
+  it("init's example is generated but never locked; replacing it with one's own entity passes check, and gen names every file and folder it removes", () => {
+    const dir = initialisedService();
+    expect(existsSync(join(dir, "proto", "protocache.lock.json"))).toBe(false);
+    rmSync(join(dir, "proto", "example"), { recursive: true });
+    mkdirSync(join(dir, "proto", "shop", "product", "v1"), { recursive: true });
+    writeFileSync(join(dir, "proto", "shop", "product", "v1", "product.proto"), ownEntity);
+    const gen = run(dir, "gen");
+    expect(gen.status, gen.stderr).toBe(0);
+    const removed = gen.stdout.split("\n").filter((l) => l.startsWith("removed "));
+    expect(removed).toEqual([
+      "removed generated/example/profile/v1/index.ts (no longer generated)",
+      "removed generated/example/profile/v1/profile.cache.ts (no longer generated)",
+      "removed generated/types/example/profile/v1/profile.ts (no longer generated)",
+      "removed generated/example/ (empty)",
+      "removed generated/types/example/ (empty)",
+    ]);
+    expect(gen.stdout).toMatch(/: 6 written, 3 removed \(and 2 empty folder\(s\)\), 1 revision\(s\) locked/);
+    expect(existsSync(join(dir, "generated", "example"))).toBe(false);
+    const lock = readFileSync(join(dir, "proto", "protocache.lock.json"), "utf8");
+    expect(lock).toMatch(/"message":"shop\.product\.v1\.Product"/);
+    expect(lock).not.toMatch(/example/);
+    const check = run(dir, "check");
+    expect(check.stderr).toMatch(/protocache check: no findings/);
+    expect(check.status).toBe(0);
+  });
+
+  it("check refuses the example with a fix; removing `example: true` (the fix) locks it as revision 1 and passes, even with a type changed since the base (an example is compared with nothing)", () => {
+    const dir = initialisedService();
+    const refused = run(dir, "check");
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(
+      /^proto\/example\/profile\/v1\/profile\.proto:\d+:1: \[example-entity\] example\.profile\.v1\.Profile is an example \(`example: true`\): gen generates it but never locks it\n {4}breaks: .*\n {4}fix: to keep it as your entity, remove `example: true` from its entity option and run npm run gen \(it locks revision 1\); otherwise delete proto\/example\/profile\/v1\/profile\.proto and run npm run gen$/m,
+    );
+    const proto = join(dir, "proto", "example", "profile", "v1", "profile.proto");
+    writeFileSync(proto, readFileSync(proto, "utf8").replace("    example: true\n", "").replace("string email = 3;", "int64 email = 3;"));
+    const gen = run(dir, "gen");
+    expect(gen.status, gen.stderr).toBe(0);
+    expect(gen.stdout).toMatch(/^locked example\.profile\.v1\.Profile r1 as 0x[0-9a-f]{8}$/m);
+    const check = run(dir, "check");
+    expect(check.stderr).toMatch(/protocache check: no findings/);
+    expect(check.status).toBe(0);
+  });
+
+  it("gen refuses `example: true` on an entity with locked revisions, with breaks and fix lines", () => {
+    const dir = initialisedService();
+    const proto = join(dir, "proto", "example", "profile", "v1", "profile.proto");
+    const text = readFileSync(proto, "utf8");
+    writeFileSync(proto, text.replace("    example: true\n", ""));
+    expect(run(dir, "gen", "-q").status).toBe(0);
+    writeFileSync(proto, text);
+    const gen = run(dir, "gen");
+    expect(gen.status).toBe(1);
+    expect(gen.stderr).toMatch(/\[example-entity\] example\.profile\.v1\.Profile is marked `example: true` but example\.profile\.v1\.Profile r1 \(0x[0-9a-f]{8}\) is in the lock\n {4}breaks: .*\n {4}fix: remove `example: true`: a locked entity cannot become an example again$/m);
+  });
+
+  it("gen says when a locked entity is gone from proto/ and how to retire it", () => {
+    const dir = initialisedService();
+    const proto = join(dir, "proto", "example", "profile", "v1", "profile.proto");
+    writeFileSync(proto, readFileSync(proto, "utf8").replace("    example: true\n", ""));
+    expect(run(dir, "gen", "-q").status).toBe(0);
+    rmSync(join(dir, "proto", "example"), { recursive: true });
+    mkdirSync(join(dir, "proto", "shop", "product", "v1"), { recursive: true });
+    writeFileSync(join(dir, "proto", "shop", "product", "v1", "product.proto"), ownEntity);
+    const gen = run(dir, "gen");
+    expect(gen.status, gen.stderr).toBe(0);
+    expect(gen.stdout).toMatch(/^note: example\.profile\.v1\.Profile has revisions in proto\/protocache\.lock\.json but is no longer in proto\/: npm run check reports it \(entity-removed\) until you run `npx protocache retire example\.profile\.v1\.Profile` or restore it$/m);
+    expect(run(dir, "retire", "example.profile.v1.Profile").status).toBe(0);
+    expect(run(dir, "gen").stdout).not.toMatch(/^note:/m);
+  });
+});
+
 describe("protocache init", () => {
   it("writes proto/ with an example, buf.yaml and the scripts; gen then works from a subfolder and names the script in headers", () => {
     const dir = service();
@@ -108,7 +206,8 @@ describe("protocache init", () => {
     writeFileSync(join(dir, "node_modules", "junk", "broken.proto"), "this is not protobuf");
     const gen = run(join(dir, "proto", "example"), "gen");
     expect(gen.status, gen.stderr).toBe(0);
-    expect(gen.stdout).toMatch(/locked example\.profile\.v1\.Profile r1 as 0x[0-9a-f]{8}/);
+    expect(gen.stdout).toMatch(/^example example\.profile\.v1\.Profile \(0x[0-9a-f]{8}\) generated, not locked: remove `example: true` to keep it as your own entity, or delete it/m);
+    expect(gen.stdout).not.toMatch(/locked example/);
     expect(gen.stdout).toMatch(/protocache gen in \.\.\/\.\.: /);
     const cache = readFileSync(join(dir, "generated", "example", "profile", "v1", "profile.cache.ts"), "utf8");
     expect(cache.split("\n")[1]).toBe("// Regenerate with `npm run gen`; `npm run check` fails when this file is stale.");

@@ -21,8 +21,8 @@ export function cli(cwd: string, ...args: string[]): { status: number; stdout: s
 /** A temporary git repository with the example schemas generated and committed on `main`. */
 export interface TempRepo {
   readonly root: string;
-  /** Replaces `from` (which must occur) with `to` in a file. */
-  edit(path: string, from: string | RegExp, to: string): void;
+  /** Replaces `from` (which must occur) with `to` (text, or a function of the match as String.replace takes it) in a file. */
+  edit(path: string, from: string | RegExp, to: string | ((match: string, ...groups: never[]) => string)): void;
   read(path: string): string;
   write(path: string, content: string): void;
   commit(message: string): string;
@@ -34,7 +34,7 @@ function wrap(root: string): TempRepo {
     root,
     edit(path, from, to) {
       const before = readFileSync(join(root, path), "utf8");
-      const after = before.replace(from, to);
+      const after = typeof to === "string" ? before.replace(from, to) : before.replace(from, to as (match: string, ...rest: unknown[]) => string);
       if (after === before) throw new Error(`edit of ${path}: ${String(from)} not found`);
       writeFileSync(join(root, path), after);
     },
