@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { epochAt, epochNow, monotonicNow } from "../../src/clock.js";
+import { epochNow, monotonicNow } from "../../src/clock.js";
 import { L1 } from "../../src/l1/l1.js";
 import type { InvalidationSource } from "../../src/l1/invalidation-source.js";
 import { waitFor } from "../support/wait.js";
@@ -22,7 +22,7 @@ describe("the hot paths' clocks", () => {
     }
   });
 
-  it("epochAt follows a wall-clock step within a second, not before: it reads Date.now at most once a second", async () => {
+  it("epochNow follows a wall-clock step within a second, not before: it reads Date.now at most once a second", async () => {
     const real = Date.now.bind(Date);
     let step = 0;
     const calls = vi.spyOn(Date, "now").mockImplementation(() => real() - step);
