@@ -1,10 +1,9 @@
 /**
  * The clocks of the hot paths (docs/l1.md "The clock").
  *
- * `Date.now()` is a wall clock: an NTP step moves it, and on common virtual
- * machines it costs about twice `performance.now()` (105 ns against 54 ns
- * measured on the benchmark machine), which an L1 hit would pay once or
- * twice. So the L1 keeps time on the monotonic clock, and ages (now less an
+ * `Date.now()` is a wall clock: an NTP step (or a resumed virtual machine)
+ * moves it, so an expiry counted on it can be extended or cut short. The L1
+ * keeps time on the monotonic clock instead, and ages (now less an
  * envelope's written-at, which another process stamped with its wall
  * clock) are read from the monotonic clock plus an offset to the wall
  * clock, taken again from `Date.now()` at most once a second: such a
