@@ -54,6 +54,14 @@ export class GenError extends Error {
  * of them was.
  */
 export function formatGenErrors(errors: readonly GenError[]): string {
+  return formatGrouped(errors, (e) => e.body(), (e) => e.toLine());
+}
+
+/**
+ * Errors grouped by heading, each group printed once where its first error
+ * was: `under(e)` for an error under a heading, `alone(e)` for one without.
+ */
+export function formatGrouped(errors: readonly GenError[], under: (e: GenError) => string, alone: (e: GenError) => string): string {
   const groups = new Map<string | GenError, GenError[]>();
   for (const e of errors) {
     const key = e.heading() ?? e;
@@ -61,9 +69,7 @@ export function formatGenErrors(errors: readonly GenError[]): string {
     if (group === undefined) groups.set(key, [e]);
     else group.push(e);
   }
-  return [...groups]
-    .map(([key, group]) => (typeof key === "string" ? `${key}:\n${group.map((e) => e.body()).join("\n")}` : key.toLine()))
-    .join("\n");
+  return [...groups].map(([key, group]) => (typeof key === "string" ? `${key}:\n${group.map(under).join("\n")}` : alone(key))).join("\n");
 }
 
 /** Several problems found in one pass, so the user can fix them all at once. */

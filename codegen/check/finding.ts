@@ -1,4 +1,4 @@
-import { formatLocation, GenError, type SourceLocation } from "../errors.js";
+import { formatGrouped, formatLocation, GenError, type SourceLocation } from "../errors.js";
 
 /** One problem `protocache check` reports: where, which rule, what it breaks in the cache, and how to fix it. */
 export interface Finding {
@@ -49,15 +49,8 @@ const genRules: Record<string, Explanation> = {
  * prints when it refuses the schemas.
  */
 export function formatRefusals(errors: readonly GenError[], project: { readonly lockFile: string; readonly genCommand: string }): string {
-  const groups = new Map<string | GenError, GenError[]>();
-  for (const e of errors) {
-    const key = e.heading() ?? e;
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [e]);
-    else group.push(e);
-  }
   const block = (e: GenError): string => formatFinding(findingOfGenError(e, project));
-  return [...groups].map(([key, group]) => (typeof key === "string" ? `${key}:\n${group.map(block).join("\n")}` : block(key))).join("\n");
+  return formatGrouped(errors, block, block);
 }
 
 /**
