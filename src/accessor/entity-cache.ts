@@ -227,7 +227,11 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
       return Promise.reject(error as Error);
     }
     const held = this.reads.held(tier, key);
-    if (held !== undefined && this.loading.servesAsIs(key, held, policy)) return Promise.resolve(this.served.hit("l1", held, key, fields, loader, false, policy, epochAt(tier.l1.lastNow)));
+    if (held !== undefined) {
+      // One clock reading for the hit: the L1's own, for its freshness and its served age.
+      const now = epochAt(tier.l1.lastNow);
+      if (this.loading.servesAsIs(key, held, policy, now)) return Promise.resolve(this.served.hit("l1", held, key, fields, loader, false, policy, now));
+    }
     const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false, l1: true }) : this.reads.readThroughL1(tier, fields, key);
     return this.loading.get(fields, loader, policy, lookedUp);
   }

@@ -272,9 +272,9 @@ export class Loading<T, K> {
     return out;
   }
 
-  /** True when `seen` (an L1 hit) can be returned as it is: fresh (not due for a refresh) or an absent marker. The synchronous fast path of getOrSet. */
-  servesAsIs(key: string, seen: Interpretation<T>, policy: LoadPolicy): boolean {
-    return seen.outcome === "absent" || (seen.value !== undefined && this.freshness(key, seen, policy) === "fresh");
+  /** True when `seen` (an L1 hit) can be returned as it is: fresh (not due for a refresh) or an absent marker. The synchronous fast path of getOrSet; `now`: the epoch milliseconds the caller read already. */
+  servesAsIs(key: string, seen: Interpretation<T>, policy: LoadPolicy, now?: number): boolean {
+    return seen.outcome === "absent" || (seen.value !== undefined && this.freshness(key, seen, policy, now) === "fresh");
   }
 
   /** True when `seen` holds a value within its fresh TTL (due for an eager refresh included): what `get(fields, { allowStale: false })` returns. */
@@ -300,10 +300,10 @@ export class Loading<T, K> {
     return this.flights.get(key)?.promise;
   }
 
-  private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy): Freshness {
+  private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy, clock?: number): Freshness {
     const writtenAt = seen.header?.writtenAt;
     if (writtenAt === undefined || policy.ttlSeconds === 0) return "fresh";
-    const now = epochNow();
+    const now = clock ?? epochNow();
     // Younger than any key's jittered fresh TTL (and its eager-refresh point): fresh, without hashing the key (the hot path).
     if (now - writtenAt < policy.ttlSeconds * 1000 * (1 - policy.jitter) * (policy.eagerRefresh ?? 1)) return "fresh";
     return freshnessOf(writtenAt, now, freshMsOf(key, policy.ttlSeconds, policy.jitter), policy.graceSeconds, policy.eagerRefresh);
