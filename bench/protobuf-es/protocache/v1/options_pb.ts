@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file protocache/v1/options.proto.
  */
 export const file_protocache_v1_options: GenFile = /*@__PURE__*/
-  fileDesc("Chtwcm90b2NhY2hlL3YxL29wdGlvbnMucHJvdG8SDXByb3RvY2FjaGUudjEiXgoNRW50aXR5T3B0aW9ucxILCgNrZXkYASABKAkSEwoLdHRsX3NlY29uZHMYAiABKA0SFQoNbWlncmF0ZXNfZnJvbRgDIAEoCRIUCgxyZW5hbWVkX2Zyb20YBCABKAkixQEKDEZpZWxkT3B0aW9ucxIYCg5kZWZhdWx0X3N0cmluZxgBIAEoCUgAEhUKC2RlZmF1bHRfaW50GAIgASgDSAASFgoMZGVmYXVsdF91aW50GAMgASgESAASGAoOZGVmYXVsdF9kb3VibGUYBCABKAFIABIWCgxkZWZhdWx0X2Jvb2wYBSABKAhIABIWCgxkZWZhdWx0X2VudW0YBiABKAlIABIXCg1kZWZhdWx0X2J5dGVzGAcgASgMSABCCQoHZGVmYXVsdDpXCgZlbnRpdHkSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMY+ZoDIAEoCzIcLnByb3RvY2FjaGUudjEuRW50aXR5T3B0aW9uc1IGZW50aXR5OlIKBWZpZWxkEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxj5mgMgASgLMhsucHJvdG9jYWNoZS52MS5GaWVsZE9wdGlvbnNSBWZpZWxkYgZwcm90bzM", [file_google_protobuf_descriptor]);
+  fileDesc("Chtwcm90b2NhY2hlL3YxL29wdGlvbnMucHJvdG8SDXByb3RvY2FjaGUudjEibwoNRW50aXR5T3B0aW9ucxILCgNrZXkYASABKAkSEwoLdHRsX3NlY29uZHMYAiABKA0SFQoNbWlncmF0ZXNfZnJvbRgDIAEoCRIUCgxyZW5hbWVkX2Zyb20YBCABKAkSDwoHZXhhbXBsZRgFIAEoCCLFAQoMRmllbGRPcHRpb25zEhgKDmRlZmF1bHRfc3RyaW5nGAEgASgJSAASFQoLZGVmYXVsdF9pbnQYAiABKANIABIWCgxkZWZhdWx0X3VpbnQYAyABKARIABIYCg5kZWZhdWx0X2RvdWJsZRgEIAEoAUgAEhYKDGRlZmF1bHRfYm9vbBgFIAEoCEgAEhYKDGRlZmF1bHRfZW51bRgGIAEoCUgAEhcKDWRlZmF1bHRfYnl0ZXMYByABKAxIAEIJCgdkZWZhdWx0OlcKBmVudGl0eRIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxj5mgMgASgLMhwucHJvdG9jYWNoZS52MS5FbnRpdHlPcHRpb25zUgZlbnRpdHk6UgoFZmllbGQSHS5nb29nbGUucHJvdG9idWYuRmllbGRPcHRpb25zGPmaAyABKAsyGy5wcm90b2NhY2hlLnYxLkZpZWxkT3B0aW9uc1IFZmllbGRiBnByb3RvMw", [file_google_protobuf_descriptor]);
 
 /**
  * EntityOptions turn a message into a cached entity with generated accessors.
@@ -52,6 +52,16 @@ export type EntityOptions = Message<"protocache.v1.EntityOptions"> & {
    * @generated from field: string renamed_from = 4;
    */
   renamedFrom: string;
+
+  /**
+   * An example to try protocache with (`protocache init` writes one): gen
+   * generates its accessor but never locks it, so deleting it leaves nothing
+   * in the lock; `check` refuses it, so it cannot ship. Remove the option to
+   * keep the entity as your own (the next gen locks it).
+   *
+   * @generated from field: bool example = 5;
+   */
+  example: boolean;
 };
 
 /**
