@@ -99,15 +99,17 @@ function addScripts(pkgPath: string): string {
 }
 
 /**
- * A warning when package.json does not declare `"type": "module"`: generated
- * code is ES modules, and the README's main.ts (top-level await) does not
- * compile without it. The user's package.json type is never changed here.
+ * A warning when package.json does not declare `"type": "module"`: the
+ * README's main.ts (top-level await) does not compile without it, and the
+ * generated code compiled as CommonJS runs only where Node's require loads
+ * the ES-module runtime (Node 20.19+, 22.12+). The user's package.json type
+ * is never changed here.
  */
 function moduleTypeWarning(pkgPath: string): string | undefined {
   const type = (JSON.parse(readFileSync(pkgPath, "utf8")) as { type?: unknown }).type;
   if (type === "module") return undefined;
   const has = type === undefined ? 'has no "type": "module"' : `has "type": ${JSON.stringify(type)}, not "module"`;
-  return `warning  package.json ${has}: the generated code is ES modules, and a main.ts with top-level await fails to compile (TS1309); set it with: npm pkg set type=module`;
+  return `warning  package.json ${has}: compiled as CommonJS, the generated code runs only on Node 20.19+ or 22.12+ (where require loads the ES-module runtime), and a main.ts with top-level await fails to compile (TS1309); set it with: npm pkg set type=module`;
 }
 
 function hasRuntime(root: string): boolean {
