@@ -12,6 +12,6 @@ export { canonicalClosure, formatSchemaId, schemaIdOf } from "./schema-id.js";
 export { parseKeyTemplate, type KeyTemplate, type KeySegment } from "./key-template.js";
 export { parseLock, retire, retiredMessages, revisionsOf, serializeLock, verifyLock, type LockEntry, type LockRetirement, type LockRevision, type SchemaLock } from "./lock.js";
 export { isInt64, type DeclaredDefault, type EntityModel } from "./entities.js";
-export { loadLockRevisions, loadProjectSchemas, type LockedEntity, type ProjectSchemas } from "./project-schemas.js";
+export { entityMessagesInProto, loadLockRevisions, loadProjectSchemas, type LockedEntity, type ProjectSchemas } from "./project-schemas.js";
 export { CheckEnvironmentError, formatFinding, runCheck, type CheckOptions, type CheckReport, type Finding } from "./check/index.js";
 export { objectWeight } from "./emit-decode.js";

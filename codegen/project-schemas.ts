@@ -43,6 +43,23 @@ export async function loadLockRevisions(root: string): Promise<{ config: GenConf
 }
 
 /**
+ * The entities declared in proto/ now, by full message name (compiled with
+ * buf, nothing else checked): what `retire` must not retire.
+ */
+export async function entityMessagesInProto(root: string): Promise<ReadonlySet<string>> {
+  const config = await loadConfig(root);
+  findBuf();
+  const workspace = assembleWorkspace(config.root, config.protoDir);
+  try {
+    const built = await runBuf(["build", "-o", "-"], workspace.dir);
+    if (built.code !== 0) throw new GenErrors(parseBufDiagnostics("compile", built.stderr || built.stdout.toString()));
+    return new Set(collectEntities(parseImage(built.stdout, config.protoDir)).entities.map((e) => e.message.typeName));
+  } finally {
+    workspace.dispose();
+  }
+}
+
+/**
  * Compiles proto/ (buf build, no lint, no code generation) and pairs every
  * entity with its locked revisions. Fails with a GenError when the sources
  * do not compile, or when an entity's schema is not in the lock yet (run

@@ -127,6 +127,19 @@ describe("renames over time", () => {
 });
 
 describe("retire", () => {
+  it("refuses a message still declared in proto/ (exit 2, the lock unchanged): a retired live major could be deleted by cleanup --all", async () => {
+    const repo = copyRepo(base);
+    try {
+      const lock = repo.read("proto/protocache.lock.json");
+      const refused = cli(repo.root, "retire", "acme.user.v1.User");
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/acme\.user\.v1\.User is still declared in proto\/: it is live .*Remove the message from proto\/ first/);
+      expect(repo.read("proto/protocache.lock.json")).toBe(lock);
+    } finally {
+      repo.remove();
+    }
+  });
+
   it("makes an intended removal pass, and only then", async () => {
     const repo = copyRepo(base);
     try {

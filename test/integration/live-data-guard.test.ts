@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { cpSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -112,6 +112,14 @@ describe("destructive operations never touch live data without --include-live / 
     expect(await redis.keys(`${prefix}user:v2:*`)).toEqual([]);
     expect(await redis.keys(`${prefix}user:v1:*`)).toHaveLength(62);
 
+    // retire refuses a message still declared (live); removed from proto/, it is retired.
+    const declared = run(["retire", "acme.user.v1.User"]);
+    expect(declared.status).toBe(2);
+    expect(declared.stderr).toMatch(/acme\.user\.v1\.User is still declared in proto\/: it is live/);
+    // The runbook's order: v2 no longer migrates from v1, v1's .proto is deleted, then retire.
+    const v2Proto = join(project.root, "proto", "acme", "user", "v2", "user.proto");
+    writeFileSync(v2Proto, readFileSync(v2Proto, "utf8").replace(/\n\s*migrates_from: "acme\.user\.v1\.User"/, ""));
+    rmSync(join(project.root, "proto", "acme", "user", "v1"), { recursive: true });
     const retired = run(["retire", "acme.user.v1.User"]);
     expect(retired.status, retired.stderr).toBe(0);
     expect(await redis.keys(`${prefix}user:v1:*`)).toHaveLength(62);
