@@ -22,6 +22,12 @@ export interface CleanupCommandOptions extends KeySpaceArgs, ConnectionOptions {
   readonly progress: boolean;
 }
 
+/** The lock's messages of `major`, for a message. */
+function lockMessagesOfMajor(schemas: { readonly lock: readonly { readonly message: string; readonly major: number }[] }, major: number): string {
+  const names = [...new Set(schemas.lock.filter((r) => r.major === major).map((r) => r.message))];
+  return names.length === 0 ? "none" : names.join(", ");
+}
+
 /** `protocache cleanup <entity>`: deletes the selected entries of one entity's key space (UNLINK, decided per key on the server). */
 export async function cleanupCommand(o: CleanupCommandOptions): Promise<number> {
   let close = (): void => {};
@@ -33,6 +39,11 @@ export async function cleanupCommand(o: CleanupCommandOptions): Promise<number> 
     if (!o.dryRun && !o.yes) throw new UsageError("deleting needs --yes (or look first with --dry-run)");
     const schemas = await projectSchemas(o.root);
     const { message, major } = messageOf(schemas, o);
+    // A key space no entity in proto/ names is deleted only as a locked message's (its key template checked by messageOf):
+    // never by a name alone, which could be a typo or another team's keys.
+    if (message === undefined) {
+      throw new UsageError(`no entity "${o.entity}" v${major} in proto/: name its retired message with --message (one of the lock's: ${lockMessagesOfMajor(schemas, major)}), so that only a key space protocache wrote is deleted`);
+    }
     liveness = await livenessOf(schemas, o.entity, message, major);
     const registry = registryOf(schemas.lock);
     const ids = [...o.schemaIds];
@@ -94,6 +105,6 @@ function refusal(error: LiveDataError, o: CleanupCommandOptions, liveness: KeySp
   const name = error.typeName ?? "<message>";
   const way = liveness?.newest === true
     ? "it is the major services write now, so what is deleted is loaded and written again"
-    : `for a major no service reads any more, run \`protocache retire ${name}\` first (then --all deletes it)`;
+    : `for a major no service reads any more, remove it from proto/ and run \`protocache retire ${name}\` first (then --all deletes it)`;
   return `refused, nothing ${o.dryRun ? "counted" : "deleted"}: ${what}; this is live data (${liveness?.reason ?? error.reason}). To delete live entries on purpose add --include-live; ${way}`;
 }

@@ -67,6 +67,22 @@ describe("destructive operations never touch live data without --include-live / 
     return { prefix, snapshot };
   }
 
+  it("cleanup of a key space no entity in proto/ names (another team's keys, a typo) exits 2 without --message naming a locked message, and deletes nothing", async () => {
+    const prefix = uniquePrefix();
+    await redis.set(`${prefix}orders:v1:5`, '{"json":"another team"}');
+    await redis.set(`${prefix}prodcut:v1:5`, '{"json":"another team"}');
+    const cases = [
+      { args: ["cleanup", "orders", "--prefix", prefix, "--major", "1", "--all", "--yes"], says: /no entity "orders" v1 in proto\/: name its retired message with --message/ },
+      { args: ["cleanup", "prodcut", "--prefix", prefix, "--major", "1", "--all", "--dry-run"], says: /no entity "prodcut" v1 in proto\/: name its retired message with --message/ },
+    ];
+    for (const { args, says } of cases) {
+      const r = run(args);
+      expect({ args, status: r.status }).toEqual({ args, status: 2 });
+      expect(r.stderr).toMatch(says);
+    }
+    expect((await redis.keys(`${prefix}*`)).sort()).toEqual([`${prefix}orders:v1:5`, `${prefix}prodcut:v1:5`]);
+  });
+
   it("every cleanup selector that reaches a live major (--all, --revision or --schema-id of the revision written now), dry run or not, v1 or v2, exits 2 naming what is live and --include-live, and deletes nothing", async () => {
     const { prefix, snapshot } = await seed();
     const before = await snapshot();
@@ -92,7 +108,7 @@ describe("destructive operations never touch live data without --include-live / 
     }
     const all = run(["cleanup", "user", "--prefix", prefix, "--major", "1", "--all", "--yes"]);
     expect(all.stderr).toContain(`--all would delete every entry of ${prefix}user:v1:*, the revision written now (${hex(userEntity.current.schemaId)}) included`);
-    expect(all.stderr).toContain("run `protocache retire acme.user.v1.User` first (then --all deletes it)");
+    expect(all.stderr).toContain("remove it from proto/ and run `protocache retire acme.user.v1.User` first (then --all deletes it)");
     expect(run(["cleanup", "user", "--prefix", prefix, "--major", "2", "--all", "--yes"]).stderr).toContain("it is the major services write now");
     expect(run(["cleanup", "user", "--prefix", prefix, "--major", "1", "--all", "--yes", "--json"]).stdout).toMatch(/"ok": false,\s+"error": "refused, nothing deleted/);
     expect(await snapshot()).toEqual(before);
