@@ -101,7 +101,10 @@ export async function walk<S>(spec: WalkSpec<S>): Promise<void> {
   const retryForMs = options.retryForMs ?? 60_000;
   const limiter = options.rate === undefined ? undefined : new RateLimiter(options.rate);
   const started = performance.now();
-  const resumed = options.checkpoint === undefined ? undefined : await loadCheckpoint<S & WalkTotals>(options.checkpoint, spec.operation, spec.match);
+  let resumed = options.checkpoint === undefined ? undefined : await loadCheckpoint<S & WalkTotals>(options.checkpoint, spec.operation, spec.match);
+  // A finished walk's checkpoint (every server done) starts a new pass: running the same command again is how
+  // leftovers are handled (docs/operations.md), and replaying the old run's report would say work was done that was not.
+  if (resumed !== undefined && Object.keys(resumed.nodes).length > 0 && Object.values(resumed.nodes).every((c) => c.done)) resumed = undefined;
   if (resumed !== undefined) Object.assign(stats, resumed.stats);
   const scannedBefore = stats.scanned;
   const cursors = new Map<string, NodeCursor>(Object.entries(resumed?.nodes ?? {}));

@@ -18,6 +18,7 @@ import { ruleArgs } from "../../src/stores/redis/scripts/delete-where.js";
 import { replaceKeepTtl } from "../../src/stores/redis/scripts/replace-keep-ttl.js";
 import { globToRegExp } from "../../src/stores/memory/memory-bulk.js";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
+import { userR1Entry } from "../support/entries.js";
 import type { CensusReport } from "../../src/ops/census.js";
 
 const dirs: string[] = [];
@@ -123,6 +124,22 @@ describe("operations options", () => {
     await expect(migrate(users, { checkpoint: file })).rejects.toThrow(/belongs to cleanup/);
     writeFileSync(file, "not json");
     await expect(migrate(users, { checkpoint: file })).rejects.toThrow(/not a protocache checkpoint/);
+  });
+
+  it("a checkpoint of a finished migrate starts a new pass: run again, it migrates what was written since, and reports only that", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "protocache-ckpt-"));
+    dirs.push(dir);
+    const store = new MemoryStore();
+    const users = userCache(store);
+    const file = join(dir, "finished.json");
+    const put = (id: string): void => store.setRaw(`user:v1:${id}`, userR1Entry({ id, name: "n", email: "" }));
+    for (let i = 0; i < 3; i++) put(`a${i}`);
+    const first = await migrate(users, { checkpoint: file });
+    expect(first.counts.migrated).toBe(3);
+    for (let i = 0; i < 2; i++) put(`b${i}`);
+    const again = await migrate(users, { checkpoint: file });
+    expect(again.counts).toMatchObject({ migrated: 2, current: 3 });
+    expect(again.scanned).toBe(5);
   });
 
   it("census with a sample stops early and marks its counts as estimates", async () => {
