@@ -3,6 +3,7 @@ import { generatorVersion } from "../codegen/index.js";
 import { ExitCode } from "./exit-codes.js";
 import { flagChecks, flagParsers, OptionError } from "./options.js";
 import { NoProjectError, projectRoot } from "./project.js";
+import { serviceCodeImported } from "./ops/imported-code.js";
 
 const examples = (lines: readonly string[]): string => `\nExamples:\n${lines.map((l) => `  $ ${l}`).join("\n")}\n`;
 
@@ -241,4 +242,8 @@ async function main(argv: readonly string[]): Promise<number> {
   return code;
 }
 
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+process.exitCode = code;
+// The service's module (migrate --module) may have opened handles (a connection, a server) that would keep the
+// command running after its work is done: exit once what was printed is flushed.
+if (serviceCodeImported()) process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));

@@ -1,3 +1,4 @@
+import { markServiceCodeImported } from "./imported-code.js";
 import { existsSync, statSync } from "node:fs";
 import { relative } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -46,6 +47,7 @@ export async function loadServiceFactory(file: string, want: WantedEntity): Prom
   }
   let loaded: Record<string, unknown>;
   try {
+    markServiceCodeImported();
     loaded = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
     const e = error as NodeJS.ErrnoException;

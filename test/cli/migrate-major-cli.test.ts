@@ -23,7 +23,7 @@ let dir: string;
 let service: string;
 
 function run(args: readonly string[]): { status: number; stdout: string; stderr: string; json: Record<string, unknown> } {
-  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "protocache.mjs"), ...args], { cwd: repoRoot, encoding: "utf8", env: { ...process.env, REDIS_URL: inject("redisUrl") } });
+  const r = spawnSync(process.execPath, [join(repoRoot, "bin", "protocache.mjs"), ...args], { cwd: repoRoot, encoding: "utf8", timeout: 120_000, env: { ...process.env, REDIS_URL: inject("redisUrl") } });
   let json: Record<string, unknown> = {};
   try {
     json = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -51,6 +51,8 @@ export const userCache = defineUserCache({
   await build({ entryPoints: [source], outfile: service, bundle: true, format: "esm", platform: "node", packages: "external", logLevel: "silent" });
   writeFileSync(join(dir, "empty.js"), "export const answer = 42;\n");
   writeFileSync(join(dir, "throws.js"), 'throw new Error("no config");\n');
+  // An entry point passed by mistake: it starts a server (a handle that would keep a process alive) and exports no factory.
+  writeFileSync(join(dir, "entry.js"), 'import { createServer } from "node:http";\ncreateServer().listen(0);\nsetInterval(() => {}, 1000);\n');
   writeFileSync(join(dir, "imports-missing.js"), 'export * from "./generated/acme/user/v2/user.cache.js";\n');
   const stale = { typeName: "acme.user.v2.User", major: 2, current: { schemaId: 0x12345678, revision: 1 } };
   writeFileSync(join(dir, "stale.js"), `export const userCache = Object.assign(() => {}, { [Symbol.for("protocache.factoryEntity")]: ${JSON.stringify(stale)} });\n`);
@@ -107,7 +109,7 @@ describe("protocache migrate --from-major (a whole previous major, by the servic
     expect(current.stdout).not.toMatch(/protocache migrate|migrate them|move them/);
   });
 
-  it("without --module, with a module that is missing, TypeScript, unbuilt, throwing, exporting no factory of the entity, or compiled from other schemas: exit 2 with one line saying what to build or export", () => {
+  it("without --module, with a module that is missing, TypeScript, unbuilt, throwing, exporting no factory of the entity (an entry point that starts a server included: the command still exits), or compiled from other schemas: exit 2 with one line saying what to build or export", () => {
     const cases: [string[], RegExp][] = [
       [[], /moving acme\.user\.v1\.User entries into acme\.user\.v2\.User runs the service's typed fromPrevious: pass --module <the service's compiled JavaScript module that exports the factory defineUserCache returns> \(build the service first/],
       [["--module", join(dir, "dist", "caches.js")], /--module .*dist\/caches\.js: no such file\. --module takes the service's compiled JavaScript module .*build the service first/],
@@ -115,6 +117,7 @@ describe("protocache migrate --from-major (a whole previous major, by the servic
       [["--module", join(dir, "imports-missing.js")], /--module .*imports-missing\.js cannot be loaded: .*build the service first/],
       [["--module", join(dir, "throws.js")], /--module .*throws\.js threw while loading: no config/],
       [["--module", join(dir, "empty.js")], /--module .*empty\.js exports no accessor factory of acme\.user\.v2\.User \(factories it exports: none\): export the one defineUserCache returns, e\.g\. `export const userCache = defineUserCache\(\{ \.\.\. \}\)`/],
+      [["--module", join(dir, "entry.js")], /--module .*entry\.js exports no accessor factory of acme\.user\.v2\.User/],
       [["--module", join(dir, "stale.js")], /--module .*stale\.js was compiled from other schemas: its acme\.user\.v2\.User writes r1 \(0x12345678\), proto\/ holds r1 \(0x[0-9a-f]{8}\): run npm run gen and rebuild the service/],
     ];
     for (const [extra, message] of cases) {
