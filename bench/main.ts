@@ -62,7 +62,9 @@ async function onRedis<T>(work: (url: string) => Promise<T>, own = false): Promi
 }
 
 const fxs = (): Fixture<unknown>[] => fixtures() as unknown as Fixture<unknown>[];
-const say = (text: string): void => console.error(text);
+const started = performance.now();
+/** Progress on stderr, with the seconds since the run started. */
+const say = (text: string): void => console.error(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}`);
 
 const suites: Suite[] = [
   {
@@ -175,14 +177,14 @@ const suites: Suite[] = [
         const samples = pick(2000, 500);
         say(`l1: invalidation latency, ${samples} writes by another connection …`);
         out.push(...(await invalidationLatencyCases(url, samples)));
-        const entries = pick(10_000, 2000);
+        const entries = pick(20_000, 2000);
         say(`l1: heap bytes per entry, ${entries / 1000}k entries (own process, --expose-gc) …`);
         out.push(...childSuite("l1-heap", [url, String(entries)], ["--expose-gc"]));
         return out;
       });
       say("l1: hit rate, TinyLfuMap vs lru-cache on a Zipf stream …");
       rows.push(...l1HitRateCases({ reads: pick(1_000_000, 100_000) }));
-      const tracked = pick(50_000, 10_000);
+      const tracked = pick(100_000, 10_000);
       say(`l1: server-side cost of per-key and BCAST tracking, ${tracked / 1000}k keys (fresh servers) …`);
       rows.push(...(await trackingCostCases(tracked)));
       return rows;
@@ -194,7 +196,7 @@ const suites: Suite[] = [
       onRedis(async (url) => {
         say("tags: hits of tagged vs untagged entries (L1, Redis), getOrSet with the invalidation option vs without, 64 concurrent callers …");
         const rows = await tagHitCases(url, fxs(), throughput);
-        const big = pick(200_000, 20_000);
+        const big = pick(1_000_000, 20_000);
         say(`tags: invalidateTags and clear() over ${big.toLocaleString("en")} entries vs 10 …`);
         rows.push(...(await invalidationScaleCases(url, fxs()[0] as Fixture<unknown>, big, pick(100, 20))));
         return rows;
@@ -226,7 +228,7 @@ const suites: Suite[] = [
     name: "gen",
     run: async () => {
       say("gen …");
-      return genCases(pick(5, 2));
+      return genCases(pick(5, 1));
     },
   },
 ];
@@ -235,7 +237,6 @@ if (only !== undefined) {
   const unknown = only.filter((name) => !suites.some((s) => s.name === name));
   if (unknown.length > 0) throw new Error(`unknown suite(s): ${unknown.join(", ")}; suites: ${suites.map((s) => s.name).join(", ")}`);
 }
-const started = performance.now();
 const loadAtStart = loadavg();
 const rows: BenchRow[] = [];
 const times: SuiteTime[] = [];
