@@ -37,6 +37,8 @@ export interface BenchRow {
   readonly pass: boolean;
   /** Human-readable measurements behind the ratio (medians). */
   readonly detail: string;
+  /** The suite that measured it (set by bench/main.ts). */
+  readonly suite?: string;
 }
 
 /** Checks a ratio against its goal. */
@@ -90,6 +92,11 @@ export interface MicroOptions {
   readonly batch: number;
 }
 
+/** Warm-up per task: up to 100 ms before the first round (the JIT), 20 ms before the others (caches, after the other tasks ran). */
+function warmupMs(round: number, timeMs: number): number {
+  return Math.min(round === 0 ? 100 : 20, timeMs);
+}
+
 /**
  * Times `subject` and `baseline` side by side: each round runs both (order
  * alternating) with tinybench, warm-up included; the result is the median
@@ -103,7 +110,7 @@ export function compareMicro(subject: () => unknown, baseline: () => unknown, op
     for (let i = 0; i < options.batch; i++) fn();
   };
   for (let round = 0; round < options.rounds; round++) {
-    const bench = new Bench({ time: options.timeMs, warmup: true, warmupTime: Math.min(100, options.timeMs) });
+    const bench = new Bench({ time: options.timeMs, warmup: true, warmupTime: warmupMs(round, options.timeMs) });
     const order = round % 2 === 0 ? (["subject", "baseline"] as const) : (["baseline", "subject"] as const);
     for (const name of order) bench.add(name, loop(name === "subject" ? subject : baseline));
     bench.runSync();
@@ -119,6 +126,37 @@ export function compareMicro(subject: () => unknown, baseline: () => unknown, op
     ratios.push(ns("subject") / ns("baseline"));
   }
   return { subjectNs: median(subjectNs), baselineNs: median(baselineNs), ratios };
+}
+
+/**
+ * Times several contenders side by side: each round runs all of them (in
+ * rotating order) in one tinybench run, warm-up included. Returns, per
+ * contender, the mean ns per call of each round, so that a ratio can be
+ * taken per round (two numbers measured moments apart) and its median
+ * reported. One subject compared with several baselines this way is timed
+ * once per round, not once per baseline.
+ */
+export function compareMicroMany(contenders: Readonly<Record<string, () => unknown>>, options: MicroOptions): Map<string, number[]> {
+  const names = Object.keys(contenders);
+  const perRound = new Map<string, number[]>(names.map((n) => [n, []]));
+  const loop = (fn: () => unknown) => () => {
+    for (let i = 0; i < options.batch; i++) fn();
+  };
+  for (let round = 0; round < options.rounds; round++) {
+    const bench = new Bench({ time: options.timeMs, warmup: true, warmupTime: warmupMs(round, options.timeMs) });
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + round) % names.length] as string;
+      bench.add(name, loop(contenders[name] as () => unknown));
+    }
+    bench.runSync();
+    for (const name of names) {
+      const result = bench.getTask(name)?.result;
+      if (result === undefined || !("latency" in result)) throw new Error(`benchmark task ${name} did not complete`);
+      // The mean, not the median: garbage collection is part of a codec's cost.
+      perRound.get(name)?.push((result.latency.mean * 1e6) / options.batch);
+    }
+  }
+  return perRound;
 }
 
 /**

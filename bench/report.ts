@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { basename } from "node:path";
+import { basename, join } from "node:path";
 import { goalText, type BenchRow } from "./harness.js";
 
 const header = ["case", "entity", "ratio", "target", "pass", "measured (medians)"];
@@ -44,20 +44,74 @@ export function environment(command = "npm run bench"): Record<string, string> {
   };
 }
 
+/** How long one suite took in a run. */
+export interface SuiteTime {
+  readonly suite: string;
+  readonly seconds: number;
+  readonly rows: number;
+}
+
+/** What `writeResults` needs besides the rows. */
+export interface RunInfo {
+  readonly times: readonly SuiteTime[];
+  readonly totalSeconds: number;
+  /** `os.loadavg()` (1, 5, 15 minutes) when the run started and ended. */
+  readonly loadAtStart: readonly number[];
+  readonly loadAtEnd: readonly number[];
+  readonly quick: boolean;
+  /** The suites `--only` named; undefined for a full run. */
+  readonly only: readonly string[] | undefined;
+  readonly benchDir: string;
+  readonly docPath: string;
+}
+
+/** Suites with a section of their own in docs/benchmarks.md (between `<!-- bench:<suite>:start -->` and its end marker); the others' rows make the main table. */
+export const sectionSuites = ["loading", "l1", "tags", "json"] as const;
+
 /**
- * Writes `jsonPath` and replaces a generated section of docs/benchmarks.md,
- * keeping the prose around it: the full run's (between `<!-- bench:start -->`
- * and `<!-- bench:end -->`), or one suite's run by itself (`section`, between
- * `<!-- bench:<section>:start -->` and its end marker, with that suite's command).
+ * Writes a run's results. Every run writes bench/.work-results.json
+ * (ignored by git). A full run (not `--quick`, no `--only`) writes every
+ * generated table of docs/benchmarks.md: the main one (bench/results.json)
+ * and each section suite's (bench/results-<suite>.json), all with the date
+ * and the command. An `--only` run writes the sections of the section
+ * suites it ran; the main table only changes with a full run.
  */
-export function writeReport(rows: readonly BenchRow[], jsonPath: string, mdPath: string, section?: string): void {
+export function writeResults(rows: readonly BenchRow[], run: RunInfo): void {
+  writeFileSync(join(run.benchDir, ".work-results.json"), `${JSON.stringify(rows, null, 2)}\n`);
+  if (run.quick) return;
+  const command = run.only === undefined ? "npm run bench" : `npm run bench -- --only=${run.only.join(",")}`;
+  const load = (l: readonly number[]): string => l.map((v) => v.toFixed(2)).join(", ");
+  const timeOf = (suite: string): SuiteTime | undefined => run.times.find((t) => t.suite === suite);
+  const took = (suite: string): string => `${(timeOf(suite)?.seconds ?? 0).toFixed(0)} s`;
+  for (const section of sectionSuites) {
+    if (timeOf(section) === undefined) continue;
+    const note = run.only === undefined ? `This suite took ${took(section)} of the full run's ${run.totalSeconds.toFixed(0)} s.` : `This suite took ${took(section)}; load average (1, 5, 15 min) ${load(run.loadAtStart)} at the start, ${load(run.loadAtEnd)} at the end.`;
+    writeReport(rows.filter((r) => r.suite === section), join(run.benchDir, `results-${section}.json`), run.docPath, command, note, section);
+  }
+  if (run.only !== undefined) return;
+  const main = rows.filter((r) => !(sectionSuites as readonly string[]).includes(r.suite ?? ""));
+  const note = [
+    `The whole run (every table in this file) took ${run.totalSeconds.toFixed(0)} s: ${run.times.map((t) => `${t.suite} ${t.seconds.toFixed(0)} s`).join(", ")}.`,
+    `Load average (1, 5, 15 min) ${load(run.loadAtStart)} at the start, ${load(run.loadAtEnd)} at the end (2 cores).`,
+  ].join(" ");
+  writeReport(main, join(run.benchDir, "results.json"), run.docPath, command, note, undefined, run.times);
+}
+
+/**
+ * Writes `jsonPath` and replaces a generated table of docs/benchmarks.md,
+ * keeping the prose around it: the main one (between `<!-- bench:start -->`
+ * and `<!-- bench:end -->`), or one suite's (`section`, between
+ * `<!-- bench:<section>:start -->` and its end marker).
+ */
+function writeReport(rows: readonly BenchRow[], jsonPath: string, mdPath: string, command: string, note: string, section?: string, times?: readonly SuiteTime[]): void {
   const start = section === undefined ? "<!-- bench:start -->" : `<!-- bench:${section}:start -->`;
   const end = section === undefined ? "<!-- bench:end -->" : `<!-- bench:${section}:end -->`;
-  const env = environment(section === undefined ? "npm run bench" : `npm run bench -- --only=${section}`);
-  const json = rows.map((r) => ({ case: r.case, entity: r.entity, subject: r.subject, baseline: r.baseline, ratio: Number(r.ratio.toFixed(4)), target: goalText(r.goal), pass: r.pass, measured: r.detail }));
-  writeFileSync(jsonPath, `${JSON.stringify({ environment: env, results: json }, null, 2)}\n`);
+  const env = environment(command);
+  const json = rows.map((r) => ({ suite: r.suite, case: r.case, entity: r.entity, subject: r.subject, baseline: r.baseline, ratio: Number(r.ratio.toFixed(4)), target: goalText(r.goal), pass: r.pass, measured: r.detail }));
+  const timing = times?.map((t) => ({ suite: t.suite, seconds: Number(t.seconds.toFixed(1)), rows: t.rows }));
+  writeFileSync(jsonPath, `${JSON.stringify({ environment: env, ...(timing === undefined ? {} : { suites: timing }), results: json }, null, 2)}\n`);
   const table = [
-    `Measured ${env["date"]?.slice(0, 10)} with \`${env["command"]}\` on Node ${env["node"]}, ${env["redis"]}, ${env["cpu"]}.`,
+    `Measured ${env["date"]?.slice(0, 10)} with \`${env["command"]}\` on Node ${env["node"]}, ${env["redis"]}, ${env["cpu"]}. ${note}`,
     "",
     `| ${header.join(" | ")} |`,
     `| ${header.map(() => "---").join(" | ")} |`,

@@ -39,8 +39,8 @@ export async function clientSettingsCases(clients: Readonly<Record<keyof typeof 
     contenders[`${c.name}: accessor`] = (k, i) => (i % 2 === 0 ? cache.set(valueOf(k, i)) : cache.get(valueOf(k, i) as never));
     mgets[c.name] = () => c.store.getMany(mgetKeys);
   }
-  const results = await compareThroughput(contenders, { ...options, warmupMs: 300 });
-  const many = await compareThroughput(mgets, { ...options, concurrency: 8, warmupMs: 300 });
+  const results = await compareThroughput(contenders, options);
+  const many = await compareThroughput(mgets, { ...options, concurrency: 8 });
   const n = settingNames;
   return [
     ratioRow(results, `${n.nodeRedisOff}: raw`, `${n.nodeRedis}: raw`, "node-redis 1:1 SET/GET: timeout 0 vs default timeout", fx.name, atLeast(1.3)),

@@ -27,7 +27,8 @@ export async function writeBackCases(url: string, options: MigrationBenchOptions
   const redis = new Redis(url);
   const store = new RedisStore(redis);
   const ids = Array.from({ length: options.entries }, (_, i) => ({ id: `u${i}` }));
-  const entry = userR1Entry({ id: "u", name: "Ada", email: "ada@example.com" });
+  // Each entry holds its own key's id: a value whose key fields name another key is refused on read (key_mismatch), never written back.
+  const entries = ids.map(({ id }) => userR1Entry({ id, name: "Ada", email: "ada@example.com" }));
   const times: Record<string, number[]> = { "first:on": [], "first:off": [], "four:on": [], "four:off": [], "reads:on": [], "reads:off": [] };
   try {
     for (let round = 0; round < options.rounds; round++) {
@@ -36,7 +37,7 @@ export async function writeBackCases(url: string, options: MigrationBenchOptions
           const prefix = `bench:wb:${round}:${passes}:${mode}:`;
           for (let i = 0; i < ids.length; i += 1000) {
             const p = redis.pipeline();
-            for (const { id } of ids.slice(i, i + 1000)) p.set(`${prefix}user:v1:${id}`, entry, "EX", 3600);
+            for (let j = i; j < Math.min(ids.length, i + 1000); j++) p.set(`${prefix}user:v1:${ids[j]?.id}`, entries[j] as Buffer, "EX", 3600);
             await p.exec();
           }
           const users = userCache(store, { prefix, writeBack: mode === "on", deadlineMs: 0 });
@@ -45,8 +46,11 @@ export async function writeBackCases(url: string, options: MigrationBenchOptions
             for (let i = 0; i < ids.length; i += 100) await users.getMany(ids.slice(i, i + 100));
           }
           if (passes === 1) times[`reads:${mode}`]?.push(performance.now() - start);
+          if (passes === 1 && users.stats().reads.upgraded !== ids.length) throw new Error(`writeBack bench: ${users.stats().reads.upgraded} of ${ids.length} entries read as upgraded (reads: ${JSON.stringify(users.stats().reads)})`);
           if (mode === "on") {
-            while (users.stats().writes.written_back + users.stats().writes.write_back_skipped < ids.length) await new Promise((r) => setImmediate(r));
+            const settled = (): number => users.stats().writes.written_back + users.stats().writes.write_back_skipped + users.stats().writes.write_back_error;
+            while (settled() < ids.length) await new Promise((r) => setImmediate(r));
+            if (users.stats().writes.write_back_error > 0) throw new Error(`writeBack bench: ${users.stats().writes.write_back_error} write-backs failed`);
           }
           times[`${passes === 1 ? "first" : "four"}:${mode}`]?.push(performance.now() - start);
           await redis.eval("for _, k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('UNLINK', k) end", 0, `${prefix}*`);
@@ -84,7 +88,7 @@ export async function writeBackCases(url: string, options: MigrationBenchOptions
  * concurrent callers, each replacing its own key's value with the other
  * of two values. Skipped (no row) when no 8.4+ server can be had.
  */
-export async function compareCases(options: { rounds: number; timeMs: number }): Promise<BenchRow[]> {
+export async function compareCases(options: { rounds: number; timeMs: number; warmupMs: number }): Promise<BenchRow[]> {
   const found = redis8Server();
   if ("reason" in found) {
     console.error(`compare: skipped, ${found.reason}`);
@@ -108,7 +112,7 @@ export async function compareCases(options: { rounds: number; timeMs: number }):
         ifeq: (c, i) => ifeq.replaceIfEqual(`cas:ifeq:${c}`, i % 2 === 0 ? a : b, i % 2 === 0 ? b : a),
         lua: (c, i) => lua.replaceIfEqual(`cas:lua:${c}`, i % 2 === 0 ? a : b, i % 2 === 0 ? b : a),
       },
-      { rounds: options.rounds, timeMs: options.timeMs, concurrency: 64, warmupMs: 200 },
+      { ...options, concurrency: 64 },
     );
     const s = median(results.get("ifeq") ?? []);
     const l = median(results.get("lua") ?? []);

@@ -256,7 +256,7 @@ export async function censusCases(url: string, options: OpsOptions): Promise<Ben
  * and duration still reported) vs without a sink, on Redis (64 callers)
  * and without I/O (MemoryStore, one caller: the upper bound).
  */
-export async function metricsCases(url: string, rounds: number, timeMs: number): Promise<BenchRow[]> {
+export async function metricsCases(url: string, options: { readonly rounds: number; readonly timeMs: number; readonly warmupMs: number }): Promise<BenchRow[]> {
   const redis = new Redis(url);
   const rows: BenchRow[] = [];
   const user = (id: string): User => ({ id, name: "ada", email: "ada@example.com", fullName: "Ada", verified: true, locale: "en-GB" });
@@ -268,7 +268,7 @@ export async function metricsCases(url: string, rounds: number, timeMs: number):
       for (let i = 0; i < 64; i++) await plain.set(user(String(i)));
       for (const op of ["get", "set"] as const) {
         const run = (cache: typeof plain) => (op === "get" ? (c: number) => cache.get({ id: String(c) }) : (c: number) => cache.set(user(String(c))));
-        const results = await compareThroughput({ sink: run(sinked), durations: run(timedSink), none: run(plain) }, { rounds, timeMs, concurrency, warmupMs: 300 });
+        const results = await compareThroughput({ sink: run(sinked), durations: run(timedSink), none: run(plain) }, { ...options, concurrency });
         rows.push(ratioRow(results, "sink", "none", `accessor ${op} with a no-op metrics sink (counts) vs none (${label})`, "user", atLeast(0.97)));
         rows.push(ratioRow(results, "durations", "none", `accessor ${op} with a no-op sink taking durations too (two clock reads per call) vs none (${label})`, "user", atLeast(0.97)));
       }

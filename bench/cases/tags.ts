@@ -64,7 +64,7 @@ export async function tagHitCases(url: string, list: readonly Fixture<unknown>[]
         "getOrSet hit, no invalidation option": (k, i) => plain.getOrSet(fieldsOf(k, i) as never, loader as never),
       };
       const before = { u: untagged.l1.stats().l1.miss, t: tagged.l1.stats().l1.miss, inv: tagged.redis.stats().invalidation.invalidated };
-      const results = await compareThroughput(contenders, { ...options, warmupMs: 300, yieldBetween: true });
+      const results = await compareThroughput(contenders, { ...options, yieldBetween: true });
       if (untagged.l1.stats().l1.miss !== before.u || tagged.l1.stats().l1.miss !== before.t) throw new Error("tags bench: an L1 missed in the timed part");
       if (tagged.redis.stats().invalidation.invalidated !== before.inv) throw new Error("tags bench: a tagged entry was refused in the timed part");
       rows.push(ratioRow(results, "L1 hit, 2 tags", "L1 hit, untagged", "L1 hit of an entry with 2 tags vs an untagged one (invalidation option on both, 64 callers)", fx.name, atLeast(0.8)));
