@@ -133,7 +133,7 @@ function printMigrate(r: MigrateReport, to: string, module: string | undefined):
   const c = r.counts;
   console.log(`${r.dryRun ? "dry run: " : ""}${r.match} → ${to}${module === undefined ? "" : ` (the service's ${module})`}: ${r.scanned} keys in ${(r.elapsedMs / 1000).toFixed(1)} s`);
   console.log(`  ${r.dryRun ? "would migrate" : "migrated"} ${c.migrated}, already ${r.mode === "major" ? "in the new major" : "current"} ${c.current}, skipped ${c.skipped}, failed ${c.failed}, gone meanwhile ${c.gone}`);
-  for (const [reason, n] of Object.entries(r.reasons)) console.log(`  ${reason}: ${n}${r.examples[reason] === undefined ? "" : ` (e.g. ${r.examples[reason]?.slice(0, 3).join(", ")})`}`);
+  for (const [reason, n] of Object.entries(r.reasons)) console.log(`  ${reason}: ${n}${(r.examples[reason]?.length ?? 0) === 0 ? "" : ` (e.g. ${r.examples[reason]?.slice(0, 3).join(", ")})`}`);
   if (r.rescans + r.retries > 0) console.log(`  servers walked again after a restart: ${r.rescans}, batches retried: ${r.retries}`);
   if (r.unreadableKeys > 0) console.log(`  keys with names that are not UTF-8, left alone: ${r.unreadableKeys}`);
 }

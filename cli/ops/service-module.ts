@@ -23,7 +23,7 @@ export interface WantedEntity {
   readonly gen: string;
 }
 
-const build = "build the service first (e.g. `npx tsc`; its imports, the generated modules among them, must be compiled too)";
+const build = "build the service first (its build script, e.g. `npx tsc -p tsconfig.json`; its imports, the generated modules among them, must be compiled too)";
 
 /**
  * Loads a service's compiled module (`--module`) and finds among its exports
