@@ -116,7 +116,7 @@ function targetOf(schemas: ProjectSchemas, o: MigrateCommandOptions): { locked: 
   }
   if (o.module === undefined) {
     throw new UsageError(
-      `moving ${successor.from.message} entries into ${successor.locked.current.message} runs the service's typed fromPrevious: pass --module <the service's compiled JavaScript module that exports the factory define${successor.locked.model.message.name}Cache returns> (build the service first, e.g. npx tsc)`,
+      `moving ${successor.from.message} entries into ${successor.locked.current.message} runs the service's typed fromPrevious: pass --module <the service's compiled JavaScript module that exports the factory define${successor.locked.model.message.name}Cache returns> (build the service first, e.g. npx tsc -p tsconfig.json)`,
     );
   }
   return { locked: successor.locked, from: successor.from };
