@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { buildCacheDir } from "./build-cache.js";
 import { repoRoot } from "./project.js";
 
 /**
@@ -35,11 +36,42 @@ export function okWith(extra: NodeJS.ProcessEnv, cwd: string, command: string, .
   return r.stdout;
 }
 
-/** Builds the two packages (scripts/build.mjs) and packs them into `packs` (npm pack). */
+/**
+ * Builds the two packages (scripts/build.mjs) and packs them into `packs`
+ * (npm pack). The build rewrites the repository's dist/, which the consumer
+ * test files share: one at a time, under a lock every test process sees (a
+ * directory made atomically), or one file's build deletes what another is
+ * packing.
+ */
 export function packPackages(packs: string): void {
-  ok(repoRoot, process.execPath, join(repoRoot, "scripts", "build.mjs"));
-  mkdirSync(packs, { recursive: true });
-  ok(repoRoot, "npm", "pack", "./dist/protocache", "./dist/protocache-gen", "--pack-destination", packs);
+  withDistLock(() => {
+    ok(repoRoot, process.execPath, join(repoRoot, "scripts", "build.mjs"));
+    mkdirSync(packs, { recursive: true });
+    ok(repoRoot, "npm", "pack", "./dist/protocache", "./dist/protocache-gen", "--pack-destination", packs);
+  });
+}
+
+/** Runs `work` holding the dist/ lock; a lock older than 10 minutes (its holder died) is taken over. */
+function withDistLock(work: () => void): void {
+  const lock = join(buildCacheDir, "dist.lock");
+  mkdirSync(buildCacheDir, { recursive: true });
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
+      else Atomics.wait(wait, 0, 0, 200);
+    }
+  }
+  try {
+    work();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /**
