@@ -1,0 +1,49 @@
+// `node --import tsx bench/l1-floor.ts`: what an L1 hit costs against a
+// Map.get of the same objects, and how much of it a key built per call and
+// a promise per call take (docs/l1.md "Past the floor"): synchronous loops
+// over 1024 held User values (MemoryStore, tracking always live), 15
+// interleaved rounds of 200 ms, medians per call.
+import { createEntityCache } from "../src/accessor/entity-cache.js";
+import { internalsOf } from "../src/accessor/internals.js";
+import { MemoryStore } from "../src/stores/memory/memory-store.js";
+import { compareMicro } from "./harness.js";
+import { fixtures } from "./fixtures.js";
+
+const [user] = fixtures();
+if (user === undefined) throw new Error("no fixture");
+const cache = createEntityCache(user.entity, new MemoryStore(), { ttlSeconds: 3600, l1: { maxEntries: 100_000, maxBytes: 256 << 20, ttlSeconds: 3600 } });
+const l1 = internalsOf(cache)?.l1;
+if (l1 === undefined) throw new Error("no L1");
+const fields: { id: string }[] = [];
+const keys: string[] = [];
+const map = new Map<string, unknown>();
+for (let i = 0; i < 1024; i++) {
+  const f = { id: `u-${i}` };
+  fields.push(f);
+  await cache.set({ ...(user.value as object), id: f.id } as never);
+  const held = await cache.get(f as never);
+  keys.push(cache.keyOf(f as never));
+  map.set(cache.keyOf(f as never), held);
+}
+let i = 0;
+const options = { rounds: 15, timeMs: 200, batch: 100 };
+const floor = (): unknown => map.get(keys[i++ & 1023] as string);
+const cases: [string, () => unknown][] = [
+  ["L1 read by a key built beforehand (a handle per key: no key building, no promise)", () => l1.get(keys[i++ & 1023] as string)?.value],
+  ["L1 read, key built from the fields per call (no promise)", () => l1.get(cache.keyOf(fields[i++ & 1023] as never))?.value],
+];
+for (const [name, run] of cases) {
+  const r = compareMicro(run, floor, options);
+  console.log(`${name}: ${r.subjectNs.toFixed(0)} ns vs Map.get ${r.baselineNs.toFixed(0)} ns (${(r.baselineNs / r.subjectNs).toFixed(2)}×)`);
+}
+
+const parts: [string, () => unknown][] = [
+  ["key built from the fields (keyOf) alone", () => cache.keyOf(fields[i++ & 1023] as never)],
+  ["Map.get by a key built per call (keyOf)", () => map.get(cache.keyOf(fields[i++ & 1023] as never))],
+  ["Map.get by a key concatenated per call (base + id, unchecked)", () => map.get("user:v1:" + (fields[i++ & 1023] as { id: string }).id)],
+];
+for (const [name, run] of parts) {
+  const r = compareMicro(run, floor, options);
+  console.log(`${name}: ${r.subjectNs.toFixed(0)} ns vs Map.get ${r.baselineNs.toFixed(0)} ns`);
+}
+await cache.close();
