@@ -66,7 +66,7 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     prefix: string,
     private readonly settings: L1Settings,
     private readonly count: (counter: L1Counter) => void,
-    /** The L1's clock, in milliseconds: monotonic by default (src/clock.ts), so that no wall-clock step extends a hold. */
+    /** The L1's clock, in milliseconds: by default one that never goes back (src/clock.ts), so that no wall-clock step back extends a hold. */
     private readonly now: () => number = monotonicNow,
   ) {
     this.map = new TinyLfuMap<S>(settings, () => count("eviction"));
