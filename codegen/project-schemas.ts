@@ -42,21 +42,26 @@ export async function loadLockRevisions(root: string): Promise<{ config: GenConf
   return { config, lock: revisionsOf(await readLock(config.root, config.lockFile)) };
 }
 
-/**
- * The entities declared in proto/ now, by full message name (compiled with
- * buf, nothing else checked): what `retire` must not retire.
- */
-export async function entityMessagesInProto(root: string): Promise<ReadonlySet<string>> {
+/** proto/ compiled with buf (no lint, no code generation) and its entities collected; a GenErrors when it does not compile. */
+async function compiledEntities(root: string): Promise<{ config: GenConfig; set: ReturnType<typeof collectEntities> }> {
   const config = await loadConfig(root);
   findBuf();
   const workspace = assembleWorkspace(config.root, config.protoDir);
   try {
     const built = await runBuf(["build", "-o", "-"], workspace.dir);
     if (built.code !== 0) throw new GenErrors(parseBufDiagnostics("compile", built.stderr || built.stdout.toString()));
-    return new Set(collectEntities(parseImage(built.stdout, config.protoDir)).entities.map((e) => e.message.typeName));
+    return { config, set: collectEntities(parseImage(built.stdout, config.protoDir)) };
   } finally {
     workspace.dispose();
   }
+}
+
+/**
+ * The entities declared in proto/ now, by full message name (compiled with
+ * buf, nothing else checked): what `retire` must not retire.
+ */
+export async function entityMessagesInProto(root: string): Promise<ReadonlySet<string>> {
+  return new Set((await compiledEntities(root)).set.entities.map((e) => e.message.typeName));
 }
 
 /**
@@ -66,29 +71,19 @@ export async function entityMessagesInProto(root: string): Promise<ReadonlySet<s
  * gen first: operations work on what was locked).
  */
 export async function loadProjectSchemas(root: string): Promise<ProjectSchemas> {
-  const config = await loadConfig(root);
-  findBuf();
-  const workspace = assembleWorkspace(config.root, config.protoDir);
-  try {
-    const built = await runBuf(["build", "-o", "-"], workspace.dir);
-    if (built.code !== 0) throw new GenErrors(parseBufDiagnostics("compile", built.stderr || built.stdout.toString()));
-    const image = parseImage(built.stdout, config.protoDir);
-    const set = collectEntities(image);
-    if (set.errors.length > 0) throw new GenErrors(set.errors);
-    const lock = revisionsOf(await readLock(config.root, config.lockFile));
-    // An example (`example: true`) is never locked: its one revision is what gen generates for it.
-    for (const model of set.entities.filter((e) => e.example)) lock.push(exampleRevision(model));
-    const entities = set.entities.map((model): LockedEntity => {
-      const id = schemaIdOf(model.message);
-      const current = lock.find((r) => r.id === id);
-      if (current === undefined) {
-        throw new GenError("config", `${model.message.typeName} in ${config.protoDir}/ is not in ${config.lockFile} yet: run ${config.commands.gen} first`, { file: config.lockFile });
-      }
-      const revisions = lock.filter((r) => r.message === current.message).sort((a, b) => a.revision - b.revision);
-      return { model, entity: model.key.entity, current, revisions };
-    });
-    return { config, lock, entities, defaults: set.defaults };
-  } finally {
-    workspace.dispose();
-  }
+  const { config, set } = await compiledEntities(root);
+  if (set.errors.length > 0) throw new GenErrors(set.errors);
+  const lock = revisionsOf(await readLock(config.root, config.lockFile));
+  // An example (`example: true`) is never locked: its one revision is what gen generates for it.
+  for (const model of set.entities.filter((e) => e.example)) lock.push(exampleRevision(model));
+  const entities = set.entities.map((model): LockedEntity => {
+    const id = schemaIdOf(model.message);
+    const current = lock.find((r) => r.id === id);
+    if (current === undefined) {
+      throw new GenError("config", `${model.message.typeName} in ${config.protoDir}/ is not in ${config.lockFile} yet: run ${config.commands.gen} first`, { file: config.lockFile });
+    }
+    const revisions = lock.filter((r) => r.message === current.message).sort((a, b) => a.revision - b.revision);
+    return { model, entity: model.key.entity, current, revisions };
+  });
+  return { config, lock, entities, defaults: set.defaults };
 }
