@@ -36,7 +36,7 @@ describe("loading cache across processes", () => {
   const redis = new Redis(inject("redisUrl"), { maxRetriesPerRequest: 1 });
   afterAll(() => redis.disconnect());
 
-  it("4 processes × 50 callers of one cold key: the loader runs once in all, every caller gets that one value", async () => {
+  it("4 processes × 50 callers of one cold key: the loader runs once in all, every caller gets that one value, a lease was taken and none timed out", async () => {
     const prefix = uniquePrefix();
     // A lease that outlives the load (300 ms) on a saturated machine too: a lease of 1 s expired mid-load there, and a
     // second process loaded. (Leases that do expire are the next test's.)
@@ -47,7 +47,10 @@ describe("loading cache across processes", () => {
     const names = new Set(results.flatMap((r) => (r.at(-1)?.["names"] as string[]) ?? []));
     expect(names.size, printed).toBe(1);
     const loads = results.map((r) => r.at(-1)?.["loads"] as Record<string, number>);
-    expect(loads.reduce((n, l) => n + (l["lease_acquired"] ?? 0), 0)).toBe(1);
+    // At least one lease was taken. A process whose read missed before the load's write can take the lease after the
+    // loader's process released it (on a busy machine it did, twice in one run): it reads the key again first and
+    // serves what it finds, so the loader still ran once (asserted above).
+    expect(loads.reduce((n, l) => n + (l["lease_acquired"] ?? 0), 0)).toBeGreaterThanOrEqual(1);
     expect(loads.reduce((n, l) => n + (l["lease_timeout"] ?? 0), 0)).toBe(0);
   });
 
