@@ -110,3 +110,25 @@ export function writeTag(tag: number): string {
 export function isPackable(kind: ValueKind): boolean {
   return kind.kind === "scalar" && kind.scalar.wire !== Wire.Len;
 }
+
+/**
+ * Condition under which an implicit-presence value `v` is written: not its
+ * zero value (-0 in float and double fields is written: presence is decided
+ * on the bit pattern). `bytes: "unchecked"` for writers that meet a bytes
+ * field before its type is checked (the JSON writer): anything that is not a
+ * Uint8Array is "present", so that the check that follows refuses it.
+ */
+export function presentCondition(kind: ValueKind, v: string, bytes: "checked" | "unchecked" = "checked"): string {
+  if (kind.kind !== "scalar") return `${v} !== undefined`;
+  switch (kind.scalar.write) {
+    case "bytes":
+      return bytes === "checked" ? `${v}.length !== 0` : `!(${v} instanceof Uint8Array) || ${v}.length !== 0`;
+    case "bool":
+      return `${v} !== false`;
+    case "double":
+    case "float":
+      return `${v} !== 0 || 1 / ${v} < 0`;
+    default:
+      return `${v} !== ${kind.scalar.zero}`;
+  }
+}

@@ -1,5 +1,5 @@
 import type { DescField, DescMessage, DescOneof } from "@bufbuild/protobuf";
-import { runtimeSymbol, scalars, tagOf, valueKind, Wire, wireOf, writeTag, isPackable, type ScalarInfo, type ValueKind } from "./codec-kinds.js";
+import { presentCondition, runtimeSymbol, scalars, tagOf, valueKind, Wire, wireOf, writeTag, isPackable, type ScalarInfo, type ValueKind } from "./codec-kinds.js";
 import { encoderSymbol, oneofPropertyName, propertyName, tsTypeName } from "./naming.js";
 import type { GeneratedFile, Printable } from "./printer.js";
 
@@ -61,22 +61,6 @@ function inline(lines: Printable[][]): Printable[] {
   return lines.flatMap((line, i) => (i === 0 ? line : [" ", ...line]));
 }
 
-/** Condition under which an implicit-presence value is written (not its zero value; -0 is written). */
-function present(kind: ValueKind, v: string): string {
-  if (kind.kind !== "scalar") return `${v} !== undefined`;
-  switch (kind.scalar.write) {
-    case "bytes":
-      return `${v}.length !== 0`;
-    case "bool":
-      return `${v} !== false`;
-    case "double":
-    case "float":
-      return `${v} !== 0 || 1 / ${v} < 0`;
-    default:
-      return `${v} !== ${kind.scalar.zero}`;
-  }
-}
-
 /** Prints `encodeX`: fields in number order, each validated, then the kept unknown fields. */
 export function emitEncoder(f: GeneratedFile, message: DescMessage, type: Printable, members: readonly (DescField | DescOneof)[]): void {
   f.print(`/** Writes \`${message.typeName}\` as protobuf binary, fields in number order; a value that does not fit its field throws. */`);
@@ -118,9 +102,9 @@ function emitField(f: GeneratedFile, field: DescField): void {
   } else if (kind.scalar.write === "bytes") {
     // Checked before its length is read.
     f.print("  ", checkScalar(kind.scalar, v, "m", name));
-    f.print(`  if (${present(kind, v)}) { `, writeChecked(field.number, kind, v, "m", name), " }");
+    f.print(`  if (${presentCondition(kind, v)}) { `, writeChecked(field.number, kind, v, "m", name), " }");
   } else {
-    f.print(`  if (${present(kind, v)}) { `, inline(writeValue(field.number, kind, v, "m", name)), " }");
+    f.print(`  if (${presentCondition(kind, v)}) { `, inline(writeValue(field.number, kind, v, "m", name)), " }");
   }
 }
 

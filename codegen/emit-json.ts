@@ -1,5 +1,5 @@
 import { ScalarType, type DescEnum, type DescField, type DescMessage, type DescOneof } from "@bufbuild/protobuf";
-import { runtimeSymbol, valueKind, type ValueKind } from "./codec-kinds.js";
+import { presentCondition, runtimeSymbol, valueKind, type ValueKind } from "./codec-kinds.js";
 import { creatorSymbol, decoderSymbol, encoderSymbol, fromJsonSymbol, oneofPropertyName, propertyName, toJsonSymbol, tsTypeName, typeSymbol } from "./naming.js";
 import { inlineScalar } from "./json-inline.js";
 import type { GeneratedFile, Printable } from "./printer.js";
@@ -215,22 +215,6 @@ function writeValueLazily(f: GeneratedFile, field: DescField, kind: ValueKind, v
   return [...inline.check, ` ? ${inline.out} : `, writeValue(f, field, kind, v, at, step)];
 }
 
-/** Condition under which an implicit-presence scalar `v` is written without `emitDefaultValues`. */
-function notZero(kind: ValueKind, v: string): string {
-  if (kind.kind !== "scalar") return `${v} !== undefined`;
-  switch (kind.scalar.write) {
-    case "bytes":
-      return `!(${v} instanceof Uint8Array) || ${v}.length !== 0`;
-    case "bool":
-      return `${v} !== false`;
-    case "double":
-    case "float":
-      return `${v} !== 0 || 1 / ${v} < 0`;
-    default:
-      return `${v} !== ${kind.scalar.zero}`;
-  }
-}
-
 function emitToJson(f: GeneratedFile, message: DescMessage): void {
   const type = typeSymbol(message);
   const fields = [...message.fields].sort((a, b) => a.number - b.number);
@@ -305,7 +289,7 @@ function emitToJson(f: GeneratedFile, message: DescMessage): void {
     } else if (field.proto.proto3Optional || kind.kind !== "scalar") {
       f.print(`  if (${v} !== undefined) j[${key}] = `, writeValue(f, field, kind, v, "at", step), ";");
     } else {
-      f.print(`  if (d || ${notZero(kind, v)}) j[${key}] = `, writeValue(f, field, kind, v, "at", step), ";");
+      f.print(`  if (d || ${presentCondition(kind, v, "unchecked")}) j[${key}] = `, writeValue(f, field, kind, v, "at", step), ";");
     }
   }
   f.print("  return j;");
