@@ -1,9 +1,13 @@
 // `node --import tsx bench/l1-floor.ts`: what an L1 hit costs against a
-// Map.get of the same objects, and how much of it a key built per call and
-// a promise per call take (docs/l1.md "Past the floor"): synchronous loops
+// Map.get of the same objects, how much of it a key built per call takes,
+// and what the L1's clock costs (docs/l1.md "Past the floor", "The clock"):
+// synchronous loops
 // over 1024 held User values (MemoryStore, tracking always live), 15
 // interleaved rounds of 200 ms, medians per call.
 import { createEntityCache } from "../src/accessor/entity-cache.js";
+import { monotonicNow } from "../src/clock.js";
+import { L1 } from "../src/l1/l1.js";
+import { MemoryTracking } from "../src/stores/memory/memory-tracking.js";
 import { internalsOf } from "../src/accessor/internals.js";
 import { MemoryStore } from "../src/stores/memory/memory-store.js";
 import { compareMicro } from "./harness.js";
@@ -45,5 +49,21 @@ const parts: [string, () => unknown][] = [
 for (const [name, run] of parts) {
   const r = compareMicro(run, floor, options);
   console.log(`${name}: ${r.subjectNs.toFixed(0)} ns vs Map.get ${r.baselineNs.toFixed(0)} ns`);
+}
+
+// The L1's clock: the same held values in two bare L1s, one on the clock it uses (Date.now made never to go back),
+// one on performance.now(), read by keys built beforehand.
+const clocks: [string, () => number][] = [
+  ["monotonicNow (Date.now, never back)", monotonicNow],
+  ["performance.now()", () => performance.now()],
+];
+const l1s = clocks.map(([name, now]) => {
+  const bare = new L1<{ value: unknown }>("user:", { maxEntries: 100_000, maxBytes: 256 << 20, ttlMs: 3_600_000, values: "frozen", tracking: new MemoryTracking() }, () => undefined, now);
+  for (const key of keys) bare.end(bare.begin(key), { value: map.get(key) }, key, Infinity);
+  return [name, bare] as const;
+});
+for (const [name, bare] of l1s) {
+  const r = compareMicro(() => bare.get(keys[i++ & 1023] as string)?.value, floor, options);
+  console.log(`bare L1 read on ${name}: ${r.subjectNs.toFixed(0)} ns vs Map.get ${r.baselineNs.toFixed(0)} ns`);
 }
 await cache.close();
