@@ -33,8 +33,8 @@ let i = 0;
 const options = { rounds: 15, timeMs: 200, batch: 100 };
 const floor = (): unknown => map.get(keys[i++ & 1023] as string);
 const cases: [string, () => unknown][] = [
-  ["L1 read by a key built beforehand (a handle per key: no key building, no promise)", () => l1.get(keys[i++ & 1023] as string)?.value],
-  ["L1 read, key built from the fields per call (no promise)", () => l1.get(cache.keyOf(fields[i++ & 1023] as never))?.value],
+  ["L1 read by the id string the caller holds (no key building, no promise)", () => l1.get((fields[i++ & 1023] as { id: string }).id)?.value],
+  ["L1 read, id formatted and checked from the fields per call (no promise)", () => l1.get(user.entity.key(fields[i++ & 1023] as never))?.value],
 ];
 for (const [name, run] of cases) {
   const r = compareMicro(run, floor, options);
@@ -59,11 +59,14 @@ const clocks: [string, () => number][] = [
 ];
 const l1s = clocks.map(([name, now]) => {
   const bare = new L1<{ value: unknown }>("user:", { maxEntries: 100_000, maxBytes: 256 << 20, ttlMs: 3_600_000, values: "frozen", tracking: new MemoryTracking() }, () => undefined, now);
-  for (const key of keys) bare.end(bare.begin(key), { value: map.get(key) }, key, Infinity);
+  for (const [j, key] of keys.entries()) {
+    const id = (fields[j] as { id: string }).id;
+    bare.end(bare.begin(id), { value: map.get(key) }, id, Infinity);
+  }
   return [name, bare] as const;
 });
 for (const [name, bare] of l1s) {
-  const r = compareMicro(() => bare.get(keys[i++ & 1023] as string)?.value, floor, options);
+  const r = compareMicro(() => bare.get((fields[i++ & 1023] as { id: string }).id)?.value, floor, options);
   console.log(`bare L1 read on ${name}: ${r.subjectNs.toFixed(0)} ns vs Map.get ${r.baselineNs.toFixed(0)} ns`);
 }
 await cache.close();

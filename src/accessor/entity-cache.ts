@@ -18,7 +18,7 @@ import { Outcomes } from "./outcomes.js";
 import { interpret, type Interpretation } from "./read.js";
 import { freshOnly, type ReadOptions } from "./read-options.js";
 import { Reads, type CacheEntry } from "./reads.js";
-import { servedAgeOf, type ServedAge } from "./served-age.js";
+import { FROM_L1, servedAgeOf, type ServedAge } from "./served-age.js";
 import { StoreCalls } from "./store-calls.js";
 import { convertPrevious, transitionsOf, type Transitions } from "./transitions.js";
 import { Writes } from "./writes.js";
@@ -173,7 +173,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     this.recorder = options.metrics?.bind({ message: entity.typeName, entity: entity.entity, major: entity.major, schemaId: entity.current.schemaId, variant: options.variant });
     this.timing = this.recorder?.duration !== undefined;
     this.outcomes = new Outcomes(this.recorder, entity.current.schemaId, options);
-    const tier = (this.tier = options.l1 === undefined ? undefined : new L1Tier<T>(this.keys.base, options.l1, store, (c) => this.outcomes.counter.l1(c)));
+    const tier = (this.tier = options.l1 === undefined ? undefined : new L1Tier<T>(this.keys.base, options.l1, store, (c) => this.outcomes.counter.l1(c), (value) => entity.key(value as unknown as K)));
     this.unobserve = tier === undefined ? undefined : this.recorder?.held?.(() => ({ entries: tier.l1.entries, bytes: tier.l1.bytes }));
     this.io = new StoreCalls(tier === undefined ? store : droppingStore(store, tier as L1Tier<unknown>), options.deadlineMs);
     this.policy = { ...options.loading, ttlSeconds: options.ttlSeconds };
@@ -186,7 +186,7 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     this.served = servedAgeOf(entity, options, outcomes.counter, io, (key) => this.loading.pending(key));
     const served = (): ServedAge<T, K> => this.served;
     const isFresh = (key: string, seen: Interpretation<T> | undefined): boolean => this.loading.isFresh(key, seen, this.policy);
-    const reads = (this.reads = new Reads<T, K>({ entity, options, store, io, outcomes, maintenance, transitions: this.transitions, tier, base: this.keys.base, keyOf, served, isFresh }));
+    const reads = (this.reads = new Reads<T, K>({ entity, options, store, io, outcomes, maintenance, transitions: this.transitions, tier, base: this.keys.base, keyOf, idOf: (fields) => this.keys.idOf(fields), served, isFresh }));
     this.loading = new Loading<T, K>({
       typeName: entity.typeName,
       io,
@@ -220,19 +220,24 @@ class EntityCacheImpl<T, K> implements EntityCache<T, K>, WithInternals<T, K> {
     const tier = this.tier;
     if (tier === undefined || typeof loader !== "function" || policy.forceFresh === true) return this.loading.get(fields, loader, policy);
     // The L1 hit path: synchronous up to one resolved promise when the held value is fresh.
-    let key: string;
+    let id: string;
     try {
-      key = this.keyOf(fields);
+      id = this.keys.idOf(fields);
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const held = this.reads.held(tier, key);
+    const held = this.reads.held(tier, id);
+    let key: string | undefined;
     if (held !== undefined) {
       // One clock reading for the hit: the L1's own, for its freshness and its served age.
       const now = epochAt(tier.l1.lastNow);
+      // Fresh at any key, and no audit to sample it: served without building its key.
+      if (!this.served.audited && this.loading.servesAsIsAtAnyKey(held, policy, now)) return Promise.resolve(this.served.value(FROM_L1, held, now));
+      key = this.keys.base + id;
       if (this.loading.servesAsIs(key, held, policy, now)) return Promise.resolve(this.served.hit("l1", held, key, fields, loader, false, policy, now));
     }
-    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false, l1: true }) : this.reads.readThroughL1(tier, fields, key);
+    key ??= this.keys.base + id;
+    const lookedUp = held !== undefined ? Promise.resolve({ seen: held, failed: false, l1: true }) : this.reads.readThroughL1(tier, fields, key, id);
     return this.loading.get(fields, loader, policy, lookedUp);
   }
 

@@ -24,6 +24,8 @@ export interface PreviousSide<T, K> {
 export class KeySpace<T, K> {
   /** `{prefix}{entity}:v{major}[:{variant}]:` */
   readonly base: string;
+  /** UTF-8 bytes of {@link base}. */
+  private readonly baseBytes: number;
 
   /** The key of `key`'s loading lease (docs/loading.md): `{prefix}lease:{entity}:v{major}…`, outside every key space a walk scans. */
   leaseKeyOf(key: string): string {
@@ -38,7 +40,7 @@ export class KeySpace<T, K> {
     readonly previous: PreviousSide<T, K> | undefined,
   ) {
     this.base = keyBase(options.prefix, entity.entity, entity.major, options.variant);
-    const baseBytes = Buffer.byteLength(this.base);
+    const baseBytes = (this.baseBytes = Buffer.byteLength(this.base));
     if (baseBytes >= options.maxKeyBytes) {
       throw new ConfigError("maxKeyBytes", `${options.maxKeyBytes} bytes leave no room for a key part after ${quoteCapped(this.base)} (${baseBytes} bytes)`);
     }
@@ -46,7 +48,29 @@ export class KeySpace<T, K> {
 
   /** This major's key of `fields` (or of a value: its own key fields). */
   keyOf(fields: K): string {
-    return this.keyIn(this.base, this.entity, fields);
+    return this.base + this.idOf(fields);
+  }
+
+  /**
+   * The part of `fields`' key after {@link base} (the key fields, escaped),
+   * checked like the whole key: what an accessor's L1 is keyed by, so that a
+   * hit builds no key string (a caller's unescaped string id is the part itself).
+   */
+  idOf(fields: K): string {
+    const entity = this.entity;
+    let id: string;
+    try {
+      id = entity.key(fields);
+    } catch (error) {
+      throw this.keyError(entity, fields, error);
+    }
+    // A UTF-16 unit is at most 3 UTF-8 bytes: most keys need no byte count.
+    const max = this.options.maxKeyBytes;
+    if ((this.base.length + id.length) * 3 > max) {
+      const bytes = this.baseBytes + Buffer.byteLength(id);
+      if (bytes > max) throw new KeyError(entity.typeName, entity.keyFields.join(", "), `makes the key ${bytes} bytes, over maxKeyBytes (${max})`);
+    }
+    return id;
   }
 
   /** The key under `base` of an entity's key fields; a key part or length problem is a KeyError. */
@@ -55,11 +79,7 @@ export class KeySpace<T, K> {
     try {
       key = base + entity.key(fields);
     } catch (error) {
-      if (error instanceof KeyPartError) throw new KeyError(entity.typeName, error.field, error.message);
-      if (fields === null || typeof fields !== "object") {
-        throw new KeyError(entity.typeName, entity.keyFields.join(", "), `expected an object with the key fields, got ${describeValue(fields)}`);
-      }
-      throw error;
+      throw this.keyError(entity, fields, error);
     }
     // A UTF-16 unit is at most 3 UTF-8 bytes: most keys need no byte count.
     const max = this.options.maxKeyBytes;
@@ -68,6 +88,15 @@ export class KeySpace<T, K> {
       if (bytes > max) throw new KeyError(entity.typeName, entity.keyFields.join(", "), `makes the key ${bytes} bytes, over maxKeyBytes (${max})`);
     }
     return key;
+  }
+
+  /** What a failed key formatting throws: a KeyError naming the field when it can. */
+  private keyError<E, F>(entity: Entity<E, F>, fields: F, error: unknown): unknown {
+    if (error instanceof KeyPartError) return new KeyError(entity.typeName, error.field, error.message);
+    if (fields === null || typeof fields !== "object") {
+      return new KeyError(entity.typeName, entity.keyFields.join(", "), `expected an object with the key fields, got ${describeValue(fields)}`);
+    }
+    return error;
   }
 
   /** The previous major's key for this major's key fields (only with a previous major). */

@@ -34,11 +34,23 @@ function copied<T>(looked: Looked<T>): Looked<T> {
  */
 export class L1Tier<T> {
   readonly l1: L1<Interpretation<T>>;
-  /** Reads of L1 misses in flight, by key, with their tickets: what concurrent misses of one key may join. */
+  /** Reads of L1 misses in flight, by id, with their tickets: what concurrent misses of one key may join. */
   private readonly reading = new Map<string, Reading<T>>();
   private readonly copies: boolean;
+  private readonly prefixLength: number;
 
-  constructor(prefix: string, settings: ResolvedL1, store: CacheStore, count: (counter: L1Counter) => void) {
+  /**
+   * @param prefix the key space's keys' common start: a key less it is the id the L1 holds it by.
+   * @param idOfValue a held value's own id (its key fields formatted), to hold instead of an equal id string made by a read.
+   */
+  constructor(
+    prefix: string,
+    settings: ResolvedL1,
+    store: CacheStore,
+    count: (counter: L1Counter) => void,
+    private readonly idOfValue: (value: T) => string,
+  ) {
+    this.prefixLength = prefix.length;
     let tracking = settings.tracking;
     if (tracking === undefined) {
       if (typeof store.tracking !== "function") throw new ConfigError("l1.tracking", "this store has no tracking(): pass l1.tracking (ioredisTracking(client) or nodeRedisTracking(client) over the same servers)");
@@ -55,7 +67,8 @@ export class L1Tier<T> {
   }
 
   /**
-   * A key L1 did not hold (its miss already counted by `l1.get`): joins the
+   * A key L1 did not hold (its miss already counted by `l1.get`; `id` is
+   * the key less the prefix): joins the
    * read of that key in flight if nothing that could change the key
    * happened since that read began (an invalidation, this process's own
    * write or delete, a flush: see `L1.unchanged`), or starts one by `read`
@@ -63,42 +76,43 @@ export class L1Tier<T> {
    * joiner gets its own copy). A read that began while tracking was not
    * live is never joined: nothing would tell it was overtaken.
    */
-  read(key: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
-    const pending = this.reading.get(key);
+  read(id: string, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
+    const pending = this.reading.get(id);
     if (pending !== undefined && this.l1.unchanged(pending.ticket)) return this.copies ? pending.promise.then(copied) : pending.promise;
-    const ticket = this.l1.begin(key);
+    const ticket = this.l1.begin(id);
     const reading: Reading<T> = { ticket, promise: undefined as unknown as Promise<Looked<T>> };
-    reading.promise = this.readOne(key, reading, read);
+    reading.promise = this.readOne(id, reading, read);
     // A read without a ticket (not live) is left out: nothing could tell a joiner that it was overtaken.
-    if (ticket !== undefined) this.reading.set(key, reading);
+    if (ticket !== undefined) this.reading.set(id, reading);
     return reading.promise;
   }
 
-  private async readOne(key: string, reading: Reading<T>, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
+  private async readOne(id: string, reading: Reading<T>, read: () => Promise<Looked<T>>): Promise<Looked<T>> {
     let looked: Looked<T> | undefined;
     try {
       looked = await read();
       return looked;
     } finally {
       // Before the reply reaches anyone: from here on, a caller of this key starts a read of its own.
-      if (this.reading.get(key) === reading) this.reading.delete(key);
+      if (this.reading.get(id) === reading) this.reading.delete(id);
       // Frozen mode: what a read returns is frozen whether or not L1 keeps it, since joiners share it.
       if (!this.copies) deepFreeze(looked?.seen?.value);
-      this.l1.end(reading.ticket, kept(looked?.seen), key, looked?.ttlMs ?? 0);
+      this.end(reading.ticket, looked, id);
     }
   }
 
   /** The values of many keys: those L1 holds, the others by one `read` of their positions. */
   async many(keys: readonly string[], read: (positions: readonly number[]) => Promise<Looked<T>[]>): Promise<Looked<T>[]> {
     const out = new Array<Looked<T>>(keys.length);
+    const ids = keys.map((key) => key.slice(this.prefixLength));
     const rest: number[] = [];
     for (let i = 0; i < keys.length; i++) {
-      const held = this.l1.get(keys[i] as string);
+      const held = this.l1.get(ids[i] as string);
       if (held !== undefined) out[i] = { seen: held, failed: false, l1: true };
       else rest.push(i);
     }
     if (rest.length === 0) return out;
-    const tickets = rest.map((i) => this.l1.begin(keys[i] as string));
+    const tickets = rest.map((i) => this.l1.begin(ids[i] as string));
     let got: Looked<T>[] | undefined;
     try {
       got = await read(rest);
@@ -106,10 +120,25 @@ export class L1Tier<T> {
       rest.forEach((i, j) => {
         const looked = got?.[j];
         if (looked !== undefined) out[i] = looked;
-        this.l1.end(tickets[j], kept(looked?.seen), keys[i] as string, looked?.ttlMs ?? 0);
+        this.end(tickets[j], looked, ids[i] as string);
       });
     }
     return out;
+  }
+
+  /** Ends a read under `ticket` with what it found: held, when it may be, by the value's own id string if it equals `id`. */
+  private end(ticket: L1Ticket | undefined, looked: Looked<T> | undefined, id: string): void {
+    const seen = kept(looked?.seen);
+    let held = id;
+    if (seen?.value !== undefined && ticket !== undefined) {
+      try {
+        const own = this.idOfValue(seen.value);
+        if (own === id) held = own;
+      } catch {
+        // A value whose key fields do not format keeps the read's id.
+      }
+    }
+    this.l1.end(ticket, seen, held, looked?.ttlMs ?? 0);
   }
 
   /** Drops `keys` at once, and keeps replies of reads in flight out (the process's own writes and deletes): reads of them in flight are not joined any more. */

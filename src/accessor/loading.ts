@@ -277,6 +277,11 @@ export class Loading<T, K> {
     return seen.outcome === "absent" || (seen.value !== undefined && this.freshness(key, seen, policy, now) === "fresh");
   }
 
+  /** True when `seen` serves as it is whatever its key (`servesAsIs` for every key): an absent marker, or a value younger than any key's jittered fresh TTL. What an L1 hit checks before it builds its key. */
+  servesAsIsAtAnyKey(seen: Interpretation<T>, policy: LoadPolicy, now: number): boolean {
+    return seen.outcome === "absent" || (seen.value !== undefined && this.youngAtAnyKey(seen, policy, now));
+  }
+
   /** True when `seen` holds a value within its fresh TTL (due for an eager refresh included): what `get(fields, { allowStale: false })` returns. */
   isFresh(key: string, seen: Interpretation<T> | undefined, policy: LoadPolicy): boolean {
     if (seen?.value === undefined) return false;
@@ -301,12 +306,15 @@ export class Loading<T, K> {
   }
 
   private freshness(key: string, seen: Interpretation<T>, policy: LoadPolicy, clock?: number): Freshness {
-    const writtenAt = seen.header?.writtenAt;
-    if (writtenAt === undefined || policy.ttlSeconds === 0) return "fresh";
     const now = clock ?? epochNow();
-    // Younger than any key's jittered fresh TTL (and its eager-refresh point): fresh, without hashing the key (the hot path).
-    if (now - writtenAt < policy.ttlSeconds * 1000 * (1 - policy.jitter) * (policy.eagerRefresh ?? 1)) return "fresh";
-    return freshnessOf(writtenAt, now, freshMsOf(key, policy.ttlSeconds, policy.jitter), policy.graceSeconds, policy.eagerRefresh);
+    if (this.youngAtAnyKey(seen, policy, now)) return "fresh";
+    return freshnessOf(seen.header?.writtenAt as number, now, freshMsOf(key, policy.ttlSeconds, policy.jitter), policy.graceSeconds, policy.eagerRefresh);
+  }
+
+  /** Fresh at any key: no written-at, no TTL, or younger than any key's jittered fresh TTL (and its eager-refresh point), known without hashing the key (the hot path). */
+  private youngAtAnyKey(seen: Interpretation<T>, policy: LoadPolicy, now: number): boolean {
+    const writtenAt = seen.header?.writtenAt;
+    return writtenAt === undefined || policy.ttlSeconds === 0 || now - writtenAt < policy.ttlSeconds * 1000 * (1 - policy.jitter) * (policy.eagerRefresh ?? 1);
   }
 
   private inFlight(key: string): boolean {

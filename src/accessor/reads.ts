@@ -40,6 +40,8 @@ export interface ReadParts<T, K> {
   /** The start of this key space's keys (what `clear()` covers). */
   readonly base: string;
   keyOf(fields: K): string;
+  /** The part of `fields`' key after `base`: what the L1 holds it by. */
+  idOf(fields: K): string;
   /** Where every value served is told (its age, the staleness audit). */
   served(): ServedAge<T, K>;
   /** True when `seen` is within its fresh TTL (get's `allowStale: false`). */
@@ -84,15 +86,15 @@ export class Reads<T, K> {
 
   /** `get` with an L1: a held value synchronously up to one resolved promise, else the key's read from Redis (joined per key). */
   throughL1(tier: L1Tier<T>, fields: K): Promise<T | undefined> {
-    let key: string;
+    let id: string;
     try {
-      key = this.p.keyOf(fields);
+      id = this.p.idOf(fields);
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    const held = this.held(tier, key);
+    const held = this.held(tier, id);
     if (held !== undefined) return Promise.resolve(this.p.served().value(FROM_L1, held, epochAt(tier.l1.lastNow)));
-    return this.readThroughL1(tier, fields, key).then((l) => this.p.served().value(FROM_REDIS, l.seen));
+    return this.readThroughL1(tier, fields, this.p.base + id, id).then((l) => this.p.served().value(FROM_REDIS, l.seen));
   }
 
   /** `get(fields, { allowStale: false })`: the value only while within its fresh TTL. */
@@ -131,20 +133,20 @@ export class Reads<T, K> {
     };
   }
 
-  /** What the L1 holds of `key` and may serve now: undefined when it holds nothing, or a value an invalidation retired (dropped) or whose states are not held. */
-  held(tier: L1Tier<T>, key: string): Interpretation<T> | undefined {
-    const held = tier.l1.get(key);
+  /** What the L1 holds of the key with id `id` and may serve now: undefined when it holds nothing, or a value an invalidation retired (dropped) or whose states are not held. */
+  held(tier: L1Tier<T>, id: string): Interpretation<T> | undefined {
+    const held = tier.l1.get(id);
     if (held === undefined) return undefined;
     const checks = this.checks ?? (held.header?.tags === undefined ? undefined : this.invalidation(false));
     if (checks === undefined) return held;
     const valid = checks.heldValid(held);
-    if (valid === false) tier.drop([key]);
+    if (valid === false) tier.drop([this.p.base + id]);
     return valid === true ? held : undefined;
   }
 
-  /** An L1 miss's read of `key` (joined per key), checked for this caller. */
-  readThroughL1(tier: L1Tier<T>, fields: K, key: string): Promise<Looked<T>> {
-    return tier.read(key, () => this.lookup(fields, key, true)).then((l) => this.checked(l, key));
+  /** An L1 miss's read of `key` (its id `id`; joined per key), checked for this caller. */
+  readThroughL1(tier: L1Tier<T>, fields: K, key: string, id: string): Promise<Looked<T>> {
+    return tier.read(id, () => this.lookup(fields, key, true)).then((l) => this.checked(l, key));
   }
 
   /** The Invalidation of this accessor: with the option, or (`scoped` false) made on the first tagged entry read without it. */

@@ -40,6 +40,11 @@ export class ServedAge<T, K> implements LoadHits<T, K> {
     private readonly audit: Audit<T, K> | undefined,
   ) {}
 
+  /** True when `getOrSet` hits are sampled by the staleness audit (`hit` needs their keys). */
+  get audited(): boolean {
+    return this.audit !== undefined;
+  }
+
   /** `seen`'s value, served from series `source` (FROM_L1, FROM_REDIS): its age recorded when it is a value; `now` is the clock when the caller read it already. */
   value(source: number, seen: Interpretation<T> | undefined, now?: number): T | undefined {
     const value = seen?.value;

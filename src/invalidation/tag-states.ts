@@ -33,6 +33,8 @@ export class TagStates {
    */
   version = 0;
   private readonly cache: L1<State> | undefined;
+  /** Length of the state keys' prefix: the L1 holds a state by its key less it. */
+  private readonly prefixLength: number = 0;
   /** State reads in flight, by key, with the ticket each was sent under: what later reads of the key may join. */
   private readonly reading = new Map<string, { readonly ticket: L1Ticket; readonly state: Promise<number | undefined | Error> }>();
 
@@ -49,6 +51,7 @@ export class TagStates {
       },
     });
     const source: InvalidationSource = { description: tracking.description, watch: (p, listener) => tracking.watch(p, bump(listener)) };
+    this.prefixLength = statePrefix(prefix).length;
     this.cache = new L1<State>(statePrefix(prefix), { maxEntries: MAX_STATES, maxBytes: MAX_STATES * 160, ttlMs: STATE_HOLD_MS, values: "frozen", tracking: source }, () => undefined);
   }
 
@@ -64,7 +67,7 @@ export class TagStates {
 
   /** The held state of `key`, or undefined when it is not held (or tracking is not live). */
   held(key: string): number | undefined {
-    return this.cache?.get(key)?.value;
+    return this.cache?.get(key.slice(this.prefixLength))?.value;
   }
 
   /**
@@ -89,7 +92,7 @@ export class TagStates {
       }
     });
     if (fresh.length > 0) {
-      const tickets: (L1Ticket | undefined)[] = fresh.map((k) => cache?.begin(k));
+      const tickets: (L1Ticket | undefined)[] = fresh.map((k) => cache?.begin(k.slice(this.prefixLength)));
       const got = read(fresh).catch((error: unknown) => fresh.map(() => (error instanceof Error ? error : new Error(String(error)))));
       fresh.forEach((key, j) => {
         const ticket = tickets[j];
@@ -98,7 +101,7 @@ export class TagStates {
           const bytes = values[j];
           const parsed = bytes === undefined ? new Error("the store returned no value for this key") : bytes instanceof Error ? bytes : parseState(bytes);
           // Held without a TTL of its own: a state that expires in Redis only makes more entries misses until it is read again.
-          cache?.end(ticket, typeof parsed === "number" ? { value: parsed } : undefined, key, Infinity);
+          cache?.end(ticket, typeof parsed === "number" ? { value: parsed } : undefined, ticket?.id ?? key, Infinity);
           return parsed;
         });
         if (ticket !== undefined) this.reading.set(key, { ticket, state });

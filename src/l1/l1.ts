@@ -29,7 +29,8 @@ interface InFlight {
 
 /** What `begin` hands a read, to give back with its reply. */
 export interface L1Ticket {
-  readonly key: string;
+  /** The key's id: the part after the L1's prefix. */
+  readonly id: string;
   readonly epoch: number;
   readonly slot: InFlight;
   readonly invalidated: number;
@@ -41,20 +42,25 @@ export interface L1Ticket {
  * The in-process tier of one accessor (docs/l1.md): decoded values of one
  * key space (one entity, major and variant), bounded by entries and bytes
  * (W-TinyLFU), each held at most `ttlMs`, dropped when Redis says the key
- * changed. A read that misses takes a ticket before it asks Redis and
+ * changed. Entries are held by *id*, the part of their key after the key
+ * space's prefix (the key fields, escaped): a hit builds no key string, and
+ * a held id is often the value's own string. Invalidations arrive as whole
+ * keys. A read that misses takes a ticket before it asks Redis and
  * gives it back with the reply: the reply enters only if no invalidation
  * of its key and no flush happened in between and tracking is live, so an
  * older reply never outlives the invalidation that raced it.
  */
 export class L1<S extends { readonly value: unknown }> implements InvalidationListener {
   /**
-   * Held values by key. Each entry's expiry (when it stops being served: its
+   * Held values by id. Each entry's expiry (when it stops being served: its
    * key's expiry in Redis as the read saw it, or `ttlMs` after it was kept,
    * whichever is first) is kept in the map's node, in milliseconds after
    * `base`: a small integer, stored in the node itself rather than as a boxed
    * number (docs/l1.md "Memory").
    */
   private readonly map: TinyLfuMap<S>;
+  /** Length of the key space's prefix: a key less this many characters is its id. */
+  private readonly prefixLength: number;
   private readonly base: number;
   private readonly watch: InvalidationWatch;
   private readonly inFlight = new Map<string, InFlight>();
@@ -71,6 +77,7 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
   ) {
     this.map = new TinyLfuMap<S>(settings, () => count("eviction"));
     this.base = now();
+    this.prefixLength = prefix.length;
     this.watch = settings.tracking.watch(prefix, this);
   }
 
@@ -94,15 +101,15 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     return this.watch.ready(timeoutMs);
   }
 
-  /** The held interpretation of `key` (its value frozen, or copied), or undefined: counted as a hit or a miss. */
-  get(key: string): S | undefined {
-    const held = this.map.entry(key);
+  /** The held interpretation of the key with id `id` (its value frozen, or copied), or undefined: counted as a hit or a miss. */
+  get(id: string): S | undefined {
+    const held = this.map.entry(id);
     if (held === undefined || !this.watch.live) {
       this.count("miss");
       return undefined;
     }
     if (held.expiresAt <= (this.lastNow = this.now()) - this.base) {
-      this.map.delete(key);
+      this.map.delete(id);
       this.count("miss");
       return undefined;
     }
@@ -111,13 +118,13 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     return this.settings.values === "copy" ? { ...seen, value: structuredClone(seen.value) } : seen;
   }
 
-  /** Starts a read of `key` from Redis: undefined when its reply could not enter anyway (not live). */
-  begin(key: string): L1Ticket | undefined {
+  /** Starts a read from Redis of the key with id `id`: undefined when its reply could not enter anyway (not live). */
+  begin(id: string): L1Ticket | undefined {
     if (!this.watch.live) return undefined;
-    let slot = this.inFlight.get(key);
-    if (slot === undefined) this.inFlight.set(key, (slot = { readers: 0, invalidated: 0 }));
+    let slot = this.inFlight.get(id);
+    if (slot === undefined) this.inFlight.set(id, (slot = { readers: 0, invalidated: 0 }));
     slot.readers += 1;
-    return { key, epoch: this.epoch, slot, invalidated: slot.invalidated, startedAt: this.now() };
+    return { id, epoch: this.epoch, slot, invalidated: slot.invalidated, startedAt: this.now() };
   }
 
   /**
@@ -139,16 +146,17 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
    * held until `ttlMs` (the key's remaining TTL in Redis as the read saw
    * it, counted from `begin`; Infinity for a key without expiry) has passed
    * or the L1's own `ttlMs`, whichever comes first; a reply with no time
-   * left is not kept.
+   * left is not kept. `id` is the ticket's id, or an equal string to hold
+   * instead (the value's own, so that the id is not held twice).
    */
-  end(ticket: L1Ticket | undefined, seen: S | undefined, key: string, ttlMs: number): void {
+  end(ticket: L1Ticket | undefined, seen: S | undefined, id: string, ttlMs: number): void {
     if (ticket === undefined) {
       if (seen !== undefined) this.count("not_live");
       return;
     }
     const slot = ticket.slot;
     slot.readers -= 1;
-    if (slot.readers === 0 && this.inFlight.get(ticket.key) === slot) this.inFlight.delete(ticket.key);
+    if (slot.readers === 0 && this.inFlight.get(ticket.id) === slot) this.inFlight.delete(ticket.id);
     if (seen === undefined) return;
     if (ticket.epoch !== this.epoch || slot.invalidated !== ticket.invalidated) {
       this.count("race_skipped");
@@ -161,27 +169,29 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     const now = this.now();
     const expiresAt = Math.min(ticket.startedAt + ttlMs, now + this.settings.ttlMs);
     if (expiresAt <= now) return;
-    this.put(key, seen, expiresAt);
+    this.put(id, seen, expiresAt);
   }
 
   /**
-   * Holds `seen` for `key` until `expiresAt`: frozen first in "frozen"
+   * Holds `seen` for the key with id `id` until `expiresAt`: frozen first in "frozen"
    * mode; a copy of it in "copy" mode (the reader that filled the L1 gets
    * `seen` itself, and may change it).
    */
-  private put(key: string, seen: S, expiresAt: number): void {
-    const bytes = estimateBytes(key, seen.value);
+  private put(id: string, seen: S, expiresAt: number): void {
+    const bytes = estimateBytes(id, seen.value);
     if (this.settings.values === "frozen") deepFreeze(seen.value);
     const held = this.settings.values === "copy" ? { ...seen, value: structuredClone(seen.value) } : seen;
     const after = expiresAt - this.base;
     // A small integer is stored in the node as it is; a double (a fraction, or past 2^31 ms) would be boxed.
-    this.map.set(key, held, bytes, after <= 0x7fffffff ? after | 0 : after);
+    this.map.set(id, held, bytes, after <= 0x7fffffff ? after | 0 : after);
   }
 
+  /** Drops `keys` (whole keys, within the prefix given to the constructor) and makes replies of their reads in flight stay out. */
   invalidate(keys: readonly string[]): void {
     for (const key of keys) {
-      if (this.map.delete(key)) this.count("invalidation");
-      const slot = this.inFlight.get(key);
+      const id = key.slice(this.prefixLength);
+      if (this.map.delete(id)) this.count("invalidation");
+      const slot = this.inFlight.get(id);
       if (slot !== undefined) slot.invalidated += 1;
     }
   }

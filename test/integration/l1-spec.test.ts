@@ -106,6 +106,26 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     await cache.close();
   });
 
+  it("an id whose key part is escaped (`a:b{c}%`) is held, served from L1, and dropped by another connection's write like any other", async () => {
+    const prefix = uniquePrefix();
+    const heard = listen(backend().tracking, prefix);
+    const cache = await cached(prefix);
+    const id = "a:b{c}%";
+    await cache.set(user(id));
+    const key = cache.keyOf({ id });
+    expect(key.endsWith(":a%3Ab%7Bc%7D%25")).toBe(true);
+    await heardAll(heard, [key]);
+    await cache.get({ id });
+    expect(await cache.get({ id })).toEqual(user(id));
+    expect(cache.stats().l1).toMatchObject({ hit: 1, entries: 1 });
+    await backend().raw.setMany([{ key, value: envelopeOf(user(id, "new")) }]);
+    await expect.poll(() => heard.keys.includes(key)).toBe(true);
+    await expect.poll(() => cache.stats().l1.invalidation).toBe(1);
+    expect(await cache.get({ id })).toEqual(user(id, "new"));
+    heard.close();
+    await cache.close();
+  });
+
   it("migrate's rewrite of an older-revision entry and cleanup's delete stop L1 serving what they replaced", async () => {
     const { raw, store } = backend();
     const prefix = uniquePrefix();

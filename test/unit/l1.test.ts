@@ -49,55 +49,55 @@ function l1Of(options: { values?: "frozen" | "copy"; ttlMs?: number; now?: () =>
 describe("L1 tickets", () => {
   it("a reply whose key was invalidated while the read was in flight is not kept (race_skipped); one after it is", () => {
     const { l1, source, counts } = l1Of();
-    const ticket = l1.begin("p:1");
+    const ticket = l1.begin("1");
     source.invalidate("p:1");
-    l1.end(ticket, { value: { v: "old" } }, "p:1", Infinity);
-    expect(l1.get("p:1")).toBeUndefined();
+    l1.end(ticket, { value: { v: "old" } }, "1", Infinity);
+    expect(l1.get("1")).toBeUndefined();
     expect(counts.race_skipped).toBe(1);
-    const next = l1.begin("p:1");
-    l1.end(next, { value: { v: "new" } }, "p:1", Infinity);
-    expect(l1.get("p:1")?.value).toEqual({ v: "new" });
+    const next = l1.begin("1");
+    l1.end(next, { value: { v: "new" } }, "1", Infinity);
+    expect(l1.get("1")?.value).toEqual({ v: "new" });
   });
 
   it("with two reads of one key in flight, an invalidation between them keeps both replies out", () => {
     const { l1, source } = l1Of();
-    const a = l1.begin("p:1");
+    const a = l1.begin("1");
     source.invalidate("p:1");
-    const b = l1.begin("p:1");
-    l1.end(a, { value: 1 }, "p:1", Infinity);
-    expect(l1.get("p:1")).toBeUndefined();
-    l1.end(b, { value: 2 }, "p:1", Infinity); // began after the invalidation: its reply is newer than it
-    expect(l1.get("p:1")?.value).toBe(2);
+    const b = l1.begin("1");
+    l1.end(a, { value: 1 }, "1", Infinity);
+    expect(l1.get("1")).toBeUndefined();
+    l1.end(b, { value: 2 }, "1", Infinity); // began after the invalidation: its reply is newer than it
+    expect(l1.get("1")?.value).toBe(2);
   });
 
   it("a flush while a read is in flight keeps its reply out, and drops everything held (counted by reason)", () => {
     const { l1, source, counts } = l1Of();
-    l1.end(l1.begin("p:held"), { value: 1 }, "p:held", Infinity);
-    const ticket = l1.begin("p:1");
+    l1.end(l1.begin("held"), { value: 1 }, "held", Infinity);
+    const ticket = l1.begin("1");
     source.flush("heartbeat");
-    l1.end(ticket, { value: 1 }, "p:1", Infinity);
+    l1.end(ticket, { value: 1 }, "1", Infinity);
     expect(l1.entries).toBe(0);
     expect(counts).toMatchObject({ flush_heartbeat: 1, race_skipped: 1 });
   });
 
   it("while tracking is not live nothing is kept (not_live) and nothing is served", () => {
     const { l1, source, counts } = l1Of();
-    l1.end(l1.begin("p:1"), { value: 1 }, "p:1", Infinity);
+    l1.end(l1.begin("1"), { value: 1 }, "1", Infinity);
     source.live = false;
-    expect(l1.get("p:1")).toBeUndefined();
-    expect(l1.begin("p:2")).toBeUndefined();
-    l1.end(undefined, { value: 2 }, "p:2", Infinity);
+    expect(l1.get("1")).toBeUndefined();
+    expect(l1.begin("2")).toBeUndefined();
+    l1.end(undefined, { value: 2 }, "2", Infinity);
     expect(counts.not_live).toBe(1);
   });
 
   it("an entry older than ttlMs is a miss and is dropped", () => {
     let now = 1_000;
     const { l1, counts } = l1Of({ ttlMs: 500, now: () => now });
-    l1.end(l1.begin("p:1"), { value: 1 }, "p:1", Infinity);
+    l1.end(l1.begin("1"), { value: 1 }, "1", Infinity);
     now += 499;
-    expect(l1.get("p:1")?.value).toBe(1);
+    expect(l1.get("1")?.value).toBe(1);
     now += 1;
-    expect(l1.get("p:1")).toBeUndefined();
+    expect(l1.get("1")).toBeUndefined();
     expect(l1.entries).toBe(0);
     expect(counts).toMatchObject({ hit: 1, miss: 1 });
   });
@@ -105,30 +105,30 @@ describe("L1 tickets", () => {
   it("a reply is held no longer than its key's TTL in Redis counted from begin (or ttlMs, if sooner); one with no time left is not held", () => {
     let now = 1_000;
     const { l1 } = l1Of({ ttlMs: 60_000, now: () => now });
-    const ticket = l1.begin("p:1");
+    const ticket = l1.begin("1");
     now += 100; // the round trip: Redis said 500 ms left somewhere in it
-    l1.end(ticket, { value: 1 }, "p:1", 500);
+    l1.end(ticket, { value: 1 }, "1", 500);
     now = 1_499;
-    expect(l1.get("p:1")?.value).toBe(1);
+    expect(l1.get("1")?.value).toBe(1);
     now = 1_500;
-    expect(l1.get("p:1")).toBeUndefined();
-    const late = l1.begin("p:2");
+    expect(l1.get("1")).toBeUndefined();
+    const late = l1.begin("2");
     now += 10;
-    l1.end(late, { value: 2 }, "p:2", 10);
+    l1.end(late, { value: 2 }, "2", 10);
     expect(l1.entries).toBe(0);
-    l1.end(l1.begin("p:3"), { value: 3 }, "p:3", 0);
+    l1.end(l1.begin("3"), { value: 3 }, "3", 0);
     expect(l1.entries).toBe(0);
-    l1.end(l1.begin("p:4"), { value: 4 }, "p:4", Infinity);
+    l1.end(l1.begin("4"), { value: 4 }, "4", Infinity);
     now += 59_999;
-    expect(l1.get("p:4")?.value).toBe(4);
+    expect(l1.get("4")?.value).toBe(4);
     now += 1;
-    expect(l1.get("p:4")).toBeUndefined();
+    expect(l1.get("4")).toBeUndefined();
   });
 
   it("unchanged(ticket) holds until an invalidation of its key, a flush or a loss of liveness; never for no ticket", () => {
     const { l1, source } = l1Of();
-    const a = l1.begin("p:a");
-    const b = l1.begin("p:b");
+    const a = l1.begin("a");
+    const b = l1.begin("b");
     expect(l1.unchanged(a)).toBe(true);
     source.invalidate("p:other");
     expect(l1.unchanged(a)).toBe(true);
@@ -136,10 +136,10 @@ describe("L1 tickets", () => {
     expect([l1.unchanged(a), l1.unchanged(b)]).toEqual([false, true]);
     l1.invalidate(["p:b"]); // this process's own write
     expect(l1.unchanged(b)).toBe(false);
-    const c = l1.begin("p:c");
+    const c = l1.begin("c");
     source.flush("heartbeat");
     expect(l1.unchanged(c)).toBe(false);
-    const d = l1.begin("p:d");
+    const d = l1.begin("d");
     source.live = false;
     expect(l1.unchanged(d)).toBe(false);
     expect(l1.unchanged(undefined)).toBe(false);
@@ -148,18 +148,18 @@ describe("L1 tickets", () => {
   it('"frozen" freezes nested objects and arrays (not typed arrays); "copy" returns a fresh clone per hit', () => {
     const frozen = l1Of();
     const value = { a: { b: [1, { c: 2 }] }, bytes: new Uint8Array([1]) };
-    frozen.l1.end(frozen.l1.begin("p:1"), { value }, "p:1", Infinity);
-    const got = frozen.l1.get("p:1")?.value as typeof value;
+    frozen.l1.end(frozen.l1.begin("1"), { value }, "1", Infinity);
+    const got = frozen.l1.get("1")?.value as typeof value;
     expect(Object.isFrozen(got.a.b[1])).toBe(true);
     expect(Object.isFrozen(got.bytes)).toBe(false);
     const copied = l1Of({ values: "copy" });
     const filled = { a: 1 };
-    copied.l1.end(copied.l1.begin("p:1"), { value: filled }, "p:1", Infinity);
+    copied.l1.end(copied.l1.begin("1"), { value: filled }, "1", Infinity);
     filled.a = 3; // the reader that filled the L1 changes what it got
-    expect(copied.l1.get("p:1")?.value).toEqual({ a: 1 });
-    const one = copied.l1.get("p:1")?.value as { a: number };
+    expect(copied.l1.get("1")?.value).toEqual({ a: 1 });
+    const one = copied.l1.get("1")?.value as { a: number };
     one.a = 2;
-    expect(copied.l1.get("p:1")?.value).toEqual({ a: 1 });
+    expect(copied.l1.get("1")?.value).toEqual({ a: 1 });
   });
 
   it("deepFreeze leaves primitives alone and terminates on cycles", () => {
