@@ -230,6 +230,12 @@ export function withKey(fx: Fixture<unknown>, id: string): unknown {
   return "tenantId" in v ? { ...v, sessionId: id } : { ...v, id };
 }
 
+/** The key fields alone of the fixture's value with id `id`: what a caller passes to `get` (a whole value would be copied per call). */
+export function keyFieldsOf(fx: Fixture<unknown>, id: string): unknown {
+  const v = fx.value as Record<string, unknown>;
+  return "tenantId" in v ? { tenantId: v.tenantId, sessionId: id } : { id };
+}
+
 /** Thousands per second, one decimal. */
 export function kops(opsPerSecond: number): string {
   return `${(opsPerSecond / 1000).toFixed(1)}k`;

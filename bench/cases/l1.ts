@@ -13,7 +13,7 @@ import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import { startRedis } from "../../test/support/redis-server.js";
 import type { Fixture } from "../fixtures.js";
 import { compareThroughput, median, passes, type BenchRow, type Goal } from "../harness.js";
-import { atLeast, ratioRow, withKey, type ThroughputOptions } from "./accessor.js";
+import { atLeast, keyFieldsOf, ratioRow, withKey, type ThroughputOptions } from "./accessor.js";
 
 /**
  * The L1 tier (docs/l1.md) measured side by side: L1 hits against reads
@@ -109,6 +109,7 @@ export async function l1HitCases(url: string, list: readonly Fixture<unknown>[],
       await l1Ready(frozen);
       await l1Ready(copy);
       const fieldsOf = (caller: number, i: number): unknown => withKey(fx, `${caller}-${i % keysPerCaller}`);
+      const keysOf = (caller: number, i: number): unknown => keyFieldsOf(fx, `${caller}-${i % keysPerCaller}`);
       const loader = (fields: unknown): unknown => ({ ...(fx.value as object), ...(fields as object) });
       const multi = bento.use("multi").namespace(fx.entity.entity);
       const bentoKey = (k: number, i: number): string => `${k}-${i % keysPerCaller}`;
@@ -145,10 +146,10 @@ export async function l1HitCases(url: string, list: readonly Fixture<unknown>[],
         // What any string-keyed in-process tier pays besides: a key string made per call (here the bare concatenation
         // of the key prefix and the id, unchecked), which the Map must hash (and flatten) on every lookup.
         "awaited Map.get, key concatenated per call": async (k, i) => floor.get(floorPrefix + `${k}-${i % keysPerCaller}`),
-        "get from Redis (no L1)": (k, i) => plain.get(fieldsOf(k, i) as never),
-        "L1 hit, get (frozen)": (k, i) => frozen.get(fieldsOf(k, i) as never),
-        "L1 hit, getOrSet (frozen)": (k, i) => frozen.getOrSet(fieldsOf(k, i) as never, loader as never),
-        "L1 hit, get (copy)": (k, i) => copy.get(fieldsOf(k, i) as never),
+        "get from Redis (no L1)": (k, i) => plain.get(keysOf(k, i) as never),
+        "L1 hit, get (frozen)": (k, i) => frozen.get(keysOf(k, i) as never),
+        "L1 hit, getOrSet (frozen)": (k, i) => frozen.getOrSet(keysOf(k, i) as never, loader as never),
+        "L1 hit, get (copy)": (k, i) => copy.get(keysOf(k, i) as never),
         "bentocache getOrSet, memory + Redis + bus": (k, i) => multi.getOrSet({ key: bentoKey(k, i), ttl: "1h", factory: () => fx.json }),
       };
       // In-memory hits never leave the microtask queue: let timers (the tracking heartbeat) run between contenders.
@@ -208,6 +209,7 @@ export async function servedAgeCostCases(url: string, list: readonly Fixture<unk
       const caches = { on, off, audited, otelOn, otelOff };
       for (const c of Object.values(caches)) await l1Ready(c);
       const fieldsOf = (caller: number, i: number): unknown => withKey(fx, `${caller}-${i % keysPerCaller}`);
+      const keysOf = (caller: number, i: number): unknown => keyFieldsOf(fx, `${caller}-${i % keysPerCaller}`);
       const loader = (fields: unknown): unknown => ({ ...(fx.value as object), ...(fields as object) });
       const all: unknown[] = [];
       for (let k = 0; k < options.concurrency; k++) for (let i = 0; i < keysPerCaller; i++) all.push(fieldsOf(k, i));
@@ -215,20 +217,20 @@ export async function servedAgeCostCases(url: string, list: readonly Fixture<unk
       for (const c of Object.values(caches)) for (const f of all) await c.get(f as never);
       const before = Object.fromEntries(Object.entries(caches).map(([n, c]) => [n, c.stats().l1.miss]));
       const results = {
-        get: await compareThroughput({ on: (k, i) => on.get(fieldsOf(k, i) as never), off: (k, i) => off.get(fieldsOf(k, i) as never) }, { ...options, yieldBetween: true }),
+        get: await compareThroughput({ on: (k, i) => on.get(keysOf(k, i) as never), off: (k, i) => off.get(keysOf(k, i) as never) }, { ...options, yieldBetween: true }),
         getOrSet: await compareThroughput(
           {
-            on: (k, i) => on.getOrSet(fieldsOf(k, i) as never, loader as never),
-            off: (k, i) => off.getOrSet(fieldsOf(k, i) as never, loader as never),
-            audited: (k, i) => audited.getOrSet(fieldsOf(k, i) as never, loader as never),
+            on: (k, i) => on.getOrSet(keysOf(k, i) as never, loader as never),
+            off: (k, i) => off.getOrSet(keysOf(k, i) as never, loader as never),
+            audited: (k, i) => audited.getOrSet(keysOf(k, i) as never, loader as never),
           },
           { ...options, yieldBetween: true },
         ),
         otel: await compareThroughput(
           {
-            "otel, served age": (k, i) => otelOn.get(fieldsOf(k, i) as never),
-            "otel, no served age": (k, i) => otelOff.get(fieldsOf(k, i) as never),
-            "no sink": (k, i) => on.get(fieldsOf(k, i) as never),
+            "otel, served age": (k, i) => otelOn.get(keysOf(k, i) as never),
+            "otel, no served age": (k, i) => otelOff.get(keysOf(k, i) as never),
+            "no sink": (k, i) => on.get(keysOf(k, i) as never),
           },
           { ...options, rounds: Math.max(3, Math.ceil(options.rounds / 3)), yieldBetween: true },
         ),

@@ -4,16 +4,12 @@ import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWr
 import type { L1Counter } from "../stats.js";
 import type { ResolvedL1 } from "./l1-options.js";
 import type { Looked } from "./loading.js";
+import { Held, HeldShapes } from "./held.js";
 import type { Interpretation } from "./read.js";
 
 /** Outcomes whose value L1 may hold: read from this key space, in the current shape. Read-through and legacy values are not (their own keys' invalidations would not reach this prefix). */
 const KEPT = new Set(["hit", "upgraded", "unknown", "absent"]);
 
-/** What L1 holds of an interpretation: outcome, value, header and revision (no envelope, no error). */
-function kept<T>(seen: Interpretation<T> | undefined): Interpretation<T> | undefined {
-  if (seen === undefined || !KEPT.has(seen.outcome)) return undefined;
-  return { outcome: seen.outcome, value: seen.value, header: seen.header, revision: seen.revision, error: undefined };
-}
 
 /** A read of an L1 miss in flight, and the ticket it was sent under (undefined: not live, never joined). */
 interface Reading<T> {
@@ -38,6 +34,7 @@ export class L1Tier<T> {
   private readonly reading = new Map<string, Reading<T>>();
   private readonly copies: boolean;
   private readonly prefixLength: number;
+  private readonly shapes = new HeldShapes<T>();
 
   /**
    * @param prefix the key space's keys' common start: a key less it is the id the L1 holds it by.
@@ -62,7 +59,8 @@ export class L1Tier<T> {
     if (typeof store.getWithTtl !== "function" || typeof store.getManyWithTtl !== "function") {
       throw new ConfigError("l1", "this store cannot read a value's remaining TTL with it (getWithTtl, getManyWithTtl), which an L1 needs to hold a value no longer than Redis keeps it");
     }
-    this.l1 = new L1<Interpretation<T>>(prefix, { ...settings, tracking }, count);
+    const copy = (held: Interpretation<T>): Interpretation<T> => (held instanceof Held ? (held as Held<T>).withValue(structuredClone(held.value)) : { ...held, value: structuredClone(held.value) });
+    this.l1 = new L1<Interpretation<T>>(prefix, { ...settings, tracking }, count, undefined, copy);
     this.copies = settings.values === "copy";
   }
 
@@ -128,7 +126,9 @@ export class L1Tier<T> {
 
   /** Ends a read under `ticket` with what it found: held, when it may be, by the value's own id string if it equals `id`. */
   private end(ticket: L1Ticket | undefined, looked: Looked<T> | undefined, id: string): void {
-    const seen = kept(looked?.seen);
+    const read = looked?.seen;
+    // What L1 holds of an interpretation: outcome, value, header and revision (no envelope, no error), compactly.
+    const seen = read === undefined || !KEPT.has(read.outcome) ? undefined : ticket === undefined ? read : this.shapes.hold(read);
     let held = id;
     if (seen?.value !== undefined && ticket !== undefined) {
       try {

@@ -74,6 +74,8 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     private readonly count: (counter: L1Counter) => void,
     /** The L1's clock, in milliseconds: by default one that never goes back (src/clock.ts), so that no wall-clock step back extends a hold. */
     private readonly now: () => number = monotonicNow,
+    /** A copy of a held record with its value copied ("copy" mode): by default a spread with the value's `structuredClone`. */
+    private readonly copy: (held: S) => S = (held) => ({ ...held, value: structuredClone(held.value) }),
   ) {
     this.map = new TinyLfuMap<S>(settings, () => count("eviction"));
     this.base = now();
@@ -115,7 +117,7 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     }
     this.count("hit");
     const seen = held.value;
-    return this.settings.values === "copy" ? { ...seen, value: structuredClone(seen.value) } : seen;
+    return this.settings.values === "copy" ? this.copy(seen) : seen;
   }
 
   /** Starts a read from Redis of the key with id `id`: undefined when its reply could not enter anyway (not live). */
@@ -180,7 +182,7 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
   private put(id: string, seen: S, expiresAt: number): void {
     const bytes = estimateBytes(id, seen.value);
     if (this.settings.values === "frozen") deepFreeze(seen.value);
-    const held = this.settings.values === "copy" ? { ...seen, value: structuredClone(seen.value) } : seen;
+    const held = this.settings.values === "copy" ? this.copy(seen) : seen;
     const after = expiresAt - this.base;
     // A small integer is stored in the node as it is; a double (a fraction, or past 2^31 ms) would be boxed.
     this.map.set(id, held, bytes, after <= 0x7fffffff ? after | 0 : after);

@@ -6,13 +6,19 @@
  * be at or a little above what is measured, so that maxBytes bounds the
  * real heap): strings 2 bytes per code unit plus a header, objects a header
  * plus 8 bytes per property, typed arrays their bytes plus a header, and a
- * fixed cost per entry for the map node, the held record, the envelope
- * header and the bookkeeping. The walk is bounded by the value's size,
+ * fixed cost per entry for the map node, the Map's slot, the held record
+ * and the sketch. The id is counted though it is often the value's own
+ * string. The walk is bounded by the value's size,
  * which the decoder already bounded (maxReadWork).
  */
 
-/** Fixed bytes per entry: the map slot, the linked-list node, the held record and its interpretation. */
-export const ENTRY_OVERHEAD = 360;
+/**
+ * Fixed bytes per entry: the map node (88 bytes), the Map's slot (28 to 56
+ * bytes as its table doubles), the held record (src/accessor/held.ts: 56
+ * bytes), the frequency sketch's share (13 to 52 bytes as it doubles), and
+ * a margin.
+ */
+export const ENTRY_OVERHEAD = 256;
 
 const OBJECT = 48;
 const SLOT = 8;
