@@ -16,7 +16,18 @@ const escaped = /%(25|3A|2A|3F|5B|5D|5C|7B|7D)/g;
  * through {@link unescapeKeyPart}.
  */
 export function escapeKeyPart(part: string): string {
-  return special.test(part) ? part.replace(specialAll, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : part;
+  return needsEscape(part) ? part.replace(specialAll, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : part;
+}
+
+/** The characters of {@link special}, by code unit. */
+const SPECIAL = new Uint8Array(128);
+for (const c of "%:*?[]\\{}") SPECIAL[c.charCodeAt(0)] = 1;
+
+/** Whether `part` holds a character {@link escapeKeyPart} escapes: a loop for a short part (an id, on every read), the regex for a long one. */
+function needsEscape(part: string): boolean {
+  if (part.length > 32) return special.test(part);
+  for (let i = 0; i < part.length; i++) if (SPECIAL[part.charCodeAt(i)] === 1) return true;
+  return false;
 }
 
 /** Reverses {@link escapeKeyPart}. */
