@@ -45,6 +45,7 @@ const parts: [string, () => unknown][] = [
   ["key built from the fields (keyOf) alone", () => cache.keyOf(fields[i++ & 1023] as never)],
   ["Map.get by a key built per call (keyOf)", () => map.get(cache.keyOf(fields[i++ & 1023] as never))],
   ["Map.get by a key concatenated per call (base + id, unchecked)", () => map.get("user:v1:" + (fields[i++ & 1023] as { id: string }).id)],
+  ["Date.now() alone (the L1's clock reading)", () => Date.now()],
 ];
 for (const [name, run] of parts) {
   const r = compareMicro(run, floor, options);
