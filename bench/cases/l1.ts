@@ -9,9 +9,11 @@ import { openTelemetryMetrics } from "../../src/metrics/otel-sink.js";
 import { internalsOf } from "../../src/accessor/internals.js";
 import type { L1Options } from "../../src/accessor/l1-options.js";
 import type { InvalidationSource, InvalidationWatch } from "../../src/l1/invalidation-source.js";
+import { deepFreeze } from "../../src/l1/l1.js";
 import { RedisStore } from "../../src/stores/ioredis/ioredis-store.js";
 import { startRedis } from "../../test/support/redis-server.js";
 import type { Fixture } from "../fixtures.js";
+import { reachableBytes, takeSnapshot } from "../heap-snapshot.js";
 import { compareThroughput, median, passes, type BenchRow, type Goal } from "../harness.js";
 import { atLeast, keyFieldsOf, ratioRow, withKey, type ThroughputOptions } from "./accessor.js";
 
@@ -453,6 +455,11 @@ export async function invalidationLatencyCases(url: string, samples: number): Pr
   }
 }
 
+/** The holder of the values read without an L1, found by its name in a heap snapshot. */
+class HeldValues {
+  readonly values: unknown[] = [];
+}
+
 /**
  * Heap bytes per L1 entry (run with --expose-gc, by bench/suites/l1-heap.ts):
  * `entries` values written through an accessor without L1, their
@@ -513,6 +520,24 @@ export async function l1HeapCases(url: string, list: readonly Fixture<unknown>[]
         }
         await cache.close();
       }
+      // The same by a heap snapshot (5 000 entries): the bytes reachable from the L1's map beyond those reachable from the
+      // same values, read without an L1 and frozen as the L1 freezes them, held in an array (the holder left out).
+      const snapEntries = Math.min(entries, 5000);
+      const snapCache: AnyCache = createEntityCache(fx.entity, store, { prefix, ttlSeconds: 3600, l1: { maxEntries: entries * 2, maxBytes: 2 ** 32, ttlSeconds: 3600 } });
+      await l1Ready(snapCache);
+      const holder = new HeldValues();
+      for (let i = 0; i < snapEntries; i += 500) {
+        const slice = values.slice(i, Math.min(i + 500, snapEntries)) as never[];
+        await snapCache.getMany(slice);
+        holder.values.push(...(await plain.getMany(slice)));
+      }
+      for (const v of holder.values) deepFreeze(v);
+      if (snapCache.stats().l1.entries !== snapEntries) throw new Error(`l1 bench: the snapshot's L1 holds ${snapCache.stats().l1.entries} entries, not ${snapEntries}`);
+      const snapshot = await takeSnapshot();
+      const l1Reach = reachableBytes(snapshot, "TinyLfuMap") / snapEntries;
+      const ownReach = reachableBytes(snapshot, "HeldValues", (path) => path === "" || path === "values" || path === "values.elements") / snapEntries;
+      holder.values.length = 0;
+      await snapCache.close();
       await plain.close();
       const heapPer = median(heap);
       const estimatePer = median(estimate);
@@ -539,6 +564,16 @@ export async function l1HeapCases(url: string, list: readonly Fixture<unknown>[]
         ratio: (heapPer - ownPer) / ownPer,
         pass: true,
         detail: `${b(heapPer - ownPer)} of bookkeeping beside the value's own ${b(ownPer)} (${own.map((h) => Math.round(h)).join(", ")} B)`,
+      });
+      rows.push({
+        case: "heap per held entry beyond the decoded value's own, by heap snapshot (bytes reachable from the L1's map less those reachable from the same values in an array) vs the value's own",
+        entity: fx.name,
+        subject: "bytes reachable from the L1 / entries − the value's own",
+        baseline: "bytes reachable from the same values held in an array / entries",
+        goal: reported,
+        ratio: (l1Reach - ownReach) / ownReach,
+        pass: true,
+        detail: `${b(l1Reach - ownReach)} of bookkeeping beside the value's own ${b(ownReach)}; ${snapEntries / 1000}k entries, one snapshot`,
       });
       rows.push({
         case: "the L1's byte estimate per entry (stats().l1.bytes / entries, what maxBytes bounds) vs the measured heap per entry",
