@@ -556,7 +556,7 @@ export async function l1HeapCases(url: string, list: readonly Fixture<unknown>[]
         detail: `${b(heapPer)} on the heap (external ${b(median(external))}) vs envelope ${b(envelopePer)}; the L1's estimate ${b(estimatePer)}; ${base}`,
       });
       rows.push({
-        case: "heap per held entry beyond the decoded value's own (the L1's bookkeeping: key, map node, header, interpretation, sketch) vs the value's own heap",
+        case: "heap per held entry beyond the decoded value's own (the L1's bookkeeping: map node and slot, held record, id, sketch) vs the value's own heap",
         entity: fx.name,
         subject: "heapUsed delta / entries − value's own",
         baseline: "the value's own heap (the same reads without an L1, values held in an array)",
