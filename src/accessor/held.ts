@@ -25,29 +25,35 @@ interface Shared<T> {
   readonly writerTag: string | undefined;
   readonly payloadStart: number;
   readonly absent: boolean;
+  /** The start of the entries' written-at window, in epoch milliseconds. */
+  readonly window: number;
 }
 
 /**
- * The start of the held written-ats' count, in epoch milliseconds: a
- * written-at is held as milliseconds after it, a small integer stored in
- * the object itself (an epoch millisecond count is a boxed number).
+ * A written-at is held as milliseconds into its window of {@link WINDOW}
+ * milliseconds of the epoch (the window is part of the shared part): a
+ * small integer stored in the object itself, where an epoch millisecond
+ * count is a boxed number.
  */
-const EPOCH = Date.now();
-/** Largest distance from {@link EPOCH} held as a small integer (2^30 ms: 12 days). */
-const SMALL = 0x3fffffff;
+const WINDOW = 2 ** 30;
 
-/** A written-at too far from {@link EPOCH} for a small integer: boxed, and never making the field a double field for every entry. */
-interface FarWrittenAt {
+/** A written-at that is not a whole number of milliseconds: held as it is, in an object, so that the field never becomes a double field for every entry. */
+interface OddWrittenAt {
   readonly ms: number;
 }
 
-/** A held interpretation (see the module comment). Its `header` is itself. */
+/**
+ * A held interpretation (see the module comment). Its `header` is itself.
+ * Its shared fields are getters: a spread, `Object.keys` or
+ * `structuredClone` of it sees only the value, the tags and its internals
+ * (copy it with {@link Held.withValue}).
+ */
 export class Held<T> implements Interpretation<T>, EnvelopeHeader {
   constructor(
     readonly value: T | undefined,
     private readonly shared: Shared<T>,
-    /** Milliseconds after EPOCH (a small integer), a FarWrittenAt, or undefined (no written-at). */
-    private readonly at: number | FarWrittenAt | undefined,
+    /** Milliseconds into the shared part's window (a small integer), an OddWrittenAt, or undefined (no written-at). */
+    private readonly at: number | OddWrittenAt | undefined,
     readonly tags: readonly string[] | undefined,
   ) {}
 
@@ -93,7 +99,7 @@ export class Held<T> implements Interpretation<T>, EnvelopeHeader {
 
   get writtenAt(): number | undefined {
     const at = this.at;
-    return typeof at === "number" ? EPOCH + at : at?.ms;
+    return typeof at === "number" ? this.shared.window + at : at?.ms;
   }
 
   /** The same entry holding `value` instead (an L1's copy of it). */
@@ -114,22 +120,25 @@ export class HeldShapes<T> {
     const h = seen.header;
     if (h === undefined) return { outcome: seen.outcome, value: seen.value, header: undefined, revision: seen.revision, error: undefined };
     const writtenAt = h.writtenAt;
-    let at: number | FarWrittenAt | undefined;
+    let at: number | OddWrittenAt | undefined;
+    let window = 0;
     if (writtenAt !== undefined) {
-      const after = writtenAt - EPOCH;
-      // `| 0`: a small integer even where the subtraction made a boxed one (before the code is optimized).
-      at = Number.isInteger(after) && after >= -SMALL && after <= SMALL ? after | 0 : { ms: writtenAt };
+      if (Number.isSafeInteger(writtenAt)) {
+        window = Math.floor(writtenAt / WINDOW) * WINDOW;
+        // `| 0`: a small integer even where the subtraction made a boxed one (before the code is optimized).
+        at = (writtenAt - window) | 0;
+      } else at = { ms: writtenAt };
     }
-    return new Held(seen.value, this.shared(seen, h), at, h.tags);
+    return new Held(seen.value, this.shared(seen, h, window), at, h.tags);
   }
 
-  private shared(seen: Interpretation<T>, h: EnvelopeHeader): Shared<T> {
+  private shared(seen: Interpretation<T>, h: EnvelopeHeader, window: number): Shared<T> {
     const revision = seen.revision;
-    const id = `${seen.outcome} ${h.schemaId} ${revision?.revision ?? "-"} ${h.version} ${h.compression} ${h.payloadStart} ${h.absent ? 1 : 0} ${h.writerTag === undefined ? "-" : `=${h.writerTag}`}`;
+    const id = `${seen.outcome} ${h.schemaId} ${revision?.revision ?? "-"} ${h.version} ${h.compression} ${h.payloadStart} ${h.absent ? 1 : 0} ${window} ${h.writerTag === undefined ? "-" : `=${h.writerTag}`}`;
     let shared = this.shapes.get(id);
     if (shared === undefined) {
       if (this.shapes.size >= MAX_SHAPES) this.shapes.clear();
-      shared = { outcome: seen.outcome, revision, version: h.version, schemaId: h.schemaId, compression: h.compression, writerTag: h.writerTag, payloadStart: h.payloadStart, absent: h.absent };
+      shared = { outcome: seen.outcome, revision, version: h.version, schemaId: h.schemaId, compression: h.compression, writerTag: h.writerTag, payloadStart: h.payloadStart, absent: h.absent, window };
       this.shapes.set(id, shared);
     }
     return shared;

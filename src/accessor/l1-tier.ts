@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors.js";
 import { deepFreeze, L1, type L1Ticket } from "../l1/l1.js";
+import { estimateValueBytes } from "../l1/sizes.js";
 import type { CacheStore, Deadline, SetOutcome, StoredValue, StoreWrite, StoreWriteResult, TimedValue, WriteGuard } from "../stores/store.js";
 import type { L1Counter } from "../stats.js";
 import type { ResolvedL1 } from "./l1-options.js";
@@ -138,7 +139,8 @@ export class L1Tier<T> {
         // A value whose key fields do not format keeps the read's id.
       }
     }
-    this.l1.end(ticket, seen, held, looked?.ttlMs ?? 0);
+    const tags = seen?.header?.tags;
+    this.l1.end(ticket, seen, held, looked?.ttlMs ?? 0, tags === undefined ? 0 : estimateValueBytes(tags));
   }
 
   /** Drops `keys` at once, and keeps replies of reads in flight out (the process's own writes and deletes): reads of them in flight are not joined any more. */

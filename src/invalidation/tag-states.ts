@@ -15,6 +15,8 @@ export type StateRead = (keys: readonly string[]) => Promise<(Buffer | null | Er
 const STATE_HOLD_MS = 60_000;
 /** Most state keys held per store and prefix. */
 const MAX_STATES = 100_000;
+/** Their byte bound: above what MAX_STATES states of ids up to 64 characters are estimated at (src/l1/sizes.ts), so that the entry bound is the one that binds. */
+const MAX_STATE_BYTES = MAX_STATES * 512;
 
 /**
  * The tag and key-space states of one store and prefix, held in process
@@ -52,7 +54,7 @@ export class TagStates {
     });
     const source: InvalidationSource = { description: tracking.description, watch: (p, listener) => tracking.watch(p, bump(listener)) };
     this.prefixLength = statePrefix(prefix).length;
-    this.cache = new L1<State>(statePrefix(prefix), { maxEntries: MAX_STATES, maxBytes: MAX_STATES * 160, ttlMs: STATE_HOLD_MS, values: "frozen", tracking: source }, () => undefined);
+    this.cache = new L1<State>(statePrefix(prefix), { maxEntries: MAX_STATES, maxBytes: MAX_STATE_BYTES, ttlMs: STATE_HOLD_MS, values: "frozen", tracking: source }, () => undefined);
   }
 
   /** True while held states may be trusted (tracking confirmed on every server). */

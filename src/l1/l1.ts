@@ -59,8 +59,8 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
    * number (docs/l1.md "Memory").
    */
   private readonly map: TinyLfuMap<S>;
-  /** Length of the key space's prefix: a key less this many characters is its id. */
-  private readonly prefixLength: number;
+  /** The key space's prefix: a key less it is its id. */
+  private readonly prefix: string;
   private readonly base: number;
   private readonly watch: InvalidationWatch;
   private readonly inFlight = new Map<string, InFlight>();
@@ -79,7 +79,7 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
   ) {
     this.map = new TinyLfuMap<S>(settings, () => count("eviction"));
     this.base = now();
-    this.prefixLength = prefix.length;
+    this.prefix = prefix;
     this.watch = settings.tracking.watch(prefix, this);
   }
 
@@ -149,9 +149,11 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
    * it, counted from `begin`; Infinity for a key without expiry) has passed
    * or the L1's own `ttlMs`, whichever comes first; a reply with no time
    * left is not kept. `id` is the ticket's id, or an equal string to hold
-   * instead (the value's own, so that the id is not held twice).
+   * instead (the value's own, so that the id is not held twice);
+   * `extraBytes`, what the held record holds besides its value (its tags),
+   * counted against `maxBytes` with it.
    */
-  end(ticket: L1Ticket | undefined, seen: S | undefined, id: string, ttlMs: number): void {
+  end(ticket: L1Ticket | undefined, seen: S | undefined, id: string, ttlMs: number, extraBytes = 0): void {
     if (ticket === undefined) {
       if (seen !== undefined) this.count("not_live");
       return;
@@ -171,7 +173,7 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     const now = this.now();
     const expiresAt = Math.min(ticket.startedAt + ttlMs, now + this.settings.ttlMs);
     if (expiresAt <= now) return;
-    this.put(id, seen, expiresAt);
+    this.put(id, seen, expiresAt, extraBytes);
   }
 
   /**
@@ -179,8 +181,8 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
    * mode; a copy of it in "copy" mode (the reader that filled the L1 gets
    * `seen` itself, and may change it).
    */
-  private put(id: string, seen: S, expiresAt: number): void {
-    const bytes = estimateBytes(id, seen.value);
+  private put(id: string, seen: S, expiresAt: number, extraBytes: number): void {
+    const bytes = estimateBytes(id, seen.value) + extraBytes;
     if (this.settings.values === "frozen") deepFreeze(seen.value);
     const held = this.settings.values === "copy" ? this.copy(seen) : seen;
     const after = expiresAt - this.base;
@@ -188,10 +190,12 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     this.map.set(id, held, bytes, after <= 0x7fffffff ? after | 0 : after);
   }
 
-  /** Drops `keys` (whole keys, within the prefix given to the constructor) and makes replies of their reads in flight stay out. */
+  /** Drops `keys` (whole keys; one outside the prefix given to the constructor is none of this L1's) and makes replies of their reads in flight stay out. */
   invalidate(keys: readonly string[]): void {
+    const prefix = this.prefix;
     for (const key of keys) {
-      const id = key.slice(this.prefixLength);
+      if (!key.startsWith(prefix)) continue;
+      const id = key.slice(prefix.length);
       if (this.map.delete(id)) this.count("invalidation");
       const slot = this.inFlight.get(id);
       if (slot !== undefined) slot.invalidated += 1;

@@ -15,18 +15,23 @@
 /**
  * Fixed bytes per entry: the map node (88 bytes), the Map's slot (28 to 56
  * bytes as its table doubles), the held record (src/accessor/held.ts: 56
- * bytes), the frequency sketch's share (13 to 52 bytes as it doubles), and
- * a margin.
+ * bytes), the frequency sketch's share (13 to 52 bytes as it doubles): 252
+ * bytes at most, and a margin.
  */
-export const ENTRY_OVERHEAD = 256;
+export const ENTRY_OVERHEAD = 272;
 
 const OBJECT = 48;
 const SLOT = 8;
 const STRING = 24;
 
-/** Bytes of `key` and `value` held in an L1. */
-export function estimateBytes(key: string, value: unknown): number {
-  return ENTRY_OVERHEAD + STRING + 2 * key.length + sizeOf(value);
+/** Bytes of an entry held in an L1 by `id`, holding `value`. */
+export function estimateBytes(id: string, value: unknown): number {
+  return ENTRY_OVERHEAD + STRING + 2 * id.length + sizeOf(value);
+}
+
+/** Bytes of `value` alone (what an entry holds besides its value: its tags, say). */
+export function estimateValueBytes(value: unknown): number {
+  return sizeOf(value);
 }
 
 function sizeOf(value: unknown): number {

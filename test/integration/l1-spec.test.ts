@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { expect, inject, it } from "vitest";
+import { newSession, sessionCache, type Session, type SessionKey } from "../../generated/acme/session/v1/session.cache.js";
 import { userCache, type User } from "../../generated/acme/user/v1/user.cache.js";
 import { accessorInternals, type WithInternals } from "../../src/accessor/internals.js";
 import type { AccessorOptions } from "../../src/accessor/options.js";
@@ -124,6 +125,33 @@ describeEveryBackend("L1 tier", (backend: () => Backend) => {
     expect(await cache.get({ id })).toEqual(user(id, "new"));
     heard.close();
     await cache.close();
+  });
+
+  it("a key of two fields (Session: tenantId, sessionId; one escaped) is held, served from L1, and dropped by another accessor's write, and keys outside the key space drop nothing", async () => {
+    const prefix = uniquePrefix();
+    const heard = listen(backend().tracking, prefix);
+    const cache = sessionCache(backend().store, { prefix, deadlineMs: 5_000, l1: { ...l1, tracking: backend().tracking } });
+    const internals = (cache as unknown as WithInternals<Session, SessionKey>)[accessorInternals]();
+    expect(await internals.l1?.ready(30_000)).toBe(true);
+    const writer = sessionCache(backend().store, { prefix, deadlineMs: 5_000 });
+    const fields = { tenantId: "t:1", sessionId: "s-1" };
+    const session = (userId: string): Session => ({ ...newSession(), ...fields, userId });
+    await writer.set(session("first"));
+    const key = cache.keyOf(fields);
+    expect(key.endsWith(":t%3A1:s-1")).toBe(true);
+    await heardAll(heard, [key]);
+    await cache.get(fields);
+    expect((await cache.get(fields))?.userId).toBe("first");
+    expect(cache.stats().l1).toMatchObject({ hit: 1, entries: 1 });
+    // Keys outside the key space drop nothing, even one as long as a key of it and ending in the same id.
+    const id = "t%3A1:s-1";
+    internals.l1?.invalidate(["x".repeat(key.length - id.length) + id, id]);
+    expect(cache.stats().l1).toMatchObject({ entries: 1, invalidation: 0 });
+    await writer.set(session("second"));
+    await expect.poll(() => cache.stats().l1.invalidation).toBe(1);
+    expect((await cache.get(fields))?.userId).toBe("second");
+    heard.close();
+    await Promise.all([cache.close(), writer.close()]);
   });
 
   it("migrate's rewrite of an older-revision entry and cleanup's delete stop L1 serving what they replaced", async () => {

@@ -18,20 +18,22 @@ describe("the L1's held record", () => {
     expect({ version: got.version, schemaId: got.schemaId, compression: got.compression, writtenAt: got.writtenAt, writerTag: got.writerTag, payloadStart: got.payloadStart, absent: got.absent, tags: got.tags }).toEqual(h);
   });
 
-  it("keeps a written-at 30 days away, or none, exactly", () => {
+  it("keeps a written-at exactly: 30 days away, 1970 and 2100, either side of a window's edge, fractional, or none", () => {
     const shapes = new HeldShapes<unknown>();
-    for (const writtenAt of [Date.now() - 30 * 86_400_000, Date.now() + 30 * 86_400_000, 1.5, undefined]) {
+    for (const writtenAt of [Date.now() - 30 * 86_400_000, Date.now() + 30 * 86_400_000, 0, -1, Date.UTC(2100, 0, 1), 2 ** 30 - 1, 2 ** 30, 1.5, undefined]) {
       expect(shapes.hold(seen(header({ writtenAt }))).header?.writtenAt).toBe(writtenAt);
     }
   });
 
-  it("shares one shared part between entries read with the same header fields, and makes another for a different writer tag", () => {
+  it("shares one shared part between entries read with the same header fields and written-at window, and makes another for a different writer tag or window", () => {
     const shapes = new HeldShapes<unknown>();
-    const a = shapes.hold(seen(header())) as unknown as { shared: unknown };
-    const b = shapes.hold(seen(header({ writtenAt: 5 }))) as unknown as { shared: unknown };
-    const c = shapes.hold(seen(header({ writerTag: "svc@2" }))) as unknown as { shared: unknown };
+    const a = shapes.hold(seen(header({ writtenAt: 2 ** 31 + 10 }))) as unknown as { shared: unknown };
+    const b = shapes.hold(seen(header({ writtenAt: 2 ** 31 + 20 }))) as unknown as { shared: unknown };
+    const c = shapes.hold(seen(header({ writtenAt: 2 ** 31 + 10, writerTag: "svc@2" }))) as unknown as { shared: unknown };
+    const otherWindow = shapes.hold(seen(header({ writtenAt: 2 ** 31 - 1 }))) as unknown as { shared: unknown };
     expect(a.shared).toBe(b.shared);
     expect(c.shared).not.toBe(a.shared);
+    expect(otherWindow.shared).not.toBe(a.shared);
     expect((c as unknown as Held<unknown>).writerTag).toBe("svc@2");
   });
 

@@ -356,3 +356,17 @@ describe("l1 options", () => {
     expect(released).toBe(true);
   });
 });
+
+describe("L1 invalidation by whole keys", () => {
+  it("drops the id of a key within its prefix, and ignores a key outside it that ends in the same id", () => {
+    const { l1, counts } = l1Of();
+    l1.end(l1.begin("42"), { value: 42 }, "42", Infinity);
+    l1.invalidate(["q:42", "42", "pp:42"]);
+    expect(l1.get("42")?.value).toBe(42);
+    expect(counts["invalidation"]).toBeUndefined();
+    l1.invalidate(["p:42"]);
+    expect(l1.get("42")).toBeUndefined();
+    expect(counts["invalidation"]).toBe(1);
+  });
+});
+
