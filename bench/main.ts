@@ -3,7 +3,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { accessorCases, deadlineCases, deadlineCpuCases } from "./cases/accessor.js";
 import { clientSettingsCases, settingNames } from "./cases/client-settings.js";
-import { glideClient, ioredisClient, nodeRedisClient } from "./cases/clients.js";
+import { glideClient, ioredisClient, nodeRedisClient, type BenchClient } from "./cases/clients.js";
 import { genCases } from "./cases/gen.js";
 import { compareCases, writeBackCases } from "./cases/migrations.js";
 import { invalidationLatencyCases, l1HitCases, missReadCases, servedAgeCostCases, trackingCostCases } from "./cases/l1.js";
@@ -61,6 +61,16 @@ async function onRedis<T>(work: (url: string) => Promise<T>, own = false): Promi
   }
 }
 
+/** ioredis as `new Redis(url)` makes it, node-redis with its per-command timeout off (docs/operations.md), and valkey-glide, closed after `work`. */
+async function withEveryClient<T>(url: string, work: (clients: BenchClient[]) => Promise<T>): Promise<T> {
+  const clients = [ioredisClient(url), await nodeRedisClient(url, "node-redis", 0), await glideClient(url)];
+  try {
+    return await work(clients);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
 const fxs = (): Fixture<unknown>[] => fixtures() as unknown as Fixture<unknown>[];
 const started = performance.now();
 /** Progress on stderr, with the seconds since the run started. */
@@ -101,13 +111,7 @@ const suites: Suite[] = [
     run: () =>
       onRedis(async (url) => {
         say("redis: accessors on ioredis, node-redis and valkey-glide, bentocache writes, 64 concurrent callers …");
-        // ioredis as `new Redis(url)` makes it; node-redis with its per-command timeout off (docs/operations.md).
-        const clients = [ioredisClient(url), await nodeRedisClient(url, "node-redis", 0), await glideClient(url)];
-        try {
-          return await accessorCases(clients, fxs(), { ...throughput, redisUrl: url });
-        } finally {
-          await Promise.all(clients.map((c) => c.close()));
-        }
+        return withEveryClient(url, (clients) => accessorCases(clients, fxs(), { ...throughput, redisUrl: url }));
       }),
   },
   {
@@ -115,12 +119,7 @@ const suites: Suite[] = [
     run: () =>
       onRedis(async (url) => {
         say("deadlines: on vs off, each client and without I/O …");
-        const clients = [ioredisClient(url), await nodeRedisClient(url, "node-redis", 0), await glideClient(url)];
-        try {
-          return [...(await deadlineCases(clients, fxs(), pairs)), ...(await deadlineCpuCases(fxs(), pairs))];
-        } finally {
-          await Promise.all(clients.map((c) => c.close()));
-        }
+        return withEveryClient(url, async (clients) => [...(await deadlineCases(clients, fxs(), pairs)), ...(await deadlineCpuCases(fxs(), pairs))]);
       }),
   },
   {

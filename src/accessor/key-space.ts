@@ -57,46 +57,33 @@ export class KeySpace<T, K> {
    * hit builds no key string (a caller's unescaped string id is the part itself).
    */
   idOf(fields: K): string {
-    const entity = this.entity;
-    let id: string;
-    try {
-      id = entity.key(fields);
-    } catch (error) {
-      throw this.keyError(entity, fields, error);
-    }
-    // A UTF-16 unit is at most 3 UTF-8 bytes: most keys need no byte count.
-    const max = this.options.maxKeyBytes;
-    if ((this.base.length + id.length) * 3 > max) {
-      const bytes = this.baseBytes + Buffer.byteLength(id);
-      if (bytes > max) throw new KeyError(entity.typeName, entity.keyFields.join(", "), `makes the key ${bytes} bytes, over maxKeyBytes (${max})`);
-    }
-    return id;
+    return this.partIn(this.base, this.entity, fields);
   }
 
   /** The key under `base` of an entity's key fields; a key part or length problem is a KeyError. */
   keyIn<E, F>(base: string, entity: Entity<E, F>, fields: F): string {
-    let key: string;
+    return base + this.partIn(base, entity, fields);
+  }
+
+  /** The part after `base` of the key of an entity's key fields, checked as the whole key: a key part or length problem is a KeyError. */
+  private partIn<E, F>(base: string, entity: Entity<E, F>, fields: F): string {
+    let part: string;
     try {
-      key = base + entity.key(fields);
+      part = entity.key(fields);
     } catch (error) {
-      throw this.keyError(entity, fields, error);
+      if (error instanceof KeyPartError) throw new KeyError(entity.typeName, error.field, error.message);
+      if (fields === null || typeof fields !== "object") {
+        throw new KeyError(entity.typeName, entity.keyFields.join(", "), `expected an object with the key fields, got ${describeValue(fields)}`);
+      }
+      throw error;
     }
     // A UTF-16 unit is at most 3 UTF-8 bytes: most keys need no byte count.
     const max = this.options.maxKeyBytes;
-    if (key.length * 3 > max) {
-      const bytes = Buffer.byteLength(key);
+    if ((base.length + part.length) * 3 > max) {
+      const bytes = (base === this.base ? this.baseBytes : Buffer.byteLength(base)) + Buffer.byteLength(part);
       if (bytes > max) throw new KeyError(entity.typeName, entity.keyFields.join(", "), `makes the key ${bytes} bytes, over maxKeyBytes (${max})`);
     }
-    return key;
-  }
-
-  /** What a failed key formatting throws: a KeyError naming the field when it can. */
-  private keyError<E, F>(entity: Entity<E, F>, fields: F, error: unknown): unknown {
-    if (error instanceof KeyPartError) return new KeyError(entity.typeName, error.field, error.message);
-    if (fields === null || typeof fields !== "object") {
-      return new KeyError(entity.typeName, entity.keyFields.join(", "), `expected an object with the key fields, got ${describeValue(fields)}`);
-    }
-    return error;
+    return part;
   }
 
   /** The previous major's key for this major's key fields (only with a previous major). */

@@ -34,7 +34,6 @@ export class L1Tier<T> {
   /** Reads of L1 misses in flight, by id, with their tickets: what concurrent misses of one key may join. */
   private readonly reading = new Map<string, Reading<T>>();
   private readonly copies: boolean;
-  private readonly prefixLength: number;
   private readonly shapes = new HeldShapes<T>();
 
   /**
@@ -48,7 +47,6 @@ export class L1Tier<T> {
     count: (counter: L1Counter) => void,
     private readonly idOfValue: (value: T) => string,
   ) {
-    this.prefixLength = prefix.length;
     let tracking = settings.tracking;
     if (tracking === undefined) {
       if (typeof store.tracking !== "function") throw new ConfigError("l1.tracking", "this store has no tracking(): pass l1.tracking (ioredisTracking(client) or nodeRedisTracking(client) over the same servers)");
@@ -103,7 +101,8 @@ export class L1Tier<T> {
   /** The values of many keys: those L1 holds, the others by one `read` of their positions. */
   async many(keys: readonly string[], read: (positions: readonly number[]) => Promise<Looked<T>[]>): Promise<Looked<T>[]> {
     const out = new Array<Looked<T>>(keys.length);
-    const ids = keys.map((key) => key.slice(this.prefixLength));
+    // Every key is of this key space: each has an id.
+    const ids = keys.map((key) => this.l1.idOf(key) as string);
     const rest: number[] = [];
     for (let i = 0; i < keys.length; i++) {
       const held = this.l1.get(ids[i] as string);

@@ -35,8 +35,6 @@ export class TagStates {
    */
   version = 0;
   private readonly cache: L1<State> | undefined;
-  /** Length of the state keys' prefix: the L1 holds a state by its key less it. */
-  private readonly prefixLength: number = 0;
   /** State reads in flight, by key, with the ticket each was sent under: what later reads of the key may join. */
   private readonly reading = new Map<string, { readonly ticket: L1Ticket; readonly state: Promise<number | undefined | Error> }>();
 
@@ -53,7 +51,6 @@ export class TagStates {
       },
     });
     const source: InvalidationSource = { description: tracking.description, watch: (p, listener) => tracking.watch(p, bump(listener)) };
-    this.prefixLength = statePrefix(prefix).length;
     this.cache = new L1<State>(statePrefix(prefix), { maxEntries: MAX_STATES, maxBytes: MAX_STATE_BYTES, ttlMs: STATE_HOLD_MS, values: "frozen", tracking: source }, () => undefined);
   }
 
@@ -69,7 +66,8 @@ export class TagStates {
 
   /** The held state of `key`, or undefined when it is not held (or tracking is not live). */
   held(key: string): number | undefined {
-    return this.cache?.get(key.slice(this.prefixLength))?.value;
+    const id = this.cache?.idOf(key);
+    return id === undefined ? undefined : this.cache?.get(id)?.value;
   }
 
   /**
@@ -94,7 +92,10 @@ export class TagStates {
       }
     });
     if (fresh.length > 0) {
-      const tickets: (L1Ticket | undefined)[] = fresh.map((k) => cache?.begin(k.slice(this.prefixLength)));
+      const tickets: (L1Ticket | undefined)[] = fresh.map((k) => {
+        const id = cache?.idOf(k);
+        return id === undefined ? undefined : cache?.begin(id);
+      });
       const got = read(fresh).catch((error: unknown) => fresh.map(() => (error instanceof Error ? error : new Error(String(error)))));
       fresh.forEach((key, j) => {
         const ticket = tickets[j];

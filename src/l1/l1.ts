@@ -190,12 +190,16 @@ export class L1<S extends { readonly value: unknown }> implements InvalidationLi
     this.map.set(id, held, bytes, after <= 0x7fffffff ? after | 0 : after);
   }
 
+  /** The id of a whole key: the key less the prefix given to the constructor; undefined for a key outside it (none of this L1's). */
+  idOf(key: string): string | undefined {
+    return key.startsWith(this.prefix) ? key.slice(this.prefix.length) : undefined;
+  }
+
   /** Drops `keys` (whole keys; one outside the prefix given to the constructor is none of this L1's) and makes replies of their reads in flight stay out. */
   invalidate(keys: readonly string[]): void {
-    const prefix = this.prefix;
     for (const key of keys) {
-      if (!key.startsWith(prefix)) continue;
-      const id = key.slice(prefix.length);
+      const id = this.idOf(key);
+      if (id === undefined) continue;
       if (this.map.delete(id)) this.count("invalidation");
       const slot = this.inFlight.get(id);
       if (slot !== undefined) slot.invalidated += 1;
